@@ -1,0 +1,66 @@
+/**
+ * Errors that belong to the close path. A peer that leaves mid-read or
+ * mid-write is ordinary for a server, so these are the only errors swallowed,
+ * and they are recognised by class, never by message.
+ *
+ * @module
+ */
+
+/** Raised when a session sends after its connection has closed. */
+export class ConnectionClosedError extends Error {
+  constructor(peer: string) {
+    super(`connection to ${peer} is closed`);
+    this.name = "ConnectionClosedError";
+  }
+}
+
+/** The error classes that mean "the other side went away" or "we closed it". */
+const DISCONNECT_CLASSES = [
+  Deno.errors.BadResource,
+  Deno.errors.BrokenPipe,
+  Deno.errors.ConnectionReset,
+  Deno.errors.ConnectionAborted,
+  Deno.errors.NotConnected,
+  Deno.errors.Interrupted,
+  Deno.errors.UnexpectedEof,
+  ConnectionClosedError,
+];
+
+/**
+ * Tells whether an error only means that a connection is gone, looking
+ * through `cause` chains such as the one {@link WriteError} builds.
+ *
+ * @param error Anything caught.
+ * @returns `true` for close-path errors.
+ *
+ * @example
+ * ```ts
+ * import { isDisconnect } from "./errors.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(isDisconnect(new Deno.errors.ConnectionReset("reset")), true);
+ * assert.equal(isDisconnect(new TypeError("bug")), false);
+ * ```
+ */
+export function isDisconnect(error: unknown): boolean {
+  for (let current = error, depth = 0; current instanceof Error && depth < 8; depth++) {
+    if (DISCONNECT_CLASSES.some((errorClass) => current instanceof errorClass)) return true;
+    current = current.cause;
+  }
+  return false;
+}
+
+/** An error's message with its causes, on one line, for logs. */
+export function describeError(error: unknown): string {
+  const parts: string[] = [];
+  for (let current = error, depth = 0; current !== undefined && depth < 8; depth++) {
+    if (current instanceof Error) {
+      parts.push(current.message);
+      current = current.cause;
+    } else {
+      parts.push(String(current));
+      break;
+    }
+  }
+  return parts.join(": ");
+}

@@ -1,0 +1,86 @@
+/**
+ * Flag parsing and validation for the CLI, on `parseArgs` from `node:util`.
+ * Every mistake becomes a {@link UsageError} with a one-line message, which
+ * `main.ts` prints before exiting with status 2.
+ *
+ * @module
+ */
+import { parseArgs, type ParseArgsConfig } from "node:util";
+
+/** A mistake in the command line. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+type Options = NonNullable<ParseArgsConfig["options"]>;
+
+/** What `parseArgs` gives back for a set of options, as plain values. */
+export type FlagValues = Record<string, string | boolean | string[] | undefined>;
+
+/**
+ * Parses `args` strictly: unknown flags, missing values and stray words are errors.
+ *
+ * @param args The command line after the command name.
+ * @param options The flags this command takes.
+ * @throws {UsageError} With a one-line message.
+ */
+export function parseFlags(args: string[], options: Options): FlagValues {
+  try {
+    return parseArgs({ args, options, strict: true, allowPositionals: false }).values as FlagValues;
+  } catch (error) {
+    throw new UsageError(shortParseError(error));
+  }
+}
+
+/** `parseArgs` explains at length; the first sentence is the useful part. */
+function shortParseError(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const unknown = /Unknown option '([^']+)'/.exec(message);
+  if (unknown) return `unknown flag ${unknown[1]}`;
+  const unexpected = /Unexpected argument '([^']+)'/.exec(message);
+  if (unexpected) return `unexpected argument "${unexpected[1]}"`;
+  return message.split(/\. /)[0]!.replace(/\.$/, "");
+}
+
+/**
+ * A flag's value that must be one of a fixed list.
+ *
+ * @param flag The flag's name, for the message.
+ * @param value What was given.
+ * @param allowed The accepted values.
+ */
+export function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  throw new UsageError(`invalid --${flag} "${value}": expected one of ${allowed.join(", ")}`);
+}
+
+/**
+ * A flag's value that must be a whole number within bounds.
+ *
+ * @param flag The flag's name, for the message.
+ * @param value What was given.
+ * @param min The smallest accepted value.
+ * @param max The largest accepted value.
+ */
+export function wholeNumber(flag: string, value: string, min: number, max: number): number {
+  const number = /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(number) || number < min || number > max) {
+    throw new UsageError(
+      `invalid --${flag} "${value}": expected a whole number from ${min} to ${max}`,
+    );
+  }
+  return number;
+}
+
+/**
+ * A flag's value that must be a TCP port.
+ *
+ * @param flag The flag's name, for the message.
+ * @param value What was given.
+ */
+export function port(flag: string, value: string): number {
+  return wholeNumber(flag, value, 0, 65535);
+}

@@ -1,0 +1,80 @@
+/**
+ * Serving a connection on the thread that owns its socket: the read loop that
+ * `single` and `poll` share. The read loop awaits the service before reading
+ * again, which is what keeps a client that sends faster than it reads from
+ * filling the server's memory.
+ *
+ * @module
+ */
+import type { Connection } from "./connection.ts";
+import { ConnectionSession } from "./connection_session.ts";
+import { describeError, isDisconnect } from "./errors.ts";
+import { logger } from "./log.ts";
+import { ServiceDriver } from "./service_driver.ts";
+import type { ServerContext } from "./strategy.ts";
+
+const log = logger("connection");
+
+/**
+ * Runs the context's service for `connection` until either side ends it.
+ * Errors stay inside this connection: they are logged and close only it.
+ *
+ * @param connection The accepted client.
+ * @param context The server's service and shared state.
+ */
+export async function handleConnection(
+  connection: Connection,
+  context: ServerContext,
+): Promise<void> {
+  const session = new ConnectionSession(connection, context.hub);
+  const driver = new ServiceDriver(
+    context.service,
+    session,
+    context.maxLine,
+    (error) => reportServiceError(connection, error),
+  );
+  context.hub.join(connection);
+  try {
+    driver.start();
+    for (let chunk = await connection.read(); chunk; chunk = await connection.read()) {
+      await driver.input(chunk);
+    }
+    if (!connection.closed) {
+      await driver.end();
+      await connection.closeAfterWrites();
+    }
+  } catch (error) {
+    reportServiceError(connection, error);
+  } finally {
+    context.hub.leave(connection.id);
+    connection.close();
+    try {
+      await driver.finish();
+    } catch (error) {
+      reportServiceError(connection, error);
+    }
+  }
+}
+
+/**
+ * Logs a failure inside one connection and closes it. A peer that went away
+ * is routine and logged at debug; anything else is the service's fault.
+ *
+ * @param connection The client whose service failed.
+ * @param error What was thrown.
+ */
+export function reportServiceError(connection: Connection, error: unknown): void {
+  if (isDisconnect(error)) {
+    log.debug("{peer} went away: {reason}", {
+      peer: connection.peer,
+      reason: describeError(error),
+    });
+  } else {
+    log.warn("service failed for {peer}: {reason}", {
+      peer: connection.peer,
+      reason: describeError(error),
+    });
+    log.debug("{stack}", { stack: error instanceof Error ? error.stack : String(error) });
+  }
+  connection.close();
+}

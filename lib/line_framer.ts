@@ -1,0 +1,125 @@
+/**
+ * Line framing, apart from sockets and services: bytes go in as they arrive,
+ * whole lines come out. A line may be split across reads and a read may hold
+ * many lines; LF and CRLF both end a line.
+ *
+ * @module
+ */
+
+const LF = 0x0a;
+const CR = 0x0d;
+
+/** The limit a line may not exceed unless `--max-line` says otherwise. */
+export const DEFAULT_MAX_LINE = 8192;
+
+/** A line grew past the limit before its end was seen. */
+export class LineTooLongError extends Error {
+  /** The limit, in bytes, that was exceeded. */
+  readonly maxLine: number;
+
+  constructor(maxLine: number) {
+    super(`line too long (max ${maxLine} bytes)`);
+    this.name = "LineTooLongError";
+    this.maxLine = maxLine;
+  }
+}
+
+/**
+ * Splits a byte stream into UTF-8 lines. It never holds more than `maxLine`
+ * bytes of an unfinished line, so a client cannot make it buffer without end.
+ *
+ * @example
+ * ```ts
+ * import { LineFramer } from "./line_framer.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const framer = new LineFramer(100);
+ * const bytes = new TextEncoder().encode("one\r\ntw");
+ * assert.deepEqual(framer.push(bytes), ["one"]);
+ * assert.deepEqual(framer.push(new TextEncoder().encode("o\n")), ["two"]);
+ * ```
+ */
+export class LineFramer {
+  readonly #maxLine: number;
+  readonly #decoder = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
+  #pending: Uint8Array = new Uint8Array(0);
+
+  /** @param maxLine The longest line accepted, in bytes, not counting its LF or CRLF. */
+  constructor(maxLine: number = DEFAULT_MAX_LINE) {
+    this.#maxLine = maxLine;
+  }
+
+  /** Bytes of an unfinished line held so far. */
+  get buffered(): number {
+    return this.#pending.byteLength;
+  }
+
+  /**
+   * Adds bytes and returns the lines they complete, in order.
+   *
+   * @param chunk The bytes just read; they are copied where kept.
+   * @returns Every line completed by `chunk`, without its terminator.
+   * @throws {LineTooLongError} When a line exceeds the limit.
+   */
+  push(chunk: Uint8Array): string[] {
+    const lines: string[] = [];
+    let start = 0;
+    let newline = chunk.indexOf(LF);
+    if (newline !== -1 && this.#pending.byteLength > 0) {
+      this.#checkLength(this.#pending.byteLength + newline);
+      lines.push(this.#decode(concat(this.#pending, chunk.subarray(0, newline))));
+      this.#pending = new Uint8Array(0);
+      start = newline + 1;
+      newline = chunk.indexOf(LF, start);
+    }
+    while (newline !== -1) {
+      this.#checkLength(newline - start);
+      lines.push(this.#decode(chunk.subarray(start, newline)));
+      start = newline + 1;
+      newline = chunk.indexOf(LF, start);
+    }
+    if (start < chunk.byteLength) {
+      const rest = chunk.subarray(start);
+      // A trailing CR may be the first half of a CRLF, so it does not count yet.
+      const unfinished = this.#pending.byteLength + rest.byteLength - (endsWithCR(rest) ? 1 : 0);
+      if (unfinished > this.#maxLine) throw new LineTooLongError(this.#maxLine);
+      this.#pending = concat(this.#pending, rest);
+    }
+    return lines;
+  }
+
+  /**
+   * Ends the stream and returns the last line if it had no terminator.
+   *
+   * @returns The unterminated last line, or `undefined` when there is none.
+   */
+  finish(): string | undefined {
+    if (this.#pending.byteLength === 0) return undefined;
+    const last = this.#decode(this.#pending);
+    this.#pending = new Uint8Array(0);
+    return last;
+  }
+
+  /** `length` may include a line's CR, which the limit does not count. */
+  #checkLength(length: number): void {
+    if (length > this.#maxLine + 1) throw new LineTooLongError(this.#maxLine);
+  }
+
+  #decode(line: Uint8Array): string {
+    const body = endsWithCR(line) ? line.subarray(0, line.byteLength - 1) : line;
+    if (body.byteLength > this.#maxLine) throw new LineTooLongError(this.#maxLine);
+    return this.#decoder.decode(body);
+  }
+}
+
+function endsWithCR(bytes: Uint8Array): boolean {
+  return bytes.byteLength > 0 && bytes[bytes.byteLength - 1] === CR;
+}
+
+function concat(first: Uint8Array, second: Uint8Array): Uint8Array {
+  if (first.byteLength === 0) return second.slice();
+  const joined = new Uint8Array(first.byteLength + second.byteLength);
+  joined.set(first, 0);
+  joined.set(second, first.byteLength);
+  return joined;
+}

@@ -1,0 +1,95 @@
+/**
+ * Runs one service for one client: it frames the input the way the service
+ * asked for and calls its hooks in order. It knows nothing of where the bytes
+ * come from, so the same driver runs on the main thread and inside a Worker.
+ *
+ * @module
+ */
+import { LineFramer, LineTooLongError } from "./line_framer.ts";
+import type { Service, Session } from "./service.ts";
+
+/** Drives one {@link Service} for one {@link Session}. */
+export class ServiceDriver {
+  readonly #service: Service;
+  readonly #session: Session;
+  readonly #framer: LineFramer | undefined;
+  readonly #onFailure: (error: unknown) => void;
+  #opening: Promise<void> = Promise.resolve();
+
+  /**
+   * @param service What to run.
+   * @param session The client it talks to.
+   * @param maxLine The longest line a line service accepts.
+   * @param onFailure Told when `open()` throws; input errors reject `input()` instead.
+   */
+  constructor(
+    service: Service,
+    session: Session,
+    maxLine: number,
+    onFailure: (error: unknown) => void,
+  ) {
+    this.#service = service;
+    this.#session = session;
+    this.#framer = service.framing === "lines" ? new LineFramer(maxLine) : undefined;
+    this.#onFailure = onFailure;
+  }
+
+  /** Calls the service's `open()` without waiting for it; see {@link ServiceHooks.open}. */
+  start(): void {
+    this.#opening = (async () => {
+      try {
+        await this.#service.open?.(this.#session);
+      } catch (error) {
+        this.#onFailure(error);
+      }
+    })();
+  }
+
+  /**
+   * Delivers bytes from the client and resolves once the service has handled
+   * them, so a caller that awaits it reads no faster than the service works.
+   *
+   * @param chunk Only read before the promise settles.
+   */
+  async input(chunk: Uint8Array): Promise<void> {
+    const service = this.#service;
+    if (service.framing === "bytes") {
+      await service.data(this.#session, chunk);
+      return;
+    }
+    let lines: string[];
+    try {
+      lines = this.#framer!.push(chunk);
+    } catch (error) {
+      if (!(error instanceof LineTooLongError)) throw error;
+      await this.#refuse(error);
+      return;
+    }
+    for (const line of lines) {
+      if (this.#session.signal.aborted) return;
+      await service.line(this.#session, line);
+    }
+  }
+
+  /** The client finished sending: a last line without a newline is still answered. */
+  async end(): Promise<void> {
+    const service = this.#service;
+    if (service.framing !== "lines" || this.#session.signal.aborted) return;
+    const last = this.#framer!.finish();
+    if (last !== undefined) await service.line(this.#session, last);
+  }
+
+  /** Waits for `open()` to end, then calls the service's `close()`. */
+  async finish(): Promise<void> {
+    await this.#opening;
+    await this.#service.close?.(this.#session);
+  }
+
+  async #refuse(error: LineTooLongError): Promise<void> {
+    try {
+      await this.#session.sendLine(`ERR ${error.message}`);
+    } finally {
+      this.#session.close();
+    }
+  }
+}

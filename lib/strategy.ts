@@ -1,0 +1,40 @@
+/**
+ * The one shape every concurrency strategy has. Like `process_request` in
+ * CPython's `socketserver` mix-ins, a strategy decides only how an accepted
+ * connection is handed off; the accept loop, tracking and shutdown are the
+ * server's, and the protocol is the service's.
+ *
+ * @module
+ */
+import type { Connection } from "./connection.ts";
+import type { Hub } from "./hub.ts";
+import type { Service } from "./service.ts";
+
+/** What a strategy gets to serve a connection with. */
+export interface ServerContext {
+  /** The service, loaded on the main thread. */
+  readonly service: Service;
+  /** How a Worker loads the same service: a built-in name or a module URL. */
+  readonly serviceSpecifier: string;
+  /** The longest line a line service accepts. */
+  readonly maxLine: number;
+  /** The server's clients, for broadcasts and `who`. */
+  readonly hub: Hub;
+  /** Aborted when the server shuts down. */
+  readonly signal: AbortSignal;
+}
+
+/** How a server hands accepted connections off. */
+export interface Strategy {
+  /** As given to `--mode`. */
+  readonly name: string;
+  /**
+   * Whether the accept loop waits for one client to finish before it accepts
+   * the next (`single`), or goes straight back to accepting.
+   */
+  readonly sequential: boolean;
+  /** Serves one connection until it ends; it must not reject. */
+  handle(connection: Connection, context: ServerContext): Promise<void>;
+  /** Releases what the strategy holds (Workers) once the last connection ended. */
+  close?(): Promise<void>;
+}

@@ -1,0 +1,97 @@
+/**
+ * `writeAll` is servidor's `sendall`: a single `write` may accept only part of
+ * the bytes it is given, so every write in the project loops here until the
+ * last byte is taken or the peer is gone.
+ *
+ * @module
+ */
+
+/** Anything with a `write` that may take fewer bytes than offered, like `Deno.Conn`. */
+export interface Writer {
+  write(bytes: Uint8Array): Promise<number>;
+}
+
+/** Anything with a synchronous `writeSync`, like `Deno.stderr`. */
+export interface SyncWriter {
+  writeSync(bytes: Uint8Array): number;
+}
+
+/** A write that failed part-way: it names the peer and how far it got. */
+export class WriteError extends Error {
+  /** Bytes that had been written before the failure. */
+  readonly written: number;
+
+  constructor(message: string, written: number, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "WriteError";
+    this.written = written;
+  }
+}
+
+/**
+ * Writes every byte of `bytes` to `writer`, calling `write` as often as it takes.
+ *
+ * @param writer Where the bytes go.
+ * @param bytes What to write; it is not copied, so it must not change until the promise settles.
+ * @param peer Named in the error if a write fails, e.g. `"127.0.0.1:51234"`.
+ * @returns Resolves once the writer has taken the last byte.
+ * @throws {WriteError} When a write fails or takes no bytes; the cause is the original error.
+ *
+ * @example Write to a writer that takes two bytes a call
+ * ```ts
+ * import { writeAll } from "./write_all.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const taken: number[] = [];
+ * const twoAtATime = {
+ *   write(bytes: Uint8Array) {
+ *     const n = Math.min(2, bytes.byteLength);
+ *     taken.push(...bytes.subarray(0, n));
+ *     return Promise.resolve(n);
+ *   },
+ * };
+ * await writeAll(twoAtATime, new Uint8Array([1, 2, 3, 4, 5]));
+ * assert.deepEqual(taken, [1, 2, 3, 4, 5]);
+ * ```
+ */
+export async function writeAll(writer: Writer, bytes: Uint8Array, peer = "peer"): Promise<void> {
+  let written = 0;
+  while (written < bytes.byteLength) {
+    let n: number;
+    try {
+      n = await writer.write(written === 0 ? bytes : bytes.subarray(written));
+    } catch (error) {
+      throw new WriteError(
+        `write to ${peer} failed after ${written} of ${bytes.byteLength} bytes`,
+        written,
+        { cause: error },
+      );
+    }
+    if (n <= 0) {
+      throw new WriteError(`write to ${peer} took no bytes`, written);
+    }
+    written += n;
+  }
+}
+
+/**
+ * The synchronous twin of {@link writeAll}, for log lines on standard error.
+ *
+ * @param writer Where the bytes go.
+ * @param bytes What to write.
+ *
+ * @example
+ * ```ts
+ * import { writeAllSync } from "./write_all.ts";
+ *
+ * writeAllSync(Deno.stderr, new TextEncoder().encode(""));
+ * ```
+ */
+export function writeAllSync(writer: SyncWriter, bytes: Uint8Array): void {
+  let written = 0;
+  while (written < bytes.byteLength) {
+    const n = writer.writeSync(bytes.subarray(written));
+    if (n <= 0) throw new WriteError("synchronous write took no bytes", written);
+    written += n;
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * `chat`: every line a client sends goes to every other client as
+ * `<nick> text`. Commands: `/nick NAME`, `/who`, `/quit`. Joins, leaves and
+ * renames are announced as lines that start with `* `.
+ *
+ * The service keeps no list of clients itself: names and membership live in
+ * the server's hub, which is what lets clients served by different Workers
+ * talk to each other.
+ *
+ * @module
+ */
+import type { LineService, Session } from "../lib/service.ts";
+
+/** A nick: 1 to 32 letters, digits, `_` or `-`. */
+const NICK = /^[\p{L}\p{N}_-]{1,32}$/u;
+
+/** Each session's current nick, kept per thread; the hub holds the shared copy. */
+const nicks = new WeakMap<Session, string>();
+
+function nickOf(session: Session): string {
+  return nicks.get(session) ?? `guest${session.id}`;
+}
+
+async function handleCommand(session: Session, command: string, argument: string): Promise<void> {
+  switch (command) {
+    case "/nick": {
+      if (!NICK.test(argument)) {
+        await session.sendLine("ERR usage: /nick NAME (1-32 letters, digits, _ or -)");
+        return;
+      }
+      const taken = (await session.who()).some((peer) =>
+        peer.name === argument && peer.id !== session.id
+      );
+      if (taken) {
+        await session.sendLine(`ERR nick ${argument} is taken`);
+        return;
+      }
+      const old = nickOf(session);
+      nicks.set(session, argument);
+      session.setName(argument);
+      session.broadcast(`* ${old} is now ${argument}\r\n`);
+      await session.sendLine(`* you are now ${argument}`);
+      return;
+    }
+    case "/who": {
+      const peers = await session.who();
+      const list = peers.map((peer) => `${peer.name} (${peer.peer})`).join(", ");
+      await session.sendLine(`* online (${peers.length}): ${list}`);
+      return;
+    }
+    case "/quit":
+      await session.sendLine("* bye");
+      session.close();
+      return;
+    default:
+      await session.sendLine(`ERR unknown command ${command}; try /nick NAME, /who, /quit`);
+  }
+}
+
+/** A chat room shared by every client of the server. */
+export const chat: LineService = {
+  name: "chat",
+  description: "line chat for every client: /nick NAME, /who, /quit",
+  framing: "lines",
+  async open(session) {
+    const nick = nickOf(session);
+    session.broadcast(`* ${nick} joined\r\n`);
+    await session.sendLine(`* welcome, ${nick}; commands: /nick NAME, /who, /quit`);
+  },
+  async line(session, line) {
+    if (line.trim() === "") return;
+    if (line.startsWith("/")) {
+      const [command = "", ...rest] = line.trim().split(/\s+/);
+      await handleCommand(session, command, rest.join(" "));
+      return;
+    }
+    session.broadcast(`<${nickOf(session)}> ${line}\r\n`);
+  },
+  close(session) {
+    session.broadcast(`* ${nickOf(session)} left\r\n`);
+    nicks.delete(session);
+  },
+};

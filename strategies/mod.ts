@@ -1,0 +1,42 @@
+/**
+ * The strategies by the name `--mode` takes.
+ *
+ * @module
+ */
+import type { LogSettings } from "../lib/log.ts";
+import type { Strategy } from "../lib/strategy.ts";
+import { poll } from "./poll.ts";
+import { single } from "./single.ts";
+import { createWorkers } from "./workers.ts";
+
+/** The names `--mode` accepts. */
+export const MODES = ["single", "poll", "workers"] as const;
+/** One of {@link MODES}. */
+export type Mode = typeof MODES[number];
+
+/** What any strategy may be tuned with. */
+export interface StrategyOptions {
+  /** `workers`: Workers alive at once. */
+  maxWorkers?: number;
+  /** `workers`: ready Workers kept between clients. */
+  idleWorkers?: number;
+  /** `workers`: how each Worker logs. */
+  log?: LogSettings;
+}
+
+/**
+ * Makes the strategy for a mode.
+ *
+ * @param mode One of {@link MODES}.
+ * @param options Knobs for the strategies that have them.
+ */
+export function createStrategy(mode: Mode, options: StrategyOptions = {}): Strategy {
+  switch (mode) {
+    case "single":
+      return single;
+    case "poll":
+      return poll;
+    case "workers":
+      return createWorkers(options);
+  }
+}

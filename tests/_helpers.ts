@@ -1,0 +1,163 @@
+/**
+ * Test helpers: a server on a free loopback port, and a line-aware client.
+ * Private to the tests, as the leading underscore says.
+ *
+ * @module
+ */
+import { serve, type ServeSummary } from "../lib/server.ts";
+import type { Service } from "../lib/service.ts";
+import type { Strategy } from "../lib/strategy.ts";
+import { writeAll } from "../lib/write_all.ts";
+import { loadService } from "../services/mod.ts";
+import { createStrategy, type Mode, type StrategyOptions } from "../strategies/mod.ts";
+
+/** A server started by a test, stopped by `stop()` or `await using`. */
+export interface TestServer {
+  port: number;
+  strategy: Strategy;
+  stop(): Promise<ServeSummary>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** What a test server runs. */
+export interface TestServerOptions extends StrategyOptions {
+  mode: Mode;
+  service: string | Service;
+  maxLine?: number;
+}
+
+/** Starts a server on 127.0.0.1, port 0. */
+export async function startServer(options: TestServerOptions): Promise<TestServer> {
+  const service = typeof options.service === "string"
+    ? await loadService(options.service)
+    : options.service;
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const strategy = createStrategy(options.mode, options);
+  const stopper = new AbortController();
+  const served = serve({
+    listener,
+    strategy,
+    service,
+    serviceSpecifier: typeof options.service === "string" ? options.service : service.name,
+    maxLine: options.maxLine,
+    signal: stopper.signal,
+  });
+  let stopped: Promise<ServeSummary> | undefined;
+  const stop = () => {
+    stopper.abort();
+    return stopped ??= served;
+  };
+  return {
+    port: listener.addr.port,
+    strategy,
+    stop,
+    async [Symbol.asyncDispose]() {
+      await stop();
+    },
+  };
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** A client that reads whole lines or exact byte counts. */
+export class TestClient {
+  readonly conn: Deno.TcpConn;
+  #buffered = new Uint8Array(0);
+  #ended = false;
+
+  private constructor(conn: Deno.TcpConn) {
+    this.conn = conn;
+  }
+
+  /** Connects to 127.0.0.1:`port`. */
+  static async connect(port: number): Promise<TestClient> {
+    return new TestClient(await Deno.connect({ hostname: "127.0.0.1", port }));
+  }
+
+  /** Writes text or bytes, all of them. */
+  send(data: string | Uint8Array): Promise<void> {
+    return writeAll(this.conn, typeof data === "string" ? encoder.encode(data) : data);
+  }
+
+  /** The next line without its LF or CRLF, or `null` at end of stream. */
+  async readLine(): Promise<string | null> {
+    for (;;) {
+      const newline = this.#buffered.indexOf(0x0a);
+      if (newline !== -1) {
+        const line = this.#take(newline + 1);
+        return decoder.decode(line).replace(/\r?\n$/, "");
+      }
+      if (!(await this.#fill())) {
+        return this.#buffered.byteLength > 0
+          ? decoder.decode(this.#take(this.#buffered.byteLength))
+          : null;
+      }
+    }
+  }
+
+  /** Exactly `count` bytes; throws if the stream ends first. */
+  async readBytes(count: number): Promise<Uint8Array> {
+    while (this.#buffered.byteLength < count) {
+      if (!(await this.#fill())) {
+        throw new Error(`stream ended after ${this.#buffered.byteLength} of ${count} bytes`);
+      }
+    }
+    return this.#take(count);
+  }
+
+  /** Everything until the server closes. */
+  async readAll(): Promise<Uint8Array> {
+    while (await this.#fill());
+    return this.#take(this.#buffered.byteLength);
+  }
+
+  /** Half-closes: the server sees end of input but can still answer. */
+  closeWrite(): Promise<void> {
+    return this.conn.closeWrite();
+  }
+
+  close(): void {
+    try {
+      this.conn.close();
+    } catch (error) {
+      if (!(error instanceof Deno.errors.BadResource)) throw error;
+    }
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  #take(count: number): Uint8Array {
+    const taken = this.#buffered.slice(0, count);
+    this.#buffered = this.#buffered.slice(count);
+    return taken;
+  }
+
+  async #fill(): Promise<boolean> {
+    if (this.#ended) return false;
+    const chunk = new Uint8Array(64 * 1024);
+    let n: number | null;
+    try {
+      n = await this.conn.read(chunk);
+    } catch (error) {
+      if (error instanceof Deno.errors.ConnectionReset) n = null;
+      else throw error;
+    }
+    if (n === null) {
+      this.#ended = true;
+      return false;
+    }
+    const joined = new Uint8Array(this.#buffered.byteLength + n);
+    joined.set(this.#buffered);
+    joined.set(chunk.subarray(0, n), this.#buffered.byteLength);
+    this.#buffered = joined;
+    return true;
+  }
+}
+
+/** Every mode, for tables of tests. */
+export const ALL_MODES: readonly Mode[] = ["single", "poll", "workers"];
+/** The modes that serve clients at the same time. */
+export const CONCURRENT_MODES: readonly Mode[] = ["poll", "workers"];

@@ -1,0 +1,90 @@
+import assert from "node:assert/strict";
+import { chargenLine } from "../services/chargen.ts";
+import { sha256Rounds } from "../services/compute.ts";
+import { ALL_MODES, startServer, TestClient } from "./_helpers.ts";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** One client's conversation with a service, the same under every strategy. */
+const CONVERSATIONS: Record<string, (client: TestClient) => Promise<void>> = {
+  async echo(client) {
+    await client.send("hello\n");
+    assert.equal(decoder.decode(await client.readBytes(6)), "hello\n");
+    const everyByte = Uint8Array.from({ length: 256 }, (_, i) => i);
+    await client.send(everyByte);
+    assert.deepEqual(await client.readBytes(256), everyByte);
+    await client.closeWrite();
+    assert.equal((await client.readAll()).byteLength, 0);
+  },
+  async discard(client) {
+    await client.send("nothing comes back\n");
+    await client.closeWrite();
+    assert.equal((await client.readAll()).byteLength, 0);
+  },
+  async daytime(client) {
+    const all = decoder.decode(await client.readAll());
+    assert.match(all, /^[A-Z][a-z]+day, [A-Z][a-z]+ \d{1,2}, \d{4} \d\d:\d\d:\d\d-UTC\r\n$/);
+  },
+  async chargen(client) {
+    const lines = decoder.decode(await client.readBytes(74 * 200));
+    const expected = Array.from({ length: 200 }, (_, i) => chargenLine(i)).join("");
+    assert.equal(lines, expected);
+  },
+  async reverse(client) {
+    await client.send("hola\r\nmun");
+    await client.send("do\nañ🙂b\n");
+    assert.equal(await client.readLine(), "aloh");
+    assert.equal(await client.readLine(), "odnum");
+    assert.equal(await client.readLine(), "b🙂ña");
+  },
+  async chat(client) {
+    assert.match((await client.readLine())!, /^\* welcome, guest\d+; commands:/);
+    await client.send("/nick ana\n");
+    assert.equal(await client.readLine(), "* you are now ana");
+    await client.send("/who\n");
+    assert.match((await client.readLine())!, /^\* online \(1\): ana \(127\.0\.0\.1:\d+\)$/);
+    await client.send("/nope\n");
+    assert.match((await client.readLine())!, /^ERR unknown command \/nope/);
+    await client.send("/quit\n");
+    assert.equal(await client.readLine(), "* bye");
+    assert.equal(await client.readLine(), null);
+  },
+  async compute(client) {
+    await client.send("sha256 1 abc\n");
+    assert.equal(
+      await client.readLine(),
+      "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+    );
+    await client.send("sha256 0 abc\nsha256 x y\nsha256 1000 servidor\n");
+    assert.match((await client.readLine())!, /^ERR usage: sha256 ROUNDS TEXT/);
+    assert.match((await client.readLine())!, /^ERR usage: sha256 ROUNDS TEXT/);
+    assert.equal(await client.readLine(), sha256Rounds(1000, "servidor"));
+  },
+};
+
+for (const mode of ALL_MODES) {
+  for (const [service, converse] of Object.entries(CONVERSATIONS)) {
+    Deno.test(`${service} answers a client correctly under ${mode}`, async () => {
+      await using server = await startServer({ mode, service });
+      using client = await TestClient.connect(server.port);
+      await converse(client);
+    });
+  }
+}
+
+Deno.test("sha256Rounds() hashes the hex digest again on each round", () => {
+  const once = sha256Rounds(1, "abc");
+  const twice = sha256Rounds(2, "abc");
+  assert.equal(twice, sha256Rounds(1, once));
+});
+
+Deno.test("chargenLine() rotates the printable characters one place per line", () => {
+  assert.equal(
+    chargenLine(0).slice(0, 72),
+    " !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefg",
+  );
+  assert.equal(chargenLine(94).slice(0, 2), "~ ");
+  assert.equal(chargenLine(95), chargenLine(0));
+  assert.equal(encoder.encode(chargenLine(3)).byteLength, 74);
+});
