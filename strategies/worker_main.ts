@@ -134,6 +134,20 @@ async function openSession(message: Extract<ToWorker, { type: "open" }>): Promis
   driver.start();
 }
 
+/** Runs the service's `close()` once, then frees this Worker for the next client. */
+async function finishSession(): Promise<void> {
+  const finishing = driver;
+  if (!finishing) return;
+  session?.end();
+  session = undefined;
+  driver = undefined;
+  try {
+    await finishing.finish();
+  } finally {
+    post({ type: "finished" });
+  }
+}
+
 self.onmessage = (event: MessageEvent<ToWorker>) => {
   const message = event.data;
   switch (message.type) {
@@ -147,9 +161,11 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
       });
       break;
     case "end":
+      // The client finished sending: answer what is left, then finish, so the
+      // main thread can close the socket knowing this Worker is free again.
       enqueue(async () => {
         await driver?.end();
-        session?.close();
+        await finishSession();
       });
       break;
     case "sent":
@@ -158,20 +174,10 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
     case "who":
       session?.answerWho(message.request, message.peers);
       break;
-    case "closed": {
+    case "closed":
       // Fail the waiting sends first, so a service blocked on one can finish.
       session?.end();
-      const finishing = driver;
-      enqueue(async () => {
-        try {
-          await finishing?.finish();
-        } finally {
-          session = undefined;
-          driver = undefined;
-          post({ type: "finished" });
-        }
-      });
+      enqueue(finishSession);
       break;
-    }
   }
 };

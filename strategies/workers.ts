@@ -173,7 +173,12 @@ async function serveThroughWorker(
   let reusable = true;
   let inFlight = 0;
   let creditWaiter: (() => void) | undefined;
-  const { promise: finished, resolve: finish } = Promise.withResolvers<void>();
+  const { promise: finished, resolve: resolveFinished } = Promise.withResolvers<void>();
+  let isFinished = false;
+  const finish = () => {
+    isFinished = true;
+    resolveFinished();
+  };
 
   const fail = (reason: string) => {
     reusable = false;
@@ -262,12 +267,13 @@ async function serveThroughWorker(
     if (!connection.closed && reusable) {
       send({ type: "end" });
       await untilAborted(finished, connection.signal);
+      await connection.closeAfterWrites();
     }
   } finally {
     context.hub.leave(connection.id);
     connection.close();
     connection.signal.removeEventListener("abort", wake);
-    if (reusable) send({ type: "closed" });
+    if (reusable && !isFinished) send({ type: "closed" });
     await untilAborted(finished, context.signal);
     worker.onmessage = null;
     worker.onerror = null;

@@ -1,0 +1,156 @@
+import assert from "node:assert/strict";
+import { TestClient } from "./_helpers.ts";
+
+const MAIN = new URL("../main.ts", import.meta.url).pathname;
+const decoder = new TextDecoder();
+
+/** Runs main.ts to completion with the given flags. */
+async function runCli(args: string[], permissions = ["--allow-net"]) {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--no-check", ...permissions, MAIN, ...args],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
+
+const BAD_FLAGS: Array<[string[], RegExp]> = [
+  [["--mode=bogus"], /^servidor: invalid --mode "bogus": expected one of single, poll, workers/],
+  [["--service=nope"], /^servidor: unknown service "nope"; known services: echo, discard, daytime/],
+  [["--port=70000"], /^servidor: invalid --port "70000": expected a whole number from 0 to 65535/],
+  [["--port=-1"], /^servidor: invalid --port "-1"/],
+  [["--frobnicate"], /^servidor: unknown flag --frobnicate/],
+  [["--max-line=0"], /^servidor: invalid --max-line "0"/],
+  [
+    ["--log-level=loud"],
+    /^servidor: invalid --log-level "loud": expected one of debug, info, warn, error/,
+  ],
+  [["serve", "extra"], /^servidor: unexpected argument "extra"/],
+  [["client", "--port=x"], /^servidor: invalid --port "x"/],
+];
+
+for (const [args, message] of BAD_FLAGS) {
+  Deno.test(`the CLI rejects ${args.join(" ")} with one line and exit status 2`, async () => {
+    const { code, stderr } = await runCli(args);
+    assert.equal(code, 2);
+    assert.match(stderr, message);
+    assert.equal(stderr.trimEnd().split("\n").length, 1, `more than one line: ${stderr}`);
+  });
+}
+
+Deno.test("the CLI refuses --mode=workers without read access, with one line and exit status 2", async () => {
+  const { code, stderr } = await runCli(["--mode=workers", "--port=0"]);
+  assert.equal(code, 2);
+  assert.match(stderr, /--mode=workers needs read access .* --allow-read/);
+});
+
+Deno.test("the CLI says the address is in use and exits with status 1", async () => {
+  using taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { code, stderr } = await runCli([`--port=${taken.addr.port}`]);
+  assert.equal(code, 1);
+  assert.equal(
+    stderr,
+    `servidor: cannot listen on 127.0.0.1:${taken.addr.port}: address already in use\n`,
+  );
+});
+
+Deno.test("--help lists every mode and service and exits 0", async () => {
+  const { code, stdout } = await runCli(["--help"]);
+  assert.equal(code, 0);
+  for (const word of ["single", "poll", "workers", "echo", "chargen", "chat", "compute"]) {
+    assert.ok(stdout.includes(word), `--help does not mention ${word}`);
+  }
+});
+
+/** Reads a child's stderr line by line. */
+async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+  let pending = "";
+  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+    pending += chunk;
+    let newline: number;
+    while ((newline = pending.indexOf("\n")) !== -1) {
+      yield pending.slice(0, newline);
+      pending = pending.slice(newline + 1);
+    }
+  }
+  if (pending) yield pending;
+}
+
+for (const mode of ["single", "poll", "workers"]) {
+  Deno.test(`the CLI serves echo under ${mode}, then stops on SIGTERM with a summary and status 0`, async () => {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--no-check",
+        "--allow-net",
+        "--allow-read",
+        MAIN,
+        `--mode=${mode}`,
+        "--port=0",
+        "--log-format=json",
+      ],
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).spawn();
+    const stderr = lines(child.stderr);
+    const first = (await stderr.next()).value ?? "";
+    const listening = /^listening on 127\.0\.0\.1:(\d+) mode=(\w+) service=echo$/.exec(first);
+    assert.ok(listening, `unexpected first line: ${first}`);
+    assert.equal(listening[2], mode);
+
+    using client = await TestClient.connect(Number(listening[1]));
+    await client.send("hola\n");
+    assert.equal(await client.readLine(), "hola");
+    await client.closeWrite();
+    assert.equal(await client.readLine(), null);
+
+    const logged: string[] = [];
+    for (let line = await stderr.next(); !line.done; line = await stderr.next()) {
+      logged.push(line.value);
+      if (line.value.includes('"close')) child.kill("SIGTERM");
+    }
+    const status = await child.status;
+    assert.equal(status.code, 0);
+    assert.equal(logged.at(-1), "stopped: 1 clients served, 5 bytes in, 5 bytes out");
+    const closeRecord = JSON.parse(logged.find((line) => line.includes('"close'))!);
+    assert.equal(closeRecord.level, "INFO");
+    assert.equal(closeRecord.properties.bytesIn, 5);
+    assert.equal(closeRecord.properties.bytesOut, 5);
+  });
+}
+
+Deno.test("the client command sends standard input and prints the reply until the server closes", async () => {
+  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--no-check", "--allow-net", MAIN, "client", `--port=${listener.addr.port}`],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode("ping\n"));
+  await writer.close();
+
+  // A reverse-ish server: read to end of input, answer, close.
+  const conn = await listener.accept();
+  const received: number[] = [];
+  const buffer = new Uint8Array(1024);
+  for (let n = await conn.read(buffer); n !== null; n = await conn.read(buffer)) {
+    received.push(...buffer.subarray(0, n));
+  }
+  assert.equal(decoder.decode(Uint8Array.from(received)), "ping\n");
+  await conn.write(new TextEncoder().encode("pong\n"));
+  conn.close();
+
+  const output = await child.output();
+  assert.equal(output.code, 0);
+  assert.equal(decoder.decode(output.stdout), "pong\n");
+});

@@ -1,0 +1,57 @@
+import assert from "node:assert/strict";
+import { LineFramer, LineTooLongError } from "../lib/line_framer.ts";
+
+const encoder = new TextEncoder();
+const bytes = (text: string) => encoder.encode(text);
+
+Deno.test("LineFramer accepts LF and CRLF and several lines in one read", () => {
+  const framer = new LineFramer(100);
+  assert.deepEqual(framer.push(bytes("a\nb\r\n\nc")), ["a", "b", ""]);
+  assert.deepEqual(framer.push(bytes("\r\n")), ["c"]);
+});
+
+Deno.test("LineFramer joins a line split across many reads, even between CR and LF", () => {
+  const framer = new LineFramer(100);
+  const lines: string[] = [];
+  for (const piece of ["he", "l", "lo\r", "\nwor", "ld\r", "\n"]) {
+    lines.push(...framer.push(bytes(piece)));
+  }
+  assert.deepEqual(lines, ["hello", "world"]);
+});
+
+Deno.test("LineFramer joins a multi-byte character split across reads", () => {
+  const framer = new LineFramer(100);
+  const snowman = bytes("☃\n");
+  assert.deepEqual(framer.push(snowman.subarray(0, 1)), []);
+  assert.deepEqual(framer.push(snowman.subarray(1)), ["☃"]);
+});
+
+Deno.test("LineFramer replaces invalid UTF-8 with U+FFFD", () => {
+  const framer = new LineFramer(100);
+  assert.deepEqual(framer.push(Uint8Array.from([0x61, 0xff, 0x00, 0x62, 0x0a])), [
+    "a\ufffd\u0000b",
+  ]);
+});
+
+Deno.test("LineFramer returns an unterminated last line at the end", () => {
+  const framer = new LineFramer(100);
+  assert.deepEqual(framer.push(bytes("x\ny")), ["x"]);
+  assert.equal(framer.finish(), "y");
+  assert.equal(framer.finish(), undefined);
+});
+
+Deno.test("LineFramer accepts a line of exactly the limit, CRLF or not", () => {
+  const framer = new LineFramer(4);
+  assert.deepEqual(framer.push(bytes("abcd\r\nabcd\n")), ["abcd", "abcd"]);
+  assert.deepEqual(framer.push(bytes("abcd\r")), []);
+  assert.deepEqual(framer.push(bytes("\n")), ["abcd"]);
+});
+
+Deno.test("LineFramer refuses a line over the limit without buffering it", () => {
+  const framer = new LineFramer(4);
+  assert.throws(() => framer.push(bytes("abcde\n")), LineTooLongError);
+  const unfinished = new LineFramer(4);
+  assert.deepEqual(unfinished.push(bytes("abc")), []);
+  assert.throws(() => unfinished.push(bytes("de")), /line too long \(max 4 bytes\)/);
+  assert.ok(unfinished.buffered <= 4);
+});

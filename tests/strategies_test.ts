@@ -1,0 +1,199 @@
+import assert from "node:assert/strict";
+import type { WorkersStrategy } from "../strategies/workers.ts";
+import { ALL_MODES, CONCURRENT_MODES, startServer, TestClient } from "./_helpers.ts";
+
+const CLIENTS_AT_ONCE = 50;
+
+for (const mode of CONCURRENT_MODES) {
+  Deno.test(`${mode} serves ${CLIENTS_AT_ONCE} clients connected at once, each correctly`, async () => {
+    await using server = await startServer({ mode, service: "reverse" });
+    const clients = await Promise.all(
+      Array.from({ length: CLIENTS_AT_ONCE }, () => TestClient.connect(server.port)),
+    );
+    try {
+      // Every client sends before any reads, so all are open and waiting together.
+      await Promise.all(clients.map((client, i) => client.send(`client ${i}\nsecond ${i}\n`)));
+      const replies = await Promise.all(
+        clients.map(async (client) => [await client.readLine(), await client.readLine()]),
+      );
+      replies.forEach((lines, i) => {
+        assert.deepEqual(lines, [
+          [...`client ${i}`].reverse().join(""),
+          [...`second ${i}`].reverse().join(""),
+        ]);
+      });
+    } finally {
+      for (const client of clients) client.close();
+    }
+  });
+
+  Deno.test(`${mode} echoes large messages to many clients without mixing them`, async () => {
+    await using server = await startServer({ mode, service: "echo" });
+    const clients = await Promise.all(
+      Array.from({ length: 10 }, () => TestClient.connect(server.port)),
+    );
+    try {
+      await Promise.all(clients.map(async (client, i) => {
+        const message = new Uint8Array(300_000).fill(i + 1);
+        const [, echoed] = await Promise.all([
+          client.send(message),
+          client.readBytes(message.byteLength),
+        ]);
+        assert.ok(echoed.every((byte) => byte === i + 1), `client ${i} got another client's bytes`);
+      }));
+    } finally {
+      for (const client of clients) client.close();
+    }
+  });
+}
+
+/**
+ * Records the order in which things happen, so a test can show that a
+ * client was answered only after another left, without timing anything.
+ */
+function eventLog() {
+  const events: string[] = [];
+  return {
+    events,
+    track<T>(name: string, promise: Promise<T>): Promise<T> {
+      return promise.then((value) => {
+        events.push(name);
+        return value;
+      });
+    },
+  };
+}
+
+Deno.test("single serves a second client only after the first leaves", async () => {
+  await using server = await startServer({ mode: "single", service: "reverse" });
+  using first = await TestClient.connect(server.port);
+  await first.send("one\n");
+  assert.equal(await first.readLine(), "eno");
+
+  using second = await TestClient.connect(server.port);
+  await second.send("two\n");
+  const log = eventLog();
+  const secondReply = log.track("second answered", second.readLine());
+
+  // The first client is still being served: a full round trip proves the server is busy with it.
+  await first.send("uno\n");
+  assert.equal(await first.readLine(), "onu");
+  log.events.push("first still served");
+  first.close();
+
+  assert.equal(await secondReply, "owt");
+  assert.deepEqual(log.events, ["first still served", "second answered"]);
+});
+
+Deno.test("workers makes the next client wait for a free Worker when --max-workers are busy", async () => {
+  await using server = await startServer({ mode: "workers", service: "reverse", maxWorkers: 1 });
+  const strategy = server.strategy as WorkersStrategy;
+  using first = await TestClient.connect(server.port);
+  await first.send("one\n");
+  assert.equal(await first.readLine(), "eno");
+
+  using second = await TestClient.connect(server.port);
+  await second.send("two\n");
+  const log = eventLog();
+  const secondReply = log.track("second answered", second.readLine());
+
+  await first.send("uno\n");
+  assert.equal(await first.readLine(), "onu");
+  assert.equal(strategy.alive, 1);
+  log.events.push("first still served");
+  first.close();
+
+  assert.equal(await secondReply, "owt");
+  assert.deepEqual(log.events, ["first still served", "second answered"]);
+  assert.equal(strategy.waiting, 0);
+});
+
+Deno.test("workers keeps a finished Worker ready and serves the next client with it", async () => {
+  await using server = await startServer({ mode: "workers", service: "echo", idleWorkers: 1 });
+  const strategy = server.strategy as WorkersStrategy;
+  for (let round = 0; round < 3; round++) {
+    using client = await TestClient.connect(server.port);
+    await client.send(`round ${round}\n`);
+    assert.equal(await client.readLine(), `round ${round}`);
+    await client.closeWrite();
+    assert.equal(await client.readLine(), null);
+  }
+  // The third client reused the first's Worker; none were left to start.
+  assert.equal(strategy.alive, 1);
+});
+
+for (const mode of CONCURRENT_MODES) {
+  Deno.test(`chat carries messages, names and notices between clients under ${mode}`, async () => {
+    await using server = await startServer({ mode, service: "chat" });
+    using ana = await TestClient.connect(server.port);
+    assert.match((await ana.readLine())!, /^\* welcome, guest\d+/);
+    using ben = await TestClient.connect(server.port);
+    assert.match((await ben.readLine())!, /^\* welcome, guest\d+/);
+    assert.match((await ana.readLine())!, /^\* guest\d+ joined$/);
+
+    await ana.send("/nick ana\n");
+    assert.equal(await ana.readLine(), "* you are now ana");
+    assert.match((await ben.readLine())!, /^\* guest\d+ is now ana$/);
+    await ben.send("/nick ana\n");
+    assert.equal(await ben.readLine(), "ERR nick ana is taken");
+    await ben.send("/nick ben\r\n");
+    assert.equal(await ben.readLine(), "* you are now ben");
+    assert.match((await ana.readLine())!, /^\* guest\d+ is now ben$/);
+
+    await ana.send("hola, ben\n");
+    assert.equal(await ben.readLine(), "<ana> hola, ben");
+    await ben.send("hola\r\nqué tal\n");
+    assert.equal(await ana.readLine(), "<ben> hola");
+    assert.equal(await ana.readLine(), "<ben> qué tal");
+
+    await ana.send("/who\n");
+    assert.match(
+      (await ana.readLine())!,
+      /^\* online \(2\): ana \(127\.0\.0\.1:\d+\), ben \(127\.0\.0\.1:\d+\)$/,
+    );
+    await ben.send("/quit\n");
+    assert.equal(await ben.readLine(), "* bye");
+    assert.equal(await ben.readLine(), null);
+    assert.equal(await ana.readLine(), "* ben left");
+  });
+}
+
+Deno.test("chat under single has one client at a time, so a message reaches nobody", async () => {
+  await using server = await startServer({ mode: "single", service: "chat" });
+  using alone = await TestClient.connect(server.port);
+  assert.match((await alone.readLine())!, /^\* welcome/);
+  await alone.send("anyone?\n/who\n");
+  assert.match((await alone.readLine())!, /^\* online \(1\): guest\d+ /);
+});
+
+for (const mode of ALL_MODES) {
+  Deno.test(`a line over --max-line gets an error and closes only that client under ${mode}`, async () => {
+    await using server = await startServer({ mode, service: "reverse", maxLine: 16 });
+    using client = await TestClient.connect(server.port);
+    await client.send("short\n");
+    assert.equal(await client.readLine(), "trohs");
+    await client.send("x".repeat(40));
+    assert.equal(await client.readLine(), "ERR line too long (max 16 bytes)");
+    assert.equal(await client.readLine(), null);
+  });
+
+  Deno.test(`a line without a newline is answered when the client half-closes under ${mode}`, async () => {
+    await using server = await startServer({ mode, service: "reverse" });
+    using client = await TestClient.connect(server.port);
+    await client.send("abc\nxyz");
+    await client.closeWrite();
+    assert.equal(await client.readLine(), "cba");
+    assert.equal(await client.readLine(), "zyx");
+    assert.equal(await client.readLine(), null);
+  });
+
+  Deno.test(`stopping the server closes its clients and reports what it did under ${mode}`, async () => {
+    const server = await startServer({ mode, service: "echo" });
+    using client = await TestClient.connect(server.port);
+    await client.send("ping\n");
+    assert.equal(await client.readLine(), "ping");
+    const summary = await server.stop();
+    assert.equal(await client.readLine(), null);
+    assert.deepEqual(summary, { clients: 1, bytesIn: 5, bytesOut: 5 });
+  });
+}
