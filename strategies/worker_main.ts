@@ -132,6 +132,7 @@ async function openSession(message: Extract<ToWorker, { type: "open" }>): Promis
   session = new RemoteSession(message.id, message.peer);
   driver = new ServiceDriver(service, session, message.maxLine, reportFailure);
   driver.start();
+  post({ type: "opened" });
 }
 
 /** Runs the service's `close()` once, then frees this Worker for the next client. */

@@ -42,6 +42,8 @@ export type FromWorker =
   | { type: "who"; request: number }
   /** Close the connection once the queued writes are done. */
   | { type: "close" }
+  /** The client's `open` was handled: the service is loaded and its `open()` started. */
+  | { type: "opened" }
   /** This many input bytes were handled; the main thread may read that many more. */
   | { type: "consumed"; bytes: number }
   /** The service threw; `disconnect` says whether it only met a closed connection. */

@@ -15,6 +15,8 @@
  * @module
  */
 import type { Connection } from "../lib/connection.ts";
+import { INTERNAL_ERROR_NOTICE } from "../lib/errors.ts";
+import { logServiceFailure } from "../lib/handle_connection.ts";
 import { logger, type LogSettings } from "../lib/log.ts";
 import type { ServerContext, Strategy } from "../lib/strategy.ts";
 import type { FromWorker, ToWorker } from "./worker_protocol.ts";
@@ -168,8 +170,6 @@ async function serveThroughWorker(
   context: ServerContext,
   logSettings: LogSettings,
 ): Promise<boolean> {
-  const send = (message: ToWorker, transfer: Transferable[] = []) =>
-    worker.postMessage(message, transfer);
   let reusable = true;
   let inFlight = 0;
   let creditWaiter: (() => void) | undefined;
@@ -177,27 +177,37 @@ async function serveThroughWorker(
   let isFinished = false;
   const finish = () => {
     isFinished = true;
+    watchdog.stop();
     resolveFinished();
   };
 
-  const fail = (reason: string) => {
+  /** The Worker cannot be trusted with this client or any other: tell the client, close. */
+  const fail = (reason: string, stack = reason) => {
     reusable = false;
-    if (!connection.closed) {
-      connection.write(new TextEncoder().encode("ERR internal error\r\n")).catch(() => {});
-      void connection.closeAfterWrites();
-    }
-    log.warn("service failed for {peer}: {reason}", { peer: connection.peer, reason });
+    logServiceFailure(connection.peer, reason, stack);
+    void connection.closeWithLine(INTERNAL_ERROR_NOTICE);
     finish();
+  };
+  const watchdog = new StuckWorkerWatchdog(context.handlerTimeoutMs, () => {
+    // A Worker stuck in a loop never reads another message; only terminate stops it.
+    worker.terminate();
+    fail(`its Worker ran past the handler timeout of ${context.handlerTimeoutMs} ms`);
+  });
+  const send = (message: ToWorker, transfer: Transferable[] = []) => {
+    if (message.type !== "sent" && message.type !== "who") watchdog.expect();
+    worker.postMessage(message, transfer);
   };
 
   worker.onmessage = (event: MessageEvent<FromWorker>) => {
     const message = event.data;
+    watchdog.heard();
     switch (message.type) {
       case "send":
+        watchdog.holdBack();
         connection.write(message.bytes).then(
           () => send({ type: "sent", seq: message.seq, ok: true }),
           () => send({ type: "sent", seq: message.seq, ok: false }),
-        );
+        ).finally(() => watchdog.letGo());
         break;
       case "broadcast":
         context.hub.broadcast(connection.id, message.bytes);
@@ -211,7 +221,11 @@ async function serveThroughWorker(
       case "close":
         void connection.closeAfterWrites();
         break;
+      case "opened":
+        watchdog.answered();
+        break;
       case "consumed":
+        watchdog.answered();
         inFlight -= message.bytes;
         if (inFlight <= INPUT_WINDOW) creditWaiter?.();
         break;
@@ -221,15 +235,10 @@ async function serveThroughWorker(
             peer: connection.peer,
             reason: message.reason,
           });
+          connection.close();
         } else {
-          reusable = false;
-          log.warn("service failed for {peer}: {reason}", {
-            peer: connection.peer,
-            reason: message.reason,
-          });
-          log.debug("{stack}", { stack: message.stack });
+          fail(message.reason, message.stack);
         }
-        connection.close();
         break;
       case "finished":
         finish();
@@ -271,14 +280,92 @@ async function serveThroughWorker(
     }
   } finally {
     context.hub.leave(connection.id);
-    connection.close();
+    // A failed service's client is owed its "ERR internal error" line.
+    if (reusable) connection.close();
+    else await connection.closeAfterWrites();
     connection.signal.removeEventListener("abort", wake);
     if (reusable && !isFinished) send({ type: "closed" });
     await untilAborted(finished, context.signal);
+    watchdog.stop();
     worker.onmessage = null;
     worker.onerror = null;
   }
   return reusable && !context.signal.aborted;
+}
+
+/**
+ * Tells a busy Worker from a stuck one without touching it. Every message to
+ * the Worker that needs an answer (`open`, `data`, `end`, `closed`) is
+ * "expected"; each answer (`opened`, `consumed`, `finished`) settles one. The
+ * Worker is stuck when it owes answers and has not been heard from for the
+ * timeout, except while the main thread itself holds it back: a send waiting
+ * on a slow client is backpressure, not a stuck handler.
+ */
+class StuckWorkerWatchdog {
+  readonly #timeoutMs: number;
+  readonly #onStuck: () => void;
+  #owed = 0;
+  #heldBack = 0;
+  #lastHeardAt = performance.now();
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #stopped = false;
+
+  constructor(timeoutMs: number, onStuck: () => void) {
+    this.#timeoutMs = timeoutMs;
+    this.#onStuck = onStuck;
+  }
+
+  /** A message that needs an answer went to the Worker. */
+  expect(): void {
+    if (this.#owed++ === 0) this.#lastHeardAt = performance.now();
+    this.#arm();
+  }
+
+  /** One answer came back; `finished` answers everything at once through {@link stop}. */
+  answered(): void {
+    if (this.#owed > 0) this.#owed--;
+  }
+
+  /** Any message from the Worker shows it is running. */
+  heard(): void {
+    this.#lastHeardAt = performance.now();
+  }
+
+  /** The main thread is writing for the Worker, which may wait on it meanwhile. */
+  holdBack(): void {
+    this.#heldBack++;
+  }
+
+  /** That write finished; the Worker has been waiting, not stuck, until now. */
+  letGo(): void {
+    this.#heldBack--;
+    this.#lastHeardAt = performance.now();
+  }
+
+  /** Stops watching for good. */
+  stop(): void {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #arm(): void {
+    if (this.#timeoutMs <= 0 || this.#stopped || this.#timer !== undefined) return;
+    this.#timer = setTimeout(() => this.#check(), this.#timeoutMs);
+  }
+
+  #check(): void {
+    this.#timer = undefined;
+    if (this.#stopped || this.#owed === 0) return;
+    const silentFor = performance.now() - this.#lastHeardAt;
+    if (this.#heldBack === 0 && silentFor >= this.#timeoutMs) {
+      this.stop();
+      this.#onStuck();
+      return;
+    }
+    const wait = this.#heldBack > 0 ? this.#timeoutMs : this.#timeoutMs - silentFor;
+    this.#timer = setTimeout(() => this.#check(), wait);
+  }
 }
 
 /** Waits for `promise`, or less if `signal` aborts first, leaving no listener behind. */
