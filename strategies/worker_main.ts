@@ -129,6 +129,7 @@ async function openSession(message: Extract<ToWorker, { type: "open" }>): Promis
     loggingConfigured = true;
   }
   service ??= await loadService(message.service);
+  post({ type: "loaded" });
   session = new RemoteSession(message.id, message.peer);
   driver = new ServiceDriver(service, session, message.maxLine, reportFailure);
   driver.start();

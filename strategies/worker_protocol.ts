@@ -42,6 +42,8 @@ export type FromWorker =
   | { type: "who"; request: number }
   /** Close the connection once the queued writes are done. */
   | { type: "close" }
+  /** The service is loaded; the client's `open()` is about to run. */
+  | { type: "loaded" }
   /** The client's `open` was handled: the service is loaded and its `open()` started. */
   | { type: "opened" }
   /** This many input bytes were handled; the main thread may read that many more. */

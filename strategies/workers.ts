@@ -221,6 +221,9 @@ async function serveThroughWorker(
       case "close":
         void connection.closeAfterWrites();
         break;
+      case "loaded":
+        watchdog.start();
+        break;
       case "opened":
         watchdog.answered();
         break;
@@ -299,7 +302,9 @@ async function serveThroughWorker(
  * "expected"; each answer (`opened`, `consumed`, `finished`) settles one. The
  * Worker is stuck when it owes answers and has not been heard from for the
  * timeout, except while the main thread itself holds it back: a send waiting
- * on a slow client is backpressure, not a stuck handler.
+ * on a slow client is backpressure, not a stuck handler. The clock starts
+ * when the Worker reports its service `loaded`: starting a Worker and loading
+ * a module is slow on a busy machine, and is not the handler's doing.
  */
 class StuckWorkerWatchdog {
   readonly #timeoutMs: number;
@@ -308,6 +313,7 @@ class StuckWorkerWatchdog {
   #heldBack = 0;
   #lastHeardAt = performance.now();
   #timer: ReturnType<typeof setTimeout> | undefined;
+  #started = false;
   #stopped = false;
 
   constructor(timeoutMs: number, onStuck: () => void) {
@@ -315,10 +321,17 @@ class StuckWorkerWatchdog {
     this.#onStuck = onStuck;
   }
 
+  /** The Worker is up and its service loaded: from now on, silence counts. */
+  start(): void {
+    this.#started = true;
+    this.#lastHeardAt = performance.now();
+    if (this.#owed > 0) this.#arm();
+  }
+
   /** A message that needs an answer went to the Worker. */
   expect(): void {
     if (this.#owed++ === 0) this.#lastHeardAt = performance.now();
-    this.#arm();
+    if (this.#started) this.#arm();
   }
 
   /** One answer came back; `finished` answers everything at once through {@link stop}. */
