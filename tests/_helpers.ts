@@ -202,7 +202,7 @@ export class CliServer {
   readonly port: number;
   /** Every line of standard error so far, the `listening` line first. */
   readonly log: string[];
-  readonly #waiters = new Set<{ pattern: RegExp; resolve(line: string): void }>();
+  readonly #waiters = new Set<{ matches(line: string): boolean; resolve(line: string): void }>();
   readonly #drained: Promise<void>;
 
   private constructor(child: Deno.ChildProcess, port: number, first: string) {
@@ -255,7 +255,21 @@ export class CliServer {
   waitForLog(pattern: RegExp): Promise<string> {
     const seen = this.log.find((line) => pattern.test(line));
     if (seen !== undefined) return Promise.resolve(seen);
-    return new Promise((resolve) => this.#waiters.add({ pattern, resolve }));
+    return new Promise((resolve) =>
+      this.#waiters.add({ matches: (line) => pattern.test(line), resolve })
+    );
+  }
+
+  /** Resolves once `count` log lines (past and future) match `pattern`. */
+  waitForLogCount(pattern: RegExp, count: number): Promise<void> {
+    let seen = this.log.filter((line) => pattern.test(line)).length;
+    if (seen >= count) return Promise.resolve();
+    return new Promise((resolve) =>
+      this.#waiters.add({
+        matches: (line) => pattern.test(line) && ++seen >= count,
+        resolve: () => resolve(),
+      })
+    );
   }
 
   /** Sends a signal and waits for the exit; see {@link exited}. */
@@ -295,7 +309,7 @@ export class CliServer {
   #addLine(line: string): void {
     this.log.push(line);
     for (const waiter of this.#waiters) {
-      if (waiter.pattern.test(line)) {
+      if (waiter.matches(line)) {
         this.#waiters.delete(waiter);
         waiter.resolve(line);
       }
