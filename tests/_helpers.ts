@@ -323,3 +323,36 @@ export class CliServer {
     if (this.#partial) this.#addLine(this.#partial);
   }
 }
+
+/**
+ * Reads a file under /proc through `cat`: Deno asks for `--allow-all` before
+ * it lets a program read /proc itself, and the tests run with less.
+ *
+ * @returns The text, or `undefined` when there is no such file (or no /proc).
+ */
+export function readProc(path: string): string | undefined {
+  try {
+    const output = new Deno.Command("cat", { args: [path], stderr: "null" }).outputSync();
+    return output.success ? new TextDecoder().decode(output.stdout) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether /proc can be read here (Linux). */
+export const HAVE_PROC = readProc("/proc/version") !== undefined;
+
+/** A number from /proc/PID/status, e.g. `procStatus(pid, "VmRSS")` (in kB for sizes). */
+export function procStatus(pid: number, field: string): number {
+  const status = readProc(`/proc/${pid}/status`) ?? "";
+  const match = new RegExp(`^${field}:\\s+(\\d+)`, "m").exec(status);
+  if (!match) throw new Error(`no ${field} in /proc/${pid}/status`);
+  return Number(match[1]);
+}
+
+/** How many descriptors a process has open, from /proc/PID/fd. */
+export function openDescriptors(pid: number): number {
+  const output = new Deno.Command("ls", { args: ["-1", `/proc/${pid}/fd`] }).outputSync();
+  if (!output.success) throw new Error(`cannot list /proc/${pid}/fd`);
+  return new TextDecoder().decode(output.stdout).split("\n").filter(Boolean).length;
+}

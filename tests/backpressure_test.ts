@@ -6,26 +6,14 @@
  * trips of another client), never by time.
  */
 import assert from "node:assert/strict";
-import { CliServer, CONCURRENT_MODES, TestClient } from "./_helpers.ts";
+import { CliServer, CONCURRENT_MODES, HAVE_PROC, procStatus, TestClient } from "./_helpers.ts";
 
 const MiB = 1024 * 1024;
 /** What a server that buffered for a non-reading client would reach, and more. */
 const PUSHED = 64 * MiB;
-const HAVE_PROC = (() => {
-  try {
-    Deno.statSync("/proc/self/status");
-    return true;
-  } catch {
-    return false;
-  }
-})();
-
-/** The resident set size of a process, in bytes, from /proc/PID/status. */
+/** The resident set size of a process, in bytes. */
 function residentBytes(pid: number): number {
-  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-  const kib = /^VmRSS:\s+(\d+) kB$/m.exec(status);
-  assert.ok(kib, "no VmRSS in /proc/PID/status");
-  return Number(kib[1]) * 1024;
+  return procStatus(pid, "VmRSS") * 1024;
 }
 
 /** One megabyte there and back through echo: proof that this client is served. */

@@ -6,20 +6,19 @@
  * client, never by waiting on a clock.
  */
 import assert from "node:assert/strict";
-import { CliServer, CONCURRENT_MODES, TestClient } from "./_helpers.ts";
+import {
+  CliServer,
+  CONCURRENT_MODES,
+  HAVE_PROC,
+  openDescriptors,
+  procStatus,
+  TestClient,
+} from "./_helpers.ts";
 
 const CLOSE_CYCLES = 5_000;
 const RESET_CYCLES = 1_000;
 const AT_ONCE = 50;
 
-const HAVE_PROC = (() => {
-  try {
-    Deno.statSync("/proc/self/fd");
-    return true;
-  } catch {
-    return false;
-  }
-})();
 const HAVE_PYTHON = (() => {
   try {
     return new Deno.Command("python3", { args: ["--version"] }).outputSync().success;
@@ -27,16 +26,6 @@ const HAVE_PYTHON = (() => {
     return false;
   }
 })();
-
-function openDescriptors(pid: number): number {
-  return [...Deno.readDirSync(`/proc/${pid}/fd`)].length;
-}
-
-function threads(pid: number): number {
-  const match = /^Threads:\s+(\d+)$/m.exec(Deno.readTextFileSync(`/proc/${pid}/status`));
-  assert.ok(match, "no Threads in /proc/PID/status");
-  return Number(match[1]);
-}
 
 /** Connects and closes, `AT_ONCE` at a time; each client is served one byte first. */
 async function connectAndClose(port: number, cycles: number): Promise<void> {
@@ -104,7 +93,10 @@ for (const mode of CONCURRENT_MODES) {
       await connectAndClose(server.port, AT_ONCE);
       await server.waitForLogCount(/INF.* close 127\.0\.0\.1:/, AT_ONCE);
       await roundTrip();
-      const baseline = { fds: openDescriptors(server.pid), threads: threads(server.pid) };
+      const baseline = {
+        fds: openDescriptors(server.pid),
+        threads: procStatus(server.pid, "Threads"),
+      };
 
       let started = performance.now();
       await connectAndClose(server.port, CLOSE_CYCLES);
@@ -119,9 +111,9 @@ for (const mode of CONCURRENT_MODES) {
 
       // The last resets may still be in flight: give the server probe round trips, not time.
       let now = { fds: 0, threads: 0 };
-      for (let probes = 0; probes < 5_000; probes++) {
+      for (let probes = 0; probes < 500; probes++) {
         await roundTrip();
-        now = { fds: openDescriptors(server.pid), threads: threads(server.pid) };
+        now = { fds: openDescriptors(server.pid), threads: procStatus(server.pid, "Threads") };
         if (now.fds <= baseline.fds && now.threads <= baseline.threads) break;
       }
       console.log(`${mode}: baseline ${JSON.stringify(baseline)}, after ${JSON.stringify(now)}`);
