@@ -58,17 +58,19 @@ export class ServiceDriver {
       return;
     }
     let lines: string[];
+    let tooLong: LineTooLongError | undefined;
     try {
       lines = this.#framer!.push(chunk);
     } catch (error) {
       if (!(error instanceof LineTooLongError)) throw error;
-      await this.#refuse(error);
-      return;
+      lines = error.linesBefore;
+      tooLong = error;
     }
     for (const line of lines) {
       if (this.#session.signal.aborted) return;
       await service.line(this.#session, line);
     }
+    if (tooLong && !this.#session.signal.aborted) await this.#refuse(tooLong);
   }
 
   /** The client finished sending: a last line without a newline is still answered. */
