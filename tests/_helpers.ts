@@ -375,3 +375,34 @@ export function tcpSockets(pid: number): number {
   }
   return count;
 }
+
+/**
+ * Whether a program is installed and is the one meant, judged by what it
+ * prints for `versionArgs` (on either stream).
+ */
+export function toolInstalled(command: string, versionArgs: string[], expect: RegExp): boolean {
+  try {
+    const output = new Deno.Command(command, { args: versionArgs, stdin: "null" }).outputSync();
+    const decoder = new TextDecoder();
+    return expect.test(decoder.decode(output.stdout) + decoder.decode(output.stderr));
+  } catch {
+    return false;
+  }
+}
+
+/** Runs main.ts to completion with the given flags; returns its status and output. */
+export async function runCli(args: string[], permissions = ["--allow-net"]) {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--no-check", ...permissions, MAIN, ...args],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}

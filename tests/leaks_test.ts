@@ -14,6 +14,7 @@ import {
   procStatus,
   tcpSockets,
   TestClient,
+  toolInstalled,
 } from "./_helpers.ts";
 
 /**
@@ -27,13 +28,7 @@ const CLOSE_CYCLES = 5_000;
 const RESET_CYCLES = 1_000;
 const AT_ONCE = 50;
 
-const HAVE_PYTHON = (() => {
-  try {
-    return new Deno.Command("python3", { args: ["--version"] }).outputSync().success;
-  } catch {
-    return false;
-  }
-})();
+const HAVE_PYTHON = toolInstalled("python3", ["--version"], /Python 3/);
 
 /** Connects and closes, `AT_ONCE` at a time; each client is served one byte first. */
 async function connectAndClose(port: number, cycles: number): Promise<void> {
