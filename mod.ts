@@ -16,7 +16,20 @@
  *
  * @module
  */
-export { serve, type ServeOptions, type ServeSummary } from "./lib/server.ts";
+export {
+  DEFAULT_GRACE_MS,
+  serve,
+  type ServeOptions,
+  type ServeSummary,
+  SHUTDOWN_NOTICE,
+} from "./lib/server.ts";
+export {
+  Admission,
+  type AdmissionRules,
+  DEFAULT_MAX_CONNS,
+  type Refusal,
+} from "./lib/admission.ts";
+export { Cidr, CidrError, type IpAddress, parseIp } from "./lib/cidr.ts";
 export type { ServerContext, Strategy } from "./lib/strategy.ts";
 export {
   type ByteService,
