@@ -17,18 +17,12 @@
 import type { Connection } from "../lib/connection.ts";
 import { logger, type LogSettings } from "../lib/log.ts";
 import type { ServerContext, Strategy } from "../lib/strategy.ts";
-import type { FromWorker, ToWorker } from "./worker_protocol.ts";
+import { ACK_BATCH, type FromWorker, INPUT_WINDOW, type ToWorker } from "./worker_protocol.ts";
 
 /** The bound on Workers alive at once unless `--max-workers` says otherwise. */
 export const DEFAULT_MAX_WORKERS = 64;
 /** Ready Workers kept between clients unless `--idle-workers` says otherwise. */
 export const DEFAULT_IDLE_WORKERS = 4;
-/**
- * Input bytes that may be on their way to a Worker, not yet handled. Past
- * this the main thread stops reading the client, so a client that sends
- * faster than its service works is held back by TCP, not by our memory.
- */
-const INPUT_WINDOW = 256 * 1024;
 
 const log = logger("workers");
 
@@ -172,6 +166,7 @@ async function serveThroughWorker(
     worker.postMessage(message, transfer);
   let reusable = true;
   let inFlight = 0;
+  let writtenUnacknowledged = 0;
   let creditWaiter: (() => void) | undefined;
   const { promise: finished, resolve: resolveFinished } = Promise.withResolvers<void>();
   let isFinished = false;
@@ -193,12 +188,18 @@ async function serveThroughWorker(
   worker.onmessage = (event: MessageEvent<FromWorker>) => {
     const message = event.data;
     switch (message.type) {
-      case "send":
-        connection.write(message.bytes).then(
-          () => send({ type: "sent", seq: message.seq, ok: true }),
-          () => send({ type: "sent", seq: message.seq, ok: false }),
-        );
+      case "send": {
+        const { bytes, ack } = message;
+        connection.write(bytes).then(() => {
+          writtenUnacknowledged += bytes.byteLength;
+          if (ack || writtenUnacknowledged >= ACK_BATCH) {
+            send({ type: "sent", bytes: writtenUnacknowledged });
+            writtenUnacknowledged = 0;
+          }
+          // A failed write closes the connection, and the Worker hears "closed".
+        }, () => {});
         break;
+      }
       case "broadcast":
         context.hub.broadcast(connection.id, message.bytes);
         break;
