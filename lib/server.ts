@@ -36,6 +36,8 @@ export interface ServeOptions {
   maxLine?: number;
   /** Abort it to shut the server down. */
   signal?: AbortSignal;
+  /** Called once the strategy is ready, just before the first accept. */
+  onReady?: () => void;
 }
 
 /** What a server did, reported when it stops. */
@@ -114,6 +116,8 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
   };
 
   try {
+    await strategy.start?.(context);
+    options.onReady?.();
     while (!signal.aborted) {
       let conn: Deno.Conn;
       try {

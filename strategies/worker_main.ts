@@ -190,3 +190,5 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
       break;
   }
 };
+
+post({ type: "ready" });

@@ -52,6 +52,8 @@ export type ToWorker =
 
 /** From a Worker to the main thread. */
 export type FromWorker =
+  /** The Worker's modules are loaded; it can take a client. */
+  | { type: "ready" }
   /**
    * Write these bytes to the client. `ack` asks for a `sent` as soon as they
    * are written: the Worker's send window is full and its service is waiting.

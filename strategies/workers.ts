@@ -9,8 +9,9 @@
  * At most `maxWorkers` clients are served at once. The next client waits,
  * connected but unread, until a Worker is free, like a request queued for a
  * thread pool; `--max-conns` is the knob that refuses instead of waiting.
- * Finished Workers are kept ready, up to `idleWorkers`, because starting a
- * Worker costs far more than a connection does.
+ * `idleWorkers` Workers are started before the first client is accepted, and
+ * finished Workers are kept ready up to that number, because starting a Worker
+ * (a thread, an isolate, its modules) costs far more than a connection does.
  *
  * @module
  */
@@ -96,18 +97,51 @@ class WorkerPool {
     for (const waiter of this.#waiters.splice(0)) waiter(undefined);
   }
 
+  /**
+   * Starts the ready Workers and waits until each has loaded its modules, so
+   * the first clients do not pay for it. A Worker that fails to load is
+   * reported here rather than to the first client.
+   */
+  async prestart(): Promise<void> {
+    const starting = Array.from({ length: this.#idleWorkers }, async () => {
+      const worker = spawnWorker();
+      const { promise: loaded, resolve, reject } = Promise.withResolvers<void>();
+      worker.onmessage = (event: MessageEvent<FromWorker>) => {
+        if (event.data.type === "ready") resolve();
+      };
+      worker.onerror = (event: ErrorEvent) => {
+        event.preventDefault();
+        reject(new Error(`a Worker failed to start: ${event.message}`));
+      };
+      try {
+        await loaded;
+      } catch (error) {
+        worker.terminate();
+        throw error;
+      } finally {
+        worker.onmessage = null;
+        worker.onerror = null;
+      }
+      if (this.#closed) worker.terminate();
+      else this.#idle.push(worker);
+    });
+    await Promise.all(starting);
+  }
+
   #take(): Worker | undefined {
     if (this.#closed) return undefined;
     let worker = this.#idle.pop();
-    if (!worker && this.#busy.size < this.#maxWorkers) {
-      worker = new Worker(new URL("./worker_main.ts", import.meta.url), {
-        type: "module",
-        name: "servidor-service",
-      });
-    }
+    if (!worker && this.#busy.size < this.#maxWorkers) worker = spawnWorker();
     if (worker) this.#busy.add(worker);
     return worker;
   }
+}
+
+function spawnWorker(): Worker {
+  return new Worker(new URL("./worker_main.ts", import.meta.url), {
+    type: "module",
+    name: "servidor-service",
+  });
 }
 
 /**
@@ -130,6 +164,7 @@ export function createWorkers(options: WorkersOptions = {}): WorkersStrategy {
     get alive() {
       return pool.alive;
     },
+    start: () => pool.prestart(),
     async handle(connection: Connection, context: ServerContext): Promise<void> {
       const onShutdown = () => pool.close();
       context.signal.addEventListener("abort", onShutdown, { once: true });
