@@ -10,7 +10,7 @@ import { ConnectionClosedError, isDisconnect } from "./errors.ts";
 import { writeAll } from "./write_all.ts";
 
 /** The first read buffer; small, so that thousands of idle clients cost little. */
-const INITIAL_READ_BUFFER = 4 * 1024;
+const INITIAL_READ_BUFFER = 1024;
 /** Reads that fill the buffer double it, up to this size, so bulk transfers need few reads. */
 const MAX_READ_BUFFER = 64 * 1024;
 
