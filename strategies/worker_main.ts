@@ -52,7 +52,7 @@ class RemoteSession implements Session {
     const bytes = ownBytes(data);
     this.#unwritten += bytes.byteLength;
     const full = this.#unwritten > SEND_WINDOW;
-    post({ type: "send", bytes, ack: full }, [bytes.buffer]);
+    post({ type: "send", bytes, ack: full, consumed: takeUnreportedInput() }, [bytes.buffer]);
     if (!full) return SENT;
     return new Promise((resolve, reject) => this.#sendWaiters.push({ resolve, reject }));
   }
@@ -120,11 +120,29 @@ let session: RemoteSession | undefined;
 let driver: ServiceDriver | undefined;
 // Input is handled strictly in arrival order, one chunk after another.
 let inputTail: Promise<void> = Promise.resolve();
-// Handled input not yet reported to the main thread; see ACK_BATCH.
+let queuedSteps = 0;
+/**
+ * Input bytes handed to the service and not yet reported to the main thread.
+ * They ride on the next `send` (a request's reply carries its own
+ * acknowledgement), and otherwise go in a `consumed` of their own once the
+ * queue is empty or ACK_BATCH bytes have piled up.
+ */
 let unreportedInput = 0;
 
+function takeUnreportedInput(): number {
+  const bytes = unreportedInput;
+  unreportedInput = 0;
+  return bytes;
+}
+
 function enqueue(step: () => Promise<void>): void {
-  inputTail = inputTail.then(step).catch(reportFailure);
+  queuedSteps++;
+  inputTail = inputTail.then(step).catch(reportFailure).finally(() => {
+    queuedSteps--;
+    if (unreportedInput > 0 && (queuedSteps === 0 || unreportedInput >= ACK_BATCH)) {
+      post({ type: "consumed", bytes: takeUnreportedInput() });
+    }
+  });
 }
 
 async function openSession(message: Extract<ToWorker, { type: "open" }>): Promise<void> {
@@ -161,12 +179,10 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
       break;
     case "data":
       enqueue(async () => {
-        await driver?.input(message.chunk);
+        // Counted as consumed once the service has it: from here on it is the
+        // service's to hold back, by awaiting its sends.
         unreportedInput += message.chunk.byteLength;
-        if (unreportedInput >= ACK_BATCH) {
-          post({ type: "consumed", bytes: unreportedInput });
-          unreportedInput = 0;
-        }
+        await driver?.input(message.chunk);
       });
       break;
     case "end":

@@ -57,8 +57,9 @@ export type FromWorker =
   /**
    * Write these bytes to the client. `ack` asks for a `sent` as soon as they
    * are written: the Worker's send window is full and its service is waiting.
+   * `consumed` acknowledges input, as a `consumed` message would.
    */
-  | { type: "send"; bytes: Uint8Array; ack: boolean }
+  | { type: "send"; bytes: Uint8Array; ack: boolean; consumed: number }
   /** Send these bytes to every other client. */
   | { type: "broadcast"; bytes: Uint8Array }
   /** The client's new name. */

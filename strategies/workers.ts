@@ -220,11 +220,17 @@ async function serveThroughWorker(
     finish();
   };
 
+  const acknowledgeInput = (bytes: number) => {
+    inFlight -= bytes;
+    if (inFlight <= INPUT_WINDOW) creditWaiter?.();
+  };
+
   worker.onmessage = (event: MessageEvent<FromWorker>) => {
     const message = event.data;
     switch (message.type) {
       case "send": {
         const { bytes, ack } = message;
+        if (message.consumed > 0) acknowledgeInput(message.consumed);
         connection.write(bytes).then(() => {
           writtenUnacknowledged += bytes.byteLength;
           if (ack || writtenUnacknowledged >= ACK_BATCH) {
@@ -248,8 +254,7 @@ async function serveThroughWorker(
         void connection.closeAfterWrites();
         break;
       case "consumed":
-        inFlight -= message.bytes;
-        if (inFlight <= INPUT_WINDOW) creditWaiter?.();
+        acknowledgeInput(message.bytes);
         break;
       case "failed":
         if (message.disconnect) {
