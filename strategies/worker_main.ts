@@ -150,7 +150,10 @@ async function openSession(message: Extract<ToWorker, { type: "open" }>): Promis
     configureLogging(message.log);
     loggingConfigured = true;
   }
-  service ??= await loadService(message.service);
+  if (!service) {
+    service = await loadService(message.service);
+    post({ type: "loaded" });
+  }
   session = new RemoteSession(message.id, message.peer);
   driver = new ServiceDriver(service, session, message.maxLine, reportFailure);
   driver.start();

@@ -68,6 +68,8 @@ export type FromWorker =
   | { type: "who"; request: number }
   /** Close the connection once the queued writes are done. */
   | { type: "close" }
+  /** The Worker loaded its service for the first time; its handler clock may start. */
+  | { type: "loaded" }
   /** This many input bytes were handled; the main thread may read that many more. Batched. */
   | { type: "consumed"; bytes: number }
   /** The service threw; `disconnect` says whether it only met a closed connection. */

@@ -16,6 +16,8 @@
  * @module
  */
 import type { Connection } from "../lib/connection.ts";
+import { INTERNAL_ERROR_NOTICE } from "../lib/errors.ts";
+import { logServiceFailure } from "../lib/handle_connection.ts";
 import { logger, type LogSettings } from "../lib/log.ts";
 import type { ServerContext, Strategy } from "../lib/strategy.ts";
 import { ACK_BATCH, type FromWorker, INPUT_WINDOW, type ToWorker } from "./worker_protocol.ts";
@@ -197,8 +199,6 @@ async function serveThroughWorker(
   context: ServerContext,
   logSettings: LogSettings,
 ): Promise<boolean> {
-  const send = (message: ToWorker, transfer: Transferable[] = []) =>
-    worker.postMessage(message, transfer);
   let reusable = true;
   let inFlight = 0;
   let writtenUnacknowledged = 0;
@@ -207,17 +207,35 @@ async function serveThroughWorker(
   let isFinished = false;
   const finish = () => {
     isFinished = true;
+    watchdog.stop();
     resolveFinished();
   };
 
-  const fail = (reason: string) => {
+  /** The Worker cannot be trusted with this client or any other: tell the client, close. */
+  const fail = (reason: string, stack = reason) => {
     reusable = false;
-    if (!connection.closed) {
-      connection.write(new TextEncoder().encode("ERR internal error\r\n")).catch(() => {});
-      void connection.closeAfterWrites();
-    }
-    log.warn("service failed for {peer}: {reason}", { peer: connection.peer, reason });
+    logServiceFailure(connection.peer, reason, stack);
+    void connection.closeWithLine(INTERNAL_ERROR_NOTICE);
     finish();
+  };
+  let awaitingFinish = false;
+  const watchdog = new StuckWorkerWatchdog(
+    context.handlerTimeoutMs,
+    // The Worker owes us work while input it was given is unacknowledged, or
+    // while it has been told the client is done and has not finished.
+    () => inFlight > 0 || awaitingFinish,
+    () => {
+      // A Worker stuck in a loop never reads another message; only terminate stops it.
+      worker.terminate();
+      fail(`its Worker ran past the handler timeout of ${context.handlerTimeoutMs} ms`);
+    },
+  );
+  // A Worker that loaded the service for an earlier client is running already.
+  if (loadedServices.has(worker)) watchdog.start();
+  const send = (message: ToWorker, transfer: Transferable[] = []) => {
+    if (message.type === "end" || message.type === "closed") awaitingFinish = true;
+    worker.postMessage(message, transfer);
+    if (message.type !== "sent" && message.type !== "who") watchdog.watch();
   };
 
   const acknowledgeInput = (bytes: number) => {
@@ -227,10 +245,12 @@ async function serveThroughWorker(
 
   worker.onmessage = (event: MessageEvent<FromWorker>) => {
     const message = event.data;
+    watchdog.heard();
     switch (message.type) {
       case "send": {
         const { bytes, ack } = message;
         if (message.consumed > 0) acknowledgeInput(message.consumed);
+        watchdog.holdBack();
         connection.write(bytes).then(() => {
           writtenUnacknowledged += bytes.byteLength;
           if (ack || writtenUnacknowledged >= ACK_BATCH) {
@@ -238,7 +258,7 @@ async function serveThroughWorker(
             writtenUnacknowledged = 0;
           }
           // A failed write closes the connection, and the Worker hears "closed".
-        }, () => {});
+        }, () => {}).finally(() => watchdog.letGo());
         break;
       }
       case "broadcast":
@@ -253,6 +273,10 @@ async function serveThroughWorker(
       case "close":
         void connection.closeAfterWrites();
         break;
+      case "loaded":
+        loadedServices.add(worker);
+        watchdog.start();
+        break;
       case "consumed":
         acknowledgeInput(message.bytes);
         break;
@@ -262,15 +286,10 @@ async function serveThroughWorker(
             peer: connection.peer,
             reason: message.reason,
           });
+          connection.close();
         } else {
-          reusable = false;
-          log.warn("service failed for {peer}: {reason}", {
-            peer: connection.peer,
-            reason: message.reason,
-          });
-          log.debug("{stack}", { stack: message.stack });
+          fail(message.reason, message.stack);
         }
-        connection.close();
         break;
       case "finished":
         finish();
@@ -312,14 +331,100 @@ async function serveThroughWorker(
     }
   } finally {
     context.hub.leave(connection.id);
-    connection.close();
+    // A failed service's client is owed its "ERR internal error" line.
+    if (reusable) connection.close();
+    else await connection.closeAfterWrites();
     connection.signal.removeEventListener("abort", wake);
     if (reusable && !isFinished) send({ type: "closed" });
     await untilAborted(finished, context.signal);
+    watchdog.stop();
     worker.onmessage = null;
     worker.onerror = null;
   }
   return reusable && !context.signal.aborted;
+}
+
+/** Workers that have loaded their service, so start-up no longer counts against them. */
+const loadedServices = new WeakSet<Worker>();
+
+/**
+ * Tells a busy Worker from a stuck one without touching it. The Worker owes
+ * work while input it was sent is unacknowledged or while it has been told
+ * to finish; it is stuck when it owes work and has not been heard from for
+ * the timeout, except while the main thread itself holds it back: a send
+ * waiting on a slow client is backpressure, not a stuck handler. The clock
+ * starts once the Worker has loaded its service: starting a Worker and
+ * loading a module is slow on a busy machine, and is not the handler's doing.
+ */
+class StuckWorkerWatchdog {
+  readonly #timeoutMs: number;
+  readonly #owesWork: () => boolean;
+  readonly #onStuck: () => void;
+  #heldBack = 0;
+  #lastHeardAt = performance.now();
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #started = false;
+  #stopped = false;
+
+  constructor(timeoutMs: number, owesWork: () => boolean, onStuck: () => void) {
+    this.#timeoutMs = timeoutMs;
+    this.#owesWork = owesWork;
+    this.#onStuck = onStuck;
+  }
+
+  /** The Worker is up and its service loaded: from now on, silence counts. */
+  start(): void {
+    this.#started = true;
+    this.#lastHeardAt = performance.now();
+    this.watch();
+  }
+
+  /** Work went to the Worker: time its silence, unless that is under way already. */
+  watch(): void {
+    if (
+      !this.#started || this.#stopped || this.#timeoutMs <= 0 || this.#timer !== undefined ||
+      !this.#owesWork()
+    ) return;
+    // Silence only counts from the moment there is something to answer.
+    this.#lastHeardAt = Math.max(this.#lastHeardAt, performance.now());
+    this.#timer = setTimeout(() => this.#check(), this.#timeoutMs);
+  }
+
+  /** Any message from the Worker shows it is running. */
+  heard(): void {
+    this.#lastHeardAt = performance.now();
+  }
+
+  /** The main thread is writing for the Worker, which may wait on it meanwhile. */
+  holdBack(): void {
+    this.#heldBack++;
+  }
+
+  /** That write finished; the Worker has been waiting, not stuck, until now. */
+  letGo(): void {
+    this.#heldBack--;
+    this.#lastHeardAt = performance.now();
+  }
+
+  /** Stops watching for good. */
+  stop(): void {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #check(): void {
+    this.#timer = undefined;
+    if (this.#stopped || !this.#owesWork()) return;
+    const silentFor = performance.now() - this.#lastHeardAt;
+    if (this.#heldBack === 0 && silentFor >= this.#timeoutMs) {
+      this.stop();
+      this.#onStuck();
+      return;
+    }
+    const wait = this.#heldBack > 0 ? this.#timeoutMs : this.#timeoutMs - silentFor;
+    this.#timer = setTimeout(() => this.#check(), wait);
+  }
 }
 
 /** Waits for `promise`, or less if `signal` aborts first, leaving no listener behind. */

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { Admission, type AdmissionRules } from "../lib/admission.ts";
 import { serve, type ServeSummary } from "../lib/server.ts";
 import type { Service } from "../lib/service.ts";
 import type { Strategy } from "../lib/strategy.ts";
@@ -15,6 +16,8 @@ import { createStrategy, type Mode, type StrategyOptions } from "../strategies/m
 export interface TestServer {
   port: number;
   strategy: Strategy;
+  /** The server's admission control, when the test gave rules. */
+  admission: Admission | undefined;
   stop(): Promise<ServeSummary>;
   [Symbol.asyncDispose](): Promise<void>;
 }
@@ -24,6 +27,14 @@ export interface TestServerOptions extends StrategyOptions {
   mode: Mode;
   service: string | Service;
   maxLine?: number;
+  /** Admission rules, e.g. `{ maxConns: 1 }`; the server's defaults otherwise. */
+  rules?: AdmissionRules;
+  idleTimeoutMs?: number;
+  handlerTimeoutMs?: number;
+  /** The shutdown grace; 0 unless given, so `stop()` closes clients at once. */
+  graceMs?: number;
+  /** The host to listen on; 127.0.0.1 unless given (e.g. `::1`). */
+  hostname?: string;
 }
 
 /** Starts a server on 127.0.0.1, port 0. */
@@ -31,9 +42,10 @@ export async function startServer(options: TestServerOptions): Promise<TestServe
   const service = typeof options.service === "string"
     ? await loadService(options.service)
     : options.service;
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const listener = Deno.listen({ hostname: options.hostname ?? "127.0.0.1", port: 0 });
   // Tests start many servers; ready Workers would only slow them unless a test asks.
   const strategy = createStrategy(options.mode, { idleWorkers: 0, ...options });
+  const admission = options.rules ? new Admission(options.rules) : undefined;
   const stopper = new AbortController();
   const served = serve({
     listener,
@@ -41,6 +53,10 @@ export async function startServer(options: TestServerOptions): Promise<TestServe
     service,
     serviceSpecifier: typeof options.service === "string" ? options.service : service.name,
     maxLine: options.maxLine,
+    admission,
+    idleTimeoutMs: options.idleTimeoutMs,
+    handlerTimeoutMs: options.handlerTimeoutMs,
+    graceMs: options.graceMs ?? 0,
     signal: stopper.signal,
   });
   let stopped: Promise<ServeSummary> | undefined;
@@ -51,6 +67,7 @@ export async function startServer(options: TestServerOptions): Promise<TestServe
   return {
     port: listener.addr.port,
     strategy,
+    admission,
     stop,
     async [Symbol.asyncDispose]() {
       await stop();
@@ -71,9 +88,9 @@ export class TestClient {
     this.conn = conn;
   }
 
-  /** Connects to 127.0.0.1:`port`. */
-  static async connect(port: number): Promise<TestClient> {
-    return new TestClient(await Deno.connect({ hostname: "127.0.0.1", port }));
+  /** Connects to `hostname` (127.0.0.1 unless given):`port`. */
+  static async connect(port: number, hostname = "127.0.0.1"): Promise<TestClient> {
+    return new TestClient(await Deno.connect({ hostname, port }));
   }
 
   /** Writes text or bytes, all of them. */
@@ -162,3 +179,134 @@ export class TestClient {
 export const ALL_MODES: readonly Mode[] = ["single", "poll", "workers"];
 /** The modes that serve clients at the same time. */
 export const CONCURRENT_MODES: readonly Mode[] = ["poll", "workers"];
+
+/** main.ts, for tests that run the CLI as a subprocess. */
+export const MAIN = new URL("../main.ts", import.meta.url).pathname;
+
+/** Reads a stream line by line, without line ends. */
+export async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+  let pending = "";
+  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+    pending += chunk;
+    let newline: number;
+    while ((newline = pending.indexOf("\n")) !== -1) {
+      yield pending.slice(0, newline);
+      pending = pending.slice(newline + 1);
+    }
+  }
+  if (pending) yield pending;
+}
+
+/** A server run through the CLI in its own process. */
+export class CliServer {
+  readonly child: Deno.ChildProcess;
+  readonly port: number;
+  /** Every line of standard error so far, the `listening` line first. */
+  readonly log: string[];
+  readonly #waiters = new Set<{ pattern: RegExp; resolve(line: string): void }>();
+  readonly #drained: Promise<void>;
+
+  private constructor(child: Deno.ChildProcess, port: number, first: string) {
+    this.child = child;
+    this.port = port;
+    this.log = [first];
+    this.#drained = this.#drain();
+  }
+
+  /**
+   * Starts `main.ts serve` with `args` on a free port, with read and net
+   * access, and resolves once it listens.
+   */
+  static async start(args: string[]): Promise<CliServer> {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "--no-check", "--allow-net", "--allow-read", MAIN, "--port=0", ...args],
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).spawn();
+    const reader = child.stderr.getReader();
+    let text = "";
+    while (!text.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+    reader.releaseLock();
+    const newline = text.indexOf("\n");
+    const first = text.slice(0, newline === -1 ? undefined : newline);
+    const listening = /^listening on [^ ]+:(\d+) /.exec(first);
+    if (!listening) {
+      child.kill("SIGKILL");
+      await child.status;
+      throw new Error(`the server did not start: ${text}`);
+    }
+    const server = new CliServer(child, Number(listening[1]), first);
+    // Whatever came with the first line is fed to the drain as it starts.
+    server.#pushLines(text.slice(newline + 1));
+    return server;
+  }
+
+  /** The process id, for /proc. */
+  get pid(): number {
+    return this.child.pid;
+  }
+
+  /** Resolves with the first log line (past or future) that matches. */
+  waitForLog(pattern: RegExp): Promise<string> {
+    const seen = this.log.find((line) => pattern.test(line));
+    if (seen !== undefined) return Promise.resolve(seen);
+    return new Promise((resolve) => this.#waiters.add({ pattern, resolve }));
+  }
+
+  /** Sends a signal and waits for the exit; see {@link exited}. */
+  stop(signal: Deno.Signal = "SIGTERM"): Promise<Deno.CommandStatus> {
+    this.child.kill(signal);
+    return this.exited();
+  }
+
+  /** Waits for the process to exit on its own; by then {@link log} is complete. */
+  async exited(): Promise<Deno.CommandStatus> {
+    const status = await this.child.status;
+    await this.#drained;
+    return status;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    try {
+      this.child.kill("SIGKILL");
+    } catch (error) {
+      if (!(error instanceof TypeError)) throw error;
+    }
+    await this.child.status;
+    await this.#drained;
+  }
+
+  #partial = "";
+
+  #pushLines(text: string): void {
+    this.#partial += text;
+    let newline: number;
+    while ((newline = this.#partial.indexOf("\n")) !== -1) {
+      this.#addLine(this.#partial.slice(0, newline));
+      this.#partial = this.#partial.slice(newline + 1);
+    }
+  }
+
+  #addLine(line: string): void {
+    this.log.push(line);
+    for (const waiter of this.#waiters) {
+      if (waiter.pattern.test(line)) {
+        this.#waiters.delete(waiter);
+        waiter.resolve(line);
+      }
+    }
+  }
+
+  async #drain(): Promise<void> {
+    for await (const chunk of this.child.stderr.pipeThrough(new TextDecoderStream())) {
+      this.#pushLines(chunk);
+    }
+    if (this.#partial) this.#addLine(this.#partial);
+  }
+}

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
-import { TestClient } from "./_helpers.ts";
+import { lines, MAIN, TestClient } from "./_helpers.ts";
 
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const decoder = new TextDecoder();
 
 /** Runs main.ts to completion with the given flags. */
@@ -67,20 +66,6 @@ Deno.test("--help lists every mode and service and exits 0", async () => {
     assert.ok(stdout.includes(word), `--help does not mention ${word}`);
   }
 });
-
-/** Reads a child's stderr line by line. */
-async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
-  let pending = "";
-  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-    pending += chunk;
-    let newline: number;
-    while ((newline = pending.indexOf("\n")) !== -1) {
-      yield pending.slice(0, newline);
-      pending = pending.slice(newline + 1);
-    }
-  }
-  if (pending) yield pending;
-}
 
 for (const mode of ["single", "poll", "workers"]) {
   Deno.test(`the CLI serves echo under ${mode}, then stops on SIGTERM with a summary and status 0`, async () => {
