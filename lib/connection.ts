@@ -20,6 +20,10 @@ export class Connection {
   readonly id: number;
   /** The client's address, e.g. `127.0.0.1:51234`. */
   readonly peer: string;
+  /** The client's address as the socket reports it. */
+  readonly remoteAddr: Deno.Addr;
+  /** The server's side of the connection. */
+  readonly localAddr: Deno.Addr;
   /** When it was accepted, from `performance.now()`. */
   readonly openedAt: number = performance.now();
   /** Bytes read from the client. */
@@ -36,6 +40,8 @@ export class Connection {
   constructor(conn: Deno.Conn, id: number) {
     this.#conn = conn;
     this.id = id;
+    this.remoteAddr = conn.remoteAddr;
+    this.localAddr = conn.localAddr;
     this.peer = formatAddr(conn.remoteAddr);
   }
 
@@ -52,6 +58,17 @@ export class Connection {
   /** Bytes handed to {@link write} and not yet written. */
   get queuedBytes(): number {
     return this.#queuedBytes;
+  }
+
+  /**
+   * Completes the TLS handshake of a TLS connection, and does nothing for any
+   * other. Deno would otherwise do it inside the first read or write, where a
+   * client that does not speak TLS looks like a failing service.
+   *
+   * @throws The handshake's error, e.g. `InvalidData` for a client that sent plain text.
+   */
+  async handshake(): Promise<void> {
+    if ("handshake" in this.#conn) await (this.#conn as Deno.TlsConn).handshake();
   }
 
   /**

@@ -32,6 +32,8 @@ export interface ServeOptions {
   service: Service;
   /** How a Worker loads the same service; defaults to `service.name`. */
   serviceSpecifier?: string;
+  /** The words after `--` a Worker builds the same service with (exec); none by default. */
+  serviceArgs?: readonly string[];
   /** The longest line a line service accepts; default {@link DEFAULT_MAX_LINE}. */
   maxLine?: number;
   /** Abort it to shut the server down. */
@@ -74,6 +76,7 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
   const context: ServerContext = {
     service,
     serviceSpecifier: options.serviceSpecifier ?? service.name,
+    serviceArgs: options.serviceArgs ?? [],
     maxLine: options.maxLine ?? DEFAULT_MAX_LINE,
     hub: new Hub(),
     signal,
@@ -97,6 +100,16 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
   const handle = async (connection: Connection): Promise<void> => {
     log.info("open {peer} id={id}", { peer: connection.peer, id: connection.id });
     try {
+      try {
+        await connection.handshake();
+      } catch (error) {
+        // A client that cannot do TLS with us is the client's problem, not the service's.
+        log.info("TLS handshake with {peer} failed: {reason}", {
+          peer: connection.peer,
+          reason: describeError(error),
+        });
+        return;
+      }
       await strategy.handle(connection, context);
     } finally {
       connection.close();

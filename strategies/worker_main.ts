@@ -30,14 +30,18 @@ function ownBytes(data: string | Uint8Array): Uint8Array<ArrayBuffer> {
 class RemoteSession implements Session {
   readonly id: number;
   readonly peer: string;
+  readonly remoteAddr: Deno.Addr;
+  readonly localAddr: Deno.Addr;
   readonly #closing = new AbortController();
   readonly #pendingSends = new Map<number, { resolve(): void; reject(error: Error): void }>();
   readonly #pendingWho = new Map<number, (peers: PeerInfo[]) => void>();
   #nextSeq = 0;
 
-  constructor(id: number, peer: string) {
-    this.id = id;
-    this.peer = peer;
+  constructor(opening: Extract<ToWorker, { type: "open" }>) {
+    this.id = opening.id;
+    this.peer = opening.peer;
+    this.remoteAddr = opening.remoteAddr;
+    this.localAddr = opening.localAddr;
   }
 
   get signal(): AbortSignal {
@@ -128,8 +132,8 @@ async function openSession(message: Extract<ToWorker, { type: "open" }>): Promis
     configureLogging(message.log);
     loggingConfigured = true;
   }
-  service ??= await loadService(message.service);
-  session = new RemoteSession(message.id, message.peer);
+  service ??= await loadService(message.service, message.serviceArgs);
+  session = new RemoteSession(message);
   driver = new ServiceDriver(service, session, message.maxLine, reportFailure);
   driver.start();
 }
