@@ -4,6 +4,8 @@
  *
  * @module
  */
+import { type ClientOptions, connectTo } from "../lib/client.ts";
+import { type ListenOptions, openListener } from "../lib/listen.ts";
 import { serve, type ServeSummary } from "../lib/server.ts";
 import type { Service } from "../lib/service.ts";
 import type { Strategy } from "../lib/strategy.ts";
@@ -13,7 +15,10 @@ import { createStrategy, type Mode, type StrategyOptions } from "../strategies/m
 
 /** A server started by a test, stopped by `stop()` or `await using`. */
 export interface TestServer {
+  /** The TCP port, or 0 for a Unix socket. */
   port: number;
+  /** The listener's address as the server logs it. */
+  address: string;
   strategy: Strategy;
   stop(): Promise<ServeSummary>;
   [Symbol.asyncDispose](): Promise<void>;
@@ -23,15 +28,21 @@ export interface TestServer {
 export interface TestServerOptions extends StrategyOptions {
   mode: Mode;
   service: string | Service;
+  /** The words after `--` for a service made from them (exec). */
+  serviceArgs?: string[];
   maxLine?: number;
+  /** Where to listen; 127.0.0.1 port 0 over TCP unless given. */
+  listen?: ListenOptions;
 }
 
-/** Starts a server on 127.0.0.1, port 0. */
+/** Starts a server on 127.0.0.1, port 0, or wherever `options.listen` says. */
 export async function startServer(options: TestServerOptions): Promise<TestServer> {
   const service = typeof options.service === "string"
-    ? await loadService(options.service)
+    ? await loadService(options.service, options.serviceArgs)
     : options.service;
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { listener, address } = await openListener(
+    options.listen ?? { transport: "tcp", hostname: "127.0.0.1", port: 0 },
+  );
   const strategy = createStrategy(options.mode, options);
   const stopper = new AbortController();
   const served = serve({
@@ -39,6 +50,7 @@ export async function startServer(options: TestServerOptions): Promise<TestServe
     strategy,
     service,
     serviceSpecifier: typeof options.service === "string" ? options.service : service.name,
+    serviceArgs: options.serviceArgs,
     maxLine: options.maxLine,
     signal: stopper.signal,
   });
@@ -48,7 +60,8 @@ export async function startServer(options: TestServerOptions): Promise<TestServe
     return stopped ??= served;
   };
   return {
-    port: listener.addr.port,
+    port: listener.addr.transport === "tcp" ? listener.addr.port : 0,
+    address,
     strategy,
     stop,
     async [Symbol.asyncDispose]() {
@@ -62,17 +75,22 @@ const decoder = new TextDecoder();
 
 /** A client that reads whole lines or exact byte counts. */
 export class TestClient {
-  readonly conn: Deno.TcpConn;
+  readonly conn: Deno.Conn;
   #buffered = new Uint8Array(0);
   #ended = false;
 
-  private constructor(conn: Deno.TcpConn) {
+  private constructor(conn: Deno.Conn) {
     this.conn = conn;
   }
 
   /** Connects to 127.0.0.1:`port`. */
   static async connect(port: number): Promise<TestClient> {
     return new TestClient(await Deno.connect({ hostname: "127.0.0.1", port }));
+  }
+
+  /** Connects over any transport: TLS, a Unix socket, IPv6. */
+  static async connectTo(options: ClientOptions): Promise<TestClient> {
+    return new TestClient(await connectTo(options));
   }
 
   /** Writes text or bytes, all of them. */
@@ -161,3 +179,184 @@ export class TestClient {
 export const ALL_MODES: readonly Mode[] = ["single", "poll", "workers"];
 /** The modes that serve clients at the same time. */
 export const CONCURRENT_MODES: readonly Mode[] = ["poll", "workers"];
+
+/** Whether a program is on `PATH`, for tests that drive real clients. */
+export function hasCommand(name: string): boolean {
+  return new Deno.Command("sh", { args: ["-c", `command -v ${name}`], stdout: "null" })
+    .outputSync().success;
+}
+
+/** Whether this machine can listen on `::1`. */
+export function hasIpv6Loopback(): boolean {
+  try {
+    Deno.listen({ hostname: "::1", port: 0 }).close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A throw-away self-signed certificate, removed with its directory on dispose. */
+export interface TestCertificate {
+  /** The files as `--tls-cert`/`--tls-key` (and `ListenOptions`) take them. */
+  files: { certFile: string; keyFile: string };
+  /** The certificate in PEM, for a client to trust. */
+  cert: string;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/**
+ * Makes a certificate for `localhost`, `127.0.0.1` and `::1` with Debian's
+ * `openssl`, in a fresh directory under /tmp. It is its own trust anchor, so
+ * it must say it is not a CA: rustls refuses a CA certificate as a server's.
+ */
+export async function makeTestCertificate(): Promise<TestCertificate> {
+  const dir = await Deno.makeTempDir({ dir: "/tmp", prefix: "servidor-tls-" });
+  const files = { certFile: `${dir}/cert.pem`, keyFile: `${dir}/key.pem` };
+  const made = await new Deno.Command("openssl", {
+    args: [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-nodes",
+      "-days",
+      "1",
+      "-subj",
+      "/CN=localhost",
+      "-addext",
+      "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1",
+      "-addext",
+      "basicConstraints=critical,CA:FALSE",
+      "-keyout",
+      files.keyFile,
+      "-out",
+      files.certFile,
+    ],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (!made.success) {
+    await Deno.remove(dir, { recursive: true });
+    throw new Error(
+      `openssl could not make a certificate: ${new TextDecoder().decode(made.stderr)}`,
+    );
+  }
+  return {
+    files,
+    cert: await Deno.readTextFile(files.certFile),
+    async [Symbol.asyncDispose]() {
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
+/** main.ts, for tests that run the CLI. */
+export const MAIN = new URL("../main.ts", import.meta.url).pathname;
+
+/** What a finished CLI run printed. */
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs main.ts to completion with the given flags and deno permissions. */
+export async function runCli(
+  args: string[],
+  permissions: string[] = ["--allow-net"],
+): Promise<CliResult> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--no-check", ...permissions, MAIN, ...args],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
+
+/** Reads a stream line by line. */
+export async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+  let pending = "";
+  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+    pending += chunk;
+    let newline: number;
+    while ((newline = pending.indexOf("\n")) !== -1) {
+      yield pending.slice(0, newline);
+      pending = pending.slice(newline + 1);
+    }
+  }
+  if (pending) yield pending;
+}
+
+/** A CLI server started by a test; its standard error is read line by line. */
+export interface CliServer {
+  child: Deno.ChildProcess;
+  /** The address from its `listening on ADDRESS mode=…` line. */
+  address: string;
+  /** Its TCP port, when it listens on one. */
+  port: number;
+  /** The rest of its standard error. */
+  stderr: AsyncGenerator<string>;
+  /** Sends `signal`, reads the rest of standard error, and returns it with the exit status. */
+  stop(signal?: Deno.Signal): Promise<{ code: number; logged: string[] }>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/**
+ * Starts `main.ts serve` with `args` and waits for its `listening on` line.
+ *
+ * @throws When the first line is anything else, with that line.
+ */
+export async function startCli(
+  args: string[],
+  permissions: string[] = ["--allow-net", "--allow-read"],
+): Promise<CliServer> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--no-check", ...permissions, MAIN, ...args],
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  const stderr = lines(child.stderr);
+  const first = (await stderr.next()).value ?? "";
+  const listening = /^listening on (\S+) mode=/.exec(first);
+  if (!listening) {
+    child.kill("SIGKILL");
+    for await (const _ of stderr);
+    await child.status;
+    throw new Error(`the server did not start: ${first}`);
+  }
+  const address = listening[1]!;
+  let stopped: Promise<{ code: number; logged: string[] }> | undefined;
+  const stop = (signal: Deno.Signal = "SIGTERM") =>
+    stopped ??= (async () => {
+      try {
+        child.kill(signal);
+      } catch (error) {
+        // It may have exited already.
+        if (!(error instanceof TypeError)) throw error;
+      }
+      const logged: string[] = [];
+      for await (const line of stderr) logged.push(line);
+      return { code: (await child.status).code, logged };
+    })();
+  return {
+    child,
+    address,
+    port: Number(/:(\d+)$/.exec(address)?.[1] ?? 0),
+    stderr,
+    stop,
+    async [Symbol.asyncDispose]() {
+      await stop();
+    },
+  };
+}

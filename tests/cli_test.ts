@@ -1,24 +1,7 @@
 import assert from "node:assert/strict";
-import { TestClient } from "./_helpers.ts";
+import { lines, MAIN, runCli, TestClient } from "./_helpers.ts";
 
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const decoder = new TextDecoder();
-
-/** Runs main.ts to completion with the given flags. */
-async function runCli(args: string[], permissions = ["--allow-net"]) {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--no-check", ...permissions, MAIN, ...args],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
-}
 
 const BAD_FLAGS: Array<[string[], RegExp]> = [
   [["--mode=bogus"], /^servidor: invalid --mode "bogus": expected one of single, poll, workers/],
@@ -67,20 +50,6 @@ Deno.test("--help lists every mode and service and exits 0", async () => {
     assert.ok(stdout.includes(word), `--help does not mention ${word}`);
   }
 });
-
-/** Reads a child's stderr line by line. */
-async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
-  let pending = "";
-  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-    pending += chunk;
-    let newline: number;
-    while ((newline = pending.indexOf("\n")) !== -1) {
-      yield pending.slice(0, newline);
-      pending = pending.slice(newline + 1);
-    }
-  }
-  if (pending) yield pending;
-}
 
 for (const mode of ["single", "poll", "workers"]) {
   Deno.test(`the CLI serves echo under ${mode}, then stops on SIGTERM with a summary and status 0`, async () => {
