@@ -83,7 +83,13 @@ export class Connection {
     try {
       n = await this.#conn.read(buffer);
     } catch (error) {
-      if (this.closed || isDisconnect(error)) return null;
+      if (this.closed) return null;
+      if (isDisconnect(error)) {
+        // A reset is not an end of input the client chose: it is gone, so
+        // close now, and whatever serves it (a program under exec) stops.
+        this.close();
+        return null;
+      }
       throw error;
     }
     if (n === null) return null;

@@ -48,7 +48,8 @@ export interface Listening {
  *
  * @param options The transport and its address.
  * @returns The listener and its printable address.
- * @throws {UsageError} When a TLS certificate or key cannot be read or used.
+ * @throws {UsageError} When a TLS certificate or key cannot be read or used,
+ *   or deno may not read and write a Unix socket's path.
  * @throws {ListenError} When the address cannot be listened on.
  *
  * @example Listen on a free IPv4 port
@@ -106,6 +107,13 @@ function readPem(flag: string, file: string): string {
 }
 
 async function listenUnix(path: string): Promise<Deno.Listener> {
+  const allowed = (name: "read" | "write") =>
+    Deno.permissions.querySync({ name, path }).state === "granted";
+  if (!allowed("read") || !allowed("write")) {
+    throw new UsageError(
+      `--unix ${path} needs read and write access to it: run deno with --allow-read --allow-write`,
+    );
+  }
   await removeStaleSocket(path);
   try {
     return Deno.listen({ transport: "unix", path });

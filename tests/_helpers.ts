@@ -255,6 +255,8 @@ export async function makeTestCertificate(): Promise<TestCertificate> {
 
 /** main.ts, for tests that run the CLI. */
 export const MAIN = new URL("../main.ts", import.meta.url).pathname;
+/** The repository's root, where CLI tests run so that README paths work. */
+export const ROOT = new URL("..", import.meta.url).pathname;
 
 /** What a finished CLI run printed. */
 export interface CliResult {
@@ -274,6 +276,7 @@ export async function runCli(
     stdout: "piped",
     stderr: "piped",
     env: { NO_COLOR: "1" },
+    cwd: ROOT,
   }).output();
   return {
     code: output.code,
@@ -325,6 +328,7 @@ export async function startCli(
     stdout: "null",
     stderr: "piped",
     env: { NO_COLOR: "1" },
+    cwd: ROOT,
   }).spawn();
   const stderr = lines(child.stderr);
   const first = (await stderr.next()).value ?? "";

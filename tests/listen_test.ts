@@ -253,3 +253,12 @@ async function pipeThroughClient(
     stderr: decoder.decode(output.stderr),
   };
 }
+
+Deno.test("the CLI refuses --unix without read and write access, with one line and exit status 2", async () => {
+  const result = await runCli(["--unix=/tmp/servidor-denied.sock"], ["--allow-net"]);
+  assertOneLineError(
+    result,
+    2,
+    /^servidor: --unix \/tmp\/servidor-denied\.sock needs read and write access to it: run deno with --allow-read --allow-write/,
+  );
+});
