@@ -24,6 +24,10 @@ export class Connection {
   readonly peer: string;
   /** The client's host alone, e.g. `127.0.0.1` or `::1`, for admission rules. */
   readonly host: string;
+  /** The client's address as the socket reports it. */
+  readonly remoteAddr: Deno.Addr;
+  /** The server's side of the connection. */
+  readonly localAddr: Deno.Addr;
   /** When it was accepted, from `performance.now()`. */
   readonly openedAt: number = performance.now();
   /** When a byte last moved either way, from `performance.now()`; for the idle timeout. */
@@ -45,6 +49,8 @@ export class Connection {
   constructor(conn: Deno.Conn, id: number) {
     this.#conn = conn;
     this.id = id;
+    this.remoteAddr = conn.remoteAddr;
+    this.localAddr = conn.localAddr;
     this.peer = formatAddr(conn.remoteAddr);
     this.host = "hostname" in conn.remoteAddr ? conn.remoteAddr.hostname : this.peer;
     this.#writer = {
@@ -72,6 +78,17 @@ export class Connection {
   }
 
   /**
+   * Completes the TLS handshake of a TLS connection, and does nothing for any
+   * other. Deno would otherwise do it inside the first read or write, where a
+   * client that does not speak TLS looks like a failing service.
+   *
+   * @throws The handshake's error, e.g. `InvalidData` for a client that sent plain text.
+   */
+  async handshake(): Promise<void> {
+    if ("handshake" in this.#conn) await (this.#conn as Deno.TlsConn).handshake();
+  }
+
+  /**
    * Reads the next chunk. The returned view is only valid until the next call.
    *
    * @returns The bytes read, or `null` at end of input or once the connection is gone.
@@ -83,7 +100,13 @@ export class Connection {
     try {
       n = await this.#conn.read(buffer);
     } catch (error) {
-      if (this.closed || isDisconnect(error)) return null;
+      if (this.closed) return null;
+      if (isDisconnect(error)) {
+        // A reset is not an end of input the client chose: it is gone, so
+        // close now, and whatever serves it (a program under exec) stops.
+        this.close();
+        return null;
+      }
       throw error;
     }
     if (n === null) return null;
