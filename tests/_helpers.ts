@@ -325,6 +325,9 @@ export async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator
   if (pending) yield pending;
 }
 
+/** How long {@link CliServer.waitForLog} waits before it fails the test. */
+const LOG_WAIT_CAP_MS = 60_000;
+
 /** A server run through the CLI in its own process. */
 export class CliServer {
   readonly child: Deno.ChildProcess;
@@ -392,7 +395,25 @@ export class CliServer {
   waitForLog(pattern: RegExp): Promise<string> {
     const seen = this.log.find((line) => pattern.test(line));
     if (seen !== undefined) return Promise.resolve(seen);
-    return new Promise((resolve) => this.#waiters.add({ pattern, resolve }));
+    const { promise, resolve, reject } = Promise.withResolvers<string>();
+    const waiter = {
+      pattern,
+      resolve(line: string) {
+        clearTimeout(timer);
+        resolve(line);
+      },
+    };
+    // A safety cap, not a synchronisation: a line that never comes fails the test instead of hanging CI.
+    const timer = setTimeout(() => {
+      this.#waiters.delete(waiter);
+      reject(
+        new Error(
+          `no log line matched ${pattern} in ${LOG_WAIT_CAP_MS} ms:\n${this.log.join("\n")}`,
+        ),
+      );
+    }, LOG_WAIT_CAP_MS);
+    this.#waiters.add(waiter);
+    return promise;
   }
 
   /**
