@@ -9,6 +9,8 @@
  * @module
  */
 import { formatAddr } from "./lib/address.ts";
+import { type Bus, openBus, parseBusFlag } from "./lib/bus.ts";
+import { describeError } from "./lib/errors.ts";
 import { runClient } from "./lib/client.ts";
 import { oneOf, parseFlags, port, UsageError, wholeNumber } from "./lib/flags.ts";
 import { DEFAULT_MAX_LINE } from "./lib/line_framer.ts";
@@ -18,6 +20,7 @@ import { writeAllSync } from "./lib/write_all.ts";
 import { loadService, SERVICES, UnknownServiceError } from "./services/mod.ts";
 import { createStrategy, MODES } from "./strategies/mod.ts";
 import { DEFAULT_IDLE_WORKERS, DEFAULT_MAX_WORKERS } from "./strategies/workers.ts";
+import { DEFAULT_THREADS, reusePortProblem, serveReusePort } from "./strategies/reuseport.ts";
 import { runBenchCommand } from "./bench/load.ts";
 
 const SERVE_HELP = `Usage: servidor [serve] [flags]
@@ -31,6 +34,9 @@ Serves one service to many TCP clients with the chosen concurrency strategy.
   --max-line=BYTES     longest line a line service accepts (default ${DEFAULT_MAX_LINE})
   --max-workers=N      workers: clients served at once; the next ones wait (default ${DEFAULT_MAX_WORKERS})
   --idle-workers=N     workers: ready Workers kept between clients (default ${DEFAULT_IDLE_WORKERS})
+  --threads=N          reuseport: Workers, each with its own listener (default ${DEFAULT_THREADS}, the cores)
+  --proxy-protocol     require a PROXY header (v1 or v2) from a load balancer on every connection
+  --bus=BUS            local | redis://HOST:PORT: share chat with other servers (default local)
   --log-level=LEVEL    ${LOG_LEVELS.join(" | ")} (default info)
   --log-format=FORMAT  ${LOG_FORMATS.join(" | ")} (default text)
   -h, --help           show this help
@@ -64,13 +70,13 @@ function printError(message: string): void {
  * Deno loads a Worker's module like a dynamic import, which needs read
  * access even for files the main module could import freely.
  */
-function requireWorkerReadAccess(): void {
-  const entry = new URL("./strategies/worker_main.ts", import.meta.url);
+function requireWorkerReadAccess(mode: string, entryPath: string): void {
+  const entry = new URL(entryPath, import.meta.url);
   if (entry.protocol !== "file:") return;
   const { state } = Deno.permissions.querySync({ name: "read", path: entry });
   if (state !== "granted") {
     throw new UsageError(
-      "--mode=workers needs read access to load its Workers: run deno with --allow-read",
+      `--mode=${mode} needs read access to load its Workers: run deno with --allow-read`,
     );
   }
 }
@@ -84,6 +90,9 @@ async function serveCommand(args: string[]): Promise<number> {
     "max-line": { type: "string", default: String(DEFAULT_MAX_LINE) },
     "max-workers": { type: "string", default: String(DEFAULT_MAX_WORKERS) },
     "idle-workers": { type: "string", default: String(DEFAULT_IDLE_WORKERS) },
+    threads: { type: "string", default: String(DEFAULT_THREADS) },
+    "proxy-protocol": { type: "boolean", default: false },
+    bus: { type: "string", default: "local" },
     "log-level": { type: "string", default: "info" },
     "log-format": { type: "string", default: "text" },
     help: { type: "boolean", short: "h" },
@@ -98,6 +107,9 @@ async function serveCommand(args: string[]): Promise<number> {
   const maxLine = wholeNumber("max-line", String(flags["max-line"]), 1, 64 * 1024 * 1024);
   const maxWorkers = wholeNumber("max-workers", String(flags["max-workers"]), 1, 10_000);
   const idleWorkers = wholeNumber("idle-workers", String(flags["idle-workers"]), 0, 10_000);
+  const threads = wholeNumber("threads", String(flags.threads), 1, 1024);
+  const proxyProtocol = flags["proxy-protocol"] === true;
+  const busSpec = parseBusFlag(String(flags.bus));
   const log = {
     level: oneOf("log-level", String(flags["log-level"]), LOG_LEVELS),
     format: oneOf("log-format", String(flags["log-format"]), LOG_FORMATS),
@@ -110,12 +122,17 @@ async function serveCommand(args: string[]): Promise<number> {
     if (error instanceof UnknownServiceError) throw new UsageError(error.message);
     throw error;
   }
-  if (mode === "workers") requireWorkerReadAccess();
+  if (mode === "workers") requireWorkerReadAccess(mode, "./strategies/worker_main.ts");
+  if (mode === "reuseport") {
+    const problem = reusePortProblem();
+    if (problem) throw new UsageError(problem);
+    requireWorkerReadAccess(mode, "./strategies/reuseport_worker.ts");
+  }
   configureLogging(log);
 
-  let listener: Deno.Listener;
+  let listener: Deno.TcpListener;
   try {
-    listener = Deno.listen({ hostname, port: listenPort });
+    listener = Deno.listen({ hostname, port: listenPort, reusePort: mode === "reuseport" });
   } catch (error) {
     const reason = error instanceof Deno.errors.AddrInUse
       ? "address already in use"
@@ -135,21 +152,56 @@ async function serveCommand(args: string[]): Promise<number> {
   const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
   for (const signal of signals) Deno.addSignalListener(signal, onSignal);
 
-  writeAllSync(
-    Deno.stderr,
-    encoder.encode(
-      `listening on ${formatAddr(listener.addr)} mode=${mode} service=${service.name}\n`,
-    ),
-  );
+  const announce = () =>
+    writeAllSync(
+      Deno.stderr,
+      encoder.encode(
+        `listening on ${formatAddr(listener.addr)} mode=${mode} service=${service.name}\n`,
+      ),
+    );
+  // Under reuseport each Worker opens its own bus; the others share this one.
+  let bus: Bus | undefined;
+  if (mode !== "reuseport") {
+    try {
+      bus = await openBus(busSpec);
+    } catch (error) {
+      listener.close();
+      printError(describeError(error));
+      return 1;
+    }
+  }
   try {
-    const summary = await serve({
-      listener,
-      strategy: createStrategy(mode, { maxWorkers, idleWorkers, log }),
-      service,
-      serviceSpecifier,
-      maxLine,
-      signal: stop.signal,
-    });
+    let summary;
+    if (mode === "reuseport") {
+      try {
+        summary = await serveReusePort({
+          listener,
+          threads,
+          serviceSpecifier,
+          maxLine,
+          log,
+          proxyProtocol,
+          bus: busSpec.kind === "local" ? undefined : busSpec,
+          signal: stop.signal,
+          onListening: announce,
+        });
+      } catch (error) {
+        printError(describeError(error));
+        return 1;
+      }
+    } else {
+      announce();
+      summary = await serve({
+        listener,
+        strategy: createStrategy(mode, { maxWorkers, idleWorkers, log }),
+        service,
+        serviceSpecifier,
+        maxLine,
+        signal: stop.signal,
+        proxyProtocol,
+        bus,
+      });
+    }
     writeAllSync(
       Deno.stderr,
       encoder.encode(
@@ -158,6 +210,7 @@ async function serveCommand(args: string[]): Promise<number> {
     );
   } finally {
     for (const signal of signals) Deno.removeSignalListener(signal, onSignal);
+    await bus?.close();
   }
   return 0;
 }

@@ -18,8 +18,6 @@ const MAX_READ_BUFFER = 64 * 1024;
 export class Connection {
   /** Unique within one server. */
   readonly id: number;
-  /** The client's address, e.g. `127.0.0.1:51234`. */
-  readonly peer: string;
   /** When it was accepted, from `performance.now()`. */
   readonly openedAt: number = performance.now();
   /** Bytes read from the client. */
@@ -32,11 +30,39 @@ export class Connection {
   #readBuffer = new Uint8Array(INITIAL_READ_BUFFER);
   #writeTail: Promise<void> = Promise.resolve();
   #queuedBytes = 0;
+  #peer: string;
+  #unread: Uint8Array | undefined;
 
   constructor(conn: Deno.Conn, id: number) {
     this.#conn = conn;
     this.id = id;
-    this.peer = formatAddr(conn.remoteAddr);
+    this.#peer = formatAddr(conn.remoteAddr);
+  }
+
+  /** The client's address, e.g. `127.0.0.1:51234`. */
+  get peer(): string {
+    return this.#peer;
+  }
+
+  /**
+   * Presents the connection as coming from another address: the real client
+   * that a trusted proxy named in its PROXY header.
+   *
+   * @param peer The client's address as `HOST:PORT`.
+   */
+  setPeer(peer: string): void {
+    this.#peer = peer;
+  }
+
+  /**
+   * Gives back bytes that were read ahead (past a PROXY header), so the next
+   * {@link read} returns them first. They are copied, and counted again then.
+   *
+   * @param bytes What was read but belongs to whoever reads next.
+   */
+  unread(bytes: Uint8Array): void {
+    this.bytesIn -= bytes.byteLength;
+    this.#unread = bytes.byteLength > 0 ? bytes.slice() : undefined;
   }
 
   /** Aborted when the connection closes. */
@@ -61,6 +87,12 @@ export class Connection {
    * @throws Errors other than close-path ones.
    */
   async read(): Promise<Uint8Array | null> {
+    const unread = this.#unread;
+    if (unread) {
+      this.#unread = undefined;
+      this.bytesIn += unread.byteLength;
+      return unread;
+    }
     const buffer = this.#readBuffer;
     let n: number | null;
     try {

@@ -8,9 +8,11 @@
 import { formatAddr } from "./address.ts";
 import { Connection } from "./connection.ts";
 import { describeError, isDisconnect } from "./errors.ts";
+import type { Bus } from "./bus.ts";
 import { Hub } from "./hub.ts";
 import { DEFAULT_MAX_LINE } from "./line_framer.ts";
 import { logger } from "./log.ts";
+import { acceptProxyHeader } from "./proxy_protocol.ts";
 import type { Service } from "./service.ts";
 import type { ServerContext, Strategy } from "./strategy.ts";
 
@@ -36,6 +38,16 @@ export interface ServeOptions {
   maxLine?: number;
   /** Abort it to shut the server down. */
   signal?: AbortSignal;
+  /** Require a PROXY header (v1 or v2) on every connection and trust the client it names. */
+  proxyProtocol?: boolean;
+  /** Joins this server's hub to others' (other Workers, other machines); default alone. */
+  bus?: Bus;
+  /**
+   * Connection ids are `first`, `first + step`, …; servers sharing a bus in
+   * one process take interleaved ids so that no two clients share one.
+   * Default `{ first: 1, step: 1 }`.
+   */
+  ids?: { first: number; step: number };
 }
 
 /** What a server did, reported when it stops. */
@@ -75,13 +87,14 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
     service,
     serviceSpecifier: options.serviceSpecifier ?? service.name,
     maxLine: options.maxLine ?? DEFAULT_MAX_LINE,
-    hub: new Hub(),
+    hub: new Hub(options.bus),
     signal,
   };
   const summary: ServeSummary = { clients: 0, bytesIn: 0, bytesOut: 0 };
   const open = new Set<Connection>();
   const handlers = new Set<Promise<void>>();
-  let nextId = 0;
+  const { first: firstId, step: idStep } = options.ids ?? { first: 1, step: 1 };
+  let nextId = firstId - idStep;
 
   const shutDown = () => {
     try {
@@ -95,21 +108,27 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
   else signal.addEventListener("abort", shutDown, { once: true });
 
   const handle = async (connection: Connection): Promise<void> => {
-    log.info("open {peer} id={id}", { peer: connection.peer, id: connection.id });
+    let opened = false;
     try {
+      if (options.proxyProtocol && !(await acceptProxyHeader(connection))) return;
+      opened = true;
+      log.info("open {peer} id={id}", { peer: connection.peer, id: connection.id });
       await strategy.handle(connection, context);
     } finally {
       connection.close();
       open.delete(connection);
       summary.bytesIn += connection.bytesIn;
       summary.bytesOut += connection.bytesOut;
-      log.info("close {peer} id={id} in={bytesIn} out={bytesOut} duration_ms={durationMs}", {
-        peer: connection.peer,
-        id: connection.id,
-        bytesIn: connection.bytesIn,
-        bytesOut: connection.bytesOut,
-        durationMs: Math.round(performance.now() - connection.openedAt),
-      });
+      // A refused connection was logged once, by the PROXY header check.
+      if (opened) {
+        log.info("close {peer} id={id} in={bytesIn} out={bytesOut} duration_ms={durationMs}", {
+          peer: connection.peer,
+          id: connection.id,
+          bytesIn: connection.bytesIn,
+          bytesOut: connection.bytesOut,
+          durationMs: Math.round(performance.now() - connection.openedAt),
+        });
+      }
     }
   };
 
@@ -132,7 +151,7 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
         break;
       }
       setNoDelay(conn);
-      const connection = new Connection(conn, ++nextId);
+      const connection = new Connection(conn, nextId += idStep);
       open.add(connection);
       summary.clients++;
       const handler = handle(connection);
@@ -148,6 +167,7 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
     shutDown();
     await Promise.allSettled(handlers);
     await strategy.close?.();
+    context.hub.close();
   }
   return summary;
 }

@@ -4,12 +4,15 @@
  *
  * @module
  */
+import type { Bus } from "../lib/bus.ts";
 import { serve, type ServeSummary } from "../lib/server.ts";
 import type { Service } from "../lib/service.ts";
 import type { Strategy } from "../lib/strategy.ts";
+import { DEFAULT_MAX_LINE } from "../lib/line_framer.ts";
 import { writeAll } from "../lib/write_all.ts";
 import { loadService } from "../services/mod.ts";
 import { createStrategy, type Mode, type StrategyOptions } from "../strategies/mod.ts";
+import { serveReusePort } from "../strategies/reuseport.ts";
 
 /** A server started by a test, stopped by `stop()` or `await using`. */
 export interface TestServer {
@@ -24,6 +27,12 @@ export interface TestServerOptions extends StrategyOptions {
   mode: Mode;
   service: string | Service;
   maxLine?: number;
+  /** Require a PROXY header on every connection. */
+  proxyProtocol?: boolean;
+  /** Share the chat room with other servers (not with `reuseport`, whose Workers share one). */
+  bus?: Bus;
+  /** `reuseport`: how many Workers (default 2, so that there is always more than one). */
+  threads?: number;
 }
 
 /** Starts a server on 127.0.0.1, port 0. */
@@ -31,24 +40,47 @@ export async function startServer(options: TestServerOptions): Promise<TestServe
   const service = typeof options.service === "string"
     ? await loadService(options.service)
     : options.service;
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const reusePort = options.mode === "reuseport";
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0, reusePort });
+  const port = listener.addr.port;
   const strategy = createStrategy(options.mode, options);
   const stopper = new AbortController();
-  const served = serve({
-    listener,
-    strategy,
-    service,
-    serviceSpecifier: typeof options.service === "string" ? options.service : service.name,
-    maxLine: options.maxLine,
-    signal: stopper.signal,
-  });
+  let served: Promise<ServeSummary>;
+  if (reusePort) {
+    if (typeof options.service !== "string") {
+      throw new TypeError("reuseport Workers load their service by name; pass a string");
+    }
+    const { promise: listening, resolve: onListening } = Promise.withResolvers<void>();
+    served = serveReusePort({
+      listener,
+      threads: options.threads ?? 2,
+      serviceSpecifier: options.service,
+      maxLine: options.maxLine ?? DEFAULT_MAX_LINE,
+      log: { level: "warn", format: "text" },
+      proxyProtocol: options.proxyProtocol,
+      signal: stopper.signal,
+      onListening,
+    });
+    await Promise.race([listening, served]);
+  } else {
+    served = serve({
+      listener,
+      strategy,
+      service,
+      serviceSpecifier: typeof options.service === "string" ? options.service : service.name,
+      maxLine: options.maxLine,
+      signal: stopper.signal,
+      proxyProtocol: options.proxyProtocol,
+      bus: options.bus,
+    });
+  }
   let stopped: Promise<ServeSummary> | undefined;
   const stop = () => {
     stopper.abort();
     return stopped ??= served;
   };
   return {
-    port: listener.addr.port,
+    port,
     strategy,
     stop,
     async [Symbol.asyncDispose]() {
@@ -158,6 +190,6 @@ export class TestClient {
 }
 
 /** Every mode, for tables of tests. */
-export const ALL_MODES: readonly Mode[] = ["single", "poll", "workers"];
+export const ALL_MODES: readonly Mode[] = ["single", "poll", "workers", "reuseport"];
 /** The modes that serve clients at the same time. */
-export const CONCURRENT_MODES: readonly Mode[] = ["poll", "workers"];
+export const CONCURRENT_MODES: readonly Mode[] = ["poll", "workers", "reuseport"];
