@@ -100,8 +100,7 @@ export async function connectRedisBus(url: string, channel: string = CHANNEL): P
       for (const listener of listeners) listener(event);
     });
   } catch (error) {
-    publisher.destroy();
-    subscriber.destroy();
+    for (const client of [publisher, subscriber]) if (client.isOpen) client.destroy();
     throw new Error(`cannot reach Redis at ${url}: ${describeError(error)}`);
   }
   log.info("joined the room {channel} on Redis at {url}", { channel, url });

@@ -193,3 +193,79 @@ export class TestClient {
 export const ALL_MODES: readonly Mode[] = ["single", "poll", "workers", "reuseport"];
 /** The modes that serve clients at the same time. */
 export const CONCURRENT_MODES: readonly Mode[] = ["poll", "workers", "reuseport"];
+
+/** Whether a program is on the PATH, for tests that need Debian's redis-server or haproxy. */
+export function haveCommand(name: string): boolean {
+  return new Deno.Command("sh", { args: ["-c", `command -v ${name}`], stdout: "null" })
+    .outputSync().success;
+}
+
+/**
+ * A loopback port that was free a moment ago, for programs that cannot be
+ * told "port 0" and report back (redis-server, haproxy).
+ */
+export function freePort(): number {
+  using probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  return probe.addr.port;
+}
+
+/**
+ * Retries `attempt` until it returns a value other than `undefined`, a
+ * bounded number of times, pausing briefly in between: for conditions that
+ * another process brings about in its own time (a port that starts
+ * listening, a proxy that notices a dead server).
+ *
+ * @throws Naming `what` when every attempt came back empty.
+ */
+export async function eventually<T>(
+  what: string,
+  attempt: () => Promise<T | undefined>,
+  attempts = 100,
+): Promise<T> {
+  for (let i = 0; i < attempts; i++) {
+    const result = await attempt();
+    if (result !== undefined) return result;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`gave up after ${attempts} attempts: ${what}`);
+}
+
+/** A redis-server on a loopback port of its own, with no persistence. */
+export interface TestRedis {
+  port: number;
+  /** Kills the server (as a crash would) and waits until it is gone. */
+  kill(): Promise<void>;
+  /** Starts it again on the same port and waits until it answers. */
+  restart(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** Starts redis-server on a free port and waits until it accepts connections. */
+export async function startRedis(): Promise<TestRedis> {
+  const port = freePort();
+  let child: Deno.ChildProcess | undefined;
+  const start = async () => {
+    child = new Deno.Command("redis-server", {
+      args: ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    await eventually(`redis-server to listen on ${port}`, async () => {
+      try {
+        (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+        return true;
+      } catch {
+        return undefined;
+      }
+    });
+  };
+  const kill = async () => {
+    if (!child) return;
+    child.kill("SIGKILL");
+    await child.status;
+    child = undefined;
+  };
+  await start();
+  return { port, kill, restart: start, [Symbol.asyncDispose]: kill };
+}

@@ -33,6 +33,11 @@ const BAD_FLAGS: Array<[string[], RegExp]> = [
   ],
   [["serve", "extra"], /^servidor: unexpected argument "extra"/],
   [["client", "--port=x"], /^servidor: invalid --port "x"/],
+  [
+    ["--bus=nats://x:1"],
+    /^servidor: invalid --bus "nats:\/\/x:1": expected local or redis:\/\/HOST:PORT/,
+  ],
+  [["--threads=0"], /^servidor: invalid --threads "0": expected a whole number from 1/],
 ];
 
 for (const [args, message] of BAD_FLAGS) {
@@ -48,6 +53,32 @@ Deno.test("the CLI refuses --mode=workers without read access, with one line and
   const { code, stderr } = await runCli(["--mode=workers", "--port=0"]);
   assert.equal(code, 2);
   assert.match(stderr, /--mode=workers needs read access .* --allow-read/);
+});
+
+Deno.test("the CLI refuses --mode=reuseport without --unstable-net, with one line and exit status 2", async () => {
+  const { code, stderr } = await runCli(["--mode=reuseport", "--port=0"], [
+    "--allow-net",
+    "--allow-read",
+  ]);
+  assert.equal(code, 2);
+  assert.match(stderr, /^servidor: --mode=reuseport needs .* run deno with --unstable-net/);
+  assert.equal(stderr.trimEnd().split("\n").length, 1, `more than one line: ${stderr}`);
+});
+
+Deno.test("the CLI says in one line that Redis cannot be reached and exits with status 1", async () => {
+  // A port that was free a moment ago: nothing answers there.
+  const { port } = (() => {
+    using probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    return probe.addr;
+  })();
+  const { code, stderr } = await runCli(["--port=0", `--bus=redis://127.0.0.1:${port}`], [
+    "--allow-net",
+    "--allow-env",
+    "--allow-read",
+  ]);
+  assert.equal(code, 1);
+  assert.match(stderr, new RegExp(`^servidor: cannot reach Redis at redis://127.0.0.1:${port}: `));
+  assert.equal(stderr.trimEnd().split("\n").length, 1, `more than one line: ${stderr}`);
 });
 
 Deno.test("the CLI says the address is in use and exits with status 1", async () => {
@@ -82,12 +113,13 @@ async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string
   if (pending) yield pending;
 }
 
-for (const mode of ["single", "poll", "workers"]) {
+for (const mode of ["single", "poll", "workers", "reuseport"]) {
   Deno.test(`the CLI serves echo under ${mode}, then stops on SIGTERM with a summary and status 0`, async () => {
     const child = new Deno.Command(Deno.execPath(), {
       args: [
         "run",
         "--no-check",
+        "--unstable-net",
         "--allow-net",
         "--allow-read",
         MAIN,
