@@ -64,9 +64,11 @@ function redisClient(url: string, role: string) {
     },
   });
   // The reconnect strategy reports losses; without a listener an error would end the process.
-  client.on("error", (error: Error) => log.debug("{role}: {reason}", { role, reason: error }));
+  client.on("error", (error: Error) => {
+    log.debug("{role}: {reason}", { role, reason: describeError(error) });
+  });
   client.on("ready", () => {
-    if (everConnected) log.warn("reconnected to Redis at {url} ({role})", { url, role });
+    if (everConnected) log.info("reconnected to Redis at {url} ({role})", { url, role });
     everConnected = true;
   });
   return client;
