@@ -15,6 +15,7 @@
  */
 import { formatHostPort } from "./address.ts";
 import type { Connection } from "./connection.ts";
+import { describeError } from "./errors.ts";
 import { logger } from "./log.ts";
 
 /** A version 1 header is one text line of at most this many bytes, CRLF included. */
@@ -288,8 +289,8 @@ export async function acceptProxyHeader(
       return true;
     }
   } catch (error) {
-    if (!(error instanceof ProxyProtocolError)) throw error;
-    refuse(connection, error.message, false);
+    // The accept path must not reject, so a failed read refuses this connection too.
+    refuse(connection, describeError(error), false);
     return false;
   } finally {
     clearTimeout(timer);

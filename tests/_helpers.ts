@@ -9,6 +9,7 @@ import { serve, type ServeSummary } from "../lib/server.ts";
 import type { Service } from "../lib/service.ts";
 import type { Strategy } from "../lib/strategy.ts";
 import { DEFAULT_MAX_LINE } from "../lib/line_framer.ts";
+import assert from "node:assert/strict";
 import { writeAll } from "../lib/write_all.ts";
 import { loadService } from "../services/mod.ts";
 import { createStrategy, type Mode, type StrategyOptions } from "../strategies/mod.ts";
@@ -268,4 +269,92 @@ export async function startRedis(): Promise<TestRedis> {
   };
   await start();
   return { port, kill, restart: start, [Symbol.asyncDispose]: kill };
+}
+
+/** A servidor CLI process started by a test, listening. */
+export interface CliServer {
+  child: Deno.ChildProcess;
+  port: number;
+  /** The line that said where it listens: `listening on 127.0.0.1:PORT mode=… service=…`. */
+  listening: string;
+  /** The rest of its standard error, line by line; read it to the end, or the pipe fills. */
+  stderr: AsyncGenerator<string>;
+}
+
+const MAIN = new URL("../main.ts", import.meta.url).pathname;
+
+/**
+ * Runs `main.ts` with `flags` (give it `--port=0`) and resolves once it says
+ * where it listens. Log lines before that one are skipped.
+ *
+ * @param flags The CLI's flags.
+ * @param permissions Deno's flags, e.g. `--allow-net`.
+ */
+export async function spawnServidor(flags: string[], permissions: string[]): Promise<CliServer> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--no-check", ...permissions, MAIN, ...flags],
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  const stderr = lines(child.stderr);
+  for (let line = await stderr.next(); !line.done; line = await stderr.next()) {
+    const listening = /^listening on 127\.0\.0\.1:(\d+) /.exec(line.value);
+    if (listening) return { child, port: Number(listening[1]), listening: line.value, stderr };
+  }
+  await child.status;
+  throw new Error(`servidor ${flags.join(" ")} ended before it listened`);
+}
+
+/** Reads a child's stderr line by line. */
+export async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+  let pending = "";
+  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+    pending += chunk;
+    let newline: number;
+    while ((newline = pending.indexOf("\n")) !== -1) {
+      yield pending.slice(0, newline);
+      pending = pending.slice(newline + 1);
+    }
+  }
+  if (pending) yield pending;
+}
+
+/**
+ * Two chat clients, ana and ben, go through everything chat does: welcome,
+ * join notice, renames (a taken one refused), messages both ways, `/who` and
+ * `/quit`. They may be on one server or on two that share a bus.
+ */
+export async function chatConversation(anaPort: number, benPort: number): Promise<void> {
+  using ana = await TestClient.connect(anaPort);
+  assert.match((await ana.readLine())!, /^\* welcome, guest\d+/);
+  using ben = await TestClient.connect(benPort);
+  assert.match((await ben.readLine())!, /^\* welcome, guest\d+/);
+  assert.match((await ana.readLine())!, /^\* guest\d+ joined$/);
+
+  await ana.send("/nick ana\n");
+  assert.equal(await ana.readLine(), "* you are now ana");
+  assert.match((await ben.readLine())!, /^\* guest\d+ is now ana$/);
+  await ben.send("/nick ana\n");
+  assert.equal(await ben.readLine(), "ERR nick ana is taken");
+  await ben.send("/nick ben\r\n");
+  assert.equal(await ben.readLine(), "* you are now ben");
+  assert.match((await ana.readLine())!, /^\* guest\d+ is now ben$/);
+
+  await ana.send("hola, ben\n");
+  assert.equal(await ben.readLine(), "<ana> hola, ben");
+  await ben.send("hola\r\nqué tal\n");
+  assert.equal(await ana.readLine(), "<ben> hola");
+  assert.equal(await ana.readLine(), "<ben> qué tal");
+
+  await ana.send("/who\n");
+  assert.match(
+    (await ana.readLine())!,
+    /^\* online \(2\): ana \(127\.0\.0\.1:\d+\), ben \(127\.0\.0\.1:\d+\)$/,
+  );
+  await ben.send("/quit\n");
+  assert.equal(await ben.readLine(), "* bye");
+  assert.equal(await ben.readLine(), null);
+  assert.equal(await ana.readLine(), "* ben left");
 }

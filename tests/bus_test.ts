@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { BroadcastChannelBus } from "../lib/bus.ts";
-import { startServer, TestClient } from "./_helpers.ts";
+import { chatConversation, startServer, TestClient } from "./_helpers.ts";
 
 /** Connects and reads the welcome line; returns the client and its guest number. */
 async function joinChat(port: number): Promise<{ client: TestClient; guest: number }> {
@@ -18,36 +18,7 @@ Deno.test("two servers on one BroadcastChannel bus are one chat room: messages, 
   try {
     await using one = await startServer({ mode: "poll", service: "chat", bus: busOne });
     await using two = await startServer({ mode: "poll", service: "chat", bus: busTwo });
-    const { client: ana } = await joinChat(one.port);
-    using _ana = ana;
-    const { client: ben } = await joinChat(two.port);
-    using _ben = ben;
-    assert.match((await ana.readLine())!, /^\* guest\d+ joined$/);
-
-    await ana.send("/nick ana\n");
-    assert.equal(await ana.readLine(), "* you are now ana");
-    assert.match((await ben.readLine())!, /^\* guest\d+ is now ana$/);
-    // The name is known on the other server too.
-    await ben.send("/nick ana\n");
-    assert.equal(await ben.readLine(), "ERR nick ana is taken");
-    await ben.send("/nick ben\n");
-    assert.equal(await ben.readLine(), "* you are now ben");
-    assert.match((await ana.readLine())!, /is now ben$/);
-
-    await ben.send("uno\ndos\ntres\n");
-    assert.equal(await ana.readLine(), "<ben> uno");
-    assert.equal(await ana.readLine(), "<ben> dos");
-    assert.equal(await ana.readLine(), "<ben> tres");
-
-    await ana.send("/who\n");
-    assert.match(
-      (await ana.readLine())!,
-      /^\* online \(2\): ana \(127\.0\.0\.1:\d+\), ben \(127\.0\.0\.1:\d+\)$/,
-    );
-    ben.close();
-    assert.equal(await ana.readLine(), "* ben left");
-    await ana.send("/who\n");
-    assert.match((await ana.readLine())!, /^\* online \(1\): ana /);
+    await chatConversation(one.port, two.port);
   } finally {
     await busOne.close();
     await busTwo.close();

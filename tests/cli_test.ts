@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { TestClient } from "./_helpers.ts";
+import { spawnServidor, TestClient } from "./_helpers.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const decoder = new TextDecoder();
@@ -94,51 +94,23 @@ Deno.test("the CLI says the address is in use and exits with status 1", async ()
 Deno.test("--help lists every mode and service and exits 0", async () => {
   const { code, stdout } = await runCli(["--help"]);
   assert.equal(code, 0);
-  for (const word of ["single", "poll", "workers", "echo", "chargen", "chat", "compute"]) {
+  const words = ["single", "poll", "workers", "reuseport", "echo", "chargen", "chat", "compute"];
+  for (const word of [...words, "--threads", "--proxy-protocol", "--bus"]) {
     assert.ok(stdout.includes(word), `--help does not mention ${word}`);
   }
 });
 
-/** Reads a child's stderr line by line. */
-async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
-  let pending = "";
-  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-    pending += chunk;
-    let newline: number;
-    while ((newline = pending.indexOf("\n")) !== -1) {
-      yield pending.slice(0, newline);
-      pending = pending.slice(newline + 1);
-    }
-  }
-  if (pending) yield pending;
-}
-
 for (const mode of ["single", "poll", "workers", "reuseport"]) {
   Deno.test(`the CLI serves echo under ${mode}, then stops on SIGTERM with a summary and status 0`, async () => {
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--no-check",
-        "--unstable-net",
-        "--allow-net",
-        "--allow-read",
-        MAIN,
-        `--mode=${mode}`,
-        "--port=0",
-        "--log-format=json",
-      ],
-      stdin: "null",
-      stdout: "null",
-      stderr: "piped",
-      env: { NO_COLOR: "1" },
-    }).spawn();
-    const stderr = lines(child.stderr);
-    const first = (await stderr.next()).value ?? "";
+    const { child, port, listening: first, stderr } = await spawnServidor(
+      [`--mode=${mode}`, "--port=0", "--log-format=json"],
+      ["--unstable-net", "--allow-net", "--allow-read"],
+    );
     const listening = /^listening on 127\.0\.0\.1:(\d+) mode=(\w+) service=echo$/.exec(first);
     assert.ok(listening, `unexpected first line: ${first}`);
     assert.equal(listening[2], mode);
 
-    using client = await TestClient.connect(Number(listening[1]));
+    using client = await TestClient.connect(port);
     await client.send("hola\n");
     assert.equal(await client.readLine(), "hola");
     await client.closeWrite();

@@ -8,12 +8,12 @@ import {
   eventually,
   freePort,
   haveCommand,
+  spawnServidor,
   startRedis,
   TestClient,
   type TestRedis,
 } from "./_helpers.ts";
 
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const missing = ["haproxy", "redis-server"].filter((name) => !haveCommand(name));
 const skipped = missing.length ? ` (skipped: ${missing.join(" and ")} not installed)` : "";
 if (missing.length) console.warn(`scale_out_test: ${missing.join(", ")} missing; skipping`);
@@ -36,31 +36,14 @@ class Instance {
   }
 
   static async start(redis: TestRedis): Promise<Instance> {
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--no-check",
-        "--allow-net",
-        "--allow-read",
-        "--allow-env",
-        MAIN,
-        "--service=chat",
-        "--port=0",
-        "--proxy-protocol",
-        `--bus=redis://127.0.0.1:${redis.port}`,
-        "--log-format=json",
-      ],
-      stdin: "null",
-      stdout: "null",
-      stderr: "piped",
-      env: { NO_COLOR: "1" },
-    }).spawn();
-    const stderr = lines(child.stderr);
-    for (let line = await stderr.next(); !line.done; line = await stderr.next()) {
-      const listening = /^listening on 127\.0\.0\.1:(\d+) /.exec(line.value);
-      if (listening) return new Instance(child, Number(listening[1]), stderr);
-    }
-    throw new Error("servidor ended before it listened");
+    const { child, port, stderr } = await spawnServidor([
+      "--service=chat",
+      "--port=0",
+      "--proxy-protocol",
+      `--bus=redis://127.0.0.1:${redis.port}`,
+      "--log-format=json",
+    ], ["--allow-net", "--allow-read", "--allow-env"]);
+    return new Instance(child, port, stderr);
   }
 
   /** The real client addresses this instance logged as opened. */
@@ -77,18 +60,6 @@ class Instance {
     }
     await this.child.status;
     await this.#draining;
-  }
-}
-
-async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
-  let pending = "";
-  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-    pending += chunk;
-    let newline: number;
-    while ((newline = pending.indexOf("\n")) !== -1) {
-      yield pending.slice(0, newline);
-      pending = pending.slice(newline + 1);
-    }
   }
 }
 
