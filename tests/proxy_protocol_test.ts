@@ -1,11 +1,13 @@
 import assert from "node:assert/strict";
+import { Connection } from "../lib/connection.ts";
 import {
+  acceptProxyHeader,
   formatIpv6,
   parseProxyHeader,
   ProxyProtocolError,
   V1_MAX_LENGTH,
 } from "../lib/proxy_protocol.ts";
-import { startServer, TestClient } from "./_helpers.ts";
+import { spawnServidor, startServer, TestClient } from "./_helpers.ts";
 
 function hex(text: string): Uint8Array {
   return new Uint8Array(text.match(/../g)!.map((byte) => parseInt(byte, 16)));
@@ -164,4 +166,42 @@ Deno.test("with --proxy-protocol, a LOCAL connection that sends bytes is served 
   await client.send(HAPROXY_V2_HEALTH_CHECK);
   await client.send("ping\n");
   assert.equal(await client.readLine(), "ping");
+});
+
+Deno.test("acceptProxyHeader() refuses a client that stays silent past the time limit", async () => {
+  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  using client = await TestClient.connect(listener.addr.port);
+  const connection = new Connection(await listener.accept(), 1);
+  assert.equal(await acceptProxyHeader(connection, 10), false);
+  assert.equal(connection.closed, true);
+  assert.deepEqual(await client.readAll(), new Uint8Array(0));
+});
+
+Deno.test("acceptProxyHeader() presents the connection as the client and hands back the bytes after the header", async () => {
+  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  using client = await TestClient.connect(listener.addr.port);
+  const connection = new Connection(await listener.accept(), 1);
+  try {
+    await client.send(HAPROXY_V2_TCP4);
+    assert.equal(await acceptProxyHeader(connection), true);
+    assert.equal(connection.peer, "127.0.0.1:37576");
+    assert.deepEqual(await connection.read(), encoder.encode("hola\n"));
+  } finally {
+    connection.close();
+  }
+});
+
+Deno.test("the CLI with --proxy-protocol logs the refusal of a client that sends no header", async () => {
+  const { child, port, stderr } = await spawnServidor(
+    ["--port=0", "--proxy-protocol"],
+    ["--allow-net"],
+  );
+  using client = await TestClient.connect(port);
+  await client.send("GET / HTTP/1.0\r\n\r\n");
+  assert.deepEqual(await client.readAll(), new Uint8Array(0));
+  const address = `127.0.0.1:${client.conn.localAddr.port}`;
+  for (let line = await stderr.next(); !line.done; line = await stderr.next()) {
+    if (line.value.includes(`refused ${address}: no PROXY header`)) child.kill("SIGTERM");
+  }
+  assert.equal((await child.status).code, 0);
 });
