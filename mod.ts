@@ -32,3 +32,13 @@ export { createStrategy, type Mode, MODES, type StrategyOptions } from "./strate
 export { loadService, SERVICES, UnknownServiceError } from "./services/mod.ts";
 export { echo } from "./services/echo.ts";
 export { runClient } from "./lib/client.ts";
+export {
+  BroadcastChannelBus,
+  type Bus,
+  type BusEvent,
+  type BusSpec,
+  localBus,
+  openBus,
+} from "./lib/bus.ts";
+export { parseProxyHeader, type ProxyHeader, ProxyProtocolError } from "./lib/proxy_protocol.ts";
+export { type ReusePortOptions, serveReusePort } from "./strategies/reuseport.ts";

@@ -13,8 +13,11 @@ import { UsageError } from "./flags.ts";
 
 /** Where and how to listen. */
 export type ListenOptions =
-  /** Plain TCP; `hostname` may be IPv4 (`127.0.0.1`, `0.0.0.0`) or IPv6 (`::1`, `::`). */
-  | { transport: "tcp"; hostname: string; port: number }
+  /**
+   * Plain TCP; `hostname` may be IPv4 (`127.0.0.1`, `0.0.0.0`) or IPv6 (`::1`, `::`).
+   * `reusePort` lets other listeners share the port (`--mode=reuseport`).
+   */
+  | { transport: "tcp"; hostname: string; port: number; reusePort?: boolean }
   /** TLS over TCP, with a PEM certificate chain and private key read from files. */
   | { transport: "tls"; hostname: string; port: number; certFile: string; keyFile: string }
   /** A Unix domain socket at `path`. */
@@ -79,7 +82,9 @@ function listenTcp(options: Exclude<ListenOptions, { transport: "unix" }>): Deno
     ? { cert: readPem("tls-cert", options.certFile), key: readPem("tls-key", options.keyFile) }
     : undefined;
   try {
-    return tls ? Deno.listenTls({ hostname, port, ...tls }) : Deno.listen({ hostname, port });
+    if (tls) return Deno.listenTls({ hostname, port, ...tls });
+    const reusePort = options.transport === "tcp" && options.reusePort === true;
+    return Deno.listen({ hostname, port, ...(reusePort ? { reusePort } : {}) });
   } catch (error) {
     if (tls && error instanceof Deno.errors.InvalidData) {
       // rustls says which half is bad ("No certificates found", "No key found").

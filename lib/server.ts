@@ -8,12 +8,14 @@
  * @module
  */
 import { formatAddr } from "./address.ts";
-import { Admission, DEFAULT_MAX_CONNS, type Refusal } from "./admission.ts";
+import { Admission, type AdmissionGate, DEFAULT_MAX_CONNS, type Refusal } from "./admission.ts";
 import { Connection } from "./connection.ts";
 import { describeError, isDisconnect } from "./errors.ts";
+import type { Bus } from "./bus.ts";
 import { Hub } from "./hub.ts";
 import { DEFAULT_MAX_LINE } from "./line_framer.ts";
 import { logger } from "./log.ts";
+import { acceptProxyHeader } from "./proxy_protocol.ts";
 import type { Service } from "./service.ts";
 import { DEFAULT_HANDLER_TIMEOUT_MS, type ServerContext, type Strategy } from "./strategy.ts";
 
@@ -57,7 +59,7 @@ export interface ServeOptions {
    * Who may connect, and how many at once. Keep a reference to change its
    * rules while the server runs; default: {@link DEFAULT_MAX_CONNS} clients, anyone.
    */
-  admission?: Admission;
+  admission?: AdmissionGate;
   /** Close a client after this long with no byte moving either way; 0 (default) never. */
   idleTimeoutMs?: number;
   /**
@@ -74,6 +76,16 @@ export interface ServeOptions {
   signal?: AbortSignal;
   /** Called once the strategy is ready, just before the first accept. */
   onReady?: () => void;
+  /** Require a PROXY header (v1 or v2) on every connection and trust the client it names. */
+  proxyProtocol?: boolean;
+  /** Joins this server's hub to others' (other Workers, other machines); default alone. */
+  bus?: Bus;
+  /**
+   * Connection ids are `first`, `first + step`, …; servers sharing a bus in
+   * one process take interleaved ids so that no two clients share one.
+   * Default `{ first: 1, step: 1 }`.
+   */
+  ids?: { first: number; step: number };
 }
 
 /** What a server did, reported when it stops. */
@@ -111,7 +123,8 @@ export interface ServeSummary {
 export async function serve(options: ServeOptions): Promise<ServeSummary> {
   const { listener, strategy, service } = options;
   const stopping = options.signal ?? new AbortController().signal;
-  const admission = options.admission ?? new Admission({ maxConns: DEFAULT_MAX_CONNS });
+  const admission: AdmissionGate = options.admission ??
+    new Admission({ maxConns: DEFAULT_MAX_CONNS });
   const idleTimeoutMs = options.idleTimeoutMs ?? 0;
   const graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
   // Strategies see only the hard stop: during the grace period they keep serving.
@@ -122,13 +135,14 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
     serviceArgs: options.serviceArgs ?? [],
     maxLine: options.maxLine ?? DEFAULT_MAX_LINE,
     handlerTimeoutMs: options.handlerTimeoutMs ?? DEFAULT_HANDLER_TIMEOUT_MS,
-    hub: new Hub(),
+    hub: new Hub(options.bus),
     signal: hardStop.signal,
   };
   const summary: ServeSummary = { clients: 0, bytesIn: 0, bytesOut: 0 };
   const open = new Set<Connection>();
   const handlers = new Set<Promise<void>>();
-  let nextId = 0;
+  const { first: firstId, step: idStep } = options.ids ?? { first: 1, step: 1 };
+  let nextId = firstId - idStep;
   let graceTimer: ReturnType<typeof setTimeout> | undefined;
 
   const closeListener = () => {
@@ -191,6 +205,24 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
       });
     }
   };
+  /**
+   * Learns who the client really is (from a PROXY header, when required),
+   * then admits or refuses it before any service runs.
+   */
+  const admitAndHandle = async (connection: Connection): Promise<void> => {
+    if (options.proxyProtocol && !(await acceptProxyHeader(connection))) {
+      open.delete(connection);
+      return;
+    }
+    const refusal = await admission.admit(connection.host);
+    if (refusal) {
+      open.delete(connection);
+      await refuse(connection, refusal);
+      return;
+    }
+    summary.clients++;
+    await handle(connection);
+  };
   const track = (handler: Promise<void>) => {
     handlers.add(handler);
     handler.finally(() => handlers.delete(handler));
@@ -216,16 +248,11 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
         conn.close();
         break;
       }
-      const connection = new Connection(conn, ++nextId);
-      const refusal = admission.admit(connection.host);
-      if (refusal) {
-        track(refuse(connection, refusal));
-        continue;
-      }
+      const connection = new Connection(conn, nextId += idStep);
       setNoDelay(conn);
+      // Tracked from here, so that shutdown closes it even while its PROXY header is awaited.
       open.add(connection);
-      summary.clients++;
-      const handler = handle(connection);
+      const handler = admitAndHandle(connection);
       if (strategy.sequential) await handler;
       else track(handler);
     }
@@ -240,6 +267,7 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
     hardStop.abort();
     await Promise.allSettled(handlers);
     await strategy.close?.();
+    context.hub.close();
   }
   return summary;
 }

@@ -10,7 +10,7 @@ import { single } from "./single.ts";
 import { createWorkers } from "./workers.ts";
 
 /** The names `--mode` accepts. */
-export const MODES = ["single", "poll", "workers"] as const;
+export const MODES = ["single", "poll", "workers", "reuseport"] as const;
 /** One of {@link MODES}. */
 export type Mode = typeof MODES[number];
 
@@ -25,7 +25,9 @@ export interface StrategyOptions {
 }
 
 /**
- * Makes the strategy for a mode.
+ * Makes the strategy for a mode. `reuseport` runs `poll` in each of its
+ * Workers, each with its own listener; the Workers themselves are started by
+ * `serveReusePort()` in `reuseport.ts` instead of `serve()`.
  *
  * @param mode One of {@link MODES}.
  * @param options Knobs for the strategies that have them.
@@ -38,5 +40,7 @@ export function createStrategy(mode: Mode, options: StrategyOptions = {}): Strat
       return poll;
     case "workers":
       return createWorkers(options);
+    case "reuseport":
+      return poll;
   }
 }
