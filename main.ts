@@ -8,16 +8,23 @@
  *
  * @module
  */
-import { formatAddr } from "./lib/address.ts";
+import { formatAddr, formatHostPort } from "./lib/address.ts";
 import { runClient } from "./lib/client.ts";
 import { oneOf, parseFlags, port, UsageError, wholeNumber } from "./lib/flags.ts";
 import { DEFAULT_MAX_LINE } from "./lib/line_framer.ts";
 import { configureLogging, LOG_FORMATS, LOG_LEVELS } from "./lib/log.ts";
 import { serve } from "./lib/server.ts";
+import { ServerStats } from "./lib/stats.ts";
+import { serveStats, type StatsServer } from "./lib/stats_http.ts";
+import { logStatsEvery } from "./lib/stats_log.ts";
 import { writeAllSync } from "./lib/write_all.ts";
 import { loadService, SERVICES, UnknownServiceError } from "./services/mod.ts";
 import { createStrategy, MODES } from "./strategies/mod.ts";
-import { DEFAULT_IDLE_WORKERS, DEFAULT_MAX_WORKERS } from "./strategies/workers.ts";
+import {
+  DEFAULT_IDLE_WORKERS,
+  DEFAULT_MAX_WORKERS,
+  type WorkersStrategy,
+} from "./strategies/workers.ts";
 import { runBenchCommand } from "./bench/load.ts";
 
 const SERVE_HELP = `Usage: servidor [serve] [flags]
@@ -33,6 +40,9 @@ Serves one service to many TCP clients with the chosen concurrency strategy.
   --idle-workers=N     workers: ready Workers kept between clients (default ${DEFAULT_IDLE_WORKERS})
   --log-level=LEVEL    ${LOG_LEVELS.join(" | ")} (default info)
   --log-format=FORMAT  ${LOG_FORMATS.join(" | ")} (default text)
+  --stats-port=PORT    serve statistics over HTTP: / (live page), /stats.json, /metrics
+  --stats-host=HOST    address for --stats-port (default 127.0.0.1)
+  --stats-interval=S   log a one-line summary every S seconds
   -h, --help           show this help
 
 Services:
@@ -86,6 +96,9 @@ async function serveCommand(args: string[]): Promise<number> {
     "idle-workers": { type: "string", default: String(DEFAULT_IDLE_WORKERS) },
     "log-level": { type: "string", default: "info" },
     "log-format": { type: "string", default: "text" },
+    "stats-port": { type: "string" },
+    "stats-host": { type: "string", default: "127.0.0.1" },
+    "stats-interval": { type: "string" },
     help: { type: "boolean", short: "h" },
   });
   if (flags.help) {
@@ -102,6 +115,13 @@ async function serveCommand(args: string[]): Promise<number> {
     level: oneOf("log-level", String(flags["log-level"]), LOG_LEVELS),
     format: oneOf("log-format", String(flags["log-format"]), LOG_FORMATS),
   };
+  const statsPort = flags["stats-port"] === undefined
+    ? undefined
+    : port("stats-port", String(flags["stats-port"]));
+  const statsHost = String(flags["stats-host"]);
+  const statsInterval = flags["stats-interval"] === undefined
+    ? undefined
+    : wholeNumber("stats-interval", String(flags["stats-interval"]), 1, 86_400);
   const serviceSpecifier = String(flags.service);
   let service;
   try {
@@ -117,16 +137,36 @@ async function serveCommand(args: string[]): Promise<number> {
   try {
     listener = Deno.listen({ hostname, port: listenPort });
   } catch (error) {
-    const reason = error instanceof Deno.errors.AddrInUse
-      ? "address already in use"
-      : error instanceof Error
-      ? error.message
-      : String(error);
-    printError(`cannot listen on ${hostname}:${listenPort}: ${reason}`);
+    printError(`cannot listen on ${hostname}:${listenPort}: ${listenFailure(error)}`);
     return 1;
   }
 
   const stop = new AbortController();
+  const strategy = createStrategy(mode, { maxWorkers, idleWorkers, log });
+  const wantStats = statsPort !== undefined || statsInterval !== undefined;
+  const stats = wantStats
+    ? new ServerStats({
+      service: service.name,
+      mode,
+      workersAlive: "alive" in strategy ? () => (strategy as WorkersStrategy).alive : undefined,
+    })
+    : undefined;
+  let statsServer: StatsServer | undefined;
+  if (stats && statsPort !== undefined) {
+    try {
+      statsServer = serveStats({
+        stats,
+        hostname: statsHost,
+        port: statsPort,
+        signal: stop.signal,
+      });
+    } catch (error) {
+      listener.close();
+      printError(`cannot listen on ${statsHost}:${statsPort}: ${listenFailure(error)}`);
+      return 1;
+    }
+  }
+  if (stats && statsInterval !== undefined) logStatsEvery(stats, statsInterval, stop.signal);
   const onSignal = () => {
     // A second signal means "now": the first one already asked nicely.
     if (stop.signal.aborted) Deno.exit(130);
@@ -141,15 +181,24 @@ async function serveCommand(args: string[]): Promise<number> {
       `listening on ${formatAddr(listener.addr)} mode=${mode} service=${service.name}\n`,
     ),
   );
+  if (statsServer) {
+    const { hostname, port } = statsServer.addr;
+    writeAllSync(
+      Deno.stderr,
+      encoder.encode(`statistics on http://${formatHostPort(hostname, port)}/\n`),
+    );
+  }
   try {
     const summary = await serve({
       listener,
-      strategy: createStrategy(mode, { maxWorkers, idleWorkers, log }),
+      strategy,
       service,
       serviceSpecifier,
       maxLine,
       signal: stop.signal,
+      observer: stats,
     });
+    await statsServer?.finished;
     writeAllSync(
       Deno.stderr,
       encoder.encode(
@@ -160,6 +209,12 @@ async function serveCommand(args: string[]): Promise<number> {
     for (const signal of signals) Deno.removeSignalListener(signal, onSignal);
   }
   return 0;
+}
+
+/** Why a listen failed, in a few words. */
+function listenFailure(error: unknown): string {
+  if (error instanceof Deno.errors.AddrInUse) return "address already in use";
+  return error instanceof Error ? error.message : String(error);
 }
 
 async function clientCommand(args: string[]): Promise<number> {

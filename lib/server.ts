@@ -12,6 +12,7 @@ import { Hub } from "./hub.ts";
 import { DEFAULT_MAX_LINE } from "./line_framer.ts";
 import { logger } from "./log.ts";
 import type { Service } from "./service.ts";
+import type { ServerObserver } from "./stats.ts";
 import type { ServerContext, Strategy } from "./strategy.ts";
 
 const log = logger("server");
@@ -36,6 +37,8 @@ export interface ServeOptions {
   maxLine?: number;
   /** Abort it to shut the server down. */
   signal?: AbortSignal;
+  /** Told of every connection opened, closed or refused, and of every request. */
+  observer?: ServerObserver;
 }
 
 /** What a server did, reported when it stops. */
@@ -71,12 +74,14 @@ export interface ServeSummary {
 export async function serve(options: ServeOptions): Promise<ServeSummary> {
   const { listener, strategy, service } = options;
   const signal = options.signal ?? new AbortController().signal;
+  const observer = options.observer ?? {};
   const context: ServerContext = {
     service,
     serviceSpecifier: options.serviceSpecifier ?? service.name,
     maxLine: options.maxLine ?? DEFAULT_MAX_LINE,
     hub: new Hub(),
     signal,
+    onRequest: observer.request?.bind(observer),
   };
   const summary: ServeSummary = { clients: 0, bytesIn: 0, bytesOut: 0 };
   const open = new Set<Connection>();
@@ -103,6 +108,7 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
       open.delete(connection);
       summary.bytesIn += connection.bytesIn;
       summary.bytesOut += connection.bytesOut;
+      observer.closed?.(connection);
       log.info("close {peer} id={id} in={bytesIn} out={bytesOut} duration_ms={durationMs}", {
         peer: connection.peer,
         id: connection.id,
@@ -135,6 +141,7 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
       const connection = new Connection(conn, ++nextId);
       open.add(connection);
       summary.clients++;
+      observer.opened?.(connection);
       const handler = handle(connection);
       if (strategy.sequential) {
         await handler;

@@ -9,6 +9,7 @@
 import type { Connection } from "./connection.ts";
 import type { Hub } from "./hub.ts";
 import type { Service } from "./service.ts";
+import type { RequestTimer } from "./service_driver.ts";
 
 /** What a strategy gets to serve a connection with. */
 export interface ServerContext {
@@ -22,6 +23,8 @@ export interface ServerContext {
   readonly hub: Hub;
   /** Aborted when the server shuts down. */
   readonly signal: AbortSignal;
+  /** Told how long each request took, when the server keeps statistics. */
+  readonly onRequest?: RequestTimer;
 }
 
 /** How a server hands accepted connections off. */

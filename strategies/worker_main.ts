@@ -116,6 +116,8 @@ let service: Service | undefined;
 let loggingConfigured = false;
 let session: RemoteSession | undefined;
 let driver: ServiceDriver | undefined;
+// Durations of requests not yet reported; they ride on the next `consumed` or `finished`.
+let requestTimings: number[] = [];
 // Input is handled strictly in arrival order, one chunk after another.
 let inputTail: Promise<void> = Promise.resolve();
 
@@ -130,7 +132,10 @@ async function openSession(message: Extract<ToWorker, { type: "open" }>): Promis
   }
   service ??= await loadService(message.service);
   session = new RemoteSession(message.id, message.peer);
-  driver = new ServiceDriver(service, session, message.maxLine, reportFailure);
+  const onRequest = message.timeRequests
+    ? (seconds: number) => void requestTimings.push(seconds)
+    : undefined;
+  driver = new ServiceDriver(service, session, message.maxLine, reportFailure, onRequest);
   driver.start();
 }
 
@@ -144,8 +149,16 @@ async function finishSession(): Promise<void> {
   try {
     await finishing.finish();
   } finally {
-    post({ type: "finished" });
+    post({ type: "finished", requests: takeTimings() });
   }
+}
+
+/** The timings gathered since the last report, or nothing when there are none. */
+function takeTimings(): number[] | undefined {
+  if (requestTimings.length === 0) return undefined;
+  const taken = requestTimings;
+  requestTimings = [];
+  return taken;
 }
 
 self.onmessage = (event: MessageEvent<ToWorker>) => {
@@ -157,7 +170,7 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
     case "data":
       enqueue(async () => {
         await driver?.input(message.chunk);
-        post({ type: "consumed", bytes: message.chunk.byteLength });
+        post({ type: "consumed", bytes: message.chunk.byteLength, requests: takeTimings() });
       });
       break;
     case "end":

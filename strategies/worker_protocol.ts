@@ -18,6 +18,8 @@ export type ToWorker =
     service: string;
     maxLine: number;
     log: LogSettings;
+    /** Whether to time requests and report them with `consumed` and `finished`. */
+    timeRequests: boolean;
   }
   /** Bytes the client sent. */
   | { type: "data"; chunk: Uint8Array }
@@ -42,9 +44,13 @@ export type FromWorker =
   | { type: "who"; request: number }
   /** Close the connection once the queued writes are done. */
   | { type: "close" }
-  /** This many input bytes were handled; the main thread may read that many more. */
-  | { type: "consumed"; bytes: number }
+  /**
+   * This many input bytes were handled; the main thread may read that many
+   * more. `requests` holds the durations, in seconds, of the requests handled
+   * since the last report: timings ride along rather than cost a message each.
+   */
+  | { type: "consumed"; bytes: number; requests?: number[] }
   /** The service threw; `disconnect` says whether it only met a closed connection. */
   | { type: "failed"; reason: string; stack: string; disconnect: boolean }
-  /** The service's `close()` ran; the Worker is free for another client. */
-  | { type: "finished" };
+  /** The service's `close()` ran; the Worker is free for another client. Timings as in `consumed`. */
+  | { type: "finished"; requests?: number[] };

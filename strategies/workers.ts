@@ -180,6 +180,11 @@ async function serveThroughWorker(
     resolveFinished();
   };
 
+  const reportTimings = (timings: number[] | undefined) => {
+    if (!timings || !context.onRequest) return;
+    for (const seconds of timings) context.onRequest(seconds);
+  };
+
   const fail = (reason: string) => {
     reusable = false;
     if (!connection.closed) {
@@ -212,6 +217,7 @@ async function serveThroughWorker(
         void connection.closeAfterWrites();
         break;
       case "consumed":
+        reportTimings(message.requests);
         inFlight -= message.bytes;
         if (inFlight <= INPUT_WINDOW) creditWaiter?.();
         break;
@@ -232,6 +238,7 @@ async function serveThroughWorker(
         connection.close();
         break;
       case "finished":
+        reportTimings(message.requests);
         finish();
         break;
     }
@@ -253,6 +260,7 @@ async function serveThroughWorker(
       service: context.serviceSpecifier,
       maxLine: context.maxLine,
       log: logSettings,
+      timeRequests: context.onRequest !== undefined,
     });
     for (let chunk = await connection.read(); chunk; chunk = await connection.read()) {
       const copy = chunk.slice();

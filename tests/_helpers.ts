@@ -6,6 +6,7 @@
  */
 import { serve, type ServeSummary } from "../lib/server.ts";
 import type { Service } from "../lib/service.ts";
+import type { ServerObserver } from "../lib/stats.ts";
 import type { Strategy } from "../lib/strategy.ts";
 import { writeAll } from "../lib/write_all.ts";
 import { loadService } from "../services/mod.ts";
@@ -24,6 +25,8 @@ export interface TestServerOptions extends StrategyOptions {
   mode: Mode;
   service: string | Service;
   maxLine?: number;
+  /** Told of connections and requests, e.g. a `ServerStats`. */
+  observer?: ServerObserver;
 }
 
 /** Starts a server on 127.0.0.1, port 0. */
@@ -41,6 +44,7 @@ export async function startServer(options: TestServerOptions): Promise<TestServe
     serviceSpecifier: typeof options.service === "string" ? options.service : service.name,
     maxLine: options.maxLine,
     signal: stopper.signal,
+    observer: options.observer,
   });
   let stopped: Promise<ServeSummary> | undefined;
   const stop = () => {
