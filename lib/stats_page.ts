@@ -54,6 +54,7 @@ export const STATS_PAGE_HTML = `<!doctype html>
 "use strict";
 const POLL_MS = 1000;
 const WINDOW_MS = 5 * 60 * 1000;
+const MIN_WINDOW_MS = 60 * 1000;
 const $ = (id) => document.getElementById(id);
 
 function bytes(n) {
@@ -90,17 +91,22 @@ function drawChart(svg, samples, pick, colour) {
   const width = 600, height = 160, pad = 4;
   const now = Date.now();
   const max = Math.max(1, ...samples.map(pick));
-  const x = (t) => pad + (width - 2 * pad) * (1 - (now - t) / WINDOW_MS);
+  // A young server's chart spans what it has, at least a minute, at most five.
+  const span = samples.length ? now - samples[0].time : 0;
+  const shownMs = Math.min(WINDOW_MS, Math.max(MIN_WINDOW_MS, span));
+  const x = (t) => pad + (width - 2 * pad) * (1 - (now - t) / shownMs);
   const y = (v) => height - pad - (height - 2 * pad - 14) * (v / max);
-  const points = samples.filter((s) => now - s.time <= WINDOW_MS)
+  const points = samples.filter((s) => now - s.time <= shownMs)
     .map((s) => x(s.time).toFixed(1) + "," + y(pick(s)).toFixed(1)).join(" ");
   const last = samples.length ? pick(samples[samples.length - 1]) : 0;
   svg.innerHTML =
     '<line x1="0" x2="600" y1="' + y(max) + '" y2="' + y(max) + '" stroke="#eee"/>' +
     '<text x="4" y="12" font-size="11" fill="#666">max ' + (Math.round(max * 10) / 10) +
-    " · now " + (Math.round(last * 10) / 10) + " · last 5 min</text>" +
+    " · now " + (Math.round(last * 10) / 10) + " · last " + Math.round(shownMs / 60000) +
+    " min</text>" +
     '<polyline fill="none" stroke="' + colour + '" stroke-width="2" points="' + points + '"/>';
   svg.dataset.points = String(samples.length);
+  svg.dataset.max = String(Math.max(0, ...samples.map(pick)));
 }
 
 async function refresh() {
