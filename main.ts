@@ -37,7 +37,7 @@ Serves one service to many TCP clients with the chosen concurrency strategy.
   --port=PORT          port to listen on, 0 for any free one (default 7000)
   --max-line=BYTES     longest line a line service accepts (default ${DEFAULT_MAX_LINE})
   --max-workers=N      workers: clients served at once; the next ones wait (default ${DEFAULT_MAX_WORKERS})
-  --idle-workers=N     workers: ready Workers kept between clients (default ${DEFAULT_IDLE_WORKERS})
+  --idle-workers=N     workers: Workers started ahead and kept ready between clients (default ${DEFAULT_IDLE_WORKERS})
   --log-level=LEVEL    ${LOG_LEVELS.join(" | ")} (default info)
   --log-format=FORMAT  ${LOG_FORMATS.join(" | ")} (default text)
   --stats-port=PORT    serve statistics over HTTP: / (live page), /stats.json, /metrics
@@ -175,19 +175,21 @@ async function serveCommand(args: string[]): Promise<number> {
   const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
   for (const signal of signals) Deno.addSignalListener(signal, onSignal);
 
-  writeAllSync(
-    Deno.stderr,
-    encoder.encode(
-      `listening on ${formatAddr(listener.addr)} mode=${mode} service=${service.name}\n`,
-    ),
-  );
-  if (statsServer) {
-    const { hostname, port } = statsServer.addr;
+  const announce = () => {
     writeAllSync(
       Deno.stderr,
-      encoder.encode(`statistics on http://${formatHostPort(hostname, port)}/\n`),
+      encoder.encode(
+        `listening on ${formatAddr(listener.addr)} mode=${mode} service=${service.name}\n`,
+      ),
     );
-  }
+    if (statsServer) {
+      const { hostname, port } = statsServer.addr;
+      writeAllSync(
+        Deno.stderr,
+        encoder.encode(`statistics on http://${formatHostPort(hostname, port)}/\n`),
+      );
+    }
+  };
   try {
     const summary = await serve({
       listener,
@@ -197,6 +199,7 @@ async function serveCommand(args: string[]): Promise<number> {
       maxLine,
       signal: stop.signal,
       observer: stats,
+      onReady: announce,
     });
     await statsServer?.finished;
     writeAllSync(

@@ -39,6 +39,8 @@ export interface ServeOptions {
   signal?: AbortSignal;
   /** Told of every connection opened, closed or refused, and of every request. */
   observer?: ServerObserver;
+  /** Called once the strategy is ready, just before the first accept. */
+  onReady?: () => void;
 }
 
 /** What a server did, reported when it stops. */
@@ -120,6 +122,8 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
   };
 
   try {
+    await strategy.start?.(context);
+    options.onReady?.();
     while (!signal.aborted) {
       let conn: Deno.Conn;
       try {

@@ -36,6 +36,11 @@ export interface Strategy {
    * the next (`single`), or goes straight back to accepting.
    */
   readonly sequential: boolean;
+  /**
+   * Gets ready before the first client is accepted (the `workers` pool starts
+   * its ready Workers here). The server accepts nobody until it resolves.
+   */
+  start?(context: ServerContext): Promise<void>;
   /** Serves one connection until it ends; it must not reject. */
   handle(connection: Connection, context: ServerContext): Promise<void>;
   /** Releases what the strategy holds (Workers) once the last connection ended. */

@@ -13,7 +13,13 @@ import { configureLogging } from "../lib/log.ts";
 import type { PeerInfo, Service, Session } from "../lib/service.ts";
 import { ServiceDriver } from "../lib/service_driver.ts";
 import { loadService } from "../services/mod.ts";
-import type { FromWorker, ToWorker } from "./worker_protocol.ts";
+import {
+  ACK_BATCH,
+  type FromWorker,
+  SEND_WINDOW,
+  TIMINGS_FLUSH_MS,
+  type ToWorker,
+} from "./worker_protocol.ts";
 
 const encoder = new TextEncoder();
 
@@ -26,14 +32,17 @@ function ownBytes(data: string | Uint8Array): Uint8Array<ArrayBuffer> {
   return typeof data === "string" ? encoder.encode(data) : data.slice();
 }
 
+const SENT = Promise.resolve();
+
 /** A session whose every action is a message to the main thread. */
 class RemoteSession implements Session {
   readonly id: number;
   readonly peer: string;
   readonly #closing = new AbortController();
-  readonly #pendingSends = new Map<number, { resolve(): void; reject(error: Error): void }>();
+  readonly #sendWaiters: Array<{ resolve(): void; reject(error: Error): void }> = [];
   readonly #pendingWho = new Map<number, (peers: PeerInfo[]) => void>();
-  #nextSeq = 0;
+  #unwritten = 0;
+  #nextRequest = 0;
 
   constructor(id: number, peer: string) {
     this.id = id;
@@ -46,12 +55,12 @@ class RemoteSession implements Session {
 
   send(data: string | Uint8Array): Promise<void> {
     if (this.signal.aborted) return Promise.reject(new ConnectionClosedError(this.peer));
-    const seq = ++this.#nextSeq;
     const bytes = ownBytes(data);
-    return new Promise((resolve, reject) => {
-      this.#pendingSends.set(seq, { resolve, reject });
-      post({ type: "send", seq, bytes }, [bytes.buffer]);
-    });
+    this.#unwritten += bytes.byteLength;
+    const full = this.#unwritten > SEND_WINDOW;
+    post({ type: "send", bytes, ack: full }, [bytes.buffer]);
+    if (!full) return SENT;
+    return new Promise((resolve, reject) => this.#sendWaiters.push({ resolve, reject }));
   }
 
   sendLine(text: string): Promise<void> {
@@ -68,7 +77,7 @@ class RemoteSession implements Session {
   }
 
   who(): Promise<PeerInfo[]> {
-    const request = ++this.#nextSeq;
+    const request = ++this.#nextRequest;
     return new Promise((resolve) => {
       this.#pendingWho.set(request, resolve);
       post({ type: "who", request });
@@ -79,11 +88,11 @@ class RemoteSession implements Session {
     post({ type: "close" });
   }
 
-  settleSend(seq: number, ok: boolean): void {
-    const pending = this.#pendingSends.get(seq);
-    this.#pendingSends.delete(seq);
-    if (ok) pending?.resolve();
-    else pending?.reject(new ConnectionClosedError(this.peer));
+  /** The main thread wrote `bytes` more of our sends: waiting sends may go on. */
+  written(bytes: number): void {
+    this.#unwritten -= bytes;
+    if (this.#unwritten > SEND_WINDOW) return;
+    for (const waiter of this.#sendWaiters.splice(0)) waiter.resolve();
   }
 
   answerWho(request: number, peers: PeerInfo[]): void {
@@ -94,10 +103,9 @@ class RemoteSession implements Session {
   /** The connection is gone: every waiting send fails, every `who` gets nobody. */
   end(): void {
     this.#closing.abort();
-    for (const pending of this.#pendingSends.values()) {
-      pending.reject(new ConnectionClosedError(this.peer));
+    for (const waiter of this.#sendWaiters.splice(0)) {
+      waiter.reject(new ConnectionClosedError(this.peer));
     }
-    this.#pendingSends.clear();
     for (const answer of this.#pendingWho.values()) answer([]);
     this.#pendingWho.clear();
   }
@@ -116,10 +124,23 @@ let service: Service | undefined;
 let loggingConfigured = false;
 let session: RemoteSession | undefined;
 let driver: ServiceDriver | undefined;
-// Durations of requests not yet reported; they ride on the next `consumed` or `finished`.
+// Durations of requests not yet reported; they ride on the next `consumed` or
+// `finished`, or go on their own once TIMINGS_FLUSH_MS has passed.
 let requestTimings: number[] = [];
+let timingsFlush: ReturnType<typeof setTimeout> | undefined;
+
+function recordTiming(seconds: number): void {
+  requestTimings.push(seconds);
+  timingsFlush ??= setTimeout(() => {
+    timingsFlush = undefined;
+    const requests = takeTimings();
+    if (requests) post({ type: "requests", requests });
+  }, TIMINGS_FLUSH_MS);
+}
 // Input is handled strictly in arrival order, one chunk after another.
 let inputTail: Promise<void> = Promise.resolve();
+// Handled input not yet reported to the main thread; see ACK_BATCH.
+let unreportedInput = 0;
 
 function enqueue(step: () => Promise<void>): void {
   inputTail = inputTail.then(step).catch(reportFailure);
@@ -132,9 +153,7 @@ async function openSession(message: Extract<ToWorker, { type: "open" }>): Promis
   }
   service ??= await loadService(message.service);
   session = new RemoteSession(message.id, message.peer);
-  const onRequest = message.timeRequests
-    ? (seconds: number) => void requestTimings.push(seconds)
-    : undefined;
+  const onRequest = message.timeRequests ? recordTiming : undefined;
   driver = new ServiceDriver(service, session, message.maxLine, reportFailure, onRequest);
   driver.start();
 }
@@ -146,6 +165,7 @@ async function finishSession(): Promise<void> {
   session?.end();
   session = undefined;
   driver = undefined;
+  unreportedInput = 0;
   try {
     await finishing.finish();
   } finally {
@@ -170,7 +190,11 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
     case "data":
       enqueue(async () => {
         await driver?.input(message.chunk);
-        post({ type: "consumed", bytes: message.chunk.byteLength, requests: takeTimings() });
+        unreportedInput += message.chunk.byteLength;
+        if (unreportedInput >= ACK_BATCH) {
+          post({ type: "consumed", bytes: unreportedInput, requests: takeTimings() });
+          unreportedInput = 0;
+        }
       });
       break;
     case "end":
@@ -182,7 +206,7 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
       });
       break;
     case "sent":
-      session?.settleSend(message.seq, message.ok);
+      session?.written(message.bytes);
       break;
     case "who":
       session?.answerWho(message.request, message.peers);
@@ -194,3 +218,5 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
       break;
   }
 };
+
+post({ type: "ready" });

@@ -9,26 +9,21 @@
  * At most `maxWorkers` clients are served at once. The next client waits,
  * connected but unread, until a Worker is free, like a request queued for a
  * thread pool; `--max-conns` is the knob that refuses instead of waiting.
- * Finished Workers are kept ready, up to `idleWorkers`, because starting a
- * Worker costs far more than a connection does.
+ * `idleWorkers` Workers are started before the first client is accepted, and
+ * finished Workers are kept ready up to that number, because starting a Worker
+ * (a thread, an isolate, its modules) costs far more than a connection does.
  *
  * @module
  */
 import type { Connection } from "../lib/connection.ts";
 import { logger, type LogSettings } from "../lib/log.ts";
 import type { ServerContext, Strategy } from "../lib/strategy.ts";
-import type { FromWorker, ToWorker } from "./worker_protocol.ts";
+import { ACK_BATCH, type FromWorker, INPUT_WINDOW, type ToWorker } from "./worker_protocol.ts";
 
 /** The bound on Workers alive at once unless `--max-workers` says otherwise. */
 export const DEFAULT_MAX_WORKERS = 64;
 /** Ready Workers kept between clients unless `--idle-workers` says otherwise. */
 export const DEFAULT_IDLE_WORKERS = 4;
-/**
- * Input bytes that may be on their way to a Worker, not yet handled. Past
- * this the main thread stops reading the client, so a client that sends
- * faster than its service works is held back by TCP, not by our memory.
- */
-const INPUT_WINDOW = 256 * 1024;
 
 const log = logger("workers");
 
@@ -102,18 +97,51 @@ class WorkerPool {
     for (const waiter of this.#waiters.splice(0)) waiter(undefined);
   }
 
+  /**
+   * Starts the ready Workers and waits until each has loaded its modules, so
+   * the first clients do not pay for it. A Worker that fails to load is
+   * reported here rather than to the first client.
+   */
+  async prestart(): Promise<void> {
+    const starting = Array.from({ length: this.#idleWorkers }, async () => {
+      const worker = spawnWorker();
+      const { promise: loaded, resolve, reject } = Promise.withResolvers<void>();
+      worker.onmessage = (event: MessageEvent<FromWorker>) => {
+        if (event.data.type === "ready") resolve();
+      };
+      worker.onerror = (event: ErrorEvent) => {
+        event.preventDefault();
+        reject(new Error(`a Worker failed to start: ${event.message}`));
+      };
+      try {
+        await loaded;
+      } catch (error) {
+        worker.terminate();
+        throw error;
+      } finally {
+        worker.onmessage = null;
+        worker.onerror = null;
+      }
+      if (this.#closed) worker.terminate();
+      else this.#idle.push(worker);
+    });
+    await Promise.all(starting);
+  }
+
   #take(): Worker | undefined {
     if (this.#closed) return undefined;
     let worker = this.#idle.pop();
-    if (!worker && this.#busy.size < this.#maxWorkers) {
-      worker = new Worker(new URL("./worker_main.ts", import.meta.url), {
-        type: "module",
-        name: "servidor-service",
-      });
-    }
+    if (!worker && this.#busy.size < this.#maxWorkers) worker = spawnWorker();
     if (worker) this.#busy.add(worker);
     return worker;
   }
+}
+
+function spawnWorker(): Worker {
+  return new Worker(new URL("./worker_main.ts", import.meta.url), {
+    type: "module",
+    name: "servidor-service",
+  });
 }
 
 /**
@@ -136,6 +164,7 @@ export function createWorkers(options: WorkersOptions = {}): WorkersStrategy {
     get alive() {
       return pool.alive;
     },
+    start: () => pool.prestart(),
     async handle(connection: Connection, context: ServerContext): Promise<void> {
       const onShutdown = () => pool.close();
       context.signal.addEventListener("abort", onShutdown, { once: true });
@@ -172,6 +201,7 @@ async function serveThroughWorker(
     worker.postMessage(message, transfer);
   let reusable = true;
   let inFlight = 0;
+  let writtenUnacknowledged = 0;
   let creditWaiter: (() => void) | undefined;
   const { promise: finished, resolve: resolveFinished } = Promise.withResolvers<void>();
   let isFinished = false;
@@ -198,12 +228,18 @@ async function serveThroughWorker(
   worker.onmessage = (event: MessageEvent<FromWorker>) => {
     const message = event.data;
     switch (message.type) {
-      case "send":
-        connection.write(message.bytes).then(
-          () => send({ type: "sent", seq: message.seq, ok: true }),
-          () => send({ type: "sent", seq: message.seq, ok: false }),
-        );
+      case "send": {
+        const { bytes, ack } = message;
+        connection.write(bytes).then(() => {
+          writtenUnacknowledged += bytes.byteLength;
+          if (ack || writtenUnacknowledged >= ACK_BATCH) {
+            send({ type: "sent", bytes: writtenUnacknowledged });
+            writtenUnacknowledged = 0;
+          }
+          // A failed write closes the connection, and the Worker hears "closed".
+        }, () => {});
         break;
+      }
       case "broadcast":
         context.hub.broadcast(connection.id, message.bytes);
         break;
@@ -236,6 +272,9 @@ async function serveThroughWorker(
           log.debug("{stack}", { stack: message.stack });
         }
         connection.close();
+        break;
+      case "requests":
+        reportTimings(message.requests);
         break;
       case "finished":
         reportTimings(message.requests);

@@ -35,7 +35,8 @@ export async function startServer(options: TestServerOptions): Promise<TestServe
     ? await loadService(options.service)
     : options.service;
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const strategy = createStrategy(options.mode, options);
+  // Tests start many servers; ready Workers would only slow them unless a test asks.
+  const strategy = createStrategy(options.mode, { idleWorkers: 0, ...options });
   const stopper = new AbortController();
   const served = serve({
     listener,

@@ -240,3 +240,20 @@ function hasCommand(name: string): boolean {
     return false;
   }
 }
+
+Deno.test("workers report request timings while their client stays connected", async () => {
+  const { promise: threeRequests, resolve } = Promise.withResolvers<void>();
+  let requests = 0;
+  const observer = {
+    request() {
+      if (++requests === 3) resolve();
+    },
+  };
+  await using server = await startServer({ mode: "workers", service: "reverse", observer });
+  using client = await TestClient.connect(server.port);
+  await client.send("a\nb\nc\n");
+  for (let i = 0; i < 3; i++) await client.readLine();
+  // Three short lines are far below a `consumed` batch: the timings come on their own.
+  await threeRequests;
+  assert.equal(requests, 3);
+});
