@@ -166,3 +166,99 @@ export class TestClient {
 export const ALL_MODES: readonly Mode[] = ["single", "poll", "workers"];
 /** The modes that serve clients at the same time. */
 export const CONCURRENT_MODES: readonly Mode[] = ["poll", "workers"];
+
+const MAIN = new URL("../main.ts", import.meta.url).pathname;
+
+/**
+ * The CLI running as a child process, as an operator starts it: a test reads
+ * its log line by line, signals it, and waits for its exit.
+ */
+export class CliServer {
+  readonly child: Deno.ChildProcess;
+  /** The port its first line announced. */
+  readonly port: number;
+  /** Every log line read so far. */
+  readonly logged: string[] = [];
+  readonly #lines: AsyncGenerator<string>;
+
+  private constructor(child: Deno.ChildProcess, port: number, lines: AsyncGenerator<string>) {
+    this.child = child;
+    this.port = port;
+    this.#lines = lines;
+  }
+
+  /**
+   * Starts `main.ts` with `args` and `--port=0`, and waits for its listening line.
+   *
+   * @param args Flags after `main.ts`.
+   * @param permissions Deno's permission flags for the child.
+   */
+  static async start(
+    args: string[],
+    permissions = ["--allow-net", "--allow-read"],
+  ): Promise<CliServer> {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "--no-check", ...permissions, MAIN, "--port=0", ...args],
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).spawn();
+    const lines = readLines(child.stderr);
+    const first = (await lines.next()).value ?? "";
+    const listening = /^listening on [^ ]+:(\d+) /.exec(first);
+    if (!listening) {
+      child.kill("SIGKILL");
+      await child.status;
+      throw new Error(`the server did not start: ${first}`);
+    }
+    const server = new CliServer(child, Number(listening[1]), lines);
+    server.logged.push(first);
+    return server;
+  }
+
+  /**
+   * Reads log lines until one matches, and returns its match.
+   *
+   * @throws When the log ends first.
+   */
+  async waitForLine(pattern: RegExp): Promise<RegExpExecArray> {
+    for (let line = await this.#lines.next(); !line.done; line = await this.#lines.next()) {
+      this.logged.push(line.value);
+      const match = pattern.exec(line.value);
+      if (match) return match;
+    }
+    throw new Error(`the log ended without a line matching ${pattern}:\n${this.logged.join("\n")}`);
+  }
+
+  /** Sends SIGTERM, reads the rest of the log, and returns the exit status. */
+  async stop(): Promise<Deno.CommandStatus> {
+    try {
+      this.child.kill("SIGTERM");
+    } catch (error) {
+      if (!(error instanceof TypeError)) throw error; // It has already exited.
+    }
+    for (let line = await this.#lines.next(); !line.done; line = await this.#lines.next()) {
+      this.logged.push(line.value);
+    }
+    return await this.child.status;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}
+
+/** Splits a byte stream, such as a child's stderr, into lines. */
+export async function* readLines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+  let pending = "";
+  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+    pending += chunk;
+    let newline: number;
+    while ((newline = pending.indexOf("\n")) !== -1) {
+      yield pending.slice(0, newline);
+      pending = pending.slice(newline + 1);
+    }
+  }
+  if (pending) yield pending;
+}

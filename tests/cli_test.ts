@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { TestClient } from "./_helpers.ts";
+import { readLines, TestClient } from "./_helpers.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const decoder = new TextDecoder();
@@ -68,20 +68,6 @@ Deno.test("--help lists every mode and service and exits 0", async () => {
   }
 });
 
-/** Reads a child's stderr line by line. */
-async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
-  let pending = "";
-  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-    pending += chunk;
-    let newline: number;
-    while ((newline = pending.indexOf("\n")) !== -1) {
-      yield pending.slice(0, newline);
-      pending = pending.slice(newline + 1);
-    }
-  }
-  if (pending) yield pending;
-}
-
 for (const mode of ["single", "poll", "workers"]) {
   Deno.test(`the CLI serves echo under ${mode}, then stops on SIGTERM with a summary and status 0`, async () => {
     const child = new Deno.Command(Deno.execPath(), {
@@ -100,7 +86,7 @@ for (const mode of ["single", "poll", "workers"]) {
       stderr: "piped",
       env: { NO_COLOR: "1" },
     }).spawn();
-    const stderr = lines(child.stderr);
+    const stderr = readLines(child.stderr);
     const first = (await stderr.next()).value ?? "";
     const listening = /^listening on 127\.0\.0\.1:(\d+) mode=(\w+) service=echo$/.exec(first);
     assert.ok(listening, `unexpected first line: ${first}`);
