@@ -7,12 +7,14 @@
  */
 import { formatAddr } from "./address.ts";
 import { ConnectionClosedError, isDisconnect } from "./errors.ts";
-import { writeAll } from "./write_all.ts";
+import { writeAll, type Writer } from "./write_all.ts";
 
 /** The first read buffer; small, so that thousands of idle clients cost little. */
 const INITIAL_READ_BUFFER = 4 * 1024;
 /** Reads that fill the buffer double it, up to this size, so bulk transfers need few reads. */
 const MAX_READ_BUFFER = 64 * 1024;
+
+const encoder = new TextEncoder();
 
 /** One accepted client. */
 export class Connection {
@@ -20,14 +22,20 @@ export class Connection {
   readonly id: number;
   /** The client's address, e.g. `127.0.0.1:51234`. */
   readonly peer: string;
+  /** The client's host alone, e.g. `127.0.0.1` or `::1`, for admission rules. */
+  readonly host: string;
   /** When it was accepted, from `performance.now()`. */
   readonly openedAt: number = performance.now();
+  /** When a byte last moved either way, from `performance.now()`; for the idle timeout. */
+  lastActiveAt: number = this.openedAt;
   /** Bytes read from the client. */
   bytesIn = 0;
   /** Bytes written to the client. */
   bytesOut = 0;
 
   readonly #conn: Deno.Conn;
+  /** The socket as `writeAll` sees it: each partial write counts as activity. */
+  readonly #writer: Writer;
   readonly #closing = new AbortController();
   #readBuffer = new Uint8Array(INITIAL_READ_BUFFER);
   #writeTail: Promise<void> = Promise.resolve();
@@ -37,6 +45,14 @@ export class Connection {
     this.#conn = conn;
     this.id = id;
     this.peer = formatAddr(conn.remoteAddr);
+    this.host = "hostname" in conn.remoteAddr ? conn.remoteAddr.hostname : this.peer;
+    this.#writer = {
+      write: async (bytes) => {
+        const n = await conn.write(bytes);
+        this.lastActiveAt = performance.now();
+        return n;
+      },
+    };
   }
 
   /** Aborted when the connection closes. */
@@ -71,6 +87,7 @@ export class Connection {
     }
     if (n === null) return null;
     this.bytesIn += n;
+    this.lastActiveAt = performance.now();
     if (n === buffer.byteLength && buffer.byteLength < MAX_READ_BUFFER) {
       this.#readBuffer = new Uint8Array(buffer.byteLength * 2);
     }
@@ -94,7 +111,7 @@ export class Connection {
   async #writeNow(bytes: Uint8Array): Promise<void> {
     try {
       if (this.closed) throw new ConnectionClosedError(this.peer);
-      await writeAll(this.#conn, bytes, this.peer);
+      await writeAll(this.#writer, bytes, this.peer);
       this.bytesOut += bytes.byteLength;
     } catch (error) {
       this.close();
@@ -113,6 +130,19 @@ export class Connection {
   async closeAfterWrites(): Promise<void> {
     await this.drain();
     this.close();
+  }
+
+  /**
+   * Queues one last line (CRLF added) behind what is already queued, then
+   * closes once it is written: how a client learns why it is being closed.
+   *
+   * @param text The line, e.g. `ERR idle timeout`.
+   */
+  async closeWithLine(text: string): Promise<void> {
+    if (this.closed) return;
+    // A failed write closes the connection itself; there is no one else to tell.
+    this.write(encoder.encode(`${text}\r\n`)).catch(() => {});
+    await this.closeAfterWrites();
   }
 
   /** Closes the socket at once; queued writes fail. Safe to call more than once. */

@@ -16,8 +16,8 @@ import { loadService } from "../services/mod.ts";
 import {
   ACK_BATCH,
   type FromWorker,
+  IDLE_ACK_MS,
   SEND_WINDOW,
-  TIMINGS_FLUSH_MS,
   type ToWorker,
 } from "./worker_protocol.ts";
 
@@ -124,23 +124,41 @@ let service: Service | undefined;
 let loggingConfigured = false;
 let session: RemoteSession | undefined;
 let driver: ServiceDriver | undefined;
-// Durations of requests not yet reported; they ride on the next `consumed` or
-// `finished`, or go on their own once TIMINGS_FLUSH_MS has passed.
+// Input is handled strictly in arrival order, one chunk after another.
+let inputTail: Promise<void> = Promise.resolve();
+// Handled input not yet reported to the main thread, and the durations of the
+// requests it held; see ACK_BATCH and IDLE_ACK_MS.
+let unreportedInput = 0;
+let unreportedChunks = 0;
 let requestTimings: number[] = [];
-let timingsFlush: ReturnType<typeof setTimeout> | undefined;
+let idleAck: ReturnType<typeof setTimeout> | undefined;
+let idleAckDelayMs = IDLE_ACK_MS;
 
 function recordTiming(seconds: number): void {
   requestTimings.push(seconds);
-  timingsFlush ??= setTimeout(() => {
-    timingsFlush = undefined;
-    const requests = takeTimings();
-    if (requests) post({ type: "requests", requests });
-  }, TIMINGS_FLUSH_MS);
 }
-// Input is handled strictly in arrival order, one chunk after another.
-let inputTail: Promise<void> = Promise.resolve();
-// Handled input not yet reported to the main thread; see ACK_BATCH.
-let unreportedInput = 0;
+
+/** Counts one handled chunk and reports, now if a batch is full, else once input is quiet. */
+function handled(bytes: number): void {
+  unreportedInput += bytes;
+  unreportedChunks++;
+  if (unreportedInput >= ACK_BATCH) reportConsumed();
+  else idleAck ??= setTimeout(reportConsumed, idleAckDelayMs);
+}
+
+function reportConsumed(): void {
+  clearTimeout(idleAck);
+  idleAck = undefined;
+  if (unreportedChunks === 0) return;
+  post({
+    type: "consumed",
+    bytes: unreportedInput,
+    chunks: unreportedChunks,
+    requests: takeTimings(),
+  });
+  unreportedInput = 0;
+  unreportedChunks = 0;
+}
 
 function enqueue(step: () => Promise<void>): void {
   inputTail = inputTail.then(step).catch(reportFailure);
@@ -152,10 +170,13 @@ async function openSession(message: Extract<ToWorker, { type: "open" }>): Promis
     loggingConfigured = true;
   }
   service ??= await loadService(message.service);
+  post({ type: "loaded" });
   session = new RemoteSession(message.id, message.peer);
+  idleAckDelayMs = message.idleAckMs;
   const onRequest = message.timeRequests ? recordTiming : undefined;
   driver = new ServiceDriver(service, session, message.maxLine, reportFailure, onRequest);
   driver.start();
+  post({ type: "opened" });
 }
 
 /** Runs the service's `close()` once, then frees this Worker for the next client. */
@@ -165,7 +186,11 @@ async function finishSession(): Promise<void> {
   session?.end();
   session = undefined;
   driver = undefined;
+  // `finished` settles everything the main thread is owed for this client.
+  clearTimeout(idleAck);
+  idleAck = undefined;
   unreportedInput = 0;
+  unreportedChunks = 0;
   try {
     await finishing.finish();
   } finally {
@@ -190,11 +215,7 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
     case "data":
       enqueue(async () => {
         await driver?.input(message.chunk);
-        unreportedInput += message.chunk.byteLength;
-        if (unreportedInput >= ACK_BATCH) {
-          post({ type: "consumed", bytes: unreportedInput, requests: takeTimings() });
-          unreportedInput = 0;
-        }
+        handled(message.chunk.byteLength);
       });
       break;
     case "end":

@@ -16,9 +16,17 @@
  * @module
  */
 import type { Connection } from "../lib/connection.ts";
+import { INTERNAL_ERROR_NOTICE } from "../lib/errors.ts";
+import { logServiceFailure } from "../lib/handle_connection.ts";
 import { logger, type LogSettings } from "../lib/log.ts";
 import type { ServerContext, Strategy } from "../lib/strategy.ts";
-import { ACK_BATCH, type FromWorker, INPUT_WINDOW, type ToWorker } from "./worker_protocol.ts";
+import {
+  ACK_BATCH,
+  type FromWorker,
+  idleAckMs,
+  INPUT_WINDOW,
+  type ToWorker,
+} from "./worker_protocol.ts";
 
 /** The bound on Workers alive at once unless `--max-workers` says otherwise. */
 export const DEFAULT_MAX_WORKERS = 64;
@@ -197,8 +205,6 @@ async function serveThroughWorker(
   context: ServerContext,
   logSettings: LogSettings,
 ): Promise<boolean> {
-  const send = (message: ToWorker, transfer: Transferable[] = []) =>
-    worker.postMessage(message, transfer);
   let reusable = true;
   let inFlight = 0;
   let writtenUnacknowledged = 0;
@@ -207,6 +213,7 @@ async function serveThroughWorker(
   let isFinished = false;
   const finish = () => {
     isFinished = true;
+    watchdog.stop();
     resolveFinished();
   };
 
@@ -215,21 +222,30 @@ async function serveThroughWorker(
     for (const seconds of timings) context.onRequest(seconds);
   };
 
-  const fail = (reason: string) => {
+  /** The Worker cannot be trusted with this client or any other: tell the client, close. */
+  const fail = (reason: string, stack = reason) => {
     reusable = false;
-    if (!connection.closed) {
-      connection.write(new TextEncoder().encode("ERR internal error\r\n")).catch(() => {});
-      void connection.closeAfterWrites();
-    }
-    log.warn("service failed for {peer}: {reason}", { peer: connection.peer, reason });
+    logServiceFailure(connection.peer, reason, stack);
+    void connection.closeWithLine(INTERNAL_ERROR_NOTICE);
     finish();
+  };
+  const watchdog = new StuckWorkerWatchdog(context.handlerTimeoutMs, () => {
+    // A Worker stuck in a loop never reads another message; only terminate stops it.
+    worker.terminate();
+    fail(`its Worker ran past the handler timeout of ${context.handlerTimeoutMs} ms`);
+  });
+  const send = (message: ToWorker, transfer: Transferable[] = []) => {
+    if (message.type !== "sent" && message.type !== "who") watchdog.expect();
+    worker.postMessage(message, transfer);
   };
 
   worker.onmessage = (event: MessageEvent<FromWorker>) => {
     const message = event.data;
+    watchdog.heard();
     switch (message.type) {
       case "send": {
         const { bytes, ack } = message;
+        watchdog.holdBack();
         connection.write(bytes).then(() => {
           writtenUnacknowledged += bytes.byteLength;
           if (ack || writtenUnacknowledged >= ACK_BATCH) {
@@ -237,7 +253,7 @@ async function serveThroughWorker(
             writtenUnacknowledged = 0;
           }
           // A failed write closes the connection, and the Worker hears "closed".
-        }, () => {});
+        }, () => {}).finally(() => watchdog.letGo());
         break;
       }
       case "broadcast":
@@ -252,8 +268,15 @@ async function serveThroughWorker(
       case "close":
         void connection.closeAfterWrites();
         break;
+      case "loaded":
+        watchdog.start();
+        break;
+      case "opened":
+        watchdog.answered();
+        break;
       case "consumed":
         reportTimings(message.requests);
+        watchdog.answered(message.chunks);
         inFlight -= message.bytes;
         if (inFlight <= INPUT_WINDOW) creditWaiter?.();
         break;
@@ -263,18 +286,10 @@ async function serveThroughWorker(
             peer: connection.peer,
             reason: message.reason,
           });
+          connection.close();
         } else {
-          reusable = false;
-          log.warn("service failed for {peer}: {reason}", {
-            peer: connection.peer,
-            reason: message.reason,
-          });
-          log.debug("{stack}", { stack: message.stack });
+          fail(message.reason, message.stack);
         }
-        connection.close();
-        break;
-      case "requests":
-        reportTimings(message.requests);
         break;
       case "finished":
         reportTimings(message.requests);
@@ -300,6 +315,7 @@ async function serveThroughWorker(
       maxLine: context.maxLine,
       log: logSettings,
       timeRequests: context.onRequest !== undefined,
+      idleAckMs: idleAckMs(context.handlerTimeoutMs),
     });
     for (let chunk = await connection.read(); chunk; chunk = await connection.read()) {
       const copy = chunk.slice();
@@ -318,14 +334,107 @@ async function serveThroughWorker(
     }
   } finally {
     context.hub.leave(connection.id);
-    connection.close();
+    // A failed service's client is owed its "ERR internal error" line.
+    if (reusable) connection.close();
+    else await connection.closeAfterWrites();
     connection.signal.removeEventListener("abort", wake);
     if (reusable && !isFinished) send({ type: "closed" });
     await untilAborted(finished, context.signal);
+    watchdog.stop();
     worker.onmessage = null;
     worker.onerror = null;
   }
   return reusable && !context.signal.aborted;
+}
+
+/**
+ * Tells a busy Worker from a stuck one without touching it. Every message to
+ * the Worker that needs an answer (`open`, `data`, `end`, `closed`) is
+ * "expected"; each answer (`opened`, `consumed`, `finished`) settles one. The
+ * Worker is stuck when it owes answers and has not been heard from for the
+ * timeout, except while the main thread itself holds it back: a send waiting
+ * on a slow client is backpressure, not a stuck handler. The clock starts
+ * when the Worker reports its service `loaded`: starting a Worker and loading
+ * a module is slow on a busy machine, and is not the handler's doing.
+ */
+class StuckWorkerWatchdog {
+  readonly #timeoutMs: number;
+  readonly #onStuck: () => void;
+  #owed = 0;
+  #heldBack = 0;
+  #lastHeardAt = performance.now();
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #started = false;
+  #stopped = false;
+
+  constructor(timeoutMs: number, onStuck: () => void) {
+    this.#timeoutMs = timeoutMs;
+    this.#onStuck = onStuck;
+  }
+
+  /** The Worker is up and its service loaded: from now on, silence counts. */
+  start(): void {
+    this.#started = true;
+    this.#lastHeardAt = performance.now();
+    if (this.#owed > 0) this.#arm();
+  }
+
+  /** A message that needs an answer went to the Worker. */
+  expect(): void {
+    if (this.#owed++ === 0) this.#lastHeardAt = performance.now();
+    if (this.#started) this.#arm();
+  }
+
+  /**
+   * Answers came back, one by default; `finished` answers everything at once
+   * through {@link stop}.
+   *
+   * @param count How many messages they answer, e.g. the chunks a batched `consumed` covers.
+   */
+  answered(count = 1): void {
+    this.#owed = Math.max(0, this.#owed - count);
+  }
+
+  /** Any message from the Worker shows it is running. */
+  heard(): void {
+    this.#lastHeardAt = performance.now();
+  }
+
+  /** The main thread is writing for the Worker, which may wait on it meanwhile. */
+  holdBack(): void {
+    this.#heldBack++;
+  }
+
+  /** That write finished; the Worker has been waiting, not stuck, until now. */
+  letGo(): void {
+    this.#heldBack--;
+    this.#lastHeardAt = performance.now();
+  }
+
+  /** Stops watching for good. */
+  stop(): void {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #arm(): void {
+    if (this.#timeoutMs <= 0 || this.#stopped || this.#timer !== undefined) return;
+    this.#timer = setTimeout(() => this.#check(), this.#timeoutMs);
+  }
+
+  #check(): void {
+    this.#timer = undefined;
+    if (this.#stopped || this.#owed === 0) return;
+    const silentFor = performance.now() - this.#lastHeardAt;
+    if (this.#heldBack === 0 && silentFor >= this.#timeoutMs) {
+      this.stop();
+      this.#onStuck();
+      return;
+    }
+    const wait = this.#heldBack > 0 ? this.#timeoutMs : this.#timeoutMs - silentFor;
+    this.#timer = setTimeout(() => this.#check(), wait);
+  }
 }
 
 /** Waits for `promise`, or less if `signal` aborts first, leaving no listener behind. */

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { Admission, type AdmissionRules } from "../lib/admission.ts";
 import { serve, type ServeSummary } from "../lib/server.ts";
 import type { Service } from "../lib/service.ts";
 import type { ServerObserver } from "../lib/stats.ts";
@@ -16,6 +17,8 @@ import { createStrategy, type Mode, type StrategyOptions } from "../strategies/m
 export interface TestServer {
   port: number;
   strategy: Strategy;
+  /** The server's admission control, when the test gave rules. */
+  admission: Admission | undefined;
   stop(): Promise<ServeSummary>;
   [Symbol.asyncDispose](): Promise<void>;
 }
@@ -27,6 +30,14 @@ export interface TestServerOptions extends StrategyOptions {
   maxLine?: number;
   /** Told of connections and requests, e.g. a `ServerStats`. */
   observer?: ServerObserver;
+  /** Admission rules, e.g. `{ maxConns: 1 }`; the server's defaults otherwise. */
+  rules?: AdmissionRules;
+  idleTimeoutMs?: number;
+  handlerTimeoutMs?: number;
+  /** The shutdown grace; 0 unless given, so `stop()` closes clients at once. */
+  graceMs?: number;
+  /** The host to listen on; 127.0.0.1 unless given (e.g. `::1`). */
+  hostname?: string;
 }
 
 /** Starts a server on 127.0.0.1, port 0. */
@@ -34,9 +45,10 @@ export async function startServer(options: TestServerOptions): Promise<TestServe
   const service = typeof options.service === "string"
     ? await loadService(options.service)
     : options.service;
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const listener = Deno.listen({ hostname: options.hostname ?? "127.0.0.1", port: 0 });
   // Tests start many servers; ready Workers would only slow them unless a test asks.
   const strategy = createStrategy(options.mode, { idleWorkers: 0, ...options });
+  const admission = options.rules ? new Admission(options.rules) : undefined;
   const stopper = new AbortController();
   const served = serve({
     listener,
@@ -44,6 +56,10 @@ export async function startServer(options: TestServerOptions): Promise<TestServe
     service,
     serviceSpecifier: typeof options.service === "string" ? options.service : service.name,
     maxLine: options.maxLine,
+    admission,
+    idleTimeoutMs: options.idleTimeoutMs,
+    handlerTimeoutMs: options.handlerTimeoutMs,
+    graceMs: options.graceMs ?? 0,
     signal: stopper.signal,
     observer: options.observer,
   });
@@ -55,6 +71,7 @@ export async function startServer(options: TestServerOptions): Promise<TestServe
   return {
     port: listener.addr.port,
     strategy,
+    admission,
     stop,
     async [Symbol.asyncDispose]() {
       await stop();
@@ -75,9 +92,9 @@ export class TestClient {
     this.conn = conn;
   }
 
-  /** Connects to 127.0.0.1:`port`. */
-  static async connect(port: number): Promise<TestClient> {
-    return new TestClient(await Deno.connect({ hostname: "127.0.0.1", port }));
+  /** Connects to `hostname` (127.0.0.1 unless given):`port`. */
+  static async connect(port: number, hostname = "127.0.0.1"): Promise<TestClient> {
+    return new TestClient(await Deno.connect({ hostname, port }));
   }
 
   /** Writes text or bytes, all of them. */
