@@ -12,10 +12,18 @@ import { formatAddr, formatHostPort } from "./lib/address.ts";
 import { runClient } from "./lib/client.ts";
 import { Admission, DEFAULT_MAX_CONNS } from "./lib/admission.ts";
 import {
+  ConfigReloader,
+  MAX_CONNECTION_LIMIT,
+  MAX_IDLE_TIMEOUT_SECONDS,
+  readConfigAtStart,
+  type ReloadableSettings,
+} from "./lib/config.ts";
+import {
   cidrList,
   oneOf,
   parseFlags,
   port,
+  rate,
   seconds,
   UsageError,
   wholeNumber,
@@ -53,6 +61,10 @@ Serves one service to many TCP clients with the chosen concurrency strategy.
   --allow=CIDR         only these addresses may connect; repeatable (default: anyone)
   --deny=CIDR          these addresses may not connect, even if allowed; repeatable
   --idle-timeout=SECS  close a client when no byte moved for this long (default 0 = never)
+  --rate=N/SECS        new connections per address: N at once, refilled over SECS;
+                       over it a client gets "ERR rate limited" (default: no limit)
+  --config=FILE        JSON with any of allow, deny, max-conns, max-per-ip, idle-timeout,
+                       rate (named as the flags, over them); SIGHUP re-reads it
   --grace=SECS         on SIGINT/SIGTERM, time open clients get to finish (default ${
   DEFAULT_GRACE_MS / 1000
 })
@@ -120,6 +132,8 @@ async function serveCommand(args: string[]): Promise<number> {
     allow: { type: "string", multiple: true },
     deny: { type: "string", multiple: true },
     "idle-timeout": { type: "string", default: "0" },
+    rate: { type: "string" },
+    config: { type: "string" },
     grace: { type: "string", default: String(DEFAULT_GRACE_MS / 1000) },
     "handler-timeout": { type: "string", default: String(DEFAULT_HANDLER_TIMEOUT_MS / 1000) },
     "log-level": { type: "string", default: "info" },
@@ -139,13 +153,27 @@ async function serveCommand(args: string[]): Promise<number> {
   const maxLine = wholeNumber("max-line", String(flags["max-line"]), 1, 64 * 1024 * 1024);
   const maxWorkers = wholeNumber("max-workers", String(flags["max-workers"]), 1, 10_000);
   const idleWorkers = wholeNumber("idle-workers", String(flags["idle-workers"]), 0, 10_000);
-  const admission = new Admission({
-    maxConns: wholeNumber("max-conns", String(flags["max-conns"]), 0, 1_000_000),
-    maxPerIp: wholeNumber("max-per-ip", String(flags["max-per-ip"]), 0, 1_000_000),
-    allow: cidrList("allow", flags.allow as string[] | undefined),
-    deny: cidrList("deny", flags.deny as string[] | undefined),
-  });
-  const idleTimeoutMs = seconds("idle-timeout", String(flags["idle-timeout"]), 86_400);
+  // The settings a reload may change: the command line's, then the config file's over them.
+  const base: ReloadableSettings = {
+    rules: {
+      maxConns: wholeNumber("max-conns", String(flags["max-conns"]), 0, MAX_CONNECTION_LIMIT),
+      maxPerIp: wholeNumber("max-per-ip", String(flags["max-per-ip"]), 0, MAX_CONNECTION_LIMIT),
+      allow: cidrList("allow", flags.allow as string[] | undefined),
+      deny: cidrList("deny", flags.deny as string[] | undefined),
+      rate: flags.rate === undefined ? undefined : rate("rate", String(flags.rate)),
+    },
+    idleTimeoutMs: seconds(
+      "idle-timeout",
+      String(flags["idle-timeout"]),
+      MAX_IDLE_TIMEOUT_SECONDS,
+    ),
+  };
+  const configPath = flags.config === undefined ? undefined : String(flags.config);
+  const initial = configPath === undefined ? base : await readConfigAtStart(configPath, base);
+  const admission = new Admission(initial.rules);
+  const reloader = configPath === undefined
+    ? undefined
+    : new ConfigReloader({ path: configPath, base, current: initial, admission });
   const graceMs = seconds("grace", String(flags.grace), 3_600);
   const handlerTimeoutMs = seconds("handler-timeout", String(flags["handler-timeout"]), 86_400);
   const log = {
@@ -211,6 +239,7 @@ async function serveCommand(args: string[]): Promise<number> {
   };
   const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
   for (const signal of signals) Deno.addSignalListener(signal, onSignal);
+  reloader?.reloadOnHangup(stop.signal);
 
   const announce = () => {
     writeAllSync(
@@ -235,7 +264,7 @@ async function serveCommand(args: string[]): Promise<number> {
       serviceSpecifier,
       maxLine,
       admission,
-      idleTimeoutMs,
+      idleTimeoutMs: reloader?.idleTimeoutMs ?? initial.idleTimeoutMs,
       graceMs,
       handlerTimeoutMs,
       signal: stop.signal,

@@ -57,8 +57,11 @@ export interface ServeOptions {
    * rules while the server runs; default: {@link DEFAULT_MAX_CONNS} clients, anyone.
    */
   admission?: Admission;
-  /** Close a client after this long with no byte moving either way; 0 (default) never. */
-  idleTimeoutMs?: number;
+  /**
+   * Close a client after this long with no byte moving either way; 0 (default)
+   * never. A function is asked once per new connection, so a reload can change it.
+   */
+  idleTimeoutMs?: number | (() => number);
   /**
    * After `signal` aborts, how long open clients may take to finish before
    * they are closed; default {@link DEFAULT_GRACE_MS}.
@@ -114,7 +117,8 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
   const stopping = options.signal ?? new AbortController().signal;
   const observer = options.observer ?? {};
   const admission = options.admission ?? new Admission({ maxConns: DEFAULT_MAX_CONNS });
-  const idleTimeoutMs = options.idleTimeoutMs ?? 0;
+  const { idleTimeoutMs: idleTimeout = 0 } = options;
+  const idleTimeoutFor = typeof idleTimeout === "function" ? idleTimeout : () => idleTimeout;
   const graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
   // Strategies see only the hard stop: during the grace period they keep serving.
   const hardStop = new AbortController();
@@ -162,6 +166,7 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
 
   const handle = async (connection: Connection): Promise<void> => {
     log.info("open {peer} id={id}", { peer: connection.peer, id: connection.id });
+    const idleTimeoutMs = idleTimeoutFor();
     const stopWatching = idleTimeoutMs > 0
       ? watchIdle(connection, idleTimeoutMs, service.framing)
       : () => {};
@@ -212,6 +217,7 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
       const connection = new Connection(conn, ++nextId);
       const refusal = admission.admit(connection.host);
       if (refusal) {
+        observer.refused?.(connection.peer, refusal.reason);
         track(refuse(connection, refusal));
         continue;
       }

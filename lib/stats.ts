@@ -8,12 +8,8 @@
  *
  * @module
  */
+import { REFUSAL_REASONS, type RefusalReason } from "./admission.ts";
 import type { Connection } from "./connection.ts";
-
-/** Why a connection was turned away before any service saw it. */
-export const REFUSAL_REASONS = ["busy", "per-address", "denied", "rate"] as const;
-/** One of {@link REFUSAL_REASONS}. */
-export type RefusalReason = typeof REFUSAL_REASONS[number];
 
 /**
  * Upper bounds, in seconds, of the request latency histogram's buckets. They
@@ -170,12 +166,10 @@ export class ServerStats implements ServerObserver {
   readonly #now: () => number;
   readonly #startedAt: number;
   readonly #open = new Set<Connection>();
-  readonly #refused: Record<RefusalReason, number> = {
-    busy: 0,
-    "per-address": 0,
-    denied: 0,
-    rate: 0,
-  };
+  readonly #refused = Object.fromEntries(REFUSAL_REASONS.map((reason) => [reason, 0])) as Record<
+    RefusalReason,
+    number
+  >;
   readonly #latency = new LatencyHistogram();
   #connectionsTotal = 0;
   #closedBytesIn = 0;

@@ -43,7 +43,7 @@ export const STATS_PAGE_HTML = `<!doctype html>
   <div class="card"><div class="label">latency p50 / p99 ≤</div><div class="value" id="latency">…</div></div>
   <div class="card"><div class="label">bytes in</div><div class="value" id="bytes-in">…</div></div>
   <div class="card"><div class="label">bytes out</div><div class="value" id="bytes-out">…</div></div>
-  <div class="card"><div class="label">refused (busy / per-address / denied / rate)</div><div class="value" id="refused">…</div></div>
+  <div class="card"><div class="label">refused (denied / rate / busy / per-ip)</div><div class="value" id="refused">…</div></div>
   <div class="card"><div class="label">Workers alive</div><div class="value" id="workers-alive">…</div></div>
 </div>
 <div class="charts">
@@ -128,7 +128,7 @@ async function refresh() {
     $("bytes-in").textContent = bytes(stats.bytesIn);
     $("bytes-out").textContent = bytes(stats.bytesOut);
     const r = stats.refused;
-    $("refused").textContent = [r.busy, r["per-address"], r.denied, r.rate].join(" / ");
+    $("refused").textContent = [r.denied, r.rate, r.busy, r["per-ip"]].join(" / ");
     $("workers-alive").textContent = stats.workersAlive === null ? "–" : String(stats.workersAlive);
     drawChart($("chart-connections"), history, (s) => s.connectionsOpen, "#0969da");
     drawChart($("chart-requests"), history, (s) => s.requestsPerSecond, "#bf3989");

@@ -43,7 +43,7 @@ Deno.test("summaryLine() puts every figure on one line", () => {
   const stats = new ServerStats({ service: "echo", mode: "workers", workersAlive: () => 2 });
   stats.refused("127.0.0.1:1", "rate");
   const line = summaryLine(stats.snapshot(), 12.5, 0.0025);
-  assert.match(line, /^stats: open=0 total=0 refused=busy:0,per-address:0,denied:0,rate:1 /);
+  assert.match(line, /^stats: open=0 total=0 refused=denied:0,rate:1,busy:0,per-ip:0 /);
   assert.match(line, / rps=12\.5 p99<=2\.50ms workers=2 /);
   assert.ok(!line.includes("\n"));
 });
@@ -90,7 +90,7 @@ for (const mode of ALL_MODES) {
     assert.equal(snapshot.requests, lines);
     assert.equal(snapshot.latency.count, lines);
     assert.equal(snapshot.latency.cumulative.at(-1), lines);
-    assert.deepEqual(snapshot.refused, { busy: 0, "per-address": 0, denied: 0, rate: 0 });
+    assert.deepEqual(snapshot.refused, { denied: 0, rate: 0, busy: 0, "per-ip": 0 });
     assert.equal(snapshot.workersAlive, mode === "workers" ? 0 : null);
   });
 }
@@ -172,7 +172,7 @@ Deno.test("/metrics parses as Prometheus text and carries the same figures as /s
     const refused = family("servidor_connections_refused_total").metrics;
     assert.deepEqual(
       Object.fromEntries(refused.map((metric) => [metric.labels!.reason, metric.value])),
-      { busy: "0", "per-address": "0", denied: "1", rate: "0" },
+      { denied: "1", rate: "0", busy: "0", "per-ip": "0" },
     );
     const latency = family("servidor_request_duration_seconds");
     assert.equal(latency.type, "HISTOGRAM");
@@ -186,7 +186,7 @@ Deno.test("/metrics parses as Prometheus text and carries the same figures as /s
     const json = await (await fetch(`${base}/stats.json`)).json();
     assert.equal(json.connectionsTotal, 2);
     assert.equal(json.requests, 4);
-    assert.deepEqual(json.refused, { busy: 0, "per-address": 0, denied: 1, rate: 0 });
+    assert.deepEqual(json.refused, { denied: 1, rate: 0, busy: 0, "per-ip": 0 });
   });
 });
 
