@@ -279,3 +279,61 @@ export async function* readLines(stream: ReadableStream<Uint8Array>): AsyncGener
   }
   if (pending) yield pending;
 }
+
+/**
+ * A client connected from a chosen loopback source address, such as
+ * 127.0.0.2, which `Deno.connect` cannot bind: it is netcat-openbsd's
+ * `nc -s`, talked to through its standard input and output.
+ */
+export class SourcedClient {
+  readonly #child: Deno.ChildProcess;
+  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
+  readonly #lines: AsyncGenerator<string>;
+
+  private constructor(child: Deno.ChildProcess) {
+    this.#child = child;
+    this.#writer = child.stdin.getWriter();
+    this.#lines = readLines(child.stdout);
+  }
+
+  /**
+   * Connects from `source` to 127.0.0.1:`port`. The connection is made by
+   * the time the server has answered the client's first line.
+   */
+  static connect(port: number, source: string): SourcedClient {
+    return new SourcedClient(
+      new Deno.Command("nc", {
+        args: ["-N", "-s", source, "127.0.0.1", String(port)],
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "null",
+      }).spawn(),
+    );
+  }
+
+  /** Sends text as it is. */
+  async send(text: string): Promise<void> {
+    await this.#writer.write(encoder.encode(text));
+  }
+
+  /** The next line without its CR, or `null` once the server has closed. */
+  async readLine(): Promise<string | null> {
+    const next = await this.#lines.next();
+    return next.done ? null : next.value.replace(/\r$/, "");
+  }
+
+  /** Ends input, reads what is left, and waits for nc to exit. */
+  async close(): Promise<string[]> {
+    await this.#writer.close().catch(() => {});
+    const rest: string[] = [];
+    for (let line = await this.readLine(); line !== null; line = await this.readLine()) {
+      rest.push(line);
+    }
+    await this.#child.status;
+    return rest;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

@@ -9,6 +9,7 @@ import {
   summaryLine,
 } from "../lib/stats.ts";
 import { serveStats } from "../lib/stats_http.ts";
+import { Cidr } from "../lib/cidr.ts";
 import type { WorkersStrategy } from "../strategies/workers.ts";
 import { ALL_MODES, startServer, TestClient } from "./_helpers.ts";
 
@@ -256,4 +257,45 @@ Deno.test("workers report request timings while their client stays connected", a
   // Three short lines are far below a `consumed` batch: the timings come on their own.
   await threeRequests;
   assert.equal(requests, 3);
+});
+
+Deno.test("the statistics count refused connections by reason", async () => {
+  const cases = [
+    // 127.0.0.1 is outside the only allowed block.
+    { reason: "denied", rules: { allow: [Cidr.parse("10.0.0.0/8")] }, notice: null },
+    { reason: "rate", rules: { rate: { count: 1, seconds: 3600 } }, notice: "ERR rate limited" },
+    { reason: "busy", rules: { maxConns: 1 }, notice: "ERR server busy" },
+    {
+      reason: "per-ip",
+      rules: { maxPerIp: 1 },
+      notice: "ERR too many connections from your address",
+    },
+  ] as const;
+  for (const { reason, rules, notice } of cases) {
+    const stats = new ServerStats({ service: "reverse", mode: "poll" });
+    await using server = await startServer({
+      mode: "poll",
+      service: "reverse",
+      rules,
+      observer: stats,
+    });
+    using first = await TestClient.connect(server.port);
+    if (reason !== "denied") {
+      await first.send("hola\n");
+      assert.equal(await first.readLine(), "aloh");
+    }
+    using second = await TestClient.connect(server.port);
+    assert.equal(await second.readLine(), reason === "denied" ? null : notice);
+    assert.equal(await second.readLine(), null);
+    const { refused, connectionsTotal } = stats.snapshot();
+    const expected = {
+      denied: 0,
+      rate: 0,
+      busy: 0,
+      "per-ip": 0,
+      [reason]: reason === "denied" ? 2 : 1,
+    };
+    assert.deepEqual(refused, expected, reason);
+    assert.equal(connectionsTotal, reason === "denied" ? 0 : 1);
+  }
 });
