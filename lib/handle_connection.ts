@@ -38,7 +38,8 @@ export async function handleConnection(
   try {
     driver.start();
     for (let chunk = await connection.read(); chunk; chunk = await connection.read()) {
-      await driver.input(chunk);
+      const handled = driver.input(chunk);
+      if (handled) await handled;
     }
     if (!connection.closed) {
       await driver.end();

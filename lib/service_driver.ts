@@ -6,7 +6,7 @@
  * @module
  */
 import { LineFramer, LineTooLongError } from "./line_framer.ts";
-import type { Service, Session } from "./service.ts";
+import type { LineService, Service, Session } from "./service.ts";
 
 /** Told how long one request took, in seconds; see {@link ServiceDriver.input}. */
 export type RequestTimer = (seconds: number) => void;
@@ -60,12 +60,15 @@ export class ServiceDriver {
    *
    * @param chunk Only read before the promise settles.
    */
-  async input(chunk: Uint8Array): Promise<void> {
+  input(chunk: Uint8Array): void | Promise<void> {
     const service = this.#service;
-    if (service.framing === "bytes") {
-      await this.#timed(() => service.data(this.#session, chunk));
-      return;
-    }
+    if (service.framing === "lines") return this.#inputLines(service, chunk);
+    // Byte services are called directly: no extra promise on the hottest path.
+    if (!this.#onRequest) return service.data(this.#session, chunk);
+    return this.#timed(() => service.data(this.#session, chunk));
+  }
+
+  async #inputLines(service: LineService, chunk: Uint8Array): Promise<void> {
     let lines: string[];
     try {
       lines = this.#framer!.push(chunk);

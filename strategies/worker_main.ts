@@ -16,8 +16,8 @@ import { loadService } from "../services/mod.ts";
 import {
   ACK_BATCH,
   type FromWorker,
-  IDLE_ACK_MS,
   SEND_WINDOW,
+  TIMINGS_FLUSH_MS,
   type ToWorker,
 } from "./worker_protocol.ts";
 
@@ -58,7 +58,10 @@ class RemoteSession implements Session {
     const bytes = ownBytes(data);
     this.#unwritten += bytes.byteLength;
     const full = this.#unwritten > SEND_WINDOW;
-    post({ type: "send", bytes, ack: full }, [bytes.buffer]);
+    post(
+      { type: "send", bytes, ack: full, consumed: takeUnreportedInput(), requests: takeTimings() },
+      [bytes.buffer],
+    );
     if (!full) return SENT;
     return new Promise((resolve, reject) => this.#sendWaiters.push({ resolve, reject }));
   }
@@ -126,76 +129,30 @@ let session: RemoteSession | undefined;
 let driver: ServiceDriver | undefined;
 // Input is handled strictly in arrival order, one chunk after another.
 let inputTail: Promise<void> = Promise.resolve();
-// Handled input not yet reported to the main thread, and the durations of the
-// requests it held; see ACK_BATCH and IDLE_ACK_MS.
+let queuedSteps = 0;
+/**
+ * Input bytes handed to the service and not yet reported to the main thread.
+ * They ride on the next `send` (a request's reply carries its own
+ * acknowledgement), and otherwise go in a `consumed` of their own once the
+ * queue is empty or ACK_BATCH bytes have piled up.
+ */
 let unreportedInput = 0;
-let unreportedChunks = 0;
+
+/**
+ * Durations of requests not yet reported. They ride on the next `send`,
+ * `consumed` or `finished`, or go in a `requests` message once
+ * TIMINGS_FLUSH_MS has passed without one.
+ */
 let requestTimings: number[] = [];
-let idleAck: ReturnType<typeof setTimeout> | undefined;
-let idleAckDelayMs = IDLE_ACK_MS;
+let timingsFlush: ReturnType<typeof setTimeout> | undefined;
 
 function recordTiming(seconds: number): void {
   requestTimings.push(seconds);
-}
-
-/** Counts one handled chunk and reports, now if a batch is full, else once input is quiet. */
-function handled(bytes: number): void {
-  unreportedInput += bytes;
-  unreportedChunks++;
-  if (unreportedInput >= ACK_BATCH) reportConsumed();
-  else idleAck ??= setTimeout(reportConsumed, idleAckDelayMs);
-}
-
-function reportConsumed(): void {
-  clearTimeout(idleAck);
-  idleAck = undefined;
-  if (unreportedChunks === 0) return;
-  post({
-    type: "consumed",
-    bytes: unreportedInput,
-    chunks: unreportedChunks,
-    requests: takeTimings(),
-  });
-  unreportedInput = 0;
-  unreportedChunks = 0;
-}
-
-function enqueue(step: () => Promise<void>): void {
-  inputTail = inputTail.then(step).catch(reportFailure);
-}
-
-async function openSession(message: Extract<ToWorker, { type: "open" }>): Promise<void> {
-  if (!loggingConfigured) {
-    configureLogging(message.log);
-    loggingConfigured = true;
-  }
-  service ??= await loadService(message.service);
-  post({ type: "loaded" });
-  session = new RemoteSession(message.id, message.peer);
-  idleAckDelayMs = message.idleAckMs;
-  const onRequest = message.timeRequests ? recordTiming : undefined;
-  driver = new ServiceDriver(service, session, message.maxLine, reportFailure, onRequest);
-  driver.start();
-  post({ type: "opened" });
-}
-
-/** Runs the service's `close()` once, then frees this Worker for the next client. */
-async function finishSession(): Promise<void> {
-  const finishing = driver;
-  if (!finishing) return;
-  session?.end();
-  session = undefined;
-  driver = undefined;
-  // `finished` settles everything the main thread is owed for this client.
-  clearTimeout(idleAck);
-  idleAck = undefined;
-  unreportedInput = 0;
-  unreportedChunks = 0;
-  try {
-    await finishing.finish();
-  } finally {
-    post({ type: "finished", requests: takeTimings() });
-  }
+  timingsFlush ??= setTimeout(() => {
+    timingsFlush = undefined;
+    const requests = takeTimings();
+    if (requests) post({ type: "requests", requests });
+  }, TIMINGS_FLUSH_MS);
 }
 
 /** The timings gathered since the last report, or nothing when there are none. */
@@ -206,6 +163,52 @@ function takeTimings(): number[] | undefined {
   return taken;
 }
 
+function takeUnreportedInput(): number {
+  const bytes = unreportedInput;
+  unreportedInput = 0;
+  return bytes;
+}
+
+function enqueue(step: () => Promise<void>): void {
+  queuedSteps++;
+  inputTail = inputTail.then(step).catch(reportFailure).finally(() => {
+    queuedSteps--;
+    if (unreportedInput > 0 && (queuedSteps === 0 || unreportedInput >= ACK_BATCH)) {
+      post({ type: "consumed", bytes: takeUnreportedInput(), requests: takeTimings() });
+    }
+  });
+}
+
+async function openSession(message: Extract<ToWorker, { type: "open" }>): Promise<void> {
+  if (!loggingConfigured) {
+    configureLogging(message.log);
+    loggingConfigured = true;
+  }
+  if (!service) {
+    service = await loadService(message.service);
+    post({ type: "loaded" });
+  }
+  session = new RemoteSession(message.id, message.peer);
+  const onRequest = message.timeRequests ? recordTiming : undefined;
+  driver = new ServiceDriver(service, session, message.maxLine, reportFailure, onRequest);
+  driver.start();
+}
+
+/** Runs the service's `close()` once, then frees this Worker for the next client. */
+async function finishSession(): Promise<void> {
+  const finishing = driver;
+  if (!finishing) return;
+  session?.end();
+  session = undefined;
+  driver = undefined;
+  unreportedInput = 0;
+  try {
+    await finishing.finish();
+  } finally {
+    post({ type: "finished", requests: takeTimings() });
+  }
+}
+
 self.onmessage = (event: MessageEvent<ToWorker>) => {
   const message = event.data;
   switch (message.type) {
@@ -214,8 +217,10 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
       break;
     case "data":
       enqueue(async () => {
+        // Counted as consumed once the service has it: from here on it is the
+        // service's to hold back, by awaiting its sends.
+        unreportedInput += message.chunk.byteLength;
         await driver?.input(message.chunk);
-        handled(message.chunk.byteLength);
       });
       break;
     case "end":

@@ -28,24 +28,12 @@ export const INPUT_WINDOW = 256 * 1024;
 /** How many bytes each side lets pile up before it acknowledges them unasked. */
 export const ACK_BATCH = 64 * 1024;
 /**
- * How long a Worker waits, at most, once its input has gone quiet, before it
- * reports handled input that has not reached {@link ACK_BATCH}. A client that
- * sends little still gets its input acknowledged, so the main thread's
- * watchdog sees a Worker that is alive and the statistics get their timings,
- * at a cost of at most a few messages a second. A short handler timeout
- * shortens it (see {@link idleAckMs}).
+ * How long a Worker holds request timings that no other message carried
+ * before it sends them in a `requests` message of their own: the statistics
+ * lag by at most this, and a Worker spends at most a few messages a second
+ * on them however busy it is.
  */
-export const IDLE_ACK_MS = 250;
-
-/**
- * The idle acknowledgement delay for a handler timeout: well inside it, so a
- * Worker that has handled its input is never taken for a stuck one.
- *
- * @param handlerTimeoutMs The watchdog's timeout; 0 when there is none.
- */
-export function idleAckMs(handlerTimeoutMs: number): number {
-  return handlerTimeoutMs > 0 ? Math.min(IDLE_ACK_MS, handlerTimeoutMs / 4) : IDLE_ACK_MS;
-}
+export const TIMINGS_FLUSH_MS = 250;
 
 /** From the main thread to a Worker. */
 export type ToWorker =
@@ -57,10 +45,8 @@ export type ToWorker =
     service: string;
     maxLine: number;
     log: LogSettings;
-    /** Whether to time requests and report them with `consumed` and `finished`. */
+    /** Whether to time requests and report their durations (see `requests` below). */
     timeRequests: boolean;
-    /** How long handled input may go unreported once input is quiet; see {@link IDLE_ACK_MS}. */
-    idleAckMs: number;
   }
   /** Bytes the client sent. */
   | { type: "data"; chunk: Uint8Array }
@@ -80,8 +66,11 @@ export type FromWorker =
   /**
    * Write these bytes to the client. `ack` asks for a `sent` as soon as they
    * are written: the Worker's send window is full and its service is waiting.
+   * `consumed` acknowledges input, as a `consumed` message would. `requests`,
+   * here and below, holds the durations in seconds of requests handled since
+   * the last report: timings ride on messages that go anyway.
    */
-  | { type: "send"; bytes: Uint8Array; ack: boolean }
+  | { type: "send"; bytes: Uint8Array; ack: boolean; consumed: number; requests?: number[] }
   /** Send these bytes to every other client. */
   | { type: "broadcast"; bytes: Uint8Array }
   /** The client's new name. */
@@ -90,19 +79,13 @@ export type FromWorker =
   | { type: "who"; request: number }
   /** Close the connection once the queued writes are done. */
   | { type: "close" }
-  /** The service is loaded; the client's `open()` is about to run. */
+  /** The Worker loaded its service for the first time; its handler clock may start. */
   | { type: "loaded" }
-  /** The client's `open` was handled: the service is loaded and its `open()` started. */
-  | { type: "opened" }
-  /**
-   * `chunks` input messages (`bytes` bytes) were handled; the main thread may
-   * read that many bytes more. Sent once {@link ACK_BATCH} bytes have piled
-   * up, or {@link IDLE_ACK_MS} after the last unreported chunk, whichever
-   * comes first. `requests` holds the durations, in seconds, of the requests
-   * handled since the last report: timings ride along rather than cost a message.
-   */
-  | { type: "consumed"; bytes: number; chunks: number; requests?: number[] }
+  /** This many input bytes were handled; the main thread may read that many more. Batched. */
+  | { type: "consumed"; bytes: number; requests?: number[] }
+  /** Timings that nothing else carried for {@link TIMINGS_FLUSH_MS}. */
+  | { type: "requests"; requests: number[] }
   /** The service threw; `disconnect` says whether it only met a closed connection. */
   | { type: "failed"; reason: string; stack: string; disconnect: boolean }
-  /** The service's `close()` ran; the Worker is free for another client. Timings as in `consumed`. */
+  /** The service's `close()` ran; the Worker is free for another client. */
   | { type: "finished"; requests?: number[] };

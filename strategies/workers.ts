@@ -20,13 +20,7 @@ import { INTERNAL_ERROR_NOTICE } from "../lib/errors.ts";
 import { logServiceFailure } from "../lib/handle_connection.ts";
 import { logger, type LogSettings } from "../lib/log.ts";
 import type { ServerContext, Strategy } from "../lib/strategy.ts";
-import {
-  ACK_BATCH,
-  type FromWorker,
-  idleAckMs,
-  INPUT_WINDOW,
-  type ToWorker,
-} from "./worker_protocol.ts";
+import { ACK_BATCH, type FromWorker, INPUT_WINDOW, type ToWorker } from "./worker_protocol.ts";
 
 /** The bound on Workers alive at once unless `--max-workers` says otherwise. */
 export const DEFAULT_MAX_WORKERS = 64;
@@ -217,11 +211,6 @@ async function serveThroughWorker(
     resolveFinished();
   };
 
-  const reportTimings = (timings: number[] | undefined) => {
-    if (!timings || !context.onRequest) return;
-    for (const seconds of timings) context.onRequest(seconds);
-  };
-
   /** The Worker cannot be trusted with this client or any other: tell the client, close. */
   const fail = (reason: string, stack = reason) => {
     reusable = false;
@@ -229,14 +218,34 @@ async function serveThroughWorker(
     void connection.closeWithLine(INTERNAL_ERROR_NOTICE);
     finish();
   };
-  const watchdog = new StuckWorkerWatchdog(context.handlerTimeoutMs, () => {
-    // A Worker stuck in a loop never reads another message; only terminate stops it.
-    worker.terminate();
-    fail(`its Worker ran past the handler timeout of ${context.handlerTimeoutMs} ms`);
-  });
+  let awaitingFinish = false;
+  const watchdog = new StuckWorkerWatchdog(
+    context.handlerTimeoutMs,
+    // The Worker owes us work while input it was given is unacknowledged, or
+    // while it has been told the client is done and has not finished.
+    () => inFlight > 0 || awaitingFinish,
+    () => {
+      // A Worker stuck in a loop never reads another message; only terminate stops it.
+      worker.terminate();
+      fail(`its Worker ran past the handler timeout of ${context.handlerTimeoutMs} ms`);
+    },
+  );
+  // A Worker that loaded the service for an earlier client is running already.
+  if (loadedServices.has(worker)) watchdog.start();
   const send = (message: ToWorker, transfer: Transferable[] = []) => {
-    if (message.type !== "sent" && message.type !== "who") watchdog.expect();
+    if (message.type === "end" || message.type === "closed") awaitingFinish = true;
     worker.postMessage(message, transfer);
+    if (message.type !== "sent" && message.type !== "who") watchdog.watch();
+  };
+
+  const reportTimings = (timings: number[] | undefined) => {
+    if (!timings || !context.onRequest) return;
+    for (const seconds of timings) context.onRequest(seconds);
+  };
+
+  const acknowledgeInput = (bytes: number) => {
+    inFlight -= bytes;
+    if (inFlight <= INPUT_WINDOW) creditWaiter?.();
   };
 
   worker.onmessage = (event: MessageEvent<FromWorker>) => {
@@ -245,6 +254,8 @@ async function serveThroughWorker(
     switch (message.type) {
       case "send": {
         const { bytes, ack } = message;
+        if (message.consumed > 0) acknowledgeInput(message.consumed);
+        reportTimings(message.requests);
         watchdog.holdBack();
         connection.write(bytes).then(() => {
           writtenUnacknowledged += bytes.byteLength;
@@ -269,16 +280,15 @@ async function serveThroughWorker(
         void connection.closeAfterWrites();
         break;
       case "loaded":
+        loadedServices.add(worker);
         watchdog.start();
         break;
-      case "opened":
-        watchdog.answered();
-        break;
       case "consumed":
+        acknowledgeInput(message.bytes);
         reportTimings(message.requests);
-        watchdog.answered(message.chunks);
-        inFlight -= message.bytes;
-        if (inFlight <= INPUT_WINDOW) creditWaiter?.();
+        break;
+      case "requests":
+        reportTimings(message.requests);
         break;
       case "failed":
         if (message.disconnect) {
@@ -313,9 +323,8 @@ async function serveThroughWorker(
       peer: connection.peer,
       service: context.serviceSpecifier,
       maxLine: context.maxLine,
-      log: logSettings,
       timeRequests: context.onRequest !== undefined,
-      idleAckMs: idleAckMs(context.handlerTimeoutMs),
+      log: logSettings,
     });
     for (let chunk = await connection.read(); chunk; chunk = await connection.read()) {
       const copy = chunk.slice();
@@ -347,28 +356,31 @@ async function serveThroughWorker(
   return reusable && !context.signal.aborted;
 }
 
+/** Workers that have loaded their service, so start-up no longer counts against them. */
+const loadedServices = new WeakSet<Worker>();
+
 /**
- * Tells a busy Worker from a stuck one without touching it. Every message to
- * the Worker that needs an answer (`open`, `data`, `end`, `closed`) is
- * "expected"; each answer (`opened`, `consumed`, `finished`) settles one. The
- * Worker is stuck when it owes answers and has not been heard from for the
- * timeout, except while the main thread itself holds it back: a send waiting
- * on a slow client is backpressure, not a stuck handler. The clock starts
- * when the Worker reports its service `loaded`: starting a Worker and loading
- * a module is slow on a busy machine, and is not the handler's doing.
+ * Tells a busy Worker from a stuck one without touching it. The Worker owes
+ * work while input it was sent is unacknowledged or while it has been told
+ * to finish; it is stuck when it owes work and has not been heard from for
+ * the timeout, except while the main thread itself holds it back: a send
+ * waiting on a slow client is backpressure, not a stuck handler. The clock
+ * starts once the Worker has loaded its service: starting a Worker and
+ * loading a module is slow on a busy machine, and is not the handler's doing.
  */
 class StuckWorkerWatchdog {
   readonly #timeoutMs: number;
+  readonly #owesWork: () => boolean;
   readonly #onStuck: () => void;
-  #owed = 0;
   #heldBack = 0;
   #lastHeardAt = performance.now();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #started = false;
   #stopped = false;
 
-  constructor(timeoutMs: number, onStuck: () => void) {
+  constructor(timeoutMs: number, owesWork: () => boolean, onStuck: () => void) {
     this.#timeoutMs = timeoutMs;
+    this.#owesWork = owesWork;
     this.#onStuck = onStuck;
   }
 
@@ -376,23 +388,18 @@ class StuckWorkerWatchdog {
   start(): void {
     this.#started = true;
     this.#lastHeardAt = performance.now();
-    if (this.#owed > 0) this.#arm();
+    this.watch();
   }
 
-  /** A message that needs an answer went to the Worker. */
-  expect(): void {
-    if (this.#owed++ === 0) this.#lastHeardAt = performance.now();
-    if (this.#started) this.#arm();
-  }
-
-  /**
-   * Answers came back, one by default; `finished` answers everything at once
-   * through {@link stop}.
-   *
-   * @param count How many messages they answer, e.g. the chunks a batched `consumed` covers.
-   */
-  answered(count = 1): void {
-    this.#owed = Math.max(0, this.#owed - count);
+  /** Work went to the Worker: time its silence, unless that is under way already. */
+  watch(): void {
+    if (
+      !this.#started || this.#stopped || this.#timeoutMs <= 0 || this.#timer !== undefined ||
+      !this.#owesWork()
+    ) return;
+    // Silence only counts from the moment there is something to answer.
+    this.#lastHeardAt = Math.max(this.#lastHeardAt, performance.now());
+    this.#timer = setTimeout(() => this.#check(), this.#timeoutMs);
   }
 
   /** Any message from the Worker shows it is running. */
@@ -418,14 +425,9 @@ class StuckWorkerWatchdog {
     this.#timer = undefined;
   }
 
-  #arm(): void {
-    if (this.#timeoutMs <= 0 || this.#stopped || this.#timer !== undefined) return;
-    this.#timer = setTimeout(() => this.#check(), this.#timeoutMs);
-  }
-
   #check(): void {
     this.#timer = undefined;
-    if (this.#stopped || this.#owed === 0) return;
+    if (this.#stopped || !this.#owesWork()) return;
     const silentFor = performance.now() - this.#lastHeardAt;
     if (this.#heldBack === 0 && silentFor >= this.#timeoutMs) {
       this.stop();

@@ -184,90 +184,11 @@ export const ALL_MODES: readonly Mode[] = ["single", "poll", "workers"];
 /** The modes that serve clients at the same time. */
 export const CONCURRENT_MODES: readonly Mode[] = ["poll", "workers"];
 
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
+/** main.ts, for tests that run the CLI as a subprocess. */
+export const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
-/**
- * The CLI running as a child process, as an operator starts it: a test reads
- * its log line by line, signals it, and waits for its exit.
- */
-export class CliServer {
-  readonly child: Deno.ChildProcess;
-  /** The port its first line announced. */
-  readonly port: number;
-  /** Every log line read so far. */
-  readonly logged: string[] = [];
-  readonly #lines: AsyncGenerator<string>;
-
-  private constructor(child: Deno.ChildProcess, port: number, lines: AsyncGenerator<string>) {
-    this.child = child;
-    this.port = port;
-    this.#lines = lines;
-  }
-
-  /**
-   * Starts `main.ts` with `args` and `--port=0`, and waits for its listening line.
-   *
-   * @param args Flags after `main.ts`.
-   * @param permissions Deno's permission flags for the child.
-   */
-  static async start(
-    args: string[],
-    permissions = ["--allow-net", "--allow-read"],
-  ): Promise<CliServer> {
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "--no-check", ...permissions, MAIN, "--port=0", ...args],
-      stdin: "null",
-      stdout: "null",
-      stderr: "piped",
-      env: { NO_COLOR: "1" },
-    }).spawn();
-    const lines = readLines(child.stderr);
-    const first = (await lines.next()).value ?? "";
-    const listening = /^listening on [^ ]+:(\d+) /.exec(first);
-    if (!listening) {
-      child.kill("SIGKILL");
-      await child.status;
-      throw new Error(`the server did not start: ${first}`);
-    }
-    const server = new CliServer(child, Number(listening[1]), lines);
-    server.logged.push(first);
-    return server;
-  }
-
-  /**
-   * Reads log lines until one matches, and returns its match.
-   *
-   * @throws When the log ends first.
-   */
-  async waitForLine(pattern: RegExp): Promise<RegExpExecArray> {
-    for (let line = await this.#lines.next(); !line.done; line = await this.#lines.next()) {
-      this.logged.push(line.value);
-      const match = pattern.exec(line.value);
-      if (match) return match;
-    }
-    throw new Error(`the log ended without a line matching ${pattern}:\n${this.logged.join("\n")}`);
-  }
-
-  /** Sends SIGTERM, reads the rest of the log, and returns the exit status. */
-  async stop(): Promise<Deno.CommandStatus> {
-    try {
-      this.child.kill("SIGTERM");
-    } catch (error) {
-      if (!(error instanceof TypeError)) throw error; // It has already exited.
-    }
-    for (let line = await this.#lines.next(); !line.done; line = await this.#lines.next()) {
-      this.logged.push(line.value);
-    }
-    return await this.child.status;
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.stop();
-  }
-}
-
-/** Splits a byte stream, such as a child's stderr, into lines. */
-export async function* readLines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+/** Reads a stream line by line, without line ends. */
+export async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
   let pending = "";
   for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
     pending += chunk;
@@ -280,60 +201,168 @@ export async function* readLines(stream: ReadableStream<Uint8Array>): AsyncGener
   if (pending) yield pending;
 }
 
+/** A server run through the CLI in its own process. */
+export class CliServer {
+  readonly child: Deno.ChildProcess;
+  readonly port: number;
+  /** Every line of standard error so far, the `listening` line first. */
+  readonly log: string[];
+  readonly #waiters = new Set<{ pattern: RegExp; resolve(line: string): void }>();
+  readonly #drained: Promise<void>;
+
+  private constructor(child: Deno.ChildProcess, port: number, first: string) {
+    this.child = child;
+    this.port = port;
+    this.log = [first];
+    this.#drained = this.#drain();
+  }
+
+  /**
+   * Starts `main.ts serve` with `args` on a free port, with read and net
+   * access, and resolves once it listens.
+   */
+  static async start(args: string[]): Promise<CliServer> {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "--no-check", "--allow-net", "--allow-read", MAIN, "--port=0", ...args],
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).spawn();
+    const reader = child.stderr.getReader();
+    let text = "";
+    while (!text.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+    reader.releaseLock();
+    const newline = text.indexOf("\n");
+    const first = text.slice(0, newline === -1 ? undefined : newline);
+    const listening = /^listening on [^ ]+:(\d+) /.exec(first);
+    if (!listening) {
+      child.kill("SIGKILL");
+      await child.status;
+      throw new Error(`the server did not start: ${text}`);
+    }
+    const server = new CliServer(child, Number(listening[1]), first);
+    // Whatever came with the first line is fed to the drain as it starts.
+    server.#pushLines(text.slice(newline + 1));
+    return server;
+  }
+
+  /** The process id, for /proc. */
+  get pid(): number {
+    return this.child.pid;
+  }
+
+  /** Resolves with the first log line (past or future) that matches. */
+  waitForLog(pattern: RegExp): Promise<string> {
+    const seen = this.log.find((line) => pattern.test(line));
+    if (seen !== undefined) return Promise.resolve(seen);
+    return new Promise((resolve) => this.#waiters.add({ pattern, resolve }));
+  }
+
+  /** Like {@link waitForLog}, but resolves with the match, capture groups included. */
+  async waitForMatch(pattern: RegExp): Promise<RegExpExecArray> {
+    return pattern.exec(await this.waitForLog(pattern))!;
+  }
+
+  /** Sends a signal and waits for the exit; see {@link exited}. */
+  stop(signal: Deno.Signal = "SIGTERM"): Promise<Deno.CommandStatus> {
+    this.child.kill(signal);
+    return this.exited();
+  }
+
+  /** Waits for the process to exit on its own; by then {@link log} is complete. */
+  async exited(): Promise<Deno.CommandStatus> {
+    const status = await this.child.status;
+    await this.#drained;
+    return status;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    try {
+      this.child.kill("SIGKILL");
+    } catch (error) {
+      if (!(error instanceof TypeError)) throw error;
+    }
+    await this.child.status;
+    await this.#drained;
+  }
+
+  #partial = "";
+
+  #pushLines(text: string): void {
+    this.#partial += text;
+    let newline: number;
+    while ((newline = this.#partial.indexOf("\n")) !== -1) {
+      this.#addLine(this.#partial.slice(0, newline));
+      this.#partial = this.#partial.slice(newline + 1);
+    }
+  }
+
+  #addLine(line: string): void {
+    this.log.push(line);
+    for (const waiter of this.#waiters) {
+      if (waiter.pattern.test(line)) {
+        this.#waiters.delete(waiter);
+        waiter.resolve(line);
+      }
+    }
+  }
+
+  async #drain(): Promise<void> {
+    for await (const chunk of this.child.stderr.pipeThrough(new TextDecoderStream())) {
+      this.#pushLines(chunk);
+    }
+    if (this.#partial) this.#addLine(this.#partial);
+  }
+}
+
 /**
- * A client connected from a chosen loopback source address, such as
- * 127.0.0.2, which `Deno.connect` cannot bind: it is netcat-openbsd's
- * `nc -s`, talked to through its standard input and output.
+ * An interactive OpenBSD `nc`: write lines to it, read its output line by
+ * line. It can connect from a chosen loopback address such as 127.0.0.2,
+ * which `Deno.connect` cannot bind.
  */
-export class SourcedClient {
+export class Netcat {
   readonly #child: Deno.ChildProcess;
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
   readonly #lines: AsyncGenerator<string>;
 
-  private constructor(child: Deno.ChildProcess) {
-    this.#child = child;
-    this.#writer = child.stdin.getWriter();
-    this.#lines = readLines(child.stdout);
-  }
-
   /**
-   * Connects from `source` to 127.0.0.1:`port`. The connection is made by
-   * the time the server has answered the client's first line.
+   * @param port The server's port on 127.0.0.1.
+   * @param source The address to connect from (`nc -s`); the kernel's choice unless given.
    */
-  static connect(port: number, source: string): SourcedClient {
-    return new SourcedClient(
-      new Deno.Command("nc", {
-        args: ["-N", "-s", source, "127.0.0.1", String(port)],
-        stdin: "piped",
-        stdout: "piped",
-        stderr: "null",
-      }).spawn(),
-    );
+  constructor(port: number, source?: string) {
+    this.#child = new Deno.Command("nc", {
+      args: [...(source ? ["-s", source] : []), "127.0.0.1", String(port)],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    this.#writer = this.#child.stdin.getWriter();
+    this.#lines = lines(this.#child.stdout);
   }
 
-  /** Sends text as it is. */
-  async send(text: string): Promise<void> {
-    await this.#writer.write(encoder.encode(text));
+  send(text: string): Promise<void> {
+    return this.#writer.write(encoder.encode(text));
   }
 
-  /** The next line without its CR, or `null` once the server has closed. */
   async readLine(): Promise<string | null> {
     const next = await this.#lines.next();
     return next.done ? null : next.value.replace(/\r$/, "");
   }
 
-  /** Ends input, reads what is left, and waits for nc to exit. */
-  async close(): Promise<string[]> {
-    await this.#writer.close().catch(() => {});
-    const rest: string[] = [];
-    for (let line = await this.readLine(); line !== null; line = await this.readLine()) {
-      rest.push(line);
-    }
-    await this.#child.status;
-    return rest;
-  }
+  /** Lines that came after the last {@link readLine}, collected by {@link exited}. */
+  readonly unread: string[] = [];
 
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.close();
+  /** Waits for nc to exit once the server has closed; stdin is closed first. */
+  async exited(): Promise<number> {
+    await this.#writer.close();
+    for (let line = await this.#lines.next(); !line.done; line = await this.#lines.next()) {
+      this.unread.push(line.value);
+    }
+    return (await this.#child.status).code;
   }
 }

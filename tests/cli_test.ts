@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
-import { readLines, TestClient } from "./_helpers.ts";
+import { lines, MAIN, TestClient } from "./_helpers.ts";
 
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const decoder = new TextDecoder();
 
 /** Runs main.ts to completion with the given flags. */
@@ -86,7 +85,7 @@ for (const mode of ["single", "poll", "workers"]) {
       stderr: "piped",
       env: { NO_COLOR: "1" },
     }).spawn();
-    const stderr = readLines(child.stderr);
+    const stderr = lines(child.stderr);
     const first = (await stderr.next()).value ?? "";
     const listening = /^listening on 127\.0\.0\.1:(\d+) mode=(\w+) service=echo$/.exec(first);
     assert.ok(listening, `unexpected first line: ${first}`);

@@ -8,7 +8,7 @@ Deno.test("the CLI serves statistics on --stats-port and logs a summary every --
     "--stats-port=0",
     "--stats-interval=1",
   ]);
-  const [, statsPort] = await server.waitForLine(/^statistics on http:\/\/127\.0\.0\.1:(\d+)\/$/);
+  const [, statsPort] = await server.waitForMatch(/^statistics on http:\/\/127\.0\.0\.1:(\d+)\/$/);
   {
     using client = await TestClient.connect(server.port);
     await client.send("uno\ndos\n");
@@ -18,8 +18,8 @@ Deno.test("the CLI serves statistics on --stats-port and logs a summary every --
     assert.equal(await client.readLine(), null);
   }
   // The client is counted once its close is logged; then both figures must agree.
-  await server.waitForLine(/close 127\.0\.0\.1:\d+ id=1 /);
-  const { input: summary } = await server.waitForLine(/stats: open=0 total=1 .* requests=2 /);
+  await server.waitForMatch(/close 127\.0\.0\.1:\d+ id=1 /);
+  const summary = await server.waitForLog(/stats: open=0 total=1 .* requests=2 /);
   assert.match(summary, / in=8 out=10 /);
   assert.match(summary, / workers=\d+ /);
 
