@@ -8,9 +8,9 @@
  *
  * @module
  */
-import { formatAddr, formatHostPort } from "./lib/address.ts";
-import { runClient } from "./lib/client.ts";
+import { type ClientOptions, runClient } from "./lib/client.ts";
 import { Admission, DEFAULT_MAX_CONNS } from "./lib/admission.ts";
+import { formatHostPort } from "./lib/address.ts";
 import {
   ConfigReloader,
   MAX_CONNECTION_LIMIT,
@@ -18,8 +18,10 @@ import {
   readConfigAtStart,
   type ReloadableSettings,
 } from "./lib/config.ts";
+import { describeError } from "./lib/errors.ts";
 import {
   cidrList,
+  type FlagValues,
   oneOf,
   parseFlags,
   port,
@@ -29,6 +31,7 @@ import {
   wholeNumber,
 } from "./lib/flags.ts";
 import { DEFAULT_MAX_LINE } from "./lib/line_framer.ts";
+import { ListenError, type ListenOptions, openListener } from "./lib/listen.ts";
 import { configureLogging, LOG_FORMATS, LOG_LEVELS } from "./lib/log.ts";
 import { DEFAULT_GRACE_MS, serve } from "./lib/server.ts";
 import { ServerStats } from "./lib/stats.ts";
@@ -36,7 +39,13 @@ import { serveStats, type StatsServer } from "./lib/stats_http.ts";
 import { logStatsEvery } from "./lib/stats_log.ts";
 import { DEFAULT_HANDLER_TIMEOUT_MS } from "./lib/strategy.ts";
 import { writeAllSync } from "./lib/write_all.ts";
-import { loadService, SERVICES, UnknownServiceError } from "./services/mod.ts";
+import {
+  loadService,
+  SERVICE_NAMES,
+  SERVICES,
+  serviceSpecifier,
+  UnknownServiceError,
+} from "./services/mod.ts";
 import { createStrategy, MODES } from "./strategies/mod.ts";
 import {
   DEFAULT_IDLE_WORKERS,
@@ -45,14 +54,17 @@ import {
 } from "./strategies/workers.ts";
 import { runBenchCommand } from "./bench/load.ts";
 
-const SERVE_HELP = `Usage: servidor [serve] [flags]
+const SERVE_HELP = `Usage: servidor [serve] [flags] [-- CMD ARGS...]
 
 Serves one service to many TCP clients with the chosen concurrency strategy.
 
   --mode=MODE          ${MODES.join(" | ")} (default poll)
-  --service=NAME       ${Object.keys(SERVICES).join(" | ")} (default echo)
-  --host=HOST          address to listen on (default 127.0.0.1)
+  --service=NAME       ${SERVICE_NAMES.join(" | ")} | ./your_service.ts (default echo)
+  --host=HOST          address to listen on, IPv4 or IPv6 (default 127.0.0.1)
   --port=PORT          port to listen on, 0 for any free one (default 7000)
+  --tls-cert=FILE      serve TLS with this PEM certificate chain (needs --tls-key)
+  --tls-key=FILE       the certificate's PEM private key
+  --unix=PATH          listen on a Unix domain socket instead of --host/--port
   --max-line=BYTES     longest line a line service accepts (default ${DEFAULT_MAX_LINE})
   --max-workers=N      workers: clients served at once; the next ones wait (default ${DEFAULT_MAX_WORKERS})
   --idle-workers=N     workers: Workers started ahead and kept ready between clients (default ${DEFAULT_IDLE_WORKERS})
@@ -83,17 +95,23 @@ ${
   Object.values(SERVICES).map((service) => `  ${service.name.padEnd(10)} ${service.description}`)
     .join("\n")
 }
+  exec       -- CMD ARGS: runs CMD for each client, stdin and stdout joined to it (inetd)
+  ./FILE.ts  your own service: a module whose default export is a service
 
 Other commands: client (a netcat-like client), bench (a load generator); each takes --help.
 `;
 
-const CLIENT_HELP = `Usage: servidor client [--host=HOST] [--port=PORT]
+const CLIENT_HELP =
+  `Usage: servidor client [--host=HOST] [--port=PORT] [--tls [--ca=FILE]] [--unix=PATH]
 
 Sends standard input to the server and prints what comes back. End of input
 half-closes the connection; the client exits when the server closes.
 
   --host=HOST   server address (default 127.0.0.1)
   --port=PORT   server port (default 7000)
+  --tls         connect with TLS, checking the server's certificate
+  --ca=FILE     also trust this PEM certificate (e.g. the server's own, self-signed)
+  --unix=PATH   connect to a Unix domain socket instead of --host/--port
   -h, --help    show this help
 `;
 
@@ -118,12 +136,38 @@ function requireWorkerReadAccess(): void {
   }
 }
 
-async function serveCommand(args: string[]): Promise<number> {
+/** Which transport the serve flags ask for; see lib/listen.ts. */
+function listenOptions(flags: FlagValues): ListenOptions {
+  const hostname = String(flags.host);
+  const listenPort = port("port", String(flags.port));
+  const certFile = flags["tls-cert"] === undefined ? undefined : String(flags["tls-cert"]);
+  const keyFile = flags["tls-key"] === undefined ? undefined : String(flags["tls-key"]);
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    throw new UsageError("--tls-cert and --tls-key go together: give both or neither");
+  }
+  if (flags.unix !== undefined) {
+    if (certFile !== undefined) throw new UsageError("--unix cannot be combined with TLS");
+    return { transport: "unix", path: String(flags.unix) };
+  }
+  if (certFile !== undefined && keyFile !== undefined) {
+    return { transport: "tls", hostname, port: listenPort, certFile, keyFile };
+  }
+  return { transport: "tcp", hostname, port: listenPort };
+}
+
+async function serveCommand(commandLine: string[]): Promise<number> {
+  // Words after `--` belong to the service (exec's command), not to servidor.
+  const separator = commandLine.indexOf("--");
+  const args = separator === -1 ? commandLine : commandLine.slice(0, separator);
+  const serviceArgs = separator === -1 ? [] : commandLine.slice(separator + 1);
   const flags = parseFlags(args, {
     mode: { type: "string", default: "poll" },
     service: { type: "string", default: "echo" },
     host: { type: "string", default: "127.0.0.1" },
     port: { type: "string", default: "7000" },
+    "tls-cert": { type: "string" },
+    "tls-key": { type: "string" },
+    unix: { type: "string" },
     "max-line": { type: "string", default: String(DEFAULT_MAX_LINE) },
     "max-workers": { type: "string", default: String(DEFAULT_MAX_WORKERS) },
     "idle-workers": { type: "string", default: String(DEFAULT_IDLE_WORKERS) },
@@ -148,8 +192,7 @@ async function serveCommand(args: string[]): Promise<number> {
     return 0;
   }
   const mode = oneOf("mode", String(flags.mode), MODES);
-  const hostname = String(flags.host);
-  const listenPort = port("port", String(flags.port));
+  const listenAt = listenOptions(flags);
   const maxLine = wholeNumber("max-line", String(flags["max-line"]), 1, 64 * 1024 * 1024);
   const maxWorkers = wholeNumber("max-workers", String(flags["max-workers"]), 1, 10_000);
   const idleWorkers = wholeNumber("idle-workers", String(flags["idle-workers"]), 0, 10_000);
@@ -187,10 +230,10 @@ async function serveCommand(args: string[]): Promise<number> {
   const statsInterval = flags["stats-interval"] === undefined
     ? undefined
     : wholeNumber("stats-interval", String(flags["stats-interval"]), 1, 86_400);
-  const serviceSpecifier = String(flags.service);
+  const specifier = serviceSpecifier(String(flags.service));
   let service;
   try {
-    service = await loadService(serviceSpecifier);
+    service = await loadService(specifier, serviceArgs);
   } catch (error) {
     if (error instanceof UnknownServiceError) throw new UsageError(error.message);
     throw error;
@@ -198,18 +241,19 @@ async function serveCommand(args: string[]): Promise<number> {
   if (mode === "workers") requireWorkerReadAccess();
   configureLogging(log);
 
-  let listener: Deno.Listener;
+  let listening;
   try {
-    listener = Deno.listen({ hostname, port: listenPort });
+    listening = await openListener(listenAt);
   } catch (error) {
-    printError(`cannot listen on ${hostname}:${listenPort}: ${listenFailure(error)}`);
+    if (!(error instanceof ListenError)) throw error;
+    printError(error.message);
     return 1;
   }
+  const { listener, address } = listening;
 
   const stop = new AbortController();
   const strategy = createStrategy(mode, { maxWorkers, idleWorkers, log });
-  const wantStats = statsPort !== undefined || statsInterval !== undefined;
-  const stats = wantStats
+  const stats = statsPort !== undefined || statsInterval !== undefined
     ? new ServerStats({
       service: service.name,
       mode,
@@ -226,8 +270,9 @@ async function serveCommand(args: string[]): Promise<number> {
         signal: stop.signal,
       });
     } catch (error) {
+      if (!(error instanceof ListenError)) throw error;
       listener.close();
-      printError(`cannot listen on ${statsHost}:${statsPort}: ${listenFailure(error)}`);
+      printError(error.message);
       return 1;
     }
   }
@@ -244,9 +289,7 @@ async function serveCommand(args: string[]): Promise<number> {
   const announce = () => {
     writeAllSync(
       Deno.stderr,
-      encoder.encode(
-        `listening on ${formatAddr(listener.addr)} mode=${mode} service=${service.name}\n`,
-      ),
+      encoder.encode(`listening on ${address} mode=${mode} service=${service.name}\n`),
     );
     if (statsServer) {
       const { hostname, port } = statsServer.addr;
@@ -261,7 +304,8 @@ async function serveCommand(args: string[]): Promise<number> {
       listener,
       strategy,
       service,
-      serviceSpecifier,
+      serviceSpecifier: specifier,
+      serviceArgs,
       maxLine,
       admission,
       idleTimeoutMs: reloader?.idleTimeoutMs ?? initial.idleTimeoutMs,
@@ -284,16 +328,21 @@ async function serveCommand(args: string[]): Promise<number> {
   return 0;
 }
 
-/** Why a listen failed, in a few words. */
-function listenFailure(error: unknown): string {
-  if (error instanceof Deno.errors.AddrInUse) return "address already in use";
-  return error instanceof Error ? error.message : String(error);
+function readCaFile(file: string): string {
+  try {
+    return Deno.readTextFileSync(file);
+  } catch (error) {
+    throw new UsageError(`cannot read --ca ${file}: ${describeError(error)}`);
+  }
 }
 
 async function clientCommand(args: string[]): Promise<number> {
   const flags = parseFlags(args, {
     host: { type: "string", default: "127.0.0.1" },
     port: { type: "string", default: "7000" },
+    tls: { type: "boolean" },
+    ca: { type: "string" },
+    unix: { type: "string" },
     help: { type: "boolean", short: "h" },
   });
   if (flags.help) {
@@ -302,14 +351,22 @@ async function clientCommand(args: string[]): Promise<number> {
   }
   const hostname = String(flags.host);
   const serverPort = port("port", String(flags.port));
+  if (flags.ca !== undefined && !flags.tls) throw new UsageError("--ca needs --tls");
+  let options: ClientOptions = { transport: "tcp", hostname, port: serverPort };
+  if (flags.unix !== undefined) {
+    if (flags.tls) throw new UsageError("--unix cannot be combined with --tls");
+    options = { transport: "unix", path: String(flags.unix) };
+  } else if (flags.tls) {
+    const caCerts = flags.ca === undefined ? undefined : [readCaFile(String(flags.ca))];
+    options = { transport: "tls", hostname, port: serverPort, caCerts };
+  }
   try {
-    await runClient({ hostname, port: serverPort });
+    await runClient(options);
   } catch (error) {
-    printError(
-      `cannot talk to ${hostname}:${serverPort}: ${
-        error instanceof Error ? error.message : String(error)
-      }`,
-    );
+    const where = options.transport === "unix"
+      ? options.path
+      : formatHostPort(hostname, serverPort);
+    printError(`cannot talk to ${where}: ${describeError(error)}`);
     return 1;
   }
   return 0;

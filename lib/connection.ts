@@ -6,7 +6,8 @@
  * @module
  */
 import { formatAddr } from "./address.ts";
-import { ConnectionClosedError, isDisconnect } from "./errors.ts";
+import { ConnectionClosedError, describeError, isDisconnect } from "./errors.ts";
+import { logger } from "./log.ts";
 import { writeAll, type Writer } from "./write_all.ts";
 
 /** The first read buffer; small, so that thousands of idle clients cost little. */
@@ -15,6 +16,7 @@ const INITIAL_READ_BUFFER = 1024;
 const MAX_READ_BUFFER = 64 * 1024;
 
 const encoder = new TextEncoder();
+const log = logger("connection");
 
 /** One accepted client. */
 export class Connection {
@@ -24,6 +26,10 @@ export class Connection {
   readonly peer: string;
   /** The client's host alone, e.g. `127.0.0.1` or `::1`, for admission rules. */
   readonly host: string;
+  /** The client's address as the socket reports it. */
+  readonly remoteAddr: Deno.Addr;
+  /** The server's side of the connection. */
+  readonly localAddr: Deno.Addr;
   /** When it was accepted, from `performance.now()`. */
   readonly openedAt: number = performance.now();
   /** When a byte last moved either way, from `performance.now()`; for the idle timeout. */
@@ -45,6 +51,8 @@ export class Connection {
   constructor(conn: Deno.Conn, id: number) {
     this.#conn = conn;
     this.id = id;
+    this.remoteAddr = conn.remoteAddr;
+    this.localAddr = conn.localAddr;
     this.peer = formatAddr(conn.remoteAddr);
     this.host = "hostname" in conn.remoteAddr ? conn.remoteAddr.hostname : this.peer;
     this.#writer = {
@@ -72,6 +80,17 @@ export class Connection {
   }
 
   /**
+   * Completes the TLS handshake of a TLS connection, and does nothing for any
+   * other. Deno would otherwise do it inside the first read or write, where a
+   * client that does not speak TLS looks like a failing service.
+   *
+   * @throws The handshake's error, e.g. `InvalidData` for a client that sent plain text.
+   */
+  async handshake(): Promise<void> {
+    if ("handshake" in this.#conn) await (this.#conn as Deno.TlsConn).handshake();
+  }
+
+  /**
    * Reads the next chunk. The returned view is only valid until the next call.
    *
    * @returns The bytes read, or `null` at end of input or once the connection is gone.
@@ -83,7 +102,14 @@ export class Connection {
     try {
       n = await this.#conn.read(buffer);
     } catch (error) {
-      if (this.closed || isDisconnect(error)) return null;
+      if (this.closed) return null;
+      if (isDisconnect(error)) {
+        // A reset is not an end of input the client chose: it is gone, so
+        // close now, and whatever serves it (a program under exec) stops.
+        this.#wentAway(error);
+        this.close();
+        return null;
+      }
       throw error;
     }
     if (n === null) return null;
@@ -125,6 +151,7 @@ export class Connection {
       await writeAll(this.#writer, bytes, this.peer);
       this.bytesOut += bytes.byteLength;
     } catch (error) {
+      if (!this.closed && isDisconnect(error)) this.#wentAway(error);
       this.close();
       throw error;
     } finally {
@@ -154,6 +181,15 @@ export class Connection {
     // A failed write closes the connection itself; there is no one else to tell.
     this.write(encoder.encode(`${text}\r\n`)).catch(() => {});
     await this.closeAfterWrites();
+  }
+
+  /**
+   * The socket itself says the client vanished (a reset, a broken pipe). It is
+   * logged here, once, because a service may never hear of it: under
+   * `workers` a send can be acknowledged before it is written.
+   */
+  #wentAway(error: unknown): void {
+    log.debug("{peer} went away: {reason}", { peer: this.peer, reason: describeError(error) });
   }
 
   /** Closes the socket at once; queued writes fail. Safe to call more than once. */

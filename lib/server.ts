@@ -50,6 +50,8 @@ export interface ServeOptions {
   service: Service;
   /** How a Worker loads the same service; defaults to `service.name`. */
   serviceSpecifier?: string;
+  /** The words after `--` a Worker builds the same service with (exec); none by default. */
+  serviceArgs?: readonly string[];
   /** The longest line a line service accepts; default {@link DEFAULT_MAX_LINE}. */
   maxLine?: number;
   /**
@@ -125,6 +127,7 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
   const context: ServerContext = {
     service,
     serviceSpecifier: options.serviceSpecifier ?? service.name,
+    serviceArgs: options.serviceArgs ?? [],
     maxLine: options.maxLine ?? DEFAULT_MAX_LINE,
     handlerTimeoutMs: options.handlerTimeoutMs ?? DEFAULT_HANDLER_TIMEOUT_MS,
     hub: new Hub(),
@@ -171,6 +174,16 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
       ? watchIdle(connection, idleTimeoutMs, service.framing)
       : () => {};
     try {
+      try {
+        await connection.handshake();
+      } catch (error) {
+        // A client that cannot do TLS with us is the client's problem, not the service's.
+        log.info("TLS handshake with {peer} failed: {reason}", {
+          peer: connection.peer,
+          reason: describeError(error),
+        });
+        return;
+      }
       await strategy.handle(connection, context);
     } finally {
       stopWatching();

@@ -83,12 +83,18 @@ export class ServiceDriver {
     }
   }
 
-  /** The client finished sending: a last line without a newline is still answered. */
+  /**
+   * The client finished sending: a last line without a newline is still
+   * answered, then the service's `end()` runs.
+   */
   async end(): Promise<void> {
     const service = this.#service;
-    if (service.framing !== "lines" || this.#session.signal.aborted) return;
-    const last = this.#framer!.finish();
-    if (last !== undefined) await this.#timed(() => service.line(this.#session, last));
+    if (this.#session.signal.aborted) return;
+    if (service.framing === "lines") {
+      const last = this.#framer!.finish();
+      if (last !== undefined) await this.#timed(() => service.line(this.#session, last));
+    }
+    await service.end?.(this.#session);
   }
 
   /** Waits for `open()` to end, then calls the service's `close()`. */

@@ -6,6 +6,8 @@
  *
  * @module
  */
+import { formatHostPort } from "./address.ts";
+import { ListenError, listenReason } from "./listen.ts";
 import { logger } from "./log.ts";
 import { prometheusText, type ServerStats, StatsHistory } from "./stats.ts";
 import { STATS_PAGE_HTML } from "./stats_page.ts";
@@ -41,30 +43,46 @@ export interface StatsServer {
  * Serves the statistics over HTTP until `signal` aborts.
  *
  * @param options The figures, the address and the stop signal.
- * @throws {Deno.errors.AddrInUse} When the port is taken.
+ * @throws {ListenError} When the address cannot be listened on.
  */
 export function serveStats(options: StatsServerOptions): StatsServer {
   const { stats, signal } = options;
   const history = new StatsHistory(stats, HISTORY_SAMPLES);
+  let server: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    server = listenHttp(options, (request) => route(request, stats, history));
+  } catch (error) {
+    throw new ListenError(
+      `cannot listen on ${formatHostPort(options.hostname, options.port)}: ${listenReason(error)}`,
+      { cause: error },
+    );
+  }
   history.sample();
   const sampler = setInterval(() => history.sample(), HISTORY_INTERVAL_MS);
-  const server = Deno.serve(
+  const stopSampling = () => clearInterval(sampler);
+  if (signal.aborted) stopSampling();
+  else signal.addEventListener("abort", stopSampling, { once: true });
+  return { addr: server.addr, finished: server.finished.finally(stopSampling) };
+}
+
+/** `Deno.serve` on the options' address, quiet: servidor prints its own line. */
+function listenHttp(
+  options: StatsServerOptions,
+  handler: (request: Request) => Response,
+): Deno.HttpServer<Deno.NetAddr> {
+  return Deno.serve(
     {
       hostname: options.hostname,
       port: options.port,
-      signal,
+      signal: options.signal,
       onListen: () => {},
       onError: (error) => {
         log.warn("stats request failed: {reason}", { reason: String(error) });
         return new Response("internal error\n", { status: 500 });
       },
     },
-    (request) => route(request, stats, history),
+    handler,
   );
-  const stopSampling = () => clearInterval(sampler);
-  if (signal.aborted) stopSampling();
-  else signal.addEventListener("abort", stopSampling, { once: true });
-  return { addr: server.addr, finished: server.finished.finally(stopSampling) };
 }
 
 /** Answers one request to the statistics endpoint. */

@@ -24,6 +24,8 @@ export interface ServerContext {
   readonly service: Service;
   /** How a Worker loads the same service: a built-in name or a module URL. */
   readonly serviceSpecifier: string;
+  /** The words after `--` that a service made from them (exec) is built with. */
+  readonly serviceArgs: readonly string[];
   /** The longest line a line service accepts. */
   readonly maxLine: number;
   /**

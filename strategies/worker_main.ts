@@ -38,15 +38,19 @@ const SENT = Promise.resolve();
 class RemoteSession implements Session {
   readonly id: number;
   readonly peer: string;
+  readonly remoteAddr: Deno.Addr;
+  readonly localAddr: Deno.Addr;
   readonly #closing = new AbortController();
   readonly #sendWaiters: Array<{ resolve(): void; reject(error: Error): void }> = [];
   readonly #pendingWho = new Map<number, (peers: PeerInfo[]) => void>();
   #unwritten = 0;
   #nextRequest = 0;
 
-  constructor(id: number, peer: string) {
-    this.id = id;
-    this.peer = peer;
+  constructor(opening: Extract<ToWorker, { type: "open" }>) {
+    this.id = opening.id;
+    this.peer = opening.peer;
+    this.remoteAddr = opening.remoteAddr;
+    this.localAddr = opening.localAddr;
   }
 
   get signal(): AbortSignal {
@@ -185,10 +189,10 @@ async function openSession(message: Extract<ToWorker, { type: "open" }>): Promis
     loggingConfigured = true;
   }
   if (!service) {
-    service = await loadService(message.service);
+    service = await loadService(message.service, message.serviceArgs);
     post({ type: "loaded" });
   }
-  session = new RemoteSession(message.id, message.peer);
+  session = new RemoteSession(message);
   const onRequest = message.timeRequests ? recordTiming : undefined;
   driver = new ServiceDriver(service, session, message.maxLine, reportFailure, onRequest);
   driver.start();

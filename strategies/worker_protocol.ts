@@ -42,7 +42,12 @@ export type ToWorker =
     type: "open";
     id: number;
     peer: string;
+    remoteAddr: Deno.Addr;
+    localAddr: Deno.Addr;
+    /** A built-in name or module URL, as `loadService` takes it. */
     service: string;
+    /** The words after `--` for a service made from them (exec). */
+    serviceArgs: readonly string[];
     maxLine: number;
     log: LogSettings;
     /** Whether to time requests and report their durations (see `requests` below). */

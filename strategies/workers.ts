@@ -321,7 +321,11 @@ async function serveThroughWorker(
       type: "open",
       id: connection.id,
       peer: connection.peer,
+      // Deno's Addr objects may carry a null prototype; a plain copy crosses cleanly.
+      remoteAddr: { ...connection.remoteAddr },
+      localAddr: { ...connection.localAddr },
       service: context.serviceSpecifier,
+      serviceArgs: context.serviceArgs,
       maxLine: context.maxLine,
       timeRequests: context.onRequest !== undefined,
       log: logSettings,

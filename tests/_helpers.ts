@@ -5,6 +5,8 @@
  * @module
  */
 import { Admission, type AdmissionRules } from "../lib/admission.ts";
+import { type ClientOptions, connectTo } from "../lib/client.ts";
+import { type ListenOptions, openListener } from "../lib/listen.ts";
 import { serve, type ServeSummary } from "../lib/server.ts";
 import type { Service } from "../lib/service.ts";
 import type { ServerObserver } from "../lib/stats.ts";
@@ -15,7 +17,10 @@ import { createStrategy, type Mode, type StrategyOptions } from "../strategies/m
 
 /** A server started by a test, stopped by `stop()` or `await using`. */
 export interface TestServer {
+  /** The TCP port, or 0 for a Unix socket. */
   port: number;
+  /** The listener's address as the server logs it. */
+  address: string;
   strategy: Strategy;
   /** The server's admission control, when the test gave rules. */
   admission: Admission | undefined;
@@ -27,6 +32,8 @@ export interface TestServer {
 export interface TestServerOptions extends StrategyOptions {
   mode: Mode;
   service: string | Service;
+  /** The words after `--` for a service made from them (exec). */
+  serviceArgs?: string[];
   maxLine?: number;
   /** Told of connections and requests, e.g. a `ServerStats`. */
   observer?: ServerObserver;
@@ -38,14 +45,19 @@ export interface TestServerOptions extends StrategyOptions {
   graceMs?: number;
   /** The host to listen on; 127.0.0.1 unless given (e.g. `::1`). */
   hostname?: string;
+  /** Where to listen; 127.0.0.1 port 0 over TCP unless given. */
+  listen?: ListenOptions;
 }
 
-/** Starts a server on 127.0.0.1, port 0. */
+/** Starts a server on 127.0.0.1, port 0, or wherever `options.listen` says. */
 export async function startServer(options: TestServerOptions): Promise<TestServer> {
   const service = typeof options.service === "string"
-    ? await loadService(options.service)
+    ? await loadService(options.service, options.serviceArgs)
     : options.service;
-  const listener = Deno.listen({ hostname: options.hostname ?? "127.0.0.1", port: 0 });
+  const { listener, address } = await openListener(
+    options.listen ??
+      { transport: "tcp", hostname: options.hostname ?? "127.0.0.1", port: 0 },
+  );
   // Tests start many servers; ready Workers would only slow them unless a test asks.
   const strategy = createStrategy(options.mode, { idleWorkers: 0, ...options });
   const admission = options.rules ? new Admission(options.rules) : undefined;
@@ -55,6 +67,7 @@ export async function startServer(options: TestServerOptions): Promise<TestServe
     strategy,
     service,
     serviceSpecifier: typeof options.service === "string" ? options.service : service.name,
+    serviceArgs: options.serviceArgs,
     maxLine: options.maxLine,
     admission,
     idleTimeoutMs: options.idleTimeoutMs,
@@ -69,7 +82,8 @@ export async function startServer(options: TestServerOptions): Promise<TestServe
     return stopped ??= served;
   };
   return {
-    port: listener.addr.port,
+    port: listener.addr.transport === "tcp" ? listener.addr.port : 0,
+    address,
     strategy,
     admission,
     stop,
@@ -84,17 +98,22 @@ const decoder = new TextDecoder();
 
 /** A client that reads whole lines or exact byte counts. */
 export class TestClient {
-  readonly conn: Deno.TcpConn;
+  readonly conn: Deno.Conn;
   #buffered = new Uint8Array(0);
   #ended = false;
 
-  private constructor(conn: Deno.TcpConn) {
+  private constructor(conn: Deno.Conn) {
     this.conn = conn;
   }
 
   /** Connects to `hostname` (127.0.0.1 unless given):`port`. */
   static async connect(port: number, hostname = "127.0.0.1"): Promise<TestClient> {
     return new TestClient(await Deno.connect({ hostname, port }));
+  }
+
+  /** Connects over any transport: TLS, a Unix socket, IPv6. */
+  static async connectTo(options: ClientOptions): Promise<TestClient> {
+    return new TestClient(await connectTo(options));
   }
 
   /** Writes text or bytes, all of them. */
@@ -184,10 +203,119 @@ export const ALL_MODES: readonly Mode[] = ["single", "poll", "workers"];
 /** The modes that serve clients at the same time. */
 export const CONCURRENT_MODES: readonly Mode[] = ["poll", "workers"];
 
-/** main.ts, for tests that run the CLI as a subprocess. */
-export const MAIN = new URL("../main.ts", import.meta.url).pathname;
+/** `--port=0` first, so that a server listens on a free port unless told otherwise. */
+function portUnlessGiven(args: string[]): string[] {
+  return args.some((arg) => arg.startsWith("--port") || arg.startsWith("--unix"))
+    ? []
+    : ["--port=0"];
+}
 
-/** Reads a stream line by line, without line ends. */
+/** Whether a program is on `PATH`, for tests that drive real clients. */
+export function hasCommand(name: string): boolean {
+  return new Deno.Command("sh", { args: ["-c", `command -v ${name}`], stdout: "null" })
+    .outputSync().success;
+}
+
+/** Whether this machine can listen on `::1`. */
+export function hasIpv6Loopback(): boolean {
+  try {
+    Deno.listen({ hostname: "::1", port: 0 }).close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A throw-away self-signed certificate, removed with its directory on dispose. */
+export interface TestCertificate {
+  /** The files as `--tls-cert`/`--tls-key` (and `ListenOptions`) take them. */
+  files: { certFile: string; keyFile: string };
+  /** The certificate in PEM, for a client to trust. */
+  cert: string;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/**
+ * Makes a certificate for `localhost`, `127.0.0.1` and `::1` with Debian's
+ * `openssl`, in a fresh directory under /tmp. It is its own trust anchor, so
+ * it must say it is not a CA: rustls refuses a CA certificate as a server's.
+ */
+export async function makeTestCertificate(): Promise<TestCertificate> {
+  const dir = await Deno.makeTempDir({ dir: "/tmp", prefix: "servidor-tls-" });
+  const files = { certFile: `${dir}/cert.pem`, keyFile: `${dir}/key.pem` };
+  const made = await new Deno.Command("openssl", {
+    args: [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-nodes",
+      "-days",
+      "1",
+      "-subj",
+      "/CN=localhost",
+      "-addext",
+      "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1",
+      "-addext",
+      "basicConstraints=critical,CA:FALSE",
+      "-keyout",
+      files.keyFile,
+      "-out",
+      files.certFile,
+    ],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (!made.success) {
+    await Deno.remove(dir, { recursive: true });
+    throw new Error(
+      `openssl could not make a certificate: ${new TextDecoder().decode(made.stderr)}`,
+    );
+  }
+  return {
+    files,
+    cert: await Deno.readTextFile(files.certFile),
+    async [Symbol.asyncDispose]() {
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
+/** main.ts, for tests that run the CLI. */
+export const MAIN = new URL("../main.ts", import.meta.url).pathname;
+/** The repository's root, where CLI tests run so that README paths work. */
+export const ROOT = new URL("..", import.meta.url).pathname;
+
+/** What a finished CLI run printed. */
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs main.ts to completion with the given flags and deno permissions. */
+export async function runCli(
+  args: string[],
+  permissions: string[] = ["--allow-net"],
+): Promise<CliResult> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--no-check", ...permissions, MAIN, ...args],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+    cwd: ROOT,
+  }).output();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
+
+/** Reads a stream line by line. */
 export async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
   let pending = "";
   for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
@@ -201,33 +329,44 @@ export async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator
   if (pending) yield pending;
 }
 
+/** How long {@link CliServer.waitForLog} waits before it fails the test. */
+const LOG_WAIT_CAP_MS = 60_000;
+
 /** A server run through the CLI in its own process. */
 export class CliServer {
   readonly child: Deno.ChildProcess;
+  /** The address from its `listening on ADDRESS mode=…` line. */
+  readonly address: string;
+  /** Its TCP port, or 0 when it listens on a Unix socket. */
   readonly port: number;
   /** Every line of standard error so far, the `listening` line first. */
   readonly log: string[];
   readonly #waiters = new Set<{ pattern: RegExp; resolve(line: string): void }>();
   readonly #drained: Promise<void>;
 
-  private constructor(child: Deno.ChildProcess, port: number, first: string) {
+  private constructor(child: Deno.ChildProcess, address: string, first: string) {
     this.child = child;
-    this.port = port;
+    this.address = address;
+    this.port = Number(/:(\d+)$/.exec(address)?.[1] ?? 0);
     this.log = [first];
     this.#drained = this.#drain();
   }
 
   /**
-   * Starts `main.ts serve` with `args` on a free port, with read and net
-   * access, and resolves once it listens.
+   * Starts `main.ts serve` with `args` on a free port (unless `args` name
+   * another), with `permissions`, and resolves once it listens.
    */
-  static async start(args: string[]): Promise<CliServer> {
+  static async start(
+    args: string[],
+    permissions: string[] = ["--allow-net", "--allow-read"],
+  ): Promise<CliServer> {
     const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "--no-check", "--allow-net", "--allow-read", MAIN, "--port=0", ...args],
+      args: ["run", "--no-check", ...permissions, MAIN, ...portUnlessGiven(args), ...args],
       stdin: "null",
       stdout: "null",
       stderr: "piped",
       env: { NO_COLOR: "1" },
+      cwd: ROOT,
     }).spawn();
     const reader = child.stderr.getReader();
     let text = "";
@@ -239,13 +378,13 @@ export class CliServer {
     reader.releaseLock();
     const newline = text.indexOf("\n");
     const first = text.slice(0, newline === -1 ? undefined : newline);
-    const listening = /^listening on [^ ]+:(\d+) /.exec(first);
+    const listening = /^listening on (\S+) mode=/.exec(first);
     if (!listening) {
       child.kill("SIGKILL");
       await child.status;
       throw new Error(`the server did not start: ${text}`);
     }
-    const server = new CliServer(child, Number(listening[1]), first);
+    const server = new CliServer(child, listening[1]!, first);
     // Whatever came with the first line is fed to the drain as it starts.
     server.#pushLines(text.slice(newline + 1));
     return server;
@@ -260,7 +399,25 @@ export class CliServer {
   waitForLog(pattern: RegExp): Promise<string> {
     const seen = this.log.find((line) => pattern.test(line));
     if (seen !== undefined) return Promise.resolve(seen);
-    return new Promise((resolve) => this.#waiters.add({ pattern, resolve }));
+    const { promise, resolve, reject } = Promise.withResolvers<string>();
+    const waiter = {
+      pattern,
+      resolve(line: string) {
+        clearTimeout(timer);
+        resolve(line);
+      },
+    };
+    // A safety cap, not a synchronisation: a line that never comes fails the test instead of hanging CI.
+    const timer = setTimeout(() => {
+      this.#waiters.delete(waiter);
+      reject(
+        new Error(
+          `no log line matched ${pattern} in ${LOG_WAIT_CAP_MS} ms:\n${this.log.join("\n")}`,
+        ),
+      );
+    }, LOG_WAIT_CAP_MS);
+    this.#waiters.add(waiter);
+    return promise;
   }
 
   /** Like {@link waitForLog}, but resolves with the match, capture groups included. */
@@ -268,10 +425,19 @@ export class CliServer {
     return pattern.exec(await this.waitForLog(pattern))!;
   }
 
-  /** Sends a signal and waits for the exit; see {@link exited}. */
-  stop(signal: Deno.Signal = "SIGTERM"): Promise<Deno.CommandStatus> {
-    this.child.kill(signal);
-    return this.exited();
+  /**
+   * Sends a signal and waits for the exit; see {@link exited}. `logged` is
+   * every line after the `listening` one.
+   */
+  async stop(signal: Deno.Signal = "SIGTERM"): Promise<Deno.CommandStatus & { logged: string[] }> {
+    try {
+      this.child.kill(signal);
+    } catch (error) {
+      // It may have exited already.
+      if (!(error instanceof TypeError)) throw error;
+    }
+    const status = await this.exited();
+    return { ...status, logged: this.log.slice(1) };
   }
 
   /** Waits for the process to exit on its own; by then {@link log} is complete. */

@@ -1,23 +1,7 @@
 import assert from "node:assert/strict";
-import { lines, MAIN, TestClient } from "./_helpers.ts";
+import { lines, MAIN, runCli, TestClient } from "./_helpers.ts";
 
 const decoder = new TextDecoder();
-
-/** Runs main.ts to completion with the given flags. */
-async function runCli(args: string[], permissions = ["--allow-net"]) {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--no-check", ...permissions, MAIN, ...args],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
-}
 
 const BAD_FLAGS: Array<[string[], RegExp]> = [
   [["--mode=bogus"], /^servidor: invalid --mode "bogus": expected one of single, poll, workers/],

@@ -217,7 +217,8 @@ Deno.test("workers does not mistake a Worker waiting on a client that does not r
   await using server = await startServer({
     mode: "workers",
     service: "echo",
-    handlerTimeoutMs: 100,
+    // Long enough that a busy machine's scheduling delays are not mistaken for a stuck Worker.
+    handlerTimeoutMs: 300,
   });
   using client = await TestClient.connect(server.port);
   // More than the kernel's socket buffers hold, so the Worker's echo must wait on its sends.
@@ -225,7 +226,7 @@ Deno.test("workers does not mistake a Worker waiting on a client that does not r
   const message = new Uint8Array(mebibytes * 1024 * 1024).fill(0x2a);
   const sending = client.send(message).then(() => undefined, (error: unknown) => error);
   // Nothing to wait for: the point is that nothing happens over many timeouts.
-  await new Promise((resolve) => setTimeout(resolve, 500));
+  await new Promise((resolve) => setTimeout(resolve, 1500));
   for (let i = 0; i < mebibytes; i++) {
     const echoed = await client.readBytes(1024 * 1024);
     assert.ok(echoed.every((byte) => byte === 0x2a), "the echo was corrupted");
