@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { CliServer, Netcat, TestClient } from "./_helpers.ts";
+import { CliServer, Netcat, runCli, TestClient } from "./_helpers.ts";
 
 Deno.test("SIGHUP with a new deny list refuses the next client from that range while an open one keeps working", async () => {
   const config = await Deno.makeTempFile({ prefix: "servidor_reload_", suffix: ".json" });
@@ -74,23 +74,13 @@ Deno.test("the CLI refuses a bad --config file at start with one line and status
   const config = await Deno.makeTempFile({ prefix: "servidor_reload_", suffix: ".json" });
   try {
     await Deno.writeTextFile(config, '{"deny": ["nowhere"]}');
-    const output = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--no-check",
-        "--allow-net",
-        "--allow-read",
-        new URL("../main.ts", import.meta.url).pathname,
-        "--port=0",
-        `--config=${config}`,
-      ],
-      stdin: "null",
-      stdout: "null",
-      stderr: "piped",
-    }).output();
-    assert.equal(output.code, 2);
+    const { code, stderr } = await runCli(
+      ["--port=0", `--config=${config}`],
+      ["--allow-net", "--allow-read"],
+    );
+    assert.equal(code, 2);
     assert.equal(
-      new TextDecoder().decode(output.stderr),
+      stderr,
       `servidor: --config ${config}: invalid --deny: "nowhere" is not an IPv4 or IPv6 address or CIDR block (see --help)\n`,
     );
   } finally {

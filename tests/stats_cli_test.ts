@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { CliServer, TestClient } from "./_helpers.ts";
+import { CliServer, runCli, TestClient } from "./_helpers.ts";
 
 Deno.test("the CLI serves statistics on --stats-port and logs a summary every --stats-interval", async () => {
   await using server = await CliServer.start([
@@ -37,20 +37,8 @@ Deno.test("the CLI serves statistics on --stats-port and logs a summary every --
 
 Deno.test("the CLI rejects a bad --stats-interval or --stats-port with one line and status 2", async () => {
   for (const flag of ["--stats-interval=0", "--stats-port=x"]) {
-    const output = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--no-check",
-        "--allow-net",
-        new URL("../main.ts", import.meta.url).pathname,
-        flag,
-      ],
-      stdin: "null",
-      stdout: "null",
-      stderr: "piped",
-    }).output();
-    assert.equal(output.code, 2, flag);
-    const stderr = new TextDecoder().decode(output.stderr);
+    const { code, stderr } = await runCli([flag]);
+    assert.equal(code, 2, flag);
     assert.match(stderr, new RegExp(`^servidor: invalid ${flag.split("=")[0]} `));
     assert.equal(stderr.trimEnd().split("\n").length, 1);
   }
@@ -58,22 +46,10 @@ Deno.test("the CLI rejects a bad --stats-interval or --stats-port with one line 
 
 Deno.test("the CLI says the statistics port is in use and exits with status 1", async () => {
   using taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--no-check",
-      "--allow-net",
-      new URL("../main.ts", import.meta.url).pathname,
-      "--port=0",
-      `--stats-port=${taken.addr.port}`,
-    ],
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  assert.equal(output.code, 1);
+  const { code, stderr } = await runCli(["--port=0", `--stats-port=${taken.addr.port}`]);
+  assert.equal(code, 1);
   assert.equal(
-    new TextDecoder().decode(output.stderr),
+    stderr,
     `servidor: cannot listen on 127.0.0.1:${taken.addr.port}: address already in use\n`,
   );
 });

@@ -11,7 +11,7 @@ import {
 import { serveStats } from "../lib/stats_http.ts";
 import { Cidr } from "../lib/cidr.ts";
 import type { WorkersStrategy } from "../strategies/workers.ts";
-import { ALL_MODES, startServer, TestClient } from "./_helpers.ts";
+import { ALL_MODES, hasCommand, startServer, TestClient } from "./_helpers.ts";
 
 const encoder = new TextEncoder();
 
@@ -231,16 +231,6 @@ Deno.test("the statistics endpoint serves the page, history, and 404 or 405 for 
     assert.equal(post.status, 405);
   });
 });
-
-/** Whether a program is on the PATH. */
-function hasCommand(name: string): boolean {
-  try {
-    return new Deno.Command("sh", { args: ["-c", `command -v ${name}`], stdout: "null" })
-      .outputSync().success;
-  } catch {
-    return false;
-  }
-}
 
 Deno.test("workers report request timings while their client stays connected", async () => {
   const { promise: threeRequests, resolve } = Promise.withResolvers<void>();
