@@ -14,7 +14,22 @@ const INITIAL_READ_BUFFER = 4 * 1024;
 /** Reads that fill the buffer double it, up to this size, so bulk transfers need few reads. */
 const MAX_READ_BUFFER = 64 * 1024;
 
-/** One accepted client. */
+/**
+ * One accepted client.
+ *
+ * @example
+ * ```ts
+ * import type { Connection } from "./connection.ts";
+ *
+ * // What a strategy does with a connection it was handed: echo until the end.
+ * async function echoAll(connection: Connection): Promise<void> {
+ *   for (let chunk = await connection.read(); chunk; chunk = await connection.read()) {
+ *     await connection.write(chunk.slice());
+ *   }
+ *   await connection.closeAfterWrites();
+ * }
+ * ```
+ */
 export class Connection {
   /** Unique within one server. */
   readonly id: number;
@@ -37,6 +52,12 @@ export class Connection {
   #writeTail: Promise<void> = Promise.resolve();
   #queuedBytes = 0;
 
+  /**
+   * Wraps an accepted socket.
+   *
+   * @param conn The socket: TCP, TLS or Unix.
+   * @param id Unique within one server.
+   */
   constructor(conn: Deno.Conn, id: number) {
     this.#conn = conn;
     this.id = id;

@@ -24,7 +24,18 @@ interface Member {
   name: string;
 }
 
-/** The clients of one server. */
+/**
+ * The clients of one server.
+ *
+ * @example
+ * ```ts
+ * import { Hub } from "./hub.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const hub = new Hub();
+ * assert.deepEqual(hub.who(), []);
+ * ```
+ */
 export class Hub {
   readonly #members = new Map<number, Member>();
 

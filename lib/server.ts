@@ -22,7 +22,19 @@ const log = logger("server");
  */
 const ACCEPT_ERROR_PAUSE_MS = 50;
 
-/** What {@link serve} needs. */
+/**
+ * What {@link serve} needs.
+ *
+ * @example
+ * ```ts
+ * import type { ServeOptions } from "./server.ts";
+ * import { poll } from "../strategies/poll.ts";
+ * import { echo } from "../services/echo.ts";
+ *
+ * using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const options: ServeOptions = { listener, strategy: poll, service: echo, maxLine: 1024 };
+ * ```
+ */
 export interface ServeOptions {
   /** A listener the caller opened, so the caller knows its address. */
   listener: Deno.Listener;
@@ -40,7 +52,23 @@ export interface ServeOptions {
   signal?: AbortSignal;
 }
 
-/** What a server did, reported when it stops. */
+/**
+ * What a server did, reported when it stops.
+ *
+ * @example
+ * ```ts
+ * import { serve } from "./server.ts";
+ * import { poll } from "../strategies/poll.ts";
+ * import { echo } from "../services/echo.ts";
+ *
+ * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const stop = new AbortController();
+ * const served = serve({ listener, strategy: poll, service: echo, signal: stop.signal });
+ * stop.abort();
+ * const { clients, bytesIn, bytesOut } = await served;
+ * console.log(`${clients} clients, ${bytesIn} bytes in, ${bytesOut} bytes out`);
+ * ```
+ */
 export interface ServeSummary {
   /** Clients accepted. */
   clients: number;
