@@ -265,19 +265,31 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs main.ts to completion with the given flags and deno permissions. */
+/**
+ * Runs main.ts to completion with the given flags and deno permissions.
+ *
+ * @param input Written to its standard input, which is then closed; none by default.
+ */
 export async function runCli(
   args: string[],
   permissions: string[] = ["--allow-net"],
+  input?: string,
 ): Promise<CliResult> {
-  const output = await new Deno.Command(Deno.execPath(), {
+  const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "--no-check", ...permissions, MAIN, ...args],
-    stdin: "null",
+    stdin: input === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",
     env: { NO_COLOR: "1" },
     cwd: ROOT,
-  }).output();
+  }).spawn();
+  if (input !== undefined) {
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(input));
+    // A client that has already exited has closed its end; that is its answer.
+    await writer.close().catch(() => {});
+  }
+  const output = await child.output();
   return {
     code: output.code,
     stdout: decoder.decode(output.stdout),
@@ -318,12 +330,22 @@ export interface CliServer {
  *
  * @throws When the first line is anything else, with that line.
  */
-export async function startCli(
+export function startCli(
   args: string[],
   permissions: string[] = ["--allow-net", "--allow-read"],
 ): Promise<CliServer> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--no-check", ...permissions, MAIN, ...args],
+  return startProgram(Deno.execPath(), ["run", "--no-check", ...permissions, MAIN, ...args]);
+}
+
+/**
+ * Starts any servidor executable (the compiled binary, say) and waits for its
+ * `listening on` line.
+ *
+ * @throws When the first line is anything else, with that line.
+ */
+export async function startProgram(program: string, args: string[]): Promise<CliServer> {
+  const child = new Deno.Command(program, {
+    args,
     stdin: "null",
     stdout: "null",
     stderr: "piped",

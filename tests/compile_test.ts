@@ -5,7 +5,7 @@
  * task's own flags and serves clients with it under every mode.
  */
 import assert from "node:assert/strict";
-import { ALL_MODES, lines, ROOT, TestClient } from "./_helpers.ts";
+import { ALL_MODES, ROOT, startProgram, TestClient } from "./_helpers.ts";
 
 const DENORT_BIN = Deno.env.get("DENORT_BIN");
 
@@ -40,25 +40,19 @@ Deno.test({
       assert.ok(built.success, new TextDecoder().decode(built.stderr));
 
       for (const mode of ALL_MODES) {
-        const child = new Deno.Command(binary, {
-          args: [`--mode=${mode}`, "--port=0", "--service=reverse"],
-          stdin: "null",
-          stdout: "null",
-          stderr: "piped",
-          env: { NO_COLOR: "1" },
-        }).spawn();
-        const stderr = lines(child.stderr);
-        const first = (await stderr.next()).value ?? "";
-        const listening = /^listening on 127\.0\.0\.1:(\d+) mode=(\w+)/.exec(first);
-        assert.ok(listening, `${mode}: unexpected first line: ${first}`);
+        const server = await startProgram(binary, [
+          `--mode=${mode}`,
+          "--port=0",
+          "--service=reverse",
+        ]);
+        assert.match(server.address, /^127\.0\.0\.1:\d+$/);
         {
-          using client = await TestClient.connect(Number(listening[1]));
+          using client = await TestClient.connect(server.port);
           await client.send("hola\n");
           assert.equal(await client.readLine(), "aloh");
         }
-        child.kill("SIGTERM");
-        for await (const _ of stderr);
-        assert.equal((await child.status).code, 0);
+        const { code } = await server.stop();
+        assert.equal(code, 0);
       }
     } finally {
       await Deno.remove(dir, { recursive: true });
