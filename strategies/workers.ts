@@ -29,6 +29,14 @@ export const DEFAULT_IDLE_WORKERS = 4;
  * faster than its service works is held back by TCP, not by our memory.
  */
 const INPUT_WINDOW = 256 * 1024;
+/**
+ * How long a server that is shutting down waits for a busy Worker's service
+ * to finish before it terminates the Worker. Terminating a Worker ends its
+ * JavaScript but not the processes it started, so exec needs the chance to
+ * stop its program (it gives SIGKILL after two seconds); a service stuck in
+ * a long computation is cut off after this.
+ */
+const SHUTDOWN_GRACE_MS = 5_000;
 
 const log = logger("workers");
 
@@ -93,13 +101,23 @@ class WorkerPool {
     while (this.#idle.length > this.#idleWorkers) this.#idle.pop()!.terminate();
   }
 
-  /** Terminates every Worker and wakes every waiter with `undefined`. */
-  close(): void {
+  /**
+   * Lends no more Workers: idle ones are terminated and every waiter gets
+   * `undefined`, while busy ones finish their client and are terminated as
+   * they come back.
+   */
+  drain(): void {
     this.#closed = true;
-    for (const worker of [...this.#idle, ...this.#busy]) worker.terminate();
+    for (const worker of this.#idle) worker.terminate();
     this.#idle.length = 0;
-    this.#busy.clear();
     for (const waiter of this.#waiters.splice(0)) waiter(undefined);
+  }
+
+  /** Terminates every Worker, busy or not, and wakes every waiter with `undefined`. */
+  close(): void {
+    this.drain();
+    for (const worker of this.#busy) worker.terminate();
+    this.#busy.clear();
   }
 
   #take(): Worker | undefined {
@@ -137,7 +155,7 @@ export function createWorkers(options: WorkersOptions = {}): WorkersStrategy {
       return pool.alive;
     },
     async handle(connection: Connection, context: ServerContext): Promise<void> {
-      const onShutdown = () => pool.close();
+      const onShutdown = () => pool.drain();
       context.signal.addEventListener("abort", onShutdown, { once: true });
       try {
         const worker = await pool.acquire();
@@ -279,10 +297,24 @@ async function serveThroughWorker(
     connection.signal.removeEventListener("abort", wake);
     if (reusable && !isFinished) send({ type: "closed" });
     await untilAborted(finished, context.signal);
+    // Shutting down: the service still gets a moment to finish, so that what
+    // it holds outside the Worker (a program under exec) is let go, not orphaned.
+    if (!isFinished) await withinGrace(finished, SHUTDOWN_GRACE_MS);
     worker.onmessage = null;
     worker.onerror = null;
   }
   return reusable && !context.signal.aborted;
+}
+
+/** Waits for `promise`, but no longer than `ms` milliseconds, leaving no timer behind. */
+async function withinGrace(promise: Promise<void>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<void>((resolve) => timer = setTimeout(resolve, ms));
+  try {
+    await Promise.race([promise, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Waits for `promise`, or less if `signal` aborts first, leaving no listener behind. */

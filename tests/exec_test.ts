@@ -84,6 +84,30 @@ for (const mode of ALL_MODES) {
   });
 }
 
+for (const mode of ALL_MODES) {
+  Deno.test(`exec: ${mode} stops every program before the server's stop() resolves`, async () => {
+    const server = await startServer({
+      mode,
+      service: "exec",
+      // A program that neither reads nor writes: only a signal ends it.
+      serviceArgs: ["sh", "-c", "echo $$; exec sleep 1000"],
+    });
+    using client = await TestClient.connect(server.port);
+    const pid = Number(await client.readLine());
+    assert.ok(pid > 0);
+    await server.stop();
+    let alive = true;
+    try {
+      Deno.kill(pid, "SIGCONT");
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+      alive = false;
+    }
+    if (alive) Deno.kill(pid, "SIGKILL");
+    assert.equal(alive, false, `${mode}: program ${pid} outlived the server`);
+  });
+}
+
 Deno.test("exec logs what the program writes to standard error, under every mode", async () => {
   for (const mode of ALL_MODES) {
     const server = await startCli(
