@@ -9,13 +9,24 @@
  * @module
  */
 import { type ClientOptions, runClient } from "./lib/client.ts";
+import { Admission, DEFAULT_MAX_CONNS } from "./lib/admission.ts";
 import { formatHostPort } from "./lib/address.ts";
 import { describeError } from "./lib/errors.ts";
-import { type FlagValues, oneOf, parseFlags, port, UsageError, wholeNumber } from "./lib/flags.ts";
+import {
+  cidrList,
+  type FlagValues,
+  oneOf,
+  parseFlags,
+  port,
+  seconds,
+  UsageError,
+  wholeNumber,
+} from "./lib/flags.ts";
 import { DEFAULT_MAX_LINE } from "./lib/line_framer.ts";
 import { ListenError, type ListenOptions, openListener } from "./lib/listen.ts";
 import { configureLogging, LOG_FORMATS, LOG_LEVELS } from "./lib/log.ts";
-import { serve } from "./lib/server.ts";
+import { DEFAULT_GRACE_MS, serve } from "./lib/server.ts";
+import { DEFAULT_HANDLER_TIMEOUT_MS } from "./lib/strategy.ts";
 import { writeAllSync } from "./lib/write_all.ts";
 import {
   loadService,
@@ -41,7 +52,18 @@ Serves one service to many TCP clients with the chosen concurrency strategy.
   --unix=PATH          listen on a Unix domain socket instead of --host/--port
   --max-line=BYTES     longest line a line service accepts (default ${DEFAULT_MAX_LINE})
   --max-workers=N      workers: clients served at once; the next ones wait (default ${DEFAULT_MAX_WORKERS})
-  --idle-workers=N     workers: ready Workers kept between clients (default ${DEFAULT_IDLE_WORKERS})
+  --idle-workers=N     workers: Workers started ahead and kept ready between clients (default ${DEFAULT_IDLE_WORKERS})
+  --max-conns=N        clients served at once; the next gets "ERR server busy" (default ${DEFAULT_MAX_CONNS}, 0 = no limit)
+  --max-per-ip=N       clients at once from one address (default 0 = no limit)
+  --allow=CIDR         only these addresses may connect; repeatable (default: anyone)
+  --deny=CIDR          these addresses may not connect, even if allowed; repeatable
+  --idle-timeout=SECS  close a client when no byte moved for this long (default 0 = never)
+  --grace=SECS         on SIGINT/SIGTERM, time open clients get to finish (default ${
+  DEFAULT_GRACE_MS / 1000
+})
+  --handler-timeout=SECS  workers: terminate a handler stuck this long (default ${
+  DEFAULT_HANDLER_TIMEOUT_MS / 1000
+}, 0 = never)
   --log-level=LEVEL    ${LOG_LEVELS.join(" | ")} (default info)
   --log-format=FORMAT  ${LOG_FORMATS.join(" | ")} (default text)
   -h, --help           show this help
@@ -127,6 +149,13 @@ async function serveCommand(commandLine: string[]): Promise<number> {
     "max-line": { type: "string", default: String(DEFAULT_MAX_LINE) },
     "max-workers": { type: "string", default: String(DEFAULT_MAX_WORKERS) },
     "idle-workers": { type: "string", default: String(DEFAULT_IDLE_WORKERS) },
+    "max-conns": { type: "string", default: String(DEFAULT_MAX_CONNS) },
+    "max-per-ip": { type: "string", default: "0" },
+    allow: { type: "string", multiple: true },
+    deny: { type: "string", multiple: true },
+    "idle-timeout": { type: "string", default: "0" },
+    grace: { type: "string", default: String(DEFAULT_GRACE_MS / 1000) },
+    "handler-timeout": { type: "string", default: String(DEFAULT_HANDLER_TIMEOUT_MS / 1000) },
     "log-level": { type: "string", default: "info" },
     "log-format": { type: "string", default: "text" },
     help: { type: "boolean", short: "h" },
@@ -140,6 +169,15 @@ async function serveCommand(commandLine: string[]): Promise<number> {
   const maxLine = wholeNumber("max-line", String(flags["max-line"]), 1, 64 * 1024 * 1024);
   const maxWorkers = wholeNumber("max-workers", String(flags["max-workers"]), 1, 10_000);
   const idleWorkers = wholeNumber("idle-workers", String(flags["idle-workers"]), 0, 10_000);
+  const admission = new Admission({
+    maxConns: wholeNumber("max-conns", String(flags["max-conns"]), 0, 1_000_000),
+    maxPerIp: wholeNumber("max-per-ip", String(flags["max-per-ip"]), 0, 1_000_000),
+    allow: cidrList("allow", flags.allow as string[] | undefined),
+    deny: cidrList("deny", flags.deny as string[] | undefined),
+  });
+  const idleTimeoutMs = seconds("idle-timeout", String(flags["idle-timeout"]), 86_400);
+  const graceMs = seconds("grace", String(flags.grace), 3_600);
+  const handlerTimeoutMs = seconds("handler-timeout", String(flags["handler-timeout"]), 86_400);
   const log = {
     level: oneOf("log-level", String(flags["log-level"]), LOG_LEVELS),
     format: oneOf("log-format", String(flags["log-format"]), LOG_FORMATS),
@@ -174,12 +212,11 @@ async function serveCommand(commandLine: string[]): Promise<number> {
   const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
   for (const signal of signals) Deno.addSignalListener(signal, onSignal);
 
-  writeAllSync(
-    Deno.stderr,
-    encoder.encode(
-      `listening on ${address} mode=${mode} service=${service.name}\n`,
-    ),
-  );
+  const announce = () =>
+    writeAllSync(
+      Deno.stderr,
+      encoder.encode(`listening on ${address} mode=${mode} service=${service.name}\n`),
+    );
   try {
     const summary = await serve({
       listener,
@@ -188,7 +225,12 @@ async function serveCommand(commandLine: string[]): Promise<number> {
       serviceSpecifier: specifier,
       serviceArgs,
       maxLine,
+      admission,
+      idleTimeoutMs,
+      graceMs,
+      handlerTimeoutMs,
       signal: stop.signal,
+      onReady: announce,
     });
     writeAllSync(
       Deno.stderr,

@@ -31,6 +31,13 @@
  * @module
  */
 export { serve, type ServeOptions, type ServeSummary } from "./lib/server.ts";
+export {
+  Admission,
+  type AdmissionRules,
+  DEFAULT_MAX_CONNS,
+  type Refusal,
+} from "./lib/admission.ts";
+export { Cidr, CidrError, formatIp, type IpAddress, parseIp } from "./lib/cidr.ts";
 export type { ServerContext, Strategy } from "./lib/strategy.ts";
 export type { Connection } from "./lib/connection.ts";
 export type { Hub } from "./lib/hub.ts";

@@ -6,13 +6,17 @@
  * @module
  */
 import { formatAddr } from "./address.ts";
-import { ConnectionClosedError, isDisconnect } from "./errors.ts";
-import { writeAll } from "./write_all.ts";
+import { ConnectionClosedError, describeError, isDisconnect } from "./errors.ts";
+import { logger } from "./log.ts";
+import { writeAll, type Writer } from "./write_all.ts";
 
 /** The first read buffer; small, so that thousands of idle clients cost little. */
-const INITIAL_READ_BUFFER = 4 * 1024;
+const INITIAL_READ_BUFFER = 1024;
 /** Reads that fill the buffer double it, up to this size, so bulk transfers need few reads. */
 const MAX_READ_BUFFER = 64 * 1024;
+
+const encoder = new TextEncoder();
+const log = logger("connection");
 
 /**
  * One accepted client.
@@ -35,21 +39,28 @@ export class Connection {
   readonly id: number;
   /** The client's address, e.g. `127.0.0.1:51234`. */
   readonly peer: string;
+  /** The client's host alone, e.g. `127.0.0.1` or `::1`, for admission rules. */
+  readonly host: string;
   /** The client's address as the socket reports it. */
   readonly remoteAddr: Deno.Addr;
   /** The server's side of the connection. */
   readonly localAddr: Deno.Addr;
   /** When it was accepted, from `performance.now()`. */
   readonly openedAt: number = performance.now();
+  /** When a byte last moved either way, from `performance.now()`; for the idle timeout. */
+  lastActiveAt: number = this.openedAt;
   /** Bytes read from the client. */
   bytesIn = 0;
   /** Bytes written to the client. */
   bytesOut = 0;
 
   readonly #conn: Deno.Conn;
+  /** The socket as `writeAll` sees it: each partial write counts as activity. */
+  readonly #writer: Writer;
   readonly #closing = new AbortController();
   #readBuffer = new Uint8Array(INITIAL_READ_BUFFER);
   #writeTail: Promise<void> = Promise.resolve();
+  #pendingWrites = 0;
   #queuedBytes = 0;
 
   /**
@@ -64,6 +75,14 @@ export class Connection {
     this.remoteAddr = conn.remoteAddr;
     this.localAddr = conn.localAddr;
     this.peer = formatAddr(conn.remoteAddr);
+    this.host = "hostname" in conn.remoteAddr ? conn.remoteAddr.hostname : this.peer;
+    this.#writer = {
+      write: async (bytes) => {
+        const n = await conn.write(bytes);
+        this.lastActiveAt = performance.now();
+        return n;
+      },
+    };
   }
 
   /** Aborted when the connection closes. */
@@ -108,6 +127,7 @@ export class Connection {
       if (isDisconnect(error)) {
         // A reset is not an end of input the client chose: it is gone, so
         // close now, and whatever serves it (a program under exec) stops.
+        this.#wentAway(error);
         this.close();
         return null;
       }
@@ -115,6 +135,7 @@ export class Connection {
     }
     if (n === null) return null;
     this.bytesIn += n;
+    this.lastActiveAt = performance.now();
     if (n === buffer.byteLength && buffer.byteLength < MAX_READ_BUFFER) {
       this.#readBuffer = new Uint8Array(buffer.byteLength * 2);
     }
@@ -129,18 +150,29 @@ export class Connection {
    */
   write(bytes: Uint8Array): Promise<void> {
     if (this.closed) return Promise.reject(new ConnectionClosedError(this.peer));
+    // With nothing queued, the write starts now instead of a turn later: the
+    // common case of one reply at a time skips the queue's bookkeeping.
+    const written = this.#pendingWrites === 0
+      ? this.#writeNow(bytes)
+      : this.#writeTail.then(() => this.#writeNow(bytes));
+    this.#pendingWrites++;
     this.#queuedBytes += bytes.byteLength;
-    const written = this.#writeTail.then(() => this.#writeNow(bytes));
-    this.#writeTail = written.catch(() => {});
+    this.#writeTail = written.then(this.#settled, this.#settled);
     return written;
   }
+
+  /** Counts a finished write, well or not; bound once so each write reuses it. */
+  readonly #settled = (): void => {
+    this.#pendingWrites--;
+  };
 
   async #writeNow(bytes: Uint8Array): Promise<void> {
     try {
       if (this.closed) throw new ConnectionClosedError(this.peer);
-      await writeAll(this.#conn, bytes, this.peer);
+      await writeAll(this.#writer, bytes, this.peer);
       this.bytesOut += bytes.byteLength;
     } catch (error) {
+      if (!this.closed && isDisconnect(error)) this.#wentAway(error);
       this.close();
       throw error;
     } finally {
@@ -157,6 +189,28 @@ export class Connection {
   async closeAfterWrites(): Promise<void> {
     await this.drain();
     this.close();
+  }
+
+  /**
+   * Queues one last line (CRLF added) behind what is already queued, then
+   * closes once it is written: how a client learns why it is being closed.
+   *
+   * @param text The line, e.g. `ERR idle timeout`.
+   */
+  async closeWithLine(text: string): Promise<void> {
+    if (this.closed) return;
+    // A failed write closes the connection itself; there is no one else to tell.
+    this.write(encoder.encode(`${text}\r\n`)).catch(() => {});
+    await this.closeAfterWrites();
+  }
+
+  /**
+   * The socket itself says the client vanished (a reset, a broken pipe). It is
+   * logged here, once, because a service may never hear of it: under
+   * `workers` a send can be acknowledged before it is written.
+   */
+  #wentAway(error: unknown): void {
+    log.debug("{peer} went away: {reason}", { peer: this.peer, reason: describeError(error) });
   }
 
   /** Closes the socket at once; queued writes fail. Safe to call more than once. */

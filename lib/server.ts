@@ -1,18 +1,21 @@
 /**
- * The accept loop, shared by every strategy: it accepts, tracks each
- * connection, hands it to the strategy, and on shutdown stops accepting,
- * closes what is open and waits for the last handler to finish.
+ * The accept loop, shared by every strategy: it accepts, admits or refuses
+ * each connection (see `admission.ts`), tracks it, watches it for idleness,
+ * and hands it to the strategy. On shutdown it stops accepting, warns line
+ * clients, waits out the grace period, closes what is left, and waits for the
+ * last handler to finish.
  *
  * @module
  */
 import { formatAddr } from "./address.ts";
+import { Admission, DEFAULT_MAX_CONNS, type Refusal } from "./admission.ts";
 import { Connection } from "./connection.ts";
 import { describeError, isDisconnect } from "./errors.ts";
 import { Hub } from "./hub.ts";
 import { DEFAULT_MAX_LINE } from "./line_framer.ts";
 import { logger } from "./log.ts";
 import type { Service } from "./service.ts";
-import type { ServerContext, Strategy } from "./strategy.ts";
+import { DEFAULT_HANDLER_TIMEOUT_MS, type ServerContext, type Strategy } from "./strategy.ts";
 
 const log = logger("server");
 
@@ -22,8 +25,20 @@ const log = logger("server");
  */
 const ACCEPT_ERROR_PAUSE_MS = 50;
 
+/** How long open clients may take to finish after a shutdown signal, unless told otherwise. */
+export const DEFAULT_GRACE_MS = 5_000;
+
 /**
- * What {@link serve} needs.
+ * The line every line-service client gets when the server starts shutting
+ * down. Byte services get nothing: a line would corrupt their stream.
+ */
+export const SHUTDOWN_NOTICE = "server shutting down";
+/** The line a line-service client gets before an idle timeout closes it. */
+export const IDLE_NOTICE = "ERR idle timeout";
+
+/**
+ * What {@link serve} needs. Every limit the server enforces enters here, so
+ * the CLI, tests and embedders configure a server in one place.
  *
  * @example
  * ```ts
@@ -48,8 +63,27 @@ export interface ServeOptions {
   serviceArgs?: readonly string[];
   /** The longest line a line service accepts; default {@link DEFAULT_MAX_LINE}. */
   maxLine?: number;
+  /**
+   * Who may connect, and how many at once. Keep a reference to change its
+   * rules while the server runs; default: {@link DEFAULT_MAX_CONNS} clients, anyone.
+   */
+  admission?: Admission;
+  /** Close a client after this long with no byte moving either way; 0 (default) never. */
+  idleTimeoutMs?: number;
+  /**
+   * After `signal` aborts, how long open clients may take to finish before
+   * they are closed; default {@link DEFAULT_GRACE_MS}.
+   */
+  graceMs?: number;
+  /**
+   * `workers`: terminate a Worker that has not answered its client's input
+   * for this long (a stuck handler); 0 never. Default {@link DEFAULT_HANDLER_TIMEOUT_MS}.
+   */
+  handlerTimeoutMs?: number;
   /** Abort it to shut the server down. */
   signal?: AbortSignal;
+  /** Called once the strategy is ready, just before the first accept. */
+  onReady?: () => void;
 }
 
 /**
@@ -70,7 +104,7 @@ export interface ServeOptions {
  * ```
  */
 export interface ServeSummary {
-  /** Clients accepted. */
+  /** Clients accepted and served (refused ones are not counted). */
   clients: number;
   /** Bytes read from all clients. */
   bytesIn: number;
@@ -79,10 +113,12 @@ export interface ServeSummary {
 }
 
 /**
- * Serves clients from `listener` until `signal` aborts, then closes every
- * connection and resolves once the last handler has finished.
+ * Serves clients from `listener` until `signal` aborts. Then it stops
+ * accepting, tells line-service clients that it is shutting down, gives open
+ * clients up to `graceMs` to finish, closes what is left, and resolves once
+ * the last handler has finished.
  *
- * @param options The listener, strategy and service.
+ * @param options The listener, strategy, service and limits.
  * @returns What the server did.
  *
  * @example Serve echo on a free port until aborted
@@ -100,33 +136,59 @@ export interface ServeSummary {
  */
 export async function serve(options: ServeOptions): Promise<ServeSummary> {
   const { listener, strategy, service } = options;
-  const signal = options.signal ?? new AbortController().signal;
+  const stopping = options.signal ?? new AbortController().signal;
+  const admission = options.admission ?? new Admission({ maxConns: DEFAULT_MAX_CONNS });
+  const idleTimeoutMs = options.idleTimeoutMs ?? 0;
+  const graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
+  // Strategies see only the hard stop: during the grace period they keep serving.
+  const hardStop = new AbortController();
   const context: ServerContext = {
     service,
     serviceSpecifier: options.serviceSpecifier ?? service.name,
     serviceArgs: options.serviceArgs ?? [],
     maxLine: options.maxLine ?? DEFAULT_MAX_LINE,
+    handlerTimeoutMs: options.handlerTimeoutMs ?? DEFAULT_HANDLER_TIMEOUT_MS,
     hub: new Hub(),
-    signal,
+    signal: hardStop.signal,
   };
   const summary: ServeSummary = { clients: 0, bytesIn: 0, bytesOut: 0 };
   const open = new Set<Connection>();
   const handlers = new Set<Promise<void>>();
   let nextId = 0;
+  let graceTimer: ReturnType<typeof setTimeout> | undefined;
 
-  const shutDown = () => {
+  const closeListener = () => {
     try {
       listener.close();
     } catch (error) {
       if (!(error instanceof Deno.errors.BadResource)) throw error;
     }
+  };
+  const closeEverything = () => {
+    closeListener();
     for (const connection of open) connection.close();
   };
-  if (signal.aborted) shutDown();
-  else signal.addEventListener("abort", shutDown, { once: true });
+  hardStop.signal.addEventListener("abort", closeEverything, { once: true });
+  const beginShutdown = () => {
+    closeListener();
+    log.info("shutting down: {open} clients get up to {graceMs} ms to finish", {
+      open: open.size,
+      graceMs,
+    });
+    if (service.framing === "lines") {
+      const notice = encoder.encode(`${SHUTDOWN_NOTICE}\r\n`);
+      for (const connection of open) connection.write(notice).catch(() => {});
+    }
+    graceTimer = setTimeout(() => hardStop.abort(), graceMs);
+  };
+  if (stopping.aborted) beginShutdown();
+  else stopping.addEventListener("abort", beginShutdown, { once: true });
 
   const handle = async (connection: Connection): Promise<void> => {
     log.info("open {peer} id={id}", { peer: connection.peer, id: connection.id });
+    const stopWatching = idleTimeoutMs > 0
+      ? watchIdle(connection, idleTimeoutMs, service.framing)
+      : () => {};
     try {
       try {
         await connection.handshake();
@@ -140,8 +202,10 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
       }
       await strategy.handle(connection, context);
     } finally {
+      stopWatching();
       connection.close();
       open.delete(connection);
+      admission.release(connection.host);
       summary.bytesIn += connection.bytesIn;
       summary.bytesOut += connection.bytesOut;
       log.info("close {peer} id={id} in={bytesIn} out={bytesOut} duration_ms={durationMs}", {
@@ -153,14 +217,20 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
       });
     }
   };
+  const track = (handler: Promise<void>) => {
+    handlers.add(handler);
+    handler.finally(() => handlers.delete(handler));
+  };
 
   try {
-    while (!signal.aborted) {
+    await strategy.start?.(context);
+    options.onReady?.();
+    while (!stopping.aborted) {
       let conn: Deno.Conn;
       try {
         conn = await listener.accept();
       } catch (error) {
-        if (signal.aborted || error instanceof Deno.errors.BadResource) break;
+        if (stopping.aborted || error instanceof Deno.errors.BadResource) break;
         log.error("accept on {address} failed: {reason}", {
           address: formatAddr(listener.addr),
           reason: describeError(error),
@@ -168,29 +238,91 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
         await new Promise((resolve) => setTimeout(resolve, ACCEPT_ERROR_PAUSE_MS));
         continue;
       }
-      if (signal.aborted) {
+      if (stopping.aborted) {
         conn.close();
         break;
       }
-      setNoDelay(conn);
       const connection = new Connection(conn, ++nextId);
+      const refusal = admission.admit(connection.host);
+      if (refusal) {
+        track(refuse(connection, refusal));
+        continue;
+      }
+      setNoDelay(conn);
       open.add(connection);
       summary.clients++;
       const handler = handle(connection);
-      if (strategy.sequential) {
-        await handler;
-      } else {
-        handlers.add(handler);
-        handler.finally(() => handlers.delete(handler));
-      }
+      if (strategy.sequential) await handler;
+      else track(handler);
     }
   } finally {
-    signal.removeEventListener("abort", shutDown);
-    shutDown();
+    stopping.removeEventListener("abort", beginShutdown);
+    closeListener();
+    if (stopping.aborted && !hardStop.signal.aborted && handlers.size > 0) {
+      const allDone = Promise.allSettled(handlers);
+      await Promise.race([allDone, untilAborted(hardStop.signal)]);
+    }
+    clearTimeout(graceTimer);
+    hardStop.abort();
     await Promise.allSettled(handlers);
     await strategy.close?.();
   }
   return summary;
+}
+
+const encoder = new TextEncoder();
+
+/** Tells a refused client why, when it may know, and closes it; no service runs. */
+async function refuse(connection: Connection, refusal: Refusal): Promise<void> {
+  log.info("refused {peer}: {reason}", { peer: connection.peer, reason: refusal.reason });
+  if (refusal.notice === undefined) connection.close();
+  else await connection.closeWithLine(refusal.notice);
+}
+
+/**
+ * Closes `connection` once no byte has moved either way for `timeoutMs`. A
+ * line-service client is told first, unless its writes are stuck, in which
+ * case nothing more could reach it. One timer per connection, re-armed for
+ * the time left rather than reset on every read.
+ *
+ * @returns A function that stops watching.
+ */
+function watchIdle(
+  connection: Connection,
+  timeoutMs: number,
+  framing: Service["framing"],
+): () => void {
+  let told = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const check = () => {
+    const idleFor = performance.now() - connection.lastActiveAt;
+    if (idleFor < timeoutMs && !told) {
+      timer = setTimeout(check, timeoutMs - idleFor);
+      return;
+    }
+    log.info("closing {peer}: idle for {idleMs} ms", {
+      peer: connection.peer,
+      idleMs: Math.round(idleFor),
+    });
+    if (told || framing === "bytes" || connection.queuedBytes > 0) {
+      connection.close();
+      return;
+    }
+    // The notice should take no time; if it sticks, the next check closes at once.
+    told = true;
+    void connection.closeWithLine(IDLE_NOTICE);
+    timer = setTimeout(check, timeoutMs);
+  };
+  timer = setTimeout(check, timeoutMs);
+  return () => clearTimeout(timer);
+}
+
+/** Resolves when `signal` aborts. Only for signals that are certain to abort. */
+function untilAborted(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) =>
+    signal.addEventListener("abort", () => resolve(), { once: true })
+  );
 }
 
 /** Small replies must leave at once rather than wait for Nagle's timer. */

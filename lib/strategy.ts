@@ -11,6 +11,13 @@ import type { Hub } from "./hub.ts";
 import type { Service } from "./service.ts";
 
 /**
+ * How long a `workers` handler may keep its client's input unanswered before
+ * its Worker is presumed stuck and terminated. Generous, because `compute`'s
+ * largest request takes seconds on a busy machine.
+ */
+export const DEFAULT_HANDLER_TIMEOUT_MS = 30_000;
+
+/**
  * What a strategy gets to serve a connection with.
  *
  * @example
@@ -32,9 +39,19 @@ export interface ServerContext {
   readonly serviceArgs: readonly string[];
   /** The longest line a line service accepts. */
   readonly maxLine: number;
+  /**
+   * How long a handler that runs on its own thread may leave input
+   * unanswered before it is terminated; 0 never. Only `workers` can enforce
+   * it: a handler stuck on the main thread blocks the thread that would.
+   */
+  readonly handlerTimeoutMs: number;
   /** The server's clients, for broadcasts and `who`. */
   readonly hub: Hub;
-  /** Aborted when the server shuts down. */
+  /**
+   * Aborted when the server stops for good: at once when it finishes, or
+   * after the grace period of a shutdown. Clients are still served during
+   * the grace period, so strategies must keep going until this aborts.
+   */
   readonly signal: AbortSignal;
 }
 
@@ -58,6 +75,11 @@ export interface Strategy {
    * the next (`single`), or goes straight back to accepting.
    */
   readonly sequential: boolean;
+  /**
+   * Gets ready before the first client is accepted (the `workers` pool starts
+   * its ready Workers here). The server accepts nobody until it resolves.
+   */
+  start?(context: ServerContext): Promise<void>;
   /** Serves one connection until it ends; it must not reject. */
   handle(connection: Connection, context: ServerContext): Promise<void>;
   /** Releases what the strategy holds (Workers) once the last connection ended. */

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { Admission, type AdmissionRules } from "../lib/admission.ts";
 import { type ClientOptions, connectTo } from "../lib/client.ts";
 import { type ListenOptions, openListener } from "../lib/listen.ts";
 import { serve, type ServeSummary } from "../lib/server.ts";
@@ -20,6 +21,8 @@ export interface TestServer {
   /** The listener's address as the server logs it. */
   address: string;
   strategy: Strategy;
+  /** The server's admission control, when the test gave rules. */
+  admission: Admission | undefined;
   stop(): Promise<ServeSummary>;
   [Symbol.asyncDispose](): Promise<void>;
 }
@@ -31,6 +34,14 @@ export interface TestServerOptions extends StrategyOptions {
   /** The words after `--` for a service made from them (exec). */
   serviceArgs?: string[];
   maxLine?: number;
+  /** Admission rules, e.g. `{ maxConns: 1 }`; the server's defaults otherwise. */
+  rules?: AdmissionRules;
+  idleTimeoutMs?: number;
+  handlerTimeoutMs?: number;
+  /** The shutdown grace; 0 unless given, so `stop()` closes clients at once. */
+  graceMs?: number;
+  /** The host to listen on; 127.0.0.1 unless given (e.g. `::1`). */
+  hostname?: string;
   /** Where to listen; 127.0.0.1 port 0 over TCP unless given. */
   listen?: ListenOptions;
 }
@@ -41,9 +52,12 @@ export async function startServer(options: TestServerOptions): Promise<TestServe
     ? await loadService(options.service, options.serviceArgs)
     : options.service;
   const { listener, address } = await openListener(
-    options.listen ?? { transport: "tcp", hostname: "127.0.0.1", port: 0 },
+    options.listen ??
+      { transport: "tcp", hostname: options.hostname ?? "127.0.0.1", port: 0 },
   );
-  const strategy = createStrategy(options.mode, options);
+  // Tests start many servers; ready Workers would only slow them unless a test asks.
+  const strategy = createStrategy(options.mode, { idleWorkers: 0, ...options });
+  const admission = options.rules ? new Admission(options.rules) : undefined;
   const stopper = new AbortController();
   const served = serve({
     listener,
@@ -52,6 +66,10 @@ export async function startServer(options: TestServerOptions): Promise<TestServe
     serviceSpecifier: typeof options.service === "string" ? options.service : service.name,
     serviceArgs: options.serviceArgs,
     maxLine: options.maxLine,
+    admission,
+    idleTimeoutMs: options.idleTimeoutMs,
+    handlerTimeoutMs: options.handlerTimeoutMs,
+    graceMs: options.graceMs ?? 0,
     signal: stopper.signal,
   });
   let stopped: Promise<ServeSummary> | undefined;
@@ -63,6 +81,7 @@ export async function startServer(options: TestServerOptions): Promise<TestServe
     port: listener.addr.transport === "tcp" ? listener.addr.port : 0,
     address,
     strategy,
+    admission,
     stop,
     async [Symbol.asyncDispose]() {
       await stop();
@@ -83,9 +102,9 @@ export class TestClient {
     this.conn = conn;
   }
 
-  /** Connects to 127.0.0.1:`port`. */
-  static async connect(port: number): Promise<TestClient> {
-    return new TestClient(await Deno.connect({ hostname: "127.0.0.1", port }));
+  /** Connects to `hostname` (127.0.0.1 unless given):`port`. */
+  static async connect(port: number, hostname = "127.0.0.1"): Promise<TestClient> {
+    return new TestClient(await Deno.connect({ hostname, port }));
   }
 
   /** Connects over any transport: TLS, a Unix socket, IPv6. */
@@ -179,6 +198,13 @@ export class TestClient {
 export const ALL_MODES: readonly Mode[] = ["single", "poll", "workers"];
 /** The modes that serve clients at the same time. */
 export const CONCURRENT_MODES: readonly Mode[] = ["poll", "workers"];
+
+/** `--port=0` first, so that a server listens on a free port unless told otherwise. */
+function portUnlessGiven(args: string[]): string[] {
+  return args.some((arg) => arg.startsWith("--port") || arg.startsWith("--unix"))
+    ? []
+    : ["--port=0"];
+}
 
 /** Whether a program is on `PATH`, for tests that drive real clients. */
 export function hasCommand(name: string): boolean {
@@ -311,78 +337,169 @@ export async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator
   if (pending) yield pending;
 }
 
-/** A CLI server started by a test; its standard error is read line by line. */
-export interface CliServer {
-  child: Deno.ChildProcess;
+/** How long {@link CliServer.waitForLog} waits before it fails the test. */
+const LOG_WAIT_CAP_MS = 60_000;
+
+/** A server run through the CLI in its own process. */
+export class CliServer {
+  readonly child: Deno.ChildProcess;
   /** The address from its `listening on ADDRESS mode=…` line. */
-  address: string;
-  /** Its TCP port, when it listens on one. */
-  port: number;
-  /** The rest of its standard error. */
-  stderr: AsyncGenerator<string>;
-  /** Sends `signal`, reads the rest of standard error, and returns it with the exit status. */
-  stop(signal?: Deno.Signal): Promise<{ code: number; logged: string[] }>;
-  [Symbol.asyncDispose](): Promise<void>;
-}
+  readonly address: string;
+  /** Its TCP port, or 0 when it listens on a Unix socket. */
+  readonly port: number;
+  /** Every line of standard error so far, the `listening` line first. */
+  readonly log: string[];
+  readonly #waiters = new Set<{ pattern: RegExp; resolve(line: string): void }>();
+  readonly #drained: Promise<void>;
 
-/**
- * Starts `main.ts serve` with `args` and waits for its `listening on` line.
- *
- * @throws When the first line is anything else, with that line.
- */
-export function startCli(
-  args: string[],
-  permissions: string[] = ["--allow-net", "--allow-read"],
-): Promise<CliServer> {
-  return startProgram(Deno.execPath(), ["run", "--no-check", ...permissions, MAIN, ...args]);
-}
-
-/**
- * Starts any servidor executable (the compiled binary, say) and waits for its
- * `listening on` line.
- *
- * @throws When the first line is anything else, with that line.
- */
-export async function startProgram(program: string, args: string[]): Promise<CliServer> {
-  const child = new Deno.Command(program, {
-    args,
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-    cwd: ROOT,
-  }).spawn();
-  const stderr = lines(child.stderr);
-  const first = (await stderr.next()).value ?? "";
-  const listening = /^listening on (\S+) mode=/.exec(first);
-  if (!listening) {
-    child.kill("SIGKILL");
-    for await (const _ of stderr);
-    await child.status;
-    throw new Error(`the server did not start: ${first}`);
+  private constructor(child: Deno.ChildProcess, address: string, first: string) {
+    this.child = child;
+    this.address = address;
+    this.port = Number(/:(\d+)$/.exec(address)?.[1] ?? 0);
+    this.log = [first];
+    this.#drained = this.#drain();
   }
-  const address = listening[1]!;
-  let stopped: Promise<{ code: number; logged: string[] }> | undefined;
-  const stop = (signal: Deno.Signal = "SIGTERM") =>
-    stopped ??= (async () => {
-      try {
-        child.kill(signal);
-      } catch (error) {
-        // It may have exited already.
-        if (!(error instanceof TypeError)) throw error;
+
+  /**
+   * Starts `main.ts serve` with `args` on a free port (unless `args` name
+   * another), with `permissions`, and resolves once it listens.
+   */
+  static start(
+    args: string[],
+    permissions: string[] = ["--allow-net", "--allow-read"],
+  ): Promise<CliServer> {
+    return CliServer.startProgram(Deno.execPath(), [
+      "run",
+      "--no-check",
+      ...permissions,
+      MAIN,
+      ...portUnlessGiven(args),
+      ...args,
+    ]);
+  }
+
+  /**
+   * Starts any servidor executable (the compiled binary, say) with exactly
+   * `args`, and resolves once it listens.
+   */
+  static async startProgram(program: string, args: string[]): Promise<CliServer> {
+    const child = new Deno.Command(program, {
+      args,
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+      cwd: ROOT,
+    }).spawn();
+    const reader = child.stderr.getReader();
+    let text = "";
+    while (!text.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+    reader.releaseLock();
+    const newline = text.indexOf("\n");
+    const first = text.slice(0, newline === -1 ? undefined : newline);
+    const listening = /^listening on (\S+) mode=/.exec(first);
+    if (!listening) {
+      child.kill("SIGKILL");
+      await child.status;
+      throw new Error(`the server did not start: ${text}`);
+    }
+    const server = new CliServer(child, listening[1]!, first);
+    // Whatever came with the first line is fed to the drain as it starts.
+    server.#pushLines(text.slice(newline + 1));
+    return server;
+  }
+
+  /** The process id, for /proc. */
+  get pid(): number {
+    return this.child.pid;
+  }
+
+  /** Resolves with the first log line (past or future) that matches. */
+  waitForLog(pattern: RegExp): Promise<string> {
+    const seen = this.log.find((line) => pattern.test(line));
+    if (seen !== undefined) return Promise.resolve(seen);
+    const { promise, resolve, reject } = Promise.withResolvers<string>();
+    const waiter = {
+      pattern,
+      resolve(line: string) {
+        clearTimeout(timer);
+        resolve(line);
+      },
+    };
+    // A safety cap, not a synchronisation: a line that never comes fails the test instead of hanging CI.
+    const timer = setTimeout(() => {
+      this.#waiters.delete(waiter);
+      reject(
+        new Error(
+          `no log line matched ${pattern} in ${LOG_WAIT_CAP_MS} ms:\n${this.log.join("\n")}`,
+        ),
+      );
+    }, LOG_WAIT_CAP_MS);
+    this.#waiters.add(waiter);
+    return promise;
+  }
+
+  /**
+   * Sends a signal and waits for the exit; see {@link exited}. `logged` is
+   * every line after the `listening` one.
+   */
+  async stop(signal: Deno.Signal = "SIGTERM"): Promise<Deno.CommandStatus & { logged: string[] }> {
+    try {
+      this.child.kill(signal);
+    } catch (error) {
+      // It may have exited already.
+      if (!(error instanceof TypeError)) throw error;
+    }
+    const status = await this.exited();
+    return { ...status, logged: this.log.slice(1) };
+  }
+
+  /** Waits for the process to exit on its own; by then {@link log} is complete. */
+  async exited(): Promise<Deno.CommandStatus> {
+    const status = await this.child.status;
+    await this.#drained;
+    return status;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    try {
+      this.child.kill("SIGKILL");
+    } catch (error) {
+      if (!(error instanceof TypeError)) throw error;
+    }
+    await this.child.status;
+    await this.#drained;
+  }
+
+  #partial = "";
+
+  #pushLines(text: string): void {
+    this.#partial += text;
+    let newline: number;
+    while ((newline = this.#partial.indexOf("\n")) !== -1) {
+      this.#addLine(this.#partial.slice(0, newline));
+      this.#partial = this.#partial.slice(newline + 1);
+    }
+  }
+
+  #addLine(line: string): void {
+    this.log.push(line);
+    for (const waiter of this.#waiters) {
+      if (waiter.pattern.test(line)) {
+        this.#waiters.delete(waiter);
+        waiter.resolve(line);
       }
-      const logged: string[] = [];
-      for await (const line of stderr) logged.push(line);
-      return { code: (await child.status).code, logged };
-    })();
-  return {
-    child,
-    address,
-    port: Number(/:(\d+)$/.exec(address)?.[1] ?? 0),
-    stderr,
-    stop,
-    async [Symbol.asyncDispose]() {
-      await stop();
-    },
-  };
+    }
+  }
+
+  async #drain(): Promise<void> {
+    for await (const chunk of this.child.stderr.pipeThrough(new TextDecoderStream())) {
+      this.#pushLines(chunk);
+    }
+    if (this.#partial) this.#addLine(this.#partial);
+  }
 }

@@ -5,7 +5,7 @@
  * task's own flags and serves clients with it under every mode.
  */
 import assert from "node:assert/strict";
-import { ALL_MODES, ROOT, startProgram, TestClient } from "./_helpers.ts";
+import { ALL_MODES, CliServer, ROOT, TestClient } from "./_helpers.ts";
 
 const DENORT_BIN = Deno.env.get("DENORT_BIN");
 
@@ -40,7 +40,7 @@ Deno.test({
       assert.ok(built.success, new TextDecoder().decode(built.stderr));
 
       for (const mode of ALL_MODES) {
-        const server = await startProgram(binary, [
+        const server = await CliServer.startProgram(binary, [
           `--mode=${mode}`,
           "--port=0",
           "--service=reverse",

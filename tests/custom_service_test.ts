@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { serviceSpecifier } from "../services/mod.ts";
-import { ALL_MODES, ROOT, runCli, startCli, startServer, TestClient } from "./_helpers.ts";
+import { ALL_MODES, CliServer, ROOT, runCli, startServer, TestClient } from "./_helpers.ts";
 
 /** The path the README runs, relative to the repository's root. */
 const EXAMPLE = "./services/examples/upper.ts";
@@ -27,7 +27,11 @@ for (const mode of ALL_MODES) {
   });
 
   Deno.test(`your own service: the CLI runs --service=${EXAMPLE} under ${mode}`, async () => {
-    await using server = await startCli([`--mode=${mode}`, "--port=0", `--service=${EXAMPLE}`]);
+    await using server = await CliServer.start([
+      `--mode=${mode}`,
+      "--port=0",
+      `--service=${EXAMPLE}`,
+    ]);
     assert.match(server.address, /^127\.0\.0\.1:\d+$/);
     await assertUpper(server.port);
   });

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import type { PeerInfo, Session } from "../lib/service.ts";
 import { createExecService } from "../services/exec.ts";
-import { ALL_MODES, hasCommand, runCli, startCli, startServer, TestClient } from "./_helpers.ts";
+import { ALL_MODES, CliServer, hasCommand, runCli, startServer, TestClient } from "./_helpers.ts";
 
 const HAVE_BC = hasCommand("bc");
 const decoder = new TextDecoder();
@@ -112,7 +112,7 @@ for (const mode of ALL_MODES) {
 
 Deno.test("exec logs what the program writes to standard error, under every mode", async () => {
   for (const mode of ALL_MODES) {
-    const server = await startCli(
+    const server = await CliServer.start(
       [
         `--mode=${mode}`,
         "--port=0",
@@ -173,7 +173,7 @@ Deno.test("exec: a command that does not exist closes its client and the server 
   });
   {
     using client = await TestClient.connect(server.port);
-    assert.equal(decoder.decode(await client.readAll()), "");
+    assert.equal(decoder.decode(await client.readAll()), "ERR internal error\r\n");
   }
   const summary = await server.stop();
   assert.equal(summary.clients, 1);

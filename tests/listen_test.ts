@@ -4,11 +4,11 @@
  */
 import assert from "node:assert/strict";
 import {
+  CliServer,
   hasCommand,
   hasIpv6Loopback,
   makeTestCertificate,
   runCli,
-  startCli,
   startServer,
   TestClient,
 } from "./_helpers.ts";
@@ -124,13 +124,13 @@ Deno.test("a stale socket file left by a killed server is replaced, and a stoppe
   const path = `${dir}/servidor.sock`;
   const permissions = ["--allow-net", "--allow-read", `--allow-write=${dir}`];
   try {
-    const killed = await startCli([`--unix=${path}`], permissions);
+    const killed = await CliServer.start([`--unix=${path}`], permissions);
     assert.equal(killed.address, path);
     // SIGKILL: the server gets no chance to clean up, as when it crashes.
     await killed.stop("SIGKILL");
     assert.ok(Deno.lstatSync(path).isSocket, "a killed server should leave its socket file");
 
-    const server = await startCli([`--unix=${path}`, "--service=reverse"], permissions);
+    const server = await CliServer.start([`--unix=${path}`, "--service=reverse"], permissions);
     {
       using client = await TestClient.connectTo({ transport: "unix", path });
       await client.send("hola\n");
@@ -218,7 +218,7 @@ for (const host of ["::1", "::"]) {
     }`,
     ignore: !HAVE_IPV6,
     async fn() {
-      await using server = await startCli(["--host", host, "--port=0", "--service=reverse"]);
+      await using server = await CliServer.start(["--host", host, "--port=0", "--service=reverse"]);
       assert.match(server.address, new RegExp(`^\\[${host.replaceAll(":", "\\:")}\\]:\\d+$`));
       const output = await runCli(
         ["client", "--host=::1", `--port=${server.port}`],
