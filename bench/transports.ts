@@ -19,6 +19,7 @@ import { writeAll } from "../lib/write_all.ts";
 import { loadService } from "../services/mod.ts";
 import { createStrategy, type Mode, MODES } from "../strategies/mod.ts";
 import { oneOf, wholeNumber } from "../lib/flags.ts";
+import { makeTestCertificate } from "../tests/_helpers.ts";
 
 const flags = parseArgs({
   args: Deno.args,
@@ -32,36 +33,11 @@ const mode: Mode = oneOf("mode", String(flags.mode), MODES);
 const conns = wholeNumber("conns", String(flags.conns), 1, 100_000);
 const mib = wholeNumber("mib", String(flags.mib), 1, 4096);
 
+// The tests' throw-away certificate, made by openssl in a fresh directory under /tmp.
+await using certificate = await makeTestCertificate();
+const { certFile, keyFile } = certificate.files;
+const caCerts = [certificate.cert];
 const dir = await Deno.makeTempDir({ dir: "/tmp", prefix: "servidor-bench-" });
-const certFile = `${dir}/cert.pem`;
-const keyFile = `${dir}/key.pem`;
-const made = await new Deno.Command("openssl", {
-  args: [
-    "req",
-    "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-nodes",
-    "-days",
-    "1",
-    "-subj",
-    "/CN=localhost",
-    "-addext",
-    "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1",
-    "-addext",
-    "basicConstraints=critical,CA:FALSE",
-    "-keyout",
-    keyFile,
-    "-out",
-    certFile,
-  ],
-  stdout: "null",
-  stderr: "null",
-}).output();
-if (!made.success) throw new Error("openssl could not make a certificate");
-const caCerts = [await Deno.readTextFile(certFile)];
 
 interface Case {
   name: string;
