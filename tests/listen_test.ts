@@ -241,3 +241,15 @@ Deno.test("the CLI refuses --unix without read and write access, with one line a
     /^servidor: --unix \/tmp\/servidor-denied\.sock needs read and write access to it: run deno with --allow-read --allow-write/,
   );
 });
+
+Deno.test("the CLI refuses address rules on a Unix socket, whose clients have no address", async () => {
+  const result = await runCli(
+    ["--unix=/tmp/servidor-rules.sock", "--allow=127.0.0.0/8", "--max-per-ip=2"],
+    ["--allow-net", "--allow-read", "--allow-write=/tmp"],
+  );
+  assertOneLineError(
+    result,
+    2,
+    /^servidor: --unix cannot be combined with --allow, --max-per-ip: a Unix socket's clients have no address/,
+  );
+});
