@@ -8,52 +8,91 @@
  *
  * @module
  */
-import { formatAddr } from "./lib/address.ts";
-import { runClient } from "./lib/client.ts";
+import { type ClientOptions, runClient } from "./lib/client.ts";
 import { Admission, DEFAULT_MAX_CONNS } from "./lib/admission.ts";
+import { formatHostPort } from "./lib/address.ts";
+import {
+  ConfigReloader,
+  MAX_CONNECTION_LIMIT,
+  MAX_IDLE_TIMEOUT_SECONDS,
+  readConfigAtStart,
+  type ReloadableSettings,
+} from "./lib/config.ts";
+import { describeError } from "./lib/errors.ts";
+import { type Bus, openBus, parseBusFlag } from "./lib/bus.ts";
 import {
   cidrList,
+  type FlagValues,
   oneOf,
   parseFlags,
   port,
+  rate,
   seconds,
   UsageError,
   wholeNumber,
 } from "./lib/flags.ts";
 import { DEFAULT_MAX_LINE } from "./lib/line_framer.ts";
+import { ListenError, type ListenOptions, openListener } from "./lib/listen.ts";
 import { configureLogging, LOG_FORMATS, LOG_LEVELS } from "./lib/log.ts";
 import { DEFAULT_GRACE_MS, serve } from "./lib/server.ts";
+import { ServerStats } from "./lib/stats.ts";
+import { serveStats, type StatsServer } from "./lib/stats_http.ts";
+import { logStatsEvery } from "./lib/stats_log.ts";
 import { DEFAULT_HANDLER_TIMEOUT_MS } from "./lib/strategy.ts";
 import { writeAllSync } from "./lib/write_all.ts";
-import { loadService, SERVICES, UnknownServiceError } from "./services/mod.ts";
+import {
+  loadService,
+  SERVICE_NAMES,
+  SERVICES,
+  serviceSpecifier,
+  UnknownServiceError,
+} from "./services/mod.ts";
 import { createStrategy, MODES } from "./strategies/mod.ts";
-import { DEFAULT_IDLE_WORKERS, DEFAULT_MAX_WORKERS } from "./strategies/workers.ts";
+import {
+  DEFAULT_IDLE_WORKERS,
+  DEFAULT_MAX_WORKERS,
+  type WorkersStrategy,
+} from "./strategies/workers.ts";
+import { DEFAULT_THREADS, reusePortProblem, serveReusePort } from "./strategies/reuseport.ts";
 import { runBenchCommand } from "./bench/load.ts";
 
-const SERVE_HELP = `Usage: servidor [serve] [flags]
+const SERVE_HELP = `Usage: servidor [serve] [flags] [-- CMD ARGS...]
 
 Serves one service to many TCP clients with the chosen concurrency strategy.
 
   --mode=MODE          ${MODES.join(" | ")} (default poll)
-  --service=NAME       ${Object.keys(SERVICES).join(" | ")} (default echo)
-  --host=HOST          address to listen on (default 127.0.0.1)
+  --service=NAME       ${SERVICE_NAMES.join(" | ")} | ./your_service.ts (default echo)
+  --host=HOST          address to listen on, IPv4 or IPv6 (default 127.0.0.1)
   --port=PORT          port to listen on, 0 for any free one (default 7000)
+  --tls-cert=FILE      serve TLS with this PEM certificate chain (needs --tls-key)
+  --tls-key=FILE       the certificate's PEM private key
+  --unix=PATH          listen on a Unix domain socket instead of --host/--port
   --max-line=BYTES     longest line a line service accepts (default ${DEFAULT_MAX_LINE})
   --max-workers=N      workers: clients served at once; the next ones wait (default ${DEFAULT_MAX_WORKERS})
-  --idle-workers=N     workers: ready Workers kept between clients (default ${DEFAULT_IDLE_WORKERS})
+  --idle-workers=N     workers: Workers started ahead and kept ready between clients (default ${DEFAULT_IDLE_WORKERS})
   --max-conns=N        clients served at once; the next gets "ERR server busy" (default ${DEFAULT_MAX_CONNS}, 0 = no limit)
   --max-per-ip=N       clients at once from one address (default 0 = no limit)
   --allow=CIDR         only these addresses may connect; repeatable (default: anyone)
   --deny=CIDR          these addresses may not connect, even if allowed; repeatable
   --idle-timeout=SECS  close a client when no byte moved for this long (default 0 = never)
+  --rate=N/SECS        new connections per address: N at once, refilled over SECS;
+                       over it a client gets "ERR rate limited" (default: no limit)
+  --config=FILE        JSON with any of allow, deny, max-conns, max-per-ip, idle-timeout,
+                       rate (named as the flags, over them); SIGHUP re-reads it
   --grace=SECS         on SIGINT/SIGTERM, time open clients get to finish (default ${
   DEFAULT_GRACE_MS / 1000
 })
   --handler-timeout=SECS  workers: terminate a handler stuck this long (default ${
   DEFAULT_HANDLER_TIMEOUT_MS / 1000
 }, 0 = never)
+  --threads=N          reuseport: Workers, each with its own listener (default ${DEFAULT_THREADS}, the cores)
+  --proxy-protocol     require a PROXY header (v1 or v2) from a load balancer on every connection
+  --bus=BUS            local | redis://HOST:PORT: share chat with other servers (default local)
   --log-level=LEVEL    ${LOG_LEVELS.join(" | ")} (default info)
   --log-format=FORMAT  ${LOG_FORMATS.join(" | ")} (default text)
+  --stats-port=PORT    serve statistics over HTTP: / (live page), /stats.json, /metrics
+  --stats-host=HOST    address for --stats-port (default 127.0.0.1)
+  --stats-interval=S   log a one-line summary every S seconds
   -h, --help           show this help
 
 Services:
@@ -61,17 +100,23 @@ ${
   Object.values(SERVICES).map((service) => `  ${service.name.padEnd(10)} ${service.description}`)
     .join("\n")
 }
+  exec       -- CMD ARGS: runs CMD for each client, stdin and stdout joined to it (inetd)
+  ./FILE.ts  your own service: a module whose default export is a service
 
 Other commands: client (a netcat-like client), bench (a load generator); each takes --help.
 `;
 
-const CLIENT_HELP = `Usage: servidor client [--host=HOST] [--port=PORT]
+const CLIENT_HELP =
+  `Usage: servidor client [--host=HOST] [--port=PORT] [--tls [--ca=FILE]] [--unix=PATH]
 
 Sends standard input to the server and prints what comes back. End of input
 half-closes the connection; the client exits when the server closes.
 
   --host=HOST   server address (default 127.0.0.1)
   --port=PORT   server port (default 7000)
+  --tls         connect with TLS, checking the server's certificate
+  --ca=FILE     also trust this PEM certificate (e.g. the server's own, self-signed)
+  --unix=PATH   connect to a Unix domain socket instead of --host/--port
   -h, --help    show this help
 `;
 
@@ -85,23 +130,59 @@ function printError(message: string): void {
  * Deno loads a Worker's module like a dynamic import, which needs read
  * access even for files the main module could import freely.
  */
-function requireWorkerReadAccess(): void {
-  const entry = new URL("./strategies/worker_main.ts", import.meta.url);
+function requireWorkerReadAccess(mode: string, entryPath: string): void {
+  const entry = new URL(entryPath, import.meta.url);
   if (entry.protocol !== "file:") return;
   const { state } = Deno.permissions.querySync({ name: "read", path: entry });
   if (state !== "granted") {
     throw new UsageError(
-      "--mode=workers needs read access to load its Workers: run deno with --allow-read",
+      `--mode=${mode} needs read access to load its Workers: run deno with --allow-read`,
     );
   }
 }
 
-async function serveCommand(args: string[]): Promise<number> {
+/** Which transport the serve flags ask for; see lib/listen.ts. */
+function listenOptions(flags: FlagValues): ListenOptions {
+  const hostname = String(flags.host);
+  const listenPort = port("port", String(flags.port));
+  const certFile = flags["tls-cert"] === undefined ? undefined : String(flags["tls-cert"]);
+  const keyFile = flags["tls-key"] === undefined ? undefined : String(flags["tls-key"]);
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    throw new UsageError("--tls-cert and --tls-key go together: give both or neither");
+  }
+  if (flags.unix !== undefined) {
+    if (certFile !== undefined) throw new UsageError("--unix cannot be combined with TLS");
+    // A Unix socket's clients have no address, so address rules would lump them together.
+    const byAddress = ["allow", "deny"].filter((flag) => flags[flag] !== undefined);
+    if (String(flags["max-per-ip"]) !== "0") byAddress.push("max-per-ip");
+    if (byAddress.length > 0) {
+      throw new UsageError(
+        `--unix cannot be combined with --${
+          byAddress.join(", --")
+        }: a Unix socket's clients have no address`,
+      );
+    }
+    return { transport: "unix", path: String(flags.unix) };
+  }
+  if (certFile !== undefined && keyFile !== undefined) {
+    return { transport: "tls", hostname, port: listenPort, certFile, keyFile };
+  }
+  return { transport: "tcp", hostname, port: listenPort };
+}
+
+async function serveCommand(commandLine: string[]): Promise<number> {
+  // Words after `--` belong to the service (exec's command), not to servidor.
+  const separator = commandLine.indexOf("--");
+  const args = separator === -1 ? commandLine : commandLine.slice(0, separator);
+  const serviceArgs = separator === -1 ? [] : commandLine.slice(separator + 1);
   const flags = parseFlags(args, {
     mode: { type: "string", default: "poll" },
     service: { type: "string", default: "echo" },
     host: { type: "string", default: "127.0.0.1" },
     port: { type: "string", default: "7000" },
+    "tls-cert": { type: "string" },
+    "tls-key": { type: "string" },
+    unix: { type: "string" },
     "max-line": { type: "string", default: String(DEFAULT_MAX_LINE) },
     "max-workers": { type: "string", default: String(DEFAULT_MAX_WORKERS) },
     "idle-workers": { type: "string", default: String(DEFAULT_IDLE_WORKERS) },
@@ -110,10 +191,18 @@ async function serveCommand(args: string[]): Promise<number> {
     allow: { type: "string", multiple: true },
     deny: { type: "string", multiple: true },
     "idle-timeout": { type: "string", default: "0" },
+    rate: { type: "string" },
+    config: { type: "string" },
     grace: { type: "string", default: String(DEFAULT_GRACE_MS / 1000) },
     "handler-timeout": { type: "string", default: String(DEFAULT_HANDLER_TIMEOUT_MS / 1000) },
+    threads: { type: "string", default: String(DEFAULT_THREADS) },
+    "proxy-protocol": { type: "boolean", default: false },
+    bus: { type: "string", default: "local" },
     "log-level": { type: "string", default: "info" },
     "log-format": { type: "string", default: "text" },
+    "stats-port": { type: "string" },
+    "stats-host": { type: "string", default: "127.0.0.1" },
+    "stats-interval": { type: "string" },
     help: { type: "boolean", short: "h" },
   });
   if (flags.help) {
@@ -121,49 +210,112 @@ async function serveCommand(args: string[]): Promise<number> {
     return 0;
   }
   const mode = oneOf("mode", String(flags.mode), MODES);
-  const hostname = String(flags.host);
-  const listenPort = port("port", String(flags.port));
+  const listenAt = listenOptions(flags);
   const maxLine = wholeNumber("max-line", String(flags["max-line"]), 1, 64 * 1024 * 1024);
   const maxWorkers = wholeNumber("max-workers", String(flags["max-workers"]), 1, 10_000);
   const idleWorkers = wholeNumber("idle-workers", String(flags["idle-workers"]), 0, 10_000);
-  const admission = new Admission({
-    maxConns: wholeNumber("max-conns", String(flags["max-conns"]), 0, 1_000_000),
-    maxPerIp: wholeNumber("max-per-ip", String(flags["max-per-ip"]), 0, 1_000_000),
-    allow: cidrList("allow", flags.allow as string[] | undefined),
-    deny: cidrList("deny", flags.deny as string[] | undefined),
-  });
-  const idleTimeoutMs = seconds("idle-timeout", String(flags["idle-timeout"]), 86_400);
+  // The settings a reload may change: the command line's, then the config file's over them.
+  const base: ReloadableSettings = {
+    rules: {
+      maxConns: wholeNumber("max-conns", String(flags["max-conns"]), 0, MAX_CONNECTION_LIMIT),
+      maxPerIp: wholeNumber("max-per-ip", String(flags["max-per-ip"]), 0, MAX_CONNECTION_LIMIT),
+      allow: cidrList("allow", flags.allow as string[] | undefined),
+      deny: cidrList("deny", flags.deny as string[] | undefined),
+      rate: flags.rate === undefined ? undefined : rate("rate", String(flags.rate)),
+    },
+    idleTimeoutMs: seconds(
+      "idle-timeout",
+      String(flags["idle-timeout"]),
+      MAX_IDLE_TIMEOUT_SECONDS,
+    ),
+  };
+  const configPath = flags.config === undefined ? undefined : String(flags.config);
+  const initial = configPath === undefined ? base : await readConfigAtStart(configPath, base);
+  const admission = new Admission(initial.rules);
+  const reloader = configPath === undefined
+    ? undefined
+    : new ConfigReloader({ path: configPath, base, current: initial, admission });
   const graceMs = seconds("grace", String(flags.grace), 3_600);
   const handlerTimeoutMs = seconds("handler-timeout", String(flags["handler-timeout"]), 86_400);
+  const threads = wholeNumber("threads", String(flags.threads), 1, 1024);
+  const proxyProtocol = flags["proxy-protocol"] === true;
+  const busSpec = parseBusFlag(String(flags.bus));
   const log = {
     level: oneOf("log-level", String(flags["log-level"]), LOG_LEVELS),
     format: oneOf("log-format", String(flags["log-format"]), LOG_FORMATS),
   };
-  const serviceSpecifier = String(flags.service);
+  const statsPort = flags["stats-port"] === undefined
+    ? undefined
+    : port("stats-port", String(flags["stats-port"]));
+  const statsHost = String(flags["stats-host"]);
+  const statsInterval = flags["stats-interval"] === undefined
+    ? undefined
+    : wholeNumber("stats-interval", String(flags["stats-interval"]), 1, 86_400);
+  const specifier = serviceSpecifier(String(flags.service));
   let service;
   try {
-    service = await loadService(serviceSpecifier);
+    service = await loadService(specifier, serviceArgs);
   } catch (error) {
     if (error instanceof UnknownServiceError) throw new UsageError(error.message);
     throw error;
   }
-  if (mode === "workers") requireWorkerReadAccess();
+  if (mode === "workers") requireWorkerReadAccess(mode, "./strategies/worker_main.ts");
+  if (mode === "reuseport") {
+    const problem = reusePortProblem();
+    if (problem) throw new UsageError(problem);
+    requireWorkerReadAccess(mode, "./strategies/reuseport_worker.ts");
+  }
   configureLogging(log);
 
-  let listener: Deno.Listener;
+  if (mode === "reuseport" && (statsPort !== undefined || statsInterval !== undefined)) {
+    // Each reuseport Worker runs its own server; their counters are not gathered yet.
+    throw new UsageError("--stats-port and --stats-interval do not work with --mode=reuseport yet");
+  }
+  if (mode === "reuseport" && listenAt.transport !== "tcp") {
+    throw new UsageError("--mode=reuseport listens on plain TCP only: drop --unix and --tls-*");
+  }
+  if (proxyProtocol && listenAt.transport === "tls") {
+    // The PROXY header comes before the TLS handshake, which Deno performs before we see a byte.
+    throw new UsageError("--proxy-protocol cannot be combined with --tls-cert and --tls-key");
+  }
+  let listening;
   try {
-    listener = Deno.listen({ hostname, port: listenPort });
+    listening = await openListener(
+      listenAt.transport === "tcp" ? { ...listenAt, reusePort: mode === "reuseport" } : listenAt,
+    );
   } catch (error) {
-    const reason = error instanceof Deno.errors.AddrInUse
-      ? "address already in use"
-      : error instanceof Error
-      ? error.message
-      : String(error);
-    printError(`cannot listen on ${hostname}:${listenPort}: ${reason}`);
+    if (!(error instanceof ListenError)) throw error;
+    printError(error.message);
     return 1;
   }
+  const { listener, address } = listening;
 
   const stop = new AbortController();
+  const strategy = createStrategy(mode, { maxWorkers, idleWorkers, log });
+  const stats = statsPort !== undefined || statsInterval !== undefined
+    ? new ServerStats({
+      service: service.name,
+      mode,
+      workersAlive: "alive" in strategy ? () => (strategy as WorkersStrategy).alive : undefined,
+    })
+    : undefined;
+  let statsServer: StatsServer | undefined;
+  if (stats && statsPort !== undefined) {
+    try {
+      statsServer = serveStats({
+        stats,
+        hostname: statsHost,
+        port: statsPort,
+        signal: stop.signal,
+      });
+    } catch (error) {
+      if (!(error instanceof ListenError)) throw error;
+      listener.close();
+      printError(error.message);
+      return 1;
+    }
+  }
+  if (stats && statsInterval !== undefined) logStatsEvery(stats, statsInterval, stop.signal);
   const onSignal = () => {
     // A second signal means "now": the first one already asked nicely.
     if (stop.signal.aborted) Deno.exit(130);
@@ -171,26 +323,76 @@ async function serveCommand(args: string[]): Promise<number> {
   };
   const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
   for (const signal of signals) Deno.addSignalListener(signal, onSignal);
+  reloader?.reloadOnHangup(stop.signal);
 
-  writeAllSync(
-    Deno.stderr,
-    encoder.encode(
-      `listening on ${formatAddr(listener.addr)} mode=${mode} service=${service.name}\n`,
-    ),
-  );
+  const announce = () => {
+    writeAllSync(
+      Deno.stderr,
+      encoder.encode(`listening on ${address} mode=${mode} service=${service.name}\n`),
+    );
+    if (statsServer) {
+      const { hostname, port } = statsServer.addr;
+      writeAllSync(
+        Deno.stderr,
+        encoder.encode(`statistics on http://${formatHostPort(hostname, port)}/\n`),
+      );
+    }
+  };
+  // Under reuseport each Worker opens its own bus; the others share this one.
+  let bus: Bus | undefined;
+  if (mode !== "reuseport") {
+    try {
+      bus = await openBus(busSpec);
+    } catch (error) {
+      listener.close();
+      printError(describeError(error));
+      return 1;
+    }
+  }
+  const idleTimeoutMs = reloader?.idleTimeoutMs ?? initial.idleTimeoutMs;
   try {
-    const summary = await serve({
-      listener,
-      strategy: createStrategy(mode, { maxWorkers, idleWorkers, log }),
-      service,
-      serviceSpecifier,
-      maxLine,
-      admission,
-      idleTimeoutMs,
-      graceMs,
-      handlerTimeoutMs,
-      signal: stop.signal,
-    });
+    let summary;
+    if (mode === "reuseport") {
+      try {
+        summary = await serveReusePort({
+          listener: listener as Deno.TcpListener,
+          threads,
+          serviceSpecifier: specifier,
+          serviceArgs,
+          maxLine,
+          log,
+          proxyProtocol,
+          admission,
+          idleTimeoutMs: typeof idleTimeoutMs === "function" ? idleTimeoutMs() : idleTimeoutMs,
+          graceMs,
+          bus: busSpec.kind === "local" ? undefined : busSpec,
+          signal: stop.signal,
+          onListening: announce,
+        });
+      } catch (error) {
+        printError(describeError(error));
+        return 1;
+      }
+    } else {
+      summary = await serve({
+        listener,
+        strategy,
+        service,
+        serviceSpecifier: specifier,
+        serviceArgs,
+        maxLine,
+        admission,
+        idleTimeoutMs,
+        graceMs,
+        handlerTimeoutMs,
+        signal: stop.signal,
+        observer: stats,
+        proxyProtocol,
+        bus,
+        onReady: announce,
+      });
+    }
+    await statsServer?.finished;
     writeAllSync(
       Deno.stderr,
       encoder.encode(
@@ -199,14 +401,26 @@ async function serveCommand(args: string[]): Promise<number> {
     );
   } finally {
     for (const signal of signals) Deno.removeSignalListener(signal, onSignal);
+    await bus?.close();
   }
   return 0;
+}
+
+function readCaFile(file: string): string {
+  try {
+    return Deno.readTextFileSync(file);
+  } catch (error) {
+    throw new UsageError(`cannot read --ca ${file}: ${describeError(error)}`);
+  }
 }
 
 async function clientCommand(args: string[]): Promise<number> {
   const flags = parseFlags(args, {
     host: { type: "string", default: "127.0.0.1" },
     port: { type: "string", default: "7000" },
+    tls: { type: "boolean" },
+    ca: { type: "string" },
+    unix: { type: "string" },
     help: { type: "boolean", short: "h" },
   });
   if (flags.help) {
@@ -215,14 +429,22 @@ async function clientCommand(args: string[]): Promise<number> {
   }
   const hostname = String(flags.host);
   const serverPort = port("port", String(flags.port));
+  if (flags.ca !== undefined && !flags.tls) throw new UsageError("--ca needs --tls");
+  let options: ClientOptions = { transport: "tcp", hostname, port: serverPort };
+  if (flags.unix !== undefined) {
+    if (flags.tls) throw new UsageError("--unix cannot be combined with --tls");
+    options = { transport: "unix", path: String(flags.unix) };
+  } else if (flags.tls) {
+    const caCerts = flags.ca === undefined ? undefined : [readCaFile(String(flags.ca))];
+    options = { transport: "tls", hostname, port: serverPort, caCerts };
+  }
   try {
-    await runClient({ hostname, port: serverPort });
+    await runClient(options);
   } catch (error) {
-    printError(
-      `cannot talk to ${hostname}:${serverPort}: ${
-        error instanceof Error ? error.message : String(error)
-      }`,
-    );
+    const where = options.transport === "unix"
+      ? options.path
+      : formatHostPort(hostname, serverPort);
+    printError(`cannot talk to ${where}: ${describeError(error)}`);
     return 1;
   }
   return 0;

@@ -6,24 +6,41 @@
  * @module
  */
 import { formatAddr } from "./address.ts";
-import { ConnectionClosedError, isDisconnect } from "./errors.ts";
+import { ConnectionClosedError, describeError, isDisconnect } from "./errors.ts";
+import { logger } from "./log.ts";
 import { writeAll, type Writer } from "./write_all.ts";
 
 /** The first read buffer; small, so that thousands of idle clients cost little. */
-const INITIAL_READ_BUFFER = 4 * 1024;
+const INITIAL_READ_BUFFER = 1024;
 /** Reads that fill the buffer double it, up to this size, so bulk transfers need few reads. */
 const MAX_READ_BUFFER = 64 * 1024;
 
 const encoder = new TextEncoder();
+const log = logger("connection");
 
-/** One accepted client. */
+/**
+ * One accepted client.
+ *
+ * @example
+ * ```ts
+ * import type { Connection } from "./connection.ts";
+ *
+ * // What a strategy does with a connection it was handed: echo until the end.
+ * async function echoAll(connection: Connection): Promise<void> {
+ *   for (let chunk = await connection.read(); chunk; chunk = await connection.read()) {
+ *     await connection.write(chunk.slice());
+ *   }
+ *   await connection.closeAfterWrites();
+ * }
+ * ```
+ */
 export class Connection {
   /** Unique within one server. */
   readonly id: number;
-  /** The client's address, e.g. `127.0.0.1:51234`. */
-  readonly peer: string;
-  /** The client's host alone, e.g. `127.0.0.1` or `::1`, for admission rules. */
-  readonly host: string;
+  /** The client's address as the socket reports it. */
+  readonly remoteAddr: Deno.Addr;
+  /** The server's side of the connection. */
+  readonly localAddr: Deno.Addr;
   /** When it was accepted, from `performance.now()`. */
   readonly openedAt: number = performance.now();
   /** When a byte last moved either way, from `performance.now()`; for the idle timeout. */
@@ -39,13 +56,25 @@ export class Connection {
   readonly #closing = new AbortController();
   #readBuffer = new Uint8Array(INITIAL_READ_BUFFER);
   #writeTail: Promise<void> = Promise.resolve();
+  #pendingWrites = 0;
   #queuedBytes = 0;
+  #peer: string;
+  #host: string;
+  #unread: Uint8Array | undefined;
 
+  /**
+   * Wraps an accepted socket.
+   *
+   * @param conn The socket: TCP, TLS or Unix.
+   * @param id Unique within one server.
+   */
   constructor(conn: Deno.Conn, id: number) {
     this.#conn = conn;
     this.id = id;
-    this.peer = formatAddr(conn.remoteAddr);
-    this.host = "hostname" in conn.remoteAddr ? conn.remoteAddr.hostname : this.peer;
+    this.remoteAddr = conn.remoteAddr;
+    this.localAddr = conn.localAddr;
+    this.#peer = formatAddr(conn.remoteAddr);
+    this.#host = "hostname" in conn.remoteAddr ? conn.remoteAddr.hostname : this.#peer;
     this.#writer = {
       write: async (bytes) => {
         const n = await conn.write(bytes);
@@ -53,6 +82,40 @@ export class Connection {
         return n;
       },
     };
+  }
+
+  /** The client's address, e.g. `127.0.0.1:51234`. */
+  get peer(): string {
+    return this.#peer;
+  }
+
+  /** The client's host alone, e.g. `127.0.0.1` or `::1`, for admission rules. */
+  get host(): string {
+    return this.#host;
+  }
+
+  /**
+   * Presents the connection as coming from another address: the real client
+   * that a trusted proxy named in its PROXY header.
+   *
+   * @param peer The client's address as `HOST:PORT` or `[HOST]:PORT`.
+   */
+  setPeer(peer: string): void {
+    this.#peer = peer;
+    this.#host = peer.startsWith("[")
+      ? peer.slice(1, peer.indexOf("]"))
+      : peer.slice(0, peer.lastIndexOf(":"));
+  }
+
+  /**
+   * Gives back bytes that were read ahead (past a PROXY header), so the next
+   * {@link read} returns them first. They are copied, and counted again then.
+   *
+   * @param bytes What was read but belongs to whoever reads next.
+   */
+  unread(bytes: Uint8Array): void {
+    this.bytesIn -= bytes.byteLength;
+    this.#unread = bytes.byteLength > 0 ? bytes.slice() : undefined;
   }
 
   /** Aborted when the connection closes. */
@@ -71,18 +134,42 @@ export class Connection {
   }
 
   /**
+   * Completes the TLS handshake of a TLS connection, and does nothing for any
+   * other. Deno would otherwise do it inside the first read or write, where a
+   * client that does not speak TLS looks like a failing service.
+   *
+   * @throws The handshake's error, e.g. `InvalidData` for a client that sent plain text.
+   */
+  async handshake(): Promise<void> {
+    if ("handshake" in this.#conn) await (this.#conn as Deno.TlsConn).handshake();
+  }
+
+  /**
    * Reads the next chunk. The returned view is only valid until the next call.
    *
    * @returns The bytes read, or `null` at end of input or once the connection is gone.
    * @throws Errors other than close-path ones.
    */
   async read(): Promise<Uint8Array | null> {
+    const unread = this.#unread;
+    if (unread) {
+      this.#unread = undefined;
+      this.bytesIn += unread.byteLength;
+      return unread;
+    }
     const buffer = this.#readBuffer;
     let n: number | null;
     try {
       n = await this.#conn.read(buffer);
     } catch (error) {
-      if (this.closed || isDisconnect(error)) return null;
+      if (this.closed) return null;
+      if (isDisconnect(error)) {
+        // A reset is not an end of input the client chose: it is gone, so
+        // close now, and whatever serves it (a program under exec) stops.
+        this.#wentAway(error);
+        this.close();
+        return null;
+      }
       throw error;
     }
     if (n === null) return null;
@@ -102,11 +189,21 @@ export class Connection {
    */
   write(bytes: Uint8Array): Promise<void> {
     if (this.closed) return Promise.reject(new ConnectionClosedError(this.peer));
+    // With nothing queued, the write starts now instead of a turn later: the
+    // common case of one reply at a time skips the queue's bookkeeping.
+    const written = this.#pendingWrites === 0
+      ? this.#writeNow(bytes)
+      : this.#writeTail.then(() => this.#writeNow(bytes));
+    this.#pendingWrites++;
     this.#queuedBytes += bytes.byteLength;
-    const written = this.#writeTail.then(() => this.#writeNow(bytes));
-    this.#writeTail = written.catch(() => {});
+    this.#writeTail = written.then(this.#settled, this.#settled);
     return written;
   }
+
+  /** Counts a finished write, well or not; bound once so each write reuses it. */
+  readonly #settled = (): void => {
+    this.#pendingWrites--;
+  };
 
   async #writeNow(bytes: Uint8Array): Promise<void> {
     try {
@@ -114,6 +211,7 @@ export class Connection {
       await writeAll(this.#writer, bytes, this.peer);
       this.bytesOut += bytes.byteLength;
     } catch (error) {
+      if (!this.closed && isDisconnect(error)) this.#wentAway(error);
       this.close();
       throw error;
     } finally {
@@ -143,6 +241,15 @@ export class Connection {
     // A failed write closes the connection itself; there is no one else to tell.
     this.write(encoder.encode(`${text}\r\n`)).catch(() => {});
     await this.closeAfterWrites();
+  }
+
+  /**
+   * The socket itself says the client vanished (a reset, a broken pipe). It is
+   * logged here, once, because a service may never hear of it: under
+   * `workers` a send can be acknowledged before it is written.
+   */
+  #wentAway(error: unknown): void {
+    log.debug("{peer} went away: {reason}", { peer: this.peer, reason: describeError(error) });
   }
 
   /** Closes the socket at once; queued writes fail. Safe to call more than once. */

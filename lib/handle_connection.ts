@@ -32,12 +32,14 @@ export async function handleConnection(
     session,
     context.maxLine,
     (error) => void reportServiceError(connection, error),
+    context.onRequest,
   );
   context.hub.join(connection);
   try {
     driver.start();
     for (let chunk = await connection.read(); chunk; chunk = await connection.read()) {
-      await driver.input(chunk);
+      const handled = driver.input(chunk);
+      if (handled) await handled;
     }
     if (!connection.closed) {
       await driver.end();

@@ -8,13 +8,16 @@
  * @module
  */
 import { formatAddr } from "./address.ts";
-import { Admission, DEFAULT_MAX_CONNS, type Refusal } from "./admission.ts";
+import { Admission, type AdmissionGate, DEFAULT_MAX_CONNS, type Refusal } from "./admission.ts";
 import { Connection } from "./connection.ts";
 import { describeError, isDisconnect } from "./errors.ts";
+import type { Bus } from "./bus.ts";
 import { Hub } from "./hub.ts";
 import { DEFAULT_MAX_LINE } from "./line_framer.ts";
 import { logger } from "./log.ts";
+import { acceptProxyHeader } from "./proxy_protocol.ts";
 import type { Service } from "./service.ts";
+import type { ServerObserver } from "./stats.ts";
 import { DEFAULT_HANDLER_TIMEOUT_MS, type ServerContext, type Strategy } from "./strategy.ts";
 
 const log = logger("server");
@@ -39,6 +42,16 @@ export const IDLE_NOTICE = "ERR idle timeout";
 /**
  * What {@link serve} needs. Every limit the server enforces enters here, so
  * the CLI, tests and embedders configure a server in one place.
+ *
+ * @example
+ * ```ts
+ * import type { ServeOptions } from "./server.ts";
+ * import { poll } from "../strategies/poll.ts";
+ * import { echo } from "../services/echo.ts";
+ *
+ * using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const options: ServeOptions = { listener, strategy: poll, service: echo, maxLine: 1024 };
+ * ```
  */
 export interface ServeOptions {
   /** A listener the caller opened, so the caller knows its address. */
@@ -49,15 +62,20 @@ export interface ServeOptions {
   service: Service;
   /** How a Worker loads the same service; defaults to `service.name`. */
   serviceSpecifier?: string;
+  /** The words after `--` a Worker builds the same service with (exec); none by default. */
+  serviceArgs?: readonly string[];
   /** The longest line a line service accepts; default {@link DEFAULT_MAX_LINE}. */
   maxLine?: number;
   /**
    * Who may connect, and how many at once. Keep a reference to change its
    * rules while the server runs; default: {@link DEFAULT_MAX_CONNS} clients, anyone.
    */
-  admission?: Admission;
-  /** Close a client after this long with no byte moving either way; 0 (default) never. */
-  idleTimeoutMs?: number;
+  admission?: AdmissionGate;
+  /**
+   * Close a client after this long with no byte moving either way; 0 (default)
+   * never. A function is asked once per new connection, so a reload can change it.
+   */
+  idleTimeoutMs?: number | (() => number);
   /**
    * After `signal` aborts, how long open clients may take to finish before
    * they are closed; default {@link DEFAULT_GRACE_MS}.
@@ -70,9 +88,39 @@ export interface ServeOptions {
   handlerTimeoutMs?: number;
   /** Abort it to shut the server down. */
   signal?: AbortSignal;
+  /** Told of every connection opened, closed or refused, and of every request. */
+  observer?: ServerObserver;
+  /** Called once the strategy is ready, just before the first accept. */
+  onReady?: () => void;
+  /** Require a PROXY header (v1 or v2) on every connection and trust the client it names. */
+  proxyProtocol?: boolean;
+  /** Joins this server's hub to others' (other Workers, other machines); default alone. */
+  bus?: Bus;
+  /**
+   * Connection ids are `first`, `first + step`, …; servers sharing a bus in
+   * one process take interleaved ids so that no two clients share one.
+   * Default `{ first: 1, step: 1 }`.
+   */
+  ids?: { first: number; step: number };
 }
 
-/** What a server did, reported when it stops. */
+/**
+ * What a server did, reported when it stops.
+ *
+ * @example
+ * ```ts
+ * import { serve } from "./server.ts";
+ * import { poll } from "../strategies/poll.ts";
+ * import { echo } from "../services/echo.ts";
+ *
+ * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const stop = new AbortController();
+ * const served = serve({ listener, strategy: poll, service: echo, signal: stop.signal });
+ * stop.abort();
+ * const { clients, bytesIn, bytesOut } = await served;
+ * console.log(`${clients} clients, ${bytesIn} bytes in, ${bytesOut} bytes out`);
+ * ```
+ */
 export interface ServeSummary {
   /** Clients accepted and served (refused ones are not counted). */
   clients: number;
@@ -107,23 +155,29 @@ export interface ServeSummary {
 export async function serve(options: ServeOptions): Promise<ServeSummary> {
   const { listener, strategy, service } = options;
   const stopping = options.signal ?? new AbortController().signal;
-  const admission = options.admission ?? new Admission({ maxConns: DEFAULT_MAX_CONNS });
-  const idleTimeoutMs = options.idleTimeoutMs ?? 0;
+  const observer = options.observer ?? {};
+  const admission: AdmissionGate = options.admission ??
+    new Admission({ maxConns: DEFAULT_MAX_CONNS });
+  const { idleTimeoutMs: idleTimeout = 0 } = options;
+  const idleTimeoutFor = typeof idleTimeout === "function" ? idleTimeout : () => idleTimeout;
   const graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
   // Strategies see only the hard stop: during the grace period they keep serving.
   const hardStop = new AbortController();
   const context: ServerContext = {
     service,
     serviceSpecifier: options.serviceSpecifier ?? service.name,
+    serviceArgs: options.serviceArgs ?? [],
     maxLine: options.maxLine ?? DEFAULT_MAX_LINE,
     handlerTimeoutMs: options.handlerTimeoutMs ?? DEFAULT_HANDLER_TIMEOUT_MS,
-    hub: new Hub(),
+    hub: new Hub(options.bus),
     signal: hardStop.signal,
+    onRequest: observer.request?.bind(observer),
   };
   const summary: ServeSummary = { clients: 0, bytesIn: 0, bytesOut: 0 };
   const open = new Set<Connection>();
   const handlers = new Set<Promise<void>>();
-  let nextId = 0;
+  const { first: firstId, step: idStep } = options.ids ?? { first: 1, step: 1 };
+  let nextId = firstId - idStep;
   let graceTimer: ReturnType<typeof setTimeout> | undefined;
 
   const closeListener = () => {
@@ -155,10 +209,21 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
 
   const handle = async (connection: Connection): Promise<void> => {
     log.info("open {peer} id={id}", { peer: connection.peer, id: connection.id });
+    const idleTimeoutMs = idleTimeoutFor();
     const stopWatching = idleTimeoutMs > 0
       ? watchIdle(connection, idleTimeoutMs, service.framing)
       : () => {};
     try {
+      try {
+        await connection.handshake();
+      } catch (error) {
+        // A client that cannot do TLS with us is the client's problem, not the service's.
+        log.info("TLS handshake with {peer} failed: {reason}", {
+          peer: connection.peer,
+          reason: describeError(error),
+        });
+        return;
+      }
       await strategy.handle(connection, context);
     } finally {
       stopWatching();
@@ -167,6 +232,7 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
       admission.release(connection.host);
       summary.bytesIn += connection.bytesIn;
       summary.bytesOut += connection.bytesOut;
+      observer.closed?.(connection);
       log.info("close {peer} id={id} in={bytesIn} out={bytesOut} duration_ms={durationMs}", {
         peer: connection.peer,
         id: connection.id,
@@ -176,12 +242,34 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
       });
     }
   };
+  /**
+   * Learns who the client really is (from a PROXY header, when required),
+   * then admits or refuses it before any service runs.
+   */
+  const admitAndHandle = async (connection: Connection): Promise<void> => {
+    if (options.proxyProtocol && !(await acceptProxyHeader(connection))) {
+      open.delete(connection);
+      return;
+    }
+    const refusal = await admission.admit(connection.host);
+    if (refusal) {
+      open.delete(connection);
+      observer.refused?.(connection.peer, refusal.reason);
+      await refuse(connection, refusal);
+      return;
+    }
+    summary.clients++;
+    observer.opened?.(connection);
+    await handle(connection);
+  };
   const track = (handler: Promise<void>) => {
     handlers.add(handler);
     handler.finally(() => handlers.delete(handler));
   };
 
   try {
+    await strategy.start?.(context);
+    options.onReady?.();
     while (!stopping.aborted) {
       let conn: Deno.Conn;
       try {
@@ -207,16 +295,11 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
         conn.close();
         break;
       }
-      const connection = new Connection(conn, ++nextId);
-      const refusal = admission.admit(connection.host);
-      if (refusal) {
-        track(refuse(connection, refusal));
-        continue;
-      }
+      const connection = new Connection(conn, nextId += idStep);
       setNoDelay(conn);
+      // Tracked from here, so that shutdown closes it even while its PROXY header is awaited.
       open.add(connection);
-      summary.clients++;
-      const handler = handle(connection);
+      const handler = admitAndHandle(connection);
       if (strategy.sequential) await handler;
       else track(handler);
     }
@@ -231,6 +314,7 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
     hardStop.abort();
     await Promise.allSettled(handlers);
     await strategy.close?.();
+    context.hub.close();
   }
   return summary;
 }

@@ -6,7 +6,10 @@
  * @module
  */
 import { LineFramer, LineTooLongError } from "./line_framer.ts";
-import type { Service, Session } from "./service.ts";
+import type { LineService, Service, Session } from "./service.ts";
+
+/** Told how long one request took, in seconds; see {@link ServiceDriver.input}. */
+export type RequestTimer = (seconds: number) => void;
 
 /** Drives one {@link Service} for one {@link Session}. */
 export class ServiceDriver {
@@ -14,6 +17,7 @@ export class ServiceDriver {
   readonly #session: Session;
   readonly #framer: LineFramer | undefined;
   readonly #onFailure: (error: unknown) => void;
+  readonly #onRequest: RequestTimer | undefined;
   #opening: Promise<void> = Promise.resolve();
 
   /**
@@ -21,17 +25,20 @@ export class ServiceDriver {
    * @param session The client it talks to.
    * @param maxLine The longest line a line service accepts.
    * @param onFailure Told when `open()` throws; input errors reject `input()` instead.
+   * @param onRequest Told how long each request took, if the server keeps statistics.
    */
   constructor(
     service: Service,
     session: Session,
     maxLine: number,
     onFailure: (error: unknown) => void,
+    onRequest?: RequestTimer,
   ) {
     this.#service = service;
     this.#session = session;
     this.#framer = service.framing === "lines" ? new LineFramer(maxLine) : undefined;
     this.#onFailure = onFailure;
+    this.#onRequest = onRequest;
   }
 
   /** Calls the service's `open()` without waiting for it; see {@link ServiceHooks.open}. */
@@ -48,15 +55,20 @@ export class ServiceDriver {
   /**
    * Delivers bytes from the client and resolves once the service has handled
    * them, so a caller that awaits it reads no faster than the service works.
+   * Each request is timed from its delivery to the service's handler
+   * resolving: a line for line services, the whole chunk for byte services.
    *
    * @param chunk Only read before the promise settles.
    */
-  async input(chunk: Uint8Array): Promise<void> {
+  input(chunk: Uint8Array): void | Promise<void> {
     const service = this.#service;
-    if (service.framing === "bytes") {
-      await service.data(this.#session, chunk);
-      return;
-    }
+    if (service.framing === "lines") return this.#inputLines(service, chunk);
+    // Byte services are called directly: no extra promise on the hottest path.
+    if (!this.#onRequest) return service.data(this.#session, chunk);
+    return this.#timed(() => service.data(this.#session, chunk));
+  }
+
+  async #inputLines(service: LineService, chunk: Uint8Array): Promise<void> {
     let lines: string[];
     let tooLong: LineTooLongError | undefined;
     try {
@@ -68,23 +80,41 @@ export class ServiceDriver {
     }
     for (const line of lines) {
       if (this.#session.signal.aborted) return;
-      await service.line(this.#session, line);
+      await this.#timed(() => service.line(this.#session, line));
     }
     if (tooLong && !this.#session.signal.aborted) await this.#refuse(tooLong);
   }
 
-  /** The client finished sending: a last line without a newline is still answered. */
+  /**
+   * The client finished sending: a last line without a newline is still
+   * answered, then the service's `end()` runs.
+   */
   async end(): Promise<void> {
     const service = this.#service;
-    if (service.framing !== "lines" || this.#session.signal.aborted) return;
-    const last = this.#framer!.finish();
-    if (last !== undefined) await service.line(this.#session, last);
+    if (this.#session.signal.aborted) return;
+    if (service.framing === "lines") {
+      const last = this.#framer!.finish();
+      if (last !== undefined) await this.#timed(() => service.line(this.#session, last));
+    }
+    await service.end?.(this.#session);
   }
 
   /** Waits for `open()` to end, then calls the service's `close()`. */
   async finish(): Promise<void> {
     await this.#opening;
     await this.#service.close?.(this.#session);
+  }
+
+  /** Runs one request, and reports its duration once it has succeeded. */
+  async #timed(request: () => void | Promise<void>): Promise<void> {
+    const onRequest = this.#onRequest;
+    if (!onRequest) {
+      await request();
+      return;
+    }
+    const started = performance.now();
+    await request();
+    onRequest((performance.now() - started) / 1000);
   }
 
   async #refuse(error: LineTooLongError): Promise<void> {

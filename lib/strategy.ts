@@ -9,6 +9,7 @@
 import type { Connection } from "./connection.ts";
 import type { Hub } from "./hub.ts";
 import type { Service } from "./service.ts";
+import type { RequestTimer } from "./service_driver.ts";
 
 /**
  * How long a `workers` handler may keep its client's input unanswered before
@@ -17,12 +18,26 @@ import type { Service } from "./service.ts";
  */
 export const DEFAULT_HANDLER_TIMEOUT_MS = 30_000;
 
-/** What a strategy gets to serve a connection with. */
+/**
+ * What a strategy gets to serve a connection with.
+ *
+ * @example
+ * ```ts
+ * import type { ServerContext } from "./strategy.ts";
+ *
+ * // What a strategy might log before it serves a client.
+ * function describe(context: ServerContext): string {
+ *   return `${context.service.name}, lines up to ${context.maxLine} bytes`;
+ * }
+ * ```
+ */
 export interface ServerContext {
   /** The service, loaded on the main thread. */
   readonly service: Service;
   /** How a Worker loads the same service: a built-in name or a module URL. */
   readonly serviceSpecifier: string;
+  /** The words after `--` that a service made from them (exec) is built with. */
+  readonly serviceArgs: readonly string[];
   /** The longest line a line service accepts. */
   readonly maxLine: number;
   /**
@@ -39,9 +54,22 @@ export interface ServerContext {
    * the grace period, so strategies must keep going until this aborts.
    */
   readonly signal: AbortSignal;
+  /** Told how long each request took, when the server keeps statistics. */
+  readonly onRequest?: RequestTimer;
 }
 
-/** How a server hands accepted connections off. */
+/**
+ * How a server hands accepted connections off.
+ *
+ * @example
+ * ```ts
+ * import type { Strategy } from "./strategy.ts";
+ * import { handleConnection } from "./handle_connection.ts";
+ *
+ * // The `poll` strategy, written out: serve every client at once on this thread.
+ * const concurrent: Strategy = { name: "concurrent", sequential: false, handle: handleConnection };
+ * ```
+ */
 export interface Strategy {
   /** As given to `--mode`. */
   readonly name: string;
@@ -50,6 +78,11 @@ export interface Strategy {
    * the next (`single`), or goes straight back to accepting.
    */
   readonly sequential: boolean;
+  /**
+   * Gets ready before the first client is accepted (the `workers` pool starts
+   * its ready Workers here). The server accepts nobody until it resolves.
+   */
+  start?(context: ServerContext): Promise<void>;
   /** Serves one connection until it ends; it must not reject. */
   handle(connection: Connection, context: ServerContext): Promise<void>;
   /** Releases what the strategy holds (Workers) once the last connection ended. */

@@ -13,7 +13,13 @@ import { configureLogging } from "../lib/log.ts";
 import type { PeerInfo, Service, Session } from "../lib/service.ts";
 import { ServiceDriver } from "../lib/service_driver.ts";
 import { loadService } from "../services/mod.ts";
-import type { FromWorker, ToWorker } from "./worker_protocol.ts";
+import {
+  ACK_BATCH,
+  type FromWorker,
+  SEND_WINDOW,
+  TIMINGS_FLUSH_MS,
+  type ToWorker,
+} from "./worker_protocol.ts";
 
 const encoder = new TextEncoder();
 
@@ -26,18 +32,25 @@ function ownBytes(data: string | Uint8Array): Uint8Array<ArrayBuffer> {
   return typeof data === "string" ? encoder.encode(data) : data.slice();
 }
 
+const SENT = Promise.resolve();
+
 /** A session whose every action is a message to the main thread. */
 class RemoteSession implements Session {
   readonly id: number;
   readonly peer: string;
+  readonly remoteAddr: Deno.Addr;
+  readonly localAddr: Deno.Addr;
   readonly #closing = new AbortController();
-  readonly #pendingSends = new Map<number, { resolve(): void; reject(error: Error): void }>();
+  readonly #sendWaiters: Array<{ resolve(): void; reject(error: Error): void }> = [];
   readonly #pendingWho = new Map<number, (peers: PeerInfo[]) => void>();
-  #nextSeq = 0;
+  #unwritten = 0;
+  #nextRequest = 0;
 
-  constructor(id: number, peer: string) {
-    this.id = id;
-    this.peer = peer;
+  constructor(opening: Extract<ToWorker, { type: "open" }>) {
+    this.id = opening.id;
+    this.peer = opening.peer;
+    this.remoteAddr = opening.remoteAddr;
+    this.localAddr = opening.localAddr;
   }
 
   get signal(): AbortSignal {
@@ -46,12 +59,15 @@ class RemoteSession implements Session {
 
   send(data: string | Uint8Array): Promise<void> {
     if (this.signal.aborted) return Promise.reject(new ConnectionClosedError(this.peer));
-    const seq = ++this.#nextSeq;
     const bytes = ownBytes(data);
-    return new Promise((resolve, reject) => {
-      this.#pendingSends.set(seq, { resolve, reject });
-      post({ type: "send", seq, bytes }, [bytes.buffer]);
-    });
+    this.#unwritten += bytes.byteLength;
+    const full = this.#unwritten > SEND_WINDOW;
+    post(
+      { type: "send", bytes, ack: full, consumed: takeUnreportedInput(), requests: takeTimings() },
+      [bytes.buffer],
+    );
+    if (!full) return SENT;
+    return new Promise((resolve, reject) => this.#sendWaiters.push({ resolve, reject }));
   }
 
   sendLine(text: string): Promise<void> {
@@ -68,7 +84,7 @@ class RemoteSession implements Session {
   }
 
   who(): Promise<PeerInfo[]> {
-    const request = ++this.#nextSeq;
+    const request = ++this.#nextRequest;
     return new Promise((resolve) => {
       this.#pendingWho.set(request, resolve);
       post({ type: "who", request });
@@ -79,11 +95,11 @@ class RemoteSession implements Session {
     post({ type: "close" });
   }
 
-  settleSend(seq: number, ok: boolean): void {
-    const pending = this.#pendingSends.get(seq);
-    this.#pendingSends.delete(seq);
-    if (ok) pending?.resolve();
-    else pending?.reject(new ConnectionClosedError(this.peer));
+  /** The main thread wrote `bytes` more of our sends: waiting sends may go on. */
+  written(bytes: number): void {
+    this.#unwritten -= bytes;
+    if (this.#unwritten > SEND_WINDOW) return;
+    for (const waiter of this.#sendWaiters.splice(0)) waiter.resolve();
   }
 
   answerWho(request: number, peers: PeerInfo[]): void {
@@ -94,10 +110,9 @@ class RemoteSession implements Session {
   /** The connection is gone: every waiting send fails, every `who` gets nobody. */
   end(): void {
     this.#closing.abort();
-    for (const pending of this.#pendingSends.values()) {
-      pending.reject(new ConnectionClosedError(this.peer));
+    for (const waiter of this.#sendWaiters.splice(0)) {
+      waiter.reject(new ConnectionClosedError(this.peer));
     }
-    this.#pendingSends.clear();
     for (const answer of this.#pendingWho.values()) answer([]);
     this.#pendingWho.clear();
   }
@@ -118,9 +133,54 @@ let session: RemoteSession | undefined;
 let driver: ServiceDriver | undefined;
 // Input is handled strictly in arrival order, one chunk after another.
 let inputTail: Promise<void> = Promise.resolve();
+let queuedSteps = 0;
+/**
+ * Input bytes handed to the service and not yet reported to the main thread.
+ * They ride on the next `send` (a request's reply carries its own
+ * acknowledgement), and otherwise go in a `consumed` of their own once the
+ * queue is empty or ACK_BATCH bytes have piled up.
+ */
+let unreportedInput = 0;
+
+/**
+ * Durations of requests not yet reported. They ride on the next `send`,
+ * `consumed` or `finished`, or go in a `requests` message once
+ * TIMINGS_FLUSH_MS has passed without one.
+ */
+let requestTimings: number[] = [];
+let timingsFlush: ReturnType<typeof setTimeout> | undefined;
+
+function recordTiming(seconds: number): void {
+  requestTimings.push(seconds);
+  timingsFlush ??= setTimeout(() => {
+    timingsFlush = undefined;
+    const requests = takeTimings();
+    if (requests) post({ type: "requests", requests });
+  }, TIMINGS_FLUSH_MS);
+}
+
+/** The timings gathered since the last report, or nothing when there are none. */
+function takeTimings(): number[] | undefined {
+  if (requestTimings.length === 0) return undefined;
+  const taken = requestTimings;
+  requestTimings = [];
+  return taken;
+}
+
+function takeUnreportedInput(): number {
+  const bytes = unreportedInput;
+  unreportedInput = 0;
+  return bytes;
+}
 
 function enqueue(step: () => Promise<void>): void {
-  inputTail = inputTail.then(step).catch(reportFailure);
+  queuedSteps++;
+  inputTail = inputTail.then(step).catch(reportFailure).finally(() => {
+    queuedSteps--;
+    if (unreportedInput > 0 && (queuedSteps === 0 || unreportedInput >= ACK_BATCH)) {
+      post({ type: "consumed", bytes: takeUnreportedInput(), requests: takeTimings() });
+    }
+  });
 }
 
 async function openSession(message: Extract<ToWorker, { type: "open" }>): Promise<void> {
@@ -128,12 +188,14 @@ async function openSession(message: Extract<ToWorker, { type: "open" }>): Promis
     configureLogging(message.log);
     loggingConfigured = true;
   }
-  service ??= await loadService(message.service);
-  post({ type: "loaded" });
-  session = new RemoteSession(message.id, message.peer);
-  driver = new ServiceDriver(service, session, message.maxLine, reportFailure);
+  if (!service) {
+    service = await loadService(message.service, message.serviceArgs);
+    post({ type: "loaded" });
+  }
+  session = new RemoteSession(message);
+  const onRequest = message.timeRequests ? recordTiming : undefined;
+  driver = new ServiceDriver(service, session, message.maxLine, reportFailure, onRequest);
   driver.start();
-  post({ type: "opened" });
 }
 
 /** Runs the service's `close()` once, then frees this Worker for the next client. */
@@ -143,10 +205,11 @@ async function finishSession(): Promise<void> {
   session?.end();
   session = undefined;
   driver = undefined;
+  unreportedInput = 0;
   try {
     await finishing.finish();
   } finally {
-    post({ type: "finished" });
+    post({ type: "finished", requests: takeTimings() });
   }
 }
 
@@ -158,8 +221,10 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
       break;
     case "data":
       enqueue(async () => {
+        // Counted as consumed once the service has it: from here on it is the
+        // service's to hold back, by awaiting its sends.
+        unreportedInput += message.chunk.byteLength;
         await driver?.input(message.chunk);
-        post({ type: "consumed", bytes: message.chunk.byteLength });
       });
       break;
     case "end":
@@ -171,7 +236,7 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
       });
       break;
     case "sent":
-      session?.settleSend(message.seq, message.ok);
+      session?.written(message.bytes);
       break;
     case "who":
       session?.answerWho(message.request, message.peers);
@@ -183,3 +248,5 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
       break;
   }
 };
+
+post({ type: "ready" });

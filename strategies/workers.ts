@@ -9,8 +9,9 @@
  * At most `maxWorkers` clients are served at once. The next client waits,
  * connected but unread, until a Worker is free, like a request queued for a
  * thread pool; `--max-conns` is the knob that refuses instead of waiting.
- * Finished Workers are kept ready, up to `idleWorkers`, because starting a
- * Worker costs far more than a connection does.
+ * `idleWorkers` Workers are started before the first client is accepted, and
+ * finished Workers are kept ready up to that number, because starting a Worker
+ * (a thread, an isolate, its modules) costs far more than a connection does.
  *
  * @module
  */
@@ -19,18 +20,20 @@ import { INTERNAL_ERROR_NOTICE } from "../lib/errors.ts";
 import { logServiceFailure } from "../lib/handle_connection.ts";
 import { logger, type LogSettings } from "../lib/log.ts";
 import type { ServerContext, Strategy } from "../lib/strategy.ts";
-import type { FromWorker, ToWorker } from "./worker_protocol.ts";
+import { ACK_BATCH, type FromWorker, INPUT_WINDOW, type ToWorker } from "./worker_protocol.ts";
 
 /** The bound on Workers alive at once unless `--max-workers` says otherwise. */
 export const DEFAULT_MAX_WORKERS = 64;
 /** Ready Workers kept between clients unless `--idle-workers` says otherwise. */
 export const DEFAULT_IDLE_WORKERS = 4;
 /**
- * Input bytes that may be on their way to a Worker, not yet handled. Past
- * this the main thread stops reading the client, so a client that sends
- * faster than its service works is held back by TCP, not by our memory.
+ * After the server's hard stop has closed its client, how long a busy
+ * Worker's service gets to finish before the Worker is terminated.
+ * Terminating a Worker ends its JavaScript but not the processes it started,
+ * so exec needs the chance to stop its program (it sends SIGKILL two seconds
+ * after SIGTERM); a service stuck in a long computation is cut off after this.
  */
-const INPUT_WINDOW = 256 * 1024;
+const FINISH_AFTER_CLOSE_MS = 5_000;
 
 const log = logger("workers");
 
@@ -95,27 +98,70 @@ class WorkerPool {
     while (this.#idle.length > this.#idleWorkers) this.#idle.pop()!.terminate();
   }
 
-  /** Terminates every Worker and wakes every waiter with `undefined`. */
-  close(): void {
+  /**
+   * Lends no more Workers: idle ones are terminated and every waiter gets
+   * `undefined`, while busy ones finish their client and are terminated as
+   * they come back.
+   */
+  drain(): void {
     this.#closed = true;
-    for (const worker of [...this.#idle, ...this.#busy]) worker.terminate();
+    for (const worker of this.#idle) worker.terminate();
     this.#idle.length = 0;
-    this.#busy.clear();
     for (const waiter of this.#waiters.splice(0)) waiter(undefined);
+  }
+
+  /** Terminates every Worker, busy or not, and wakes every waiter with `undefined`. */
+  close(): void {
+    this.drain();
+    for (const worker of this.#busy) worker.terminate();
+    this.#busy.clear();
+  }
+
+  /**
+   * Starts the ready Workers and waits until each has loaded its modules, so
+   * the first clients do not pay for it. A Worker that fails to load is
+   * reported here rather than to the first client.
+   */
+  async prestart(): Promise<void> {
+    const starting = Array.from({ length: this.#idleWorkers }, async () => {
+      const worker = spawnWorker();
+      const { promise: loaded, resolve, reject } = Promise.withResolvers<void>();
+      worker.onmessage = (event: MessageEvent<FromWorker>) => {
+        if (event.data.type === "ready") resolve();
+      };
+      worker.onerror = (event: ErrorEvent) => {
+        event.preventDefault();
+        reject(new Error(`a Worker failed to start: ${event.message}`));
+      };
+      try {
+        await loaded;
+      } catch (error) {
+        worker.terminate();
+        throw error;
+      } finally {
+        worker.onmessage = null;
+        worker.onerror = null;
+      }
+      if (this.#closed) worker.terminate();
+      else this.#idle.push(worker);
+    });
+    await Promise.all(starting);
   }
 
   #take(): Worker | undefined {
     if (this.#closed) return undefined;
     let worker = this.#idle.pop();
-    if (!worker && this.#busy.size < this.#maxWorkers) {
-      worker = new Worker(new URL("./worker_main.ts", import.meta.url), {
-        type: "module",
-        name: "servidor-service",
-      });
-    }
+    if (!worker && this.#busy.size < this.#maxWorkers) worker = spawnWorker();
     if (worker) this.#busy.add(worker);
     return worker;
   }
+}
+
+function spawnWorker(): Worker {
+  return new Worker(new URL("./worker_main.ts", import.meta.url), {
+    type: "module",
+    name: "servidor-service",
+  });
 }
 
 /**
@@ -138,8 +184,9 @@ export function createWorkers(options: WorkersOptions = {}): WorkersStrategy {
     get alive() {
       return pool.alive;
     },
+    start: () => pool.prestart(),
     async handle(connection: Connection, context: ServerContext): Promise<void> {
-      const onShutdown = () => pool.close();
+      const onShutdown = () => pool.drain();
       context.signal.addEventListener("abort", onShutdown, { once: true });
       try {
         const worker = await pool.acquire();
@@ -172,6 +219,7 @@ async function serveThroughWorker(
 ): Promise<boolean> {
   let reusable = true;
   let inFlight = 0;
+  let writtenUnacknowledged = 0;
   let creditWaiter: (() => void) | undefined;
   const { promise: finished, resolve: resolveFinished } = Promise.withResolvers<void>();
   let isFinished = false;
@@ -188,27 +236,55 @@ async function serveThroughWorker(
     void connection.closeWithLine(INTERNAL_ERROR_NOTICE);
     finish();
   };
-  const watchdog = new StuckWorkerWatchdog(context.handlerTimeoutMs, () => {
-    // A Worker stuck in a loop never reads another message; only terminate stops it.
-    worker.terminate();
-    fail(`its Worker ran past the handler timeout of ${context.handlerTimeoutMs} ms`);
-  });
+  let awaitingFinish = false;
+  const watchdog = new StuckWorkerWatchdog(
+    context.handlerTimeoutMs,
+    // The Worker owes us work while input it was given is unacknowledged, or
+    // while it has been told the client is done and has not finished.
+    () => inFlight > 0 || awaitingFinish,
+    () => {
+      // A Worker stuck in a loop never reads another message; only terminate stops it.
+      worker.terminate();
+      fail(`its Worker ran past the handler timeout of ${context.handlerTimeoutMs} ms`);
+    },
+  );
+  // A Worker that loaded the service for an earlier client is running already.
+  if (loadedServices.has(worker)) watchdog.start();
   const send = (message: ToWorker, transfer: Transferable[] = []) => {
-    if (message.type !== "sent" && message.type !== "who") watchdog.expect();
+    if (message.type === "end" || message.type === "closed") awaitingFinish = true;
     worker.postMessage(message, transfer);
+    if (message.type !== "sent" && message.type !== "who") watchdog.watch();
+  };
+
+  const reportTimings = (timings: number[] | undefined) => {
+    if (!timings || !context.onRequest) return;
+    for (const seconds of timings) context.onRequest(seconds);
+  };
+
+  const acknowledgeInput = (bytes: number) => {
+    inFlight -= bytes;
+    if (inFlight <= INPUT_WINDOW) creditWaiter?.();
   };
 
   worker.onmessage = (event: MessageEvent<FromWorker>) => {
     const message = event.data;
     watchdog.heard();
     switch (message.type) {
-      case "send":
+      case "send": {
+        const { bytes, ack } = message;
+        if (message.consumed > 0) acknowledgeInput(message.consumed);
+        reportTimings(message.requests);
         watchdog.holdBack();
-        connection.write(message.bytes).then(
-          () => send({ type: "sent", seq: message.seq, ok: true }),
-          () => send({ type: "sent", seq: message.seq, ok: false }),
-        ).finally(() => watchdog.letGo());
+        connection.write(bytes).then(() => {
+          writtenUnacknowledged += bytes.byteLength;
+          if (ack || writtenUnacknowledged >= ACK_BATCH) {
+            send({ type: "sent", bytes: writtenUnacknowledged });
+            writtenUnacknowledged = 0;
+          }
+          // A failed write closes the connection, and the Worker hears "closed".
+        }, () => {}).finally(() => watchdog.letGo());
         break;
+      }
       case "broadcast":
         context.hub.broadcast(connection.id, message.bytes);
         break;
@@ -222,15 +298,15 @@ async function serveThroughWorker(
         void connection.closeAfterWrites();
         break;
       case "loaded":
+        loadedServices.add(worker);
         watchdog.start();
         break;
-      case "opened":
-        watchdog.answered();
-        break;
       case "consumed":
-        watchdog.answered();
-        inFlight -= message.bytes;
-        if (inFlight <= INPUT_WINDOW) creditWaiter?.();
+        acknowledgeInput(message.bytes);
+        reportTimings(message.requests);
+        break;
+      case "requests":
+        reportTimings(message.requests);
         break;
       case "failed":
         if (message.disconnect) {
@@ -244,6 +320,7 @@ async function serveThroughWorker(
         }
         break;
       case "finished":
+        reportTimings(message.requests);
         finish();
         break;
     }
@@ -262,8 +339,13 @@ async function serveThroughWorker(
       type: "open",
       id: connection.id,
       peer: connection.peer,
+      // Deno's Addr objects may carry a null prototype; a plain copy crosses cleanly.
+      remoteAddr: { ...connection.remoteAddr },
+      localAddr: { ...connection.localAddr },
       service: context.serviceSpecifier,
+      serviceArgs: context.serviceArgs,
       maxLine: context.maxLine,
+      timeRequests: context.onRequest !== undefined,
       log: logSettings,
     });
     for (let chunk = await connection.read(); chunk; chunk = await connection.read()) {
@@ -289,6 +371,9 @@ async function serveThroughWorker(
     connection.signal.removeEventListener("abort", wake);
     if (reusable && !isFinished) send({ type: "closed" });
     await untilAborted(finished, context.signal);
+    // Shutting down: the service still gets a moment to finish, so that what
+    // it holds outside the Worker (a program under exec) is let go, not orphaned.
+    if (!isFinished) await withinGrace(finished, FINISH_AFTER_CLOSE_MS);
     watchdog.stop();
     worker.onmessage = null;
     worker.onerror = null;
@@ -296,28 +381,42 @@ async function serveThroughWorker(
   return reusable && !context.signal.aborted;
 }
 
+/** Waits for `promise`, but no longer than `ms` milliseconds, leaving no timer behind. */
+async function withinGrace(promise: Promise<void>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<void>((resolve) => timer = setTimeout(resolve, ms));
+  try {
+    await Promise.race([promise, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Workers that have loaded their service, so start-up no longer counts against them. */
+const loadedServices = new WeakSet<Worker>();
+
 /**
- * Tells a busy Worker from a stuck one without touching it. Every message to
- * the Worker that needs an answer (`open`, `data`, `end`, `closed`) is
- * "expected"; each answer (`opened`, `consumed`, `finished`) settles one. The
- * Worker is stuck when it owes answers and has not been heard from for the
- * timeout, except while the main thread itself holds it back: a send waiting
- * on a slow client is backpressure, not a stuck handler. The clock starts
- * when the Worker reports its service `loaded`: starting a Worker and loading
- * a module is slow on a busy machine, and is not the handler's doing.
+ * Tells a busy Worker from a stuck one without touching it. The Worker owes
+ * work while input it was sent is unacknowledged or while it has been told
+ * to finish; it is stuck when it owes work and has not been heard from for
+ * the timeout, except while the main thread itself holds it back: a send
+ * waiting on a slow client is backpressure, not a stuck handler. The clock
+ * starts once the Worker has loaded its service: starting a Worker and
+ * loading a module is slow on a busy machine, and is not the handler's doing.
  */
 class StuckWorkerWatchdog {
   readonly #timeoutMs: number;
+  readonly #owesWork: () => boolean;
   readonly #onStuck: () => void;
-  #owed = 0;
   #heldBack = 0;
   #lastHeardAt = performance.now();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #started = false;
   #stopped = false;
 
-  constructor(timeoutMs: number, onStuck: () => void) {
+  constructor(timeoutMs: number, owesWork: () => boolean, onStuck: () => void) {
     this.#timeoutMs = timeoutMs;
+    this.#owesWork = owesWork;
     this.#onStuck = onStuck;
   }
 
@@ -325,18 +424,18 @@ class StuckWorkerWatchdog {
   start(): void {
     this.#started = true;
     this.#lastHeardAt = performance.now();
-    if (this.#owed > 0) this.#arm();
+    this.watch();
   }
 
-  /** A message that needs an answer went to the Worker. */
-  expect(): void {
-    if (this.#owed++ === 0) this.#lastHeardAt = performance.now();
-    if (this.#started) this.#arm();
-  }
-
-  /** One answer came back; `finished` answers everything at once through {@link stop}. */
-  answered(): void {
-    if (this.#owed > 0) this.#owed--;
+  /** Work went to the Worker: time its silence, unless that is under way already. */
+  watch(): void {
+    if (
+      !this.#started || this.#stopped || this.#timeoutMs <= 0 || this.#timer !== undefined ||
+      !this.#owesWork()
+    ) return;
+    // Silence only counts from the moment there is something to answer.
+    this.#lastHeardAt = Math.max(this.#lastHeardAt, performance.now());
+    this.#timer = setTimeout(() => this.#check(), this.#timeoutMs);
   }
 
   /** Any message from the Worker shows it is running. */
@@ -362,14 +461,9 @@ class StuckWorkerWatchdog {
     this.#timer = undefined;
   }
 
-  #arm(): void {
-    if (this.#timeoutMs <= 0 || this.#stopped || this.#timer !== undefined) return;
-    this.#timer = setTimeout(() => this.#check(), this.#timeoutMs);
-  }
-
   #check(): void {
     this.#timer = undefined;
-    if (this.#stopped || this.#owed === 0) return;
+    if (this.#stopped || !this.#owesWork()) return;
     const silentFor = performance.now() - this.#lastHeardAt;
     if (this.#heldBack === 0 && silentFor >= this.#timeoutMs) {
       this.stop();

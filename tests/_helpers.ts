@@ -4,17 +4,27 @@
  *
  * @module
  */
+import assert from "node:assert/strict";
 import { Admission, type AdmissionRules } from "../lib/admission.ts";
+import { type ClientOptions, connectTo } from "../lib/client.ts";
+import { type ListenOptions, openListener } from "../lib/listen.ts";
+import type { Bus } from "../lib/bus.ts";
 import { serve, type ServeSummary } from "../lib/server.ts";
+import { DEFAULT_MAX_LINE } from "../lib/line_framer.ts";
 import type { Service } from "../lib/service.ts";
+import type { ServerObserver } from "../lib/stats.ts";
 import type { Strategy } from "../lib/strategy.ts";
 import { writeAll } from "../lib/write_all.ts";
 import { loadService } from "../services/mod.ts";
 import { createStrategy, type Mode, type StrategyOptions } from "../strategies/mod.ts";
+import { serveReusePort } from "../strategies/reuseport.ts";
 
 /** A server started by a test, stopped by `stop()` or `await using`. */
 export interface TestServer {
+  /** The TCP port, or 0 for a Unix socket. */
   port: number;
+  /** The listener's address as the server logs it. */
+  address: string;
   strategy: Strategy;
   /** The server's admission control, when the test gave rules. */
   admission: Admission | undefined;
@@ -26,7 +36,11 @@ export interface TestServer {
 export interface TestServerOptions extends StrategyOptions {
   mode: Mode;
   service: string | Service;
+  /** The words after `--` for a service made from them (exec). */
+  serviceArgs?: string[];
   maxLine?: number;
+  /** Told of connections and requests, e.g. a `ServerStats`. */
+  observer?: ServerObserver;
   /** Admission rules, e.g. `{ maxConns: 1 }`; the server's defaults otherwise. */
   rules?: AdmissionRules;
   idleTimeoutMs?: number;
@@ -35,36 +49,77 @@ export interface TestServerOptions extends StrategyOptions {
   graceMs?: number;
   /** The host to listen on; 127.0.0.1 unless given (e.g. `::1`). */
   hostname?: string;
+  /** Where to listen; 127.0.0.1 port 0 over TCP unless given. */
+  listen?: ListenOptions;
+  /** Require a PROXY header on every connection. */
+  proxyProtocol?: boolean;
+  /** Share the chat room with other servers (not with `reuseport`, whose Workers share one). */
+  bus?: Bus;
+  /** `reuseport`: how many Workers (default 2, so that there is always more than one). */
+  threads?: number;
 }
 
-/** Starts a server on 127.0.0.1, port 0. */
+/** Starts a server on 127.0.0.1, port 0, or wherever `options.listen` says. */
 export async function startServer(options: TestServerOptions): Promise<TestServer> {
   const service = typeof options.service === "string"
-    ? await loadService(options.service)
+    ? await loadService(options.service, options.serviceArgs)
     : options.service;
-  const listener = Deno.listen({ hostname: options.hostname ?? "127.0.0.1", port: 0 });
-  const strategy = createStrategy(options.mode, options);
+  const reusePort = options.mode === "reuseport";
+  const { listener, address } = await openListener(
+    options.listen ??
+      { transport: "tcp", hostname: options.hostname ?? "127.0.0.1", port: 0, reusePort },
+  );
+  // Tests start many servers; ready Workers would only slow them unless a test asks.
+  const strategy = createStrategy(options.mode, { idleWorkers: 0, ...options });
   const admission = options.rules ? new Admission(options.rules) : undefined;
   const stopper = new AbortController();
-  const served = serve({
-    listener,
-    strategy,
-    service,
-    serviceSpecifier: typeof options.service === "string" ? options.service : service.name,
-    maxLine: options.maxLine,
-    admission,
-    idleTimeoutMs: options.idleTimeoutMs,
-    handlerTimeoutMs: options.handlerTimeoutMs,
-    graceMs: options.graceMs ?? 0,
-    signal: stopper.signal,
-  });
+  let served: Promise<ServeSummary>;
+  if (reusePort) {
+    if (typeof options.service !== "string") {
+      throw new TypeError("reuseport Workers load their service by name; pass a string");
+    }
+    const { promise: listening, resolve: onListening } = Promise.withResolvers<void>();
+    served = serveReusePort({
+      listener: listener as Deno.TcpListener,
+      threads: options.threads ?? 2,
+      serviceSpecifier: options.service,
+      serviceArgs: options.serviceArgs,
+      maxLine: options.maxLine ?? DEFAULT_MAX_LINE,
+      log: { level: "warn", format: "text" },
+      proxyProtocol: options.proxyProtocol,
+      admission,
+      idleTimeoutMs: options.idleTimeoutMs,
+      graceMs: options.graceMs ?? 0,
+      signal: stopper.signal,
+      onListening,
+    });
+    await Promise.race([listening, served]);
+  } else {
+    served = serve({
+      listener,
+      strategy,
+      service,
+      serviceSpecifier: typeof options.service === "string" ? options.service : service.name,
+      serviceArgs: options.serviceArgs,
+      maxLine: options.maxLine,
+      admission,
+      idleTimeoutMs: options.idleTimeoutMs,
+      handlerTimeoutMs: options.handlerTimeoutMs,
+      graceMs: options.graceMs ?? 0,
+      signal: stopper.signal,
+      proxyProtocol: options.proxyProtocol,
+      bus: options.bus,
+      observer: options.observer,
+    });
+  }
   let stopped: Promise<ServeSummary> | undefined;
   const stop = () => {
     stopper.abort();
     return stopped ??= served;
   };
   return {
-    port: listener.addr.port,
+    port: listener.addr.transport === "tcp" ? listener.addr.port : 0,
+    address,
     strategy,
     admission,
     stop,
@@ -79,17 +134,22 @@ const decoder = new TextDecoder();
 
 /** A client that reads whole lines or exact byte counts. */
 export class TestClient {
-  readonly conn: Deno.TcpConn;
+  readonly conn: Deno.Conn;
   #buffered = new Uint8Array(0);
   #ended = false;
 
-  private constructor(conn: Deno.TcpConn) {
+  private constructor(conn: Deno.Conn) {
     this.conn = conn;
   }
 
   /** Connects to `hostname` (127.0.0.1 unless given):`port`. */
   static async connect(port: number, hostname = "127.0.0.1"): Promise<TestClient> {
     return new TestClient(await Deno.connect({ hostname, port }));
+  }
+
+  /** Connects over any transport: TLS, a Unix socket, IPv6. */
+  static async connectTo(options: ClientOptions): Promise<TestClient> {
+    return new TestClient(await connectTo(options));
   }
 
   /** Writes text or bytes, all of them. */
@@ -177,12 +237,133 @@ export class TestClient {
 /** Every mode, for tables of tests. */
 export const ALL_MODES: readonly Mode[] = ["single", "poll", "workers"];
 /** The modes that serve clients at the same time. */
-export const CONCURRENT_MODES: readonly Mode[] = ["poll", "workers"];
+export const CONCURRENT_MODES: readonly Mode[] = ["poll", "workers", "reuseport"];
 
-/** main.ts, for tests that run the CLI as a subprocess. */
+/** `--port=0` first, so that a server listens on a free port unless told otherwise. */
+function portUnlessGiven(args: string[]): string[] {
+  return args.some((arg) => arg.startsWith("--port") || arg.startsWith("--unix"))
+    ? []
+    : ["--port=0"];
+}
+
+/** Whether a program is on `PATH`, for tests that drive real clients. */
+export function hasCommand(name: string): boolean {
+  return new Deno.Command("sh", { args: ["-c", `command -v ${name}`], stdout: "null" })
+    .outputSync().success;
+}
+
+/** Whether this machine can listen on `::1`. */
+export function hasIpv6Loopback(): boolean {
+  try {
+    Deno.listen({ hostname: "::1", port: 0 }).close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A throw-away self-signed certificate, removed with its directory on dispose. */
+export interface TestCertificate {
+  /** The files as `--tls-cert`/`--tls-key` (and `ListenOptions`) take them. */
+  files: { certFile: string; keyFile: string };
+  /** The certificate in PEM, for a client to trust. */
+  cert: string;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/**
+ * Makes a certificate for `localhost`, `127.0.0.1` and `::1` with Debian's
+ * `openssl`, in a fresh directory under /tmp. It is its own trust anchor, so
+ * it must say it is not a CA: rustls refuses a CA certificate as a server's.
+ */
+export async function makeTestCertificate(): Promise<TestCertificate> {
+  const dir = await Deno.makeTempDir({ dir: "/tmp", prefix: "servidor-tls-" });
+  const files = { certFile: `${dir}/cert.pem`, keyFile: `${dir}/key.pem` };
+  const made = await new Deno.Command("openssl", {
+    args: [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-nodes",
+      "-days",
+      "1",
+      "-subj",
+      "/CN=localhost",
+      "-addext",
+      "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1",
+      "-addext",
+      "basicConstraints=critical,CA:FALSE",
+      "-keyout",
+      files.keyFile,
+      "-out",
+      files.certFile,
+    ],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (!made.success) {
+    await Deno.remove(dir, { recursive: true });
+    throw new Error(
+      `openssl could not make a certificate: ${new TextDecoder().decode(made.stderr)}`,
+    );
+  }
+  return {
+    files,
+    cert: await Deno.readTextFile(files.certFile),
+    async [Symbol.asyncDispose]() {
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
+/** main.ts, for tests that run the CLI. */
 export const MAIN = new URL("../main.ts", import.meta.url).pathname;
+/** The repository's root, where CLI tests run so that README paths work. */
+export const ROOT = new URL("..", import.meta.url).pathname;
 
-/** Reads a stream line by line, without line ends. */
+/** What a finished CLI run printed. */
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs main.ts to completion with the given flags and deno permissions.
+ *
+ * @param input Written to its standard input, which is then closed; none by default.
+ */
+export async function runCli(
+  args: string[],
+  permissions: string[] = ["--allow-net"],
+  input?: string,
+): Promise<CliResult> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--no-check", ...permissions, MAIN, ...args],
+    stdin: input === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+    cwd: ROOT,
+  }).spawn();
+  if (input !== undefined) {
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(input));
+    // A client that has already exited has closed its end; that is its answer.
+    await writer.close().catch(() => {});
+  }
+  const output = await child.output();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
+
+/** Reads a stream line by line. */
 export async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
   let pending = "";
   for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
@@ -196,53 +377,94 @@ export async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator
   if (pending) yield pending;
 }
 
+/** How long {@link CliServer.waitForLog} waits before it fails the test. */
+const LOG_WAIT_CAP_MS = 60_000;
+
 /** A server run through the CLI in its own process. */
 export class CliServer {
   readonly child: Deno.ChildProcess;
+  /** The address from its `listening on ADDRESS mode=…` line. */
+  readonly address: string;
+  /** Its TCP port, or 0 when it listens on a Unix socket. */
   readonly port: number;
-  /** Every line of standard error so far, the `listening` line first. */
+  /** The `listening on ADDRESS mode=… service=…` line. */
+  readonly listening: string;
+  /** Every line of standard error so far, the `listening` line among them. */
   readonly log: string[];
   readonly #waiters = new Set<{ matches(line: string): boolean; resolve(line: string): void }>();
   readonly #drained: Promise<void>;
 
-  private constructor(child: Deno.ChildProcess, port: number, first: string) {
+  private constructor(
+    child: Deno.ChildProcess,
+    address: string,
+    listening: string,
+    before: string,
+  ) {
     this.child = child;
-    this.port = port;
-    this.log = [first];
+    this.address = address;
+    this.port = Number(/:(\d+)$/.exec(address)?.[1] ?? 0);
+    this.listening = listening;
+    this.log = [...before.split("\n").filter((line) => line !== ""), listening];
     this.#drained = this.#drain();
   }
 
   /**
-   * Starts `main.ts serve` with `args` on a free port, with read and net
-   * access, and resolves once it listens.
+   * Starts `main.ts serve` with `args` on a free port (unless `args` name
+   * another), with `permissions`, and resolves once it listens.
    */
-  static async start(args: string[]): Promise<CliServer> {
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "--no-check", "--allow-net", "--allow-read", MAIN, "--port=0", ...args],
+  static start(
+    args: string[],
+    permissions: string[] = ["--unstable-net", "--allow-net", "--allow-read"],
+  ): Promise<CliServer> {
+    return CliServer.startProgram(Deno.execPath(), [
+      "run",
+      "--no-check",
+      ...permissions,
+      MAIN,
+      ...portUnlessGiven(args),
+      ...args,
+    ]);
+  }
+
+  /**
+   * Starts any servidor executable (the compiled binary, say) with exactly
+   * `args`, and resolves once it listens.
+   */
+  static async startProgram(program: string, args: string[]): Promise<CliServer> {
+    const child = new Deno.Command(program, {
+      args,
       stdin: "null",
       stdout: "null",
       stderr: "piped",
       env: { NO_COLOR: "1" },
+      cwd: ROOT,
     }).spawn();
+    // Log lines may come before the `listening` one (a bus that connects first).
     const reader = child.stderr.getReader();
+    const decoder = new TextDecoder();
     let text = "";
-    while (!text.includes("\n")) {
+    let listening: RegExpExecArray | null = null;
+    while (!listening) {
       const { value, done } = await reader.read();
       if (done) break;
-      text += new TextDecoder().decode(value);
+      text += decoder.decode(value, { stream: true });
+      listening = /^listening on (\S+) mode=.*$/m.exec(text);
     }
     reader.releaseLock();
-    const newline = text.indexOf("\n");
-    const first = text.slice(0, newline === -1 ? undefined : newline);
-    const listening = /^listening on [^ ]+:(\d+) /.exec(first);
     if (!listening) {
       child.kill("SIGKILL");
       await child.status;
       throw new Error(`the server did not start: ${text}`);
     }
-    const server = new CliServer(child, Number(listening[1]), first);
-    // Whatever came with the first line is fed to the drain as it starts.
-    server.#pushLines(text.slice(newline + 1));
+    const end = listening.index + listening[0].length;
+    const server = new CliServer(
+      child,
+      listening[1]!,
+      listening[0],
+      text.slice(0, listening.index),
+    );
+    // Whatever came with the `listening` line is fed to the drain as it starts.
+    server.#pushLines(text.slice(end + 1));
     return server;
   }
 
@@ -255,27 +477,56 @@ export class CliServer {
   waitForLog(pattern: RegExp): Promise<string> {
     const seen = this.log.find((line) => pattern.test(line));
     if (seen !== undefined) return Promise.resolve(seen);
-    return new Promise((resolve) =>
-      this.#waiters.add({ matches: (line) => pattern.test(line), resolve })
-    );
+    return this.#wait((line) => pattern.test(line), `a log line matching ${pattern}`);
   }
 
   /** Resolves once `count` log lines (past and future) match `pattern`. */
-  waitForLogCount(pattern: RegExp, count: number): Promise<void> {
+  async waitForLogCount(pattern: RegExp, count: number): Promise<void> {
     let seen = this.log.filter((line) => pattern.test(line)).length;
-    if (seen >= count) return Promise.resolve();
-    return new Promise((resolve) =>
-      this.#waiters.add({
-        matches: (line) => pattern.test(line) && ++seen >= count,
-        resolve: () => resolve(),
-      })
+    if (seen >= count) return;
+    await this.#wait(
+      (line) => pattern.test(line) && ++seen >= count,
+      `${count} log lines matching ${pattern}`,
     );
   }
 
-  /** Sends a signal and waits for the exit; see {@link exited}. */
-  stop(signal: Deno.Signal = "SIGTERM"): Promise<Deno.CommandStatus> {
-    this.child.kill(signal);
-    return this.exited();
+  /** Waits for a future line that `matches`; capped, so that a line that never comes fails the test. */
+  #wait(matches: (line: string) => boolean, what: string): Promise<string> {
+    const { promise, resolve, reject } = Promise.withResolvers<string>();
+    const waiter = {
+      matches,
+      resolve(line: string) {
+        clearTimeout(timer);
+        resolve(line);
+      },
+    };
+    // A safety cap, not a synchronisation: a line that never comes fails the test instead of hanging CI.
+    const timer = setTimeout(() => {
+      this.#waiters.delete(waiter);
+      reject(new Error(`no ${what} in ${LOG_WAIT_CAP_MS} ms:\n${this.log.join("\n")}`));
+    }, LOG_WAIT_CAP_MS);
+    this.#waiters.add(waiter);
+    return promise;
+  }
+
+  /** Like {@link waitForLog}, but resolves with the match, capture groups included. */
+  async waitForMatch(pattern: RegExp): Promise<RegExpExecArray> {
+    return pattern.exec(await this.waitForLog(pattern))!;
+  }
+
+  /**
+   * Sends a signal and waits for the exit; see {@link exited}. `logged` is
+   * every line after the `listening` one.
+   */
+  async stop(signal: Deno.Signal = "SIGTERM"): Promise<Deno.CommandStatus & { logged: string[] }> {
+    try {
+      this.child.kill(signal);
+    } catch (error) {
+      // It may have exited already.
+      if (!(error instanceof TypeError)) throw error;
+    }
+    const status = await this.exited();
+    return { ...status, logged: this.log.slice(this.log.indexOf(this.listening) + 1) };
   }
 
   /** Waits for the process to exit on its own; by then {@link log} is complete. */
@@ -321,6 +572,161 @@ export class CliServer {
       this.#pushLines(chunk);
     }
     if (this.#partial) this.#addLine(this.#partial);
+  }
+}
+
+/**
+ * A loopback port that was free a moment ago, for programs that cannot be
+ * told "port 0" and report back (redis-server, haproxy).
+ */
+export function freePort(): number {
+  using probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  return probe.addr.port;
+}
+
+/**
+ * Retries `attempt` until it returns a value other than `undefined`, a
+ * bounded number of times, pausing briefly in between: for conditions that
+ * another process brings about in its own time (a port that starts
+ * listening, a proxy that notices a dead server).
+ *
+ * @throws Naming `what` when every attempt came back empty.
+ */
+export async function eventually<T>(
+  what: string,
+  attempt: () => Promise<T | undefined>,
+  attempts = 100,
+): Promise<T> {
+  for (let i = 0; i < attempts; i++) {
+    const result = await attempt();
+    if (result !== undefined) return result;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`gave up after ${attempts} attempts: ${what}`);
+}
+
+/** A redis-server on a loopback port of its own, with no persistence. */
+export interface TestRedis {
+  port: number;
+  /** Kills the server (as a crash would) and waits until it is gone. */
+  kill(): Promise<void>;
+  /** Starts it again on the same port and waits until it answers. */
+  restart(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** Starts redis-server on a free port and waits until it accepts connections. */
+export async function startRedis(): Promise<TestRedis> {
+  const port = freePort();
+  let child: Deno.ChildProcess | undefined;
+  const start = async () => {
+    child = new Deno.Command("redis-server", {
+      args: ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    await eventually(`redis-server to listen on ${port}`, async () => {
+      try {
+        (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+        return true;
+      } catch {
+        return undefined;
+      }
+    });
+  };
+  const kill = async () => {
+    if (!child) return;
+    child.kill("SIGKILL");
+    await child.status;
+    child = undefined;
+  };
+  await start();
+  return { port, kill, restart: start, [Symbol.asyncDispose]: kill };
+}
+
+/**
+ * Two chat clients, ana and ben, go through everything chat does: welcome,
+ * join notice, renames (a taken one refused), messages both ways, `/who` and
+ * `/quit`. They may be on one server or on two that share a bus.
+ */
+export async function chatConversation(anaPort: number, benPort: number): Promise<void> {
+  using ana = await TestClient.connect(anaPort);
+  assert.match((await ana.readLine())!, /^\* welcome, guest\d+/);
+  using ben = await TestClient.connect(benPort);
+  assert.match((await ben.readLine())!, /^\* welcome, guest\d+/);
+  assert.match((await ana.readLine())!, /^\* guest\d+ joined$/);
+
+  await ana.send("/nick ana\n");
+  assert.equal(await ana.readLine(), "* you are now ana");
+  assert.match((await ben.readLine())!, /^\* guest\d+ is now ana$/);
+  await ben.send("/nick ana\n");
+  assert.equal(await ben.readLine(), "ERR nick ana is taken");
+  await ben.send("/nick ben\r\n");
+  assert.equal(await ben.readLine(), "* you are now ben");
+  assert.match((await ana.readLine())!, /^\* guest\d+ is now ben$/);
+
+  await ana.send("hola, ben\n");
+  assert.equal(await ben.readLine(), "<ana> hola, ben");
+  await ben.send("hola\r\nqué tal\n");
+  assert.equal(await ana.readLine(), "<ben> hola");
+  assert.equal(await ana.readLine(), "<ben> qué tal");
+
+  await ana.send("/who\n");
+  assert.match(
+    (await ana.readLine())!,
+    /^\* online \(2\): ana \(127\.0\.0\.1:\d+\), ben \(127\.0\.0\.1:\d+\)$/,
+  );
+  await ben.send("/quit\n");
+  assert.equal(await ben.readLine(), "* bye");
+  assert.equal(await ben.readLine(), null);
+  assert.equal(await ana.readLine(), "* ben left");
+}
+
+/**
+ * An interactive OpenBSD `nc`: write lines to it, read its output line by
+ * line. It can connect from a chosen loopback address such as 127.0.0.2,
+ * which `Deno.connect` cannot bind.
+ */
+export class Netcat {
+  readonly #child: Deno.ChildProcess;
+  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
+  readonly #lines: AsyncGenerator<string>;
+
+  /**
+   * @param port The server's port on 127.0.0.1.
+   * @param source The address to connect from (`nc -s`); the kernel's choice unless given.
+   */
+  constructor(port: number, source?: string) {
+    this.#child = new Deno.Command("nc", {
+      args: [...(source ? ["-s", source] : []), "127.0.0.1", String(port)],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    this.#writer = this.#child.stdin.getWriter();
+    this.#lines = lines(this.#child.stdout);
+  }
+
+  send(text: string): Promise<void> {
+    return this.#writer.write(encoder.encode(text));
+  }
+
+  async readLine(): Promise<string | null> {
+    const next = await this.#lines.next();
+    return next.done ? null : next.value.replace(/\r$/, "");
+  }
+
+  /** Lines that came after the last {@link readLine}, collected by {@link exited}. */
+  readonly unread: string[] = [];
+
+  /** Waits for nc to exit once the server has closed; stdin is closed first. */
+  async exited(): Promise<number> {
+    await this.#writer.close();
+    for (let line = await this.#lines.next(); !line.done; line = await this.#lines.next()) {
+      this.unread.push(line.value);
+    }
+    return (await this.#child.status).code;
   }
 }
 
@@ -374,35 +780,4 @@ export function tcpSockets(pid: number): number {
     }
   }
   return count;
-}
-
-/**
- * Whether a program is installed and is the one meant, judged by what it
- * prints for `versionArgs` (on either stream).
- */
-export function toolInstalled(command: string, versionArgs: string[], expect: RegExp): boolean {
-  try {
-    const output = new Deno.Command(command, { args: versionArgs, stdin: "null" }).outputSync();
-    const decoder = new TextDecoder();
-    return expect.test(decoder.decode(output.stdout) + decoder.decode(output.stderr));
-  } catch {
-    return false;
-  }
-}
-
-/** Runs main.ts to completion with the given flags; returns its status and output. */
-export async function runCli(args: string[], permissions = ["--allow-net"]) {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--no-check", ...permissions, MAIN, ...args],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
 }

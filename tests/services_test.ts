@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { chargenLine } from "../services/chargen.ts";
-import { sha256Rounds } from "../services/compute.ts";
+import { loadHashing, sha256Rounds } from "../services/compute.ts";
 import { ALL_MODES, startServer, TestClient } from "./_helpers.ts";
 
 const encoder = new TextEncoder();
@@ -72,6 +72,8 @@ for (const mode of ALL_MODES) {
     });
   }
 }
+
+await loadHashing();
 
 Deno.test("sha256Rounds() hashes the hex digest again on each round", () => {
   const once = sha256Rounds(1, "abc");
