@@ -8,32 +8,64 @@
  *
  * @module
  */
-import { formatAddr } from "./lib/address.ts";
+import { type ClientOptions, runClient } from "./lib/client.ts";
+import { Admission, type AdmissionRules, DEFAULT_MAX_CONNS } from "./lib/admission.ts";
 import { type Bus, openBus, parseBusFlag } from "./lib/bus.ts";
+import { formatHostPort } from "./lib/address.ts";
 import { describeError } from "./lib/errors.ts";
-import { runClient } from "./lib/client.ts";
-import { oneOf, parseFlags, port, UsageError, wholeNumber } from "./lib/flags.ts";
+import {
+  cidrList,
+  type FlagValues,
+  oneOf,
+  parseFlags,
+  port,
+  seconds,
+  UsageError,
+  wholeNumber,
+} from "./lib/flags.ts";
 import { DEFAULT_MAX_LINE } from "./lib/line_framer.ts";
+import { ListenError, type ListenOptions, openListener } from "./lib/listen.ts";
 import { configureLogging, LOG_FORMATS, LOG_LEVELS } from "./lib/log.ts";
-import { serve } from "./lib/server.ts";
+import { DEFAULT_GRACE_MS, serve } from "./lib/server.ts";
+import { DEFAULT_HANDLER_TIMEOUT_MS } from "./lib/strategy.ts";
 import { writeAllSync } from "./lib/write_all.ts";
-import { loadService, SERVICES, UnknownServiceError } from "./services/mod.ts";
+import {
+  loadService,
+  SERVICE_NAMES,
+  SERVICES,
+  serviceSpecifier,
+  UnknownServiceError,
+} from "./services/mod.ts";
 import { createStrategy, MODES } from "./strategies/mod.ts";
 import { DEFAULT_IDLE_WORKERS, DEFAULT_MAX_WORKERS } from "./strategies/workers.ts";
 import { DEFAULT_THREADS, reusePortProblem, serveReusePort } from "./strategies/reuseport.ts";
 import { runBenchCommand } from "./bench/load.ts";
 
-const SERVE_HELP = `Usage: servidor [serve] [flags]
+const SERVE_HELP = `Usage: servidor [serve] [flags] [-- CMD ARGS...]
 
 Serves one service to many TCP clients with the chosen concurrency strategy.
 
   --mode=MODE          ${MODES.join(" | ")} (default poll)
-  --service=NAME       ${Object.keys(SERVICES).join(" | ")} (default echo)
-  --host=HOST          address to listen on (default 127.0.0.1)
+  --service=NAME       ${SERVICE_NAMES.join(" | ")} | ./your_service.ts (default echo)
+  --host=HOST          address to listen on, IPv4 or IPv6 (default 127.0.0.1)
   --port=PORT          port to listen on, 0 for any free one (default 7000)
+  --tls-cert=FILE      serve TLS with this PEM certificate chain (needs --tls-key)
+  --tls-key=FILE       the certificate's PEM private key
+  --unix=PATH          listen on a Unix domain socket instead of --host/--port
   --max-line=BYTES     longest line a line service accepts (default ${DEFAULT_MAX_LINE})
   --max-workers=N      workers: clients served at once; the next ones wait (default ${DEFAULT_MAX_WORKERS})
-  --idle-workers=N     workers: ready Workers kept between clients (default ${DEFAULT_IDLE_WORKERS})
+  --idle-workers=N     workers: Workers started ahead and kept ready between clients (default ${DEFAULT_IDLE_WORKERS})
+  --max-conns=N        clients served at once; the next gets "ERR server busy" (default ${DEFAULT_MAX_CONNS}, 0 = no limit)
+  --max-per-ip=N       clients at once from one address (default 0 = no limit)
+  --allow=CIDR         only these addresses may connect; repeatable (default: anyone)
+  --deny=CIDR          these addresses may not connect, even if allowed; repeatable
+  --idle-timeout=SECS  close a client when no byte moved for this long (default 0 = never)
+  --grace=SECS         on SIGINT/SIGTERM, time open clients get to finish (default ${
+  DEFAULT_GRACE_MS / 1000
+})
+  --handler-timeout=SECS  workers: terminate a handler stuck this long (default ${
+  DEFAULT_HANDLER_TIMEOUT_MS / 1000
+}, 0 = never)
   --threads=N          reuseport: Workers, each with its own listener (default ${DEFAULT_THREADS}, the cores)
   --proxy-protocol     require a PROXY header (v1 or v2) from a load balancer on every connection
   --bus=BUS            local | redis://HOST:PORT: share chat with other servers (default local)
@@ -46,17 +78,23 @@ ${
   Object.values(SERVICES).map((service) => `  ${service.name.padEnd(10)} ${service.description}`)
     .join("\n")
 }
+  exec       -- CMD ARGS: runs CMD for each client, stdin and stdout joined to it (inetd)
+  ./FILE.ts  your own service: a module whose default export is a service
 
 Other commands: client (a netcat-like client), bench (a load generator); each takes --help.
 `;
 
-const CLIENT_HELP = `Usage: servidor client [--host=HOST] [--port=PORT]
+const CLIENT_HELP =
+  `Usage: servidor client [--host=HOST] [--port=PORT] [--tls [--ca=FILE]] [--unix=PATH]
 
 Sends standard input to the server and prints what comes back. End of input
 half-closes the connection; the client exits when the server closes.
 
   --host=HOST   server address (default 127.0.0.1)
   --port=PORT   server port (default 7000)
+  --tls         connect with TLS, checking the server's certificate
+  --ca=FILE     also trust this PEM certificate (e.g. the server's own, self-signed)
+  --unix=PATH   connect to a Unix domain socket instead of --host/--port
   -h, --help    show this help
 `;
 
@@ -81,15 +119,48 @@ function requireWorkerReadAccess(mode: string, entryPath: string): void {
   }
 }
 
-async function serveCommand(args: string[]): Promise<number> {
+/** Which transport the serve flags ask for; see lib/listen.ts. */
+function listenOptions(flags: FlagValues): ListenOptions {
+  const hostname = String(flags.host);
+  const listenPort = port("port", String(flags.port));
+  const certFile = flags["tls-cert"] === undefined ? undefined : String(flags["tls-cert"]);
+  const keyFile = flags["tls-key"] === undefined ? undefined : String(flags["tls-key"]);
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    throw new UsageError("--tls-cert and --tls-key go together: give both or neither");
+  }
+  if (flags.unix !== undefined) {
+    if (certFile !== undefined) throw new UsageError("--unix cannot be combined with TLS");
+    return { transport: "unix", path: String(flags.unix) };
+  }
+  if (certFile !== undefined && keyFile !== undefined) {
+    return { transport: "tls", hostname, port: listenPort, certFile, keyFile };
+  }
+  return { transport: "tcp", hostname, port: listenPort };
+}
+
+async function serveCommand(commandLine: string[]): Promise<number> {
+  // Words after `--` belong to the service (exec's command), not to servidor.
+  const separator = commandLine.indexOf("--");
+  const args = separator === -1 ? commandLine : commandLine.slice(0, separator);
+  const serviceArgs = separator === -1 ? [] : commandLine.slice(separator + 1);
   const flags = parseFlags(args, {
     mode: { type: "string", default: "poll" },
     service: { type: "string", default: "echo" },
     host: { type: "string", default: "127.0.0.1" },
     port: { type: "string", default: "7000" },
+    "tls-cert": { type: "string" },
+    "tls-key": { type: "string" },
+    unix: { type: "string" },
     "max-line": { type: "string", default: String(DEFAULT_MAX_LINE) },
     "max-workers": { type: "string", default: String(DEFAULT_MAX_WORKERS) },
     "idle-workers": { type: "string", default: String(DEFAULT_IDLE_WORKERS) },
+    "max-conns": { type: "string", default: String(DEFAULT_MAX_CONNS) },
+    "max-per-ip": { type: "string", default: "0" },
+    allow: { type: "string", multiple: true },
+    deny: { type: "string", multiple: true },
+    "idle-timeout": { type: "string", default: "0" },
+    grace: { type: "string", default: String(DEFAULT_GRACE_MS / 1000) },
+    "handler-timeout": { type: "string", default: String(DEFAULT_HANDLER_TIMEOUT_MS / 1000) },
     threads: { type: "string", default: String(DEFAULT_THREADS) },
     "proxy-protocol": { type: "boolean", default: false },
     bus: { type: "string", default: "local" },
@@ -102,22 +173,34 @@ async function serveCommand(args: string[]): Promise<number> {
     return 0;
   }
   const mode = oneOf("mode", String(flags.mode), MODES);
-  const hostname = String(flags.host);
-  const listenPort = port("port", String(flags.port));
+  const listenAt = listenOptions(flags);
   const maxLine = wholeNumber("max-line", String(flags["max-line"]), 1, 64 * 1024 * 1024);
   const maxWorkers = wholeNumber("max-workers", String(flags["max-workers"]), 1, 10_000);
   const idleWorkers = wholeNumber("idle-workers", String(flags["idle-workers"]), 0, 10_000);
+  const maxConns = wholeNumber("max-conns", String(flags["max-conns"]), 0, 1_000_000);
+  const maxPerIp = wholeNumber("max-per-ip", String(flags["max-per-ip"]), 0, 1_000_000);
+  const allow = (flags.allow as string[] | undefined) ?? [];
+  const deny = (flags.deny as string[] | undefined) ?? [];
+  const rules: AdmissionRules = {
+    maxConns,
+    maxPerIp,
+    allow: cidrList("allow", allow),
+    deny: cidrList("deny", deny),
+  };
   const threads = wholeNumber("threads", String(flags.threads), 1, 1024);
   const proxyProtocol = flags["proxy-protocol"] === true;
   const busSpec = parseBusFlag(String(flags.bus));
+  const idleTimeoutMs = seconds("idle-timeout", String(flags["idle-timeout"]), 86_400);
+  const graceMs = seconds("grace", String(flags.grace), 3_600);
+  const handlerTimeoutMs = seconds("handler-timeout", String(flags["handler-timeout"]), 86_400);
   const log = {
     level: oneOf("log-level", String(flags["log-level"]), LOG_LEVELS),
     format: oneOf("log-format", String(flags["log-format"]), LOG_FORMATS),
   };
-  const serviceSpecifier = String(flags.service);
+  const specifier = serviceSpecifier(String(flags.service));
   let service;
   try {
-    service = await loadService(serviceSpecifier);
+    service = await loadService(specifier, serviceArgs);
   } catch (error) {
     if (error instanceof UnknownServiceError) throw new UsageError(error.message);
     throw error;
@@ -126,22 +209,25 @@ async function serveCommand(args: string[]): Promise<number> {
   if (mode === "reuseport") {
     const problem = reusePortProblem();
     if (problem) throw new UsageError(problem);
+    if (listenAt.transport !== "tcp") {
+      throw new UsageError(
+        "--mode=reuseport serves plain TCP: it cannot be combined with --unix or TLS",
+      );
+    }
+    listenAt.reusePort = true;
     requireWorkerReadAccess(mode, "./strategies/reuseport_worker.ts");
   }
   configureLogging(log);
 
-  let listener: Deno.TcpListener;
+  let listening;
   try {
-    listener = Deno.listen({ hostname, port: listenPort, reusePort: mode === "reuseport" });
+    listening = await openListener(listenAt);
   } catch (error) {
-    const reason = error instanceof Deno.errors.AddrInUse
-      ? "address already in use"
-      : error instanceof Error
-      ? error.message
-      : String(error);
-    printError(`cannot listen on ${hostname}:${listenPort}: ${reason}`);
+    if (!(error instanceof ListenError)) throw error;
+    printError(error.message);
     return 1;
   }
+  const { listener, address } = listening;
 
   const stop = new AbortController();
   const onSignal = () => {
@@ -155,9 +241,7 @@ async function serveCommand(args: string[]): Promise<number> {
   const announce = () =>
     writeAllSync(
       Deno.stderr,
-      encoder.encode(
-        `listening on ${formatAddr(listener.addr)} mode=${mode} service=${service.name}\n`,
-      ),
+      encoder.encode(`listening on ${address} mode=${mode} service=${service.name}\n`),
     );
   // Under reuseport each Worker opens its own bus; the others share this one.
   let bus: Bus | undefined;
@@ -177,8 +261,12 @@ async function serveCommand(args: string[]): Promise<number> {
         summary = await serveReusePort({
           listener,
           threads,
-          serviceSpecifier,
+          serviceSpecifier: specifier,
+          serviceArgs,
           maxLine,
+          admission: { maxConns, maxPerIp, allow, deny },
+          idleTimeoutMs,
+          graceMs,
           log,
           proxyProtocol,
           bus: busSpec.kind === "local" ? undefined : busSpec,
@@ -190,14 +278,19 @@ async function serveCommand(args: string[]): Promise<number> {
         return 1;
       }
     } else {
-      announce();
       summary = await serve({
         listener,
         strategy: createStrategy(mode, { maxWorkers, idleWorkers, log }),
         service,
-        serviceSpecifier,
+        serviceSpecifier: specifier,
+        serviceArgs,
         maxLine,
+        admission: new Admission(rules),
+        idleTimeoutMs,
+        graceMs,
+        handlerTimeoutMs,
         signal: stop.signal,
+        onReady: announce,
         proxyProtocol,
         bus,
       });
@@ -215,10 +308,21 @@ async function serveCommand(args: string[]): Promise<number> {
   return 0;
 }
 
+function readCaFile(file: string): string {
+  try {
+    return Deno.readTextFileSync(file);
+  } catch (error) {
+    throw new UsageError(`cannot read --ca ${file}: ${describeError(error)}`);
+  }
+}
+
 async function clientCommand(args: string[]): Promise<number> {
   const flags = parseFlags(args, {
     host: { type: "string", default: "127.0.0.1" },
     port: { type: "string", default: "7000" },
+    tls: { type: "boolean" },
+    ca: { type: "string" },
+    unix: { type: "string" },
     help: { type: "boolean", short: "h" },
   });
   if (flags.help) {
@@ -227,14 +331,22 @@ async function clientCommand(args: string[]): Promise<number> {
   }
   const hostname = String(flags.host);
   const serverPort = port("port", String(flags.port));
+  if (flags.ca !== undefined && !flags.tls) throw new UsageError("--ca needs --tls");
+  let options: ClientOptions = { transport: "tcp", hostname, port: serverPort };
+  if (flags.unix !== undefined) {
+    if (flags.tls) throw new UsageError("--unix cannot be combined with --tls");
+    options = { transport: "unix", path: String(flags.unix) };
+  } else if (flags.tls) {
+    const caCerts = flags.ca === undefined ? undefined : [readCaFile(String(flags.ca))];
+    options = { transport: "tls", hostname, port: serverPort, caCerts };
+  }
   try {
-    await runClient({ hostname, port: serverPort });
+    await runClient(options);
   } catch (error) {
-    printError(
-      `cannot talk to ${hostname}:${serverPort}: ${
-        error instanceof Error ? error.message : String(error)
-      }`,
-    );
+    const where = options.transport === "unix"
+      ? options.path
+      : formatHostPort(hostname, serverPort);
+    printError(`cannot talk to ${where}: ${describeError(error)}`);
     return 1;
   }
   return 0;

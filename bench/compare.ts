@@ -439,6 +439,8 @@ function serverSpecs(tools: Tools, notes: string[]): ServerSpec[] {
           "--port=0",
           "--log-level=error",
           ...(mode === "reuseport" ? ["--threads=2"] : []),
+          // Enough ready Workers for every connection of the churn scenario to reuse one.
+          ...(mode === "workers" ? ["--idle-workers=64"] : []),
         ],
         portFrom: "stderr",
       });
@@ -770,6 +772,7 @@ async function measureServer(
   tools: Tools,
   load: (port: number) => Promise<Figures>,
   afterLoad?: (server: RunningServer) => Promise<void>,
+  warmUp?: (port: number) => Promise<unknown>,
 ): Promise<Row> {
   let server: RunningServer;
   try {
@@ -780,6 +783,9 @@ async function measureServer(
     return row;
   }
   try {
+    // A short untimed run first, so that start-up work (JIT, a pool of Workers) is not
+    // measured as if it were the steady state; the figures are the second run's alone.
+    await warmUp?.(server.port);
     const before = await usage(server.pid, tools.clockTicks);
     const figures = await load(server.port);
     const after = await usage(server.pid, tools.clockTicks);
@@ -811,6 +817,11 @@ async function measureServer(
   }
 }
 
+/** A fifth of the measured run, at least half a second. */
+function warmUpSeconds(durationS: number): number {
+  return Math.max(0.5, durationS / 5);
+}
+
 function withRatios(rows: Row[], baselineName: string | null): Row[] {
   const base = rows.find((row) => row.server === baselineName)?.rps ?? null;
   return rows.map((row) => ({
@@ -834,7 +845,13 @@ async function runEchoScenario(
   const rows: Row[] = [];
   for (const spec of servers) {
     rows.push(
-      await measureServer(spec, tools, (port) => echoLoad(tools, port, scenario, durationS)),
+      await measureServer(
+        spec,
+        tools,
+        (port) => echoLoad(tools, port, scenario, durationS),
+        undefined,
+        (port) => echoLoad(tools, port, scenario, warmUpSeconds(durationS)),
+      ),
     );
   }
   const baseline = pickBaseline(rows, "c-epoll", "servidor poll");
@@ -854,6 +871,19 @@ function computeSpecs(servers: ServerSpec[]): ServerSpec[] {
     }));
 }
 
+/** COMPUTE_CLIENTS clients, each asking for the same moderate hash over and over. */
+async function computeLoad(port: number, durationS: number): Promise<Figures> {
+  const result = await runLoad({
+    host: HOST,
+    port,
+    conns: COMPUTE_CLIENTS,
+    request: `sha256 ${COMPUTE_ROUNDS} x`,
+    durationS,
+  });
+  // Replies are digests, not echoes, so nothing was compared.
+  return { ...figuresOf(result), mismatches: null };
+}
+
 async function runComputeScenario(
   scenario: ComputeScenario,
   servers: ServerSpec[],
@@ -870,17 +900,7 @@ async function runComputeScenario(
       await measureServer(
         spec,
         tools,
-        async (port) => {
-          const result = await runLoad({
-            host: HOST,
-            port,
-            conns: COMPUTE_CLIENTS,
-            request: `sha256 ${COMPUTE_ROUNDS} x`,
-            durationS,
-          });
-          // Replies are digests, not echoes, so nothing was compared.
-          return { ...figuresOf(result), mismatches: null };
-        },
+        (port) => computeLoad(port, durationS),
         async (server) => {
           // Both strategies get the same heavy request, sized on the first one measured.
           heavyRounds ??= await calibrateHeavyRounds(
@@ -889,6 +909,7 @@ async function runComputeScenario(
           );
           probe.push(await latencyProbe(spec.name, server.port, heavyRounds));
         },
+        (port) => computeLoad(port, warmUpSeconds(durationS)),
       ),
     );
   }

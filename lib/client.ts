@@ -9,11 +9,14 @@
 import { isDisconnect } from "./errors.ts";
 import { writeAll, type Writer } from "./write_all.ts";
 
-/** Where the client connects. */
-export interface ClientOptions {
-  hostname: string;
-  port: number;
-}
+/** Where the client connects, and how. */
+export type ClientOptions =
+  /** Plain TCP, IPv4 or IPv6. */
+  | { transport?: "tcp"; hostname: string; port: number }
+  /** TLS over TCP; `caCerts` (PEM) are trusted besides the system's roots. */
+  | { transport: "tls"; hostname: string; port: number; caCerts?: string[] }
+  /** A Unix domain socket. */
+  | { transport: "unix"; path: string };
 
 /** Anything with a `read` like `Deno.stdin`'s. */
 export interface Reader {
@@ -34,7 +37,7 @@ export async function runClient(
   input: Reader = Deno.stdin,
   output: Writer = Deno.stdout,
 ): Promise<void> {
-  const conn = await Deno.connect({ hostname: options.hostname, port: options.port });
+  const conn = await connectTo(options);
   const sending = sendInput(conn, input);
   try {
     const buffer = new Uint8Array(BUFFER_SIZE);
@@ -48,7 +51,36 @@ export async function runClient(
   sending.catch(() => {});
 }
 
-async function sendInput(conn: Deno.TcpConn, input: Reader): Promise<void> {
+/**
+ * Opens a connection over any transport servidor serves.
+ *
+ * @param options The server's address and transport.
+ *
+ * @example
+ * ```ts
+ * import { connectTo } from "./client.ts";
+ *
+ * using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * using conn = await connectTo({ hostname: "127.0.0.1", port: listener.addr.port });
+ * (await listener.accept()).close();
+ * ```
+ */
+export function connectTo(options: ClientOptions): Promise<Deno.Conn> {
+  switch (options.transport) {
+    case "unix":
+      return Deno.connect({ transport: "unix", path: options.path });
+    case "tls":
+      return Deno.connectTls({
+        hostname: options.hostname,
+        port: options.port,
+        caCerts: options.caCerts,
+      });
+    default:
+      return Deno.connect({ hostname: options.hostname, port: options.port });
+  }
+}
+
+async function sendInput(conn: Deno.Conn, input: Reader): Promise<void> {
   const buffer = new Uint8Array(BUFFER_SIZE);
   try {
     for (let n = await input.read(buffer); n !== null; n = await input.read(buffer)) {

@@ -7,36 +7,57 @@
  */
 import { formatAddr } from "./address.ts";
 import { ConnectionClosedError, isDisconnect } from "./errors.ts";
-import { writeAll } from "./write_all.ts";
+import { writeAll, type Writer } from "./write_all.ts";
 
 /** The first read buffer; small, so that thousands of idle clients cost little. */
-const INITIAL_READ_BUFFER = 4 * 1024;
+const INITIAL_READ_BUFFER = 1024;
 /** Reads that fill the buffer double it, up to this size, so bulk transfers need few reads. */
 const MAX_READ_BUFFER = 64 * 1024;
+
+const encoder = new TextEncoder();
 
 /** One accepted client. */
 export class Connection {
   /** Unique within one server. */
   readonly id: number;
+  /** The server's side of the connection. */
+  readonly localAddr: Deno.Addr;
   /** When it was accepted, from `performance.now()`. */
   readonly openedAt: number = performance.now();
+  /** When a byte last moved either way, from `performance.now()`; for the idle timeout. */
+  lastActiveAt: number = this.openedAt;
   /** Bytes read from the client. */
   bytesIn = 0;
   /** Bytes written to the client. */
   bytesOut = 0;
 
   readonly #conn: Deno.Conn;
+  /** The socket as `writeAll` sees it: each partial write counts as activity. */
+  readonly #writer: Writer;
   readonly #closing = new AbortController();
   #readBuffer = new Uint8Array(INITIAL_READ_BUFFER);
   #writeTail: Promise<void> = Promise.resolve();
+  #pendingWrites = 0;
   #queuedBytes = 0;
   #peer: string;
+  #host: string;
+  #remoteAddr: Deno.Addr;
   #unread: Uint8Array | undefined;
 
   constructor(conn: Deno.Conn, id: number) {
     this.#conn = conn;
     this.id = id;
+    this.localAddr = conn.localAddr;
+    this.#remoteAddr = conn.remoteAddr;
     this.#peer = formatAddr(conn.remoteAddr);
+    this.#host = hostOf(conn.remoteAddr, this.#peer);
+    this.#writer = {
+      write: async (bytes) => {
+        const n = await conn.write(bytes);
+        this.lastActiveAt = performance.now();
+        return n;
+      },
+    };
   }
 
   /** The client's address, e.g. `127.0.0.1:51234`. */
@@ -44,14 +65,27 @@ export class Connection {
     return this.#peer;
   }
 
+  /** The client's host alone, e.g. `127.0.0.1` or `::1`, for admission rules. */
+  get host(): string {
+    return this.#host;
+  }
+
+  /** The client's address as the socket reports it, or as a trusted proxy named it. */
+  get remoteAddr(): Deno.Addr {
+    return this.#remoteAddr;
+  }
+
   /**
    * Presents the connection as coming from another address: the real client
-   * that a trusted proxy named in its PROXY header.
+   * that a trusted proxy named in its PROXY header. Logs, `who` and
+   * admission rules see this address from then on.
    *
-   * @param peer The client's address as `HOST:PORT`.
+   * @param client The client's address.
    */
-  setPeer(peer: string): void {
-    this.#peer = peer;
+  setPeer(client: { hostname: string; port: number }): void {
+    this.#remoteAddr = { transport: "tcp", hostname: client.hostname, port: client.port };
+    this.#peer = formatAddr(this.#remoteAddr);
+    this.#host = client.hostname;
   }
 
   /**
@@ -81,6 +115,17 @@ export class Connection {
   }
 
   /**
+   * Completes the TLS handshake of a TLS connection, and does nothing for any
+   * other. Deno would otherwise do it inside the first read or write, where a
+   * client that does not speak TLS looks like a failing service.
+   *
+   * @throws The handshake's error, e.g. `InvalidData` for a client that sent plain text.
+   */
+  async handshake(): Promise<void> {
+    if ("handshake" in this.#conn) await (this.#conn as Deno.TlsConn).handshake();
+  }
+
+  /**
    * Reads the next chunk. The returned view is only valid until the next call.
    *
    * @returns The bytes read, or `null` at end of input or once the connection is gone.
@@ -98,11 +143,18 @@ export class Connection {
     try {
       n = await this.#conn.read(buffer);
     } catch (error) {
-      if (this.closed || isDisconnect(error)) return null;
+      if (this.closed) return null;
+      if (isDisconnect(error)) {
+        // A reset is not an end of input the client chose: it is gone, so
+        // close now, and whatever serves it (a program under exec) stops.
+        this.close();
+        return null;
+      }
       throw error;
     }
     if (n === null) return null;
     this.bytesIn += n;
+    this.lastActiveAt = performance.now();
     if (n === buffer.byteLength && buffer.byteLength < MAX_READ_BUFFER) {
       this.#readBuffer = new Uint8Array(buffer.byteLength * 2);
     }
@@ -117,16 +169,26 @@ export class Connection {
    */
   write(bytes: Uint8Array): Promise<void> {
     if (this.closed) return Promise.reject(new ConnectionClosedError(this.peer));
+    // With nothing queued, the write starts now instead of a turn later: the
+    // common case of one reply at a time skips the queue's bookkeeping.
+    const written = this.#pendingWrites === 0
+      ? this.#writeNow(bytes)
+      : this.#writeTail.then(() => this.#writeNow(bytes));
+    this.#pendingWrites++;
     this.#queuedBytes += bytes.byteLength;
-    const written = this.#writeTail.then(() => this.#writeNow(bytes));
-    this.#writeTail = written.catch(() => {});
+    this.#writeTail = written.then(this.#settled, this.#settled);
     return written;
   }
+
+  /** Counts a finished write, well or not; bound once so each write reuses it. */
+  readonly #settled = (): void => {
+    this.#pendingWrites--;
+  };
 
   async #writeNow(bytes: Uint8Array): Promise<void> {
     try {
       if (this.closed) throw new ConnectionClosedError(this.peer);
-      await writeAll(this.#conn, bytes, this.peer);
+      await writeAll(this.#writer, bytes, this.peer);
       this.bytesOut += bytes.byteLength;
     } catch (error) {
       this.close();
@@ -147,6 +209,19 @@ export class Connection {
     this.close();
   }
 
+  /**
+   * Queues one last line (CRLF added) behind what is already queued, then
+   * closes once it is written: how a client learns why it is being closed.
+   *
+   * @param text The line, e.g. `ERR idle timeout`.
+   */
+  async closeWithLine(text: string): Promise<void> {
+    if (this.closed) return;
+    // A failed write closes the connection itself; there is no one else to tell.
+    this.write(encoder.encode(`${text}\r\n`)).catch(() => {});
+    await this.closeAfterWrites();
+  }
+
   /** Closes the socket at once; queued writes fail. Safe to call more than once. */
   close(): void {
     if (this.closed) return;
@@ -157,4 +232,9 @@ export class Connection {
       if (!(error instanceof Deno.errors.BadResource)) throw error;
     }
   }
+}
+
+/** The host part of an address, for admission rules; the whole address where there is none. */
+function hostOf(addr: Deno.Addr, formatted: string): string {
+  return "hostname" in addr ? addr.hostname : formatted;
 }

@@ -28,6 +28,14 @@ export class ConnectionSession implements Session {
     return this.#connection.peer;
   }
 
+  get remoteAddr(): Deno.Addr {
+    return this.#connection.remoteAddr;
+  }
+
+  get localAddr(): Deno.Addr {
+    return this.#connection.localAddr;
+  }
+
   get signal(): AbortSignal {
     return this.#connection.signal;
   }

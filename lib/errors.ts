@@ -6,6 +6,13 @@
  * @module
  */
 
+/**
+ * The line a client gets when its service fails (throws, or is stopped for
+ * running too long) before the connection is closed. It names no cause: the
+ * cause is in the server's log, not the client's business.
+ */
+export const INTERNAL_ERROR_NOTICE = "ERR internal error";
+
 /** Raised when a session sends after its connection has closed. */
 export class ConnectionClosedError extends Error {
   constructor(peer: string) {

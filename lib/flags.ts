@@ -6,6 +6,7 @@
  * @module
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import { Cidr, CidrError } from "./cidr.ts";
 
 /** A mistake in the command line. */
 export class UsageError extends Error {
@@ -83,4 +84,49 @@ export function wholeNumber(flag: string, value: string, min: number, max: numbe
  */
 export function port(flag: string, value: string): number {
   return wholeNumber(flag, value, 0, 65535);
+}
+
+/**
+ * A flag's value in seconds, whole or decimal, within bounds; returned in
+ * milliseconds, which is what timers take.
+ *
+ * @param flag The flag's name, for the message.
+ * @param value What was given, e.g. `5` or `0.25`.
+ * @param max The largest accepted value, in seconds.
+ * @returns The duration in milliseconds.
+ *
+ * @example
+ * ```ts
+ * import { seconds } from "./flags.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(seconds("grace", "0.25", 3600), 250);
+ * assert.throws(() => seconds("grace", "-1", 3600), /invalid --grace "-1"/);
+ * ```
+ */
+export function seconds(flag: string, value: string, max: number): number {
+  const number = /^\d+(\.\d+)?$/.test(value) ? Number(value) : NaN;
+  if (!(number >= 0 && number <= max)) {
+    throw new UsageError(
+      `invalid --${flag} "${value}": expected seconds from 0 to ${max}, e.g. 5 or 0.5`,
+    );
+  }
+  return Math.round(number * 1000);
+}
+
+/**
+ * A repeatable flag's values, each an IPv4 or IPv6 CIDR block or address.
+ *
+ * @param flag The flag's name, for the message.
+ * @param values What was given, in order; `undefined` when the flag was absent.
+ */
+export function cidrList(flag: string, values: string[] | undefined): Cidr[] {
+  return (values ?? []).map((value) => {
+    try {
+      return Cidr.parse(value);
+    } catch (error) {
+      if (error instanceof CidrError) throw new UsageError(`invalid --${flag}: ${error.message}`);
+      throw error;
+    }
+  });
 }

@@ -8,7 +8,7 @@
  */
 import type { Connection } from "./connection.ts";
 import { ConnectionSession } from "./connection_session.ts";
-import { describeError, isDisconnect } from "./errors.ts";
+import { describeError, INTERNAL_ERROR_NOTICE, isDisconnect } from "./errors.ts";
 import { logger } from "./log.ts";
 import { ServiceDriver } from "./service_driver.ts";
 import type { ServerContext } from "./strategy.ts";
@@ -31,50 +31,68 @@ export async function handleConnection(
     context.service,
     session,
     context.maxLine,
-    (error) => reportServiceError(connection, error),
+    (error) => void reportServiceError(connection, error),
   );
   context.hub.join(connection);
   try {
     driver.start();
     for (let chunk = await connection.read(); chunk; chunk = await connection.read()) {
-      await driver.input(chunk);
+      const handled = driver.input(chunk);
+      if (handled) await handled;
     }
     if (!connection.closed) {
       await driver.end();
       await connection.closeAfterWrites();
     }
   } catch (error) {
-    reportServiceError(connection, error);
+    await reportServiceError(connection, error);
   } finally {
     context.hub.leave(connection.id);
     connection.close();
     try {
       await driver.finish();
     } catch (error) {
-      reportServiceError(connection, error);
+      await reportServiceError(connection, error);
     }
   }
 }
 
 /**
  * Logs a failure inside one connection and closes it. A peer that went away
- * is routine and logged at debug; anything else is the service's fault.
+ * is routine and logged at debug; anything else is the service's fault, and
+ * the client is told {@link INTERNAL_ERROR_NOTICE} before it is closed.
  *
  * @param connection The client whose service failed.
  * @param error What was thrown.
+ * @returns Once the connection is closed.
  */
-export function reportServiceError(connection: Connection, error: unknown): void {
+export async function reportServiceError(connection: Connection, error: unknown): Promise<void> {
   if (isDisconnect(error)) {
     log.debug("{peer} went away: {reason}", {
       peer: connection.peer,
       reason: describeError(error),
     });
-  } else {
-    log.warn("service failed for {peer}: {reason}", {
-      peer: connection.peer,
-      reason: describeError(error),
-    });
-    log.debug("{stack}", { stack: error instanceof Error ? error.stack : String(error) });
+    connection.close();
+    return;
   }
-  connection.close();
+  logServiceFailure(connection.peer, describeError(error), errorStack(error));
+  await connection.closeWithLine(INTERNAL_ERROR_NOTICE);
+}
+
+/**
+ * Logs a service's failure: the reason at warn, the stack at debug. Shared by
+ * every strategy, whether the error was caught here or in a Worker.
+ *
+ * @param peer The client whose service failed.
+ * @param reason One line, from `describeError`.
+ * @param stack The stack trace, or the reason when there is none.
+ */
+export function logServiceFailure(peer: string, reason: string, stack: string): void {
+  log.warn("service failed for {peer}: {reason}", { peer, reason });
+  log.debug("stack for {peer}: {stack}", { peer, stack });
+}
+
+/** An error's stack, or its description when it has none. */
+export function errorStack(error: unknown): string {
+  return error instanceof Error ? error.stack ?? error.message : String(error);
 }

@@ -1,11 +1,14 @@
 /**
- * The accept loop, shared by every strategy: it accepts, tracks each
- * connection, hands it to the strategy, and on shutdown stops accepting,
- * closes what is open and waits for the last handler to finish.
+ * The accept loop, shared by every strategy: it accepts, admits or refuses
+ * each connection (see `admission.ts`), tracks it, watches it for idleness,
+ * and hands it to the strategy. On shutdown it stops accepting, warns line
+ * clients, waits out the grace period, closes what is left, and waits for the
+ * last handler to finish.
  *
  * @module
  */
 import { formatAddr } from "./address.ts";
+import { Admission, DEFAULT_MAX_CONNS, type Refusal } from "./admission.ts";
 import { Connection } from "./connection.ts";
 import { describeError, isDisconnect } from "./errors.ts";
 import type { Bus } from "./bus.ts";
@@ -14,7 +17,7 @@ import { DEFAULT_MAX_LINE } from "./line_framer.ts";
 import { logger } from "./log.ts";
 import { acceptProxyHeader } from "./proxy_protocol.ts";
 import type { Service } from "./service.ts";
-import type { ServerContext, Strategy } from "./strategy.ts";
+import { DEFAULT_HANDLER_TIMEOUT_MS, type ServerContext, type Strategy } from "./strategy.ts";
 
 const log = logger("server");
 
@@ -24,7 +27,21 @@ const log = logger("server");
  */
 const ACCEPT_ERROR_PAUSE_MS = 50;
 
-/** What {@link serve} needs. */
+/** How long open clients may take to finish after a shutdown signal, unless told otherwise. */
+export const DEFAULT_GRACE_MS = 5_000;
+
+/**
+ * The line every line-service client gets when the server starts shutting
+ * down. Byte services get nothing: a line would corrupt their stream.
+ */
+export const SHUTDOWN_NOTICE = "server shutting down";
+/** The line a line-service client gets before an idle timeout closes it. */
+export const IDLE_NOTICE = "ERR idle timeout";
+
+/**
+ * What {@link serve} needs. Every limit the server enforces enters here, so
+ * the CLI, tests and embedders configure a server in one place.
+ */
 export interface ServeOptions {
   /** A listener the caller opened, so the caller knows its address. */
   listener: Deno.Listener;
@@ -34,11 +51,35 @@ export interface ServeOptions {
   service: Service;
   /** How a Worker loads the same service; defaults to `service.name`. */
   serviceSpecifier?: string;
+  /** The words after `--` a Worker builds the same service with (exec); none by default. */
+  serviceArgs?: readonly string[];
   /** The longest line a line service accepts; default {@link DEFAULT_MAX_LINE}. */
   maxLine?: number;
+  /**
+   * Who may connect, and how many at once. Keep a reference to change its
+   * rules while the server runs; default: {@link DEFAULT_MAX_CONNS} clients, anyone.
+   */
+  admission?: Admission;
+  /** Close a client after this long with no byte moving either way; 0 (default) never. */
+  idleTimeoutMs?: number;
+  /**
+   * After `signal` aborts, how long open clients may take to finish before
+   * they are closed; default {@link DEFAULT_GRACE_MS}.
+   */
+  graceMs?: number;
+  /**
+   * `workers`: terminate a Worker that has not answered its client's input
+   * for this long (a stuck handler); 0 never. Default {@link DEFAULT_HANDLER_TIMEOUT_MS}.
+   */
+  handlerTimeoutMs?: number;
   /** Abort it to shut the server down. */
   signal?: AbortSignal;
-  /** Require a PROXY header (v1 or v2) on every connection and trust the client it names. */
+  /** Called once the strategy is ready, just before the first accept. */
+  onReady?: () => void;
+  /**
+   * Require a PROXY header (v1 or v2) on every connection and trust the
+   * client it names: admission, logs and `who` then see that client.
+   */
   proxyProtocol?: boolean;
   /** Joins this server's hub to others' (other Workers, other machines); default alone. */
   bus?: Bus;
@@ -52,7 +93,7 @@ export interface ServeOptions {
 
 /** What a server did, reported when it stops. */
 export interface ServeSummary {
-  /** Clients accepted. */
+  /** Clients accepted and served (refused ones are not counted). */
   clients: number;
   /** Bytes read from all clients. */
   bytesIn: number;
@@ -61,10 +102,12 @@ export interface ServeSummary {
 }
 
 /**
- * Serves clients from `listener` until `signal` aborts, then closes every
- * connection and resolves once the last handler has finished.
+ * Serves clients from `listener` until `signal` aborts. Then it stops
+ * accepting, tells line-service clients that it is shutting down, gives open
+ * clients up to `graceMs` to finish, closes what is left, and resolves once
+ * the last handler has finished.
  *
- * @param options The listener, strategy and service.
+ * @param options The listener, strategy, service and limits.
  * @returns What the server did.
  *
  * @example Serve echo on a free port until aborted
@@ -82,63 +125,130 @@ export interface ServeSummary {
  */
 export async function serve(options: ServeOptions): Promise<ServeSummary> {
   const { listener, strategy, service } = options;
-  const signal = options.signal ?? new AbortController().signal;
+  const stopping = options.signal ?? new AbortController().signal;
+  const admission = options.admission ?? new Admission({ maxConns: DEFAULT_MAX_CONNS });
+  const idleTimeoutMs = options.idleTimeoutMs ?? 0;
+  const graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
+  // Strategies see only the hard stop: during the grace period they keep serving.
+  const hardStop = new AbortController();
   const context: ServerContext = {
     service,
     serviceSpecifier: options.serviceSpecifier ?? service.name,
+    serviceArgs: options.serviceArgs ?? [],
     maxLine: options.maxLine ?? DEFAULT_MAX_LINE,
+    handlerTimeoutMs: options.handlerTimeoutMs ?? DEFAULT_HANDLER_TIMEOUT_MS,
     hub: new Hub(options.bus),
-    signal,
+    signal: hardStop.signal,
   };
   const summary: ServeSummary = { clients: 0, bytesIn: 0, bytesOut: 0 };
   const open = new Set<Connection>();
   const handlers = new Set<Promise<void>>();
   const { first: firstId, step: idStep } = options.ids ?? { first: 1, step: 1 };
   let nextId = firstId - idStep;
+  /** Connections still sending their PROXY header: not admitted yet, but closed on a hard stop. */
+  const unidentified = new Set<Connection>();
+  let graceTimer: ReturnType<typeof setTimeout> | undefined;
 
-  const shutDown = () => {
+  const closeListener = () => {
     try {
       listener.close();
     } catch (error) {
       if (!(error instanceof Deno.errors.BadResource)) throw error;
     }
-    for (const connection of open) connection.close();
   };
-  if (signal.aborted) shutDown();
-  else signal.addEventListener("abort", shutDown, { once: true });
+  const closeEverything = () => {
+    closeListener();
+    for (const connection of [...open, ...unidentified]) connection.close();
+  };
+  hardStop.signal.addEventListener("abort", closeEverything, { once: true });
+  const beginShutdown = () => {
+    closeListener();
+    log.info("shutting down: {open} clients get up to {graceMs} ms to finish", {
+      open: open.size,
+      graceMs,
+    });
+    if (service.framing === "lines") {
+      const notice = encoder.encode(`${SHUTDOWN_NOTICE}\r\n`);
+      for (const connection of open) connection.write(notice).catch(() => {});
+    }
+    graceTimer = setTimeout(() => hardStop.abort(), graceMs);
+  };
+  if (stopping.aborted) beginShutdown();
+  else stopping.addEventListener("abort", beginShutdown, { once: true });
 
   const handle = async (connection: Connection): Promise<void> => {
-    let opened = false;
+    log.info("open {peer} id={id}", { peer: connection.peer, id: connection.id });
+    const stopWatching = idleTimeoutMs > 0
+      ? watchIdle(connection, idleTimeoutMs, service.framing)
+      : () => {};
     try {
-      if (options.proxyProtocol && !(await acceptProxyHeader(connection))) return;
-      opened = true;
-      log.info("open {peer} id={id}", { peer: connection.peer, id: connection.id });
+      try {
+        await connection.handshake();
+      } catch (error) {
+        // A client that cannot do TLS with us is the client's problem, not the service's.
+        log.info("TLS handshake with {peer} failed: {reason}", {
+          peer: connection.peer,
+          reason: describeError(error),
+        });
+        return;
+      }
       await strategy.handle(connection, context);
     } finally {
+      stopWatching();
       connection.close();
       open.delete(connection);
+      admission.release(connection.host);
       summary.bytesIn += connection.bytesIn;
       summary.bytesOut += connection.bytesOut;
-      // A refused connection was logged once, by the PROXY header check.
-      if (opened) {
-        log.info("close {peer} id={id} in={bytesIn} out={bytesOut} duration_ms={durationMs}", {
-          peer: connection.peer,
-          id: connection.id,
-          bytesIn: connection.bytesIn,
-          bytesOut: connection.bytesOut,
-          durationMs: Math.round(performance.now() - connection.openedAt),
-        });
-      }
+      log.info("close {peer} id={id} in={bytesIn} out={bytesOut} duration_ms={durationMs}", {
+        peer: connection.peer,
+        id: connection.id,
+        bytesIn: connection.bytesIn,
+        bytesOut: connection.bytesOut,
+        durationMs: Math.round(performance.now() - connection.openedAt),
+      });
     }
+  };
+  /** Serves a connection the admission rules let in; refuses it otherwise, returning nothing. */
+  const admit = (connection: Connection): Promise<void> | undefined => {
+    const refusal = admission.admit(connection.host);
+    if (refusal) {
+      track(refuse(connection, refusal));
+      return undefined;
+    }
+    open.add(connection);
+    summary.clients++;
+    return handle(connection);
+  };
+  /** Reads the PROXY header, then admits the client it names. */
+  const identify = async (connection: Connection): Promise<void> => {
+    unidentified.add(connection);
+    let identified = false;
+    try {
+      identified = await acceptProxyHeader(connection);
+    } finally {
+      unidentified.delete(connection);
+    }
+    if (!identified || stopping.aborted) {
+      connection.close();
+      return;
+    }
+    await admit(connection);
+  };
+  const track = (handler: Promise<void>) => {
+    handlers.add(handler);
+    handler.finally(() => handlers.delete(handler));
   };
 
   try {
-    while (!signal.aborted) {
+    await strategy.start?.(context);
+    options.onReady?.();
+    while (!stopping.aborted) {
       let conn: Deno.Conn;
       try {
         conn = await listener.accept();
       } catch (error) {
-        if (signal.aborted || error instanceof Deno.errors.BadResource) break;
+        if (stopping.aborted || error instanceof Deno.errors.BadResource) break;
         log.error("accept on {address} failed: {reason}", {
           address: formatAddr(listener.addr),
           reason: describeError(error),
@@ -146,30 +256,88 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
         await new Promise((resolve) => setTimeout(resolve, ACCEPT_ERROR_PAUSE_MS));
         continue;
       }
-      if (signal.aborted) {
+      if (stopping.aborted) {
         conn.close();
         break;
       }
       setNoDelay(conn);
       const connection = new Connection(conn, nextId += idStep);
-      open.add(connection);
-      summary.clients++;
-      const handler = handle(connection);
-      if (strategy.sequential) {
-        await handler;
-      } else {
-        handlers.add(handler);
-        handler.finally(() => handlers.delete(handler));
-      }
+      // Behind a proxy the client is known only from its PROXY header, so
+      // admission waits for that, off the accept loop.
+      const handler = options.proxyProtocol ? identify(connection) : admit(connection);
+      if (handler === undefined) continue;
+      if (strategy.sequential) await handler;
+      else track(handler);
     }
   } finally {
-    signal.removeEventListener("abort", shutDown);
-    shutDown();
+    stopping.removeEventListener("abort", beginShutdown);
+    closeListener();
+    if (stopping.aborted && !hardStop.signal.aborted && handlers.size > 0) {
+      const allDone = Promise.allSettled(handlers);
+      await Promise.race([allDone, untilAborted(hardStop.signal)]);
+    }
+    clearTimeout(graceTimer);
+    hardStop.abort();
     await Promise.allSettled(handlers);
     await strategy.close?.();
     context.hub.close();
   }
   return summary;
+}
+
+const encoder = new TextEncoder();
+
+/** Tells a refused client why, when it may know, and closes it; no service runs. */
+async function refuse(connection: Connection, refusal: Refusal): Promise<void> {
+  log.info("refused {peer}: {reason}", { peer: connection.peer, reason: refusal.reason });
+  if (refusal.notice === undefined) connection.close();
+  else await connection.closeWithLine(refusal.notice);
+}
+
+/**
+ * Closes `connection` once no byte has moved either way for `timeoutMs`. A
+ * line-service client is told first, unless its writes are stuck, in which
+ * case nothing more could reach it. One timer per connection, re-armed for
+ * the time left rather than reset on every read.
+ *
+ * @returns A function that stops watching.
+ */
+function watchIdle(
+  connection: Connection,
+  timeoutMs: number,
+  framing: Service["framing"],
+): () => void {
+  let told = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const check = () => {
+    const idleFor = performance.now() - connection.lastActiveAt;
+    if (idleFor < timeoutMs && !told) {
+      timer = setTimeout(check, timeoutMs - idleFor);
+      return;
+    }
+    log.info("closing {peer}: idle for {idleMs} ms", {
+      peer: connection.peer,
+      idleMs: Math.round(idleFor),
+    });
+    if (told || framing === "bytes" || connection.queuedBytes > 0) {
+      connection.close();
+      return;
+    }
+    // The notice should take no time; if it sticks, the next check closes at once.
+    told = true;
+    void connection.closeWithLine(IDLE_NOTICE);
+    timer = setTimeout(check, timeoutMs);
+  };
+  timer = setTimeout(check, timeoutMs);
+  return () => clearTimeout(timer);
+}
+
+/** Resolves when `signal` aborts. Only for signals that are certain to abort. */
+function untilAborted(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) =>
+    signal.addEventListener("abort", () => resolve(), { once: true })
+  );
 }
 
 /** Small replies must leave at once rather than wait for Nagle's timer. */

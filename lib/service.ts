@@ -26,6 +26,13 @@ export interface Session {
   readonly id: number;
   /** The client's address as `HOST:PORT`. */
   readonly peer: string;
+  /**
+   * The client's address as the socket reports it: `hostname` and `port` for
+   * TCP and TLS, a `path` (usually empty) for a Unix socket.
+   */
+  readonly remoteAddr: Deno.Addr;
+  /** The server's side of the connection: the address the client connected to. */
+  readonly localAddr: Deno.Addr;
   /** Aborted once the connection is closed, by either side. */
   readonly signal: AbortSignal;
   /**
@@ -61,6 +68,13 @@ export interface ServiceHooks {
    * until `session.signal` aborts.
    */
   open?(session: Session): void | Promise<void>;
+  /**
+   * Called once when the client has finished sending (end of input) while the
+   * connection is still open. The server closes the connection once it
+   * resolves and what was sent is written, so a service that answers later
+   * (exec waits for its process) resolves only when it has answered.
+   */
+  end?(session: Session): void | Promise<void>;
   /** Called once when the connection ends, whichever side ended it. */
   close?(session: Session): void | Promise<void>;
 }
@@ -108,7 +122,7 @@ export function serviceProblems(value: unknown): string[] {
   } else {
     problems.push('`framing` set to "bytes" or "lines"');
   }
-  for (const hook of ["open", "close"]) {
+  for (const hook of ["open", "end", "close"]) {
     if (candidate[hook] !== undefined && typeof candidate[hook] !== "function") {
       problems.push(`\`${hook}\` to be a function when present`);
     }

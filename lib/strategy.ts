@@ -10,17 +10,36 @@ import type { Connection } from "./connection.ts";
 import type { Hub } from "./hub.ts";
 import type { Service } from "./service.ts";
 
+/**
+ * How long a `workers` handler may keep its client's input unanswered before
+ * its Worker is presumed stuck and terminated. Generous, because `compute`'s
+ * largest request takes seconds on a busy machine.
+ */
+export const DEFAULT_HANDLER_TIMEOUT_MS = 30_000;
+
 /** What a strategy gets to serve a connection with. */
 export interface ServerContext {
   /** The service, loaded on the main thread. */
   readonly service: Service;
   /** How a Worker loads the same service: a built-in name or a module URL. */
   readonly serviceSpecifier: string;
+  /** The words after `--` that a service made from them (exec) is built with. */
+  readonly serviceArgs: readonly string[];
   /** The longest line a line service accepts. */
   readonly maxLine: number;
+  /**
+   * How long a handler that runs on its own thread may leave input
+   * unanswered before it is terminated; 0 never. Only `workers` can enforce
+   * it: a handler stuck on the main thread blocks the thread that would.
+   */
+  readonly handlerTimeoutMs: number;
   /** The server's clients, for broadcasts and `who`. */
   readonly hub: Hub;
-  /** Aborted when the server shuts down. */
+  /**
+   * Aborted when the server stops for good: at once when it finishes, or
+   * after the grace period of a shutdown. Clients are still served during
+   * the grace period, so strategies must keep going until this aborts.
+   */
   readonly signal: AbortSignal;
 }
 
@@ -33,6 +52,11 @@ export interface Strategy {
    * the next (`single`), or goes straight back to accepting.
    */
   readonly sequential: boolean;
+  /**
+   * Gets ready before the first client is accepted (the `workers` pool starts
+   * its ready Workers here). The server accepts nobody until it resolves.
+   */
+  start?(context: ServerContext): Promise<void>;
   /** Serves one connection until it ends; it must not reject. */
   handle(connection: Connection, context: ServerContext): Promise<void>;
   /** Releases what the strategy holds (Workers) once the last connection ended. */

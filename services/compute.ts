@@ -7,8 +7,21 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
 import type { LineService } from "../lib/service.ts";
+
+type CreateHash = typeof import("node:crypto").createHash;
+
+/**
+ * `node:crypto` is loaded on the first request rather than with the module:
+ * every Worker loads the registry of services, and this one import would add
+ * about 4 MiB to each of them whatever service it runs.
+ */
+let createHash: CreateHash | undefined;
+
+/** Loads `node:crypto` once; later calls return at once. */
+export async function loadHashing(): Promise<void> {
+  createHash ??= (await import("node:crypto")).createHash;
+}
 
 /** The most rounds one request may ask for: a few seconds of one core. */
 export const MAX_ROUNDS = 10_000_000;
@@ -21,12 +34,14 @@ const USAGE = `ERR usage: sha256 ROUNDS TEXT (ROUNDS from 1 to ${MAX_ROUNDS})`;
  * @param rounds How many hashes, at least 1.
  * @param text What the first hash reads, as UTF-8.
  * @returns The last digest in lower-case hex.
+ * @throws {Error} Unless {@link loadHashing} has finished.
  *
  * @example
  * ```ts
- * import { sha256Rounds } from "./compute.ts";
+ * import { loadHashing, sha256Rounds } from "./compute.ts";
  * import assert from "node:assert/strict";
  *
+ * await loadHashing();
  * assert.equal(
  *   sha256Rounds(1, "abc"),
  *   "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
@@ -34,6 +49,7 @@ const USAGE = `ERR usage: sha256 ROUNDS TEXT (ROUNDS from 1 to ${MAX_ROUNDS})`;
  * ```
  */
 export function sha256Rounds(rounds: number, text: string): string {
+  if (!createHash) throw new Error("call loadHashing() before sha256Rounds()");
   let digest = createHash("sha256").update(text, "utf8").digest("hex");
   for (let round = 1; round < rounds; round++) {
     digest = createHash("sha256").update(digest, "latin1").digest("hex");
@@ -59,9 +75,10 @@ export const compute: LineService = {
   name: "compute",
   description: "CPU-bound: `sha256 ROUNDS TEXT` answers TEXT hashed ROUNDS times",
   framing: "lines",
-  line(session, line) {
+  async line(session, line) {
     const request = parseComputeRequest(line);
     if (typeof request === "string") return session.sendLine(request);
+    await loadHashing();
     return session.sendLine(sha256Rounds(request.rounds, request.text));
   },
 };

@@ -1,10 +1,14 @@
 /**
  * The built-in services, by name, and the one way to load a service: by its
- * name, or (for your own) by the URL or path of a module that exports one.
+ * name, by the name of a service made from command-line words (`exec`), or
+ * (for your own) by the URL of a module whose default export is one.
  *
  * @module
  */
+import { isAbsolute, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { type Service, serviceProblems } from "../lib/service.ts";
+import { createExecService } from "./exec.ts";
 import { chargen } from "./chargen.ts";
 import { chat } from "./chat.ts";
 import { compute } from "./compute.ts";
@@ -24,8 +28,38 @@ export const SERVICES: Readonly<Record<string, Service>> = Object.freeze({
   compute,
 });
 
+/**
+ * Makes a service from the words after `--` on the command line.
+ *
+ * @param args The words; a factory throws {@link UnknownServiceError} when they do not fit.
+ */
+export type ServiceFactory = (args: readonly string[]) => Service;
+
+/** Services made from the words after `--`, by the name `--service` takes. */
+export const SERVICE_FACTORIES: Readonly<Record<string, ServiceFactory>> = Object.freeze({
+  exec: (args: readonly string[]) => {
+    const [command, ...rest] = args;
+    if (command === undefined) {
+      throw new UnknownServiceError("--service=exec needs a command after --, e.g. -- cat");
+    }
+    if (Deno.permissions.querySync({ name: "run", command }).state !== "granted") {
+      throw new UnknownServiceError(
+        `--service=exec needs permission to run ${command}: run deno with --allow-run`,
+      );
+    }
+    return createExecService(command, rest);
+  },
+});
+
+/** Every name `--service` takes, built-ins first. */
+export const SERVICE_NAMES: readonly string[] = [
+  ...Object.keys(SERVICES),
+  ...Object.keys(SERVICE_FACTORIES),
+];
+
 /** A service name or module that cannot be used, with the reason. */
 export class UnknownServiceError extends Error {
+  /** @param message One sentence naming the service and what is wrong. */
   constructor(message: string) {
     super(message);
     this.name = "UnknownServiceError";
@@ -33,18 +67,83 @@ export class UnknownServiceError extends Error {
 }
 
 /**
- * Finds a built-in service by name, or imports a module's default export.
+ * Turns what a person typed after `--service=` into what {@link loadService}
+ * takes, the same on the main thread and in a Worker: a name stays a name,
+ * a URL stays a URL, and a file path (`./my_service.ts`, `/srv/x.ts`, anything
+ * with a slash or a script's extension) becomes an absolute `file:` URL.
  *
- * @param specifier A built-in name like `echo`, or a module URL (`file:`, `https:`).
+ * @param value The flag's value.
+ * @param cwd The directory a relative path starts from.
+ *
+ * @example
+ * ```ts
+ * import { serviceSpecifier } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(serviceSpecifier("echo", "/srv"), "echo");
+ * assert.equal(serviceSpecifier("./upper.ts", "/srv"), "file:///srv/upper.ts");
+ * ```
+ */
+export function serviceSpecifier(value: string, cwd: string = Deno.cwd()): string {
+  if (HAS_SCHEME.test(value) && !isAbsolute(value)) return value;
+  if (!isAbsolute(value) && !value.includes("/") && !SCRIPT_EXTENSION.test(value)) return value;
+  return pathToFileURL(resolve(cwd, value)).href;
+}
+
+/** A URL's scheme, as in `file:` or `https:`. */
+const HAS_SCHEME = /^[a-z][a-z0-9+.-]*:/i;
+/** What a module file's name ends in. */
+const SCRIPT_EXTENSION = /\.[cm]?[jt]sx?$/;
+
+/**
+ * Finds a built-in service by name, makes one from command-line words, or
+ * imports a module's default export.
+ *
+ * @param specifier A built-in name like `echo`, `exec`, or a module URL
+ *   (`file:`, `https:`); see {@link serviceSpecifier} for paths.
+ * @param args The words after `--`; only a service made from them takes any.
  * @throws {UnknownServiceError} For an unknown name, a module that fails to
  *   load, or one whose default export is not a service.
+ *
+ * @example
+ * ```ts
+ * import { loadService } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal((await loadService("echo")).framing, "bytes");
+ * ```
  */
-export async function loadService(specifier: string): Promise<Service> {
+export async function loadService(
+  specifier: string,
+  args: readonly string[] = [],
+): Promise<Service> {
+  const factory = Object.hasOwn(SERVICE_FACTORIES, specifier)
+    ? SERVICE_FACTORIES[specifier]
+    : undefined;
+  if (factory) return factory(args);
+  if (args.length > 0) {
+    throw new UnknownServiceError(
+      `--service=${specifier} takes no words after --; only ${
+        Object.keys(SERVICE_FACTORIES).join(", ")
+      } does`,
+    );
+  }
   const builtIn = Object.hasOwn(SERVICES, specifier) ? SERVICES[specifier] : undefined;
   if (builtIn) return builtIn;
-  if (!/^[a-z][a-z0-9+.-]*:/i.test(specifier)) {
+  if (!HAS_SCHEME.test(specifier)) {
     throw new UnknownServiceError(
-      `unknown service "${specifier}"; known services: ${Object.keys(SERVICES).join(", ")}`,
+      `unknown service "${specifier}"; known services: ${
+        SERVICE_NAMES.join(", ")
+      }, or the path of your own module`,
+    );
+  }
+  const url = new URL(specifier);
+  if (
+    url.protocol === "file:" &&
+    Deno.permissions.querySync({ name: "read", path: url }).state !== "granted"
+  ) {
+    throw new UnknownServiceError(
+      `loading the service module ${url.pathname} needs read access: run deno with --allow-read`,
     );
   }
   let module: Record<string, unknown>;

@@ -17,7 +17,9 @@ import { type BusSpec, newNodeName } from "../lib/bus.ts";
 import { describeError } from "../lib/errors.ts";
 import { logger, type LogSettings } from "../lib/log.ts";
 import type { ServeSummary } from "../lib/server.ts";
-import type { FromListener, ToListener } from "./reuseport_protocol.ts";
+import type { AdmissionFlags, FromListener, ToListener } from "./reuseport_protocol.ts";
+import { DEFAULT_MAX_CONNS } from "../lib/admission.ts";
+import { DEFAULT_GRACE_MS } from "../lib/server.ts";
 
 const log = logger("reuseport");
 
@@ -55,11 +57,22 @@ export interface ReusePortOptions {
    * port (and resolves port 0). It is closed once the Workers listen, so that
    * the kernel sends no connection to a socket nobody accepts on.
    */
-  listener: Deno.TcpListener;
+  listener: Deno.Listener;
   /** How many Workers; default {@link DEFAULT_THREADS}. */
   threads?: number;
   /** The service, as `--service` names it. */
   serviceSpecifier: string;
+  /** The words after `--` the service is built with (exec). */
+  serviceArgs?: readonly string[];
+  /**
+   * `--max-conns`, `--max-per-ip`, `--allow`, `--deny`. Each Worker counts
+   * only its own clients, so the limits apply per Worker.
+   */
+  admission?: AdmissionFlags;
+  /** Close a client idle this long; 0 never. */
+  idleTimeoutMs?: number;
+  /** After `signal`, how long clients get to finish. */
+  graceMs?: number;
   /** The longest line a line service accepts. */
   maxLine: number;
   /** How each Worker logs. */
@@ -92,7 +105,9 @@ export async function serveReusePort(options: ReusePortOptions): Promise<ServeSu
   const threads = options.threads ?? DEFAULT_THREADS;
   // A room of its own, so that two servers in one process never share a chat.
   const bus = options.bus ?? { kind: "channel", name: `servidor-${newNodeName()}` };
-  const { hostname, port } = options.listener.addr;
+  const address = options.listener.addr;
+  if (address.transport !== "tcp") throw new TypeError("reuseport needs a TCP listener");
+  const { hostname, port } = address;
   const listeners: Listener[] = [];
   for (let index = 1; index <= threads; index++) {
     listeners.push(startListener({
@@ -102,7 +117,12 @@ export async function serveReusePort(options: ReusePortOptions): Promise<ServeSu
       hostname,
       port,
       service: options.serviceSpecifier,
+      serviceArgs: options.serviceArgs ?? [],
       maxLine: options.maxLine,
+      admission: options.admission ??
+        { maxConns: DEFAULT_MAX_CONNS, maxPerIp: 0, allow: [], deny: [] },
+      idleTimeoutMs: options.idleTimeoutMs ?? 0,
+      graceMs: options.graceMs ?? DEFAULT_GRACE_MS,
       log: options.log,
       proxyProtocol: options.proxyProtocol ?? false,
       bus,

@@ -9,6 +9,14 @@ import type { BusSpec } from "../lib/bus.ts";
 import type { LogSettings } from "../lib/log.ts";
 import type { ServeSummary } from "../lib/server.ts";
 
+/** The admission flags, as plain values that can cross to a Worker. */
+export interface AdmissionFlags {
+  maxConns: number;
+  maxPerIp: number;
+  allow: readonly string[];
+  deny: readonly string[];
+}
+
 /** From the main thread to a `reuseport` Worker. */
 export type ToListener =
   /** Listen on this address with SO_REUSEPORT and serve until `stop`. */
@@ -20,7 +28,12 @@ export type ToListener =
     hostname: string;
     port: number;
     service: string;
+    serviceArgs: readonly string[];
     maxLine: number;
+    /** Each Worker applies these to its own clients; CIDRs as given on the command line. */
+    admission: AdmissionFlags;
+    idleTimeoutMs: number;
+    graceMs: number;
     log: LogSettings;
     proxyProtocol: boolean;
     bus: BusSpec;

@@ -9,7 +9,9 @@
  */
 /// <reference no-default-lib="true" />
 /// <reference lib="deno.worker" />
+import { Admission } from "../lib/admission.ts";
 import { openBus } from "../lib/bus.ts";
+import { Cidr } from "../lib/cidr.ts";
 import { describeError } from "../lib/errors.ts";
 import { configureLogging } from "../lib/log.ts";
 import { serve } from "../lib/server.ts";
@@ -41,14 +43,24 @@ async function run(start: Extract<ToListener, { type: "start" }>): Promise<void>
     return;
   }
   try {
-    const service = await loadService(start.service);
+    const service = await loadService(start.service, start.serviceArgs);
+    const { maxConns, maxPerIp, allow, deny } = start.admission;
     post({ type: "listening" });
     const summary = await serve({
       listener,
       strategy: poll,
       service,
       serviceSpecifier: start.service,
+      serviceArgs: start.serviceArgs,
       maxLine: start.maxLine,
+      admission: new Admission({
+        maxConns,
+        maxPerIp,
+        allow: allow.map((cidr) => Cidr.parse(cidr)),
+        deny: deny.map((cidr) => Cidr.parse(cidr)),
+      }),
+      idleTimeoutMs: start.idleTimeoutMs,
+      graceMs: start.graceMs,
       signal: stop.signal,
       proxyProtocol: start.proxyProtocol,
       bus,

@@ -13,7 +13,7 @@ import { configureLogging } from "../lib/log.ts";
 import type { PeerInfo, Service, Session } from "../lib/service.ts";
 import { ServiceDriver } from "../lib/service_driver.ts";
 import { loadService } from "../services/mod.ts";
-import type { FromWorker, ToWorker } from "./worker_protocol.ts";
+import { ACK_BATCH, type FromWorker, SEND_WINDOW, type ToWorker } from "./worker_protocol.ts";
 
 const encoder = new TextEncoder();
 
@@ -26,18 +26,25 @@ function ownBytes(data: string | Uint8Array): Uint8Array<ArrayBuffer> {
   return typeof data === "string" ? encoder.encode(data) : data.slice();
 }
 
+const SENT = Promise.resolve();
+
 /** A session whose every action is a message to the main thread. */
 class RemoteSession implements Session {
   readonly id: number;
   readonly peer: string;
+  readonly remoteAddr: Deno.Addr;
+  readonly localAddr: Deno.Addr;
   readonly #closing = new AbortController();
-  readonly #pendingSends = new Map<number, { resolve(): void; reject(error: Error): void }>();
+  readonly #sendWaiters: Array<{ resolve(): void; reject(error: Error): void }> = [];
   readonly #pendingWho = new Map<number, (peers: PeerInfo[]) => void>();
-  #nextSeq = 0;
+  #unwritten = 0;
+  #nextRequest = 0;
 
-  constructor(id: number, peer: string) {
-    this.id = id;
-    this.peer = peer;
+  constructor(opening: Extract<ToWorker, { type: "open" }>) {
+    this.id = opening.id;
+    this.peer = opening.peer;
+    this.remoteAddr = opening.remoteAddr;
+    this.localAddr = opening.localAddr;
   }
 
   get signal(): AbortSignal {
@@ -46,12 +53,12 @@ class RemoteSession implements Session {
 
   send(data: string | Uint8Array): Promise<void> {
     if (this.signal.aborted) return Promise.reject(new ConnectionClosedError(this.peer));
-    const seq = ++this.#nextSeq;
     const bytes = ownBytes(data);
-    return new Promise((resolve, reject) => {
-      this.#pendingSends.set(seq, { resolve, reject });
-      post({ type: "send", seq, bytes }, [bytes.buffer]);
-    });
+    this.#unwritten += bytes.byteLength;
+    const full = this.#unwritten > SEND_WINDOW;
+    post({ type: "send", bytes, ack: full, consumed: takeUnreportedInput() }, [bytes.buffer]);
+    if (!full) return SENT;
+    return new Promise((resolve, reject) => this.#sendWaiters.push({ resolve, reject }));
   }
 
   sendLine(text: string): Promise<void> {
@@ -68,7 +75,7 @@ class RemoteSession implements Session {
   }
 
   who(): Promise<PeerInfo[]> {
-    const request = ++this.#nextSeq;
+    const request = ++this.#nextRequest;
     return new Promise((resolve) => {
       this.#pendingWho.set(request, resolve);
       post({ type: "who", request });
@@ -79,11 +86,11 @@ class RemoteSession implements Session {
     post({ type: "close" });
   }
 
-  settleSend(seq: number, ok: boolean): void {
-    const pending = this.#pendingSends.get(seq);
-    this.#pendingSends.delete(seq);
-    if (ok) pending?.resolve();
-    else pending?.reject(new ConnectionClosedError(this.peer));
+  /** The main thread wrote `bytes` more of our sends: waiting sends may go on. */
+  written(bytes: number): void {
+    this.#unwritten -= bytes;
+    if (this.#unwritten > SEND_WINDOW) return;
+    for (const waiter of this.#sendWaiters.splice(0)) waiter.resolve();
   }
 
   answerWho(request: number, peers: PeerInfo[]): void {
@@ -94,10 +101,9 @@ class RemoteSession implements Session {
   /** The connection is gone: every waiting send fails, every `who` gets nobody. */
   end(): void {
     this.#closing.abort();
-    for (const pending of this.#pendingSends.values()) {
-      pending.reject(new ConnectionClosedError(this.peer));
+    for (const waiter of this.#sendWaiters.splice(0)) {
+      waiter.reject(new ConnectionClosedError(this.peer));
     }
-    this.#pendingSends.clear();
     for (const answer of this.#pendingWho.values()) answer([]);
     this.#pendingWho.clear();
   }
@@ -118,9 +124,29 @@ let session: RemoteSession | undefined;
 let driver: ServiceDriver | undefined;
 // Input is handled strictly in arrival order, one chunk after another.
 let inputTail: Promise<void> = Promise.resolve();
+let queuedSteps = 0;
+/**
+ * Input bytes handed to the service and not yet reported to the main thread.
+ * They ride on the next `send` (a request's reply carries its own
+ * acknowledgement), and otherwise go in a `consumed` of their own once the
+ * queue is empty or ACK_BATCH bytes have piled up.
+ */
+let unreportedInput = 0;
+
+function takeUnreportedInput(): number {
+  const bytes = unreportedInput;
+  unreportedInput = 0;
+  return bytes;
+}
 
 function enqueue(step: () => Promise<void>): void {
-  inputTail = inputTail.then(step).catch(reportFailure);
+  queuedSteps++;
+  inputTail = inputTail.then(step).catch(reportFailure).finally(() => {
+    queuedSteps--;
+    if (unreportedInput > 0 && (queuedSteps === 0 || unreportedInput >= ACK_BATCH)) {
+      post({ type: "consumed", bytes: takeUnreportedInput() });
+    }
+  });
 }
 
 async function openSession(message: Extract<ToWorker, { type: "open" }>): Promise<void> {
@@ -128,8 +154,11 @@ async function openSession(message: Extract<ToWorker, { type: "open" }>): Promis
     configureLogging(message.log);
     loggingConfigured = true;
   }
-  service ??= await loadService(message.service);
-  session = new RemoteSession(message.id, message.peer);
+  if (!service) {
+    service = await loadService(message.service, message.serviceArgs);
+    post({ type: "loaded" });
+  }
+  session = new RemoteSession(message);
   driver = new ServiceDriver(service, session, message.maxLine, reportFailure);
   driver.start();
 }
@@ -141,6 +170,7 @@ async function finishSession(): Promise<void> {
   session?.end();
   session = undefined;
   driver = undefined;
+  unreportedInput = 0;
   try {
     await finishing.finish();
   } finally {
@@ -156,8 +186,10 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
       break;
     case "data":
       enqueue(async () => {
+        // Counted as consumed once the service has it: from here on it is the
+        // service's to hold back, by awaiting its sends.
+        unreportedInput += message.chunk.byteLength;
         await driver?.input(message.chunk);
-        post({ type: "consumed", bytes: message.chunk.byteLength });
       });
       break;
     case "end":
@@ -169,7 +201,7 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
       });
       break;
     case "sent":
-      session?.settleSend(message.seq, message.ok);
+      session?.written(message.bytes);
       break;
     case "who":
       session?.answerWho(message.request, message.peers);
@@ -181,3 +213,5 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
       break;
   }
 };
+
+post({ type: "ready" });

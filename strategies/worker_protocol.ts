@@ -3,10 +3,30 @@
  * the Worker that runs the client's service. Bytes cross as transferred
  * buffers, so each crossing moves them rather than copying them again.
  *
+ * Flow control is by windows, not by a reply per message: a message costs a
+ * thread wake-up, so each direction acknowledges in batches and only asks for
+ * an immediate answer when its window is full. That keeps a request and its
+ * reply to two messages while memory stays bounded both ways.
+ *
  * @module
  */
 import type { LogSettings } from "../lib/log.ts";
 import type { PeerInfo } from "../lib/service.ts";
+
+/**
+ * Bytes a Worker's service may send before it waits for them to be written.
+ * Past this, `send()` waits, so a client that does not read holds the
+ * service back instead of filling the main thread's memory.
+ */
+export const SEND_WINDOW = 256 * 1024;
+/**
+ * Input bytes that may be on their way to a Worker, not yet handled. Past
+ * this the main thread stops reading the client, so a client that sends
+ * faster than its service works is held back by TCP, not by our memory.
+ */
+export const INPUT_WINDOW = 256 * 1024;
+/** How many bytes each side lets pile up before it acknowledges them unasked. */
+export const ACK_BATCH = 64 * 1024;
 
 /** From the main thread to a Worker. */
 export type ToWorker =
@@ -15,7 +35,12 @@ export type ToWorker =
     type: "open";
     id: number;
     peer: string;
+    remoteAddr: Deno.Addr;
+    localAddr: Deno.Addr;
+    /** A built-in name or module URL, as `loadService` takes it. */
     service: string;
+    /** The words after `--` for a service made from them (exec). */
+    serviceArgs: readonly string[];
     maxLine: number;
     log: LogSettings;
   }
@@ -25,15 +50,21 @@ export type ToWorker =
   | { type: "end" }
   /** The connection is gone; finish the service and report `finished`. */
   | { type: "closed" }
-  /** A `send` with this sequence number was written, or failed. */
-  | { type: "sent"; seq: number; ok: boolean }
+  /** This many more bytes of the Worker's sends have been written to the client. */
+  | { type: "sent"; bytes: number }
   /** The answer to a `who` request. */
   | { type: "who"; request: number; peers: PeerInfo[] };
 
 /** From a Worker to the main thread. */
 export type FromWorker =
-  /** Write these bytes to the client and answer with `sent`. */
-  | { type: "send"; seq: number; bytes: Uint8Array }
+  /** The Worker's modules are loaded; it can take a client. */
+  | { type: "ready" }
+  /**
+   * Write these bytes to the client. `ack` asks for a `sent` as soon as they
+   * are written: the Worker's send window is full and its service is waiting.
+   * `consumed` acknowledges input, as a `consumed` message would.
+   */
+  | { type: "send"; bytes: Uint8Array; ack: boolean; consumed: number }
   /** Send these bytes to every other client. */
   | { type: "broadcast"; bytes: Uint8Array }
   /** The client's new name. */
@@ -42,7 +73,9 @@ export type FromWorker =
   | { type: "who"; request: number }
   /** Close the connection once the queued writes are done. */
   | { type: "close" }
-  /** This many input bytes were handled; the main thread may read that many more. */
+  /** The Worker loaded its service for the first time; its handler clock may start. */
+  | { type: "loaded" }
+  /** This many input bytes were handled; the main thread may read that many more. Batched. */
   | { type: "consumed"; bytes: number }
   /** The service threw; `disconnect` says whether it only met a closed connection. */
   | { type: "failed"; reason: string; stack: string; disconnect: boolean }

@@ -9,26 +9,23 @@
  * At most `maxWorkers` clients are served at once. The next client waits,
  * connected but unread, until a Worker is free, like a request queued for a
  * thread pool; `--max-conns` is the knob that refuses instead of waiting.
- * Finished Workers are kept ready, up to `idleWorkers`, because starting a
- * Worker costs far more than a connection does.
+ * `idleWorkers` Workers are started before the first client is accepted, and
+ * finished Workers are kept ready up to that number, because starting a Worker
+ * (a thread, an isolate, its modules) costs far more than a connection does.
  *
  * @module
  */
 import type { Connection } from "../lib/connection.ts";
+import { INTERNAL_ERROR_NOTICE } from "../lib/errors.ts";
+import { logServiceFailure } from "../lib/handle_connection.ts";
 import { logger, type LogSettings } from "../lib/log.ts";
 import type { ServerContext, Strategy } from "../lib/strategy.ts";
-import type { FromWorker, ToWorker } from "./worker_protocol.ts";
+import { ACK_BATCH, type FromWorker, INPUT_WINDOW, type ToWorker } from "./worker_protocol.ts";
 
 /** The bound on Workers alive at once unless `--max-workers` says otherwise. */
 export const DEFAULT_MAX_WORKERS = 64;
 /** Ready Workers kept between clients unless `--idle-workers` says otherwise. */
 export const DEFAULT_IDLE_WORKERS = 4;
-/**
- * Input bytes that may be on their way to a Worker, not yet handled. Past
- * this the main thread stops reading the client, so a client that sends
- * faster than its service works is held back by TCP, not by our memory.
- */
-const INPUT_WINDOW = 256 * 1024;
 
 const log = logger("workers");
 
@@ -102,18 +99,51 @@ class WorkerPool {
     for (const waiter of this.#waiters.splice(0)) waiter(undefined);
   }
 
+  /**
+   * Starts the ready Workers and waits until each has loaded its modules, so
+   * the first clients do not pay for it. A Worker that fails to load is
+   * reported here rather than to the first client.
+   */
+  async prestart(): Promise<void> {
+    const starting = Array.from({ length: this.#idleWorkers }, async () => {
+      const worker = spawnWorker();
+      const { promise: loaded, resolve, reject } = Promise.withResolvers<void>();
+      worker.onmessage = (event: MessageEvent<FromWorker>) => {
+        if (event.data.type === "ready") resolve();
+      };
+      worker.onerror = (event: ErrorEvent) => {
+        event.preventDefault();
+        reject(new Error(`a Worker failed to start: ${event.message}`));
+      };
+      try {
+        await loaded;
+      } catch (error) {
+        worker.terminate();
+        throw error;
+      } finally {
+        worker.onmessage = null;
+        worker.onerror = null;
+      }
+      if (this.#closed) worker.terminate();
+      else this.#idle.push(worker);
+    });
+    await Promise.all(starting);
+  }
+
   #take(): Worker | undefined {
     if (this.#closed) return undefined;
     let worker = this.#idle.pop();
-    if (!worker && this.#busy.size < this.#maxWorkers) {
-      worker = new Worker(new URL("./worker_main.ts", import.meta.url), {
-        type: "module",
-        name: "servidor-service",
-      });
-    }
+    if (!worker && this.#busy.size < this.#maxWorkers) worker = spawnWorker();
     if (worker) this.#busy.add(worker);
     return worker;
   }
+}
+
+function spawnWorker(): Worker {
+  return new Worker(new URL("./worker_main.ts", import.meta.url), {
+    type: "module",
+    name: "servidor-service",
+  });
 }
 
 /**
@@ -136,6 +166,7 @@ export function createWorkers(options: WorkersOptions = {}): WorkersStrategy {
     get alive() {
       return pool.alive;
     },
+    start: () => pool.prestart(),
     async handle(connection: Connection, context: ServerContext): Promise<void> {
       const onShutdown = () => pool.close();
       context.signal.addEventListener("abort", onShutdown, { once: true });
@@ -168,37 +199,68 @@ async function serveThroughWorker(
   context: ServerContext,
   logSettings: LogSettings,
 ): Promise<boolean> {
-  const send = (message: ToWorker, transfer: Transferable[] = []) =>
-    worker.postMessage(message, transfer);
   let reusable = true;
   let inFlight = 0;
+  let writtenUnacknowledged = 0;
   let creditWaiter: (() => void) | undefined;
   const { promise: finished, resolve: resolveFinished } = Promise.withResolvers<void>();
   let isFinished = false;
   const finish = () => {
     isFinished = true;
+    watchdog.stop();
     resolveFinished();
   };
 
-  const fail = (reason: string) => {
+  /** The Worker cannot be trusted with this client or any other: tell the client, close. */
+  const fail = (reason: string, stack = reason) => {
     reusable = false;
-    if (!connection.closed) {
-      connection.write(new TextEncoder().encode("ERR internal error\r\n")).catch(() => {});
-      void connection.closeAfterWrites();
-    }
-    log.warn("service failed for {peer}: {reason}", { peer: connection.peer, reason });
+    logServiceFailure(connection.peer, reason, stack);
+    void connection.closeWithLine(INTERNAL_ERROR_NOTICE);
     finish();
+  };
+  let awaitingFinish = false;
+  const watchdog = new StuckWorkerWatchdog(
+    context.handlerTimeoutMs,
+    // The Worker owes us work while input it was given is unacknowledged, or
+    // while it has been told the client is done and has not finished.
+    () => inFlight > 0 || awaitingFinish,
+    () => {
+      // A Worker stuck in a loop never reads another message; only terminate stops it.
+      worker.terminate();
+      fail(`its Worker ran past the handler timeout of ${context.handlerTimeoutMs} ms`);
+    },
+  );
+  // A Worker that loaded the service for an earlier client is running already.
+  if (loadedServices.has(worker)) watchdog.start();
+  const send = (message: ToWorker, transfer: Transferable[] = []) => {
+    if (message.type === "end" || message.type === "closed") awaitingFinish = true;
+    worker.postMessage(message, transfer);
+    if (message.type !== "sent" && message.type !== "who") watchdog.watch();
+  };
+
+  const acknowledgeInput = (bytes: number) => {
+    inFlight -= bytes;
+    if (inFlight <= INPUT_WINDOW) creditWaiter?.();
   };
 
   worker.onmessage = (event: MessageEvent<FromWorker>) => {
     const message = event.data;
+    watchdog.heard();
     switch (message.type) {
-      case "send":
-        connection.write(message.bytes).then(
-          () => send({ type: "sent", seq: message.seq, ok: true }),
-          () => send({ type: "sent", seq: message.seq, ok: false }),
-        );
+      case "send": {
+        const { bytes, ack } = message;
+        if (message.consumed > 0) acknowledgeInput(message.consumed);
+        watchdog.holdBack();
+        connection.write(bytes).then(() => {
+          writtenUnacknowledged += bytes.byteLength;
+          if (ack || writtenUnacknowledged >= ACK_BATCH) {
+            send({ type: "sent", bytes: writtenUnacknowledged });
+            writtenUnacknowledged = 0;
+          }
+          // A failed write closes the connection, and the Worker hears "closed".
+        }, () => {}).finally(() => watchdog.letGo());
         break;
+      }
       case "broadcast":
         context.hub.broadcast(connection.id, message.bytes);
         break;
@@ -211,9 +273,12 @@ async function serveThroughWorker(
       case "close":
         void connection.closeAfterWrites();
         break;
+      case "loaded":
+        loadedServices.add(worker);
+        watchdog.start();
+        break;
       case "consumed":
-        inFlight -= message.bytes;
-        if (inFlight <= INPUT_WINDOW) creditWaiter?.();
+        acknowledgeInput(message.bytes);
         break;
       case "failed":
         if (message.disconnect) {
@@ -221,15 +286,10 @@ async function serveThroughWorker(
             peer: connection.peer,
             reason: message.reason,
           });
+          connection.close();
         } else {
-          reusable = false;
-          log.warn("service failed for {peer}: {reason}", {
-            peer: connection.peer,
-            reason: message.reason,
-          });
-          log.debug("{stack}", { stack: message.stack });
+          fail(message.reason, message.stack);
         }
-        connection.close();
         break;
       case "finished":
         finish();
@@ -250,7 +310,11 @@ async function serveThroughWorker(
       type: "open",
       id: connection.id,
       peer: connection.peer,
+      // Deno's Addr objects may carry a null prototype; a plain copy crosses cleanly.
+      remoteAddr: { ...connection.remoteAddr },
+      localAddr: { ...connection.localAddr },
       service: context.serviceSpecifier,
+      serviceArgs: context.serviceArgs,
       maxLine: context.maxLine,
       log: logSettings,
     });
@@ -271,14 +335,100 @@ async function serveThroughWorker(
     }
   } finally {
     context.hub.leave(connection.id);
-    connection.close();
+    // A failed service's client is owed its "ERR internal error" line.
+    if (reusable) connection.close();
+    else await connection.closeAfterWrites();
     connection.signal.removeEventListener("abort", wake);
     if (reusable && !isFinished) send({ type: "closed" });
     await untilAborted(finished, context.signal);
+    watchdog.stop();
     worker.onmessage = null;
     worker.onerror = null;
   }
   return reusable && !context.signal.aborted;
+}
+
+/** Workers that have loaded their service, so start-up no longer counts against them. */
+const loadedServices = new WeakSet<Worker>();
+
+/**
+ * Tells a busy Worker from a stuck one without touching it. The Worker owes
+ * work while input it was sent is unacknowledged or while it has been told
+ * to finish; it is stuck when it owes work and has not been heard from for
+ * the timeout, except while the main thread itself holds it back: a send
+ * waiting on a slow client is backpressure, not a stuck handler. The clock
+ * starts once the Worker has loaded its service: starting a Worker and
+ * loading a module is slow on a busy machine, and is not the handler's doing.
+ */
+class StuckWorkerWatchdog {
+  readonly #timeoutMs: number;
+  readonly #owesWork: () => boolean;
+  readonly #onStuck: () => void;
+  #heldBack = 0;
+  #lastHeardAt = performance.now();
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #started = false;
+  #stopped = false;
+
+  constructor(timeoutMs: number, owesWork: () => boolean, onStuck: () => void) {
+    this.#timeoutMs = timeoutMs;
+    this.#owesWork = owesWork;
+    this.#onStuck = onStuck;
+  }
+
+  /** The Worker is up and its service loaded: from now on, silence counts. */
+  start(): void {
+    this.#started = true;
+    this.#lastHeardAt = performance.now();
+    this.watch();
+  }
+
+  /** Work went to the Worker: time its silence, unless that is under way already. */
+  watch(): void {
+    if (
+      !this.#started || this.#stopped || this.#timeoutMs <= 0 || this.#timer !== undefined ||
+      !this.#owesWork()
+    ) return;
+    // Silence only counts from the moment there is something to answer.
+    this.#lastHeardAt = Math.max(this.#lastHeardAt, performance.now());
+    this.#timer = setTimeout(() => this.#check(), this.#timeoutMs);
+  }
+
+  /** Any message from the Worker shows it is running. */
+  heard(): void {
+    this.#lastHeardAt = performance.now();
+  }
+
+  /** The main thread is writing for the Worker, which may wait on it meanwhile. */
+  holdBack(): void {
+    this.#heldBack++;
+  }
+
+  /** That write finished; the Worker has been waiting, not stuck, until now. */
+  letGo(): void {
+    this.#heldBack--;
+    this.#lastHeardAt = performance.now();
+  }
+
+  /** Stops watching for good. */
+  stop(): void {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #check(): void {
+    this.#timer = undefined;
+    if (this.#stopped || !this.#owesWork()) return;
+    const silentFor = performance.now() - this.#lastHeardAt;
+    if (this.#heldBack === 0 && silentFor >= this.#timeoutMs) {
+      this.stop();
+      this.#onStuck();
+      return;
+    }
+    const wait = this.#heldBack > 0 ? this.#timeoutMs : this.#timeoutMs - silentFor;
+    this.#timer = setTimeout(() => this.#check(), wait);
+  }
 }
 
 /** Waits for `promise`, or less if `signal` aborts first, leaving no listener behind. */

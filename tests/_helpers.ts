@@ -4,12 +4,15 @@
  *
  * @module
  */
+import { Admission, type AdmissionRules } from "../lib/admission.ts";
+import assert from "node:assert/strict";
 import type { Bus } from "../lib/bus.ts";
+import { type ClientOptions, connectTo } from "../lib/client.ts";
+import { DEFAULT_MAX_LINE } from "../lib/line_framer.ts";
+import { type ListenOptions, openListener } from "../lib/listen.ts";
 import { serve, type ServeSummary } from "../lib/server.ts";
 import type { Service } from "../lib/service.ts";
 import type { Strategy } from "../lib/strategy.ts";
-import { DEFAULT_MAX_LINE } from "../lib/line_framer.ts";
-import assert from "node:assert/strict";
 import { writeAll } from "../lib/write_all.ts";
 import { loadService } from "../services/mod.ts";
 import { createStrategy, type Mode, type StrategyOptions } from "../strategies/mod.ts";
@@ -17,8 +20,13 @@ import { serveReusePort } from "../strategies/reuseport.ts";
 
 /** A server started by a test, stopped by `stop()` or `await using`. */
 export interface TestServer {
+  /** The TCP port, or 0 for a Unix socket. */
   port: number;
+  /** The listener's address as the server logs it. */
+  address: string;
   strategy: Strategy;
+  /** The server's admission control, when the test gave rules. */
+  admission: Admission | undefined;
   stop(): Promise<ServeSummary>;
   [Symbol.asyncDispose](): Promise<void>;
 }
@@ -27,7 +35,19 @@ export interface TestServer {
 export interface TestServerOptions extends StrategyOptions {
   mode: Mode;
   service: string | Service;
+  /** The words after `--` for a service made from them (exec). */
+  serviceArgs?: string[];
   maxLine?: number;
+  /** Admission rules, e.g. `{ maxConns: 1 }`; the server's defaults otherwise. */
+  rules?: AdmissionRules;
+  idleTimeoutMs?: number;
+  handlerTimeoutMs?: number;
+  /** The shutdown grace; 0 unless given, so `stop()` closes clients at once. */
+  graceMs?: number;
+  /** The host to listen on; 127.0.0.1 unless given (e.g. `::1`). */
+  hostname?: string;
+  /** Where to listen; 127.0.0.1 port 0 over TCP unless given. */
+  listen?: ListenOptions;
   /** Require a PROXY header on every connection. */
   proxyProtocol?: boolean;
   /** Share the chat room with other servers (not with `reuseport`, whose Workers share one). */
@@ -36,27 +56,35 @@ export interface TestServerOptions extends StrategyOptions {
   threads?: number;
 }
 
-/** Starts a server on 127.0.0.1, port 0. */
+/** Starts a server on 127.0.0.1, port 0, or wherever `options.listen` says. */
 export async function startServer(options: TestServerOptions): Promise<TestServer> {
   const service = typeof options.service === "string"
-    ? await loadService(options.service)
+    ? await loadService(options.service, options.serviceArgs)
     : options.service;
   const reusePort = options.mode === "reuseport";
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0, reusePort });
-  const port = listener.addr.port;
-  const strategy = createStrategy(options.mode, options);
+  const { listener, address } = await openListener(
+    options.listen ??
+      { transport: "tcp", hostname: options.hostname ?? "127.0.0.1", port: 0, reusePort },
+  );
+  // Tests start many servers; ready Workers would only slow them unless a test asks.
+  const strategy = createStrategy(options.mode, { idleWorkers: 0, ...options });
+  const admission = options.rules ? new Admission(options.rules) : undefined;
   const stopper = new AbortController();
   let served: Promise<ServeSummary>;
   if (reusePort) {
-    if (typeof options.service !== "string") {
-      throw new TypeError("reuseport Workers load their service by name; pass a string");
+    // Each Worker loads the service itself, so it must be named, and makes its own admission.
+    if (typeof options.service !== "string" || options.rules) {
+      throw new TypeError("reuseport Workers load their service by name and take no rules here");
     }
     const { promise: listening, resolve: onListening } = Promise.withResolvers<void>();
     served = serveReusePort({
       listener,
       threads: options.threads ?? 2,
       serviceSpecifier: options.service,
+      serviceArgs: options.serviceArgs,
       maxLine: options.maxLine ?? DEFAULT_MAX_LINE,
+      idleTimeoutMs: options.idleTimeoutMs,
+      graceMs: options.graceMs ?? 0,
       log: { level: "warn", format: "text" },
       proxyProtocol: options.proxyProtocol,
       signal: stopper.signal,
@@ -69,7 +97,12 @@ export async function startServer(options: TestServerOptions): Promise<TestServe
       strategy,
       service,
       serviceSpecifier: typeof options.service === "string" ? options.service : service.name,
+      serviceArgs: options.serviceArgs,
       maxLine: options.maxLine,
+      admission,
+      idleTimeoutMs: options.idleTimeoutMs,
+      handlerTimeoutMs: options.handlerTimeoutMs,
+      graceMs: options.graceMs ?? 0,
       signal: stopper.signal,
       proxyProtocol: options.proxyProtocol,
       bus: options.bus,
@@ -81,8 +114,10 @@ export async function startServer(options: TestServerOptions): Promise<TestServe
     return stopped ??= served;
   };
   return {
-    port,
+    port: listener.addr.transport === "tcp" ? listener.addr.port : 0,
+    address,
     strategy,
+    admission,
     stop,
     async [Symbol.asyncDispose]() {
       await stop();
@@ -95,17 +130,22 @@ const decoder = new TextDecoder();
 
 /** A client that reads whole lines or exact byte counts. */
 export class TestClient {
-  readonly conn: Deno.TcpConn;
+  readonly conn: Deno.Conn;
   #buffered = new Uint8Array(0);
   #ended = false;
 
-  private constructor(conn: Deno.TcpConn) {
+  private constructor(conn: Deno.Conn) {
     this.conn = conn;
   }
 
-  /** Connects to 127.0.0.1:`port`. */
-  static async connect(port: number): Promise<TestClient> {
-    return new TestClient(await Deno.connect({ hostname: "127.0.0.1", port }));
+  /** Connects to `hostname` (127.0.0.1 unless given):`port`. */
+  static async connect(port: number, hostname = "127.0.0.1"): Promise<TestClient> {
+    return new TestClient(await Deno.connect({ hostname, port }));
+  }
+
+  /** Connects over any transport: TLS, a Unix socket, IPv6. */
+  static async connectTo(options: ClientOptions): Promise<TestClient> {
+    return new TestClient(await connectTo(options));
   }
 
   /** Writes text or bytes, all of them. */
@@ -191,14 +231,294 @@ export class TestClient {
 }
 
 /** Every mode, for tables of tests. */
-export const ALL_MODES: readonly Mode[] = ["single", "poll", "workers", "reuseport"];
+export const ALL_MODES: readonly Mode[] = ["single", "poll", "workers"];
 /** The modes that serve clients at the same time. */
-export const CONCURRENT_MODES: readonly Mode[] = ["poll", "workers", "reuseport"];
+export const CONCURRENT_MODES: readonly Mode[] = ["poll", "workers"];
+/**
+ * {@link ALL_MODES} and `reuseport`, for tests that start their server with
+ * {@link startServer} and a service by name: reuseport's Workers are threads
+ * of the test process, which runs with `--unstable-net`.
+ */
+export const ALL_MODES_AND_REUSEPORT: readonly Mode[] = [...ALL_MODES, "reuseport"];
+/** {@link CONCURRENT_MODES} and `reuseport`; see {@link ALL_MODES_AND_REUSEPORT}. */
+export const CONCURRENT_MODES_AND_REUSEPORT: readonly Mode[] = [...CONCURRENT_MODES, "reuseport"];
 
-/** Whether a program is on the PATH, for tests that need Debian's redis-server or haproxy. */
-export function haveCommand(name: string): boolean {
+/** `--port=0` first, so that a server listens on a free port unless told otherwise. */
+function portUnlessGiven(args: string[]): string[] {
+  return args.some((arg) => arg.startsWith("--port") || arg.startsWith("--unix"))
+    ? []
+    : ["--port=0"];
+}
+
+/** Whether a program is on `PATH`, for tests that drive real clients. */
+export function hasCommand(name: string): boolean {
   return new Deno.Command("sh", { args: ["-c", `command -v ${name}`], stdout: "null" })
     .outputSync().success;
+}
+
+/** Whether this machine can listen on `::1`. */
+export function hasIpv6Loopback(): boolean {
+  try {
+    Deno.listen({ hostname: "::1", port: 0 }).close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A throw-away self-signed certificate, removed with its directory on dispose. */
+export interface TestCertificate {
+  /** The files as `--tls-cert`/`--tls-key` (and `ListenOptions`) take them. */
+  files: { certFile: string; keyFile: string };
+  /** The certificate in PEM, for a client to trust. */
+  cert: string;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/**
+ * Makes a certificate for `localhost`, `127.0.0.1` and `::1` with Debian's
+ * `openssl`, in a fresh directory under /tmp. It is its own trust anchor, so
+ * it must say it is not a CA: rustls refuses a CA certificate as a server's.
+ */
+export async function makeTestCertificate(): Promise<TestCertificate> {
+  const dir = await Deno.makeTempDir({ dir: "/tmp", prefix: "servidor-tls-" });
+  const files = { certFile: `${dir}/cert.pem`, keyFile: `${dir}/key.pem` };
+  const made = await new Deno.Command("openssl", {
+    args: [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-nodes",
+      "-days",
+      "1",
+      "-subj",
+      "/CN=localhost",
+      "-addext",
+      "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1",
+      "-addext",
+      "basicConstraints=critical,CA:FALSE",
+      "-keyout",
+      files.keyFile,
+      "-out",
+      files.certFile,
+    ],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (!made.success) {
+    await Deno.remove(dir, { recursive: true });
+    throw new Error(
+      `openssl could not make a certificate: ${new TextDecoder().decode(made.stderr)}`,
+    );
+  }
+  return {
+    files,
+    cert: await Deno.readTextFile(files.certFile),
+    async [Symbol.asyncDispose]() {
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
+/** main.ts, for tests that run the CLI. */
+export const MAIN = new URL("../main.ts", import.meta.url).pathname;
+/** The repository's root, where CLI tests run so that README paths work. */
+export const ROOT = new URL("..", import.meta.url).pathname;
+
+/** What a finished CLI run printed. */
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs main.ts to completion with the given flags and deno permissions. */
+export async function runCli(
+  args: string[],
+  permissions: string[] = ["--allow-net"],
+): Promise<CliResult> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--no-check", ...permissions, MAIN, ...args],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+    cwd: ROOT,
+  }).output();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
+
+/** Reads a stream line by line. */
+export async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+  let pending = "";
+  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+    pending += chunk;
+    let newline: number;
+    while ((newline = pending.indexOf("\n")) !== -1) {
+      yield pending.slice(0, newline);
+      pending = pending.slice(newline + 1);
+    }
+  }
+  if (pending) yield pending;
+}
+
+/** How long {@link CliServer.waitForLog} waits before it fails the test. */
+const LOG_WAIT_CAP_MS = 60_000;
+
+/** A server run through the CLI in its own process. */
+export class CliServer {
+  readonly child: Deno.ChildProcess;
+  /** The address from its `listening on ADDRESS mode=…` line. */
+  readonly address: string;
+  /** Its TCP port, or 0 when it listens on a Unix socket. */
+  readonly port: number;
+  /** Every line of standard error so far, the `listening` line first. */
+  readonly log: string[];
+  readonly #waiters = new Set<{ pattern: RegExp; resolve(line: string): void }>();
+  readonly #drained: Promise<void>;
+
+  private constructor(child: Deno.ChildProcess, address: string, first: string) {
+    this.child = child;
+    this.address = address;
+    this.port = Number(/:(\d+)$/.exec(address)?.[1] ?? 0);
+    this.log = [first];
+    this.#drained = this.#drain();
+  }
+
+  /**
+   * Starts `main.ts serve` with `args` on a free port (unless `args` name
+   * another), with `permissions`, and resolves once it listens.
+   */
+  static async start(
+    args: string[],
+    permissions: string[] = ["--allow-net", "--allow-read"],
+  ): Promise<CliServer> {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "--no-check", ...permissions, MAIN, ...portUnlessGiven(args), ...args],
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+      cwd: ROOT,
+    }).spawn();
+    const reader = child.stderr.getReader();
+    let text = "";
+    while (!text.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+    reader.releaseLock();
+    const newline = text.indexOf("\n");
+    const first = text.slice(0, newline === -1 ? undefined : newline);
+    const listening = /^listening on (\S+) mode=/.exec(first);
+    if (!listening) {
+      child.kill("SIGKILL");
+      await child.status;
+      throw new Error(`the server did not start: ${text}`);
+    }
+    const server = new CliServer(child, listening[1]!, first);
+    // Whatever came with the first line is fed to the drain as it starts.
+    server.#pushLines(text.slice(newline + 1));
+    return server;
+  }
+
+  /** The process id, for /proc. */
+  get pid(): number {
+    return this.child.pid;
+  }
+
+  /** Resolves with the first log line (past or future) that matches. */
+  waitForLog(pattern: RegExp): Promise<string> {
+    const seen = this.log.find((line) => pattern.test(line));
+    if (seen !== undefined) return Promise.resolve(seen);
+    const { promise, resolve, reject } = Promise.withResolvers<string>();
+    const waiter = {
+      pattern,
+      resolve(line: string) {
+        clearTimeout(timer);
+        resolve(line);
+      },
+    };
+    // A safety cap, not a synchronisation: a line that never comes fails the test instead of hanging CI.
+    const timer = setTimeout(() => {
+      this.#waiters.delete(waiter);
+      reject(
+        new Error(
+          `no log line matched ${pattern} in ${LOG_WAIT_CAP_MS} ms:\n${this.log.join("\n")}`,
+        ),
+      );
+    }, LOG_WAIT_CAP_MS);
+    this.#waiters.add(waiter);
+    return promise;
+  }
+
+  /**
+   * Sends a signal and waits for the exit; see {@link exited}. `logged` is
+   * every line after the `listening` one.
+   */
+  async stop(signal: Deno.Signal = "SIGTERM"): Promise<Deno.CommandStatus & { logged: string[] }> {
+    try {
+      this.child.kill(signal);
+    } catch (error) {
+      // It may have exited already.
+      if (!(error instanceof TypeError)) throw error;
+    }
+    const status = await this.exited();
+    return { ...status, logged: this.log.slice(1) };
+  }
+
+  /** Waits for the process to exit on its own; by then {@link log} is complete. */
+  async exited(): Promise<Deno.CommandStatus> {
+    const status = await this.child.status;
+    await this.#drained;
+    return status;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    try {
+      this.child.kill("SIGKILL");
+    } catch (error) {
+      if (!(error instanceof TypeError)) throw error;
+    }
+    await this.child.status;
+    await this.#drained;
+  }
+
+  #partial = "";
+
+  #pushLines(text: string): void {
+    this.#partial += text;
+    let newline: number;
+    while ((newline = this.#partial.indexOf("\n")) !== -1) {
+      this.#addLine(this.#partial.slice(0, newline));
+      this.#partial = this.#partial.slice(newline + 1);
+    }
+  }
+
+  #addLine(line: string): void {
+    this.log.push(line);
+    for (const waiter of this.#waiters) {
+      if (waiter.pattern.test(line)) {
+        this.#waiters.delete(waiter);
+        waiter.resolve(line);
+      }
+    }
+  }
+
+  async #drain(): Promise<void> {
+    for await (const chunk of this.child.stderr.pipeThrough(new TextDecoderStream())) {
+      this.#pushLines(chunk);
+    }
+    if (this.#partial) this.#addLine(this.#partial);
+  }
 }
 
 /**
@@ -271,56 +591,6 @@ export async function startRedis(): Promise<TestRedis> {
   return { port, kill, restart: start, [Symbol.asyncDispose]: kill };
 }
 
-/** A servidor CLI process started by a test, listening. */
-export interface CliServer {
-  child: Deno.ChildProcess;
-  port: number;
-  /** The line that said where it listens: `listening on 127.0.0.1:PORT mode=… service=…`. */
-  listening: string;
-  /** The rest of its standard error, line by line; read it to the end, or the pipe fills. */
-  stderr: AsyncGenerator<string>;
-}
-
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
-
-/**
- * Runs `main.ts` with `flags` (give it `--port=0`) and resolves once it says
- * where it listens. Log lines before that one are skipped.
- *
- * @param flags The CLI's flags.
- * @param permissions Deno's flags, e.g. `--allow-net`.
- */
-export async function spawnServidor(flags: string[], permissions: string[]): Promise<CliServer> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--no-check", ...permissions, MAIN, ...flags],
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).spawn();
-  const stderr = lines(child.stderr);
-  for (let line = await stderr.next(); !line.done; line = await stderr.next()) {
-    const listening = /^listening on 127\.0\.0\.1:(\d+) /.exec(line.value);
-    if (listening) return { child, port: Number(listening[1]), listening: line.value, stderr };
-  }
-  await child.status;
-  throw new Error(`servidor ${flags.join(" ")} ended before it listened`);
-}
-
-/** Reads a child's stderr line by line. */
-export async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
-  let pending = "";
-  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-    pending += chunk;
-    let newline: number;
-    while ((newline = pending.indexOf("\n")) !== -1) {
-      yield pending.slice(0, newline);
-      pending = pending.slice(newline + 1);
-    }
-  }
-  if (pending) yield pending;
-}
-
 /**
  * Two chat clients, ana and ben, go through everything chat does: welcome,
  * join notice, renames (a taken one refused), messages both ways, `/who` and
@@ -335,7 +605,11 @@ export async function chatConversation(anaPort: number, benPort: number): Promis
 
   await ana.send("/nick ana\n");
   assert.equal(await ana.readLine(), "* you are now ana");
-  assert.match((await ben.readLine())!, /^\* guest\d+ is now ana$/);
+  // Across servers, ana's own join notice may still be on its way when ben
+  // arrives; he may hear it late, and that is all right.
+  let heard = (await ben.readLine())!;
+  if (/^\* guest\d+ joined$/.test(heard)) heard = (await ben.readLine())!;
+  assert.match(heard, /^\* guest\d+ is now ana$/);
   await ben.send("/nick ana\n");
   assert.equal(await ben.readLine(), "ERR nick ana is taken");
   await ben.send("/nick ben\r\n");

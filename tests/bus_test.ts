@@ -38,6 +38,7 @@ Deno.test("a server that stops says goodbye, and the other forgets its clients",
     using _ben = ben;
     assert.match((await ana.readLine())!, /joined$/);
     await two.stop();
+    assert.equal(await ben.readLine(), "server shutting down");
     assert.equal(await ben.readLine(), null);
     // ben's leave and the goodbye both arrive; /who then lists ana alone.
     assert.match((await ana.readLine())!, /left$/);

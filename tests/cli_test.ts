@@ -1,24 +1,7 @@
 import assert from "node:assert/strict";
-import { spawnServidor, TestClient } from "./_helpers.ts";
+import { freePort, lines, MAIN, runCli, TestClient } from "./_helpers.ts";
 
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const decoder = new TextDecoder();
-
-/** Runs main.ts to completion with the given flags. */
-async function runCli(args: string[], permissions = ["--allow-net"]) {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--no-check", ...permissions, MAIN, ...args],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
-}
 
 const BAD_FLAGS: Array<[string[], RegExp]> = [
   [["--mode=bogus"], /^servidor: invalid --mode "bogus": expected one of single, poll, workers/],
@@ -65,12 +48,19 @@ Deno.test("the CLI refuses --mode=reuseport without --unstable-net, with one lin
   assert.equal(stderr.trimEnd().split("\n").length, 1, `more than one line: ${stderr}`);
 });
 
+Deno.test("the CLI refuses --mode=reuseport on a Unix socket, with one line and exit status 2", async () => {
+  const { code, stderr } = await runCli(["--mode=reuseport", "--unix=/tmp/servidor-no.sock"], [
+    "--unstable-net",
+    "--allow-net",
+    "--allow-read",
+  ]);
+  assert.equal(code, 2);
+  assert.match(stderr, /^servidor: --mode=reuseport serves plain TCP/);
+});
+
 Deno.test("the CLI says in one line that Redis cannot be reached and exits with status 1", async () => {
   // A port that was free a moment ago: nothing answers there.
-  const { port } = (() => {
-    using probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    return probe.addr;
-  })();
+  const port = freePort();
   const { code, stderr } = await runCli(["--port=0", `--bus=redis://127.0.0.1:${port}`], [
     "--allow-net",
     "--allow-env",
@@ -102,15 +92,30 @@ Deno.test("--help lists every mode and service and exits 0", async () => {
 
 for (const mode of ["single", "poll", "workers", "reuseport"]) {
   Deno.test(`the CLI serves echo under ${mode}, then stops on SIGTERM with a summary and status 0`, async () => {
-    const { child, port, listening: first, stderr } = await spawnServidor(
-      [`--mode=${mode}`, "--port=0", "--log-format=json"],
-      ["--unstable-net", "--allow-net", "--allow-read"],
-    );
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--no-check",
+        "--unstable-net",
+        "--allow-net",
+        "--allow-read",
+        MAIN,
+        `--mode=${mode}`,
+        "--port=0",
+        "--log-format=json",
+      ],
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).spawn();
+    const stderr = lines(child.stderr);
+    const first = (await stderr.next()).value ?? "";
     const listening = /^listening on 127\.0\.0\.1:(\d+) mode=(\w+) service=echo$/.exec(first);
     assert.ok(listening, `unexpected first line: ${first}`);
     assert.equal(listening[2], mode);
 
-    using client = await TestClient.connect(port);
+    using client = await TestClient.connect(Number(listening[1]));
     await client.send("hola\n");
     assert.equal(await client.readLine(), "hola");
     await client.closeWrite();

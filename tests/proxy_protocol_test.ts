@@ -7,7 +7,7 @@ import {
   ProxyProtocolError,
   V1_MAX_LENGTH,
 } from "../lib/proxy_protocol.ts";
-import { spawnServidor, startServer, TestClient } from "./_helpers.ts";
+import { CliServer, startServer, TestClient } from "./_helpers.ts";
 
 function hex(text: string): Uint8Array {
   return new Uint8Array(text.match(/../g)!.map((byte) => parseInt(byte, 16)));
@@ -34,7 +34,7 @@ Deno.test("parseProxyHeader() reads HAProxy's v1 TCP4 header and where the clien
     version: 1,
     command: "proxy",
     length: HAPROXY_V1_TCP4.byteLength - 5,
-    source: "127.0.0.1:49400",
+    source: { hostname: "127.0.0.1", port: 49400 },
   });
 });
 
@@ -43,7 +43,7 @@ Deno.test("parseProxyHeader() reads HAProxy's v1 TCP6 header", () => {
     version: 1,
     command: "proxy",
     length: HAPROXY_V1_TCP6.byteLength - 5,
-    source: "[::1]:45782",
+    source: { hostname: "::1", port: 45782 },
   });
 });
 
@@ -52,7 +52,7 @@ Deno.test("parseProxyHeader() reads HAProxy's v2 IPv4 header", () => {
     version: 2,
     command: "proxy",
     length: 28,
-    source: "127.0.0.1:37576",
+    source: { hostname: "127.0.0.1", port: 37576 },
   });
 });
 
@@ -61,7 +61,7 @@ Deno.test("parseProxyHeader() reads HAProxy's v2 IPv6 header", () => {
     version: 2,
     command: "proxy",
     length: 52,
-    source: "[::1]:48252",
+    source: { hostname: "::1", port: 48252 },
   });
 });
 
@@ -192,16 +192,11 @@ Deno.test("acceptProxyHeader() presents the connection as the client and hands b
 });
 
 Deno.test("the CLI with --proxy-protocol logs the refusal of a client that sends no header", async () => {
-  const { child, port, stderr } = await spawnServidor(
-    ["--port=0", "--proxy-protocol"],
-    ["--allow-net"],
-  );
-  using client = await TestClient.connect(port);
+  await using server = await CliServer.start(["--proxy-protocol"], ["--allow-net"]);
+  using client = await TestClient.connect(server.port);
   await client.send("GET / HTTP/1.0\r\n\r\n");
   assert.deepEqual(await client.readAll(), new Uint8Array(0));
-  const address = `127.0.0.1:${client.conn.localAddr.port}`;
-  for (let line = await stderr.next(); !line.done; line = await stderr.next()) {
-    if (line.value.includes(`refused ${address}: no PROXY header`)) child.kill("SIGTERM");
-  }
-  assert.equal((await child.status).code, 0);
+  const address = `127.0.0.1:${(client.conn.localAddr as Deno.NetAddr).port}`;
+  await server.waitForLog(new RegExp(`refused ${address}: no PROXY header`));
+  assert.equal((await server.stop()).code, 0);
 });

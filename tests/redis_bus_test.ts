@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { connectRedisBus } from "../lib/redis_bus.ts";
-import { eventually, haveCommand, startRedis, startServer, TestClient } from "./_helpers.ts";
+import { eventually, hasCommand, startRedis, startServer, TestClient } from "./_helpers.ts";
 
-const haveRedis = haveCommand("redis-server");
+const haveRedis = hasCommand("redis-server");
 const skipped = haveRedis ? "" : " (skipped: redis-server is not installed)";
 if (!haveRedis) console.warn("redis_bus_test: redis-server is not installed; skipping");
 

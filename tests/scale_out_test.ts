@@ -5,62 +5,35 @@
  */
 import assert from "node:assert/strict";
 import {
+  CliServer,
   eventually,
   freePort,
-  haveCommand,
-  spawnServidor,
+  hasCommand,
   startRedis,
   TestClient,
   type TestRedis,
 } from "./_helpers.ts";
 
-const missing = ["haproxy", "redis-server"].filter((name) => !haveCommand(name));
+const missing = ["haproxy", "redis-server"].filter((name) => !hasCommand(name));
 const skipped = missing.length ? ` (skipped: ${missing.join(" and ")} not installed)` : "";
 if (missing.length) console.warn(`scale_out_test: ${missing.join(", ")} missing; skipping`);
 
-/** One servidor process and the JSON log records it has written so far. */
-class Instance {
-  readonly child: Deno.ChildProcess;
-  readonly port: number;
-  readonly records: Array<{ message: string; properties: Record<string, unknown> }> = [];
-  readonly #draining: Promise<void>;
+/** Starts one servidor instance of the room, logging JSON so that the test can read its records. */
+function startInstance(redis: TestRedis): Promise<CliServer> {
+  return CliServer.start([
+    "--service=chat",
+    "--proxy-protocol",
+    `--bus=redis://127.0.0.1:${redis.port}`,
+    "--log-format=json",
+  ], ["--allow-net", "--allow-read", "--allow-env"]);
+}
 
-  private constructor(child: Deno.ChildProcess, port: number, rest: AsyncGenerator<string>) {
-    this.child = child;
-    this.port = port;
-    this.#draining = (async () => {
-      for await (const line of rest) {
-        if (line.startsWith("{")) this.records.push(JSON.parse(line));
-      }
-    })();
-  }
-
-  static async start(redis: TestRedis): Promise<Instance> {
-    const { child, port, stderr } = await spawnServidor([
-      "--service=chat",
-      "--port=0",
-      "--proxy-protocol",
-      `--bus=redis://127.0.0.1:${redis.port}`,
-      "--log-format=json",
-    ], ["--allow-net", "--allow-read", "--allow-env"]);
-    return new Instance(child, port, stderr);
-  }
-
-  /** The real client addresses this instance logged as opened. */
-  get opened(): string[] {
-    return this.records.filter((record) => record.message.startsWith("open "))
-      .map((record) => String(record.properties.peer));
-  }
-
-  async kill(): Promise<void> {
-    try {
-      this.child.kill("SIGKILL");
-    } catch (error) {
-      if (!(error instanceof TypeError)) throw error;
-    }
-    await this.child.status;
-    await this.#draining;
-  }
+/** The client addresses an instance logged as opened: the real ones, from the PROXY header. */
+function opened(instance: CliServer): string[] {
+  return instance.log.filter((line) => line.startsWith("{"))
+    .map((line) => JSON.parse(line) as { message: string; properties: { peer?: string } })
+    .filter((record) => record.message.startsWith("open "))
+    .map((record) => String(record.properties.peer));
 }
 
 /** The example configuration of the README, on ports chosen for the test. */
@@ -136,7 +109,8 @@ function join(port: number, nick: string): Promise<Member> {
       await nextLine(client, (line) => line.startsWith("* you are")),
       `* you are now ${nick}`,
     );
-    return { client, address: `127.0.0.1:${client.conn.localAddr.port}`, nick };
+    const { port: localPort } = client.conn.localAddr as Deno.NetAddr;
+    return { client, address: `127.0.0.1:${localPort}`, nick };
   });
 }
 
@@ -186,10 +160,10 @@ Deno.test({
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "servidor-scale-out-" });
     await using redis = await startRedis();
-    const instances = [await Instance.start(redis), await Instance.start(redis)];
+    const instances = [await startInstance(redis), await startInstance(redis)];
     const members: Member[] = [];
     try {
-      const [first, second] = instances as [Instance, Instance];
+      const [first, second] = instances as [CliServer, CliServer];
       await using proxy = await startHaproxy(dir, [first.port, second.port]);
       for (const nick of ["ana", "ben", "cai", "dov"]) members.push(await join(proxy.port, nick));
 
@@ -198,7 +172,7 @@ Deno.test({
       const addresses = members.map((member) => member.address);
       const landed = await eventually("both instances to log their clients", () => {
         const found = instances.map((instance) =>
-          instance.opened.filter((peer) => addresses.includes(peer))
+          opened(instance).filter((peer) => addresses.includes(peer))
         );
         return Promise.resolve(
           found[0]!.length + found[1]!.length === members.length ? found : undefined,
@@ -216,7 +190,7 @@ Deno.test({
       for (const { nick, address } of members) assert.ok(who.includes(`${nick} (${address})`), who);
 
       // Kill the first instance: its clients are cut off, the others chat on.
-      await first.kill();
+      await first.stop("SIGKILL");
       const cut = members.filter((member) => landed[0]!.includes(member.address));
       const survivors = members.filter((member) => !cut.includes(member));
       for (const member of cut) {
@@ -229,7 +203,7 @@ Deno.test({
       members.push(late);
       await eventually(
         "the survivor to log the new client",
-        () => Promise.resolve(second.opened.includes(late.address) || undefined),
+        () => Promise.resolve(opened(second).includes(late.address) || undefined),
       );
       await everyoneHearsEveryoneOnce([...survivors, late]);
 
@@ -241,7 +215,7 @@ Deno.test({
       });
     } finally {
       for (const member of members) member.client.close();
-      for (const instance of instances) await instance.kill();
+      for (const instance of instances) await instance[Symbol.asyncDispose]();
       await Deno.remove(dir, { recursive: true });
     }
   },

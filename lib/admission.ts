@@ -1,0 +1,145 @@
+/**
+ * Who may connect: address rules (`--allow`, `--deny`) and connection caps
+ * (`--max-conns`, `--max-per-ip`), checked once per accepted connection,
+ * before any strategy or service sees it.
+ *
+ * The rules and the counts are kept apart on purpose: {@link Admission.rules}
+ * can be replaced while the server runs (a reload), and the clients already
+ * connected stay connected and stay counted; the new rules apply from the
+ * next connection on.
+ *
+ * @module
+ */
+import { type Cidr, formatIp, parseIp } from "./cidr.ts";
+
+/**
+ * Connections served at once unless `--max-conns` says otherwise. Each costs
+ * a descriptor and buffers; refusing past this keeps a flood from exhausting
+ * the process's descriptors, which would stop even `accept` from working.
+ */
+export const DEFAULT_MAX_CONNS = 10_000;
+
+/** What decides who may connect. A limit of 0 means no limit. */
+export interface AdmissionRules {
+  /** Open connections at most, across all clients; 0 for no limit. */
+  readonly maxConns?: number;
+  /** Open connections at most from one address; 0 for no limit. */
+  readonly maxPerIp?: number;
+  /** When not empty, only these blocks may connect. */
+  readonly allow?: readonly Cidr[];
+  /** These blocks may never connect, even if allowed. */
+  readonly deny?: readonly Cidr[];
+}
+
+/** Why a connection was refused, and what (if anything) the client is told. */
+export interface Refusal {
+  /** A short word for logs: `denied`, `busy` or `per-ip`. */
+  readonly reason: "denied" | "busy" | "per-ip";
+  /**
+   * The line the client gets before it is closed, without its CRLF; none for
+   * a denied address, which learns nothing about the server.
+   */
+  readonly notice?: string;
+}
+
+const BUSY: Refusal = { reason: "busy", notice: "ERR server busy" };
+const PER_IP: Refusal = { reason: "per-ip", notice: "ERR too many connections from your address" };
+const DENIED: Refusal = { reason: "denied" };
+
+/**
+ * Admission control for one server: it holds the current rules and counts
+ * open connections, in total and per address.
+ *
+ * @example
+ * ```ts
+ * import { Admission } from "./admission.ts";
+ * import { Cidr } from "./cidr.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const admission = new Admission({ maxPerIp: 1, deny: [Cidr.parse("10.0.0.0/8")] });
+ * assert.equal(admission.admit("127.0.0.1"), undefined);
+ * assert.equal(admission.admit("127.0.0.1")?.reason, "per-ip");
+ * assert.equal(admission.admit("10.1.2.3")?.reason, "denied");
+ * admission.release("127.0.0.1");
+ * assert.equal(admission.open, 0);
+ * ```
+ */
+export class Admission {
+  #rules: AdmissionRules;
+  #open = 0;
+  readonly #perAddress = new Map<string, number>();
+
+  /** @param rules The first rules; replace them later with {@link rules}. */
+  constructor(rules: AdmissionRules = {}) {
+    this.#rules = rules;
+  }
+
+  /** The rules in force. */
+  get rules(): AdmissionRules {
+    return this.#rules;
+  }
+
+  /**
+   * Replaces the rules. Connections already admitted are kept and counted;
+   * only connections accepted from now on meet the new rules.
+   */
+  set rules(rules: AdmissionRules) {
+    this.#rules = rules;
+  }
+
+  /** Connections admitted and not yet released. */
+  get open(): number {
+    return this.#open;
+  }
+
+  /**
+   * Connections admitted from one address and not yet released.
+   *
+   * @param host The address as text.
+   */
+  openFrom(host: string): number {
+    return this.#perAddress.get(addressKey(host)) ?? 0;
+  }
+
+  /**
+   * Decides whether a new connection from `host` may be served, and counts it
+   * when it may. Every admitted connection must later be {@link release}d.
+   *
+   * @param host The client's address as text, e.g. `127.0.0.1` or `::1`.
+   * @returns `undefined` when admitted, otherwise why not.
+   */
+  admit(host: string): Refusal | undefined {
+    const { allow = [], deny = [], maxConns = 0, maxPerIp = 0 } = this.#rules;
+    const address = parseIp(host);
+    const listed = (blocks: readonly Cidr[]) =>
+      address !== undefined && blocks.some((block) => block.contains(address));
+    if (listed(deny) || (allow.length > 0 && !listed(allow))) return DENIED;
+    if (maxConns > 0 && this.#open >= maxConns) return BUSY;
+    const key = addressKey(host);
+    const fromHere = this.#perAddress.get(key) ?? 0;
+    if (maxPerIp > 0 && fromHere >= maxPerIp) return PER_IP;
+    this.#open++;
+    this.#perAddress.set(key, fromHere + 1);
+    return undefined;
+  }
+
+  /**
+   * Forgets one admitted connection from `host`.
+   *
+   * @param host The same text given to {@link admit}.
+   */
+  release(host: string): void {
+    const key = addressKey(host);
+    const fromHere = this.#perAddress.get(key) ?? 0;
+    if (fromHere === 0) return;
+    this.#open--;
+    if (fromHere === 1) this.#perAddress.delete(key);
+    else this.#perAddress.set(key, fromHere - 1);
+  }
+}
+
+/** One key per address however it is written, so `::ffff:1.2.3.4` counts as `1.2.3.4`. */
+function addressKey(host: string): string {
+  const address = parseIp(host);
+  return address === undefined ? host : formatIp(address);
+}

@@ -1,0 +1,74 @@
+/**
+ * Your own service as a module: the README's example, `upper.ts`, under
+ * every strategy, in-process and from the command line, and the errors for
+ * modules that cannot be used.
+ */
+import assert from "node:assert/strict";
+import { serviceSpecifier } from "../services/mod.ts";
+import { ALL_MODES, CliServer, ROOT, runCli, startServer, TestClient } from "./_helpers.ts";
+
+/** The path the README runs, relative to the repository's root. */
+const EXAMPLE = "./services/examples/upper.ts";
+
+/** Talks to an `upper` server and checks its answers. */
+async function assertUpper(port: number): Promise<void> {
+  using client = await TestClient.connect(port);
+  await client.send("hola mundo\n/count\n");
+  assert.equal(await client.readLine(), "HOLA MUNDO");
+  assert.equal(await client.readLine(), "2 lines so far");
+  await client.closeWrite();
+  assert.equal(await client.readLine(), null);
+}
+
+for (const mode of ALL_MODES) {
+  Deno.test(`your own service: ${mode} serves the README's upper.ts loaded by file URL`, async () => {
+    await using server = await startServer({ mode, service: serviceSpecifier(EXAMPLE, ROOT) });
+    await assertUpper(server.port);
+  });
+
+  Deno.test(`your own service: the CLI runs --service=${EXAMPLE} under ${mode}`, async () => {
+    await using server = await CliServer.start([
+      `--mode=${mode}`,
+      "--port=0",
+      `--service=${EXAMPLE}`,
+    ]);
+    assert.match(server.address, /^127\.0\.0\.1:\d+$/);
+    await assertUpper(server.port);
+  });
+}
+
+const MODULE_MISTAKES: Array<[string, string[], RegExp]> = [
+  [
+    "./tests/fixtures/not_a_service.ts",
+    ["--allow-net", "--allow-read"],
+    /^servidor: file:\/\/\S+\/tests\/fixtures\/not_a_service\.ts does not export a valid service as default: it needs a string `description`, `framing` set to "bytes" or "lines"/,
+  ],
+  [
+    "./tests/fixtures/no_such_service.ts",
+    ["--allow-net", "--allow-read"],
+    /^servidor: cannot load service module file:\/\/\S+no_such_service\.ts: /,
+  ],
+  [
+    EXAMPLE,
+    ["--allow-net"],
+    /^servidor: loading the service module \S+\/services\/examples\/upper\.ts needs read access: run deno with --allow-read/,
+  ],
+];
+
+for (const [path, permissions, message] of MODULE_MISTAKES) {
+  Deno.test(`the CLI refuses --service=${path} (${permissions.join(" ")}) with one line and exit status 2`, async () => {
+    const { code, stderr } = await runCli(["--port=0", `--service=${path}`], permissions);
+    assert.equal(code, 2, stderr);
+    assert.match(stderr, message);
+    assert.equal(stderr.trimEnd().split("\n").length, 1, `more than one line: ${stderr}`);
+  });
+}
+
+Deno.test("serviceSpecifier() keeps names and URLs and turns paths into file URLs", () => {
+  assert.equal(serviceSpecifier("chat", "/srv"), "chat");
+  assert.equal(serviceSpecifier("exec", "/srv"), "exec");
+  assert.equal(serviceSpecifier("https://example.com/s.ts", "/srv"), "https://example.com/s.ts");
+  assert.equal(serviceSpecifier("my_service.ts", "/srv"), "file:///srv/my_service.ts");
+  assert.equal(serviceSpecifier("../x/y.js", "/srv/a"), "file:///srv/x/y.js");
+  assert.equal(serviceSpecifier("/opt/s p.ts", "/srv"), "file:///opt/s%20p.ts");
+});

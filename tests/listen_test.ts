@@ -1,0 +1,264 @@
+/**
+ * The CLI's transports end to end: what it prints, how it fails, and what it
+ * leaves on disk, for TLS, Unix sockets and IPv6.
+ */
+import assert from "node:assert/strict";
+import {
+  CliServer,
+  hasCommand,
+  hasIpv6Loopback,
+  makeTestCertificate,
+  runCli,
+  startServer,
+  TestClient,
+} from "./_helpers.ts";
+import { MAIN } from "./_helpers.ts";
+
+const HAVE_OPENSSL = hasCommand("openssl");
+const HAVE_IPV6 = hasIpv6Loopback();
+const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+
+/** Asserts a one-line error on standard error and the exit status. */
+function assertOneLineError(
+  result: { code: number; stderr: string },
+  code: number,
+  message: RegExp,
+): void {
+  assert.equal(result.code, code, result.stderr);
+  assert.match(result.stderr, message);
+  assert.equal(
+    result.stderr.trimEnd().split("\n").length,
+    1,
+    `more than one line: ${result.stderr}`,
+  );
+}
+
+Deno.test("the CLI refuses a missing TLS key file with one line and exit status 2", async () => {
+  await using certificate = HAVE_OPENSSL ? await makeTestCertificate() : undefined;
+  const certFile = certificate?.files.certFile ?? "/nonexistent/cert.pem";
+  const result = await runCli(
+    ["--port=0", `--tls-cert=${certFile}`, "--tls-key=/nonexistent/key.pem"],
+    ["--allow-net", "--allow-read"],
+  );
+  assertOneLineError(
+    result,
+    2,
+    /^servidor: cannot read --tls-(cert|key) \/nonexistent\/\S+: no such file/,
+  );
+});
+
+Deno.test("the CLI refuses a TLS key it may not read with one line and exit status 2", async () => {
+  const result = await runCli(
+    ["--port=0", "--tls-cert=/tmp/servidor-cert.pem", "--tls-key=/tmp/servidor-key.pem"],
+    ["--allow-net"],
+  );
+  assertOneLineError(result, 2, /^servidor: cannot read --tls-cert \S+: no read access/);
+});
+
+Deno.test("the CLI refuses a certificate without a key with one line and exit status 2", async () => {
+  const result = await runCli(["--port=0", "--tls-cert=cert.pem"]);
+  assertOneLineError(result, 2, /^servidor: --tls-cert and --tls-key go together/);
+});
+
+Deno.test("the CLI refuses a key file that holds no key with one line and exit status 2", async () => {
+  const dir = await Deno.makeTempDir({ dir: "/tmp", prefix: "servidor-tls-" });
+  try {
+    await Deno.writeTextFile(`${dir}/junk.pem`, "not a certificate\n");
+    const result = await runCli(
+      ["--port=0", `--tls-cert=${dir}/junk.pem`, `--tls-key=${dir}/junk.pem`],
+      ["--allow-net", "--allow-read"],
+    );
+    assertOneLineError(result, 2, /^servidor: cannot use the TLS certificate and key: /);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test({
+  name: `the client command talks TLS to a server whose certificate it is given with --ca${
+    HAVE_OPENSSL ? "" : " (ignored: openssl is not installed)"
+  }`,
+  ignore: !HAVE_OPENSSL,
+  async fn() {
+    await using certificate = await makeTestCertificate();
+    await using server = await startServer({
+      mode: "poll",
+      service: "reverse",
+      listen: { transport: "tls", hostname: "127.0.0.1", port: 0, ...certificate.files },
+    });
+    const output = await pipeThroughClient(
+      ["client", "--tls", `--ca=${certificate.files.certFile}`, `--port=${server.port}`],
+      "hola\n",
+    );
+    assert.equal(output.code, 0, output.stderr);
+    assert.equal(output.stdout, "aloh\r\n");
+  },
+});
+
+Deno.test({
+  name: `the client command refuses a server whose certificate it does not trust${
+    HAVE_OPENSSL ? "" : " (ignored: openssl is not installed)"
+  }`,
+  ignore: !HAVE_OPENSSL,
+  async fn() {
+    await using certificate = await makeTestCertificate();
+    await using server = await startServer({
+      mode: "poll",
+      service: "reverse",
+      listen: { transport: "tls", hostname: "127.0.0.1", port: 0, ...certificate.files },
+    });
+    const output = await pipeThroughClient(["client", "--tls", `--port=${server.port}`], "hola\n");
+    assert.equal(output.code, 1);
+    assert.match(
+      output.stderr,
+      /^servidor: cannot talk to 127\.0\.0\.1:\d+: invalid peer certificate/,
+    );
+  },
+});
+
+Deno.test("a stale socket file left by a killed server is replaced, and a stopped server removes its file", async () => {
+  const dir = await Deno.makeTempDir({ dir: "/tmp", prefix: "servidor-unix-" });
+  const path = `${dir}/servidor.sock`;
+  const permissions = ["--allow-net", "--allow-read", `--allow-write=${dir}`];
+  try {
+    const killed = await CliServer.start([`--unix=${path}`], permissions);
+    assert.equal(killed.address, path);
+    // SIGKILL: the server gets no chance to clean up, as when it crashes.
+    await killed.stop("SIGKILL");
+    assert.ok(Deno.lstatSync(path).isSocket, "a killed server should leave its socket file");
+
+    const server = await CliServer.start([`--unix=${path}`, "--service=reverse"], permissions);
+    {
+      using client = await TestClient.connectTo({ transport: "unix", path });
+      await client.send("hola\n");
+      assert.equal(await client.readLine(), "aloh");
+    }
+    const { code, logged } = await server.stop();
+    assert.equal(code, 0, logged.join("\n"));
+    assert.match(logged.join("\n"), /open unix id=1/);
+    assert.throws(() => Deno.lstatSync(path), Deno.errors.NotFound);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a socket file that a live server answers on is refused with one line and exit status 1", async () => {
+  const dir = await Deno.makeTempDir({ dir: "/tmp", prefix: "servidor-unix-" });
+  const path = `${dir}/servidor.sock`;
+  try {
+    await using _live = await startServer({
+      mode: "poll",
+      service: "echo",
+      listen: { transport: "unix", path },
+    });
+    const result = await runCli(
+      [`--unix=${path}`],
+      ["--allow-net", "--allow-read", `--allow-write=${dir}`],
+    );
+    assert.equal(
+      result.stderr,
+      `servidor: cannot listen on ${path}: another server is listening on it\n`,
+    );
+    assert.equal(result.code, 1);
+    assert.ok(Deno.lstatSync(path).isSocket, "the live server's file must stay");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a path that is not a socket is never removed to make room", async () => {
+  const dir = await Deno.makeTempDir({ dir: "/tmp", prefix: "servidor-unix-" });
+  const path = `${dir}/precious.txt`;
+  try {
+    await Deno.writeTextFile(path, "keep me\n");
+    const result = await runCli(
+      [`--unix=${path}`],
+      ["--allow-net", "--allow-read", `--allow-write=${dir}`],
+    );
+    assert.equal(
+      result.stderr,
+      `servidor: cannot listen on ${path}: it exists and is not a socket\n`,
+    );
+    assert.equal(result.code, 1);
+    assert.equal(await Deno.readTextFile(path), "keep me\n");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the client command talks to a Unix socket with --unix", async () => {
+  const dir = await Deno.makeTempDir({ dir: "/tmp", prefix: "servidor-unix-" });
+  const path = `${dir}/servidor.sock`;
+  try {
+    await using _server = await startServer({
+      mode: "poll",
+      service: "reverse",
+      listen: { transport: "unix", path },
+    });
+    // Deno asks for net, read and write access to connect to a Unix socket.
+    const output = await pipeThroughClient(["client", `--unix=${path}`], "hola\n", [
+      "--allow-net",
+      `--allow-read=${dir}`,
+      `--allow-write=${dir}`,
+    ]);
+    assert.equal(output.code, 0, output.stderr);
+    assert.equal(output.stdout, "aloh\r\n");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+for (const host of ["::1", "::"]) {
+  Deno.test({
+    name: `--host ${host} listens on IPv6 and prints the address as [${host}]:PORT${
+      HAVE_IPV6 ? "" : " (ignored: this machine has no IPv6 loopback)"
+    }`,
+    ignore: !HAVE_IPV6,
+    async fn() {
+      await using server = await CliServer.start(["--host", host, "--port=0", "--service=reverse"]);
+      assert.match(server.address, new RegExp(`^\\[${host.replaceAll(":", "\\:")}\\]:\\d+$`));
+      const output = await pipeThroughClient(
+        ["client", "--host=::1", `--port=${server.port}`],
+        "hola\n",
+      );
+      assert.equal(output.code, 0, output.stderr);
+      assert.equal(output.stdout, "aloh\r\n");
+      const { logged } = await server.stop();
+      assert.match(logged.join("\n"), /open \[::1\]:\d+ id=1/);
+    },
+  });
+}
+
+/** Runs the CLI's client with `input` on standard input until the server closes. */
+async function pipeThroughClient(
+  args: string[],
+  input: string,
+  permissions = ["--allow-net", "--allow-read"],
+) {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--no-check", ...permissions, MAIN, ...args],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(encoder.encode(input));
+  await writer.close().catch(() => {});
+  const output = await child.output();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
+
+Deno.test("the CLI refuses --unix without read and write access, with one line and exit status 2", async () => {
+  const result = await runCli(["--unix=/tmp/servidor-denied.sock"], ["--allow-net"]);
+  assertOneLineError(
+    result,
+    2,
+    /^servidor: --unix \/tmp\/servidor-denied\.sock needs read and write access to it: run deno with --allow-read --allow-write/,
+  );
+});

@@ -1,0 +1,240 @@
+/**
+ * servidor driven by clients it did not write: OpenBSD netcat, socat and
+ * Python's socket module, against the CLI in its own process. `.ci/run`
+ * installs them; where one is missing its tests are skipped with the reason
+ * in their names.
+ */
+import assert from "node:assert/strict";
+import { ALL_MODES, CliServer, CONCURRENT_MODES, lines, TestClient } from "./_helpers.ts";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+function installed(command: string, versionArgs: string[], expect: RegExp): boolean {
+  try {
+    const output = new Deno.Command(command, { args: versionArgs, stdin: "null" }).outputSync();
+    return expect.test(decoder.decode(output.stdout) + decoder.decode(output.stderr));
+  } catch {
+    return false;
+  }
+}
+
+const HAVE_NC = installed("nc", ["-h"], /OpenBSD netcat/);
+const HAVE_SOCAT = installed("socat", ["-V"], /socat version/);
+const HAVE_PYTHON = installed("python3", ["--version"], /Python 3/);
+const missing = (have: boolean, tool: string) => have ? "" : ` (skipped: ${tool} is not installed)`;
+
+/** Runs a tool to completion with `input` on its standard input. */
+async function run(command: string, args: string[], input = ""): Promise<string> {
+  const child = new Deno.Command(command, {
+    args,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(encoder.encode(input));
+  await writer.close();
+  const output = await child.output();
+  assert.equal(output.code, 0, `${command} ${args.join(" ")} exited with ${output.code}`);
+  return decoder.decode(output.stdout);
+}
+
+/** An interactive `nc`: write lines to it, read its output line by line. */
+class Netcat {
+  readonly #child: Deno.ChildProcess;
+  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
+  readonly #lines: AsyncGenerator<string>;
+
+  constructor(port: number) {
+    this.#child = new Deno.Command("nc", {
+      args: ["127.0.0.1", String(port)],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    this.#writer = this.#child.stdin.getWriter();
+    this.#lines = lines(this.#child.stdout);
+  }
+
+  send(text: string): Promise<void> {
+    return this.#writer.write(encoder.encode(text));
+  }
+
+  async readLine(): Promise<string | null> {
+    const next = await this.#lines.next();
+    return next.done ? null : next.value.replace(/\r$/, "");
+  }
+
+  /** Waits for nc to exit once the server has closed; stdin is closed first. */
+  async exited(): Promise<number> {
+    await this.#writer.close();
+    for (let line = await this.#lines.next(); !line.done; line = await this.#lines.next());
+    return (await this.#child.status).code;
+  }
+}
+
+for (const mode of ALL_MODES) {
+  Deno.test(`nc -N echoes every line and ends under ${mode}${missing(HAVE_NC, "nc")}`, {
+    ignore: !HAVE_NC,
+  }, async () => {
+    await using server = await CliServer.start([`--mode=${mode}`, "--service=echo"]);
+    const input = "hola\nmundo\nlast line without newline";
+    assert.equal(await run("nc", ["-N", "127.0.0.1", String(server.port)], input), input);
+  });
+
+  Deno.test(
+    `nc -N gets a reply to a last line without a newline from reverse under ${mode}${
+      missing(HAVE_NC, "nc")
+    }`,
+    { ignore: !HAVE_NC },
+    async () => {
+      await using server = await CliServer.start([`--mode=${mode}`, "--service=reverse"]);
+      const output = await run("nc", ["-N", "127.0.0.1", String(server.port)], "abc\nxyz");
+      assert.equal(output, "cba\r\nzyx\r\n");
+    },
+  );
+
+  Deno.test(`socat reads daytime under ${mode}${missing(HAVE_SOCAT, "socat")}`, {
+    ignore: !HAVE_SOCAT,
+  }, async () => {
+    await using server = await CliServer.start([`--mode=${mode}`, "--service=daytime"]);
+    const output = await run("socat", ["-u", `TCP:127.0.0.1:${server.port}`, "STDOUT"]);
+    assert.match(output, /^[A-Z][a-z]+day, [A-Z][a-z]+ \d{1,2}, \d{4} \d\d:\d\d:\d\d-UTC\r\n$/);
+  });
+
+  Deno.test(
+    `socat's crlf lines, telnet style, are answered without stray CRs under ${mode}${
+      missing(HAVE_SOCAT, "socat")
+    }`,
+    { ignore: !HAVE_SOCAT },
+    async () => {
+      await using server = await CliServer.start([`--mode=${mode}`, "--service=reverse"]);
+      // crlf turns each LF into CRLF on the way out, and CRLF back into LF on the way in.
+      const output = await run(
+        "socat",
+        ["-", `TCP:127.0.0.1:${server.port},crlf,shut-down`],
+        "hola\nsin fin\n",
+      );
+      assert.equal(output, "aloh\nnif nis\n");
+    },
+  );
+
+  Deno.test(
+    `Python's socket sends CRLF lines, half-closes, and gets every answer under ${mode}${
+      missing(HAVE_PYTHON, "python3")
+    }`,
+    { ignore: !HAVE_PYTHON },
+    async () => {
+      await using server = await CliServer.start([`--mode=${mode}`, "--service=reverse"]);
+      const script = `
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"hola\\r\\nqu\\xc3\\xa9 tal\\r\\nend")
+s.shutdown(socket.SHUT_WR)
+data = b""
+while True:
+    chunk = s.recv(4096)
+    if not chunk:
+        break
+    data += chunk
+sys.stdout.write(repr(data))
+`;
+      const output = await run("python3", ["-c", script, String(server.port)]);
+      assert.equal(output, String.raw`b'aloh\r\nlat \xc3\xa9uq\r\ndne\r\n'`);
+    },
+  );
+
+  Deno.test(
+    `Python's half-close gets every byte of a megabyte echoed back under ${mode}${
+      missing(HAVE_PYTHON, "python3")
+    }`,
+    { ignore: !HAVE_PYTHON },
+    async () => {
+      await using server = await CliServer.start([`--mode=${mode}`, "--service=echo"]);
+      const script = `
+import socket, sys, threading, hashlib
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+payload = bytes(range(256)) * 4096
+def send():
+    s.sendall(payload)
+    s.shutdown(socket.SHUT_WR)
+sender = threading.Thread(target=send)
+sender.start()
+received = bytearray()
+while True:
+    chunk = s.recv(65536)
+    if not chunk:
+        break
+    received += chunk
+sender.join()
+print(len(received), received == payload)
+`;
+      assert.equal(await run("python3", ["-c", script, String(server.port)]), "1048576 True\n");
+    },
+  );
+
+  Deno.test(
+    `a client that resets mid-write is dropped, logged at debug, and nothing else breaks, under ${mode}${
+      missing(HAVE_PYTHON, "python3")
+    }`,
+    { ignore: !HAVE_PYTHON },
+    async () => {
+      await using server = await CliServer.start([
+        `--mode=${mode}`,
+        "--service=chargen",
+        "--log-level=debug",
+      ]);
+      // SO_LINGER with a zero timeout makes close() send RST instead of FIN.
+      const script = `
+import socket, struct, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+got = 0
+while got < 200000:
+    got += len(s.recv(65536))
+s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+s.close()
+print("reset")
+`;
+      assert.equal(await run("python3", ["-c", script, String(server.port)]), "reset\n");
+      await server.waitForLog(/DBG.*went away/);
+      await server.waitForLog(/INF.*close 127\.0\.0\.1:\d+ id=1 /);
+      using next = await TestClient.connect(server.port);
+      assert.equal(decoder.decode(await next.readBytes(5)), ` !"#$`);
+      next.close();
+      const status = await server.stop();
+      assert.equal(status.code, 0);
+      assert.ok(
+        !server.log.some((line) => /uncaught|unhandled|panic/i.test(line)),
+        server.log.join("\n"),
+      );
+    },
+  );
+}
+
+for (const mode of CONCURRENT_MODES) {
+  Deno.test(`two nc clients chat under ${mode}${missing(HAVE_NC, "nc")}`, {
+    ignore: !HAVE_NC,
+  }, async () => {
+    await using server = await CliServer.start([`--mode=${mode}`, "--service=chat"]);
+    const ana = new Netcat(server.port);
+    assert.match((await ana.readLine())!, /^\* welcome, guest\d+/);
+    const ben = new Netcat(server.port);
+    assert.match((await ben.readLine())!, /^\* welcome, guest\d+/);
+    assert.match((await ana.readLine())!, /^\* guest\d+ joined$/);
+    await ana.send("/nick ana\n");
+    assert.equal(await ana.readLine(), "* you are now ana");
+    assert.match((await ben.readLine())!, /is now ana$/);
+    await ana.send("hola, ¿qué tal?\n");
+    assert.equal(await ben.readLine(), "<ana> hola, ¿qué tal?");
+    await ben.send("bien\n");
+    assert.match((await ana.readLine())!, /^<guest\d+> bien$/);
+    await ben.send("/quit\n");
+    assert.equal(await ben.readLine(), "* bye");
+    assert.equal(await ben.exited(), 0);
+    assert.match((await ana.readLine())!, /^\* guest\d+ left$/);
+    await ana.send("/quit\n");
+    assert.equal(await ana.readLine(), "* bye");
+    assert.equal(await ana.exited(), 0);
+  });
+}
