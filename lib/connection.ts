@@ -6,7 +6,8 @@
  * @module
  */
 import { formatAddr } from "./address.ts";
-import { ConnectionClosedError, isDisconnect } from "./errors.ts";
+import { ConnectionClosedError, describeError, isDisconnect } from "./errors.ts";
+import { logger } from "./log.ts";
 import { writeAll, type Writer } from "./write_all.ts";
 
 /** The first read buffer; small, so that thousands of idle clients cost little. */
@@ -15,6 +16,7 @@ const INITIAL_READ_BUFFER = 1024;
 const MAX_READ_BUFFER = 64 * 1024;
 
 const encoder = new TextEncoder();
+const log = logger("connection");
 
 /** One accepted client. */
 export class Connection {
@@ -147,6 +149,7 @@ export class Connection {
       if (isDisconnect(error)) {
         // A reset is not an end of input the client chose: it is gone, so
         // close now, and whatever serves it (a program under exec) stops.
+        this.#wentAway(error);
         this.close();
         return null;
       }
@@ -191,6 +194,7 @@ export class Connection {
       await writeAll(this.#writer, bytes, this.peer);
       this.bytesOut += bytes.byteLength;
     } catch (error) {
+      if (!this.closed && isDisconnect(error)) this.#wentAway(error);
       this.close();
       throw error;
     } finally {
@@ -220,6 +224,15 @@ export class Connection {
     // A failed write closes the connection itself; there is no one else to tell.
     this.write(encoder.encode(`${text}\r\n`)).catch(() => {});
     await this.closeAfterWrites();
+  }
+
+  /**
+   * The socket itself says the client vanished (a reset, a broken pipe). It is
+   * logged here, once, because a service may never hear of it: under
+   * `workers` a send can be acknowledged before it is written.
+   */
+  #wentAway(error: unknown): void {
+    log.debug("{peer} went away: {reason}", { peer: this.peer, reason: describeError(error) });
   }
 
   /** Closes the socket at once; queued writes fail. Safe to call more than once. */
