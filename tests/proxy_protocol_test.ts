@@ -126,6 +126,20 @@ Deno.test("with --proxy-protocol, /who shows the client the v1 header names", as
   assert.match((await client.readLine())!, /^\* online \(1\): guest\d+ \(192\.0\.2\.7:51234\)$/);
 });
 
+Deno.test("with --proxy-protocol under reuseport, every Worker reads the header", async () => {
+  await using server = await startServer({
+    mode: "reuseport",
+    service: "chat",
+    proxyProtocol: true,
+  });
+  for (const port of [50001, 50002, 50003, 50004]) {
+    using client = await TestClient.connect(server.port);
+    await client.send(`PROXY TCP4 192.0.2.7 127.0.0.1 ${port} 7000\r\n/who\n`);
+    assert.match((await client.readLine())!, /^\* welcome/);
+    assert.match((await client.readLine())!, new RegExp(`\\(192\\.0\\.2\\.7:${port}\\)`));
+  }
+});
+
 Deno.test("with --proxy-protocol, a header split across many writes still works, then echo carries on", async () => {
   await using server = await startServer({ mode: "poll", service: "echo", proxyProtocol: true });
   using client = await TestClient.connect(server.port);
@@ -135,7 +149,7 @@ Deno.test("with --proxy-protocol, a header split across many writes still works,
   assert.deepEqual(await client.readBytes(5), encoder.encode("hola\n"));
 });
 
-for (const mode of ["single", "poll", "workers"] as const) {
+for (const mode of ["single", "poll", "workers", "reuseport"] as const) {
   Deno.test(`with --proxy-protocol, a client without a header is refused under ${mode}`, async () => {
     await using server = await startServer({ mode, service: "echo", proxyProtocol: true });
     using client = await TestClient.connect(server.port);
