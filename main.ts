@@ -9,10 +9,10 @@
  * @module
  */
 import { type ClientOptions, runClient } from "./lib/client.ts";
-import { Admission, type AdmissionRules, DEFAULT_MAX_CONNS } from "./lib/admission.ts";
-import { type Bus, openBus, parseBusFlag } from "./lib/bus.ts";
+import { Admission, DEFAULT_MAX_CONNS } from "./lib/admission.ts";
 import { formatHostPort } from "./lib/address.ts";
 import { describeError } from "./lib/errors.ts";
+import { type Bus, openBus, parseBusFlag } from "./lib/bus.ts";
 import {
   cidrList,
   type FlagValues,
@@ -177,22 +177,18 @@ async function serveCommand(commandLine: string[]): Promise<number> {
   const maxLine = wholeNumber("max-line", String(flags["max-line"]), 1, 64 * 1024 * 1024);
   const maxWorkers = wholeNumber("max-workers", String(flags["max-workers"]), 1, 10_000);
   const idleWorkers = wholeNumber("idle-workers", String(flags["idle-workers"]), 0, 10_000);
-  const maxConns = wholeNumber("max-conns", String(flags["max-conns"]), 0, 1_000_000);
-  const maxPerIp = wholeNumber("max-per-ip", String(flags["max-per-ip"]), 0, 1_000_000);
-  const allow = (flags.allow as string[] | undefined) ?? [];
-  const deny = (flags.deny as string[] | undefined) ?? [];
-  const rules: AdmissionRules = {
-    maxConns,
-    maxPerIp,
-    allow: cidrList("allow", allow),
-    deny: cidrList("deny", deny),
-  };
-  const threads = wholeNumber("threads", String(flags.threads), 1, 1024);
-  const proxyProtocol = flags["proxy-protocol"] === true;
-  const busSpec = parseBusFlag(String(flags.bus));
+  const admission = new Admission({
+    maxConns: wholeNumber("max-conns", String(flags["max-conns"]), 0, 1_000_000),
+    maxPerIp: wholeNumber("max-per-ip", String(flags["max-per-ip"]), 0, 1_000_000),
+    allow: cidrList("allow", flags.allow as string[] | undefined),
+    deny: cidrList("deny", flags.deny as string[] | undefined),
+  });
   const idleTimeoutMs = seconds("idle-timeout", String(flags["idle-timeout"]), 86_400);
   const graceMs = seconds("grace", String(flags.grace), 3_600);
   const handlerTimeoutMs = seconds("handler-timeout", String(flags["handler-timeout"]), 86_400);
+  const threads = wholeNumber("threads", String(flags.threads), 1, 1024);
+  const proxyProtocol = flags["proxy-protocol"] === true;
+  const busSpec = parseBusFlag(String(flags.bus));
   const log = {
     level: oneOf("log-level", String(flags["log-level"]), LOG_LEVELS),
     format: oneOf("log-format", String(flags["log-format"]), LOG_FORMATS),
@@ -209,19 +205,22 @@ async function serveCommand(commandLine: string[]): Promise<number> {
   if (mode === "reuseport") {
     const problem = reusePortProblem();
     if (problem) throw new UsageError(problem);
-    if (listenAt.transport !== "tcp") {
-      throw new UsageError(
-        "--mode=reuseport serves plain TCP: it cannot be combined with --unix or TLS",
-      );
-    }
-    listenAt.reusePort = true;
     requireWorkerReadAccess(mode, "./strategies/reuseport_worker.ts");
   }
   configureLogging(log);
 
+  if (mode === "reuseport" && listenAt.transport !== "tcp") {
+    throw new UsageError("--mode=reuseport listens on plain TCP only: drop --unix and --tls-*");
+  }
+  if (proxyProtocol && listenAt.transport === "tls") {
+    // The PROXY header comes before the TLS handshake, which Deno performs before we see a byte.
+    throw new UsageError("--proxy-protocol cannot be combined with --tls-cert and --tls-key");
+  }
   let listening;
   try {
-    listening = await openListener(listenAt);
+    listening = await openListener(
+      listenAt.transport === "tcp" ? { ...listenAt, reusePort: mode === "reuseport" } : listenAt,
+    );
   } catch (error) {
     if (!(error instanceof ListenError)) throw error;
     printError(error.message);
@@ -254,21 +253,22 @@ async function serveCommand(commandLine: string[]): Promise<number> {
       return 1;
     }
   }
+  const limits = { admission, idleTimeoutMs, graceMs, handlerTimeoutMs };
   try {
     let summary;
     if (mode === "reuseport") {
       try {
         summary = await serveReusePort({
-          listener,
+          listener: listener as Deno.TcpListener,
           threads,
           serviceSpecifier: specifier,
           serviceArgs,
           maxLine,
-          admission: { maxConns, maxPerIp, allow, deny },
-          idleTimeoutMs,
-          graceMs,
           log,
           proxyProtocol,
+          admission,
+          idleTimeoutMs,
+          graceMs,
           bus: busSpec.kind === "local" ? undefined : busSpec,
           signal: stop.signal,
           onListening: announce,
@@ -285,14 +285,11 @@ async function serveCommand(commandLine: string[]): Promise<number> {
         serviceSpecifier: specifier,
         serviceArgs,
         maxLine,
-        admission: new Admission(rules),
-        idleTimeoutMs,
-        graceMs,
-        handlerTimeoutMs,
+        ...limits,
         signal: stop.signal,
-        onReady: announce,
         proxyProtocol,
         bus,
+        onReady: announce,
       });
     }
     writeAllSync(

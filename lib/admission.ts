@@ -42,6 +42,19 @@ export interface Refusal {
   readonly notice?: string;
 }
 
+/**
+ * Anything that admits and releases connections: an {@link Admission}, or a
+ * stand-in for one that lives on another thread (the Workers of
+ * `reuseport` ask the main thread's, so that limits hold for the whole
+ * server rather than for each Worker).
+ */
+export interface AdmissionGate {
+  /** `undefined` when admitted (and counted), otherwise why not. */
+  admit(host: string): Refusal | undefined | Promise<Refusal | undefined>;
+  /** Forgets one admitted connection from `host`. */
+  release(host: string): void;
+}
+
 const BUSY: Refusal = { reason: "busy", notice: "ERR server busy" };
 const PER_IP: Refusal = { reason: "per-ip", notice: "ERR too many connections from your address" };
 const DENIED: Refusal = { reason: "denied" };
@@ -64,7 +77,7 @@ const DENIED: Refusal = { reason: "denied" };
  * assert.equal(admission.open, 0);
  * ```
  */
-export class Admission {
+export class Admission implements AdmissionGate {
   #rules: AdmissionRules;
   #open = 0;
   readonly #perAddress = new Map<string, number>();

@@ -22,6 +22,8 @@ const log = logger("connection");
 export class Connection {
   /** Unique within one server. */
   readonly id: number;
+  /** The client's address as the socket reports it. */
+  readonly remoteAddr: Deno.Addr;
   /** The server's side of the connection. */
   readonly localAddr: Deno.Addr;
   /** When it was accepted, from `performance.now()`. */
@@ -43,16 +45,15 @@ export class Connection {
   #queuedBytes = 0;
   #peer: string;
   #host: string;
-  #remoteAddr: Deno.Addr;
   #unread: Uint8Array | undefined;
 
   constructor(conn: Deno.Conn, id: number) {
     this.#conn = conn;
     this.id = id;
+    this.remoteAddr = conn.remoteAddr;
     this.localAddr = conn.localAddr;
-    this.#remoteAddr = conn.remoteAddr;
     this.#peer = formatAddr(conn.remoteAddr);
-    this.#host = hostOf(conn.remoteAddr, this.#peer);
+    this.#host = "hostname" in conn.remoteAddr ? conn.remoteAddr.hostname : this.#peer;
     this.#writer = {
       write: async (bytes) => {
         const n = await conn.write(bytes);
@@ -72,22 +73,17 @@ export class Connection {
     return this.#host;
   }
 
-  /** The client's address as the socket reports it, or as a trusted proxy named it. */
-  get remoteAddr(): Deno.Addr {
-    return this.#remoteAddr;
-  }
-
   /**
    * Presents the connection as coming from another address: the real client
-   * that a trusted proxy named in its PROXY header. Logs, `who` and
-   * admission rules see this address from then on.
+   * that a trusted proxy named in its PROXY header.
    *
-   * @param client The client's address.
+   * @param peer The client's address as `HOST:PORT` or `[HOST]:PORT`.
    */
-  setPeer(client: { hostname: string; port: number }): void {
-    this.#remoteAddr = { transport: "tcp", hostname: client.hostname, port: client.port };
-    this.#peer = formatAddr(this.#remoteAddr);
-    this.#host = client.hostname;
+  setPeer(peer: string): void {
+    this.#peer = peer;
+    this.#host = peer.startsWith("[")
+      ? peer.slice(1, peer.indexOf("]"))
+      : peer.slice(0, peer.lastIndexOf(":"));
   }
 
   /**
@@ -245,9 +241,4 @@ export class Connection {
       if (!(error instanceof Deno.errors.BadResource)) throw error;
     }
   }
-}
-
-/** The host part of an address, for admission rules; the whole address where there is none. */
-function hostOf(addr: Deno.Addr, formatted: string): string {
-  return "hostname" in addr ? addr.hostname : formatted;
 }

@@ -13,7 +13,10 @@ import { UsageError } from "./flags.ts";
 
 /** Where and how to listen. */
 export type ListenOptions =
-  /** Plain TCP; `hostname` may be IPv4 (`127.0.0.1`, `0.0.0.0`) or IPv6 (`::1`, `::`). */
+  /**
+   * Plain TCP; `hostname` may be IPv4 (`127.0.0.1`, `0.0.0.0`) or IPv6 (`::1`, `::`).
+   * `reusePort` lets other listeners share the port (`--mode=reuseport`).
+   */
   | { transport: "tcp"; hostname: string; port: number; reusePort?: boolean }
   /** TLS over TCP, with a PEM certificate chain and private key read from files. */
   | { transport: "tls"; hostname: string; port: number; certFile: string; keyFile: string }
@@ -80,9 +83,8 @@ function listenTcp(options: Exclude<ListenOptions, { transport: "unix" }>): Deno
     : undefined;
   try {
     if (tls) return Deno.listenTls({ hostname, port, ...tls });
-    // `reusePort` is only ever set after checking for --unstable-net, without which Deno exits.
     const reusePort = options.transport === "tcp" && options.reusePort === true;
-    return reusePort ? Deno.listen({ hostname, port, reusePort }) : Deno.listen({ hostname, port });
+    return Deno.listen({ hostname, port, ...(reusePort ? { reusePort } : {}) });
   } catch (error) {
     if (tls && error instanceof Deno.errors.InvalidData) {
       // rustls says which half is bad ("No certificates found", "No key found").

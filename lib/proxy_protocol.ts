@@ -13,6 +13,7 @@
  *
  * @module
  */
+import { formatHostPort } from "./address.ts";
 import type { Connection } from "./connection.ts";
 import { describeError } from "./errors.ts";
 import { logger } from "./log.ts";
@@ -56,13 +57,6 @@ export class ProxyProtocolError extends Error {
   }
 }
 
-/** The client a PROXY header names. */
-export interface ProxySource {
-  /** An IPv4 or IPv6 address, without brackets. */
-  hostname: string;
-  port: number;
-}
-
 /** What a complete header says. */
 export interface ProxyHeader {
   /** 1 (text) or 2 (binary). */
@@ -75,11 +69,11 @@ export interface ProxyHeader {
   /** The header's length in bytes; the client's own bytes follow it. */
   length: number;
   /**
-   * The real client, or `undefined` when the header carries no address (v1
-   * `UNKNOWN`, v2 `LOCAL` such as a proxy's health check, or a Unix socket):
-   * then the connection's own address stands.
+   * The real client as `HOST:PORT`, or `undefined` when the header carries no
+   * address (v1 `UNKNOWN`, v2 `LOCAL` such as a proxy's health check, or a
+   * Unix socket): then the connection's own address stands.
    */
-  source: ProxySource | undefined;
+  source: string | undefined;
 }
 
 /**
@@ -99,7 +93,7 @@ export interface ProxyHeader {
  *   version: 1,
  *   command: "proxy",
  *   length: 43,
- *   source: { hostname: "192.0.2.7", port: 51234 },
+ *   source: "192.0.2.7:51234",
  * });
  * assert.equal(parseProxyHeader(bytes.subarray(0, 20)), undefined);
  * ```
@@ -146,7 +140,7 @@ function parseV1(bytes: Uint8Array): ProxyHeader | undefined {
   ) {
     throw new ProxyProtocolError(`v1 header is malformed: "${line}"`);
   }
-  const client = { hostname: source!, port: Number(sourcePort) };
+  const client = formatHostPort(source!, Number(sourcePort));
   return { version: 1, command: "proxy", length: end + 1, source: client };
 }
 
@@ -189,14 +183,14 @@ function parseV2(bytes: Uint8Array): ProxyHeader | undefined {
   }
   if (family === AF_INET) {
     if (length < 16 + 12) throw new ProxyProtocolError("v2 IPv4 header is too short");
-    const hostname = [...bytes.subarray(16, 20)].join(".");
-    const source = { hostname, port: view.getUint16(24) };
+    const address = [...bytes.subarray(16, 20)].join(".");
+    const source = formatHostPort(address, view.getUint16(24));
     return { version: 2, command: "proxy", length, source };
   }
   if (family === AF_INET6) {
     if (length < 16 + 36) throw new ProxyProtocolError("v2 IPv6 header is too short");
-    const hostname = formatIpv6(bytes.subarray(16, 32));
-    const source = { hostname, port: view.getUint16(48) };
+    const address = formatIpv6(bytes.subarray(16, 32));
+    const source = formatHostPort(address, view.getUint16(48));
     return { version: 2, command: "proxy", length, source };
   }
   // Unix sockets and unspecified families carry nothing we can show as HOST:PORT.

@@ -105,7 +105,7 @@ export async function connectRedisBus(url: string, channel: string = CHANNEL): P
     for (const client of [publisher, subscriber]) if (client.isOpen) client.destroy();
     throw new Error(`cannot reach Redis at ${url}: ${describeError(error)}`);
   }
-  log.debug("joined the room {channel} on Redis at {url}", { channel, url });
+  log.info("joined the room {channel} on Redis at {url}", { channel, url });
   return {
     node: newNodeName(),
     heartbeatMs: HEARTBEAT_MS,

@@ -8,7 +8,7 @@
  * @module
  */
 import { formatAddr } from "./address.ts";
-import { Admission, DEFAULT_MAX_CONNS, type Refusal } from "./admission.ts";
+import { Admission, type AdmissionGate, DEFAULT_MAX_CONNS, type Refusal } from "./admission.ts";
 import { Connection } from "./connection.ts";
 import { describeError, isDisconnect } from "./errors.ts";
 import type { Bus } from "./bus.ts";
@@ -59,7 +59,7 @@ export interface ServeOptions {
    * Who may connect, and how many at once. Keep a reference to change its
    * rules while the server runs; default: {@link DEFAULT_MAX_CONNS} clients, anyone.
    */
-  admission?: Admission;
+  admission?: AdmissionGate;
   /** Close a client after this long with no byte moving either way; 0 (default) never. */
   idleTimeoutMs?: number;
   /**
@@ -76,10 +76,7 @@ export interface ServeOptions {
   signal?: AbortSignal;
   /** Called once the strategy is ready, just before the first accept. */
   onReady?: () => void;
-  /**
-   * Require a PROXY header (v1 or v2) on every connection and trust the
-   * client it names: admission, logs and `who` then see that client.
-   */
+  /** Require a PROXY header (v1 or v2) on every connection and trust the client it names. */
   proxyProtocol?: boolean;
   /** Joins this server's hub to others' (other Workers, other machines); default alone. */
   bus?: Bus;
@@ -126,7 +123,8 @@ export interface ServeSummary {
 export async function serve(options: ServeOptions): Promise<ServeSummary> {
   const { listener, strategy, service } = options;
   const stopping = options.signal ?? new AbortController().signal;
-  const admission = options.admission ?? new Admission({ maxConns: DEFAULT_MAX_CONNS });
+  const admission: AdmissionGate = options.admission ??
+    new Admission({ maxConns: DEFAULT_MAX_CONNS });
   const idleTimeoutMs = options.idleTimeoutMs ?? 0;
   const graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
   // Strategies see only the hard stop: during the grace period they keep serving.
@@ -145,8 +143,6 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
   const handlers = new Set<Promise<void>>();
   const { first: firstId, step: idStep } = options.ids ?? { first: 1, step: 1 };
   let nextId = firstId - idStep;
-  /** Connections still sending their PROXY header: not admitted yet, but closed on a hard stop. */
-  const unidentified = new Set<Connection>();
   let graceTimer: ReturnType<typeof setTimeout> | undefined;
 
   const closeListener = () => {
@@ -158,7 +154,7 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
   };
   const closeEverything = () => {
     closeListener();
-    for (const connection of [...open, ...unidentified]) connection.close();
+    for (const connection of open) connection.close();
   };
   hardStop.signal.addEventListener("abort", closeEverything, { once: true });
   const beginShutdown = () => {
@@ -209,31 +205,23 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
       });
     }
   };
-  /** Serves a connection the admission rules let in; refuses it otherwise, returning nothing. */
-  const admit = (connection: Connection): Promise<void> | undefined => {
-    const refusal = admission.admit(connection.host);
-    if (refusal) {
-      track(refuse(connection, refusal));
-      return undefined;
-    }
-    open.add(connection);
-    summary.clients++;
-    return handle(connection);
-  };
-  /** Reads the PROXY header, then admits the client it names. */
-  const identify = async (connection: Connection): Promise<void> => {
-    unidentified.add(connection);
-    let identified = false;
-    try {
-      identified = await acceptProxyHeader(connection);
-    } finally {
-      unidentified.delete(connection);
-    }
-    if (!identified || stopping.aborted) {
-      connection.close();
+  /**
+   * Learns who the client really is (from a PROXY header, when required),
+   * then admits or refuses it before any service runs.
+   */
+  const admitAndHandle = async (connection: Connection): Promise<void> => {
+    if (options.proxyProtocol && !(await acceptProxyHeader(connection))) {
+      open.delete(connection);
       return;
     }
-    await admit(connection);
+    const refusal = await admission.admit(connection.host);
+    if (refusal) {
+      open.delete(connection);
+      await refuse(connection, refusal);
+      return;
+    }
+    summary.clients++;
+    await handle(connection);
   };
   const track = (handler: Promise<void>) => {
     handlers.add(handler);
@@ -260,12 +248,11 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
         conn.close();
         break;
       }
-      setNoDelay(conn);
       const connection = new Connection(conn, nextId += idStep);
-      // Behind a proxy the client is known only from its PROXY header, so
-      // admission waits for that, off the accept loop.
-      const handler = options.proxyProtocol ? identify(connection) : admit(connection);
-      if (handler === undefined) continue;
+      setNoDelay(conn);
+      // Tracked from here, so that shutdown closes it even while its PROXY header is awaited.
+      open.add(connection);
+      const handler = admitAndHandle(connection);
       if (strategy.sequential) await handler;
       else track(handler);
     }

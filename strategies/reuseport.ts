@@ -13,13 +13,12 @@
  *
  * @module
  */
+import { Admission, DEFAULT_MAX_CONNS } from "../lib/admission.ts";
 import { type BusSpec, newNodeName } from "../lib/bus.ts";
 import { describeError } from "../lib/errors.ts";
 import { logger, type LogSettings } from "../lib/log.ts";
-import type { ServeSummary } from "../lib/server.ts";
-import type { AdmissionFlags, FromListener, ToListener } from "./reuseport_protocol.ts";
-import { DEFAULT_MAX_CONNS } from "../lib/admission.ts";
-import { DEFAULT_GRACE_MS } from "../lib/server.ts";
+import { DEFAULT_GRACE_MS, type ServeSummary } from "../lib/server.ts";
+import type { FromListener, ToListener } from "./reuseport_protocol.ts";
 
 const log = logger("reuseport");
 
@@ -57,21 +56,18 @@ export interface ReusePortOptions {
    * port (and resolves port 0). It is closed once the Workers listen, so that
    * the kernel sends no connection to a socket nobody accepts on.
    */
-  listener: Deno.Listener;
+  listener: Deno.TcpListener;
   /** How many Workers; default {@link DEFAULT_THREADS}. */
   threads?: number;
   /** The service, as `--service` names it. */
   serviceSpecifier: string;
-  /** The words after `--` the service is built with (exec). */
-  serviceArgs?: readonly string[];
-  /**
-   * `--max-conns`, `--max-per-ip`, `--allow`, `--deny`. Each Worker counts
-   * only its own clients, so the limits apply per Worker.
-   */
-  admission?: AdmissionFlags;
+  /** Words for the service after `--` (exec's command). */
+  serviceArgs?: string[];
+  /** Who may connect; the Workers ask it, so its limits hold for the whole server. */
+  admission?: Admission;
   /** Close a client idle this long; 0 never. */
   idleTimeoutMs?: number;
-  /** After `signal`, how long clients get to finish. */
+  /** How long clients may finish after a stop. */
   graceMs?: number;
   /** The longest line a line service accepts. */
   maxLine: number;
@@ -105,12 +101,11 @@ export async function serveReusePort(options: ReusePortOptions): Promise<ServeSu
   const threads = options.threads ?? DEFAULT_THREADS;
   // A room of its own, so that two servers in one process never share a chat.
   const bus = options.bus ?? { kind: "channel", name: `servidor-${newNodeName()}` };
-  const address = options.listener.addr;
-  if (address.transport !== "tcp") throw new TypeError("reuseport needs a TCP listener");
-  const { hostname, port } = address;
+  const { hostname, port } = options.listener.addr;
+  const admission = options.admission ?? new Admission({ maxConns: DEFAULT_MAX_CONNS });
   const listeners: Listener[] = [];
   for (let index = 1; index <= threads; index++) {
-    listeners.push(startListener({
+    listeners.push(startListener(admission, {
       type: "start",
       index,
       threads,
@@ -119,8 +114,6 @@ export async function serveReusePort(options: ReusePortOptions): Promise<ServeSu
       service: options.serviceSpecifier,
       serviceArgs: options.serviceArgs ?? [],
       maxLine: options.maxLine,
-      admission: options.admission ??
-        { maxConns: DEFAULT_MAX_CONNS, maxPerIp: 0, allow: [], deny: [] },
       idleTimeoutMs: options.idleTimeoutMs ?? 0,
       graceMs: options.graceMs ?? DEFAULT_GRACE_MS,
       log: options.log,
@@ -158,7 +151,10 @@ export async function serveReusePort(options: ReusePortOptions): Promise<ServeSu
   return summary;
 }
 
-function startListener(start: Extract<ToListener, { type: "start" }>): Listener {
+function startListener(
+  admission: Admission,
+  start: Extract<ToListener, { type: "start" }>,
+): Listener {
   const worker = new Worker(new URL("./reuseport_worker.ts", import.meta.url), {
     type: "module",
     name: `servidor-reuseport-${start.index}`,
@@ -186,6 +182,18 @@ function startListener(start: Extract<ToListener, { type: "start" }>): Listener 
       }
       case "stopped":
         stopped.resolve(message.summary);
+        break;
+      case "admit":
+        worker.postMessage(
+          {
+            type: "admitted",
+            request: message.request,
+            refusal: admission.admit(message.host),
+          } satisfies ToListener,
+        );
+        break;
+      case "release":
+        admission.release(message.host);
         break;
     }
   };

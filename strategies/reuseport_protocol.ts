@@ -5,17 +5,10 @@
  *
  * @module
  */
+import type { Refusal } from "../lib/admission.ts";
 import type { BusSpec } from "../lib/bus.ts";
 import type { LogSettings } from "../lib/log.ts";
 import type { ServeSummary } from "../lib/server.ts";
-
-/** The admission flags, as plain values that can cross to a Worker. */
-export interface AdmissionFlags {
-  maxConns: number;
-  maxPerIp: number;
-  allow: readonly string[];
-  deny: readonly string[];
-}
 
 /** From the main thread to a `reuseport` Worker. */
 export type ToListener =
@@ -28,10 +21,8 @@ export type ToListener =
     hostname: string;
     port: number;
     service: string;
-    serviceArgs: readonly string[];
+    serviceArgs: string[];
     maxLine: number;
-    /** Each Worker applies these to its own clients; CIDRs as given on the command line. */
-    admission: AdmissionFlags;
     idleTimeoutMs: number;
     graceMs: number;
     log: LogSettings;
@@ -39,7 +30,9 @@ export type ToListener =
     bus: BusSpec;
   }
   /** Stop accepting, close every client, and report `stopped`. */
-  | { type: "stop" };
+  | { type: "stop" }
+  /** The answer to an `admit`: no refusal means the client was admitted and counted. */
+  | { type: "admitted"; request: number; refusal: Refusal | undefined };
 
 /** From a `reuseport` Worker to the main thread. */
 export type FromListener =
@@ -48,4 +41,8 @@ export type FromListener =
   /** The Worker could not start; `reason` is one line. */
   | { type: "failed"; reason: string }
   /** The Worker has stopped; what it did. */
-  | { type: "stopped"; summary: ServeSummary };
+  | { type: "stopped"; summary: ServeSummary }
+  /** May a client from `host` be served? The main thread's admission decides for all Workers. */
+  | { type: "admit"; request: number; host: string }
+  /** A client from `host` that was admitted has gone. */
+  | { type: "release"; host: string };

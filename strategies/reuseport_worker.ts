@@ -9,9 +9,8 @@
  */
 /// <reference no-default-lib="true" />
 /// <reference lib="deno.worker" />
-import { Admission } from "../lib/admission.ts";
+import type { AdmissionGate, Refusal } from "../lib/admission.ts";
 import { openBus } from "../lib/bus.ts";
-import { Cidr } from "../lib/cidr.ts";
 import { describeError } from "../lib/errors.ts";
 import { configureLogging } from "../lib/log.ts";
 import { serve } from "../lib/server.ts";
@@ -24,6 +23,26 @@ const stop = new AbortController();
 function post(message: FromListener): void {
   self.postMessage(message);
 }
+
+/**
+ * Admission is asked of the main thread, which holds one count for every
+ * Worker: `--max-conns` and `--max-per-ip` limit the whole server, and a
+ * reload of the rules reaches every Worker at once.
+ */
+const pendingAdmissions = new Map<number, (refusal: Refusal | undefined) => void>();
+let nextRequest = 0;
+const remoteAdmission: AdmissionGate = {
+  admit(host) {
+    const request = ++nextRequest;
+    return new Promise((resolve) => {
+      pendingAdmissions.set(request, resolve);
+      post({ type: "admit", request, host });
+    });
+  },
+  release(host) {
+    post({ type: "release", host });
+  },
+};
 
 async function run(start: Extract<ToListener, { type: "start" }>): Promise<void> {
   configureLogging(start.log);
@@ -44,7 +63,6 @@ async function run(start: Extract<ToListener, { type: "start" }>): Promise<void>
   }
   try {
     const service = await loadService(start.service, start.serviceArgs);
-    const { maxConns, maxPerIp, allow, deny } = start.admission;
     post({ type: "listening" });
     const summary = await serve({
       listener,
@@ -53,12 +71,7 @@ async function run(start: Extract<ToListener, { type: "start" }>): Promise<void>
       serviceSpecifier: start.service,
       serviceArgs: start.serviceArgs,
       maxLine: start.maxLine,
-      admission: new Admission({
-        maxConns,
-        maxPerIp,
-        allow: allow.map((cidr) => Cidr.parse(cidr)),
-        deny: deny.map((cidr) => Cidr.parse(cidr)),
-      }),
+      admission: remoteAdmission,
       idleTimeoutMs: start.idleTimeoutMs,
       graceMs: start.graceMs,
       signal: stop.signal,
@@ -80,6 +93,10 @@ self.onmessage = (event: MessageEvent<ToListener>) => {
       break;
     case "stop":
       stop.abort();
+      break;
+    case "admitted":
+      pendingAdmissions.get(message.request)?.(message.refusal);
+      pendingAdmissions.delete(message.request);
       break;
   }
 };

@@ -4,13 +4,13 @@
  *
  * @module
  */
-import { Admission, type AdmissionRules } from "../lib/admission.ts";
 import assert from "node:assert/strict";
-import type { Bus } from "../lib/bus.ts";
+import { Admission, type AdmissionRules } from "../lib/admission.ts";
 import { type ClientOptions, connectTo } from "../lib/client.ts";
-import { DEFAULT_MAX_LINE } from "../lib/line_framer.ts";
 import { type ListenOptions, openListener } from "../lib/listen.ts";
+import type { Bus } from "../lib/bus.ts";
 import { serve, type ServeSummary } from "../lib/server.ts";
+import { DEFAULT_MAX_LINE } from "../lib/line_framer.ts";
 import type { Service } from "../lib/service.ts";
 import type { Strategy } from "../lib/strategy.ts";
 import { writeAll } from "../lib/write_all.ts";
@@ -72,21 +72,21 @@ export async function startServer(options: TestServerOptions): Promise<TestServe
   const stopper = new AbortController();
   let served: Promise<ServeSummary>;
   if (reusePort) {
-    // Each Worker loads the service itself, so it must be named, and makes its own admission.
-    if (typeof options.service !== "string" || options.rules) {
-      throw new TypeError("reuseport Workers load their service by name and take no rules here");
+    if (typeof options.service !== "string") {
+      throw new TypeError("reuseport Workers load their service by name; pass a string");
     }
     const { promise: listening, resolve: onListening } = Promise.withResolvers<void>();
     served = serveReusePort({
-      listener,
+      listener: listener as Deno.TcpListener,
       threads: options.threads ?? 2,
       serviceSpecifier: options.service,
       serviceArgs: options.serviceArgs,
       maxLine: options.maxLine ?? DEFAULT_MAX_LINE,
-      idleTimeoutMs: options.idleTimeoutMs,
-      graceMs: options.graceMs ?? 0,
       log: { level: "warn", format: "text" },
       proxyProtocol: options.proxyProtocol,
+      admission,
+      idleTimeoutMs: options.idleTimeoutMs,
+      graceMs: options.graceMs ?? 0,
       signal: stopper.signal,
       onListening,
     });
@@ -233,15 +233,7 @@ export class TestClient {
 /** Every mode, for tables of tests. */
 export const ALL_MODES: readonly Mode[] = ["single", "poll", "workers"];
 /** The modes that serve clients at the same time. */
-export const CONCURRENT_MODES: readonly Mode[] = ["poll", "workers"];
-/**
- * {@link ALL_MODES} and `reuseport`, for tests that start their server with
- * {@link startServer} and a service by name: reuseport's Workers are threads
- * of the test process, which runs with `--unstable-net`.
- */
-export const ALL_MODES_AND_REUSEPORT: readonly Mode[] = [...ALL_MODES, "reuseport"];
-/** {@link CONCURRENT_MODES} and `reuseport`; see {@link ALL_MODES_AND_REUSEPORT}. */
-export const CONCURRENT_MODES_AND_REUSEPORT: readonly Mode[] = [...CONCURRENT_MODES, "reuseport"];
+export const CONCURRENT_MODES: readonly Mode[] = ["poll", "workers", "reuseport"];
 
 /** `--port=0` first, so that a server listens on a free port unless told otherwise. */
 function portUnlessGiven(args: string[]): string[] {
@@ -379,16 +371,24 @@ export class CliServer {
   readonly address: string;
   /** Its TCP port, or 0 when it listens on a Unix socket. */
   readonly port: number;
-  /** Every line of standard error so far, the `listening` line first. */
+  /** The `listening on ADDRESS mode=… service=…` line. */
+  readonly listening: string;
+  /** Every line of standard error so far, the `listening` line among them. */
   readonly log: string[];
   readonly #waiters = new Set<{ pattern: RegExp; resolve(line: string): void }>();
   readonly #drained: Promise<void>;
 
-  private constructor(child: Deno.ChildProcess, address: string, first: string) {
+  private constructor(
+    child: Deno.ChildProcess,
+    address: string,
+    listening: string,
+    before: string,
+  ) {
     this.child = child;
     this.address = address;
     this.port = Number(/:(\d+)$/.exec(address)?.[1] ?? 0);
-    this.log = [first];
+    this.listening = listening;
+    this.log = [...before.split("\n").filter((line) => line !== ""), listening];
     this.#drained = this.#drain();
   }
 
@@ -398,7 +398,7 @@ export class CliServer {
    */
   static async start(
     args: string[],
-    permissions: string[] = ["--allow-net", "--allow-read"],
+    permissions: string[] = ["--unstable-net", "--allow-net", "--allow-read"],
   ): Promise<CliServer> {
     const child = new Deno.Command(Deno.execPath(), {
       args: ["run", "--no-check", ...permissions, MAIN, ...portUnlessGiven(args), ...args],
@@ -408,25 +408,32 @@ export class CliServer {
       env: { NO_COLOR: "1" },
       cwd: ROOT,
     }).spawn();
+    // Log lines may come before the `listening` one (a bus that connects first).
     const reader = child.stderr.getReader();
+    const decoder = new TextDecoder();
     let text = "";
-    while (!text.includes("\n")) {
+    let listening: RegExpExecArray | null = null;
+    while (!listening) {
       const { value, done } = await reader.read();
       if (done) break;
-      text += new TextDecoder().decode(value);
+      text += decoder.decode(value, { stream: true });
+      listening = /^listening on (\S+) mode=.*$/m.exec(text);
     }
     reader.releaseLock();
-    const newline = text.indexOf("\n");
-    const first = text.slice(0, newline === -1 ? undefined : newline);
-    const listening = /^listening on (\S+) mode=/.exec(first);
     if (!listening) {
       child.kill("SIGKILL");
       await child.status;
       throw new Error(`the server did not start: ${text}`);
     }
-    const server = new CliServer(child, listening[1]!, first);
-    // Whatever came with the first line is fed to the drain as it starts.
-    server.#pushLines(text.slice(newline + 1));
+    const end = listening.index + listening[0].length;
+    const server = new CliServer(
+      child,
+      listening[1]!,
+      listening[0],
+      text.slice(0, listening.index),
+    );
+    // Whatever came with the `listening` line is fed to the drain as it starts.
+    server.#pushLines(text.slice(end + 1));
     return server;
   }
 
@@ -472,7 +479,7 @@ export class CliServer {
       if (!(error instanceof TypeError)) throw error;
     }
     const status = await this.exited();
-    return { ...status, logged: this.log.slice(1) };
+    return { ...status, logged: this.log.slice(this.log.indexOf(this.listening) + 1) };
   }
 
   /** Waits for the process to exit on its own; by then {@link log} is complete. */
@@ -605,8 +612,8 @@ export async function chatConversation(anaPort: number, benPort: number): Promis
 
   await ana.send("/nick ana\n");
   assert.equal(await ana.readLine(), "* you are now ana");
-  // Across servers, ana's own join notice may still be on its way when ben
-  // arrives; he may hear it late, and that is all right.
+  // Across Workers or servers, ana's own join notice may still be on its way
+  // when ben arrives; he may hear it late, and that is all right.
   let heard = (await ben.readLine())!;
   if (/^\* guest\d+ joined$/.test(heard)) heard = (await ben.readLine())!;
   assert.match(heard, /^\* guest\d+ is now ana$/);

@@ -2,18 +2,6 @@ import assert from "node:assert/strict";
 import { BroadcastChannelBus } from "../lib/bus.ts";
 import { chatConversation, startServer, TestClient } from "./_helpers.ts";
 
-/** Two buses on a channel of their own, closed on dispose (after the servers that use them). */
-function twoBuses() {
-  const channel = `test-${crypto.randomUUID()}`;
-  const buses = [new BroadcastChannelBus(channel), new BroadcastChannelBus(channel)] as const;
-  return {
-    buses,
-    async [Symbol.asyncDispose]() {
-      for (const bus of buses) await bus.close();
-    },
-  };
-}
-
 /** Connects and reads the welcome line; returns the client and its guest number. */
 async function joinChat(port: number): Promise<{ client: TestClient; guest: number }> {
   const client = await TestClient.connect(port);
@@ -24,48 +12,66 @@ async function joinChat(port: number): Promise<{ client: TestClient; guest: numb
 }
 
 Deno.test("two servers on one BroadcastChannel bus are one chat room: messages, names, /who and leaves", async () => {
-  await using room = twoBuses();
-  const [busOne, busTwo] = room.buses;
-  await using one = await startServer({ mode: "poll", service: "chat", bus: busOne });
-  await using two = await startServer({ mode: "poll", service: "chat", bus: busTwo });
-  await chatConversation(one.port, two.port);
+  const channel = `test-${crypto.randomUUID()}`;
+  const busOne = new BroadcastChannelBus(channel);
+  const busTwo = new BroadcastChannelBus(channel);
+  try {
+    await using one = await startServer({ mode: "poll", service: "chat", bus: busOne });
+    await using two = await startServer({ mode: "poll", service: "chat", bus: busTwo });
+    await chatConversation(one.port, two.port);
+  } finally {
+    await busOne.close();
+    await busTwo.close();
+  }
 });
 
 Deno.test("a server that stops says goodbye, and the other forgets its clients", async () => {
-  await using room = twoBuses();
-  const [busOne, busTwo] = room.buses;
-  await using one = await startServer({ mode: "poll", service: "chat", bus: busOne });
-  const two = await startServer({ mode: "poll", service: "chat", bus: busTwo });
-  const { client: ana } = await joinChat(one.port);
-  using _ana = ana;
-  const { client: ben } = await joinChat(two.port);
-  using _ben = ben;
-  assert.match((await ana.readLine())!, /joined$/);
-  await two.stop();
-  assert.equal(await ben.readLine(), "server shutting down");
-  assert.equal(await ben.readLine(), null);
-  // ben's leave and the goodbye both arrive; /who then lists ana alone.
-  assert.match((await ana.readLine())!, /left$/);
-  await ana.send("/who\n");
-  assert.match((await ana.readLine())!, /^\* online \(1\): guest\d+ /);
+  const channel = `test-${crypto.randomUUID()}`;
+  const busOne = new BroadcastChannelBus(channel);
+  const busTwo = new BroadcastChannelBus(channel);
+  try {
+    await using one = await startServer({ mode: "poll", service: "chat", bus: busOne });
+    const two = await startServer({ mode: "poll", service: "chat", bus: busTwo });
+    const { client: ana } = await joinChat(one.port);
+    using _ana = ana;
+    const { client: ben } = await joinChat(two.port);
+    using _ben = ben;
+    assert.match((await ana.readLine())!, /joined$/);
+    await two.stop();
+    assert.equal(await ben.readLine(), "server shutting down");
+    assert.equal(await ben.readLine(), null);
+    // ben's leave and the goodbye both arrive; /who then lists ana alone.
+    assert.match((await ana.readLine())!, /left$/);
+    await ana.send("/who\n");
+    assert.match((await ana.readLine())!, /^\* online \(1\): guest\d+ /);
+  } finally {
+    await busOne.close();
+    await busTwo.close();
+  }
 });
 
 Deno.test("a server that starts late learns who is already in the room", async () => {
-  await using room = twoBuses();
-  const [busOne, busTwo] = room.buses;
-  await using one = await startServer({ mode: "poll", service: "chat", bus: busOne });
-  const { client: ana } = await joinChat(one.port);
-  using _ana = ana;
-  await using two = await startServer({ mode: "poll", service: "chat", bus: busTwo });
-  const { client: ben } = await joinChat(two.port);
-  using _ben = ben;
-  // ana hears ben join after the late server's hello, so the snapshot it
-  // sent in answer is on its way to ben's server ahead of anything ben says.
-  assert.match((await ana.readLine())!, /joined$/);
-  await ana.send("hola\n");
-  assert.match((await ben.readLine())!, /> hola$/);
-  await ben.send("/who\n");
-  assert.match((await ben.readLine())!, /^\* online \(2\): /);
+  const channel = `test-${crypto.randomUUID()}`;
+  const busOne = new BroadcastChannelBus(channel);
+  const busTwo = new BroadcastChannelBus(channel);
+  try {
+    await using one = await startServer({ mode: "poll", service: "chat", bus: busOne });
+    const { client: ana } = await joinChat(one.port);
+    using _ana = ana;
+    await using two = await startServer({ mode: "poll", service: "chat", bus: busTwo });
+    const { client: ben } = await joinChat(two.port);
+    using _ben = ben;
+    // ana hears ben join after the late server's hello, so the snapshot it
+    // sent in answer is on its way to ben's server ahead of anything ben says.
+    assert.match((await ana.readLine())!, /joined$/);
+    await ana.send("hola\n");
+    assert.match((await ben.readLine())!, /> hola$/);
+    await ben.send("/who\n");
+    assert.match((await ben.readLine())!, /^\* online \(2\): /);
+  } finally {
+    await busOne.close();
+    await busTwo.close();
+  }
 });
 
 Deno.test("reuseport spreads clients over its Workers and chat reaches every one of them", async () => {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { freePort, lines, MAIN, runCli, TestClient } from "./_helpers.ts";
+import { CliServer, MAIN, runCli, TestClient } from "./_helpers.ts";
 
 const decoder = new TextDecoder();
 
@@ -48,19 +48,12 @@ Deno.test("the CLI refuses --mode=reuseport without --unstable-net, with one lin
   assert.equal(stderr.trimEnd().split("\n").length, 1, `more than one line: ${stderr}`);
 });
 
-Deno.test("the CLI refuses --mode=reuseport on a Unix socket, with one line and exit status 2", async () => {
-  const { code, stderr } = await runCli(["--mode=reuseport", "--unix=/tmp/servidor-no.sock"], [
-    "--unstable-net",
-    "--allow-net",
-    "--allow-read",
-  ]);
-  assert.equal(code, 2);
-  assert.match(stderr, /^servidor: --mode=reuseport serves plain TCP/);
-});
-
 Deno.test("the CLI says in one line that Redis cannot be reached and exits with status 1", async () => {
   // A port that was free a moment ago: nothing answers there.
-  const port = freePort();
+  const { port } = (() => {
+    using probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    return probe.addr;
+  })();
   const { code, stderr } = await runCli(["--port=0", `--bus=redis://127.0.0.1:${port}`], [
     "--allow-net",
     "--allow-env",
@@ -92,42 +85,24 @@ Deno.test("--help lists every mode and service and exits 0", async () => {
 
 for (const mode of ["single", "poll", "workers", "reuseport"]) {
   Deno.test(`the CLI serves echo under ${mode}, then stops on SIGTERM with a summary and status 0`, async () => {
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--no-check",
-        "--unstable-net",
-        "--allow-net",
-        "--allow-read",
-        MAIN,
-        `--mode=${mode}`,
-        "--port=0",
-        "--log-format=json",
-      ],
-      stdin: "null",
-      stdout: "null",
-      stderr: "piped",
-      env: { NO_COLOR: "1" },
-    }).spawn();
-    const stderr = lines(child.stderr);
-    const first = (await stderr.next()).value ?? "";
+    await using server = await CliServer.start(
+      [`--mode=${mode}`, "--log-format=json"],
+      ["--unstable-net", "--allow-net", "--allow-read"],
+    );
+    const first = server.listening;
     const listening = /^listening on 127\.0\.0\.1:(\d+) mode=(\w+) service=echo$/.exec(first);
     assert.ok(listening, `unexpected first line: ${first}`);
     assert.equal(listening[2], mode);
 
-    using client = await TestClient.connect(Number(listening[1]));
+    using client = await TestClient.connect(server.port);
     await client.send("hola\n");
     assert.equal(await client.readLine(), "hola");
     await client.closeWrite();
     assert.equal(await client.readLine(), null);
 
-    const logged: string[] = [];
-    for (let line = await stderr.next(); !line.done; line = await stderr.next()) {
-      logged.push(line.value);
-      if (line.value.includes('"close')) child.kill("SIGTERM");
-    }
-    const status = await child.status;
-    assert.equal(status.code, 0);
+    await server.waitForLog(/"close/);
+    const { code, logged } = await server.stop();
+    assert.equal(code, 0);
     assert.equal(logged.at(-1), "stopped: 1 clients served, 5 bytes in, 5 bytes out");
     const closeRecord = JSON.parse(logged.find((line) => line.includes('"close'))!);
     assert.equal(closeRecord.level, "INFO");

@@ -34,7 +34,7 @@ Deno.test("parseProxyHeader() reads HAProxy's v1 TCP4 header and where the clien
     version: 1,
     command: "proxy",
     length: HAPROXY_V1_TCP4.byteLength - 5,
-    source: { hostname: "127.0.0.1", port: 49400 },
+    source: "127.0.0.1:49400",
   });
 });
 
@@ -43,7 +43,7 @@ Deno.test("parseProxyHeader() reads HAProxy's v1 TCP6 header", () => {
     version: 1,
     command: "proxy",
     length: HAPROXY_V1_TCP6.byteLength - 5,
-    source: { hostname: "::1", port: 45782 },
+    source: "[::1]:45782",
   });
 });
 
@@ -52,7 +52,7 @@ Deno.test("parseProxyHeader() reads HAProxy's v2 IPv4 header", () => {
     version: 2,
     command: "proxy",
     length: 28,
-    source: { hostname: "127.0.0.1", port: 37576 },
+    source: "127.0.0.1:37576",
   });
 });
 
@@ -61,7 +61,7 @@ Deno.test("parseProxyHeader() reads HAProxy's v2 IPv6 header", () => {
     version: 2,
     command: "proxy",
     length: 52,
-    source: { hostname: "::1", port: 48252 },
+    source: "[::1]:48252",
   });
 });
 
@@ -126,20 +126,6 @@ Deno.test("with --proxy-protocol, /who shows the client the v1 header names", as
   assert.match((await client.readLine())!, /^\* online \(1\): guest\d+ \(192\.0\.2\.7:51234\)$/);
 });
 
-Deno.test("with --proxy-protocol under reuseport, every Worker reads the header", async () => {
-  await using server = await startServer({
-    mode: "reuseport",
-    service: "chat",
-    proxyProtocol: true,
-  });
-  for (const port of [50001, 50002, 50003, 50004]) {
-    using client = await TestClient.connect(server.port);
-    await client.send(`PROXY TCP4 192.0.2.7 127.0.0.1 ${port} 7000\r\n/who\n`);
-    assert.match((await client.readLine())!, /^\* welcome/);
-    assert.match((await client.readLine())!, new RegExp(`\\(192\\.0\\.2\\.7:${port}\\)`));
-  }
-});
-
 Deno.test("with --proxy-protocol, a header split across many writes still works, then echo carries on", async () => {
   await using server = await startServer({ mode: "poll", service: "echo", proxyProtocol: true });
   using client = await TestClient.connect(server.port);
@@ -149,7 +135,7 @@ Deno.test("with --proxy-protocol, a header split across many writes still works,
   assert.deepEqual(await client.readBytes(5), encoder.encode("hola\n"));
 });
 
-for (const mode of ["single", "poll", "workers", "reuseport"] as const) {
+for (const mode of ["single", "poll", "workers"] as const) {
   Deno.test(`with --proxy-protocol, a client without a header is refused under ${mode}`, async () => {
     await using server = await startServer({ mode, service: "echo", proxyProtocol: true });
     using client = await TestClient.connect(server.port);
@@ -211,6 +197,6 @@ Deno.test("the CLI with --proxy-protocol logs the refusal of a client that sends
   await client.send("GET / HTTP/1.0\r\n\r\n");
   assert.deepEqual(await client.readAll(), new Uint8Array(0));
   const address = `127.0.0.1:${(client.conn.localAddr as Deno.NetAddr).port}`;
-  await server.waitForLog(new RegExp(`refused ${address}: no PROXY header`));
+  await server.waitForLog(new RegExp(`refused ${address.replaceAll(".", "\\.")}: no PROXY header`));
   assert.equal((await server.stop()).code, 0);
 });

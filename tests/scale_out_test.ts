@@ -18,22 +18,40 @@ const missing = ["haproxy", "redis-server"].filter((name) => !hasCommand(name));
 const skipped = missing.length ? ` (skipped: ${missing.join(" and ")} not installed)` : "";
 if (missing.length) console.warn(`scale_out_test: ${missing.join(", ")} missing; skipping`);
 
-/** Starts one servidor instance of the room, logging JSON so that the test can read its records. */
-function startInstance(redis: TestRedis): Promise<CliServer> {
-  return CliServer.start([
-    "--service=chat",
-    "--proxy-protocol",
-    `--bus=redis://127.0.0.1:${redis.port}`,
-    "--log-format=json",
-  ], ["--allow-net", "--allow-read", "--allow-env"]);
-}
+/** One servidor process and the JSON log records it has written so far. */
+class Instance {
+  readonly #server: CliServer;
 
-/** The client addresses an instance logged as opened: the real ones, from the PROXY header. */
-function opened(instance: CliServer): string[] {
-  return instance.log.filter((line) => line.startsWith("{"))
-    .map((line) => JSON.parse(line) as { message: string; properties: { peer?: string } })
-    .filter((record) => record.message.startsWith("open "))
-    .map((record) => String(record.properties.peer));
+  private constructor(server: CliServer) {
+    this.#server = server;
+  }
+
+  static async start(redis: TestRedis): Promise<Instance> {
+    return new Instance(
+      await CliServer.start([
+        "--service=chat",
+        "--proxy-protocol",
+        `--bus=redis://127.0.0.1:${redis.port}`,
+        "--log-format=json",
+      ], ["--allow-net", "--allow-read", "--allow-env"]),
+    );
+  }
+
+  get port(): number {
+    return this.#server.port;
+  }
+
+  /** The real client addresses this instance logged as opened. */
+  get opened(): string[] {
+    return this.#server.log.filter((line) => line.startsWith("{"))
+      .map((line) => JSON.parse(line) as { message: string; properties: Record<string, unknown> })
+      .filter((record) => record.message.startsWith("open "))
+      .map((record) => String(record.properties.peer));
+  }
+
+  async kill(): Promise<void> {
+    await this.#server.stop("SIGKILL");
+  }
 }
 
 /** The example configuration of the README, on ports chosen for the test. */
@@ -109,8 +127,7 @@ function join(port: number, nick: string): Promise<Member> {
       await nextLine(client, (line) => line.startsWith("* you are")),
       `* you are now ${nick}`,
     );
-    const { port: localPort } = client.conn.localAddr as Deno.NetAddr;
-    return { client, address: `127.0.0.1:${localPort}`, nick };
+    return { client, address: `127.0.0.1:${(client.conn.localAddr as Deno.NetAddr).port}`, nick };
   });
 }
 
@@ -160,10 +177,10 @@ Deno.test({
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "servidor-scale-out-" });
     await using redis = await startRedis();
-    const instances = [await startInstance(redis), await startInstance(redis)];
+    const instances = [await Instance.start(redis), await Instance.start(redis)];
     const members: Member[] = [];
     try {
-      const [first, second] = instances as [CliServer, CliServer];
+      const [first, second] = instances as [Instance, Instance];
       await using proxy = await startHaproxy(dir, [first.port, second.port]);
       for (const nick of ["ana", "ben", "cai", "dov"]) members.push(await join(proxy.port, nick));
 
@@ -172,7 +189,7 @@ Deno.test({
       const addresses = members.map((member) => member.address);
       const landed = await eventually("both instances to log their clients", () => {
         const found = instances.map((instance) =>
-          opened(instance).filter((peer) => addresses.includes(peer))
+          instance.opened.filter((peer) => addresses.includes(peer))
         );
         return Promise.resolve(
           found[0]!.length + found[1]!.length === members.length ? found : undefined,
@@ -190,7 +207,7 @@ Deno.test({
       for (const { nick, address } of members) assert.ok(who.includes(`${nick} (${address})`), who);
 
       // Kill the first instance: its clients are cut off, the others chat on.
-      await first.stop("SIGKILL");
+      await first.kill();
       const cut = members.filter((member) => landed[0]!.includes(member.address));
       const survivors = members.filter((member) => !cut.includes(member));
       for (const member of cut) {
@@ -203,7 +220,7 @@ Deno.test({
       members.push(late);
       await eventually(
         "the survivor to log the new client",
-        () => Promise.resolve(opened(second).includes(late.address) || undefined),
+        () => Promise.resolve(second.opened.includes(late.address) || undefined),
       );
       await everyoneHearsEveryoneOnce([...survivors, late]);
 
@@ -215,7 +232,7 @@ Deno.test({
       });
     } finally {
       for (const member of members) member.client.close();
-      for (const instance of instances) await instance[Symbol.asyncDispose]();
+      for (const instance of instances) await instance.kill();
       await Deno.remove(dir, { recursive: true });
     }
   },

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { chargenLine } from "../services/chargen.ts";
 import { loadHashing, sha256Rounds } from "../services/compute.ts";
-import { ALL_MODES_AND_REUSEPORT, startServer, TestClient } from "./_helpers.ts";
+import { ALL_MODES, startServer, TestClient } from "./_helpers.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -63,7 +63,7 @@ const CONVERSATIONS: Record<string, (client: TestClient) => Promise<void>> = {
   },
 };
 
-for (const mode of ALL_MODES_AND_REUSEPORT) {
+for (const mode of ALL_MODES) {
   for (const [service, converse] of Object.entries(CONVERSATIONS)) {
     Deno.test(`${service} answers a client correctly under ${mode}`, async () => {
       await using server = await startServer({ mode, service });

@@ -1,16 +1,16 @@
 import assert from "node:assert/strict";
 import type { WorkersStrategy } from "../strategies/workers.ts";
 import {
-  ALL_MODES_AND_REUSEPORT,
+  ALL_MODES,
   chatConversation,
-  CONCURRENT_MODES_AND_REUSEPORT,
+  CONCURRENT_MODES,
   startServer,
   TestClient,
 } from "./_helpers.ts";
 
 const CLIENTS_AT_ONCE = 50;
 
-for (const mode of CONCURRENT_MODES_AND_REUSEPORT) {
+for (const mode of CONCURRENT_MODES) {
   Deno.test(`${mode} serves ${CLIENTS_AT_ONCE} clients connected at once, each correctly`, async () => {
     await using server = await startServer({ mode, service: "reverse" });
     const clients = await Promise.all(
@@ -128,7 +128,7 @@ Deno.test("workers keeps a finished Worker ready and serves the next client with
   assert.equal(strategy.alive, 1);
 });
 
-for (const mode of CONCURRENT_MODES_AND_REUSEPORT) {
+for (const mode of CONCURRENT_MODES) {
   Deno.test(`chat carries messages, names and notices between clients under ${mode}`, async () => {
     await using server = await startServer({ mode, service: "chat" });
     await chatConversation(server.port, server.port);
@@ -143,7 +143,7 @@ Deno.test("chat under single has one client at a time, so a message reaches nobo
   assert.match((await alone.readLine())!, /^\* online \(1\): guest\d+ /);
 });
 
-for (const mode of ALL_MODES_AND_REUSEPORT) {
+for (const mode of ALL_MODES) {
   Deno.test(`a line over --max-line gets an error and closes only that client under ${mode}`, async () => {
     await using server = await startServer({ mode, service: "reverse", maxLine: 16 });
     using client = await TestClient.connect(server.port);
