@@ -11,6 +11,13 @@
 import { type ClientOptions, runClient } from "./lib/client.ts";
 import { Admission, DEFAULT_MAX_CONNS } from "./lib/admission.ts";
 import { formatHostPort } from "./lib/address.ts";
+import {
+  ConfigReloader,
+  MAX_CONNECTION_LIMIT,
+  MAX_IDLE_TIMEOUT_SECONDS,
+  readConfigAtStart,
+  type ReloadableSettings,
+} from "./lib/config.ts";
 import { describeError } from "./lib/errors.ts";
 import { type Bus, openBus, parseBusFlag } from "./lib/bus.ts";
 import {
@@ -19,6 +26,7 @@ import {
   oneOf,
   parseFlags,
   port,
+  rate,
   seconds,
   UsageError,
   wholeNumber,
@@ -27,6 +35,9 @@ import { DEFAULT_MAX_LINE } from "./lib/line_framer.ts";
 import { ListenError, type ListenOptions, openListener } from "./lib/listen.ts";
 import { configureLogging, LOG_FORMATS, LOG_LEVELS } from "./lib/log.ts";
 import { DEFAULT_GRACE_MS, serve } from "./lib/server.ts";
+import { ServerStats } from "./lib/stats.ts";
+import { serveStats, type StatsServer } from "./lib/stats_http.ts";
+import { logStatsEvery } from "./lib/stats_log.ts";
 import { DEFAULT_HANDLER_TIMEOUT_MS } from "./lib/strategy.ts";
 import { writeAllSync } from "./lib/write_all.ts";
 import {
@@ -37,7 +48,11 @@ import {
   UnknownServiceError,
 } from "./services/mod.ts";
 import { createStrategy, MODES } from "./strategies/mod.ts";
-import { DEFAULT_IDLE_WORKERS, DEFAULT_MAX_WORKERS } from "./strategies/workers.ts";
+import {
+  DEFAULT_IDLE_WORKERS,
+  DEFAULT_MAX_WORKERS,
+  type WorkersStrategy,
+} from "./strategies/workers.ts";
 import { DEFAULT_THREADS, reusePortProblem, serveReusePort } from "./strategies/reuseport.ts";
 import { runBenchCommand } from "./bench/load.ts";
 
@@ -60,6 +75,10 @@ Serves one service to many TCP clients with the chosen concurrency strategy.
   --allow=CIDR         only these addresses may connect; repeatable (default: anyone)
   --deny=CIDR          these addresses may not connect, even if allowed; repeatable
   --idle-timeout=SECS  close a client when no byte moved for this long (default 0 = never)
+  --rate=N/SECS        new connections per address: N at once, refilled over SECS;
+                       over it a client gets "ERR rate limited" (default: no limit)
+  --config=FILE        JSON with any of allow, deny, max-conns, max-per-ip, idle-timeout,
+                       rate (named as the flags, over them); SIGHUP re-reads it
   --grace=SECS         on SIGINT/SIGTERM, time open clients get to finish (default ${
   DEFAULT_GRACE_MS / 1000
 })
@@ -71,6 +90,9 @@ Serves one service to many TCP clients with the chosen concurrency strategy.
   --bus=BUS            local | redis://HOST:PORT: share chat with other servers (default local)
   --log-level=LEVEL    ${LOG_LEVELS.join(" | ")} (default info)
   --log-format=FORMAT  ${LOG_FORMATS.join(" | ")} (default text)
+  --stats-port=PORT    serve statistics over HTTP: / (live page), /stats.json, /metrics
+  --stats-host=HOST    address for --stats-port (default 127.0.0.1)
+  --stats-interval=S   log a one-line summary every S seconds
   -h, --help           show this help
 
 Services:
@@ -159,6 +181,8 @@ async function serveCommand(commandLine: string[]): Promise<number> {
     allow: { type: "string", multiple: true },
     deny: { type: "string", multiple: true },
     "idle-timeout": { type: "string", default: "0" },
+    rate: { type: "string" },
+    config: { type: "string" },
     grace: { type: "string", default: String(DEFAULT_GRACE_MS / 1000) },
     "handler-timeout": { type: "string", default: String(DEFAULT_HANDLER_TIMEOUT_MS / 1000) },
     threads: { type: "string", default: String(DEFAULT_THREADS) },
@@ -166,6 +190,9 @@ async function serveCommand(commandLine: string[]): Promise<number> {
     bus: { type: "string", default: "local" },
     "log-level": { type: "string", default: "info" },
     "log-format": { type: "string", default: "text" },
+    "stats-port": { type: "string" },
+    "stats-host": { type: "string", default: "127.0.0.1" },
+    "stats-interval": { type: "string" },
     help: { type: "boolean", short: "h" },
   });
   if (flags.help) {
@@ -177,13 +204,27 @@ async function serveCommand(commandLine: string[]): Promise<number> {
   const maxLine = wholeNumber("max-line", String(flags["max-line"]), 1, 64 * 1024 * 1024);
   const maxWorkers = wholeNumber("max-workers", String(flags["max-workers"]), 1, 10_000);
   const idleWorkers = wholeNumber("idle-workers", String(flags["idle-workers"]), 0, 10_000);
-  const admission = new Admission({
-    maxConns: wholeNumber("max-conns", String(flags["max-conns"]), 0, 1_000_000),
-    maxPerIp: wholeNumber("max-per-ip", String(flags["max-per-ip"]), 0, 1_000_000),
-    allow: cidrList("allow", flags.allow as string[] | undefined),
-    deny: cidrList("deny", flags.deny as string[] | undefined),
-  });
-  const idleTimeoutMs = seconds("idle-timeout", String(flags["idle-timeout"]), 86_400);
+  // The settings a reload may change: the command line's, then the config file's over them.
+  const base: ReloadableSettings = {
+    rules: {
+      maxConns: wholeNumber("max-conns", String(flags["max-conns"]), 0, MAX_CONNECTION_LIMIT),
+      maxPerIp: wholeNumber("max-per-ip", String(flags["max-per-ip"]), 0, MAX_CONNECTION_LIMIT),
+      allow: cidrList("allow", flags.allow as string[] | undefined),
+      deny: cidrList("deny", flags.deny as string[] | undefined),
+      rate: flags.rate === undefined ? undefined : rate("rate", String(flags.rate)),
+    },
+    idleTimeoutMs: seconds(
+      "idle-timeout",
+      String(flags["idle-timeout"]),
+      MAX_IDLE_TIMEOUT_SECONDS,
+    ),
+  };
+  const configPath = flags.config === undefined ? undefined : String(flags.config);
+  const initial = configPath === undefined ? base : await readConfigAtStart(configPath, base);
+  const admission = new Admission(initial.rules);
+  const reloader = configPath === undefined
+    ? undefined
+    : new ConfigReloader({ path: configPath, base, current: initial, admission });
   const graceMs = seconds("grace", String(flags.grace), 3_600);
   const handlerTimeoutMs = seconds("handler-timeout", String(flags["handler-timeout"]), 86_400);
   const threads = wholeNumber("threads", String(flags.threads), 1, 1024);
@@ -193,6 +234,13 @@ async function serveCommand(commandLine: string[]): Promise<number> {
     level: oneOf("log-level", String(flags["log-level"]), LOG_LEVELS),
     format: oneOf("log-format", String(flags["log-format"]), LOG_FORMATS),
   };
+  const statsPort = flags["stats-port"] === undefined
+    ? undefined
+    : port("stats-port", String(flags["stats-port"]));
+  const statsHost = String(flags["stats-host"]);
+  const statsInterval = flags["stats-interval"] === undefined
+    ? undefined
+    : wholeNumber("stats-interval", String(flags["stats-interval"]), 1, 86_400);
   const specifier = serviceSpecifier(String(flags.service));
   let service;
   try {
@@ -209,6 +257,10 @@ async function serveCommand(commandLine: string[]): Promise<number> {
   }
   configureLogging(log);
 
+  if (mode === "reuseport" && (statsPort !== undefined || statsInterval !== undefined)) {
+    // Each reuseport Worker runs its own server; their counters are not gathered yet.
+    throw new UsageError("--stats-port and --stats-interval do not work with --mode=reuseport yet");
+  }
   if (mode === "reuseport" && listenAt.transport !== "tcp") {
     throw new UsageError("--mode=reuseport listens on plain TCP only: drop --unix and --tls-*");
   }
@@ -229,6 +281,31 @@ async function serveCommand(commandLine: string[]): Promise<number> {
   const { listener, address } = listening;
 
   const stop = new AbortController();
+  const strategy = createStrategy(mode, { maxWorkers, idleWorkers, log });
+  const stats = statsPort !== undefined || statsInterval !== undefined
+    ? new ServerStats({
+      service: service.name,
+      mode,
+      workersAlive: "alive" in strategy ? () => (strategy as WorkersStrategy).alive : undefined,
+    })
+    : undefined;
+  let statsServer: StatsServer | undefined;
+  if (stats && statsPort !== undefined) {
+    try {
+      statsServer = serveStats({
+        stats,
+        hostname: statsHost,
+        port: statsPort,
+        signal: stop.signal,
+      });
+    } catch (error) {
+      if (!(error instanceof ListenError)) throw error;
+      listener.close();
+      printError(error.message);
+      return 1;
+    }
+  }
+  if (stats && statsInterval !== undefined) logStatsEvery(stats, statsInterval, stop.signal);
   const onSignal = () => {
     // A second signal means "now": the first one already asked nicely.
     if (stop.signal.aborted) Deno.exit(130);
@@ -236,12 +313,21 @@ async function serveCommand(commandLine: string[]): Promise<number> {
   };
   const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
   for (const signal of signals) Deno.addSignalListener(signal, onSignal);
+  reloader?.reloadOnHangup(stop.signal);
 
-  const announce = () =>
+  const announce = () => {
     writeAllSync(
       Deno.stderr,
       encoder.encode(`listening on ${address} mode=${mode} service=${service.name}\n`),
     );
+    if (statsServer) {
+      const { hostname, port } = statsServer.addr;
+      writeAllSync(
+        Deno.stderr,
+        encoder.encode(`statistics on http://${formatHostPort(hostname, port)}/\n`),
+      );
+    }
+  };
   // Under reuseport each Worker opens its own bus; the others share this one.
   let bus: Bus | undefined;
   if (mode !== "reuseport") {
@@ -253,7 +339,7 @@ async function serveCommand(commandLine: string[]): Promise<number> {
       return 1;
     }
   }
-  const limits = { admission, idleTimeoutMs, graceMs, handlerTimeoutMs };
+  const idleTimeoutMs = reloader?.idleTimeoutMs ?? initial.idleTimeoutMs;
   try {
     let summary;
     if (mode === "reuseport") {
@@ -267,7 +353,7 @@ async function serveCommand(commandLine: string[]): Promise<number> {
           log,
           proxyProtocol,
           admission,
-          idleTimeoutMs,
+          idleTimeoutMs: typeof idleTimeoutMs === "function" ? idleTimeoutMs() : idleTimeoutMs,
           graceMs,
           bus: busSpec.kind === "local" ? undefined : busSpec,
           signal: stop.signal,
@@ -280,18 +366,23 @@ async function serveCommand(commandLine: string[]): Promise<number> {
     } else {
       summary = await serve({
         listener,
-        strategy: createStrategy(mode, { maxWorkers, idleWorkers, log }),
+        strategy,
         service,
         serviceSpecifier: specifier,
         serviceArgs,
         maxLine,
-        ...limits,
+        admission,
+        idleTimeoutMs,
+        graceMs,
+        handlerTimeoutMs,
         signal: stop.signal,
+        observer: stats,
         proxyProtocol,
         bus,
         onReady: announce,
       });
     }
+    await statsServer?.finished;
     writeAllSync(
       Deno.stderr,
       encoder.encode(

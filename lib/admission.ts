@@ -1,7 +1,7 @@
 /**
- * Who may connect: address rules (`--allow`, `--deny`) and connection caps
- * (`--max-conns`, `--max-per-ip`), checked once per accepted connection,
- * before any strategy or service sees it.
+ * Who may connect: address rules (`--allow`, `--deny`), a per-address rate
+ * (`--rate`) and connection caps (`--max-conns`, `--max-per-ip`), checked
+ * once per accepted connection, before any strategy or service sees it.
  *
  * The rules and the counts are kept apart on purpose: {@link Admission.rules}
  * can be replaced while the server runs (a reload), and the clients already
@@ -11,6 +11,7 @@
  * @module
  */
 import { type Cidr, formatIp, parseIp } from "./cidr.ts";
+import { AddressRateLimiter, type Clock, type Rate } from "./token_bucket.ts";
 
 /**
  * Connections served at once unless `--max-conns` says otherwise. Each costs
@@ -29,12 +30,19 @@ export interface AdmissionRules {
   readonly allow?: readonly Cidr[];
   /** These blocks may never connect, even if allowed. */
   readonly deny?: readonly Cidr[];
+  /** New connections allowed per address, as a token bucket; none for no limit. */
+  readonly rate?: Rate;
 }
+
+/** Every reason for a refusal, in the order they are checked. */
+export const REFUSAL_REASONS = ["denied", "rate", "busy", "per-ip"] as const;
+/** One of {@link REFUSAL_REASONS}. */
+export type RefusalReason = typeof REFUSAL_REASONS[number];
 
 /** Why a connection was refused, and what (if anything) the client is told. */
 export interface Refusal {
-  /** A short word for logs: `denied`, `busy` or `per-ip`. */
-  readonly reason: "denied" | "busy" | "per-ip";
+  /** A short word for logs and statistics: one of {@link REFUSAL_REASONS}. */
+  readonly reason: RefusalReason;
   /**
    * The line the client gets before it is closed, without its CRLF; none for
    * a denied address, which learns nothing about the server.
@@ -58,6 +66,7 @@ export interface AdmissionGate {
 const BUSY: Refusal = { reason: "busy", notice: "ERR server busy" };
 const PER_IP: Refusal = { reason: "per-ip", notice: "ERR too many connections from your address" };
 const DENIED: Refusal = { reason: "denied" };
+const RATE: Refusal = { reason: "rate", notice: "ERR rate limited" };
 
 /**
  * Admission control for one server: it holds the current rules and counts
@@ -81,10 +90,17 @@ export class Admission implements AdmissionGate {
   #rules: AdmissionRules;
   #open = 0;
   readonly #perAddress = new Map<string, number>();
+  readonly #now: Clock;
+  #limiter: AddressRateLimiter | undefined;
 
-  /** @param rules The first rules; replace them later with {@link rules}. */
-  constructor(rules: AdmissionRules = {}) {
+  /**
+   * @param rules The first rules; replace them later with {@link rules}.
+   * @param now The rate limit's clock; `performance.now` unless a test injects one.
+   */
+  constructor(rules: AdmissionRules = {}, now: Clock = () => performance.now()) {
     this.#rules = rules;
+    this.#now = now;
+    this.#limiter = rules.rate ? new AddressRateLimiter(rules.rate, now) : undefined;
   }
 
   /** The rules in force. */
@@ -98,6 +114,12 @@ export class Admission implements AdmissionGate {
    */
   set rules(rules: AdmissionRules) {
     this.#rules = rules;
+    // An unchanged rate keeps its buckets, so a reload is no way around it.
+    const before = this.#limiter?.rate;
+    const after = rules.rate;
+    if (before?.count !== after?.count || before?.seconds !== after?.seconds) {
+      this.#limiter = after ? new AddressRateLimiter(after, this.#now) : undefined;
+    }
   }
 
   /** Connections admitted and not yet released. */
@@ -127,8 +149,10 @@ export class Admission implements AdmissionGate {
     const listed = (blocks: readonly Cidr[]) =>
       address !== undefined && blocks.some((block) => block.contains(address));
     if (listed(deny) || (allow.length > 0 && !listed(allow))) return DENIED;
-    if (maxConns > 0 && this.#open >= maxConns) return BUSY;
     const key = addressKey(host);
+    // Every attempt that is not denied counts against the rate, even one refused as busy.
+    if (this.#limiter && !this.#limiter.allow(key)) return RATE;
+    if (maxConns > 0 && this.#open >= maxConns) return BUSY;
     const fromHere = this.#perAddress.get(key) ?? 0;
     if (maxPerIp > 0 && fromHere >= maxPerIp) return PER_IP;
     this.#open++;

@@ -7,6 +7,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { Cidr, CidrError } from "./cidr.ts";
+import { parseRate, type Rate, RateSyntaxError } from "./token_bucket.ts";
 
 /** A mistake in the command line. */
 export class UsageError extends Error {
@@ -129,4 +130,21 @@ export function cidrList(flag: string, values: string[] | undefined): Cidr[] {
       throw error;
     }
   });
+}
+
+/**
+ * A flag's value that must be a rate, `N/SECONDS`.
+ *
+ * @param flag The flag's name, for the message.
+ * @param value What was given, e.g. `10/1`.
+ */
+export function rate(flag: string, value: string): Rate {
+  try {
+    return parseRate(value);
+  } catch (error) {
+    if (error instanceof RateSyntaxError) {
+      throw new UsageError(`invalid --${flag} ${error.message}`);
+    }
+    throw error;
+  }
 }

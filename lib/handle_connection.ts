@@ -32,6 +32,7 @@ export async function handleConnection(
     session,
     context.maxLine,
     (error) => void reportServiceError(connection, error),
+    context.onRequest,
   );
   context.hub.join(connection);
   try {

@@ -156,7 +156,12 @@ async function removeStaleSocket(path: string): Promise<void> {
   throw new ListenError(`cannot listen on ${path}: another server is listening on it`);
 }
 
-function listenReason(error: unknown): string {
+/**
+ * Why a listen failed, in a few words: "address already in use", or the error's own.
+ *
+ * @param error What `Deno.listen` or `Deno.serve` threw.
+ */
+export function listenReason(error: unknown): string {
   if (error instanceof Deno.errors.AddrInUse) return "address already in use";
   if (error instanceof Deno.errors.NotCapable) {
     return `${

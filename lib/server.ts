@@ -17,6 +17,7 @@ import { DEFAULT_MAX_LINE } from "./line_framer.ts";
 import { logger } from "./log.ts";
 import { acceptProxyHeader } from "./proxy_protocol.ts";
 import type { Service } from "./service.ts";
+import type { ServerObserver } from "./stats.ts";
 import { DEFAULT_HANDLER_TIMEOUT_MS, type ServerContext, type Strategy } from "./strategy.ts";
 
 const log = logger("server");
@@ -60,8 +61,11 @@ export interface ServeOptions {
    * rules while the server runs; default: {@link DEFAULT_MAX_CONNS} clients, anyone.
    */
   admission?: AdmissionGate;
-  /** Close a client after this long with no byte moving either way; 0 (default) never. */
-  idleTimeoutMs?: number;
+  /**
+   * Close a client after this long with no byte moving either way; 0 (default)
+   * never. A function is asked once per new connection, so a reload can change it.
+   */
+  idleTimeoutMs?: number | (() => number);
   /**
    * After `signal` aborts, how long open clients may take to finish before
    * they are closed; default {@link DEFAULT_GRACE_MS}.
@@ -74,6 +78,8 @@ export interface ServeOptions {
   handlerTimeoutMs?: number;
   /** Abort it to shut the server down. */
   signal?: AbortSignal;
+  /** Told of every connection opened, closed or refused, and of every request. */
+  observer?: ServerObserver;
   /** Called once the strategy is ready, just before the first accept. */
   onReady?: () => void;
   /** Require a PROXY header (v1 or v2) on every connection and trust the client it names. */
@@ -123,9 +129,11 @@ export interface ServeSummary {
 export async function serve(options: ServeOptions): Promise<ServeSummary> {
   const { listener, strategy, service } = options;
   const stopping = options.signal ?? new AbortController().signal;
+  const observer = options.observer ?? {};
   const admission: AdmissionGate = options.admission ??
     new Admission({ maxConns: DEFAULT_MAX_CONNS });
-  const idleTimeoutMs = options.idleTimeoutMs ?? 0;
+  const { idleTimeoutMs: idleTimeout = 0 } = options;
+  const idleTimeoutFor = typeof idleTimeout === "function" ? idleTimeout : () => idleTimeout;
   const graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
   // Strategies see only the hard stop: during the grace period they keep serving.
   const hardStop = new AbortController();
@@ -137,6 +145,7 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
     handlerTimeoutMs: options.handlerTimeoutMs ?? DEFAULT_HANDLER_TIMEOUT_MS,
     hub: new Hub(options.bus),
     signal: hardStop.signal,
+    onRequest: observer.request?.bind(observer),
   };
   const summary: ServeSummary = { clients: 0, bytesIn: 0, bytesOut: 0 };
   const open = new Set<Connection>();
@@ -174,6 +183,7 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
 
   const handle = async (connection: Connection): Promise<void> => {
     log.info("open {peer} id={id}", { peer: connection.peer, id: connection.id });
+    const idleTimeoutMs = idleTimeoutFor();
     const stopWatching = idleTimeoutMs > 0
       ? watchIdle(connection, idleTimeoutMs, service.framing)
       : () => {};
@@ -196,6 +206,7 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
       admission.release(connection.host);
       summary.bytesIn += connection.bytesIn;
       summary.bytesOut += connection.bytesOut;
+      observer.closed?.(connection);
       log.info("close {peer} id={id} in={bytesIn} out={bytesOut} duration_ms={durationMs}", {
         peer: connection.peer,
         id: connection.id,
@@ -217,10 +228,12 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
     const refusal = await admission.admit(connection.host);
     if (refusal) {
       open.delete(connection);
+      observer.refused?.(connection.peer, refusal.reason);
       await refuse(connection, refusal);
       return;
     }
     summary.clients++;
+    observer.opened?.(connection);
     await handle(connection);
   };
   const track = (handler: Promise<void>) => {

@@ -8,12 +8,16 @@
 import { LineFramer, LineTooLongError } from "./line_framer.ts";
 import type { LineService, Service, Session } from "./service.ts";
 
+/** Told how long one request took, in seconds; see {@link ServiceDriver.input}. */
+export type RequestTimer = (seconds: number) => void;
+
 /** Drives one {@link Service} for one {@link Session}. */
 export class ServiceDriver {
   readonly #service: Service;
   readonly #session: Session;
   readonly #framer: LineFramer | undefined;
   readonly #onFailure: (error: unknown) => void;
+  readonly #onRequest: RequestTimer | undefined;
   #opening: Promise<void> = Promise.resolve();
 
   /**
@@ -21,17 +25,20 @@ export class ServiceDriver {
    * @param session The client it talks to.
    * @param maxLine The longest line a line service accepts.
    * @param onFailure Told when `open()` throws; input errors reject `input()` instead.
+   * @param onRequest Told how long each request took, if the server keeps statistics.
    */
   constructor(
     service: Service,
     session: Session,
     maxLine: number,
     onFailure: (error: unknown) => void,
+    onRequest?: RequestTimer,
   ) {
     this.#service = service;
     this.#session = session;
     this.#framer = service.framing === "lines" ? new LineFramer(maxLine) : undefined;
     this.#onFailure = onFailure;
+    this.#onRequest = onRequest;
   }
 
   /** Calls the service's `open()` without waiting for it; see {@link ServiceHooks.open}. */
@@ -48,14 +55,17 @@ export class ServiceDriver {
   /**
    * Delivers bytes from the client and resolves once the service has handled
    * them, so a caller that awaits it reads no faster than the service works.
+   * Each request is timed from its delivery to the service's handler
+   * resolving: a line for line services, the whole chunk for byte services.
    *
    * @param chunk Only read before the promise settles.
    */
   input(chunk: Uint8Array): void | Promise<void> {
     const service = this.#service;
+    if (service.framing === "lines") return this.#inputLines(service, chunk);
     // Byte services are called directly: no extra promise on the hottest path.
-    if (service.framing === "bytes") return service.data(this.#session, chunk);
-    return this.#inputLines(service, chunk);
+    if (!this.#onRequest) return service.data(this.#session, chunk);
+    return this.#timed(() => service.data(this.#session, chunk));
   }
 
   async #inputLines(service: LineService, chunk: Uint8Array): Promise<void> {
@@ -69,7 +79,7 @@ export class ServiceDriver {
     }
     for (const line of lines) {
       if (this.#session.signal.aborted) return;
-      await service.line(this.#session, line);
+      await this.#timed(() => service.line(this.#session, line));
     }
   }
 
@@ -82,7 +92,7 @@ export class ServiceDriver {
     if (this.#session.signal.aborted) return;
     if (service.framing === "lines") {
       const last = this.#framer!.finish();
-      if (last !== undefined) await service.line(this.#session, last);
+      if (last !== undefined) await this.#timed(() => service.line(this.#session, last));
     }
     await service.end?.(this.#session);
   }
@@ -91,6 +101,18 @@ export class ServiceDriver {
   async finish(): Promise<void> {
     await this.#opening;
     await this.#service.close?.(this.#session);
+  }
+
+  /** Runs one request, and reports its duration once it has succeeded. */
+  async #timed(request: () => void | Promise<void>): Promise<void> {
+    const onRequest = this.#onRequest;
+    if (!onRequest) {
+      await request();
+      return;
+    }
+    const started = performance.now();
+    await request();
+    onRequest((performance.now() - started) / 1000);
   }
 
   async #refuse(error: LineTooLongError): Promise<void> {

@@ -9,6 +9,7 @@
 import type { Connection } from "./connection.ts";
 import type { Hub } from "./hub.ts";
 import type { Service } from "./service.ts";
+import type { RequestTimer } from "./service_driver.ts";
 
 /**
  * How long a `workers` handler may keep its client's input unanswered before
@@ -41,6 +42,8 @@ export interface ServerContext {
    * the grace period, so strategies must keep going until this aborts.
    */
   readonly signal: AbortSignal;
+  /** Told how long each request took, when the server keeps statistics. */
+  readonly onRequest?: RequestTimer;
 }
 
 /** How a server hands accepted connections off. */

@@ -13,7 +13,13 @@ import { configureLogging } from "../lib/log.ts";
 import type { PeerInfo, Service, Session } from "../lib/service.ts";
 import { ServiceDriver } from "../lib/service_driver.ts";
 import { loadService } from "../services/mod.ts";
-import { ACK_BATCH, type FromWorker, SEND_WINDOW, type ToWorker } from "./worker_protocol.ts";
+import {
+  ACK_BATCH,
+  type FromWorker,
+  SEND_WINDOW,
+  TIMINGS_FLUSH_MS,
+  type ToWorker,
+} from "./worker_protocol.ts";
 
 const encoder = new TextEncoder();
 
@@ -56,7 +62,10 @@ class RemoteSession implements Session {
     const bytes = ownBytes(data);
     this.#unwritten += bytes.byteLength;
     const full = this.#unwritten > SEND_WINDOW;
-    post({ type: "send", bytes, ack: full, consumed: takeUnreportedInput() }, [bytes.buffer]);
+    post(
+      { type: "send", bytes, ack: full, consumed: takeUnreportedInput(), requests: takeTimings() },
+      [bytes.buffer],
+    );
     if (!full) return SENT;
     return new Promise((resolve, reject) => this.#sendWaiters.push({ resolve, reject }));
   }
@@ -133,6 +142,31 @@ let queuedSteps = 0;
  */
 let unreportedInput = 0;
 
+/**
+ * Durations of requests not yet reported. They ride on the next `send`,
+ * `consumed` or `finished`, or go in a `requests` message once
+ * TIMINGS_FLUSH_MS has passed without one.
+ */
+let requestTimings: number[] = [];
+let timingsFlush: ReturnType<typeof setTimeout> | undefined;
+
+function recordTiming(seconds: number): void {
+  requestTimings.push(seconds);
+  timingsFlush ??= setTimeout(() => {
+    timingsFlush = undefined;
+    const requests = takeTimings();
+    if (requests) post({ type: "requests", requests });
+  }, TIMINGS_FLUSH_MS);
+}
+
+/** The timings gathered since the last report, or nothing when there are none. */
+function takeTimings(): number[] | undefined {
+  if (requestTimings.length === 0) return undefined;
+  const taken = requestTimings;
+  requestTimings = [];
+  return taken;
+}
+
 function takeUnreportedInput(): number {
   const bytes = unreportedInput;
   unreportedInput = 0;
@@ -144,7 +178,7 @@ function enqueue(step: () => Promise<void>): void {
   inputTail = inputTail.then(step).catch(reportFailure).finally(() => {
     queuedSteps--;
     if (unreportedInput > 0 && (queuedSteps === 0 || unreportedInput >= ACK_BATCH)) {
-      post({ type: "consumed", bytes: takeUnreportedInput() });
+      post({ type: "consumed", bytes: takeUnreportedInput(), requests: takeTimings() });
     }
   });
 }
@@ -159,7 +193,8 @@ async function openSession(message: Extract<ToWorker, { type: "open" }>): Promis
     post({ type: "loaded" });
   }
   session = new RemoteSession(message);
-  driver = new ServiceDriver(service, session, message.maxLine, reportFailure);
+  const onRequest = message.timeRequests ? recordTiming : undefined;
+  driver = new ServiceDriver(service, session, message.maxLine, reportFailure, onRequest);
   driver.start();
 }
 
@@ -174,7 +209,7 @@ async function finishSession(): Promise<void> {
   try {
     await finishing.finish();
   } finally {
-    post({ type: "finished" });
+    post({ type: "finished", requests: takeTimings() });
   }
 }
 

@@ -27,6 +27,13 @@ export const SEND_WINDOW = 256 * 1024;
 export const INPUT_WINDOW = 256 * 1024;
 /** How many bytes each side lets pile up before it acknowledges them unasked. */
 export const ACK_BATCH = 64 * 1024;
+/**
+ * How long a Worker holds request timings that no other message carried
+ * before it sends them in a `requests` message of their own: the statistics
+ * lag by at most this, and a Worker spends at most a few messages a second
+ * on them however busy it is.
+ */
+export const TIMINGS_FLUSH_MS = 250;
 
 /** From the main thread to a Worker. */
 export type ToWorker =
@@ -43,6 +50,8 @@ export type ToWorker =
     serviceArgs: readonly string[];
     maxLine: number;
     log: LogSettings;
+    /** Whether to time requests and report their durations (see `requests` below). */
+    timeRequests: boolean;
   }
   /** Bytes the client sent. */
   | { type: "data"; chunk: Uint8Array }
@@ -62,9 +71,11 @@ export type FromWorker =
   /**
    * Write these bytes to the client. `ack` asks for a `sent` as soon as they
    * are written: the Worker's send window is full and its service is waiting.
-   * `consumed` acknowledges input, as a `consumed` message would.
+   * `consumed` acknowledges input, as a `consumed` message would. `requests`,
+   * here and below, holds the durations in seconds of requests handled since
+   * the last report: timings ride on messages that go anyway.
    */
-  | { type: "send"; bytes: Uint8Array; ack: boolean; consumed: number }
+  | { type: "send"; bytes: Uint8Array; ack: boolean; consumed: number; requests?: number[] }
   /** Send these bytes to every other client. */
   | { type: "broadcast"; bytes: Uint8Array }
   /** The client's new name. */
@@ -76,8 +87,10 @@ export type FromWorker =
   /** The Worker loaded its service for the first time; its handler clock may start. */
   | { type: "loaded" }
   /** This many input bytes were handled; the main thread may read that many more. Batched. */
-  | { type: "consumed"; bytes: number }
+  | { type: "consumed"; bytes: number; requests?: number[] }
+  /** Timings that nothing else carried for {@link TIMINGS_FLUSH_MS}. */
+  | { type: "requests"; requests: number[] }
   /** The service threw; `disconnect` says whether it only met a closed connection. */
   | { type: "failed"; reason: string; stack: string; disconnect: boolean }
   /** The service's `close()` ran; the Worker is free for another client. */
-  | { type: "finished" };
+  | { type: "finished"; requests?: number[] };

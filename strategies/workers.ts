@@ -238,6 +238,11 @@ async function serveThroughWorker(
     if (message.type !== "sent" && message.type !== "who") watchdog.watch();
   };
 
+  const reportTimings = (timings: number[] | undefined) => {
+    if (!timings || !context.onRequest) return;
+    for (const seconds of timings) context.onRequest(seconds);
+  };
+
   const acknowledgeInput = (bytes: number) => {
     inFlight -= bytes;
     if (inFlight <= INPUT_WINDOW) creditWaiter?.();
@@ -250,6 +255,7 @@ async function serveThroughWorker(
       case "send": {
         const { bytes, ack } = message;
         if (message.consumed > 0) acknowledgeInput(message.consumed);
+        reportTimings(message.requests);
         watchdog.holdBack();
         connection.write(bytes).then(() => {
           writtenUnacknowledged += bytes.byteLength;
@@ -279,6 +285,10 @@ async function serveThroughWorker(
         break;
       case "consumed":
         acknowledgeInput(message.bytes);
+        reportTimings(message.requests);
+        break;
+      case "requests":
+        reportTimings(message.requests);
         break;
       case "failed":
         if (message.disconnect) {
@@ -292,6 +302,7 @@ async function serveThroughWorker(
         }
         break;
       case "finished":
+        reportTimings(message.requests);
         finish();
         break;
     }
@@ -316,6 +327,7 @@ async function serveThroughWorker(
       service: context.serviceSpecifier,
       serviceArgs: context.serviceArgs,
       maxLine: context.maxLine,
+      timeRequests: context.onRequest !== undefined,
       log: logSettings,
     });
     for (let chunk = await connection.read(); chunk; chunk = await connection.read()) {

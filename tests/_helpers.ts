@@ -12,6 +12,7 @@ import type { Bus } from "../lib/bus.ts";
 import { serve, type ServeSummary } from "../lib/server.ts";
 import { DEFAULT_MAX_LINE } from "../lib/line_framer.ts";
 import type { Service } from "../lib/service.ts";
+import type { ServerObserver } from "../lib/stats.ts";
 import type { Strategy } from "../lib/strategy.ts";
 import { writeAll } from "../lib/write_all.ts";
 import { loadService } from "../services/mod.ts";
@@ -38,6 +39,8 @@ export interface TestServerOptions extends StrategyOptions {
   /** The words after `--` for a service made from them (exec). */
   serviceArgs?: string[];
   maxLine?: number;
+  /** Told of connections and requests, e.g. a `ServerStats`. */
+  observer?: ServerObserver;
   /** Admission rules, e.g. `{ maxConns: 1 }`; the server's defaults otherwise. */
   rules?: AdmissionRules;
   idleTimeoutMs?: number;
@@ -106,6 +109,7 @@ export async function startServer(options: TestServerOptions): Promise<TestServe
       signal: stopper.signal,
       proxyProtocol: options.proxyProtocol,
       bus: options.bus,
+      observer: options.observer,
     });
   }
   let stopped: Promise<ServeSummary> | undefined;
@@ -467,6 +471,11 @@ export class CliServer {
     return promise;
   }
 
+  /** Like {@link waitForLog}, but resolves with the match, capture groups included. */
+  async waitForMatch(pattern: RegExp): Promise<RegExpExecArray> {
+    return pattern.exec(await this.waitForLog(pattern))!;
+  }
+
   /**
    * Sends a signal and waits for the exit; see {@link exited}. `logged` is
    * every line after the `listening` one.
@@ -638,4 +647,51 @@ export async function chatConversation(anaPort: number, benPort: number): Promis
   assert.equal(await ben.readLine(), "* bye");
   assert.equal(await ben.readLine(), null);
   assert.equal(await ana.readLine(), "* ben left");
+}
+
+/**
+ * An interactive OpenBSD `nc`: write lines to it, read its output line by
+ * line. It can connect from a chosen loopback address such as 127.0.0.2,
+ * which `Deno.connect` cannot bind.
+ */
+export class Netcat {
+  readonly #child: Deno.ChildProcess;
+  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
+  readonly #lines: AsyncGenerator<string>;
+
+  /**
+   * @param port The server's port on 127.0.0.1.
+   * @param source The address to connect from (`nc -s`); the kernel's choice unless given.
+   */
+  constructor(port: number, source?: string) {
+    this.#child = new Deno.Command("nc", {
+      args: [...(source ? ["-s", source] : []), "127.0.0.1", String(port)],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    this.#writer = this.#child.stdin.getWriter();
+    this.#lines = lines(this.#child.stdout);
+  }
+
+  send(text: string): Promise<void> {
+    return this.#writer.write(encoder.encode(text));
+  }
+
+  async readLine(): Promise<string | null> {
+    const next = await this.#lines.next();
+    return next.done ? null : next.value.replace(/\r$/, "");
+  }
+
+  /** Lines that came after the last {@link readLine}, collected by {@link exited}. */
+  readonly unread: string[] = [];
+
+  /** Waits for nc to exit once the server has closed; stdin is closed first. */
+  async exited(): Promise<number> {
+    await this.#writer.close();
+    for (let line = await this.#lines.next(); !line.done; line = await this.#lines.next()) {
+      this.unread.push(line.value);
+    }
+    return (await this.#child.status).code;
+  }
 }

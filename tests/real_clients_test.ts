@@ -5,7 +5,7 @@
  * in their names.
  */
 import assert from "node:assert/strict";
-import { ALL_MODES, CliServer, CONCURRENT_MODES, lines, TestClient } from "./_helpers.ts";
+import { ALL_MODES, CliServer, CONCURRENT_MODES, Netcat, TestClient } from "./_helpers.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -38,40 +38,6 @@ async function run(command: string, args: string[], input = ""): Promise<string>
   const output = await child.output();
   assert.equal(output.code, 0, `${command} ${args.join(" ")} exited with ${output.code}`);
   return decoder.decode(output.stdout);
-}
-
-/** An interactive `nc`: write lines to it, read its output line by line. */
-class Netcat {
-  readonly #child: Deno.ChildProcess;
-  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
-  readonly #lines: AsyncGenerator<string>;
-
-  constructor(port: number) {
-    this.#child = new Deno.Command("nc", {
-      args: ["127.0.0.1", String(port)],
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "inherit",
-    }).spawn();
-    this.#writer = this.#child.stdin.getWriter();
-    this.#lines = lines(this.#child.stdout);
-  }
-
-  send(text: string): Promise<void> {
-    return this.#writer.write(encoder.encode(text));
-  }
-
-  async readLine(): Promise<string | null> {
-    const next = await this.#lines.next();
-    return next.done ? null : next.value.replace(/\r$/, "");
-  }
-
-  /** Waits for nc to exit once the server has closed; stdin is closed first. */
-  async exited(): Promise<number> {
-    await this.#writer.close();
-    for (let line = await this.#lines.next(); !line.done; line = await this.#lines.next());
-    return (await this.#child.status).code;
-  }
 }
 
 for (const mode of ALL_MODES) {

@@ -1,0 +1,31 @@
+/**
+ * `--stats-interval`: one summary line in the log at a fixed interval, for
+ * operators who watch logs rather than dashboards.
+ *
+ * @module
+ */
+import { logger } from "./log.ts";
+import { type ServerStats, StatsHistory, summaryLine } from "./stats.ts";
+
+const log = logger("stats");
+
+/**
+ * Logs a summary of `stats` every `seconds` until `signal` aborts.
+ *
+ * @param stats The figures to sum up.
+ * @param seconds The interval.
+ * @param signal Stops the logging.
+ */
+export function logStatsEvery(stats: ServerStats, seconds: number, signal: AbortSignal): void {
+  if (signal.aborted) return;
+  // A history of one sample is exactly "the rate since the last line".
+  const rates = new StatsHistory(stats, 1);
+  rates.sample();
+  const timer = setInterval(() => {
+    const { requestsPerSecond } = rates.sample();
+    log.info("{summary}", {
+      summary: summaryLine(stats.snapshot(), requestsPerSecond, stats.latencyQuantile(0.99)),
+    });
+  }, seconds * 1000);
+  signal.addEventListener("abort", () => clearInterval(timer), { once: true });
+}
