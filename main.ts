@@ -152,6 +152,16 @@ function listenOptions(flags: FlagValues): ListenOptions {
   }
   if (flags.unix !== undefined) {
     if (certFile !== undefined) throw new UsageError("--unix cannot be combined with TLS");
+    // A Unix socket's clients have no address, so address rules would lump them together.
+    const byAddress = ["allow", "deny"].filter((flag) => flags[flag] !== undefined);
+    if (String(flags["max-per-ip"]) !== "0") byAddress.push("max-per-ip");
+    if (byAddress.length > 0) {
+      throw new UsageError(
+        `--unix cannot be combined with --${
+          byAddress.join(", --")
+        }: a Unix socket's clients have no address`,
+      );
+    }
     return { transport: "unix", path: String(flags.unix) };
   }
   if (certFile !== undefined && keyFile !== undefined) {

@@ -109,7 +109,11 @@ export class BroadcastChannelBus implements Bus {
   readonly #channel: BroadcastChannel;
   readonly #listeners = new Set<(event: BusEvent) => void>();
 
-  /** @param name The channel's name; the nodes of one room share it. */
+  /**
+   * Joins the room of every bus on the same channel in this process.
+   *
+   * @param name The channel's name; the nodes of one room share it.
+   */
   constructor(name: string = DEFAULT_CHANNEL) {
     this.#channel = new BroadcastChannel(name);
     this.#channel.onmessage = (message: MessageEvent<BusEvent>) => {

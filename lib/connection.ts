@@ -18,7 +18,22 @@ const MAX_READ_BUFFER = 64 * 1024;
 const encoder = new TextEncoder();
 const log = logger("connection");
 
-/** One accepted client. */
+/**
+ * One accepted client.
+ *
+ * @example
+ * ```ts
+ * import type { Connection } from "./connection.ts";
+ *
+ * // What a strategy does with a connection it was handed: echo until the end.
+ * async function echoAll(connection: Connection): Promise<void> {
+ *   for (let chunk = await connection.read(); chunk; chunk = await connection.read()) {
+ *     await connection.write(chunk.slice());
+ *   }
+ *   await connection.closeAfterWrites();
+ * }
+ * ```
+ */
 export class Connection {
   /** Unique within one server. */
   readonly id: number;
@@ -47,6 +62,12 @@ export class Connection {
   #host: string;
   #unread: Uint8Array | undefined;
 
+  /**
+   * Wraps an accepted socket.
+   *
+   * @param conn The socket: TCP, TLS or Unix.
+   * @param id Unique within one server.
+   */
   constructor(conn: Deno.Conn, id: number) {
     this.#conn = conn;
     this.id = id;

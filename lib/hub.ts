@@ -40,7 +40,19 @@ interface RemoteNode {
   heardAt: number;
 }
 
-/** The clients of one server, and, through a bus, of every server in the room. */
+/**
+ * The clients of one server, and, through a bus, of every server in the room.
+ *
+ * @example
+ * ```ts
+ * import { Hub } from "./hub.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const hub = new Hub();
+ * assert.deepEqual(hub.who(), []);
+ * hub.close();
+ * ```
+ */
 export class Hub {
   readonly #members = new Map<number, Member>();
   readonly #bus: Bus;
@@ -49,7 +61,11 @@ export class Hub {
   readonly #heartbeat: ReturnType<typeof setInterval> | undefined;
   #closed = false;
 
-  /** @param bus How this hub reaches the others; by default it is alone. */
+  /**
+   * Makes a hub, alone or as one node of a room.
+   *
+   * @param bus How this hub reaches the others; by default it is alone.
+   */
   constructor(bus: Bus = localBus) {
     this.#bus = bus;
     this.#unsubscribe = bus.subscribe((event) => this.#hear(event));

@@ -51,6 +51,11 @@ const V2_SIGNATURE = new Uint8Array([
 
 /** A header that breaks the protocol; the connection must be refused. */
 export class ProxyProtocolError extends Error {
+  /**
+   * Makes the error.
+   *
+   * @param message What is wrong with the header, in one line.
+   */
   constructor(message: string) {
     super(message);
     this.name = "ProxyProtocolError";

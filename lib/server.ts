@@ -42,6 +42,16 @@ export const IDLE_NOTICE = "ERR idle timeout";
 /**
  * What {@link serve} needs. Every limit the server enforces enters here, so
  * the CLI, tests and embedders configure a server in one place.
+ *
+ * @example
+ * ```ts
+ * import type { ServeOptions } from "./server.ts";
+ * import { poll } from "../strategies/poll.ts";
+ * import { echo } from "../services/echo.ts";
+ *
+ * using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const options: ServeOptions = { listener, strategy: poll, service: echo, maxLine: 1024 };
+ * ```
  */
 export interface ServeOptions {
   /** A listener the caller opened, so the caller knows its address. */
@@ -94,7 +104,23 @@ export interface ServeOptions {
   ids?: { first: number; step: number };
 }
 
-/** What a server did, reported when it stops. */
+/**
+ * What a server did, reported when it stops.
+ *
+ * @example
+ * ```ts
+ * import { serve } from "./server.ts";
+ * import { poll } from "../strategies/poll.ts";
+ * import { echo } from "../services/echo.ts";
+ *
+ * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const stop = new AbortController();
+ * const served = serve({ listener, strategy: poll, service: echo, signal: stop.signal });
+ * stop.abort();
+ * const { clients, bytesIn, bytesOut } = await served;
+ * console.log(`${clients} clients, ${bytesIn} bytes in, ${bytesOut} bytes out`);
+ * ```
+ */
 export interface ServeSummary {
   /** Clients accepted and served (refused ones are not counted). */
   clients: number;

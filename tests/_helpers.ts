@@ -331,19 +331,31 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs main.ts to completion with the given flags and deno permissions. */
+/**
+ * Runs main.ts to completion with the given flags and deno permissions.
+ *
+ * @param input Written to its standard input, which is then closed; none by default.
+ */
 export async function runCli(
   args: string[],
   permissions: string[] = ["--allow-net"],
+  input?: string,
 ): Promise<CliResult> {
-  const output = await new Deno.Command(Deno.execPath(), {
+  const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "--no-check", ...permissions, MAIN, ...args],
-    stdin: "null",
+    stdin: input === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",
     env: { NO_COLOR: "1" },
     cwd: ROOT,
-  }).output();
+  }).spawn();
+  if (input !== undefined) {
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(input));
+    // A client that has already exited has closed its end; that is its answer.
+    await writer.close().catch(() => {});
+  }
+  const output = await child.output();
   return {
     code: output.code,
     stdout: decoder.decode(output.stdout),
@@ -400,12 +412,27 @@ export class CliServer {
    * Starts `main.ts serve` with `args` on a free port (unless `args` name
    * another), with `permissions`, and resolves once it listens.
    */
-  static async start(
+  static start(
     args: string[],
     permissions: string[] = ["--unstable-net", "--allow-net", "--allow-read"],
   ): Promise<CliServer> {
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "--no-check", ...permissions, MAIN, ...portUnlessGiven(args), ...args],
+    return CliServer.startProgram(Deno.execPath(), [
+      "run",
+      "--no-check",
+      ...permissions,
+      MAIN,
+      ...portUnlessGiven(args),
+      ...args,
+    ]);
+  }
+
+  /**
+   * Starts any servidor executable (the compiled binary, say) with exactly
+   * `args`, and resolves once it listens.
+   */
+  static async startProgram(program: string, args: string[]): Promise<CliServer> {
+    const child = new Deno.Command(program, {
+      args,
       stdin: "null",
       stdout: "null",
       stderr: "piped",
