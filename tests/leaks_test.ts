@@ -17,16 +17,17 @@ import {
   TestClient,
 } from "./_helpers.ts";
 
-/**
- * Descriptors beyond the baseline that are not counted as a leak. Connections
- * are counted exactly (as TCP sockets); the rest of a process's descriptors
- * move a little with the Workers a pool has started and retired (each has an
- * event loop of its own), which is not per connection and does not grow.
- */
-const DESCRIPTOR_SLACK = 8;
 const CLOSE_CYCLES = 5_000;
 const RESET_CYCLES = 1_000;
 const AT_ONCE = 50;
+/**
+ * Deno's runtime keeps a couple of descriptors (an epoll and an eventfd) that
+ * come and go with its own pool of helper threads, whatever servidor does:
+ * measured here as -2 to +2 over a run, with the Workers alive unchanged. A
+ * leak grows with the 6,000 cycles; this does not. Connections themselves are
+ * counted exactly, as the server's TCP sockets.
+ */
+const RUNTIME_DESCRIPTOR_DRIFT = 2;
 
 const HAVE_PYTHON = hasCommand("python3");
 
@@ -120,7 +121,7 @@ for (const mode of CONCURRENT_MODES) {
       // The last resets may still be in flight: give the server probe round trips, not time.
       const settled = (now: typeof baseline) =>
         now.tcp <= baseline.tcp && now.threads <= baseline.threads &&
-        now.fds <= baseline.fds + DESCRIPTOR_SLACK;
+        now.fds <= baseline.fds + RUNTIME_DESCRIPTOR_DRIFT;
       let now = measure();
       for (let probes = 0; probes < 200 && !settled(now); probes++) {
         await roundTrip();
@@ -129,7 +130,7 @@ for (const mode of CONCURRENT_MODES) {
       console.log(`${mode}: baseline ${JSON.stringify(baseline)}, after ${JSON.stringify(now)}`);
       assert.ok(now.tcp <= baseline.tcp, `TCP sockets: ${baseline.tcp} before, ${now.tcp} after`);
       assert.ok(
-        now.fds <= baseline.fds + DESCRIPTOR_SLACK,
+        now.fds <= baseline.fds + RUNTIME_DESCRIPTOR_DRIFT,
         `descriptors: ${baseline.fds} before, ${now.fds} after`,
       );
       assert.ok(
