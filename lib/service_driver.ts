@@ -70,17 +70,19 @@ export class ServiceDriver {
 
   async #inputLines(service: LineService, chunk: Uint8Array): Promise<void> {
     let lines: string[];
+    let tooLong: LineTooLongError | undefined;
     try {
       lines = this.#framer!.push(chunk);
     } catch (error) {
       if (!(error instanceof LineTooLongError)) throw error;
-      await this.#refuse(error);
-      return;
+      lines = error.linesBefore;
+      tooLong = error;
     }
     for (const line of lines) {
       if (this.#session.signal.aborted) return;
       await this.#timed(() => service.line(this.#session, line));
     }
+    if (tooLong && !this.#session.signal.aborted) await this.#refuse(tooLong);
   }
 
   /**
