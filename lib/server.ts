@@ -229,7 +229,6 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
       stopWatching();
       connection.close();
       open.delete(connection);
-      admission.release(connection.host);
       summary.bytesIn += connection.bytesIn;
       summary.bytesOut += connection.bytesOut;
       observer.closed?.(connection);
@@ -258,6 +257,13 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
       await refuse(connection, refusal);
       return;
     }
+    // The place is given back the moment the connection closes, before the
+    // client can see the close: under reuseport the count lives on the main
+    // thread, and a client that reconnects at once through another Worker
+    // must not find its old place still taken.
+    const release = () => admission.release(connection.host);
+    if (connection.closed) release();
+    else connection.signal.addEventListener("abort", release, { once: true });
     summary.clients++;
     observer.opened?.(connection);
     await handle(connection);

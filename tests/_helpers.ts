@@ -785,3 +785,17 @@ export function tcpSockets(pid: number): number {
   }
   return count;
 }
+
+/**
+ * Whether a program is installed and is the one meant, judged by what it
+ * prints for `versionArgs` (on either stream).
+ */
+export function toolInstalled(command: string, versionArgs: string[], expect: RegExp): boolean {
+  try {
+    const output = new Deno.Command(command, { args: versionArgs, stdin: "null" }).outputSync();
+    const decoder = new TextDecoder();
+    return expect.test(decoder.decode(output.stdout) + decoder.decode(output.stderr));
+  } catch {
+    return false;
+  }
+}
