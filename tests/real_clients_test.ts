@@ -5,14 +5,8 @@
  * in their names.
  */
 import assert from "node:assert/strict";
-import {
-  ALL_MODES,
-  CliServer,
-  CONCURRENT_MODES,
-  Netcat,
-  TestClient,
-  toolInstalled,
-} from "./_helpers.ts";
+import { MODES } from "../strategies/mod.ts";
+import { CliServer, CONCURRENT_MODES, Netcat, TestClient, toolInstalled } from "./_helpers.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -38,7 +32,7 @@ async function run(command: string, args: string[], input = ""): Promise<string>
   return decoder.decode(output.stdout);
 }
 
-for (const mode of ALL_MODES) {
+for (const mode of MODES) {
   Deno.test(`nc -N echoes every line and ends under ${mode}${missing(HAVE_NC, "nc")}`, {
     ignore: !HAVE_NC,
   }, async () => {

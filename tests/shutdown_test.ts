@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { ALL_MODES, CliServer, TestClient } from "./_helpers.ts";
+import { MODES } from "../strategies/mod.ts";
+import { CliServer, TestClient } from "./_helpers.ts";
 
 /**
  * After a shutdown began, a new client is refused, or (when the kernel had
@@ -18,7 +19,7 @@ async function assertNotServed(port: number): Promise<void> {
   assert.equal((await late.readAll()).byteLength, 0);
 }
 
-for (const mode of ALL_MODES) {
+for (const mode of MODES) {
   Deno.test(`SIGTERM under ${mode}: no new clients, a notice, service until the client leaves, exit 0 with a summary`, async () => {
     await using server = await CliServer.start([
       `--mode=${mode}`,
@@ -44,7 +45,7 @@ for (const mode of ALL_MODES) {
   });
 }
 
-for (const mode of ALL_MODES) {
+for (const mode of MODES) {
   Deno.test(`a client still open when --grace runs out is closed, and the server exits 0, under ${mode}`, async () => {
     await using server = await CliServer.start([`--mode=${mode}`, "--service=chat", "--grace=0.2"]);
     using client = await TestClient.connect(server.port);
