@@ -156,7 +156,7 @@ print("reset")
 `;
       assert.equal(await run("python3", ["-c", script, String(server.port)]), "reset\n");
       await server.waitForLog(/DBG.*went away/);
-      await server.waitForLog(/INF.*close 127\.0\.0\.1:\d+ id=1 /);
+      await server.waitForLog(/INF.*close 127\.0\.0\.1:\d+ id=\d+ /);
       using next = await TestClient.connect(server.port);
       assert.equal(decoder.decode(await next.readBytes(5)), ` !"#$`);
       next.close();
