@@ -17,6 +17,16 @@
  * @module
  */
 export { serve, type ServeOptions, type ServeSummary } from "./lib/server.ts";
+export {
+  type HistogramSnapshot,
+  prometheusText,
+  type ServerObserver,
+  ServerStats,
+  type ServerStatsOptions,
+  type StatsSnapshot,
+} from "./lib/stats.ts";
+export { serveStats, type StatsServer, type StatsServerOptions } from "./lib/stats_http.ts";
+export { parseRate, type Rate, TokenBucket } from "./lib/token_bucket.ts";
 export type { ServerContext, Strategy } from "./lib/strategy.ts";
 export {
   type ByteService,

@@ -70,6 +70,8 @@ export class LatencyHistogram {
   #count = 0;
 
   /**
+   * Makes an empty histogram.
+   *
    * @param bounds Upper bounds in seconds, ascending.
    */
   constructor(bounds: readonly number[] = LATENCY_BUCKETS_SECONDS) {
@@ -176,6 +178,8 @@ export class ServerStats implements ServerObserver {
   #closedBytesOut = 0;
 
   /**
+   * Starts counting from zero, now.
+   *
    * @param options The service and mode to label figures with, and the gauges' sources.
    */
   constructor(options: ServerStatsOptions) {
@@ -275,6 +279,8 @@ export class StatsHistory {
   #previous: { time: number; connections: number; requests: number } | undefined;
 
   /**
+   * Keeps no samples yet.
+   *
    * @param stats What to sample.
    * @param capacity How many samples to keep; older ones are dropped.
    */
