@@ -19,6 +19,7 @@ import {
   type ReloadableSettings,
 } from "./lib/config.ts";
 import { describeError } from "./lib/errors.ts";
+import { type Bus, openBus, parseBusFlag } from "./lib/bus.ts";
 import {
   cidrList,
   type FlagValues,
@@ -52,6 +53,7 @@ import {
   DEFAULT_MAX_WORKERS,
   type WorkersStrategy,
 } from "./strategies/workers.ts";
+import { DEFAULT_THREADS, reusePortProblem, serveReusePort } from "./strategies/reuseport.ts";
 import { runBenchCommand } from "./bench/load.ts";
 
 const SERVE_HELP = `Usage: servidor [serve] [flags] [-- CMD ARGS...]
@@ -83,6 +85,9 @@ Serves one service to many TCP clients with the chosen concurrency strategy.
   --handler-timeout=SECS  workers: terminate a handler stuck this long (default ${
   DEFAULT_HANDLER_TIMEOUT_MS / 1000
 }, 0 = never)
+  --threads=N          reuseport: Workers, each with its own listener (default ${DEFAULT_THREADS}, the cores)
+  --proxy-protocol     require a PROXY header (v1 or v2) from a load balancer on every connection
+  --bus=BUS            local | redis://HOST:PORT: share chat with other servers (default local)
   --log-level=LEVEL    ${LOG_LEVELS.join(" | ")} (default info)
   --log-format=FORMAT  ${LOG_FORMATS.join(" | ")} (default text)
   --stats-port=PORT    serve statistics over HTTP: / (live page), /stats.json, /metrics
@@ -125,13 +130,13 @@ function printError(message: string): void {
  * Deno loads a Worker's module like a dynamic import, which needs read
  * access even for files the main module could import freely.
  */
-function requireWorkerReadAccess(): void {
-  const entry = new URL("./strategies/worker_main.ts", import.meta.url);
+function requireWorkerReadAccess(mode: string, entryPath: string): void {
+  const entry = new URL(entryPath, import.meta.url);
   if (entry.protocol !== "file:") return;
   const { state } = Deno.permissions.querySync({ name: "read", path: entry });
   if (state !== "granted") {
     throw new UsageError(
-      "--mode=workers needs read access to load its Workers: run deno with --allow-read",
+      `--mode=${mode} needs read access to load its Workers: run deno with --allow-read`,
     );
   }
 }
@@ -147,6 +152,16 @@ function listenOptions(flags: FlagValues): ListenOptions {
   }
   if (flags.unix !== undefined) {
     if (certFile !== undefined) throw new UsageError("--unix cannot be combined with TLS");
+    // A Unix socket's clients have no address, so address rules would lump them together.
+    const byAddress = ["allow", "deny"].filter((flag) => flags[flag] !== undefined);
+    if (String(flags["max-per-ip"]) !== "0") byAddress.push("max-per-ip");
+    if (byAddress.length > 0) {
+      throw new UsageError(
+        `--unix cannot be combined with --${
+          byAddress.join(", --")
+        }: a Unix socket's clients have no address`,
+      );
+    }
     return { transport: "unix", path: String(flags.unix) };
   }
   if (certFile !== undefined && keyFile !== undefined) {
@@ -180,6 +195,9 @@ async function serveCommand(commandLine: string[]): Promise<number> {
     config: { type: "string" },
     grace: { type: "string", default: String(DEFAULT_GRACE_MS / 1000) },
     "handler-timeout": { type: "string", default: String(DEFAULT_HANDLER_TIMEOUT_MS / 1000) },
+    threads: { type: "string", default: String(DEFAULT_THREADS) },
+    "proxy-protocol": { type: "boolean", default: false },
+    bus: { type: "string", default: "local" },
     "log-level": { type: "string", default: "info" },
     "log-format": { type: "string", default: "text" },
     "stats-port": { type: "string" },
@@ -219,6 +237,9 @@ async function serveCommand(commandLine: string[]): Promise<number> {
     : new ConfigReloader({ path: configPath, base, current: initial, admission });
   const graceMs = seconds("grace", String(flags.grace), 3_600);
   const handlerTimeoutMs = seconds("handler-timeout", String(flags["handler-timeout"]), 86_400);
+  const threads = wholeNumber("threads", String(flags.threads), 1, 1024);
+  const proxyProtocol = flags["proxy-protocol"] === true;
+  const busSpec = parseBusFlag(String(flags.bus));
   const log = {
     level: oneOf("log-level", String(flags["log-level"]), LOG_LEVELS),
     format: oneOf("log-format", String(flags["log-format"]), LOG_FORMATS),
@@ -238,12 +259,30 @@ async function serveCommand(commandLine: string[]): Promise<number> {
     if (error instanceof UnknownServiceError) throw new UsageError(error.message);
     throw error;
   }
-  if (mode === "workers") requireWorkerReadAccess();
+  if (mode === "workers") requireWorkerReadAccess(mode, "./strategies/worker_main.ts");
+  if (mode === "reuseport") {
+    const problem = reusePortProblem();
+    if (problem) throw new UsageError(problem);
+    requireWorkerReadAccess(mode, "./strategies/reuseport_worker.ts");
+  }
   configureLogging(log);
 
+  if (mode === "reuseport" && (statsPort !== undefined || statsInterval !== undefined)) {
+    // Each reuseport Worker runs its own server; their counters are not gathered yet.
+    throw new UsageError("--stats-port and --stats-interval do not work with --mode=reuseport yet");
+  }
+  if (mode === "reuseport" && listenAt.transport !== "tcp") {
+    throw new UsageError("--mode=reuseport listens on plain TCP only: drop --unix and --tls-*");
+  }
+  if (proxyProtocol && listenAt.transport === "tls") {
+    // The PROXY header comes before the TLS handshake, which Deno performs before we see a byte.
+    throw new UsageError("--proxy-protocol cannot be combined with --tls-cert and --tls-key");
+  }
   let listening;
   try {
-    listening = await openListener(listenAt);
+    listening = await openListener(
+      listenAt.transport === "tcp" ? { ...listenAt, reusePort: mode === "reuseport" } : listenAt,
+    );
   } catch (error) {
     if (!(error instanceof ListenError)) throw error;
     printError(error.message);
@@ -299,22 +338,60 @@ async function serveCommand(commandLine: string[]): Promise<number> {
       );
     }
   };
+  // Under reuseport each Worker opens its own bus; the others share this one.
+  let bus: Bus | undefined;
+  if (mode !== "reuseport") {
+    try {
+      bus = await openBus(busSpec);
+    } catch (error) {
+      listener.close();
+      printError(describeError(error));
+      return 1;
+    }
+  }
+  const idleTimeoutMs = reloader?.idleTimeoutMs ?? initial.idleTimeoutMs;
   try {
-    const summary = await serve({
-      listener,
-      strategy,
-      service,
-      serviceSpecifier: specifier,
-      serviceArgs,
-      maxLine,
-      admission,
-      idleTimeoutMs: reloader?.idleTimeoutMs ?? initial.idleTimeoutMs,
-      graceMs,
-      handlerTimeoutMs,
-      signal: stop.signal,
-      observer: stats,
-      onReady: announce,
-    });
+    let summary;
+    if (mode === "reuseport") {
+      try {
+        summary = await serveReusePort({
+          listener: listener as Deno.TcpListener,
+          threads,
+          serviceSpecifier: specifier,
+          serviceArgs,
+          maxLine,
+          log,
+          proxyProtocol,
+          admission,
+          idleTimeoutMs: typeof idleTimeoutMs === "function" ? idleTimeoutMs() : idleTimeoutMs,
+          graceMs,
+          bus: busSpec.kind === "local" ? undefined : busSpec,
+          signal: stop.signal,
+          onListening: announce,
+        });
+      } catch (error) {
+        printError(describeError(error));
+        return 1;
+      }
+    } else {
+      summary = await serve({
+        listener,
+        strategy,
+        service,
+        serviceSpecifier: specifier,
+        serviceArgs,
+        maxLine,
+        admission,
+        idleTimeoutMs,
+        graceMs,
+        handlerTimeoutMs,
+        signal: stop.signal,
+        observer: stats,
+        proxyProtocol,
+        bus,
+        onReady: announce,
+      });
+    }
     await statsServer?.finished;
     writeAllSync(
       Deno.stderr,
@@ -324,6 +401,7 @@ async function serveCommand(commandLine: string[]): Promise<number> {
     );
   } finally {
     for (const signal of signals) Deno.removeSignalListener(signal, onSignal);
+    await bus?.close();
   }
   return 0;
 }

@@ -1,14 +1,28 @@
 /**
- * servidor as a library: start a server with a strategy and a service, write
- * your own service against the same interface as the built-ins, and use the
- * `writeAll` that every write in servidor goes through.
+ * servidor as a library: open a listener on any transport (TCP over IPv4 or
+ * IPv6, TLS, a Unix socket), serve it with a concurrency strategy and a
+ * service, write your own service against the same interface as the
+ * built-ins, run a program per client inetd-style, and use the `writeAll`
+ * that every write in servidor goes through.
  *
  * ```ts
- * import { createStrategy, echo, serve } from "./mod.ts";
+ * import { createStrategy, type LineService, openListener, serve } from "./mod.ts";
  *
- * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const shout: LineService = {
+ *   name: "shout",
+ *   description: "answers each line in capitals",
+ *   framing: "lines",
+ *   line: (session, line) => session.sendLine(line.toUpperCase()),
+ * };
+ *
+ * const { listener, address } = await openListener({
+ *   transport: "tcp",
+ *   hostname: "127.0.0.1",
+ *   port: 0,
+ * });
  * const stop = new AbortController();
- * const served = serve({ listener, strategy: createStrategy("poll"), service: echo, signal: stop.signal });
+ * const served = serve({ listener, strategy: createStrategy("poll"), service: shout, signal: stop.signal });
+ * console.log(`listening on ${address}`);
  * stop.abort();
  * const summary = await served;
  * console.log(summary.clients); // 0
@@ -18,6 +32,16 @@
  */
 export { serve, type ServeOptions, type ServeSummary } from "./lib/server.ts";
 export {
+  Admission,
+  type AdmissionGate,
+  type AdmissionRules,
+  DEFAULT_MAX_CONNS,
+  type Refusal,
+  REFUSAL_REASONS,
+  type RefusalReason,
+} from "./lib/admission.ts";
+export { parseRate, type Rate, TokenBucket } from "./lib/token_bucket.ts";
+export {
   type HistogramSnapshot,
   prometheusText,
   type ServerObserver,
@@ -26,19 +50,50 @@ export {
   type StatsSnapshot,
 } from "./lib/stats.ts";
 export { serveStats, type StatsServer, type StatsServerOptions } from "./lib/stats_http.ts";
-export { parseRate, type Rate, TokenBucket } from "./lib/token_bucket.ts";
+export type { RequestTimer } from "./lib/service_driver.ts";
+export { Cidr, CidrError, formatIp, type IpAddress, parseIp } from "./lib/cidr.ts";
 export type { ServerContext, Strategy } from "./lib/strategy.ts";
+export type { Connection } from "./lib/connection.ts";
+export type { Hub } from "./lib/hub.ts";
+export {
+  LOG_FORMATS,
+  LOG_LEVELS,
+  type LogFormat,
+  type LogLevelName,
+  type LogSettings,
+} from "./lib/log.ts";
 export {
   type ByteService,
   type LineService,
   type PeerInfo,
   type Service,
   type ServiceHooks,
+  serviceProblems,
   type Session,
 } from "./lib/service.ts";
 export { writeAll, WriteError, type Writer } from "./lib/write_all.ts";
 export { LineFramer, LineTooLongError } from "./lib/line_framer.ts";
 export { createStrategy, type Mode, MODES, type StrategyOptions } from "./strategies/mod.ts";
-export { loadService, SERVICES, UnknownServiceError } from "./services/mod.ts";
+export {
+  loadService,
+  SERVICE_FACTORIES,
+  SERVICE_NAMES,
+  type ServiceFactory,
+  SERVICES,
+  serviceSpecifier,
+  UnknownServiceError,
+} from "./services/mod.ts";
 export { echo } from "./services/echo.ts";
-export { runClient } from "./lib/client.ts";
+export { createExecService, ucspiEnvironment } from "./services/exec.ts";
+export { ListenError, type Listening, type ListenOptions, openListener } from "./lib/listen.ts";
+export { type ClientOptions, connectTo, type Reader, runClient } from "./lib/client.ts";
+export {
+  BroadcastChannelBus,
+  type Bus,
+  type BusEvent,
+  type BusSpec,
+  localBus,
+  openBus,
+} from "./lib/bus.ts";
+export { parseProxyHeader, type ProxyHeader, ProxyProtocolError } from "./lib/proxy_protocol.ts";
+export { type ReusePortOptions, serveReusePort } from "./strategies/reuseport.ts";

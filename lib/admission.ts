@@ -17,10 +17,28 @@ import { AddressRateLimiter, type Clock, type Rate } from "./token_bucket.ts";
  * Connections served at once unless `--max-conns` says otherwise. Each costs
  * a descriptor and buffers; refusing past this keeps a flood from exhausting
  * the process's descriptors, which would stop even `accept` from working.
+ *
+ * @example
+ * ```ts
+ * import { Admission, DEFAULT_MAX_CONNS } from "./admission.ts";
+ *
+ * const admission = new Admission({ maxConns: DEFAULT_MAX_CONNS });
+ * ```
  */
 export const DEFAULT_MAX_CONNS = 10_000;
 
-/** What decides who may connect. A limit of 0 means no limit. */
+/**
+ * What decides who may connect. A limit of 0 means no limit.
+ *
+ * @example
+ * ```ts
+ * import { Admission, type AdmissionRules } from "./admission.ts";
+ * import { Cidr } from "./cidr.ts";
+ *
+ * const rules: AdmissionRules = { maxConns: 100, maxPerIp: 4, allow: [Cidr.parse("127.0.0.0/8")] };
+ * const admission = new Admission(rules);
+ * ```
+ */
 export interface AdmissionRules {
   /** Open connections at most, across all clients; 0 for no limit. */
   readonly maxConns?: number;
@@ -39,7 +57,19 @@ export const REFUSAL_REASONS = ["denied", "rate", "busy", "per-ip"] as const;
 /** One of {@link REFUSAL_REASONS}. */
 export type RefusalReason = typeof REFUSAL_REASONS[number];
 
-/** Why a connection was refused, and what (if anything) the client is told. */
+/**
+ * Why a connection was refused, and what (if anything) the client is told.
+ *
+ * @example
+ * ```ts
+ * import { Admission, type Refusal } from "./admission.ts";
+ *
+ * const admission = new Admission({ maxConns: 1 });
+ * admission.admit("127.0.0.1");
+ * const refusal: Refusal | undefined = admission.admit("127.0.0.1");
+ * console.log(refusal?.reason); // "busy"
+ * ```
+ */
 export interface Refusal {
   /** A short word for logs and statistics: one of {@link REFUSAL_REASONS}. */
   readonly reason: RefusalReason;
@@ -48,6 +78,19 @@ export interface Refusal {
    * a denied address, which learns nothing about the server.
    */
   readonly notice?: string;
+}
+
+/**
+ * Anything that admits and releases connections: an {@link Admission}, or a
+ * stand-in for one that lives on another thread (the Workers of
+ * `reuseport` ask the main thread's, so that limits hold for the whole
+ * server rather than for each Worker).
+ */
+export interface AdmissionGate {
+  /** `undefined` when admitted (and counted), otherwise why not. */
+  admit(host: string): Refusal | undefined | Promise<Refusal | undefined>;
+  /** Forgets one admitted connection from `host`. */
+  release(host: string): void;
 }
 
 const BUSY: Refusal = { reason: "busy", notice: "ERR server busy" };
@@ -73,7 +116,7 @@ const RATE: Refusal = { reason: "rate", notice: "ERR rate limited" };
  * assert.equal(admission.open, 0);
  * ```
  */
-export class Admission {
+export class Admission implements AdmissionGate {
   #rules: AdmissionRules;
   #open = 0;
   readonly #perAddress = new Map<string, number>();
@@ -81,6 +124,8 @@ export class Admission {
   #limiter: AddressRateLimiter | undefined;
 
   /**
+   * Makes an admission with its first rules.
+   *
    * @param rules The first rules; replace them later with {@link rules}.
    * @param now The rate limit's clock; `performance.now` unless a test injects one.
    */

@@ -7,7 +7,18 @@
  * @module
  */
 
-/** An IPv4 or IPv6 address as a number. */
+/**
+ * An IPv4 or IPv6 address as a number.
+ *
+ * @example
+ * ```ts
+ * import { type IpAddress, parseIp } from "./cidr.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const loopback: IpAddress | undefined = parseIp("127.0.0.1");
+ * assert.equal(loopback?.family, 4);
+ * ```
+ */
 export interface IpAddress {
   /** 4 or 6. */
   readonly family: 4 | 6;
@@ -15,8 +26,23 @@ export interface IpAddress {
   readonly value: bigint;
 }
 
-/** A CIDR block that cannot be parsed; its message is one sentence for the CLI. */
+/**
+ * A CIDR block that cannot be parsed; its message is one sentence for the CLI.
+ *
+ * @example
+ * ```ts
+ * import { Cidr, CidrError } from "./cidr.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.throws(() => Cidr.parse("10.0.0.0/33"), CidrError);
+ * ```
+ */
 export class CidrError extends Error {
+  /**
+   * Makes the error.
+   *
+   * @param message One sentence naming the block and what is wrong with it.
+   */
   constructor(message: string) {
     super(message);
     this.name = "CidrError";
@@ -175,6 +201,14 @@ export class Cidr {
 /**
  * Formats an address: dotted quad for IPv4, full lower-case groups for IPv6
  * (no `::` shortening, which logs do not need).
+ *
+ * @example
+ * ```ts
+ * import { formatIp, parseIp } from "./cidr.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(formatIp(parseIp("::1")!), "0:0:0:0:0:0:0:1");
+ * ```
  */
 export function formatIp(address: IpAddress): string {
   if (address.family === 4) {

@@ -9,7 +9,17 @@
 import { isDisconnect } from "./errors.ts";
 import { writeAll, type Writer } from "./write_all.ts";
 
-/** Where the client connects, and how. */
+/**
+ * Where the client connects, and how.
+ *
+ * @example
+ * ```ts
+ * import type { ClientOptions } from "./client.ts";
+ *
+ * const overTls: ClientOptions = { transport: "tls", hostname: "localhost", port: 7000 };
+ * const overUnix: ClientOptions = { transport: "unix", path: "/tmp/servidor.sock" };
+ * ```
+ */
 export type ClientOptions =
   /** Plain TCP, IPv4 or IPv6. */
   | { transport?: "tcp"; hostname: string; port: number }
@@ -18,8 +28,28 @@ export type ClientOptions =
   /** A Unix domain socket. */
   | { transport: "unix"; path: string };
 
-/** Anything with a `read` like `Deno.stdin`'s. */
+/**
+ * Anything with a `read` like `Deno.stdin`'s.
+ *
+ * @example
+ * ```ts
+ * import type { Reader } from "./client.ts";
+ *
+ * // A reader that gives one line, then the end.
+ * const bytes = new TextEncoder().encode("hola\n");
+ * let done = false;
+ * const oneLine: Reader = {
+ *   read(buffer) {
+ *     if (done) return Promise.resolve(null);
+ *     done = true;
+ *     buffer.set(bytes);
+ *     return Promise.resolve(bytes.byteLength);
+ *   },
+ * };
+ * ```
+ */
 export interface Reader {
+  /** Reads into `buffer` and resolves with how many bytes, or `null` at the end. */
   read(buffer: Uint8Array): Promise<number | null>;
 }
 
@@ -31,6 +61,31 @@ const BUFFER_SIZE = 64 * 1024;
  * @param options The server's address.
  * @param input Where the bytes to send come from; standard input by default.
  * @param output Where the server's bytes go; standard output by default.
+ *
+ * @example
+ * ```ts
+ * import { runClient } from "./client.ts";
+ * import { serve } from "./server.ts";
+ * import { poll } from "../strategies/poll.ts";
+ * import { echo } from "../services/echo.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const stop = new AbortController();
+ * const served = serve({ listener, strategy: poll, service: echo, signal: stop.signal });
+ *
+ * const input = new TextEncoder().encode("hola");
+ * let sent = false;
+ * const received: number[] = [];
+ * await runClient(
+ *   { hostname: "127.0.0.1", port: listener.addr.port },
+ *   { read: (buffer) => sent ? Promise.resolve(null) : (sent = true, buffer.set(input), Promise.resolve(4)) },
+ *   { write: (bytes) => (received.push(...bytes), Promise.resolve(bytes.byteLength)) },
+ * );
+ * stop.abort();
+ * await served;
+ * assert.equal(new TextDecoder().decode(new Uint8Array(received)), "hola");
+ * ```
  */
 export async function runClient(
   options: ClientOptions,

@@ -18,14 +18,25 @@ const MAX_READ_BUFFER = 64 * 1024;
 const encoder = new TextEncoder();
 const log = logger("connection");
 
-/** One accepted client. */
+/**
+ * One accepted client.
+ *
+ * @example
+ * ```ts
+ * import type { Connection } from "./connection.ts";
+ *
+ * // What a strategy does with a connection it was handed: echo until the end.
+ * async function echoAll(connection: Connection): Promise<void> {
+ *   for (let chunk = await connection.read(); chunk; chunk = await connection.read()) {
+ *     await connection.write(chunk.slice());
+ *   }
+ *   await connection.closeAfterWrites();
+ * }
+ * ```
+ */
 export class Connection {
   /** Unique within one server. */
   readonly id: number;
-  /** The client's address, e.g. `127.0.0.1:51234`. */
-  readonly peer: string;
-  /** The client's host alone, e.g. `127.0.0.1` or `::1`, for admission rules. */
-  readonly host: string;
   /** The client's address as the socket reports it. */
   readonly remoteAddr: Deno.Addr;
   /** The server's side of the connection. */
@@ -47,14 +58,23 @@ export class Connection {
   #writeTail: Promise<void> = Promise.resolve();
   #pendingWrites = 0;
   #queuedBytes = 0;
+  #peer: string;
+  #host: string;
+  #unread: Uint8Array | undefined;
 
+  /**
+   * Wraps an accepted socket.
+   *
+   * @param conn The socket: TCP, TLS or Unix.
+   * @param id Unique within one server.
+   */
   constructor(conn: Deno.Conn, id: number) {
     this.#conn = conn;
     this.id = id;
     this.remoteAddr = conn.remoteAddr;
     this.localAddr = conn.localAddr;
-    this.peer = formatAddr(conn.remoteAddr);
-    this.host = "hostname" in conn.remoteAddr ? conn.remoteAddr.hostname : this.peer;
+    this.#peer = formatAddr(conn.remoteAddr);
+    this.#host = "hostname" in conn.remoteAddr ? conn.remoteAddr.hostname : this.#peer;
     this.#writer = {
       write: async (bytes) => {
         const n = await conn.write(bytes);
@@ -62,6 +82,40 @@ export class Connection {
         return n;
       },
     };
+  }
+
+  /** The client's address, e.g. `127.0.0.1:51234`. */
+  get peer(): string {
+    return this.#peer;
+  }
+
+  /** The client's host alone, e.g. `127.0.0.1` or `::1`, for admission rules. */
+  get host(): string {
+    return this.#host;
+  }
+
+  /**
+   * Presents the connection as coming from another address: the real client
+   * that a trusted proxy named in its PROXY header.
+   *
+   * @param peer The client's address as `HOST:PORT` or `[HOST]:PORT`.
+   */
+  setPeer(peer: string): void {
+    this.#peer = peer;
+    this.#host = peer.startsWith("[")
+      ? peer.slice(1, peer.indexOf("]"))
+      : peer.slice(0, peer.lastIndexOf(":"));
+  }
+
+  /**
+   * Gives back bytes that were read ahead (past a PROXY header), so the next
+   * {@link read} returns them first. They are copied, and counted again then.
+   *
+   * @param bytes What was read but belongs to whoever reads next.
+   */
+  unread(bytes: Uint8Array): void {
+    this.bytesIn -= bytes.byteLength;
+    this.#unread = bytes.byteLength > 0 ? bytes.slice() : undefined;
   }
 
   /** Aborted when the connection closes. */
@@ -97,6 +151,12 @@ export class Connection {
    * @throws Errors other than close-path ones.
    */
   async read(): Promise<Uint8Array | null> {
+    const unread = this.#unread;
+    if (unread) {
+      this.#unread = undefined;
+      this.bytesIn += unread.byteLength;
+      return unread;
+    }
     const buffer = this.#readBuffer;
     let n: number | null;
     try {

@@ -1,11 +1,18 @@
 /**
- * The registry of a server's clients, owned by the main thread: it carries
- * broadcasts between them and answers "who is here". Under `workers` the
- * clients' services live in different Workers, but their sockets all live
- * here, so one hub serves every strategy.
+ * The registry of a server's clients, owned by the thread that owns their
+ * sockets: it carries broadcasts between them and answers "who is here".
+ * Under `workers` the clients' services live in different Workers, but their
+ * sockets all live here, so one hub serves every strategy.
+ *
+ * A hub can also be one node of a larger room: given a {@link Bus}, it
+ * publishes its own clients' broadcasts, joins, leaves and renames, and keeps
+ * a copy of every other node's clients from what it hears, so `who()` stays a
+ * local, synchronous answer. That is how the Workers of `reuseport`, and
+ * servers on different machines (over Redis), share one chat room.
  *
  * @module
  */
+import { type Bus, type BusEvent, localBus } from "./bus.ts";
 import type { Connection } from "./connection.ts";
 import { logger } from "./log.ts";
 import type { PeerInfo } from "./service.ts";
@@ -17,6 +24,9 @@ import type { PeerInfo } from "./service.ts";
  */
 export const MAX_BROADCAST_BACKLOG = 1024 * 1024;
 
+/** A node not heard from for this many heartbeats is taken for dead. */
+const MISSED_HEARTBEATS = 3;
+
 const log = logger("hub");
 
 interface Member {
@@ -24,42 +34,103 @@ interface Member {
   name: string;
 }
 
-/** The clients of one server. */
+/** What this hub knows of another node. */
+interface RemoteNode {
+  peers: Map<number, PeerInfo>;
+  heardAt: number;
+}
+
+/**
+ * The clients of one server, and, through a bus, of every server in the room.
+ *
+ * @example
+ * ```ts
+ * import { Hub } from "./hub.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const hub = new Hub();
+ * assert.deepEqual(hub.who(), []);
+ * hub.close();
+ * ```
+ */
 export class Hub {
   readonly #members = new Map<number, Member>();
+  readonly #bus: Bus;
+  readonly #remote = new Map<string, RemoteNode>();
+  readonly #unsubscribe: () => void;
+  readonly #heartbeat: ReturnType<typeof setInterval> | undefined;
+  #closed = false;
+
+  /**
+   * Makes a hub, alone or as one node of a room.
+   *
+   * @param bus How this hub reaches the others; by default it is alone.
+   */
+  constructor(bus: Bus = localBus) {
+    this.#bus = bus;
+    this.#unsubscribe = bus.subscribe((event) => this.#hear(event));
+    if (bus === localBus) return;
+    bus.publish({ type: "hello", node: bus.node });
+    const period = bus.heartbeatMs;
+    if (period !== undefined) {
+      this.#heartbeat = setInterval(() => this.#beat(period), period);
+    }
+  }
 
   /** Adds a client under a default name. */
   join(connection: Connection): void {
-    this.#members.set(connection.id, { connection, name: `guest${connection.id}` });
+    const member = { connection, name: `guest${connection.id}` };
+    this.#members.set(connection.id, member);
+    this.#publish({ type: "join", node: this.#bus.node, peer: describe(member) });
   }
 
   /** Removes a client; safe to call more than once. */
   leave(id: number): void {
-    this.#members.delete(id);
+    if (!this.#members.delete(id)) return;
+    this.#publish({ type: "leave", node: this.#bus.node, id });
   }
 
   /** Changes the name `who()` reports for a client. */
   rename(id: number, name: string): void {
     const member = this.#members.get(id);
-    if (member) member.name = name;
+    if (!member) return;
+    member.name = name;
+    this.#publish({ type: "rename", node: this.#bus.node, id, name });
   }
 
-  /** Every client, in the order they joined. */
+  /** Every client: this server's in the order they joined, then the other nodes'. */
   who(): PeerInfo[] {
-    return [...this.#members.values()].map(({ connection, name }) => ({
-      id: connection.id,
-      name,
-      peer: connection.peer,
-    }));
+    const remote = [...this.#remote.values()].flatMap((node) => [...node.peers.values()]);
+    return [...[...this.#members.values()].map(describe), ...remote];
   }
 
   /**
-   * Queues bytes to every client but the sender, without waiting for them.
+   * Queues bytes to every client but the sender, here and on every other
+   * node, without waiting for them.
    *
    * @param fromId The sender's connection id.
    * @param bytes Shared by every recipient, so the caller must not reuse them.
    */
   broadcast(fromId: number, bytes: Uint8Array): void {
+    this.#deliver(fromId, bytes);
+    this.#publish({ type: "broadcast", node: this.#bus.node, bytes });
+  }
+
+  /** Tells the other nodes that this one is gone and stops listening. Safe to call twice. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#heartbeat);
+    this.#publish({ type: "goodbye", node: this.#bus.node });
+    this.#unsubscribe();
+    this.#remote.clear();
+  }
+
+  #publish(event: BusEvent): void {
+    if (!this.#closed || event.type === "goodbye") this.#bus.publish(event);
+  }
+
+  #deliver(fromId: number | undefined, bytes: Uint8Array): void {
     for (const { connection } of this.#members.values()) {
       if (connection.id === fromId || connection.closed) continue;
       if (connection.queuedBytes + bytes.byteLength > MAX_BROADCAST_BACKLOG) {
@@ -74,4 +145,64 @@ export class Hub {
       connection.write(bytes).catch(() => {});
     }
   }
+
+  #snapshot(): BusEvent {
+    const peers = [...this.#members.values()].map(describe);
+    return { type: "members", node: this.#bus.node, peers };
+  }
+
+  /** Repeats this node's snapshot and forgets the nodes that fell silent. */
+  #beat(period: number): void {
+    this.#publish(this.#snapshot());
+    const deadline = performance.now() - MISSED_HEARTBEATS * period;
+    for (const [node, known] of this.#remote) {
+      if (known.heardAt >= deadline) continue;
+      this.#remote.delete(node);
+      log.warn("node {node} fell silent; forgetting its {count} clients", {
+        node,
+        count: known.peers.size,
+      });
+    }
+  }
+
+  #hear(event: BusEvent): void {
+    // Some buses (Redis) hand a node its own events back.
+    if (event.node === this.#bus.node || this.#closed) return;
+    if (event.type === "goodbye") {
+      this.#remote.delete(event.node);
+      return;
+    }
+    let known = this.#remote.get(event.node);
+    if (!known) {
+      known = { peers: new Map(), heardAt: 0 };
+      this.#remote.set(event.node, known);
+    }
+    known.heardAt = performance.now();
+    switch (event.type) {
+      case "broadcast":
+        this.#deliver(undefined, event.bytes);
+        break;
+      case "join":
+        known.peers.set(event.peer.id, event.peer);
+        break;
+      case "leave":
+        known.peers.delete(event.id);
+        break;
+      case "rename": {
+        const peer = known.peers.get(event.id);
+        if (peer) peer.name = event.name;
+        break;
+      }
+      case "hello":
+        this.#publish(this.#snapshot());
+        break;
+      case "members":
+        known.peers = new Map(event.peers.map((peer) => [peer.id, peer]));
+        break;
+    }
+  }
+}
+
+function describe({ connection, name }: Member): PeerInfo {
+  return { id: connection.id, name, peer: connection.peer };
 }

@@ -12,11 +12,27 @@ const CR = 0x0d;
 /** The limit a line may not exceed unless `--max-line` says otherwise. */
 export const DEFAULT_MAX_LINE = 8192;
 
-/** A line grew past the limit before its end was seen. */
+/**
+ * A line grew past the limit before its end was seen.
+ *
+ * @example
+ * ```ts
+ * import { LineFramer, LineTooLongError } from "./line_framer.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const framer = new LineFramer(4);
+ * assert.throws(() => framer.push(new TextEncoder().encode("too long")), LineTooLongError);
+ * ```
+ */
 export class LineTooLongError extends Error {
   /** The limit, in bytes, that was exceeded. */
   readonly maxLine: number;
 
+  /**
+   * Makes the error for a line that passed `maxLine`.
+   *
+   * @param maxLine The limit, in bytes.
+   */
   constructor(maxLine: number) {
     super(`line too long (max ${maxLine} bytes)`);
     this.name = "LineTooLongError";
@@ -44,7 +60,11 @@ export class LineFramer {
   readonly #decoder = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
   #pending: Uint8Array = new Uint8Array(0);
 
-  /** @param maxLine The longest line accepted, in bytes, not counting its LF or CRLF. */
+  /**
+   * Makes a framer with a limit on line length.
+   *
+   * @param maxLine The longest line accepted, in bytes, not counting its LF or CRLF.
+   */
   constructor(maxLine: number = DEFAULT_MAX_LINE) {
     this.#maxLine = maxLine;
   }

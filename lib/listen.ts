@@ -11,18 +11,54 @@ import { formatAddr, formatHostPort } from "./address.ts";
 import { describeError } from "./errors.ts";
 import { UsageError } from "./flags.ts";
 
-/** Where and how to listen. */
+/**
+ * Where and how to listen.
+ *
+ * @example
+ * ```ts
+ * import type { ListenOptions } from "./listen.ts";
+ *
+ * const ipv6: ListenOptions = { transport: "tcp", hostname: "::", port: 7000 };
+ * const tls: ListenOptions = {
+ *   transport: "tls",
+ *   hostname: "127.0.0.1",
+ *   port: 7443,
+ *   certFile: "cert.pem",
+ *   keyFile: "key.pem",
+ * };
+ * const unix: ListenOptions = { transport: "unix", path: "/tmp/servidor.sock" };
+ * ```
+ */
 export type ListenOptions =
-  /** Plain TCP; `hostname` may be IPv4 (`127.0.0.1`, `0.0.0.0`) or IPv6 (`::1`, `::`). */
-  | { transport: "tcp"; hostname: string; port: number }
+  /**
+   * Plain TCP; `hostname` may be IPv4 (`127.0.0.1`, `0.0.0.0`) or IPv6 (`::1`, `::`).
+   * `reusePort` lets other listeners share the port (`--mode=reuseport`).
+   */
+  | { transport: "tcp"; hostname: string; port: number; reusePort?: boolean }
   /** TLS over TCP, with a PEM certificate chain and private key read from files. */
   | { transport: "tls"; hostname: string; port: number; certFile: string; keyFile: string }
   /** A Unix domain socket at `path`. */
   | { transport: "unix"; path: string };
 
-/** The machine refused to listen (address in use, a live server on the socket); exit status 1. */
+/**
+ * The machine refused to listen (address in use, a live server on the socket); exit status 1.
+ *
+ * @example
+ * ```ts
+ * import { ListenError, openListener } from "./listen.ts";
+ * import assert from "node:assert/strict";
+ *
+ * using taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * await assert.rejects(
+ *   openListener({ transport: "tcp", hostname: "127.0.0.1", port: taken.addr.port }),
+ *   ListenError,
+ * );
+ * ```
+ */
 export class ListenError extends Error {
   /**
+   * Makes the error.
+   *
    * @param message One sentence saying where and why.
    * @param options The underlying error as `cause`.
    */
@@ -32,7 +68,19 @@ export class ListenError extends Error {
   }
 }
 
-/** A listener and what must be undone once the server has stopped. */
+/**
+ * A listener and what must be undone once the server has stopped.
+ *
+ * @example
+ * ```ts
+ * import { openListener } from "./listen.ts";
+ *
+ * const { listener, address } = await openListener({ transport: "tcp", hostname: "::1", port: 0 })
+ *   .catch(() => openListener({ transport: "tcp", hostname: "127.0.0.1", port: 0 }));
+ * console.log(`listening on ${address}`); // e.g. [::1]:41234
+ * listener.close();
+ * ```
+ */
 export interface Listening {
   /** Hand it to `serve()`. */
   readonly listener: Deno.Listener;
@@ -79,7 +127,9 @@ function listenTcp(options: Exclude<ListenOptions, { transport: "unix" }>): Deno
     ? { cert: readPem("tls-cert", options.certFile), key: readPem("tls-key", options.keyFile) }
     : undefined;
   try {
-    return tls ? Deno.listenTls({ hostname, port, ...tls }) : Deno.listen({ hostname, port });
+    if (tls) return Deno.listenTls({ hostname, port, ...tls });
+    const reusePort = options.transport === "tcp" && options.reusePort === true;
+    return Deno.listen({ hostname, port, ...(reusePort ? { reusePort } : {}) });
   } catch (error) {
     if (tls && error instanceof Deno.errors.InvalidData) {
       // rustls says which half is bad ("No certificates found", "No key found").

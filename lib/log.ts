@@ -16,18 +16,66 @@ import {
 } from "@logtape/logtape";
 import { writeAllSync } from "./write_all.ts";
 
-/** The levels `--log-level` accepts, most verbose first. */
+/**
+ * The levels `--log-level` accepts, most verbose first.
+ *
+ * @example
+ * ```ts
+ * import { LOG_LEVELS } from "./log.ts";
+ *
+ * console.log(LOG_LEVELS.join(" | ")); // debug | info | warn | error
+ * ```
+ */
 export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
-/** One of {@link LOG_LEVELS}. */
+/**
+ * One of {@link LOG_LEVELS}.
+ *
+ * @example
+ * ```ts
+ * import type { LogLevelName } from "./log.ts";
+ *
+ * const level: LogLevelName = "debug";
+ * ```
+ */
 export type LogLevelName = typeof LOG_LEVELS[number];
-/** The formats `--log-format` accepts. */
+/**
+ * The formats `--log-format` accepts.
+ *
+ * @example
+ * ```ts
+ * import { LOG_FORMATS } from "./log.ts";
+ *
+ * console.log(LOG_FORMATS.join(" | ")); // text | json
+ * ```
+ */
 export const LOG_FORMATS = ["text", "json"] as const;
-/** One of {@link LOG_FORMATS}. */
+/**
+ * One of {@link LOG_FORMATS}.
+ *
+ * @example
+ * ```ts
+ * import type { LogFormat } from "./log.ts";
+ *
+ * const format: LogFormat = "json";
+ * ```
+ */
 export type LogFormat = typeof LOG_FORMATS[number];
 
-/** How a thread's logging is set up. */
+/**
+ * How a thread's logging is set up.
+ *
+ * @example
+ * ```ts
+ * import { configureLogging, type LogSettings } from "./log.ts";
+ *
+ * const quiet: LogSettings = { level: "warn", format: "json" };
+ * configureLogging(quiet);
+ * ```
+ */
 export interface LogSettings {
+  /** The least severe level written. */
   level: LogLevelName;
+  /** Human-readable text, or one JSON object a line. */
   format: LogFormat;
 }
 

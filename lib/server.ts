@@ -8,12 +8,14 @@
  * @module
  */
 import { formatAddr } from "./address.ts";
-import { Admission, DEFAULT_MAX_CONNS, type Refusal } from "./admission.ts";
+import { Admission, type AdmissionGate, DEFAULT_MAX_CONNS, type Refusal } from "./admission.ts";
 import { Connection } from "./connection.ts";
 import { describeError, isDisconnect } from "./errors.ts";
+import type { Bus } from "./bus.ts";
 import { Hub } from "./hub.ts";
 import { DEFAULT_MAX_LINE } from "./line_framer.ts";
 import { logger } from "./log.ts";
+import { acceptProxyHeader } from "./proxy_protocol.ts";
 import type { Service } from "./service.ts";
 import type { ServerObserver } from "./stats.ts";
 import { DEFAULT_HANDLER_TIMEOUT_MS, type ServerContext, type Strategy } from "./strategy.ts";
@@ -40,6 +42,16 @@ export const IDLE_NOTICE = "ERR idle timeout";
 /**
  * What {@link serve} needs. Every limit the server enforces enters here, so
  * the CLI, tests and embedders configure a server in one place.
+ *
+ * @example
+ * ```ts
+ * import type { ServeOptions } from "./server.ts";
+ * import { poll } from "../strategies/poll.ts";
+ * import { echo } from "../services/echo.ts";
+ *
+ * using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const options: ServeOptions = { listener, strategy: poll, service: echo, maxLine: 1024 };
+ * ```
  */
 export interface ServeOptions {
   /** A listener the caller opened, so the caller knows its address. */
@@ -58,7 +70,7 @@ export interface ServeOptions {
    * Who may connect, and how many at once. Keep a reference to change its
    * rules while the server runs; default: {@link DEFAULT_MAX_CONNS} clients, anyone.
    */
-  admission?: Admission;
+  admission?: AdmissionGate;
   /**
    * Close a client after this long with no byte moving either way; 0 (default)
    * never. A function is asked once per new connection, so a reload can change it.
@@ -80,9 +92,35 @@ export interface ServeOptions {
   observer?: ServerObserver;
   /** Called once the strategy is ready, just before the first accept. */
   onReady?: () => void;
+  /** Require a PROXY header (v1 or v2) on every connection and trust the client it names. */
+  proxyProtocol?: boolean;
+  /** Joins this server's hub to others' (other Workers, other machines); default alone. */
+  bus?: Bus;
+  /**
+   * Connection ids are `first`, `first + step`, …; servers sharing a bus in
+   * one process take interleaved ids so that no two clients share one.
+   * Default `{ first: 1, step: 1 }`.
+   */
+  ids?: { first: number; step: number };
 }
 
-/** What a server did, reported when it stops. */
+/**
+ * What a server did, reported when it stops.
+ *
+ * @example
+ * ```ts
+ * import { serve } from "./server.ts";
+ * import { poll } from "../strategies/poll.ts";
+ * import { echo } from "../services/echo.ts";
+ *
+ * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const stop = new AbortController();
+ * const served = serve({ listener, strategy: poll, service: echo, signal: stop.signal });
+ * stop.abort();
+ * const { clients, bytesIn, bytesOut } = await served;
+ * console.log(`${clients} clients, ${bytesIn} bytes in, ${bytesOut} bytes out`);
+ * ```
+ */
 export interface ServeSummary {
   /** Clients accepted and served (refused ones are not counted). */
   clients: number;
@@ -118,7 +156,8 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
   const { listener, strategy, service } = options;
   const stopping = options.signal ?? new AbortController().signal;
   const observer = options.observer ?? {};
-  const admission = options.admission ?? new Admission({ maxConns: DEFAULT_MAX_CONNS });
+  const admission: AdmissionGate = options.admission ??
+    new Admission({ maxConns: DEFAULT_MAX_CONNS });
   const { idleTimeoutMs: idleTimeout = 0 } = options;
   const idleTimeoutFor = typeof idleTimeout === "function" ? idleTimeout : () => idleTimeout;
   const graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
@@ -130,14 +169,15 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
     serviceArgs: options.serviceArgs ?? [],
     maxLine: options.maxLine ?? DEFAULT_MAX_LINE,
     handlerTimeoutMs: options.handlerTimeoutMs ?? DEFAULT_HANDLER_TIMEOUT_MS,
-    hub: new Hub(),
+    hub: new Hub(options.bus),
     signal: hardStop.signal,
     onRequest: observer.request?.bind(observer),
   };
   const summary: ServeSummary = { clients: 0, bytesIn: 0, bytesOut: 0 };
   const open = new Set<Connection>();
   const handlers = new Set<Promise<void>>();
-  let nextId = 0;
+  const { first: firstId, step: idStep } = options.ids ?? { first: 1, step: 1 };
+  let nextId = firstId - idStep;
   let graceTimer: ReturnType<typeof setTimeout> | undefined;
 
   const closeListener = () => {
@@ -202,6 +242,26 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
       });
     }
   };
+  /**
+   * Learns who the client really is (from a PROXY header, when required),
+   * then admits or refuses it before any service runs.
+   */
+  const admitAndHandle = async (connection: Connection): Promise<void> => {
+    if (options.proxyProtocol && !(await acceptProxyHeader(connection))) {
+      open.delete(connection);
+      return;
+    }
+    const refusal = await admission.admit(connection.host);
+    if (refusal) {
+      open.delete(connection);
+      observer.refused?.(connection.peer, refusal.reason);
+      await refuse(connection, refusal);
+      return;
+    }
+    summary.clients++;
+    observer.opened?.(connection);
+    await handle(connection);
+  };
   const track = (handler: Promise<void>) => {
     handlers.add(handler);
     handler.finally(() => handlers.delete(handler));
@@ -227,18 +287,11 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
         conn.close();
         break;
       }
-      const connection = new Connection(conn, ++nextId);
-      const refusal = admission.admit(connection.host);
-      if (refusal) {
-        observer.refused?.(connection.peer, refusal.reason);
-        track(refuse(connection, refusal));
-        continue;
-      }
+      const connection = new Connection(conn, nextId += idStep);
       setNoDelay(conn);
+      // Tracked from here, so that shutdown closes it even while its PROXY header is awaited.
       open.add(connection);
-      summary.clients++;
-      observer.opened?.(connection);
-      const handler = handle(connection);
+      const handler = admitAndHandle(connection);
       if (strategy.sequential) await handler;
       else track(handler);
     }
@@ -253,6 +306,7 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
     hardStop.abort();
     await Promise.allSettled(handlers);
     await strategy.close?.();
+    context.hub.close();
   }
   return summary;
 }

@@ -6,7 +6,17 @@
  * @module
  */
 
-/** What a service may know about another client, e.g. for chat's `/who`. */
+/**
+ * What a service may know about another client, e.g. for chat's `/who`.
+ *
+ * @example
+ * ```ts
+ * import type { PeerInfo } from "./service.ts";
+ *
+ * const alice: PeerInfo = { id: 1, name: "alice", peer: "127.0.0.1:50000" };
+ * console.log(`${alice.name} at ${alice.peer}`);
+ * ```
+ */
 export interface PeerInfo {
   /** The connection's id, unique within one server. */
   id: number;
@@ -20,6 +30,17 @@ export interface PeerInfo {
  * One client as a service sees it. Under `single` and `poll` it writes to the
  * socket directly; under `workers` each call is carried to the main thread by
  * message. The service cannot tell the difference, which is the point.
+ *
+ * @example
+ * ```ts
+ * import type { Session } from "./service.ts";
+ *
+ * // Greets the client by its address, then closes once the greeting is written.
+ * async function greet(session: Session): Promise<void> {
+ *   await session.sendLine(`hello ${session.peer}`);
+ *   session.close();
+ * }
+ * ```
  */
 export interface Session {
   /** The connection's id, unique within one server. */
@@ -56,7 +77,21 @@ export interface Session {
   close(): void;
 }
 
-/** Hooks that every service may have. */
+/**
+ * Hooks that every service may have.
+ *
+ * @example
+ * ```ts
+ * import type { ServiceHooks } from "./service.ts";
+ *
+ * const hooks: ServiceHooks = {
+ *   name: "hello",
+ *   description: "greets each client, then waits for it to leave",
+ *   open: (session) => session.sendLine("hello"),
+ *   end: (session) => session.sendLine("bye"),
+ * };
+ * ```
+ */
 export interface ServiceHooks {
   /** A short name, as given to `--service`. */
   readonly name: string;
@@ -83,22 +118,76 @@ export interface ServiceHooks {
  * A byte-stream service: it sees the bytes as they arrive.
  * The chunk is only valid until the returned promise settles; the reader
  * reuses its buffer afterwards, so copy what must be kept.
+ *
+ * @example
+ * ```ts
+ * import type { ByteService } from "./service.ts";
+ *
+ * // Counts the bytes a client sends and reports the total when it finishes.
+ * const totals = new WeakMap<object, number>();
+ * const count: ByteService = {
+ *   name: "count",
+ *   description: "counts bytes",
+ *   framing: "bytes",
+ *   data(session, chunk) {
+ *     totals.set(session, (totals.get(session) ?? 0) + chunk.byteLength);
+ *   },
+ *   end: (session) => session.sendLine(String(totals.get(session) ?? 0)),
+ * };
+ * ```
  */
 export interface ByteService extends ServiceHooks {
+  /** Says that this service wants the bytes as they arrive. */
   readonly framing: "bytes";
+  /**
+   * Handles bytes from the client; the next chunk waits until it resolves.
+   *
+   * @param session The client.
+   * @param chunk Valid only until the returned promise settles.
+   */
   data(session: Session, chunk: Uint8Array): void | Promise<void>;
 }
 
 /**
  * A line service: it sees one line at a time, LF or CRLF already removed,
  * decoded as UTF-8 with invalid bytes replaced by U+FFFD.
+ *
+ * @example
+ * ```ts
+ * import type { LineService } from "./service.ts";
+ *
+ * const shout: LineService = {
+ *   name: "shout",
+ *   description: "answers each line in capitals",
+ *   framing: "lines",
+ *   line: (session, line) => session.sendLine(line.toUpperCase()),
+ * };
+ * ```
  */
 export interface LineService extends ServiceHooks {
+  /** Says that this service wants whole lines. */
   readonly framing: "lines";
+  /**
+   * Handles one line from the client; the next line waits until it resolves.
+   *
+   * @param session The client.
+   * @param line The line, without its LF or CRLF.
+   */
   line(session: Session, line: string): void | Promise<void>;
 }
 
-/** Any service servidor can run. */
+/**
+ * Any service servidor can run.
+ *
+ * @example
+ * ```ts
+ * import type { Service } from "./service.ts";
+ * import { echo } from "../services/echo.ts";
+ *
+ * const chosen: Service = echo;
+ * console.log(chosen.framing); // "bytes"
+ * ```
+ */
 export type Service = ByteService | LineService;
 
 /**
@@ -106,6 +195,16 @@ export type Service = ByteService | LineService;
  *
  * @param value Typically a module's default export.
  * @returns A list of problems; empty when `value` is a valid service.
+ *
+ * @example
+ * ```ts
+ * import { serviceProblems } from "./service.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.deepEqual(serviceProblems({ name: "x", description: "", framing: "lines" }), [
+ *   "a `line(session, line)` function",
+ * ]);
+ * ```
  */
 export function serviceProblems(value: unknown): string[] {
   if (typeof value !== "object" || value === null) return ["it is not an object"];

@@ -18,7 +18,19 @@ import type { RequestTimer } from "./service_driver.ts";
  */
 export const DEFAULT_HANDLER_TIMEOUT_MS = 30_000;
 
-/** What a strategy gets to serve a connection with. */
+/**
+ * What a strategy gets to serve a connection with.
+ *
+ * @example
+ * ```ts
+ * import type { ServerContext } from "./strategy.ts";
+ *
+ * // What a strategy might log before it serves a client.
+ * function describe(context: ServerContext): string {
+ *   return `${context.service.name}, lines up to ${context.maxLine} bytes`;
+ * }
+ * ```
+ */
 export interface ServerContext {
   /** The service, loaded on the main thread. */
   readonly service: Service;
@@ -46,7 +58,18 @@ export interface ServerContext {
   readonly onRequest?: RequestTimer;
 }
 
-/** How a server hands accepted connections off. */
+/**
+ * How a server hands accepted connections off.
+ *
+ * @example
+ * ```ts
+ * import type { Strategy } from "./strategy.ts";
+ * import { handleConnection } from "./handle_connection.ts";
+ *
+ * // The `poll` strategy, written out: serve every client at once on this thread.
+ * const concurrent: Strategy = { name: "concurrent", sequential: false, handle: handleConnection };
+ * ```
+ */
 export interface Strategy {
   /** As given to `--mode`. */
   readonly name: string;

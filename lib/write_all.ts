@@ -6,8 +6,25 @@
  * @module
  */
 
-/** Anything with a `write` that may take fewer bytes than offered, like `Deno.Conn`. */
+/**
+ * Anything with a `write` that may take fewer bytes than offered, like `Deno.Conn`.
+ *
+ * @example
+ * ```ts
+ * import { writeAll, type Writer } from "./write_all.ts";
+ *
+ * const chunks: Uint8Array[] = [];
+ * const collector: Writer = {
+ *   write(bytes) {
+ *     chunks.push(bytes.slice());
+ *     return Promise.resolve(bytes.byteLength);
+ *   },
+ * };
+ * await writeAll(collector, new TextEncoder().encode("hola"));
+ * ```
+ */
 export interface Writer {
+  /** Writes some of `bytes` and resolves with how many it took. */
   write(bytes: Uint8Array): Promise<number>;
 }
 
@@ -16,11 +33,29 @@ export interface SyncWriter {
   writeSync(bytes: Uint8Array): number;
 }
 
-/** A write that failed part-way: it names the peer and how far it got. */
+/**
+ * A write that failed part-way: it names the peer and how far it got.
+ *
+ * @example
+ * ```ts
+ * import { writeAll, WriteError } from "./write_all.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const broken = { write: () => Promise.reject(new Deno.errors.BrokenPipe("gone")) };
+ * await assert.rejects(writeAll(broken, new Uint8Array(3), "127.0.0.1:5000"), WriteError);
+ * ```
+ */
 export class WriteError extends Error {
   /** Bytes that had been written before the failure. */
   readonly written: number;
 
+  /**
+   * Makes the error for a write that failed part-way.
+   *
+   * @param message Names the peer and the failure.
+   * @param written Bytes written before the failure.
+   * @param options The original error as `cause`.
+   */
   constructor(message: string, written: number, options?: ErrorOptions) {
     super(message, options);
     this.name = "WriteError";

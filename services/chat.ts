@@ -28,9 +28,10 @@ async function handleCommand(session: Session, command: string, argument: string
         await session.sendLine("ERR usage: /nick NAME (1-32 letters, digits, _ or -)");
         return;
       }
-      const taken = (await session.who()).some((peer) =>
-        peer.name === argument && peer.id !== session.id
-      );
+      // Compared by name alone: ids are only unique within one server, and
+      // `who()` also lists the clients of other servers in the room.
+      const taken = argument !== nickOf(session) &&
+        (await session.who()).some((peer) => peer.name === argument);
       if (taken) {
         await session.sendLine(`ERR nick ${argument} is taken`);
         return;

@@ -5,7 +5,21 @@
  */
 import type { ByteService } from "../lib/service.ts";
 
-/** Sends back what it receives. */
+/**
+ * Sends back what it receives.
+ *
+ * @example
+ * ```ts
+ * import { echo } from "./echo.ts";
+ * import { createStrategy, serve } from "../mod.ts";
+ *
+ * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const stop = new AbortController();
+ * const served = serve({ listener, strategy: createStrategy("poll"), service: echo, signal: stop.signal });
+ * stop.abort();
+ * await served;
+ * ```
+ */
 export const echo: ByteService = {
   name: "echo",
   description: "RFC 862: sends back every byte it receives",

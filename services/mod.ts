@@ -17,7 +17,16 @@ import { discard } from "./discard.ts";
 import { echo } from "./echo.ts";
 import { reverse } from "./reverse.ts";
 
-/** Every built-in service, by the name `--service` takes. */
+/**
+ * Every built-in service, by the name `--service` takes.
+ *
+ * @example
+ * ```ts
+ * import { SERVICES } from "./mod.ts";
+ *
+ * for (const service of Object.values(SERVICES)) console.log(service.name, service.description);
+ * ```
+ */
 export const SERVICES: Readonly<Record<string, Service>> = Object.freeze({
   echo,
   discard,
@@ -32,10 +41,27 @@ export const SERVICES: Readonly<Record<string, Service>> = Object.freeze({
  * Makes a service from the words after `--` on the command line.
  *
  * @param args The words; a factory throws {@link UnknownServiceError} when they do not fit.
+ *
+ * @example
+ * ```ts
+ * import type { ServiceFactory } from "./mod.ts";
+ * import { createExecService } from "./exec.ts";
+ *
+ * const fromWords: ServiceFactory = ([command = "cat", ...args]) => createExecService(command, args);
+ * ```
  */
 export type ServiceFactory = (args: readonly string[]) => Service;
 
-/** Services made from the words after `--`, by the name `--service` takes. */
+/**
+ * Services made from the words after `--`, by the name `--service` takes.
+ *
+ * @example
+ * ```ts
+ * import { SERVICE_FACTORIES } from "./mod.ts";
+ *
+ * console.log(Object.keys(SERVICE_FACTORIES)); // ["exec"]
+ * ```
+ */
 export const SERVICE_FACTORIES: Readonly<Record<string, ServiceFactory>> = Object.freeze({
   exec: (args: readonly string[]) => {
     const [command, ...rest] = args;
@@ -51,15 +77,39 @@ export const SERVICE_FACTORIES: Readonly<Record<string, ServiceFactory>> = Objec
   },
 });
 
-/** Every name `--service` takes, built-ins first. */
+/**
+ * Every name `--service` takes, built-ins first.
+ *
+ * @example
+ * ```ts
+ * import { SERVICE_NAMES } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.ok(SERVICE_NAMES.includes("echo") && SERVICE_NAMES.includes("exec"));
+ * ```
+ */
 export const SERVICE_NAMES: readonly string[] = [
   ...Object.keys(SERVICES),
   ...Object.keys(SERVICE_FACTORIES),
 ];
 
-/** A service name or module that cannot be used, with the reason. */
+/**
+ * A service name or module that cannot be used, with the reason.
+ *
+ * @example
+ * ```ts
+ * import { loadService, UnknownServiceError } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * await assert.rejects(loadService("nope"), UnknownServiceError);
+ * ```
+ */
 export class UnknownServiceError extends Error {
-  /** @param message One sentence naming the service and what is wrong. */
+  /**
+   * Makes the error.
+   *
+   * @param message One sentence naming the service and what is wrong.
+   */
   constructor(message: string) {
     super(message);
     this.name = "UnknownServiceError";

@@ -9,12 +9,42 @@ import { poll } from "./poll.ts";
 import { single } from "./single.ts";
 import { createWorkers } from "./workers.ts";
 
-/** The names `--mode` accepts. */
-export const MODES = ["single", "poll", "workers"] as const;
-/** One of {@link MODES}. */
+/**
+ * The names `--mode` accepts.
+ *
+ * @example
+ * ```ts
+ * import { MODES } from "./mod.ts";
+ *
+ * console.log(MODES.join(", ")); // single, poll, workers, reuseport
+ * ```
+ */
+export const MODES = ["single", "poll", "workers", "reuseport"] as const;
+/**
+ * One of {@link MODES}.
+ *
+ * @example
+ * ```ts
+ * import { createStrategy, type Mode } from "./mod.ts";
+ *
+ * const mode: Mode = "poll";
+ * const strategy = createStrategy(mode);
+ * ```
+ */
 export type Mode = typeof MODES[number];
 
-/** What any strategy may be tuned with. */
+/**
+ * What any strategy may be tuned with.
+ *
+ * @example
+ * ```ts
+ * import { createStrategy, type StrategyOptions } from "./mod.ts";
+ *
+ * const options: StrategyOptions = { maxWorkers: 8, idleWorkers: 2 };
+ * const workers = createStrategy("workers", options);
+ * await workers.close?.();
+ * ```
+ */
 export interface StrategyOptions {
   /** `workers`: Workers alive at once. */
   maxWorkers?: number;
@@ -25,10 +55,21 @@ export interface StrategyOptions {
 }
 
 /**
- * Makes the strategy for a mode.
+ * Makes the strategy for a mode. `reuseport` runs `poll` in each of its
+ * Workers, each with its own listener; the Workers themselves are started by
+ * `serveReusePort()` in `reuseport.ts` instead of `serve()`.
  *
  * @param mode One of {@link MODES}.
  * @param options Knobs for the strategies that have them.
+ *
+ * @example
+ * ```ts
+ * import { createStrategy } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(createStrategy("single").sequential, true);
+ * assert.equal(createStrategy("poll").sequential, false);
+ * ```
  */
 export function createStrategy(mode: Mode, options: StrategyOptions = {}): Strategy {
   switch (mode) {
@@ -38,5 +79,7 @@ export function createStrategy(mode: Mode, options: StrategyOptions = {}): Strat
       return poll;
     case "workers":
       return createWorkers(options);
+    case "reuseport":
+      return poll;
   }
 }

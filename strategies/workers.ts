@@ -26,6 +26,14 @@ import { ACK_BATCH, type FromWorker, INPUT_WINDOW, type ToWorker } from "./worke
 export const DEFAULT_MAX_WORKERS = 64;
 /** Ready Workers kept between clients unless `--idle-workers` says otherwise. */
 export const DEFAULT_IDLE_WORKERS = 4;
+/**
+ * After the server's hard stop has closed its client, how long a busy
+ * Worker's service gets to finish before the Worker is terminated.
+ * Terminating a Worker ends its JavaScript but not the processes it started,
+ * so exec needs the chance to stop its program (it sends SIGKILL two seconds
+ * after SIGTERM); a service stuck in a long computation is cut off after this.
+ */
+const FINISH_AFTER_CLOSE_MS = 5_000;
 
 const log = logger("workers");
 
@@ -90,13 +98,23 @@ class WorkerPool {
     while (this.#idle.length > this.#idleWorkers) this.#idle.pop()!.terminate();
   }
 
-  /** Terminates every Worker and wakes every waiter with `undefined`. */
-  close(): void {
+  /**
+   * Lends no more Workers: idle ones are terminated and every waiter gets
+   * `undefined`, while busy ones finish their client and are terminated as
+   * they come back.
+   */
+  drain(): void {
     this.#closed = true;
-    for (const worker of [...this.#idle, ...this.#busy]) worker.terminate();
+    for (const worker of this.#idle) worker.terminate();
     this.#idle.length = 0;
-    this.#busy.clear();
     for (const waiter of this.#waiters.splice(0)) waiter(undefined);
+  }
+
+  /** Terminates every Worker, busy or not, and wakes every waiter with `undefined`. */
+  close(): void {
+    this.drain();
+    for (const worker of this.#busy) worker.terminate();
+    this.#busy.clear();
   }
 
   /**
@@ -168,7 +186,7 @@ export function createWorkers(options: WorkersOptions = {}): WorkersStrategy {
     },
     start: () => pool.prestart(),
     async handle(connection: Connection, context: ServerContext): Promise<void> {
-      const onShutdown = () => pool.close();
+      const onShutdown = () => pool.drain();
       context.signal.addEventListener("abort", onShutdown, { once: true });
       try {
         const worker = await pool.acquire();
@@ -353,11 +371,25 @@ async function serveThroughWorker(
     connection.signal.removeEventListener("abort", wake);
     if (reusable && !isFinished) send({ type: "closed" });
     await untilAborted(finished, context.signal);
+    // Shutting down: the service still gets a moment to finish, so that what
+    // it holds outside the Worker (a program under exec) is let go, not orphaned.
+    if (!isFinished) await withinGrace(finished, FINISH_AFTER_CLOSE_MS);
     watchdog.stop();
     worker.onmessage = null;
     worker.onerror = null;
   }
   return reusable && !context.signal.aborted;
+}
+
+/** Waits for `promise`, but no longer than `ms` milliseconds, leaving no timer behind. */
+async function withinGrace(promise: Promise<void>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<void>((resolve) => timer = setTimeout(resolve, ms));
+  try {
+    await Promise.race([promise, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Workers that have loaded their service, so start-up no longer counts against them. */

@@ -4,16 +4,20 @@
  *
  * @module
  */
+import assert from "node:assert/strict";
 import { Admission, type AdmissionRules } from "../lib/admission.ts";
 import { type ClientOptions, connectTo } from "../lib/client.ts";
 import { type ListenOptions, openListener } from "../lib/listen.ts";
+import type { Bus } from "../lib/bus.ts";
 import { serve, type ServeSummary } from "../lib/server.ts";
+import { DEFAULT_MAX_LINE } from "../lib/line_framer.ts";
 import type { Service } from "../lib/service.ts";
 import type { ServerObserver } from "../lib/stats.ts";
 import type { Strategy } from "../lib/strategy.ts";
 import { writeAll } from "../lib/write_all.ts";
 import { loadService } from "../services/mod.ts";
 import { createStrategy, type Mode, type StrategyOptions } from "../strategies/mod.ts";
+import { serveReusePort } from "../strategies/reuseport.ts";
 
 /** A server started by a test, stopped by `stop()` or `await using`. */
 export interface TestServer {
@@ -47,6 +51,12 @@ export interface TestServerOptions extends StrategyOptions {
   hostname?: string;
   /** Where to listen; 127.0.0.1 port 0 over TCP unless given. */
   listen?: ListenOptions;
+  /** Require a PROXY header on every connection. */
+  proxyProtocol?: boolean;
+  /** Share the chat room with other servers (not with `reuseport`, whose Workers share one). */
+  bus?: Bus;
+  /** `reuseport`: how many Workers (default 2, so that there is always more than one). */
+  threads?: number;
 }
 
 /** Starts a server on 127.0.0.1, port 0, or wherever `options.listen` says. */
@@ -54,28 +64,54 @@ export async function startServer(options: TestServerOptions): Promise<TestServe
   const service = typeof options.service === "string"
     ? await loadService(options.service, options.serviceArgs)
     : options.service;
+  const reusePort = options.mode === "reuseport";
   const { listener, address } = await openListener(
     options.listen ??
-      { transport: "tcp", hostname: options.hostname ?? "127.0.0.1", port: 0 },
+      { transport: "tcp", hostname: options.hostname ?? "127.0.0.1", port: 0, reusePort },
   );
   // Tests start many servers; ready Workers would only slow them unless a test asks.
   const strategy = createStrategy(options.mode, { idleWorkers: 0, ...options });
   const admission = options.rules ? new Admission(options.rules) : undefined;
   const stopper = new AbortController();
-  const served = serve({
-    listener,
-    strategy,
-    service,
-    serviceSpecifier: typeof options.service === "string" ? options.service : service.name,
-    serviceArgs: options.serviceArgs,
-    maxLine: options.maxLine,
-    admission,
-    idleTimeoutMs: options.idleTimeoutMs,
-    handlerTimeoutMs: options.handlerTimeoutMs,
-    graceMs: options.graceMs ?? 0,
-    signal: stopper.signal,
-    observer: options.observer,
-  });
+  let served: Promise<ServeSummary>;
+  if (reusePort) {
+    if (typeof options.service !== "string") {
+      throw new TypeError("reuseport Workers load their service by name; pass a string");
+    }
+    const { promise: listening, resolve: onListening } = Promise.withResolvers<void>();
+    served = serveReusePort({
+      listener: listener as Deno.TcpListener,
+      threads: options.threads ?? 2,
+      serviceSpecifier: options.service,
+      serviceArgs: options.serviceArgs,
+      maxLine: options.maxLine ?? DEFAULT_MAX_LINE,
+      log: { level: "warn", format: "text" },
+      proxyProtocol: options.proxyProtocol,
+      admission,
+      idleTimeoutMs: options.idleTimeoutMs,
+      graceMs: options.graceMs ?? 0,
+      signal: stopper.signal,
+      onListening,
+    });
+    await Promise.race([listening, served]);
+  } else {
+    served = serve({
+      listener,
+      strategy,
+      service,
+      serviceSpecifier: typeof options.service === "string" ? options.service : service.name,
+      serviceArgs: options.serviceArgs,
+      maxLine: options.maxLine,
+      admission,
+      idleTimeoutMs: options.idleTimeoutMs,
+      handlerTimeoutMs: options.handlerTimeoutMs,
+      graceMs: options.graceMs ?? 0,
+      signal: stopper.signal,
+      proxyProtocol: options.proxyProtocol,
+      bus: options.bus,
+      observer: options.observer,
+    });
+  }
   let stopped: Promise<ServeSummary> | undefined;
   const stop = () => {
     stopper.abort();
@@ -201,7 +237,7 @@ export class TestClient {
 /** Every mode, for tables of tests. */
 export const ALL_MODES: readonly Mode[] = ["single", "poll", "workers"];
 /** The modes that serve clients at the same time. */
-export const CONCURRENT_MODES: readonly Mode[] = ["poll", "workers"];
+export const CONCURRENT_MODES: readonly Mode[] = ["poll", "workers", "reuseport"];
 
 /** `--port=0` first, so that a server listens on a free port unless told otherwise. */
 function portUnlessGiven(args: string[]): string[] {
@@ -295,19 +331,31 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs main.ts to completion with the given flags and deno permissions. */
+/**
+ * Runs main.ts to completion with the given flags and deno permissions.
+ *
+ * @param input Written to its standard input, which is then closed; none by default.
+ */
 export async function runCli(
   args: string[],
   permissions: string[] = ["--allow-net"],
+  input?: string,
 ): Promise<CliResult> {
-  const output = await new Deno.Command(Deno.execPath(), {
+  const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "--no-check", ...permissions, MAIN, ...args],
-    stdin: "null",
+    stdin: input === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",
     env: { NO_COLOR: "1" },
     cwd: ROOT,
-  }).output();
+  }).spawn();
+  if (input !== undefined) {
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(input));
+    // A client that has already exited has closed its end; that is its answer.
+    await writer.close().catch(() => {});
+  }
+  const output = await child.output();
   return {
     code: output.code,
     stdout: decoder.decode(output.stdout),
@@ -339,16 +387,24 @@ export class CliServer {
   readonly address: string;
   /** Its TCP port, or 0 when it listens on a Unix socket. */
   readonly port: number;
-  /** Every line of standard error so far, the `listening` line first. */
+  /** The `listening on ADDRESS mode=… service=…` line. */
+  readonly listening: string;
+  /** Every line of standard error so far, the `listening` line among them. */
   readonly log: string[];
   readonly #waiters = new Set<{ pattern: RegExp; resolve(line: string): void }>();
   readonly #drained: Promise<void>;
 
-  private constructor(child: Deno.ChildProcess, address: string, first: string) {
+  private constructor(
+    child: Deno.ChildProcess,
+    address: string,
+    listening: string,
+    before: string,
+  ) {
     this.child = child;
     this.address = address;
     this.port = Number(/:(\d+)$/.exec(address)?.[1] ?? 0);
-    this.log = [first];
+    this.listening = listening;
+    this.log = [...before.split("\n").filter((line) => line !== ""), listening];
     this.#drained = this.#drain();
   }
 
@@ -356,37 +412,59 @@ export class CliServer {
    * Starts `main.ts serve` with `args` on a free port (unless `args` name
    * another), with `permissions`, and resolves once it listens.
    */
-  static async start(
+  static start(
     args: string[],
-    permissions: string[] = ["--allow-net", "--allow-read"],
+    permissions: string[] = ["--unstable-net", "--allow-net", "--allow-read"],
   ): Promise<CliServer> {
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "--no-check", ...permissions, MAIN, ...portUnlessGiven(args), ...args],
+    return CliServer.startProgram(Deno.execPath(), [
+      "run",
+      "--no-check",
+      ...permissions,
+      MAIN,
+      ...portUnlessGiven(args),
+      ...args,
+    ]);
+  }
+
+  /**
+   * Starts any servidor executable (the compiled binary, say) with exactly
+   * `args`, and resolves once it listens.
+   */
+  static async startProgram(program: string, args: string[]): Promise<CliServer> {
+    const child = new Deno.Command(program, {
+      args,
       stdin: "null",
       stdout: "null",
       stderr: "piped",
       env: { NO_COLOR: "1" },
       cwd: ROOT,
     }).spawn();
+    // Log lines may come before the `listening` one (a bus that connects first).
     const reader = child.stderr.getReader();
+    const decoder = new TextDecoder();
     let text = "";
-    while (!text.includes("\n")) {
+    let listening: RegExpExecArray | null = null;
+    while (!listening) {
       const { value, done } = await reader.read();
       if (done) break;
-      text += new TextDecoder().decode(value);
+      text += decoder.decode(value, { stream: true });
+      listening = /^listening on (\S+) mode=.*$/m.exec(text);
     }
     reader.releaseLock();
-    const newline = text.indexOf("\n");
-    const first = text.slice(0, newline === -1 ? undefined : newline);
-    const listening = /^listening on (\S+) mode=/.exec(first);
     if (!listening) {
       child.kill("SIGKILL");
       await child.status;
       throw new Error(`the server did not start: ${text}`);
     }
-    const server = new CliServer(child, listening[1]!, first);
-    // Whatever came with the first line is fed to the drain as it starts.
-    server.#pushLines(text.slice(newline + 1));
+    const end = listening.index + listening[0].length;
+    const server = new CliServer(
+      child,
+      listening[1]!,
+      listening[0],
+      text.slice(0, listening.index),
+    );
+    // Whatever came with the `listening` line is fed to the drain as it starts.
+    server.#pushLines(text.slice(end + 1));
     return server;
   }
 
@@ -437,7 +515,7 @@ export class CliServer {
       if (!(error instanceof TypeError)) throw error;
     }
     const status = await this.exited();
-    return { ...status, logged: this.log.slice(1) };
+    return { ...status, logged: this.log.slice(this.log.indexOf(this.listening) + 1) };
   }
 
   /** Waits for the process to exit on its own; by then {@link log} is complete. */
@@ -484,6 +562,114 @@ export class CliServer {
     }
     if (this.#partial) this.#addLine(this.#partial);
   }
+}
+
+/**
+ * A loopback port that was free a moment ago, for programs that cannot be
+ * told "port 0" and report back (redis-server, haproxy).
+ */
+export function freePort(): number {
+  using probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  return probe.addr.port;
+}
+
+/**
+ * Retries `attempt` until it returns a value other than `undefined`, a
+ * bounded number of times, pausing briefly in between: for conditions that
+ * another process brings about in its own time (a port that starts
+ * listening, a proxy that notices a dead server).
+ *
+ * @throws Naming `what` when every attempt came back empty.
+ */
+export async function eventually<T>(
+  what: string,
+  attempt: () => Promise<T | undefined>,
+  attempts = 100,
+): Promise<T> {
+  for (let i = 0; i < attempts; i++) {
+    const result = await attempt();
+    if (result !== undefined) return result;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`gave up after ${attempts} attempts: ${what}`);
+}
+
+/** A redis-server on a loopback port of its own, with no persistence. */
+export interface TestRedis {
+  port: number;
+  /** Kills the server (as a crash would) and waits until it is gone. */
+  kill(): Promise<void>;
+  /** Starts it again on the same port and waits until it answers. */
+  restart(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** Starts redis-server on a free port and waits until it accepts connections. */
+export async function startRedis(): Promise<TestRedis> {
+  const port = freePort();
+  let child: Deno.ChildProcess | undefined;
+  const start = async () => {
+    child = new Deno.Command("redis-server", {
+      args: ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    await eventually(`redis-server to listen on ${port}`, async () => {
+      try {
+        (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+        return true;
+      } catch {
+        return undefined;
+      }
+    });
+  };
+  const kill = async () => {
+    if (!child) return;
+    child.kill("SIGKILL");
+    await child.status;
+    child = undefined;
+  };
+  await start();
+  return { port, kill, restart: start, [Symbol.asyncDispose]: kill };
+}
+
+/**
+ * Two chat clients, ana and ben, go through everything chat does: welcome,
+ * join notice, renames (a taken one refused), messages both ways, `/who` and
+ * `/quit`. They may be on one server or on two that share a bus.
+ */
+export async function chatConversation(anaPort: number, benPort: number): Promise<void> {
+  using ana = await TestClient.connect(anaPort);
+  assert.match((await ana.readLine())!, /^\* welcome, guest\d+/);
+  using ben = await TestClient.connect(benPort);
+  assert.match((await ben.readLine())!, /^\* welcome, guest\d+/);
+  assert.match((await ana.readLine())!, /^\* guest\d+ joined$/);
+
+  await ana.send("/nick ana\n");
+  assert.equal(await ana.readLine(), "* you are now ana");
+  assert.match((await ben.readLine())!, /^\* guest\d+ is now ana$/);
+  await ben.send("/nick ana\n");
+  assert.equal(await ben.readLine(), "ERR nick ana is taken");
+  await ben.send("/nick ben\r\n");
+  assert.equal(await ben.readLine(), "* you are now ben");
+  assert.match((await ana.readLine())!, /^\* guest\d+ is now ben$/);
+
+  await ana.send("hola, ben\n");
+  assert.equal(await ben.readLine(), "<ana> hola, ben");
+  await ben.send("hola\r\nqué tal\n");
+  assert.equal(await ana.readLine(), "<ben> hola");
+  assert.equal(await ana.readLine(), "<ben> qué tal");
+
+  await ana.send("/who\n");
+  assert.match(
+    (await ana.readLine())!,
+    /^\* online \(2\): ana \(127\.0\.0\.1:\d+\), ben \(127\.0\.0\.1:\d+\)$/,
+  );
+  await ben.send("/quit\n");
+  assert.equal(await ben.readLine(), "* bye");
+  assert.equal(await ben.readLine(), null);
+  assert.equal(await ana.readLine(), "* ben left");
 }
 
 /**

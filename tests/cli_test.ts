@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { lines, MAIN, runCli, TestClient } from "./_helpers.ts";
+import { CliServer, MAIN, runCli, TestClient } from "./_helpers.ts";
 
 const decoder = new TextDecoder();
 
@@ -16,6 +16,11 @@ const BAD_FLAGS: Array<[string[], RegExp]> = [
   ],
   [["serve", "extra"], /^servidor: unexpected argument "extra"/],
   [["client", "--port=x"], /^servidor: invalid --port "x"/],
+  [
+    ["--bus=nats://x:1"],
+    /^servidor: invalid --bus "nats:\/\/x:1": expected local or redis:\/\/HOST:PORT/,
+  ],
+  [["--threads=0"], /^servidor: invalid --threads "0": expected a whole number from 1/],
 ];
 
 for (const [args, message] of BAD_FLAGS) {
@@ -33,6 +38,32 @@ Deno.test("the CLI refuses --mode=workers without read access, with one line and
   assert.match(stderr, /--mode=workers needs read access .* --allow-read/);
 });
 
+Deno.test("the CLI refuses --mode=reuseport without --unstable-net, with one line and exit status 2", async () => {
+  const { code, stderr } = await runCli(["--mode=reuseport", "--port=0"], [
+    "--allow-net",
+    "--allow-read",
+  ]);
+  assert.equal(code, 2);
+  assert.match(stderr, /^servidor: --mode=reuseport needs .* run deno with --unstable-net/);
+  assert.equal(stderr.trimEnd().split("\n").length, 1, `more than one line: ${stderr}`);
+});
+
+Deno.test("the CLI says in one line that Redis cannot be reached and exits with status 1", async () => {
+  // A port that was free a moment ago: nothing answers there.
+  const { port } = (() => {
+    using probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    return probe.addr;
+  })();
+  const { code, stderr } = await runCli(["--port=0", `--bus=redis://127.0.0.1:${port}`], [
+    "--allow-net",
+    "--allow-env",
+    "--allow-read",
+  ]);
+  assert.equal(code, 1);
+  assert.match(stderr, new RegExp(`^servidor: cannot reach Redis at redis://127.0.0.1:${port}: `));
+  assert.equal(stderr.trimEnd().split("\n").length, 1, `more than one line: ${stderr}`);
+});
+
 Deno.test("the CLI says the address is in use and exits with status 1", async () => {
   using taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const { code, stderr } = await runCli([`--port=${taken.addr.port}`]);
@@ -46,48 +77,32 @@ Deno.test("the CLI says the address is in use and exits with status 1", async ()
 Deno.test("--help lists every mode and service and exits 0", async () => {
   const { code, stdout } = await runCli(["--help"]);
   assert.equal(code, 0);
-  for (const word of ["single", "poll", "workers", "echo", "chargen", "chat", "compute"]) {
+  const words = ["single", "poll", "workers", "reuseport", "echo", "chargen", "chat", "compute"];
+  for (const word of [...words, "--threads", "--proxy-protocol", "--bus"]) {
     assert.ok(stdout.includes(word), `--help does not mention ${word}`);
   }
 });
 
-for (const mode of ["single", "poll", "workers"]) {
+for (const mode of ["single", "poll", "workers", "reuseport"]) {
   Deno.test(`the CLI serves echo under ${mode}, then stops on SIGTERM with a summary and status 0`, async () => {
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--no-check",
-        "--allow-net",
-        "--allow-read",
-        MAIN,
-        `--mode=${mode}`,
-        "--port=0",
-        "--log-format=json",
-      ],
-      stdin: "null",
-      stdout: "null",
-      stderr: "piped",
-      env: { NO_COLOR: "1" },
-    }).spawn();
-    const stderr = lines(child.stderr);
-    const first = (await stderr.next()).value ?? "";
+    await using server = await CliServer.start(
+      [`--mode=${mode}`, "--log-format=json"],
+      ["--unstable-net", "--allow-net", "--allow-read"],
+    );
+    const first = server.listening;
     const listening = /^listening on 127\.0\.0\.1:(\d+) mode=(\w+) service=echo$/.exec(first);
     assert.ok(listening, `unexpected first line: ${first}`);
     assert.equal(listening[2], mode);
 
-    using client = await TestClient.connect(Number(listening[1]));
+    using client = await TestClient.connect(server.port);
     await client.send("hola\n");
     assert.equal(await client.readLine(), "hola");
     await client.closeWrite();
     assert.equal(await client.readLine(), null);
 
-    const logged: string[] = [];
-    for (let line = await stderr.next(); !line.done; line = await stderr.next()) {
-      logged.push(line.value);
-      if (line.value.includes('"close')) child.kill("SIGTERM");
-    }
-    const status = await child.status;
-    assert.equal(status.code, 0);
+    await server.waitForLog(/"close/);
+    const { code, logged } = await server.stop();
+    assert.equal(code, 0);
     assert.equal(logged.at(-1), "stopped: 1 clients served, 5 bytes in, 5 bytes out");
     const closeRecord = JSON.parse(logged.find((line) => line.includes('"close'))!);
     assert.equal(closeRecord.level, "INFO");

@@ -72,3 +72,10 @@ Deno.test("serviceSpecifier() keeps names and URLs and turns paths into file URL
   assert.equal(serviceSpecifier("../x/y.js", "/srv/a"), "file:///srv/x/y.js");
   assert.equal(serviceSpecifier("/opt/s p.ts", "/srv"), "file:///opt/s%20p.ts");
 });
+
+Deno.test("the README shows upper.ts exactly as the file has it", async () => {
+  const readme = await Deno.readTextFile(`${ROOT}/README.md`);
+  const file = await Deno.readTextFile(`${ROOT}/services/examples/upper.ts`);
+  const code = file.slice(file.indexOf("import type"));
+  assert.ok(readme.includes(`\`\`\`ts\n${code}\`\`\``), "README's upper.ts differs from the file");
+});

@@ -3,6 +3,8 @@
  * to their clients, under every strategy.
  */
 import assert from "node:assert/strict";
+import type { PeerInfo, Session } from "../lib/service.ts";
+import { createExecService } from "../services/exec.ts";
 import { ALL_MODES, CliServer, hasCommand, runCli, startServer, TestClient } from "./_helpers.ts";
 
 const HAVE_BC = hasCommand("bc");
@@ -84,6 +86,30 @@ for (const mode of ALL_MODES) {
   });
 }
 
+for (const mode of ALL_MODES) {
+  Deno.test(`exec: ${mode} stops every program before the server's stop() resolves`, async () => {
+    const server = await startServer({
+      mode,
+      service: "exec",
+      // A program that neither reads nor writes: only a signal ends it.
+      serviceArgs: ["sh", "-c", "echo $$; exec sleep 1000"],
+    });
+    using client = await TestClient.connect(server.port);
+    const pid = Number(await client.readLine());
+    assert.ok(pid > 0);
+    await server.stop();
+    let alive = true;
+    try {
+      Deno.kill(pid, "SIGCONT");
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+      alive = false;
+    }
+    if (alive) Deno.kill(pid, "SIGKILL");
+    assert.equal(alive, false, `${mode}: program ${pid} outlived the server`);
+  });
+}
+
 Deno.test("exec logs what the program writes to standard error, under every mode", async () => {
   for (const mode of ALL_MODES) {
     const server = await CliServer.start(
@@ -151,4 +177,62 @@ Deno.test("exec: a command that does not exist closes its client and the server 
   }
   const summary = await server.stop();
   assert.equal(summary.clients, 1);
+});
+
+/**
+ * A session that takes its time over every send, counting how many are
+ * waiting at once, as a slow client's connection would.
+ */
+class SlowSession implements Session {
+  readonly id = 1;
+  readonly peer = "127.0.0.1:50000";
+  readonly remoteAddr: Deno.Addr = { transport: "tcp", hostname: "127.0.0.1", port: 50000 };
+  readonly localAddr: Deno.Addr = { transport: "tcp", hostname: "127.0.0.1", port: 7000 };
+  readonly #closing = new AbortController();
+  readonly #closed = Promise.withResolvers<void>();
+  received = 0;
+  sending = 0;
+  mostSendingAtOnce = 0;
+
+  get signal(): AbortSignal {
+    return this.#closing.signal;
+  }
+
+  get closed(): Promise<void> {
+    return this.#closed.promise;
+  }
+
+  async send(data: string | Uint8Array): Promise<void> {
+    this.sending++;
+    this.mostSendingAtOnce = Math.max(this.mostSendingAtOnce, this.sending);
+    // Yield to the event loop, so that a service that did not wait for this
+    // send would read more output and send again meanwhile.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    this.received += typeof data === "string" ? data.length : data.byteLength;
+    this.sending--;
+  }
+
+  sendLine(text: string): Promise<void> {
+    return this.send(`${text}\r\n`);
+  }
+
+  broadcast(): void {}
+  setName(): void {}
+  who(): Promise<PeerInfo[]> {
+    return Promise.resolve([]);
+  }
+
+  close(): void {
+    this.#closing.abort();
+    this.#closed.resolve();
+  }
+}
+
+Deno.test("exec sends the program's output one chunk at a time, each after the last was taken", async () => {
+  const service = createExecService("head", ["-c", String(1024 * 1024), "/dev/zero"]);
+  const session = new SlowSession();
+  await service.open!(session);
+  await session.closed;
+  assert.equal(session.received, 1024 * 1024);
+  assert.equal(session.mostSendingAtOnce, 1);
 });

@@ -12,12 +12,9 @@ import {
   startServer,
   TestClient,
 } from "./_helpers.ts";
-import { MAIN } from "./_helpers.ts";
 
 const HAVE_OPENSSL = hasCommand("openssl");
 const HAVE_IPV6 = hasIpv6Loopback();
-const decoder = new TextDecoder();
-const encoder = new TextEncoder();
 
 /** Asserts a one-line error on standard error and the exit status. */
 function assertOneLineError(
@@ -87,8 +84,9 @@ Deno.test({
       service: "reverse",
       listen: { transport: "tls", hostname: "127.0.0.1", port: 0, ...certificate.files },
     });
-    const output = await pipeThroughClient(
+    const output = await runCli(
       ["client", "--tls", `--ca=${certificate.files.certFile}`, `--port=${server.port}`],
+      ["--allow-net", "--allow-read"],
       "hola\n",
     );
     assert.equal(output.code, 0, output.stderr);
@@ -108,7 +106,11 @@ Deno.test({
       service: "reverse",
       listen: { transport: "tls", hostname: "127.0.0.1", port: 0, ...certificate.files },
     });
-    const output = await pipeThroughClient(["client", "--tls", `--port=${server.port}`], "hola\n");
+    const output = await runCli(
+      ["client", "--tls", `--port=${server.port}`],
+      ["--allow-net"],
+      "hola\n",
+    );
     assert.equal(output.code, 1);
     assert.match(
       output.stderr,
@@ -197,11 +199,11 @@ Deno.test("the client command talks to a Unix socket with --unix", async () => {
       listen: { transport: "unix", path },
     });
     // Deno asks for net, read and write access to connect to a Unix socket.
-    const output = await pipeThroughClient(["client", `--unix=${path}`], "hola\n", [
-      "--allow-net",
-      `--allow-read=${dir}`,
-      `--allow-write=${dir}`,
-    ]);
+    const output = await runCli(
+      ["client", `--unix=${path}`],
+      ["--allow-net", `--allow-read=${dir}`, `--allow-write=${dir}`],
+      "hola\n",
+    );
     assert.equal(output.code, 0, output.stderr);
     assert.equal(output.stdout, "aloh\r\n");
   } finally {
@@ -218,8 +220,9 @@ for (const host of ["::1", "::"]) {
     async fn() {
       await using server = await CliServer.start(["--host", host, "--port=0", "--service=reverse"]);
       assert.match(server.address, new RegExp(`^\\[${host.replaceAll(":", "\\:")}\\]:\\d+$`));
-      const output = await pipeThroughClient(
+      const output = await runCli(
         ["client", "--host=::1", `--port=${server.port}`],
+        ["--allow-net"],
         "hola\n",
       );
       assert.equal(output.code, 0, output.stderr);
@@ -230,35 +233,23 @@ for (const host of ["::1", "::"]) {
   });
 }
 
-/** Runs the CLI's client with `input` on standard input until the server closes. */
-async function pipeThroughClient(
-  args: string[],
-  input: string,
-  permissions = ["--allow-net", "--allow-read"],
-) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--no-check", ...permissions, MAIN, ...args],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(encoder.encode(input));
-  await writer.close().catch(() => {});
-  const output = await child.output();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
-}
-
 Deno.test("the CLI refuses --unix without read and write access, with one line and exit status 2", async () => {
   const result = await runCli(["--unix=/tmp/servidor-denied.sock"], ["--allow-net"]);
   assertOneLineError(
     result,
     2,
     /^servidor: --unix \/tmp\/servidor-denied\.sock needs read and write access to it: run deno with --allow-read --allow-write/,
+  );
+});
+
+Deno.test("the CLI refuses address rules on a Unix socket, whose clients have no address", async () => {
+  const result = await runCli(
+    ["--unix=/tmp/servidor-rules.sock", "--allow=127.0.0.0/8", "--max-per-ip=2"],
+    ["--allow-net", "--allow-read", "--allow-write=/tmp"],
+  );
+  assertOneLineError(
+    result,
+    2,
+    /^servidor: --unix cannot be combined with --allow, --max-per-ip: a Unix socket's clients have no address/,
   );
 });

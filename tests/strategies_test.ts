@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import type { WorkersStrategy } from "../strategies/workers.ts";
-import { ALL_MODES, CONCURRENT_MODES, startServer, TestClient } from "./_helpers.ts";
+import {
+  ALL_MODES,
+  chatConversation,
+  CONCURRENT_MODES,
+  startServer,
+  TestClient,
+} from "./_helpers.ts";
 
 const CLIENTS_AT_ONCE = 50;
 
@@ -125,36 +131,7 @@ Deno.test("workers keeps a finished Worker ready and serves the next client with
 for (const mode of CONCURRENT_MODES) {
   Deno.test(`chat carries messages, names and notices between clients under ${mode}`, async () => {
     await using server = await startServer({ mode, service: "chat" });
-    using ana = await TestClient.connect(server.port);
-    assert.match((await ana.readLine())!, /^\* welcome, guest\d+/);
-    using ben = await TestClient.connect(server.port);
-    assert.match((await ben.readLine())!, /^\* welcome, guest\d+/);
-    assert.match((await ana.readLine())!, /^\* guest\d+ joined$/);
-
-    await ana.send("/nick ana\n");
-    assert.equal(await ana.readLine(), "* you are now ana");
-    assert.match((await ben.readLine())!, /^\* guest\d+ is now ana$/);
-    await ben.send("/nick ana\n");
-    assert.equal(await ben.readLine(), "ERR nick ana is taken");
-    await ben.send("/nick ben\r\n");
-    assert.equal(await ben.readLine(), "* you are now ben");
-    assert.match((await ana.readLine())!, /^\* guest\d+ is now ben$/);
-
-    await ana.send("hola, ben\n");
-    assert.equal(await ben.readLine(), "<ana> hola, ben");
-    await ben.send("hola\r\nqué tal\n");
-    assert.equal(await ana.readLine(), "<ben> hola");
-    assert.equal(await ana.readLine(), "<ben> qué tal");
-
-    await ana.send("/who\n");
-    assert.match(
-      (await ana.readLine())!,
-      /^\* online \(2\): ana \(127\.0\.0\.1:\d+\), ben \(127\.0\.0\.1:\d+\)$/,
-    );
-    await ben.send("/quit\n");
-    assert.equal(await ben.readLine(), "* bye");
-    assert.equal(await ben.readLine(), null);
-    assert.equal(await ana.readLine(), "* ben left");
+    await chatConversation(server.port, server.port);
   });
 }
 

@@ -1,0 +1,208 @@
+/**
+ * `reuseport`: every core. N Workers each open their own listener on the same
+ * port with SO_REUSEPORT, and the Linux kernel spreads new connections across
+ * them; each Worker is a whole `poll` server through the same `serve()`, so
+ * the only new thing here is starting and stopping them. Unlike `workers`, no
+ * byte crosses between threads: a connection lives and dies in the Worker
+ * that accepted it. Chat spans the Workers through a bus (a
+ * `BroadcastChannel`, or Redis with `--bus`).
+ *
+ * SO_REUSEPORT in Deno is an unstable API (run with `--unstable-net`) and
+ * spreads connections only on Linux; elsewhere it is silently ignored, so the
+ * Workers could not share the port.
+ *
+ * @module
+ */
+import { Admission, DEFAULT_MAX_CONNS } from "../lib/admission.ts";
+import { type BusSpec, newNodeName } from "../lib/bus.ts";
+import { describeError } from "../lib/errors.ts";
+import { logger, type LogSettings } from "../lib/log.ts";
+import { DEFAULT_GRACE_MS, type ServeSummary } from "../lib/server.ts";
+import type { FromListener, ToListener } from "./reuseport_protocol.ts";
+
+const log = logger("reuseport");
+
+/** One Worker a core unless `--threads` says otherwise. */
+export const DEFAULT_THREADS: number = navigator.hardwareConcurrency || 1;
+
+/**
+ * Why `reuseport` cannot run here, in one line, or `undefined` if it can.
+ * Deno ends the process at once on `reusePort` without `--unstable-net`, so
+ * this must be asked before listening.
+ *
+ * @example
+ * ```ts
+ * import { reusePortProblem } from "./reuseport.ts";
+ *
+ * const problem = reusePortProblem();
+ * if (problem) console.log(problem);
+ * ```
+ */
+export function reusePortProblem(): string | undefined {
+  if (Deno.build.os !== "linux") {
+    return `--mode=reuseport needs SO_REUSEPORT load balancing, which Deno offers only on Linux (this is ${Deno.build.os})`;
+  }
+  // `listenDatagram` is one of the APIs `--unstable-net` turns on.
+  if (typeof (Deno as { listenDatagram?: unknown }).listenDatagram !== "function") {
+    return "--mode=reuseport needs Deno's unstable SO_REUSEPORT API: run deno with --unstable-net";
+  }
+  return undefined;
+}
+
+/** What {@link serveReusePort} needs. */
+export interface ReusePortOptions {
+  /**
+   * A listener the caller opened with `reusePort: true`, which reserves the
+   * port (and resolves port 0). It is closed once the Workers listen, so that
+   * the kernel sends no connection to a socket nobody accepts on.
+   */
+  listener: Deno.TcpListener;
+  /** How many Workers; default {@link DEFAULT_THREADS}. */
+  threads?: number;
+  /** The service, as `--service` names it. */
+  serviceSpecifier: string;
+  /** Words for the service after `--` (exec's command). */
+  serviceArgs?: string[];
+  /** Who may connect; the Workers ask it, so its limits hold for the whole server. */
+  admission?: Admission;
+  /** Close a client idle this long; 0 never. */
+  idleTimeoutMs?: number;
+  /** How long clients may finish after a stop. */
+  graceMs?: number;
+  /** The longest line a line service accepts. */
+  maxLine: number;
+  /** How each Worker logs. */
+  log: LogSettings;
+  /** Require a PROXY header on every connection. */
+  proxyProtocol?: boolean;
+  /** The bus the Workers' hubs share; default a `BroadcastChannel` of their own. */
+  bus?: BusSpec;
+  /** Abort it to stop every Worker. */
+  signal: AbortSignal;
+  /** Called once every Worker is listening. */
+  onListening?: () => void;
+}
+
+/** One Worker and what it has said. */
+interface Listener {
+  worker: Worker;
+  listening: Promise<void>;
+  stopped: Promise<ServeSummary>;
+}
+
+/**
+ * Starts the Workers, serves until `signal` aborts, then stops them and adds
+ * up what they did.
+ *
+ * @param options The reserved listener, the service and the Workers' settings.
+ * @throws When a Worker cannot start; the others are stopped first.
+ */
+export async function serveReusePort(options: ReusePortOptions): Promise<ServeSummary> {
+  const threads = options.threads ?? DEFAULT_THREADS;
+  // A room of its own, so that two servers in one process never share a chat.
+  const bus = options.bus ?? { kind: "channel", name: `servidor-${newNodeName()}` };
+  const { hostname, port } = options.listener.addr;
+  const admission = options.admission ?? new Admission({ maxConns: DEFAULT_MAX_CONNS });
+  const listeners: Listener[] = [];
+  for (let index = 1; index <= threads; index++) {
+    listeners.push(startListener(admission, {
+      type: "start",
+      index,
+      threads,
+      hostname,
+      port,
+      service: options.serviceSpecifier,
+      serviceArgs: options.serviceArgs ?? [],
+      maxLine: options.maxLine,
+      idleTimeoutMs: options.idleTimeoutMs ?? 0,
+      graceMs: options.graceMs ?? DEFAULT_GRACE_MS,
+      log: options.log,
+      proxyProtocol: options.proxyProtocol ?? false,
+      bus,
+    }));
+  }
+  const stopAll = () => {
+    for (const { worker } of listeners) worker.postMessage({ type: "stop" } satisfies ToListener);
+  };
+  try {
+    await Promise.all(listeners.map((listener) => listener.listening));
+  } catch (error) {
+    for (const { worker } of listeners) worker.terminate();
+    options.listener.close();
+    throw error;
+  }
+  options.listener.close();
+  options.onListening?.();
+  if (options.signal.aborted) stopAll();
+  else options.signal.addEventListener("abort", stopAll, { once: true });
+
+  const summary: ServeSummary = { clients: 0, bytesIn: 0, bytesOut: 0 };
+  try {
+    for (const result of await Promise.allSettled(listeners.map((l) => l.stopped))) {
+      if (result.status === "rejected") continue;
+      summary.clients += result.value.clients;
+      summary.bytesIn += result.value.bytesIn;
+      summary.bytesOut += result.value.bytesOut;
+    }
+  } finally {
+    options.signal.removeEventListener("abort", stopAll);
+    for (const { worker } of listeners) worker.terminate();
+  }
+  return summary;
+}
+
+function startListener(
+  admission: Admission,
+  start: Extract<ToListener, { type: "start" }>,
+): Listener {
+  const worker = new Worker(new URL("./reuseport_worker.ts", import.meta.url), {
+    type: "module",
+    name: `servidor-reuseport-${start.index}`,
+  });
+  const listening = Promise.withResolvers<void>();
+  const stopped = Promise.withResolvers<ServeSummary>();
+  // A Worker that fails after listening has no caller to throw to; it is logged.
+  stopped.promise.catch((error) => {
+    log.error("Worker {index} failed: {reason}", {
+      index: start.index,
+      reason: describeError(error),
+    });
+  });
+  worker.onmessage = (event: MessageEvent<FromListener>) => {
+    const message = event.data;
+    switch (message.type) {
+      case "listening":
+        listening.resolve();
+        break;
+      case "failed": {
+        const error = new Error(message.reason);
+        listening.reject(error);
+        stopped.reject(error);
+        break;
+      }
+      case "stopped":
+        stopped.resolve(message.summary);
+        break;
+      case "admit":
+        worker.postMessage(
+          {
+            type: "admitted",
+            request: message.request,
+            refusal: admission.admit(message.host),
+          } satisfies ToListener,
+        );
+        break;
+      case "release":
+        admission.release(message.host);
+        break;
+    }
+  };
+  worker.onerror = (event: ErrorEvent) => {
+    event.preventDefault();
+    const error = new Error(event.message);
+    listening.reject(error);
+    stopped.reject(error);
+  };
+  worker.postMessage(start);
+  return { worker, listening: listening.promise, stopped: stopped.promise };
+}

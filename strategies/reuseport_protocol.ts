@@ -1,0 +1,48 @@
+/**
+ * The messages between the main thread and the Workers of `reuseport`. Unlike
+ * `workers`, no bytes cross here: each Worker owns its listener and its
+ * clients' sockets, and only start, stop and the final counts are exchanged.
+ *
+ * @module
+ */
+import type { Refusal } from "../lib/admission.ts";
+import type { BusSpec } from "../lib/bus.ts";
+import type { LogSettings } from "../lib/log.ts";
+import type { ServeSummary } from "../lib/server.ts";
+
+/** From the main thread to a `reuseport` Worker. */
+export type ToListener =
+  /** Listen on this address with SO_REUSEPORT and serve until `stop`. */
+  | {
+    type: "start";
+    /** 1 for the first Worker; with `threads`, it interleaves connection ids. */
+    index: number;
+    threads: number;
+    hostname: string;
+    port: number;
+    service: string;
+    serviceArgs: string[];
+    maxLine: number;
+    idleTimeoutMs: number;
+    graceMs: number;
+    log: LogSettings;
+    proxyProtocol: boolean;
+    bus: BusSpec;
+  }
+  /** Stop accepting, close every client, and report `stopped`. */
+  | { type: "stop" }
+  /** The answer to an `admit`: no refusal means the client was admitted and counted. */
+  | { type: "admitted"; request: number; refusal: Refusal | undefined };
+
+/** From a `reuseport` Worker to the main thread. */
+export type FromListener =
+  /** The Worker's listener is bound; the kernel may send it connections. */
+  | { type: "listening" }
+  /** The Worker could not start; `reason` is one line. */
+  | { type: "failed"; reason: string }
+  /** The Worker has stopped; what it did. */
+  | { type: "stopped"; summary: ServeSummary }
+  /** May a client from `host` be served? The main thread's admission decides for all Workers. */
+  | { type: "admit"; request: number; host: string }
+  /** A client from `host` that was admitted has gone. */
+  | { type: "release"; host: string };

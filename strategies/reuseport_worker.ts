@@ -1,0 +1,102 @@
+/**
+ * The entry point of a `reuseport` Worker: a whole server on its own thread.
+ * It opens its own listener on the shared port with SO_REUSEPORT, so the
+ * kernel hands it a share of the new connections, and serves them with the
+ * `poll` strategy through the same `serve()` as every other mode. Its hub
+ * joins the others' over a bus, so chat spans every Worker.
+ *
+ * @module
+ */
+/// <reference no-default-lib="true" />
+/// <reference lib="deno.worker" />
+import type { AdmissionGate, Refusal } from "../lib/admission.ts";
+import { openBus } from "../lib/bus.ts";
+import { describeError } from "../lib/errors.ts";
+import { configureLogging } from "../lib/log.ts";
+import { serve } from "../lib/server.ts";
+import { loadService } from "../services/mod.ts";
+import { poll } from "./poll.ts";
+import type { FromListener, ToListener } from "./reuseport_protocol.ts";
+
+const stop = new AbortController();
+
+function post(message: FromListener): void {
+  self.postMessage(message);
+}
+
+/**
+ * Admission is asked of the main thread, which holds one count for every
+ * Worker: `--max-conns` and `--max-per-ip` limit the whole server, and a
+ * reload of the rules reaches every Worker at once.
+ */
+const pendingAdmissions = new Map<number, (refusal: Refusal | undefined) => void>();
+let nextRequest = 0;
+const remoteAdmission: AdmissionGate = {
+  admit(host) {
+    const request = ++nextRequest;
+    return new Promise((resolve) => {
+      pendingAdmissions.set(request, resolve);
+      post({ type: "admit", request, host });
+    });
+  },
+  release(host) {
+    post({ type: "release", host });
+  },
+};
+
+async function run(start: Extract<ToListener, { type: "start" }>): Promise<void> {
+  configureLogging(start.log);
+  let listener: Deno.TcpListener;
+  try {
+    listener = Deno.listen({ hostname: start.hostname, port: start.port, reusePort: true });
+  } catch (error) {
+    post({ type: "failed", reason: `cannot listen: ${describeError(error)}` });
+    return;
+  }
+  let bus;
+  try {
+    bus = await openBus(start.bus);
+  } catch (error) {
+    listener.close();
+    post({ type: "failed", reason: describeError(error) });
+    return;
+  }
+  try {
+    const service = await loadService(start.service, start.serviceArgs);
+    post({ type: "listening" });
+    const summary = await serve({
+      listener,
+      strategy: poll,
+      service,
+      serviceSpecifier: start.service,
+      serviceArgs: start.serviceArgs,
+      maxLine: start.maxLine,
+      admission: remoteAdmission,
+      idleTimeoutMs: start.idleTimeoutMs,
+      graceMs: start.graceMs,
+      signal: stop.signal,
+      proxyProtocol: start.proxyProtocol,
+      bus,
+      ids: { first: start.index, step: start.threads },
+    });
+    post({ type: "stopped", summary });
+  } finally {
+    await bus.close();
+  }
+}
+
+self.onmessage = (event: MessageEvent<ToListener>) => {
+  const message = event.data;
+  switch (message.type) {
+    case "start":
+      run(message).catch((error) => post({ type: "failed", reason: describeError(error) }));
+      break;
+    case "stop":
+      stop.abort();
+      break;
+    case "admitted":
+      pendingAdmissions.get(message.request)?.(message.refusal);
+      pendingAdmissions.delete(message.request);
+      break;
+  }
+};

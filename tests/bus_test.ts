@@ -1,0 +1,106 @@
+import assert from "node:assert/strict";
+import { BroadcastChannelBus } from "../lib/bus.ts";
+import { chatConversation, startServer, TestClient } from "./_helpers.ts";
+
+/** Connects and reads the welcome line; returns the client and its guest number. */
+async function joinChat(port: number): Promise<{ client: TestClient; guest: number }> {
+  const client = await TestClient.connect(port);
+  const welcome = (await client.readLine())!;
+  const match = /^\* welcome, guest(\d+);/.exec(welcome);
+  assert.ok(match, `unexpected welcome: ${welcome}`);
+  return { client, guest: Number(match[1]) };
+}
+
+Deno.test("two servers on one BroadcastChannel bus are one chat room: messages, names, /who and leaves", async () => {
+  const channel = `test-${crypto.randomUUID()}`;
+  const busOne = new BroadcastChannelBus(channel);
+  const busTwo = new BroadcastChannelBus(channel);
+  try {
+    await using one = await startServer({ mode: "poll", service: "chat", bus: busOne });
+    await using two = await startServer({ mode: "poll", service: "chat", bus: busTwo });
+    await chatConversation(one.port, two.port);
+  } finally {
+    await busOne.close();
+    await busTwo.close();
+  }
+});
+
+Deno.test("a server that stops says goodbye, and the other forgets its clients", async () => {
+  const channel = `test-${crypto.randomUUID()}`;
+  const busOne = new BroadcastChannelBus(channel);
+  const busTwo = new BroadcastChannelBus(channel);
+  try {
+    await using one = await startServer({ mode: "poll", service: "chat", bus: busOne });
+    const two = await startServer({ mode: "poll", service: "chat", bus: busTwo });
+    const { client: ana } = await joinChat(one.port);
+    using _ana = ana;
+    const { client: ben } = await joinChat(two.port);
+    using _ben = ben;
+    assert.match((await ana.readLine())!, /joined$/);
+    await two.stop();
+    assert.equal(await ben.readLine(), "server shutting down");
+    assert.equal(await ben.readLine(), null);
+    // ben's leave and the goodbye both arrive; /who then lists ana alone.
+    assert.match((await ana.readLine())!, /left$/);
+    await ana.send("/who\n");
+    assert.match((await ana.readLine())!, /^\* online \(1\): guest\d+ /);
+  } finally {
+    await busOne.close();
+    await busTwo.close();
+  }
+});
+
+Deno.test("a server that starts late learns who is already in the room", async () => {
+  const channel = `test-${crypto.randomUUID()}`;
+  const busOne = new BroadcastChannelBus(channel);
+  const busTwo = new BroadcastChannelBus(channel);
+  try {
+    await using one = await startServer({ mode: "poll", service: "chat", bus: busOne });
+    const { client: ana } = await joinChat(one.port);
+    using _ana = ana;
+    await using two = await startServer({ mode: "poll", service: "chat", bus: busTwo });
+    const { client: ben } = await joinChat(two.port);
+    using _ben = ben;
+    // ana hears ben join after the late server's hello, so the snapshot it
+    // sent in answer is on its way to ben's server ahead of anything ben says.
+    assert.match((await ana.readLine())!, /joined$/);
+    await ana.send("hola\n");
+    assert.match((await ben.readLine())!, /> hola$/);
+    await ben.send("/who\n");
+    assert.match((await ben.readLine())!, /^\* online \(2\): /);
+  } finally {
+    await busOne.close();
+    await busTwo.close();
+  }
+});
+
+Deno.test("reuseport spreads clients over its Workers and chat reaches every one of them", async () => {
+  await using server = await startServer({ mode: "reuseport", service: "chat", threads: 2 });
+  // Worker 1 numbers its clients 1, 3, 5 …, Worker 2 numbers them 2, 4, 6 …
+  // The kernel picks a Worker by hashing the client's port, so keep
+  // connecting (a bounded number of times) until both Workers have one.
+  const clients: TestClient[] = [];
+  try {
+    const parities = new Set<number>();
+    for (let attempt = 0; attempt < 64 && parities.size < 2; attempt++) {
+      const { client, guest } = await joinChat(server.port);
+      clients.push(client);
+      parities.add(guest % 2);
+    }
+    assert.equal(parities.size, 2, "64 clients all landed on one Worker");
+    const [first, ...others] = clients;
+    await first!.send("/who\n");
+    // Skip the joins that arrived for later clients, then read the list.
+    let line = (await first!.readLine())!;
+    while (line.endsWith(" joined")) line = (await first!.readLine())!;
+    assert.match(line, new RegExp(`^\\* online \\(${clients.length}\\): `));
+    await first!.send("to everyone\n");
+    for (const other of others) {
+      let heard = (await other.readLine())!;
+      while (heard.startsWith("* ")) heard = (await other.readLine())!;
+      assert.match(heard, /^<guest\d+> to everyone$/);
+    }
+  } finally {
+    for (const client of clients) client.close();
+  }
+});
