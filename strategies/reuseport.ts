@@ -18,6 +18,7 @@ import { type BusSpec, newNodeName } from "../lib/bus.ts";
 import { describeError } from "../lib/errors.ts";
 import { logger, type LogSettings } from "../lib/log.ts";
 import { DEFAULT_GRACE_MS, type ServeSummary } from "../lib/server.ts";
+import type { CombinedStats } from "../lib/stats.ts";
 import type { FromListener, ToListener } from "./reuseport_protocol.ts";
 
 const log = logger("reuseport");
@@ -77,6 +78,8 @@ export interface ReusePortOptions {
   proxyProtocol?: boolean;
   /** The bus the Workers' hubs share; default a `BroadcastChannel` of their own. */
   bus?: BusSpec;
+  /** Where the Workers' statistics are added up; none are kept unless given. */
+  stats?: CombinedStats;
   /** Abort it to stop every Worker. */
   signal: AbortSignal;
   /** Called once every Worker is listening. */
@@ -105,7 +108,7 @@ export async function serveReusePort(options: ReusePortOptions): Promise<ServeSu
   const admission = options.admission ?? new Admission({ maxConns: DEFAULT_MAX_CONNS });
   const listeners: Listener[] = [];
   for (let index = 1; index <= threads; index++) {
-    listeners.push(startListener(admission, {
+    listeners.push(startListener(admission, options.stats, {
       type: "start",
       index,
       threads,
@@ -119,6 +122,7 @@ export async function serveReusePort(options: ReusePortOptions): Promise<ServeSu
       log: options.log,
       proxyProtocol: options.proxyProtocol ?? false,
       bus,
+      reportStats: options.stats !== undefined,
     }));
   }
   const stopAll = () => {
@@ -153,6 +157,7 @@ export async function serveReusePort(options: ReusePortOptions): Promise<ServeSu
 
 function startListener(
   admission: Admission,
+  stats: CombinedStats | undefined,
   start: Extract<ToListener, { type: "start" }>,
 ): Listener {
   const worker = new Worker(new URL("./reuseport_worker.ts", import.meta.url), {
@@ -182,6 +187,9 @@ function startListener(
       }
       case "stopped":
         stopped.resolve(message.summary);
+        break;
+      case "stats":
+        stats?.update(start.index, message.snapshot);
         break;
       case "admit":
         worker.postMessage(

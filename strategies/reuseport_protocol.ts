@@ -9,6 +9,10 @@ import type { Refusal } from "../lib/admission.ts";
 import type { BusSpec } from "../lib/bus.ts";
 import type { LogSettings } from "../lib/log.ts";
 import type { ServeSummary } from "../lib/server.ts";
+import type { StatsSnapshot } from "../lib/stats.ts";
+
+/** How often a Worker that keeps statistics reports them while it serves. */
+export const STATS_REPORT_MS = 500;
 
 /** From the main thread to a `reuseport` Worker. */
 export type ToListener =
@@ -28,6 +32,8 @@ export type ToListener =
     log: LogSettings;
     proxyProtocol: boolean;
     bus: BusSpec;
+    /** Keep statistics and report them every {@link STATS_REPORT_MS}, and once more at the end. */
+    reportStats: boolean;
   }
   /** Stop accepting, close every client, and report `stopped`. */
   | { type: "stop" }
@@ -42,6 +48,8 @@ export type FromListener =
   | { type: "failed"; reason: string }
   /** The Worker has stopped; what it did. */
   | { type: "stopped"; summary: ServeSummary }
+  /** The Worker's statistics now; each report replaces the last. */
+  | { type: "stats"; snapshot: StatsSnapshot }
   /** May a client from `host` be served? The main thread's admission decides for all Workers. */
   | { type: "admit"; request: number; host: string }
   /** A client from `host` that was admitted has gone. */

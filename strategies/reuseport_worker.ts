@@ -14,9 +14,10 @@ import { openBus } from "../lib/bus.ts";
 import { describeError } from "../lib/errors.ts";
 import { configureLogging } from "../lib/log.ts";
 import { serve } from "../lib/server.ts";
+import { ServerStats } from "../lib/stats.ts";
 import { loadService } from "../services/mod.ts";
 import { poll } from "./poll.ts";
-import type { FromListener, ToListener } from "./reuseport_protocol.ts";
+import { type FromListener, STATS_REPORT_MS, type ToListener } from "./reuseport_protocol.ts";
 
 const stop = new AbortController();
 
@@ -63,6 +64,15 @@ async function run(start: Extract<ToListener, { type: "start" }>): Promise<void>
   }
   try {
     const service = await loadService(start.service, start.serviceArgs);
+    // Counted here, where the connections are; the main thread adds up every Worker's.
+    const stats = start.reportStats
+      ? new ServerStats({ service: service.name, mode: "reuseport" })
+      : undefined;
+    const report = () => {
+      if (stats) post({ type: "stats", snapshot: stats.snapshot() });
+    };
+    const reporter = stats ? setInterval(report, STATS_REPORT_MS) : undefined;
+    stop.signal.addEventListener("abort", () => clearInterval(reporter), { once: true });
     post({ type: "listening" });
     const summary = await serve({
       listener,
@@ -78,7 +88,10 @@ async function run(start: Extract<ToListener, { type: "start" }>): Promise<void>
       proxyProtocol: start.proxyProtocol,
       bus,
       ids: { first: start.index, step: start.threads },
+      observer: stats,
     });
+    clearInterval(reporter);
+    report();
     post({ type: "stopped", summary });
   } finally {
     await bus.close();
