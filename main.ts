@@ -365,7 +365,7 @@ async function serveCommand(commandLine: string[]): Promise<number> {
           log,
           proxyProtocol,
           admission,
-          idleTimeoutMs: typeof idleTimeoutMs === "function" ? idleTimeoutMs() : idleTimeoutMs,
+          idleTimeoutMs,
           graceMs,
           bus: busSpec.kind === "local" ? undefined : busSpec,
           signal: stop.signal,

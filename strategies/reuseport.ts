@@ -66,8 +66,11 @@ export interface ReusePortOptions {
   serviceArgs?: string[];
   /** Who may connect; the Workers ask it, so its limits hold for the whole server. */
   admission?: Admission;
-  /** Close a client idle this long; 0 never. */
-  idleTimeoutMs?: number;
+  /**
+   * Close a client idle this long; 0 never. A function is asked at each
+   * admission, and the answer travels with it, so a reload reaches every Worker.
+   */
+  idleTimeoutMs?: number | (() => number);
   /** How long clients may finish after a stop. */
   graceMs?: number;
   /** The longest line a line service accepts. */
@@ -106,9 +109,11 @@ export async function serveReusePort(options: ReusePortOptions): Promise<ServeSu
   const bus = options.bus ?? { kind: "channel", name: `servidor-${newNodeName()}` };
   const { hostname, port } = options.listener.addr;
   const admission = options.admission ?? new Admission({ maxConns: DEFAULT_MAX_CONNS });
+  const { idleTimeoutMs: idleTimeout = 0 } = options;
+  const idleTimeoutFor = typeof idleTimeout === "function" ? idleTimeout : () => idleTimeout;
   const listeners: Listener[] = [];
   for (let index = 1; index <= threads; index++) {
-    listeners.push(startListener(admission, options.stats, {
+    listeners.push(startListener(admission, idleTimeoutFor, options.stats, {
       type: "start",
       index,
       threads,
@@ -117,7 +122,7 @@ export async function serveReusePort(options: ReusePortOptions): Promise<ServeSu
       service: options.serviceSpecifier,
       serviceArgs: options.serviceArgs ?? [],
       maxLine: options.maxLine,
-      idleTimeoutMs: options.idleTimeoutMs ?? 0,
+      idleTimeoutMs: idleTimeoutFor(),
       graceMs: options.graceMs ?? DEFAULT_GRACE_MS,
       log: options.log,
       proxyProtocol: options.proxyProtocol ?? false,
@@ -157,6 +162,7 @@ export async function serveReusePort(options: ReusePortOptions): Promise<ServeSu
 
 function startListener(
   admission: Admission,
+  idleTimeoutFor: () => number,
   stats: CombinedStats | undefined,
   start: Extract<ToListener, { type: "start" }>,
 ): Listener {
@@ -197,6 +203,7 @@ function startListener(
             type: "admitted",
             request: message.request,
             refusal: admission.admit(message.host),
+            idleTimeoutMs: idleTimeoutFor(),
           } satisfies ToListener,
         );
         break;

@@ -37,8 +37,12 @@ export type ToListener =
   }
   /** Stop accepting, close every client, and report `stopped`. */
   | { type: "stop" }
-  /** The answer to an `admit`: no refusal means the client was admitted and counted. */
-  | { type: "admitted"; request: number; refusal: Refusal | undefined };
+  /**
+   * The answer to an `admit`: no refusal means the client was admitted and
+   * counted. `idleTimeoutMs` is the idle timeout in force for it, which a
+   * reload may have changed since `start`.
+   */
+  | { type: "admitted"; request: number; refusal: Refusal | undefined; idleTimeoutMs: number };
 
 /** From a `reuseport` Worker to the main thread. */
 export type FromListener =

@@ -31,6 +31,8 @@ function post(message: FromListener): void {
  * reload of the rules reaches every Worker at once.
  */
 const pendingAdmissions = new Map<number, (refusal: Refusal | undefined) => void>();
+// The idle timeout for the client admitted last; each admission brings the one in force.
+let idleTimeoutMs = 0;
 let nextRequest = 0;
 const remoteAdmission: AdmissionGate = {
   admit(host) {
@@ -47,6 +49,7 @@ const remoteAdmission: AdmissionGate = {
 
 async function run(start: Extract<ToListener, { type: "start" }>): Promise<void> {
   configureLogging(start.log);
+  idleTimeoutMs = start.idleTimeoutMs;
   let listener: Deno.TcpListener;
   try {
     listener = Deno.listen({ hostname: start.hostname, port: start.port, reusePort: true });
@@ -82,7 +85,7 @@ async function run(start: Extract<ToListener, { type: "start" }>): Promise<void>
       serviceArgs: start.serviceArgs,
       maxLine: start.maxLine,
       admission: remoteAdmission,
-      idleTimeoutMs: start.idleTimeoutMs,
+      idleTimeoutMs: () => idleTimeoutMs,
       graceMs: start.graceMs,
       signal: stop.signal,
       proxyProtocol: start.proxyProtocol,
@@ -108,6 +111,7 @@ self.onmessage = (event: MessageEvent<ToListener>) => {
       stop.abort();
       break;
     case "admitted":
+      idleTimeoutMs = message.idleTimeoutMs;
       pendingAdmissions.get(message.request)?.(message.refusal);
       pendingAdmissions.delete(message.request);
       break;

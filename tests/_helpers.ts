@@ -43,7 +43,8 @@ export interface TestServerOptions extends StrategyOptions {
   observer?: ServerObserver;
   /** Admission rules, e.g. `{ maxConns: 1 }`; the server's defaults otherwise. */
   rules?: AdmissionRules;
-  idleTimeoutMs?: number;
+  /** A number, or a function asked for each new client, as a reload would change it. */
+  idleTimeoutMs?: number | (() => number);
   handlerTimeoutMs?: number;
   /** The shutdown grace; 0 unless given, so `stop()` closes clients at once. */
   graceMs?: number;
