@@ -27,16 +27,23 @@ export const DEFAULT_MAX_LINE = 8192;
 export class LineTooLongError extends Error {
   /** The limit, in bytes, that was exceeded. */
   readonly maxLine: number;
+  /**
+   * Lines completed in the same chunk before the long one: the client sent
+   * them first, so they are still owed their answers.
+   */
+  readonly linesBefore: string[];
 
   /**
    * Makes the error for a line that passed `maxLine`.
    *
    * @param maxLine The limit, in bytes.
+   * @param linesBefore Whole lines that came in the same read, ahead of the long one.
    */
-  constructor(maxLine: number) {
+  constructor(maxLine: number, linesBefore: string[] = []) {
     super(`line too long (max ${maxLine} bytes)`);
     this.name = "LineTooLongError";
     this.maxLine = maxLine;
+    this.linesBefore = linesBefore;
   }
 }
 
@@ -79,10 +86,21 @@ export class LineFramer {
    *
    * @param chunk The bytes just read; they are copied where kept.
    * @returns Every line completed by `chunk`, without its terminator.
-   * @throws {LineTooLongError} When a line exceeds the limit.
+   * @throws {LineTooLongError} When a line exceeds the limit; it carries the
+   *   lines completed before it.
    */
   push(chunk: Uint8Array): string[] {
     const lines: string[] = [];
+    try {
+      this.#split(chunk, lines);
+    } catch (error) {
+      if (error instanceof LineTooLongError) throw new LineTooLongError(this.#maxLine, lines);
+      throw error;
+    }
+    return lines;
+  }
+
+  #split(chunk: Uint8Array, lines: string[]): void {
     let start = 0;
     let newline = chunk.indexOf(LF);
     if (newline !== -1 && this.#pending.byteLength > 0) {
@@ -105,7 +123,6 @@ export class LineFramer {
       if (unfinished > this.#maxLine) throw new LineTooLongError(this.#maxLine);
       this.#pending = concat(this.#pending, rest);
     }
-    return lines;
   }
 
   /**

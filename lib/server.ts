@@ -276,6 +276,14 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
         conn = await listener.accept();
       } catch (error) {
         if (stopping.aborted || error instanceof Deno.errors.BadResource) break;
+        if (isDisconnect(error)) {
+          // A client that reset before we accepted it costs nothing but a log line; pausing
+          // here would let anyone stall the accept loop with a stream of resets.
+          log.debug("a client left before it was accepted: {reason}", {
+            reason: describeError(error),
+          });
+          continue;
+        }
         log.error("accept on {address} failed: {reason}", {
           address: formatAddr(listener.addr),
           reason: describeError(error),

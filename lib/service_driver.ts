@@ -80,12 +80,13 @@ export class ServiceDriver {
 
   async #inputLines(service: LineService, chunk: Uint8Array): Promise<void> {
     let lines: string[];
+    let tooLong: LineTooLongError | undefined;
     try {
       lines = this.#framer!.push(chunk);
     } catch (error) {
       if (!(error instanceof LineTooLongError)) throw error;
-      await this.#refuse(error);
-      return;
+      lines = error.linesBefore;
+      tooLong = error;
     }
     const onRequest = this.#onRequest;
     for (const line of lines) {
@@ -95,6 +96,7 @@ export class ServiceDriver {
       await service.line(this.#session, line);
       onRequest?.((performance.now() - started) / 1000);
     }
+    if (tooLong && !this.#session.signal.aborted) await this.#refuse(tooLong);
   }
 
   /**

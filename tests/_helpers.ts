@@ -395,7 +395,7 @@ export class CliServer {
   readonly listening: string;
   /** Every line of standard error so far, the `listening` line among them. */
   readonly log: string[];
-  readonly #waiters = new Set<{ pattern: RegExp; resolve(line: string): void }>();
+  readonly #waiters = new Set<{ matches(line: string): boolean; resolve(line: string): void }>();
   readonly #drained: Promise<void>;
 
   private constructor(
@@ -481,9 +481,24 @@ export class CliServer {
   waitForLog(pattern: RegExp): Promise<string> {
     const seen = this.log.find((line) => pattern.test(line));
     if (seen !== undefined) return Promise.resolve(seen);
+    return this.#wait((line) => pattern.test(line), `a log line matching ${pattern}`);
+  }
+
+  /** Resolves once `count` log lines (past and future) match `pattern`. */
+  async waitForLogCount(pattern: RegExp, count: number): Promise<void> {
+    let seen = this.log.filter((line) => pattern.test(line)).length;
+    if (seen >= count) return;
+    await this.#wait(
+      (line) => pattern.test(line) && ++seen >= count,
+      `${count} log lines matching ${pattern}`,
+    );
+  }
+
+  /** Waits for a future line that `matches`; capped, so that a line that never comes fails the test. */
+  #wait(matches: (line: string) => boolean, what: string): Promise<string> {
     const { promise, resolve, reject } = Promise.withResolvers<string>();
     const waiter = {
-      pattern,
+      matches,
       resolve(line: string) {
         clearTimeout(timer);
         resolve(line);
@@ -492,11 +507,7 @@ export class CliServer {
     // A safety cap, not a synchronisation: a line that never comes fails the test instead of hanging CI.
     const timer = setTimeout(() => {
       this.#waiters.delete(waiter);
-      reject(
-        new Error(
-          `no log line matched ${pattern} in ${LOG_WAIT_CAP_MS} ms:\n${this.log.join("\n")}`,
-        ),
-      );
+      reject(new Error(`no ${what} in ${LOG_WAIT_CAP_MS} ms:\n${this.log.join("\n")}`));
     }, LOG_WAIT_CAP_MS);
     this.#waiters.add(waiter);
     return promise;
@@ -553,7 +564,7 @@ export class CliServer {
   #addLine(line: string): void {
     this.log.push(line);
     for (const waiter of this.#waiters) {
-      if (waiter.pattern.test(line)) {
+      if (waiter.matches(line)) {
         this.#waiters.delete(waiter);
         waiter.resolve(line);
       }
@@ -721,4 +732,37 @@ export class Netcat {
     }
     return (await this.#child.status).code;
   }
+}
+
+/**
+ * Reads a file under /proc through `cat`: Deno asks for `--allow-all` before
+ * it lets a program read /proc itself, and the tests run with less.
+ *
+ * @returns The text, or `undefined` when there is no such file (or no /proc).
+ */
+export function readProc(path: string): string | undefined {
+  try {
+    const output = new Deno.Command("cat", { args: [path], stderr: "null" }).outputSync();
+    return output.success ? new TextDecoder().decode(output.stdout) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether /proc can be read here (Linux). */
+export const HAVE_PROC = readProc("/proc/version") !== undefined;
+
+/** A number from /proc/PID/status, e.g. `procStatus(pid, "VmRSS")` (in kB for sizes). */
+export function procStatus(pid: number, field: string): number {
+  const status = readProc(`/proc/${pid}/status`) ?? "";
+  const match = new RegExp(`^${field}:\\s+(\\d+)`, "m").exec(status);
+  if (!match) throw new Error(`no ${field} in /proc/${pid}/status`);
+  return Number(match[1]);
+}
+
+/** How many descriptors a process has open, from /proc/PID/fd. */
+export function openDescriptors(pid: number): number {
+  const output = new Deno.Command("ls", { args: ["-1", `/proc/${pid}/fd`] }).outputSync();
+  if (!output.success) throw new Error(`cannot list /proc/${pid}/fd`);
+  return new TextDecoder().decode(output.stdout).split("\n").filter(Boolean).length;
 }

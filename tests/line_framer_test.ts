@@ -55,3 +55,15 @@ Deno.test("LineFramer refuses a line over the limit without buffering it", () =>
   assert.throws(() => unfinished.push(bytes("de")), /line too long \(max 4 bytes\)/);
   assert.ok(unfinished.buffered <= 4);
 });
+
+Deno.test("LineFramer hands over the lines completed before a line that is too long", () => {
+  const framer = new LineFramer(8);
+  const chunk = new TextEncoder().encode("one\ntwo\r\n" + "x".repeat(20));
+  try {
+    framer.push(chunk);
+    assert.fail("no LineTooLongError");
+  } catch (error) {
+    assert.ok(error instanceof LineTooLongError);
+    assert.deepEqual(error.linesBefore, ["one", "two"]);
+  }
+});
