@@ -42,12 +42,14 @@ export {
 } from "./lib/admission.ts";
 export { parseRate, type Rate, TokenBucket } from "./lib/token_bucket.ts";
 export {
+  CombinedStats,
   type HistogramSnapshot,
   prometheusText,
   type ServerObserver,
   ServerStats,
   type ServerStatsOptions,
   type StatsSnapshot,
+  type StatsSource,
 } from "./lib/stats.ts";
 export { serveStats, type StatsServer, type StatsServerOptions } from "./lib/stats_http.ts";
 export type { RequestTimer } from "./lib/service_driver.ts";
