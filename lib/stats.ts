@@ -182,13 +182,35 @@ export interface ServerStatsOptions {
   now?: () => number;
 }
 
-/** The one set of counters a server keeps; it observes the accept loop. */
-export class ServerStats implements ServerObserver, StatsSource {
-  readonly #service: string;
+/** The figures every snapshot carries whatever it counts: who, how, for how long. */
+class SnapshotHeader {
+  readonly service: string;
   readonly #mode: string;
   readonly #workersAlive: (() => number) | undefined;
   readonly #now: () => number;
   readonly #startedAt: number;
+
+  constructor(options: ServerStatsOptions) {
+    this.service = options.service;
+    this.#mode = options.mode;
+    this.#workersAlive = options.workersAlive;
+    this.#now = options.now ?? (() => performance.now());
+    this.#startedAt = this.#now();
+  }
+
+  now(): Pick<StatsSnapshot, "service" | "mode" | "uptimeSeconds" | "workersAlive"> {
+    return {
+      service: this.service,
+      mode: this.#mode,
+      uptimeSeconds: (this.#now() - this.#startedAt) / 1000,
+      workersAlive: this.#workersAlive?.() ?? null,
+    };
+  }
+}
+
+/** The one set of counters a server keeps; it observes the accept loop. */
+export class ServerStats implements ServerObserver, StatsSource {
+  readonly #header: SnapshotHeader;
   readonly #open = new Set<Connection>();
   readonly #refused = Object.fromEntries(REFUSAL_REASONS.map((reason) => [reason, 0])) as Record<
     RefusalReason,
@@ -205,16 +227,12 @@ export class ServerStats implements ServerObserver, StatsSource {
    * @param options The service and mode to label figures with, and the gauges' sources.
    */
   constructor(options: ServerStatsOptions) {
-    this.#service = options.service;
-    this.#mode = options.mode;
-    this.#workersAlive = options.workersAlive;
-    this.#now = options.now ?? (() => performance.now());
-    this.#startedAt = this.#now();
+    this.#header = new SnapshotHeader(options);
   }
 
   /** The service's name. */
   get service(): string {
-    return this.#service;
+    return this.#header.service;
   }
 
   /** Counts a connection as open; its bytes count live from now on. */
@@ -254,9 +272,7 @@ export class ServerStats implements ServerObserver, StatsSource {
       bytesOut += connection.bytesOut;
     }
     return {
-      service: this.#service,
-      mode: this.#mode,
-      uptimeSeconds: (this.#now() - this.#startedAt) / 1000,
+      ...this.#header.now(),
       connectionsOpen: this.#open.size,
       connectionsTotal: this.#connectionsTotal,
       refused: { ...this.#refused },
@@ -264,7 +280,6 @@ export class ServerStats implements ServerObserver, StatsSource {
       bytesOut,
       requests: this.#latency.count,
       latency: this.#latency.snapshot(),
-      workersAlive: this.#workersAlive?.() ?? null,
     };
   }
 }
@@ -275,11 +290,7 @@ export class ServerStats implements ServerObserver, StatsSource {
  * snapshot from time to time.
  */
 export class CombinedStats implements StatsSource {
-  readonly #service: string;
-  readonly #mode: string;
-  readonly #workersAlive: (() => number) | undefined;
-  readonly #now: () => number;
-  readonly #startedAt: number;
+  readonly #header: SnapshotHeader;
   readonly #parts = new Map<number, StatsSnapshot>();
 
   /**
@@ -288,11 +299,7 @@ export class CombinedStats implements StatsSource {
    * @param options The service and mode to label figures with, and the gauges' sources.
    */
   constructor(options: ServerStatsOptions) {
-    this.#service = options.service;
-    this.#mode = options.mode;
-    this.#workersAlive = options.workersAlive;
-    this.#now = options.now ?? (() => performance.now());
-    this.#startedAt = this.#now();
+    this.#header = new SnapshotHeader(options);
   }
 
   /**
@@ -318,9 +325,7 @@ export class CombinedStats implements StatsSource {
       count: total.count + part.count,
     }), empty);
     return {
-      service: this.#service,
-      mode: this.#mode,
-      uptimeSeconds: (this.#now() - this.#startedAt) / 1000,
+      ...this.#header.now(),
       connectionsOpen: sum((part) => part.connectionsOpen),
       connectionsTotal: sum((part) => part.connectionsTotal),
       refused: Object.fromEntries(
@@ -330,7 +335,6 @@ export class CombinedStats implements StatsSource {
       bytesOut: sum((part) => part.bytesOut),
       requests: latency.count,
       latency,
-      workersAlive: this.#workersAlive?.() ?? null,
     };
   }
 }
