@@ -229,7 +229,6 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
       stopWatching();
       connection.close();
       open.delete(connection);
-      admission.release(connection.host);
       summary.bytesIn += connection.bytesIn;
       summary.bytesOut += connection.bytesOut;
       observer.closed?.(connection);
@@ -258,6 +257,12 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
       await refuse(connection, refusal);
       return;
     }
+    // Released the moment the connection closes, before its socket does: under reuseport the
+    // release crosses threads, and a client that reconnects as soon as it sees the close must
+    // find its place already free.
+    const release = () => admission.release(connection.host);
+    if (connection.closed) release();
+    else connection.signal.addEventListener("abort", release, { once: true });
     summary.clients++;
     observer.opened?.(connection);
     await handle(connection);
