@@ -30,7 +30,13 @@
  *
  * @module
  */
-export { serve, type ServeOptions, type ServeSummary } from "./lib/server.ts";
+export {
+  DEFAULT_GRACE_MS,
+  serve,
+  type ServeOptions,
+  type ServeSummary,
+  SHUTDOWN_NOTICE,
+} from "./lib/server.ts";
 export {
   Admission,
   type AdmissionGate,

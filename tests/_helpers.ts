@@ -770,3 +770,36 @@ export function openDescriptors(pid: number): number {
   if (!output.success) throw new Error(`cannot list /proc/${pid}/fd`);
   return new TextDecoder().decode(output.stdout).split("\n").filter(Boolean).length;
 }
+
+/** How many TCP sockets (listeners and connections) a process holds, from /proc. */
+export function tcpSockets(pid: number): number {
+  const output = new Deno.Command("bash", {
+    args: ["-c", `for f in /proc/${pid}/fd/*; do readlink "$f"; done`],
+    stderr: "null",
+  }).outputSync();
+  const inodes = new Set(
+    [...new TextDecoder().decode(output.stdout).matchAll(/^socket:\[(\d+)\]$/gm)].map((m) => m[1]),
+  );
+  let count = 0;
+  for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    for (const row of (readProc(table) ?? "").split("\n").slice(1)) {
+      const inode = row.trim().split(/\s+/)[9];
+      if (inode !== undefined && inodes.has(inode)) count++;
+    }
+  }
+  return count;
+}
+
+/**
+ * Whether a program is installed and is the one meant, judged by what it
+ * prints for `versionArgs` (on either stream).
+ */
+export function toolInstalled(command: string, versionArgs: string[], expect: RegExp): boolean {
+  try {
+    const output = new Deno.Command(command, { args: versionArgs, stdin: "null" }).outputSync();
+    const decoder = new TextDecoder();
+    return expect.test(decoder.decode(output.stdout) + decoder.decode(output.stderr));
+  } catch {
+    return false;
+  }
+}

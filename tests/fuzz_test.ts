@@ -4,7 +4,6 @@
  * reference model written apart from the services. Set FUZZ_SEED to replay a
  * run; a failure names its seed.
  */
-import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { ALL_MODES, startServer, TestClient } from "./_helpers.ts";
 

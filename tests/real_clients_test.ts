@@ -5,23 +5,21 @@
  * in their names.
  */
 import assert from "node:assert/strict";
-import { ALL_MODES, CliServer, CONCURRENT_MODES, Netcat, TestClient } from "./_helpers.ts";
+import {
+  ALL_MODES,
+  CliServer,
+  CONCURRENT_MODES,
+  Netcat,
+  TestClient,
+  toolInstalled,
+} from "./_helpers.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-function installed(command: string, versionArgs: string[], expect: RegExp): boolean {
-  try {
-    const output = new Deno.Command(command, { args: versionArgs, stdin: "null" }).outputSync();
-    return expect.test(decoder.decode(output.stdout) + decoder.decode(output.stderr));
-  } catch {
-    return false;
-  }
-}
-
-const HAVE_NC = installed("nc", ["-h"], /OpenBSD netcat/);
-const HAVE_SOCAT = installed("socat", ["-V"], /socat version/);
-const HAVE_PYTHON = installed("python3", ["--version"], /Python 3/);
+const HAVE_NC = toolInstalled("nc", ["-h"], /OpenBSD netcat/);
+const HAVE_SOCAT = toolInstalled("socat", ["-V"], /socat version/);
+const HAVE_PYTHON = toolInstalled("python3", ["--version"], /Python 3/);
 const missing = (have: boolean, tool: string) => have ? "" : ` (skipped: ${tool} is not installed)`;
 
 /** Runs a tool to completion with `input` on its standard input. */
