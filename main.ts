@@ -35,7 +35,7 @@ import { DEFAULT_MAX_LINE } from "./lib/line_framer.ts";
 import { ListenError, type ListenOptions, openListener } from "./lib/listen.ts";
 import { configureLogging, LOG_FORMATS, LOG_LEVELS } from "./lib/log.ts";
 import { DEFAULT_GRACE_MS, serve } from "./lib/server.ts";
-import { ServerStats } from "./lib/stats.ts";
+import { CombinedStats, ServerStats } from "./lib/stats.ts";
 import { serveStats, type StatsServer } from "./lib/stats_http.ts";
 import { logStatsEvery } from "./lib/stats_log.ts";
 import { DEFAULT_HANDLER_TIMEOUT_MS } from "./lib/strategy.ts";
@@ -267,10 +267,6 @@ async function serveCommand(commandLine: string[]): Promise<number> {
   }
   configureLogging(log);
 
-  if (mode === "reuseport" && (statsPort !== undefined || statsInterval !== undefined)) {
-    // Each reuseport Worker runs its own server; their counters are not gathered yet.
-    throw new UsageError("--stats-port and --stats-interval do not work with --mode=reuseport yet");
-  }
   if (mode === "reuseport" && listenAt.transport !== "tcp") {
     throw new UsageError("--mode=reuseport listens on plain TCP only: drop --unix and --tls-*");
   }
@@ -292,13 +288,19 @@ async function serveCommand(commandLine: string[]): Promise<number> {
 
   const stop = new AbortController();
   const strategy = createStrategy(mode, { maxWorkers, idleWorkers, log });
-  const stats = statsPort !== undefined || statsInterval !== undefined
+  const wantStats = statsPort !== undefined || statsInterval !== undefined;
+  // Under reuseport every Worker counts its own clients; the main thread adds them up.
+  const workerStats = wantStats && mode === "reuseport"
+    ? new CombinedStats({ service: service.name, mode, workersAlive: () => threads })
+    : undefined;
+  const serverStats = wantStats && mode !== "reuseport"
     ? new ServerStats({
       service: service.name,
       mode,
       workersAlive: "alive" in strategy ? () => (strategy as WorkersStrategy).alive : undefined,
     })
     : undefined;
+  const stats = workerStats ?? serverStats;
   let statsServer: StatsServer | undefined;
   if (stats && statsPort !== undefined) {
     try {
@@ -363,10 +365,11 @@ async function serveCommand(commandLine: string[]): Promise<number> {
           log,
           proxyProtocol,
           admission,
-          idleTimeoutMs: typeof idleTimeoutMs === "function" ? idleTimeoutMs() : idleTimeoutMs,
+          idleTimeoutMs,
           graceMs,
           bus: busSpec.kind === "local" ? undefined : busSpec,
           signal: stop.signal,
+          stats: workerStats,
           onListening: announce,
         });
       } catch (error) {
@@ -386,7 +389,7 @@ async function serveCommand(commandLine: string[]): Promise<number> {
         graceMs,
         handlerTimeoutMs,
         signal: stop.signal,
-        observer: stats,
+        observer: serverStats,
         proxyProtocol,
         bus,
         onReady: announce,

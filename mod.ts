@@ -46,8 +46,18 @@ export {
   REFUSAL_REASONS,
   type RefusalReason,
 } from "./lib/admission.ts";
-export type { Rate } from "./lib/token_bucket.ts";
-export type { ServerObserver } from "./lib/stats.ts";
+export { parseRate, type Rate, TokenBucket } from "./lib/token_bucket.ts";
+export {
+  CombinedStats,
+  type HistogramSnapshot,
+  prometheusText,
+  type ServerObserver,
+  ServerStats,
+  type ServerStatsOptions,
+  type StatsSnapshot,
+  type StatsSource,
+} from "./lib/stats.ts";
+export { serveStats, type StatsServer, type StatsServerOptions } from "./lib/stats_http.ts";
 export type { RequestTimer } from "./lib/service_driver.ts";
 export { Cidr, CidrError, formatIp, type IpAddress, parseIp } from "./lib/cidr.ts";
 export type { ServerContext, Strategy } from "./lib/strategy.ts";

@@ -175,7 +175,11 @@ export class ConfigReloader {
   readonly #admission: Admission;
   #current: ReloadableSettings;
 
-  /** @param options The file, the base settings, those in force, and the admission. */
+  /**
+   * Reloads nothing until asked.
+   *
+   * @param options The file, the base settings, those in force, and the admission.
+   */
   constructor(options: ConfigReloaderOptions) {
     this.#path = options.path;
     this.#base = options.base;

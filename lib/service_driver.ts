@@ -6,7 +6,7 @@
  * @module
  */
 import { LineFramer, LineTooLongError } from "./line_framer.ts";
-import type { LineService, Service, Session } from "./service.ts";
+import type { ByteService, LineService, Service, Session } from "./service.ts";
 
 /** Told how long one request took, in seconds; see {@link ServiceDriver.input}. */
 export type RequestTimer = (seconds: number) => void;
@@ -65,7 +65,17 @@ export class ServiceDriver {
     if (service.framing === "lines") return this.#inputLines(service, chunk);
     // Byte services are called directly: no extra promise on the hottest path.
     if (!this.#onRequest) return service.data(this.#session, chunk);
-    return this.#timed(() => service.data(this.#session, chunk));
+    return this.#timedData(service, chunk, this.#onRequest);
+  }
+
+  async #timedData(
+    service: ByteService,
+    chunk: Uint8Array,
+    onRequest: RequestTimer,
+  ): Promise<void> {
+    const started = performance.now();
+    await service.data(this.#session, chunk);
+    onRequest((performance.now() - started) / 1000);
   }
 
   async #inputLines(service: LineService, chunk: Uint8Array): Promise<void> {
@@ -78,9 +88,13 @@ export class ServiceDriver {
       lines = error.linesBefore;
       tooLong = error;
     }
+    const onRequest = this.#onRequest;
     for (const line of lines) {
       if (this.#session.signal.aborted) return;
-      await this.#timed(() => service.line(this.#session, line));
+      // Timed inline, not through a closure: this loop runs once per request.
+      const started = onRequest ? performance.now() : 0;
+      await service.line(this.#session, line);
+      onRequest?.((performance.now() - started) / 1000);
     }
     if (tooLong && !this.#session.signal.aborted) await this.#refuse(tooLong);
   }
@@ -94,7 +108,11 @@ export class ServiceDriver {
     if (this.#session.signal.aborted) return;
     if (service.framing === "lines") {
       const last = this.#framer!.finish();
-      if (last !== undefined) await this.#timed(() => service.line(this.#session, last));
+      if (last !== undefined) {
+        const started = performance.now();
+        await service.line(this.#session, last);
+        this.#onRequest?.((performance.now() - started) / 1000);
+      }
     }
     await service.end?.(this.#session);
   }
@@ -103,18 +121,6 @@ export class ServiceDriver {
   async finish(): Promise<void> {
     await this.#opening;
     await this.#service.close?.(this.#session);
-  }
-
-  /** Runs one request, and reports its duration once it has succeeded. */
-  async #timed(request: () => void | Promise<void>): Promise<void> {
-    const onRequest = this.#onRequest;
-    if (!onRequest) {
-      await request();
-      return;
-    }
-    const started = performance.now();
-    await request();
-    onRequest((performance.now() - started) / 1000);
   }
 
   async #refuse(error: LineTooLongError): Promise<void> {

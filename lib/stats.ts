@@ -70,6 +70,8 @@ export class LatencyHistogram {
   #count = 0;
 
   /**
+   * Makes an empty histogram.
+   *
    * @param bounds Upper bounds in seconds, ascending.
    */
   constructor(bounds: readonly number[] = LATENCY_BUCKETS_SECONDS) {
@@ -103,21 +105,37 @@ export class LatencyHistogram {
   }
 
   /**
-   * An estimate of a quantile: the upper bound of the bucket it falls in.
+   * An estimate of a quantile; see {@link histogramQuantile}.
    *
    * @param q From 0 to 1, e.g. 0.99.
-   * @returns Seconds, `Infinity` if it lies past the last bound, or `NaN` with no observations.
    */
   quantile(q: number): number {
-    if (this.#count === 0) return NaN;
-    const rank = q * this.#count;
-    let running = 0;
-    for (let bucket = 0; bucket < this.#counts.length; bucket++) {
-      running += this.#counts[bucket]!;
-      if (running >= rank) return this.#bounds[bucket] ?? Infinity;
-    }
-    return Infinity;
+    return histogramQuantile(this.snapshot(), q);
   }
+}
+
+/**
+ * An estimate of a quantile: the upper bound of the bucket it falls in.
+ *
+ * @param histogram A histogram as {@link LatencyHistogram.snapshot} gives it.
+ * @param q From 0 to 1, e.g. 0.99.
+ * @returns Seconds, `Infinity` if it lies past the last bound, or `NaN` with no observations.
+ *
+ * @example
+ * ```ts
+ * import { histogramQuantile } from "./stats.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const histogram = { bounds: [0.001, 0.01], cumulative: [9, 10, 10], sum: 0.02, count: 10 };
+ * assert.equal(histogramQuantile(histogram, 0.5), 0.001);
+ * assert.equal(histogramQuantile(histogram, 0.99), 0.01);
+ * ```
+ */
+export function histogramQuantile(histogram: HistogramSnapshot, q: number): number {
+  if (histogram.count === 0) return NaN;
+  const rank = q * histogram.count;
+  const bucket = histogram.cumulative.findIndex((running) => running >= rank);
+  return bucket === -1 ? Infinity : histogram.bounds[bucket] ?? Infinity;
 }
 
 /** Everything the statistics know at one moment, ready for JSON. */
@@ -146,6 +164,12 @@ export interface StatsSnapshot {
   workersAlive: number | null;
 }
 
+/** Anything that can say what the figures are now: one server's or several combined. */
+export interface StatsSource {
+  /** Everything, now. */
+  snapshot(): StatsSnapshot;
+}
+
 /** What the statistics are told up front. */
 export interface ServerStatsOptions {
   /** The service's name, a label in every per-service figure. */
@@ -158,13 +182,35 @@ export interface ServerStatsOptions {
   now?: () => number;
 }
 
-/** The one set of counters a server keeps; it observes the accept loop. */
-export class ServerStats implements ServerObserver {
-  readonly #service: string;
+/** The figures every snapshot carries whatever it counts: who, how, for how long. */
+class SnapshotHeader {
+  readonly service: string;
   readonly #mode: string;
   readonly #workersAlive: (() => number) | undefined;
   readonly #now: () => number;
   readonly #startedAt: number;
+
+  constructor(options: ServerStatsOptions) {
+    this.service = options.service;
+    this.#mode = options.mode;
+    this.#workersAlive = options.workersAlive;
+    this.#now = options.now ?? (() => performance.now());
+    this.#startedAt = this.#now();
+  }
+
+  now(): Pick<StatsSnapshot, "service" | "mode" | "uptimeSeconds" | "workersAlive"> {
+    return {
+      service: this.service,
+      mode: this.#mode,
+      uptimeSeconds: (this.#now() - this.#startedAt) / 1000,
+      workersAlive: this.#workersAlive?.() ?? null,
+    };
+  }
+}
+
+/** The one set of counters a server keeps; it observes the accept loop. */
+export class ServerStats implements ServerObserver, StatsSource {
+  readonly #header: SnapshotHeader;
   readonly #open = new Set<Connection>();
   readonly #refused = Object.fromEntries(REFUSAL_REASONS.map((reason) => [reason, 0])) as Record<
     RefusalReason,
@@ -176,19 +222,17 @@ export class ServerStats implements ServerObserver {
   #closedBytesOut = 0;
 
   /**
+   * Starts counting from zero, now.
+   *
    * @param options The service and mode to label figures with, and the gauges' sources.
    */
   constructor(options: ServerStatsOptions) {
-    this.#service = options.service;
-    this.#mode = options.mode;
-    this.#workersAlive = options.workersAlive;
-    this.#now = options.now ?? (() => performance.now());
-    this.#startedAt = this.#now();
+    this.#header = new SnapshotHeader(options);
   }
 
   /** The service's name. */
   get service(): string {
-    return this.#service;
+    return this.#header.service;
   }
 
   /** Counts a connection as open; its bytes count live from now on. */
@@ -219,15 +263,6 @@ export class ServerStats implements ServerObserver {
     return this.#latency.count;
   }
 
-  /**
-   * Estimates a latency quantile from the histogram.
-   *
-   * @param q From 0 to 1.
-   */
-  latencyQuantile(q: number): number {
-    return this.#latency.quantile(q);
-  }
-
   /** Everything, now. */
   snapshot(): StatsSnapshot {
     let bytesIn = this.#closedBytesIn;
@@ -237,9 +272,7 @@ export class ServerStats implements ServerObserver {
       bytesOut += connection.bytesOut;
     }
     return {
-      service: this.#service,
-      mode: this.#mode,
-      uptimeSeconds: (this.#now() - this.#startedAt) / 1000,
+      ...this.#header.now(),
       connectionsOpen: this.#open.size,
       connectionsTotal: this.#connectionsTotal,
       refused: { ...this.#refused },
@@ -247,7 +280,61 @@ export class ServerStats implements ServerObserver {
       bytesOut,
       requests: this.#latency.count,
       latency: this.#latency.snapshot(),
-      workersAlive: this.#workersAlive?.() ?? null,
+    };
+  }
+}
+
+/**
+ * The figures of several servers in one process, added up: `reuseport`
+ * runs one whole server per Worker, and each Worker reports its own
+ * snapshot from time to time.
+ */
+export class CombinedStats implements StatsSource {
+  readonly #header: SnapshotHeader;
+  readonly #parts = new Map<number, StatsSnapshot>();
+
+  /**
+   * Starts with no part reported.
+   *
+   * @param options The service and mode to label figures with, and the gauges' sources.
+   */
+  constructor(options: ServerStatsOptions) {
+    this.#header = new SnapshotHeader(options);
+  }
+
+  /**
+   * Replaces one part's figures with newer ones.
+   *
+   * @param part Which server, e.g. a Worker's index.
+   * @param snapshot Its figures now; each is cumulative, so the latest replaces the last.
+   */
+  update(part: number, snapshot: StatsSnapshot): void {
+    this.#parts.set(part, snapshot);
+  }
+
+  /** Every part's figures added up. */
+  snapshot(): StatsSnapshot {
+    const parts = [...this.#parts.values()];
+    const sum = (pick: (snapshot: StatsSnapshot) => number) =>
+      parts.reduce((total, part) => total + pick(part), 0);
+    const empty = new LatencyHistogram().snapshot();
+    const latency = parts.reduce((total, { latency: part }) => ({
+      bounds: total.bounds,
+      cumulative: total.cumulative.map((count, i) => count + (part.cumulative[i] ?? 0)),
+      sum: total.sum + part.sum,
+      count: total.count + part.count,
+    }), empty);
+    return {
+      ...this.#header.now(),
+      connectionsOpen: sum((part) => part.connectionsOpen),
+      connectionsTotal: sum((part) => part.connectionsTotal),
+      refused: Object.fromEntries(
+        REFUSAL_REASONS.map((reason) => [reason, sum((part) => part.refused[reason])]),
+      ) as Record<RefusalReason, number>,
+      bytesIn: sum((part) => part.bytesIn),
+      bytesOut: sum((part) => part.bytesOut),
+      requests: latency.count,
+      latency,
     };
   }
 }
@@ -269,16 +356,18 @@ export interface HistorySample {
  * opened late still draws a chart of what came before it.
  */
 export class StatsHistory {
-  readonly #stats: ServerStats;
+  readonly #stats: StatsSource;
   readonly #capacity: number;
   readonly #samples: HistorySample[] = [];
   #previous: { time: number; connections: number; requests: number } | undefined;
 
   /**
+   * Keeps no samples yet.
+   *
    * @param stats What to sample.
    * @param capacity How many samples to keep; older ones are dropped.
    */
-  constructor(stats: ServerStats, capacity: number) {
+  constructor(stats: StatsSource, capacity: number) {
     this.#stats = stats;
     this.#capacity = capacity;
   }

@@ -9,7 +9,7 @@
 import { formatHostPort } from "./address.ts";
 import { ListenError, listenReason } from "./listen.ts";
 import { logger } from "./log.ts";
-import { prometheusText, type ServerStats, StatsHistory } from "./stats.ts";
+import { prometheusText, StatsHistory, type StatsSource } from "./stats.ts";
 import { STATS_PAGE_HTML } from "./stats_page.ts";
 
 const log = logger("stats");
@@ -22,7 +22,7 @@ const HISTORY_INTERVAL_MS = 1000;
 /** What {@link serveStats} needs. */
 export interface StatsServerOptions {
   /** The figures to serve. */
-  stats: ServerStats;
+  stats: StatsSource;
   /** Where to listen; loopback unless the operator chose otherwise. */
   hostname: string;
   /** The port, 0 for any free one. */
@@ -86,7 +86,7 @@ function listenHttp(
 }
 
 /** Answers one request to the statistics endpoint. */
-function route(request: Request, stats: ServerStats, history: StatsHistory): Response {
+function route(request: Request, stats: StatsSource, history: StatsHistory): Response {
   if (request.method !== "GET" && request.method !== "HEAD") {
     return new Response("method not allowed\n", { status: 405, headers: { allow: "GET, HEAD" } });
   }

@@ -5,7 +5,7 @@
  * @module
  */
 import { logger } from "./log.ts";
-import { type ServerStats, StatsHistory, summaryLine } from "./stats.ts";
+import { histogramQuantile, StatsHistory, type StatsSource, summaryLine } from "./stats.ts";
 
 const log = logger("stats");
 
@@ -16,15 +16,16 @@ const log = logger("stats");
  * @param seconds The interval.
  * @param signal Stops the logging.
  */
-export function logStatsEvery(stats: ServerStats, seconds: number, signal: AbortSignal): void {
+export function logStatsEvery(stats: StatsSource, seconds: number, signal: AbortSignal): void {
   if (signal.aborted) return;
   // A history of one sample is exactly "the rate since the last line".
   const rates = new StatsHistory(stats, 1);
   rates.sample();
   const timer = setInterval(() => {
     const { requestsPerSecond } = rates.sample();
+    const snapshot = stats.snapshot();
     log.info("{summary}", {
-      summary: summaryLine(stats.snapshot(), requestsPerSecond, stats.latencyQuantile(0.99)),
+      summary: summaryLine(snapshot, requestsPerSecond, histogramQuantile(snapshot.latency, 0.99)),
     });
   }, seconds * 1000);
   signal.addEventListener("abort", () => clearInterval(timer), { once: true });

@@ -18,10 +18,10 @@ export const STATS_PAGE_HTML = `<!doctype html>
   body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5rem; color: #222; background: #fafafa; }
   h1 { font-size: 1.3rem; margin: 0 0 .3rem; }
   .sub { color: #666; margin-bottom: 1rem; }
-  .grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(10rem, 1fr)); gap: .6rem; }
+  .grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(11.5rem, 1fr)); gap: .6rem; }
   .card { background: #fff; border: 1px solid #ddd; border-radius: 6px; padding: .5rem .7rem; }
   .card .label { color: #666; font-size: .8rem; }
-  .card .value { font-size: 1.4rem; font-variant-numeric: tabular-nums; }
+  .card .value { font-size: 1.3rem; font-variant-numeric: tabular-nums; white-space: nowrap; }
   .charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(22rem, 1fr)); gap: .8rem; margin-top: 1rem; }
   .chart { background: #fff; border: 1px solid #ddd; border-radius: 6px; padding: .5rem; }
   .chart h2 { font-size: .9rem; margin: 0 0 .3rem; font-weight: 600; }
@@ -43,7 +43,7 @@ export const STATS_PAGE_HTML = `<!doctype html>
   <div class="card"><div class="label">latency p50 / p99 ≤</div><div class="value" id="latency">…</div></div>
   <div class="card"><div class="label">bytes in</div><div class="value" id="bytes-in">…</div></div>
   <div class="card"><div class="label">bytes out</div><div class="value" id="bytes-out">…</div></div>
-  <div class="card"><div class="label">refused (denied / rate / busy / per-ip)</div><div class="value" id="refused">…</div></div>
+  <div class="card"><div class="label">refused: denied / rate / busy / per-ip</div><div class="value" id="refused">…</div></div>
   <div class="card"><div class="label">Workers alive</div><div class="value" id="workers-alive">…</div></div>
 </div>
 <div class="charts">

@@ -126,6 +126,8 @@ export class AddressRateLimiter {
   #sweepAt = FIRST_SWEEP_AT;
 
   /**
+   * Tracks no address yet.
+   *
    * @param rate Connections allowed per address.
    * @param now The clock; `performance.now` unless a test injects one.
    */

@@ -18,6 +18,7 @@ import { type BusSpec, newNodeName } from "../lib/bus.ts";
 import { describeError } from "../lib/errors.ts";
 import { logger, type LogSettings } from "../lib/log.ts";
 import { DEFAULT_GRACE_MS, type ServeSummary } from "../lib/server.ts";
+import type { CombinedStats } from "../lib/stats.ts";
 import type { FromListener, ToListener } from "./reuseport_protocol.ts";
 
 const log = logger("reuseport");
@@ -65,8 +66,11 @@ export interface ReusePortOptions {
   serviceArgs?: string[];
   /** Who may connect; the Workers ask it, so its limits hold for the whole server. */
   admission?: Admission;
-  /** Close a client idle this long; 0 never. */
-  idleTimeoutMs?: number;
+  /**
+   * Close a client idle this long; 0 never. A function is asked at each
+   * admission, and the answer travels with it, so a reload reaches every Worker.
+   */
+  idleTimeoutMs?: number | (() => number);
   /** How long clients may finish after a stop. */
   graceMs?: number;
   /** The longest line a line service accepts. */
@@ -77,6 +81,8 @@ export interface ReusePortOptions {
   proxyProtocol?: boolean;
   /** The bus the Workers' hubs share; default a `BroadcastChannel` of their own. */
   bus?: BusSpec;
+  /** Where the Workers' statistics are added up; none are kept unless given. */
+  stats?: CombinedStats;
   /** Abort it to stop every Worker. */
   signal: AbortSignal;
   /** Called once every Worker is listening. */
@@ -103,9 +109,11 @@ export async function serveReusePort(options: ReusePortOptions): Promise<ServeSu
   const bus = options.bus ?? { kind: "channel", name: `servidor-${newNodeName()}` };
   const { hostname, port } = options.listener.addr;
   const admission = options.admission ?? new Admission({ maxConns: DEFAULT_MAX_CONNS });
+  const { idleTimeoutMs: idleTimeout = 0 } = options;
+  const idleTimeoutFor = typeof idleTimeout === "function" ? idleTimeout : () => idleTimeout;
   const listeners: Listener[] = [];
   for (let index = 1; index <= threads; index++) {
-    listeners.push(startListener(admission, {
+    listeners.push(startListener(admission, idleTimeoutFor, options.stats, {
       type: "start",
       index,
       threads,
@@ -114,11 +122,12 @@ export async function serveReusePort(options: ReusePortOptions): Promise<ServeSu
       service: options.serviceSpecifier,
       serviceArgs: options.serviceArgs ?? [],
       maxLine: options.maxLine,
-      idleTimeoutMs: options.idleTimeoutMs ?? 0,
+      idleTimeoutMs: idleTimeoutFor(),
       graceMs: options.graceMs ?? DEFAULT_GRACE_MS,
       log: options.log,
       proxyProtocol: options.proxyProtocol ?? false,
       bus,
+      reportStats: options.stats !== undefined,
     }));
   }
   const stopAll = () => {
@@ -153,6 +162,8 @@ export async function serveReusePort(options: ReusePortOptions): Promise<ServeSu
 
 function startListener(
   admission: Admission,
+  idleTimeoutFor: () => number,
+  stats: CombinedStats | undefined,
   start: Extract<ToListener, { type: "start" }>,
 ): Listener {
   const worker = new Worker(new URL("./reuseport_worker.ts", import.meta.url), {
@@ -183,12 +194,16 @@ function startListener(
       case "stopped":
         stopped.resolve(message.summary);
         break;
+      case "stats":
+        stats?.update(start.index, message.snapshot);
+        break;
       case "admit":
         worker.postMessage(
           {
             type: "admitted",
             request: message.request,
             refusal: admission.admit(message.host),
+            idleTimeoutMs: idleTimeoutFor(),
           } satisfies ToListener,
         );
         break;

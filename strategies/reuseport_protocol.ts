@@ -9,6 +9,10 @@ import type { Refusal } from "../lib/admission.ts";
 import type { BusSpec } from "../lib/bus.ts";
 import type { LogSettings } from "../lib/log.ts";
 import type { ServeSummary } from "../lib/server.ts";
+import type { StatsSnapshot } from "../lib/stats.ts";
+
+/** How often a Worker that keeps statistics reports them while it serves. */
+export const STATS_REPORT_MS = 500;
 
 /** From the main thread to a `reuseport` Worker. */
 export type ToListener =
@@ -28,11 +32,17 @@ export type ToListener =
     log: LogSettings;
     proxyProtocol: boolean;
     bus: BusSpec;
+    /** Keep statistics and report them every {@link STATS_REPORT_MS}, and once more at the end. */
+    reportStats: boolean;
   }
   /** Stop accepting, close every client, and report `stopped`. */
   | { type: "stop" }
-  /** The answer to an `admit`: no refusal means the client was admitted and counted. */
-  | { type: "admitted"; request: number; refusal: Refusal | undefined };
+  /**
+   * The answer to an `admit`: no refusal means the client was admitted and
+   * counted. `idleTimeoutMs` is the idle timeout in force for it, which a
+   * reload may have changed since `start`.
+   */
+  | { type: "admitted"; request: number; refusal: Refusal | undefined; idleTimeoutMs: number };
 
 /** From a `reuseport` Worker to the main thread. */
 export type FromListener =
@@ -42,6 +52,8 @@ export type FromListener =
   | { type: "failed"; reason: string }
   /** The Worker has stopped; what it did. */
   | { type: "stopped"; summary: ServeSummary }
+  /** The Worker's statistics now; each report replaces the last. */
+  | { type: "stats"; snapshot: StatsSnapshot }
   /** May a client from `host` be served? The main thread's admission decides for all Workers. */
   | { type: "admit"; request: number; host: string }
   /** A client from `host` that was admitted has gone. */

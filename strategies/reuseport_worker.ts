@@ -14,9 +14,10 @@ import { openBus } from "../lib/bus.ts";
 import { describeError } from "../lib/errors.ts";
 import { configureLogging } from "../lib/log.ts";
 import { serve } from "../lib/server.ts";
+import { ServerStats } from "../lib/stats.ts";
 import { loadService } from "../services/mod.ts";
 import { poll } from "./poll.ts";
-import type { FromListener, ToListener } from "./reuseport_protocol.ts";
+import { type FromListener, STATS_REPORT_MS, type ToListener } from "./reuseport_protocol.ts";
 
 const stop = new AbortController();
 
@@ -30,6 +31,8 @@ function post(message: FromListener): void {
  * reload of the rules reaches every Worker at once.
  */
 const pendingAdmissions = new Map<number, (refusal: Refusal | undefined) => void>();
+// The idle timeout for the client admitted last; each admission brings the one in force.
+let idleTimeoutMs = 0;
 let nextRequest = 0;
 const remoteAdmission: AdmissionGate = {
   admit(host) {
@@ -46,6 +49,7 @@ const remoteAdmission: AdmissionGate = {
 
 async function run(start: Extract<ToListener, { type: "start" }>): Promise<void> {
   configureLogging(start.log);
+  idleTimeoutMs = start.idleTimeoutMs;
   let listener: Deno.TcpListener;
   try {
     listener = Deno.listen({ hostname: start.hostname, port: start.port, reusePort: true });
@@ -63,6 +67,15 @@ async function run(start: Extract<ToListener, { type: "start" }>): Promise<void>
   }
   try {
     const service = await loadService(start.service, start.serviceArgs);
+    // Counted here, where the connections are; the main thread adds up every Worker's.
+    const stats = start.reportStats
+      ? new ServerStats({ service: service.name, mode: "reuseport" })
+      : undefined;
+    const report = () => {
+      if (stats) post({ type: "stats", snapshot: stats.snapshot() });
+    };
+    const reporter = stats ? setInterval(report, STATS_REPORT_MS) : undefined;
+    stop.signal.addEventListener("abort", () => clearInterval(reporter), { once: true });
     post({ type: "listening" });
     const summary = await serve({
       listener,
@@ -72,13 +85,16 @@ async function run(start: Extract<ToListener, { type: "start" }>): Promise<void>
       serviceArgs: start.serviceArgs,
       maxLine: start.maxLine,
       admission: remoteAdmission,
-      idleTimeoutMs: start.idleTimeoutMs,
+      idleTimeoutMs: () => idleTimeoutMs,
       graceMs: start.graceMs,
       signal: stop.signal,
       proxyProtocol: start.proxyProtocol,
       bus,
       ids: { first: start.index, step: start.threads },
+      observer: stats,
     });
+    clearInterval(reporter);
+    report();
     post({ type: "stopped", summary });
   } finally {
     await bus.close();
@@ -95,6 +111,7 @@ self.onmessage = (event: MessageEvent<ToListener>) => {
       stop.abort();
       break;
     case "admitted":
+      idleTimeoutMs = message.idleTimeoutMs;
       pendingAdmissions.get(message.request)?.(message.refusal);
       pendingAdmissions.delete(message.request);
       break;

@@ -12,7 +12,7 @@ import type { Bus } from "../lib/bus.ts";
 import { serve, type ServeSummary } from "../lib/server.ts";
 import { DEFAULT_MAX_LINE } from "../lib/line_framer.ts";
 import type { Service } from "../lib/service.ts";
-import type { ServerObserver } from "../lib/stats.ts";
+import type { CombinedStats, ServerObserver } from "../lib/stats.ts";
 import type { Strategy } from "../lib/strategy.ts";
 import { writeAll } from "../lib/write_all.ts";
 import { loadService } from "../services/mod.ts";
@@ -43,7 +43,8 @@ export interface TestServerOptions extends StrategyOptions {
   observer?: ServerObserver;
   /** Admission rules, e.g. `{ maxConns: 1 }`; the server's defaults otherwise. */
   rules?: AdmissionRules;
-  idleTimeoutMs?: number;
+  /** A number, or a function asked for each new client, as a reload would change it. */
+  idleTimeoutMs?: number | (() => number);
   handlerTimeoutMs?: number;
   /** The shutdown grace; 0 unless given, so `stop()` closes clients at once. */
   graceMs?: number;
@@ -57,6 +58,8 @@ export interface TestServerOptions extends StrategyOptions {
   bus?: Bus;
   /** `reuseport`: how many Workers (default 2, so that there is always more than one). */
   threads?: number;
+  /** `reuseport`: where the Workers' statistics are added up. */
+  stats?: CombinedStats;
 }
 
 /** Starts a server on 127.0.0.1, port 0, or wherever `options.listen` says. */
@@ -91,6 +94,7 @@ export async function startServer(options: TestServerOptions): Promise<TestServe
       idleTimeoutMs: options.idleTimeoutMs,
       graceMs: options.graceMs ?? 0,
       signal: stopper.signal,
+      stats: options.stats,
       onListening,
     });
     await Promise.race([listening, served]);

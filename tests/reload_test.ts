@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { CliServer, Netcat, runCli, TestClient } from "./_helpers.ts";
+import { IDLE_NOTICE } from "../lib/server.ts";
+import { CliServer, Netcat, runCli, startServer, TestClient } from "./_helpers.ts";
 
 Deno.test("SIGHUP with a new deny list refuses the next client from that range while an open one keeps working", async () => {
   const config = await Deno.makeTempFile({ prefix: "servidor_reload_", suffix: ".json" });
@@ -109,3 +110,30 @@ Deno.test("--rate trips at the configured rate: the client over it gets ERR rate
   assert.equal(stats.refused.rate, 1);
   assert.equal(stats.connectionsTotal, 2);
 });
+
+for (const mode of ["poll", "reuseport"] as const) {
+  Deno.test(`a reloaded idle timeout applies to the next client only, under ${mode}`, async () => {
+    // What ConfigReloader.idleTimeoutMs answers, changed here as a reload would change it.
+    let idleTimeoutMs = 0;
+    await using server = await startServer({
+      mode,
+      service: "reverse",
+      idleTimeoutMs: () => idleTimeoutMs,
+    });
+    using before = await TestClient.connect(server.port);
+    await before.send("uno\n");
+    assert.equal(await before.readLine(), "onu");
+
+    idleTimeoutMs = 50;
+    using after = await TestClient.connect(server.port);
+    await after.send("dos\n");
+    assert.equal(await after.readLine(), "sod");
+    // Now silent, it is closed with a notice once the new timeout passes.
+    assert.equal(await after.readLine(), IDLE_NOTICE);
+    assert.equal(await after.readLine(), null);
+
+    // The client from before the change is under the old setting: never idle-closed.
+    await before.send("tres\n");
+    assert.equal(await before.readLine(), "sert");
+  });
+}

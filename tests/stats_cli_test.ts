@@ -53,3 +53,26 @@ Deno.test("the CLI says the statistics port is in use and exits with status 1", 
     `servidor: cannot listen on 127.0.0.1:${taken.addr.port}: address already in use\n`,
   );
 });
+
+Deno.test("the CLI adds up the statistics of every reuseport Worker", async () => {
+  await using server = await CliServer.start([
+    "--mode=reuseport",
+    "--threads=2",
+    "--service=reverse",
+    "--stats-port=0",
+    "--stats-interval=1",
+  ]);
+  const [, statsPort] = await server.waitForMatch(/^statistics on http:\/\/127\.0\.0\.1:(\d+)\/$/);
+  for (let i = 0; i < 4; i++) {
+    using client = await TestClient.connect(server.port);
+    await client.send(`hola ${i}\n`);
+    assert.equal(await client.readLine(), `${i} aloh`);
+  }
+  // The Workers report twice a second and the summary comes once a second: wait for the sums.
+  const summary = await server.waitForLog(/stats: open=0 total=4 .* requests=4 .* workers=2 /);
+  assert.match(summary, / in=28 out=32 /);
+  const stats = await (await fetch(`http://127.0.0.1:${statsPort}/stats.json`)).json();
+  assert.equal(stats.mode, "reuseport");
+  assert.equal(stats.connectionsTotal, 4);
+  assert.equal((await server.stop()).code, 0);
+});

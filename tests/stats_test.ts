@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import parsePrometheusTextFormat from "parse-prometheus-text-format";
 import {
+  CombinedStats,
   LATENCY_BUCKETS_SECONDS,
   LatencyHistogram,
   prometheusText,
@@ -288,4 +289,49 @@ Deno.test("the statistics count refused connections by reason", async () => {
     assert.deepEqual(refused, expected, reason);
     assert.equal(connectionsTotal, reason === "denied" ? 0 : 1);
   }
+});
+
+Deno.test("reuseport: the statistics add up what every Worker's clients did", async () => {
+  const stats = new CombinedStats({ service: "reverse", mode: "reuseport", workersAlive: () => 2 });
+  const server = await startServer({ mode: "reuseport", service: "reverse", threads: 2, stats });
+  let lines = 0;
+  try {
+    // Enough clients that the kernel very likely spreads them over both Workers; the sums hold either way.
+    for (let i = 0; i < 6; i++) {
+      using client = await TestClient.connect(server.port);
+      await client.send(`uno ${i}\ndos ${i}\n`);
+      await client.closeWrite();
+      await client.readAll();
+      lines += 2;
+    }
+  } finally {
+    await server.stop();
+  }
+  // Each Worker reports once more as it stops, so the sums are final now.
+  const snapshot = stats.snapshot();
+  assert.equal(snapshot.connectionsTotal, 6);
+  assert.equal(snapshot.connectionsOpen, 0);
+  assert.equal(snapshot.requests, lines);
+  assert.equal(snapshot.latency.cumulative.at(-1), lines);
+  assert.equal(snapshot.bytesIn, 6 * "uno 0\ndos 0\n".length);
+  assert.equal(snapshot.bytesOut, 6 * "0 onu\r\n0 sod\r\n".length);
+  assert.equal(snapshot.workersAlive, 2);
+});
+
+Deno.test("CombinedStats adds up its parts, the latest report of each replacing the last", () => {
+  const part = (connections: number) => {
+    const stats = new ServerStats({ service: "echo", mode: "reuseport" });
+    for (let i = 0; i < connections; i++) stats.request(0.002);
+    stats.refused("127.0.0.1:1", "busy");
+    return stats.snapshot();
+  };
+  const combined = new CombinedStats({ service: "echo", mode: "reuseport" });
+  combined.update(1, part(1));
+  combined.update(2, part(2));
+  combined.update(1, part(3));
+  const snapshot = combined.snapshot();
+  assert.equal(snapshot.requests, 5);
+  assert.equal(snapshot.latency.count, 5);
+  assert.equal(snapshot.refused.busy, 2);
+  assert.equal(snapshot.latency.cumulative.at(-1), 5);
 });
