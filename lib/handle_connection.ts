@@ -60,7 +60,8 @@ export async function handleConnection(
 
 /**
  * Logs a failure inside one connection and closes it. A peer that went away
- * is routine and logged at debug; anything else is the service's fault, and
+ * is routine: the connection already logged it at debug where its socket
+ * failed, so it is only closed here. Anything else is the service's fault, and
  * the client is told {@link INTERNAL_ERROR_NOTICE} before it is closed.
  *
  * @param connection The client whose service failed.
@@ -69,10 +70,6 @@ export async function handleConnection(
  */
 export async function reportServiceError(connection: Connection, error: unknown): Promise<void> {
   if (isDisconnect(error)) {
-    log.debug("{peer} went away: {reason}", {
-      peer: connection.peer,
-      reason: describeError(error),
-    });
     connection.close();
     return;
   }
