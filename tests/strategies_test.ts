@@ -54,63 +54,48 @@ for (const mode of CONCURRENT_MODES) {
 }
 
 /**
- * Records the order in which things happen, so a test can show that a
- * client was answered only after another left, without timing anything.
+ * Shows that a second client is answered only after the first leaves,
+ * without timing anything: while the second waits, a full round trip of the
+ * first proves the server is still busy with it, and the order in which the
+ * two events happen is what the test checks.
+ *
+ * @param whileFirstServed Runs once the second client is waiting, for checks of the server's state.
  */
-function eventLog() {
+async function assertSecondWaitsForFirst(
+  port: number,
+  whileFirstServed: () => void = () => {},
+): Promise<void> {
+  using first = await TestClient.connect(port);
+  await first.send("one\n");
+  assert.equal(await first.readLine(), "eno");
+
+  using second = await TestClient.connect(port);
+  await second.send("two\n");
   const events: string[] = [];
-  return {
-    events,
-    track<T>(name: string, promise: Promise<T>): Promise<T> {
-      return promise.then((value) => {
-        events.push(name);
-        return value;
-      });
-    },
-  };
+  const secondReply = second.readLine().then((line) => {
+    events.push("second answered");
+    return line;
+  });
+
+  await first.send("uno\n");
+  assert.equal(await first.readLine(), "onu");
+  whileFirstServed();
+  events.push("first still served");
+  first.close();
+
+  assert.equal(await secondReply, "owt");
+  assert.deepEqual(events, ["first still served", "second answered"]);
 }
 
 Deno.test("single serves a second client only after the first leaves", async () => {
   await using server = await startServer({ mode: "single", service: "reverse" });
-  using first = await TestClient.connect(server.port);
-  await first.send("one\n");
-  assert.equal(await first.readLine(), "eno");
-
-  using second = await TestClient.connect(server.port);
-  await second.send("two\n");
-  const log = eventLog();
-  const secondReply = log.track("second answered", second.readLine());
-
-  // The first client is still being served: a full round trip proves the server is busy with it.
-  await first.send("uno\n");
-  assert.equal(await first.readLine(), "onu");
-  log.events.push("first still served");
-  first.close();
-
-  assert.equal(await secondReply, "owt");
-  assert.deepEqual(log.events, ["first still served", "second answered"]);
+  await assertSecondWaitsForFirst(server.port);
 });
 
 Deno.test("workers makes the next client wait for a free Worker when --max-workers are busy", async () => {
   await using server = await startServer({ mode: "workers", service: "reverse", maxWorkers: 1 });
   const strategy = server.strategy as WorkersStrategy;
-  using first = await TestClient.connect(server.port);
-  await first.send("one\n");
-  assert.equal(await first.readLine(), "eno");
-
-  using second = await TestClient.connect(server.port);
-  await second.send("two\n");
-  const log = eventLog();
-  const secondReply = log.track("second answered", second.readLine());
-
-  await first.send("uno\n");
-  assert.equal(await first.readLine(), "onu");
-  assert.equal(strategy.alive, 1);
-  log.events.push("first still served");
-  first.close();
-
-  assert.equal(await secondReply, "owt");
-  assert.deepEqual(log.events, ["first still served", "second answered"]);
+  await assertSecondWaitsForFirst(server.port, () => assert.equal(strategy.alive, 1));
   assert.equal(strategy.waiting, 0);
 });
 
