@@ -336,6 +336,20 @@ export interface CliResult {
 }
 
 /**
+ * Asserts that a CLI run failed the way a serious tool should: one line on
+ * standard error that matches `message`, and exit status `code`.
+ */
+export function assertOneLineError(result: CliResult, code: number, message: RegExp): void {
+  assert.equal(result.code, code, result.stderr);
+  assert.match(result.stderr, message);
+  assert.equal(
+    result.stderr.trimEnd().split("\n").length,
+    1,
+    `more than one line: ${result.stderr}`,
+  );
+}
+
+/**
  * Runs main.ts to completion with the given flags and deno permissions.
  *
  * @param input Written to its standard input, which is then closed; none by default.

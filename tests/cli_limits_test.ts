@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { CliServer, runCli, TestClient } from "./_helpers.ts";
+import { assertOneLineError, CliServer, runCli, TestClient } from "./_helpers.ts";
 
 const BAD_LIMITS: Array<[string[], RegExp]> = [
   [["--max-conns=-1"], /^servidor: invalid --max-conns "-1": expected a whole number from 0/],
@@ -19,10 +19,7 @@ const BAD_LIMITS: Array<[string[], RegExp]> = [
 
 for (const [args, message] of BAD_LIMITS) {
   Deno.test(`the CLI rejects ${args.join(" ")} with one line and exit status 2`, async () => {
-    const { code, stderr } = await runCli(args);
-    assert.equal(code, 2);
-    assert.match(stderr, message);
-    assert.equal(stderr.trimEnd().split("\n").length, 1, `more than one line: ${stderr}`);
+    assertOneLineError(await runCli(args), 2, message);
   });
 }
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { CliServer, MAIN, runCli, TestClient } from "./_helpers.ts";
+import { assertOneLineError, CliServer, MAIN, runCli, TestClient } from "./_helpers.ts";
 
 const decoder = new TextDecoder();
 
@@ -25,27 +25,24 @@ const BAD_FLAGS: Array<[string[], RegExp]> = [
 
 for (const [args, message] of BAD_FLAGS) {
   Deno.test(`the CLI rejects ${args.join(" ")} with one line and exit status 2`, async () => {
-    const { code, stderr } = await runCli(args);
-    assert.equal(code, 2);
-    assert.match(stderr, message);
-    assert.equal(stderr.trimEnd().split("\n").length, 1, `more than one line: ${stderr}`);
+    assertOneLineError(await runCli(args), 2, message);
   });
 }
 
 Deno.test("the CLI refuses --mode=workers without read access, with one line and exit status 2", async () => {
-  const { code, stderr } = await runCli(["--mode=workers", "--port=0"]);
-  assert.equal(code, 2);
-  assert.match(stderr, /--mode=workers needs read access .* --allow-read/);
+  assertOneLineError(
+    await runCli(["--mode=workers", "--port=0"]),
+    2,
+    /--mode=workers needs read access .* --allow-read/,
+  );
 });
 
 Deno.test("the CLI refuses --mode=reuseport without --unstable-net, with one line and exit status 2", async () => {
-  const { code, stderr } = await runCli(["--mode=reuseport", "--port=0"], [
-    "--allow-net",
-    "--allow-read",
-  ]);
-  assert.equal(code, 2);
-  assert.match(stderr, /^servidor: --mode=reuseport needs .* run deno with --unstable-net/);
-  assert.equal(stderr.trimEnd().split("\n").length, 1, `more than one line: ${stderr}`);
+  assertOneLineError(
+    await runCli(["--mode=reuseport", "--port=0"], ["--allow-net", "--allow-read"]),
+    2,
+    /^servidor: --mode=reuseport needs .* run deno with --unstable-net/,
+  );
 });
 
 Deno.test("the CLI says in one line that Redis cannot be reached and exits with status 1", async () => {
@@ -54,14 +51,15 @@ Deno.test("the CLI says in one line that Redis cannot be reached and exits with 
     using probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
     return probe.addr;
   })();
-  const { code, stderr } = await runCli(["--port=0", `--bus=redis://127.0.0.1:${port}`], [
-    "--allow-net",
-    "--allow-env",
-    "--allow-read",
-  ]);
-  assert.equal(code, 1);
-  assert.match(stderr, new RegExp(`^servidor: cannot reach Redis at redis://127.0.0.1:${port}: `));
-  assert.equal(stderr.trimEnd().split("\n").length, 1, `more than one line: ${stderr}`);
+  assertOneLineError(
+    await runCli(["--port=0", `--bus=redis://127.0.0.1:${port}`], [
+      "--allow-net",
+      "--allow-env",
+      "--allow-read",
+    ]),
+    1,
+    new RegExp(`^servidor: cannot reach Redis at redis://127.0.0.1:${port}: `),
+  );
 });
 
 Deno.test("the CLI says the address is in use and exits with status 1", async () => {

@@ -5,7 +5,15 @@
  */
 import assert from "node:assert/strict";
 import { serviceSpecifier } from "../services/mod.ts";
-import { ALL_MODES, CliServer, ROOT, runCli, startServer, TestClient } from "./_helpers.ts";
+import {
+  ALL_MODES,
+  assertOneLineError,
+  CliServer,
+  ROOT,
+  runCli,
+  startServer,
+  TestClient,
+} from "./_helpers.ts";
 
 /** The path the README runs, relative to the repository's root. */
 const EXAMPLE = "./services/examples/upper.ts";
@@ -57,10 +65,7 @@ const MODULE_MISTAKES: Array<[string, string[], RegExp]> = [
 
 for (const [path, permissions, message] of MODULE_MISTAKES) {
   Deno.test(`the CLI refuses --service=${path} (${permissions.join(" ")}) with one line and exit status 2`, async () => {
-    const { code, stderr } = await runCli(["--port=0", `--service=${path}`], permissions);
-    assert.equal(code, 2, stderr);
-    assert.match(stderr, message);
-    assert.equal(stderr.trimEnd().split("\n").length, 1, `more than one line: ${stderr}`);
+    assertOneLineError(await runCli(["--port=0", `--service=${path}`], permissions), 2, message);
   });
 }
 

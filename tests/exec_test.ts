@@ -5,7 +5,15 @@
 import assert from "node:assert/strict";
 import type { PeerInfo, Session } from "../lib/service.ts";
 import { createExecService } from "../services/exec.ts";
-import { ALL_MODES, CliServer, hasCommand, runCli, startServer, TestClient } from "./_helpers.ts";
+import {
+  ALL_MODES,
+  assertOneLineError,
+  CliServer,
+  hasCommand,
+  runCli,
+  startServer,
+  TestClient,
+} from "./_helpers.ts";
 
 const HAVE_BC = hasCommand("bc");
 const decoder = new TextDecoder();
@@ -158,10 +166,7 @@ const EXEC_MISTAKES: Array<[string[], string[], RegExp]> = [
 
 for (const [args, permissions, message] of EXEC_MISTAKES) {
   Deno.test(`the CLI refuses ${args.join(" ")} (${permissions.join(" ")}) with one line and exit status 2`, async () => {
-    const { code, stderr } = await runCli(["--port=0", ...args], permissions);
-    assert.equal(code, 2, stderr);
-    assert.match(stderr, message);
-    assert.equal(stderr.trimEnd().split("\n").length, 1);
+    assertOneLineError(await runCli(["--port=0", ...args], permissions), 2, message);
   });
 }
 

@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import {
+  assertOneLineError,
   CliServer,
   hasCommand,
   hasIpv6Loopback,
@@ -15,21 +16,6 @@ import {
 
 const HAVE_OPENSSL = hasCommand("openssl");
 const HAVE_IPV6 = hasIpv6Loopback();
-
-/** Asserts a one-line error on standard error and the exit status. */
-function assertOneLineError(
-  result: { code: number; stderr: string },
-  code: number,
-  message: RegExp,
-): void {
-  assert.equal(result.code, code, result.stderr);
-  assert.match(result.stderr, message);
-  assert.equal(
-    result.stderr.trimEnd().split("\n").length,
-    1,
-    `more than one line: ${result.stderr}`,
-  );
-}
 
 Deno.test("the CLI refuses a missing TLS key file with one line and exit status 2", async () => {
   await using certificate = HAVE_OPENSSL ? await makeTestCertificate() : undefined;
