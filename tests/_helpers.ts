@@ -323,6 +323,39 @@ export async function makeTestCertificate(): Promise<TestCertificate> {
   };
 }
 
+/** A test server over TLS, with the throw-away certificate it serves. */
+export interface TlsTestServer extends TestServer {
+  certificate: TestCertificate;
+}
+
+/**
+ * Starts a server over TLS on 127.0.0.1 with a fresh certificate; disposing
+ * of it stops the server, then removes the certificate.
+ */
+export async function startTlsServer(
+  options: Omit<TestServerOptions, "listen">,
+): Promise<TlsTestServer> {
+  const certificate = await makeTestCertificate();
+  let server: TestServer;
+  try {
+    server = await startServer({
+      ...options,
+      listen: { transport: "tls", hostname: "127.0.0.1", port: 0, ...certificate.files },
+    });
+  } catch (error) {
+    await certificate[Symbol.asyncDispose]();
+    throw error;
+  }
+  return {
+    ...server,
+    certificate,
+    async [Symbol.asyncDispose]() {
+      await server[Symbol.asyncDispose]();
+      await certificate[Symbol.asyncDispose]();
+    },
+  };
+}
+
 /** main.ts, for tests that run the CLI. */
 export const MAIN = new URL("../main.ts", import.meta.url).pathname;
 /** The repository's root, where CLI tests run so that README paths work. */

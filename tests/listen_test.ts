@@ -11,6 +11,7 @@ import {
   makeTestCertificate,
   runCli,
   startServer,
+  startTlsServer,
   TestClient,
 } from "./_helpers.ts";
 
@@ -64,12 +65,11 @@ Deno.test({
   }`,
   ignore: !HAVE_OPENSSL,
   async fn() {
-    await using certificate = await makeTestCertificate();
-    await using server = await startServer({
+    await using server = await startTlsServer({
       mode: "poll",
       service: "reverse",
-      listen: { transport: "tls", hostname: "127.0.0.1", port: 0, ...certificate.files },
     });
+    const { certificate } = server;
     const output = await runCli(
       ["client", "--tls", `--ca=${certificate.files.certFile}`, `--port=${server.port}`],
       ["--allow-net", "--allow-read"],
@@ -86,12 +86,7 @@ Deno.test({
   }`,
   ignore: !HAVE_OPENSSL,
   async fn() {
-    await using certificate = await makeTestCertificate();
-    await using server = await startServer({
-      mode: "poll",
-      service: "reverse",
-      listen: { transport: "tls", hostname: "127.0.0.1", port: 0, ...certificate.files },
-    });
+    await using server = await startTlsServer({ mode: "poll", service: "reverse" });
     const output = await runCli(
       ["client", "--tls", `--port=${server.port}`],
       ["--allow-net"],

@@ -7,8 +7,8 @@ import {
   ALL_MODES,
   hasCommand,
   hasIpv6Loopback,
-  makeTestCertificate,
   startServer,
+  startTlsServer,
   TestClient,
 } from "./_helpers.ts";
 
@@ -25,12 +25,11 @@ for (const mode of ALL_MODES) {
     }`,
     ignore: !HAVE_OPENSSL,
     async fn() {
-      await using certificate = await makeTestCertificate();
-      await using server = await startServer({
+      await using server = await startTlsServer({
         mode,
         service: "reverse",
-        listen: { transport: "tls", hostname: "127.0.0.1", port: 0, ...certificate.files },
       });
+      const { certificate } = server;
       using client = await TestClient.connectTo({
         transport: "tls",
         hostname: "127.0.0.1",
@@ -51,12 +50,11 @@ for (const mode of ALL_MODES) {
     }`,
     ignore: !HAVE_OPENSSL || !HAVE_SOCAT,
     async fn() {
-      await using certificate = await makeTestCertificate();
-      await using server = await startServer({
+      await using server = await startTlsServer({
         mode,
         service: "reverse",
-        listen: { transport: "tls", hostname: "127.0.0.1", port: 0, ...certificate.files },
       });
+      const { certificate } = server;
       const socat = new Deno.Command("socat", {
         // -t 30: after our end of input, wait up to 30 s for the server's answer.
         args: [
@@ -84,12 +82,11 @@ for (const mode of ALL_MODES) {
     }`,
     ignore: !HAVE_OPENSSL,
     async fn() {
-      await using certificate = await makeTestCertificate();
-      await using server = await startServer({
+      await using server = await startTlsServer({
         mode,
         service: "reverse",
-        listen: { transport: "tls", hostname: "127.0.0.1", port: 0, ...certificate.files },
       });
+      const { certificate } = server;
       const sClient = new Deno.Command("openssl", {
         args: [
           "s_client",
@@ -127,12 +124,11 @@ for (const mode of ALL_MODES) {
     }`,
     ignore: !HAVE_OPENSSL,
     async fn() {
-      await using certificate = await makeTestCertificate();
-      await using server = await startServer({
+      await using server = await startTlsServer({
         mode,
         service: "echo",
-        listen: { transport: "tls", hostname: "127.0.0.1", port: 0, ...certificate.files },
       });
+      const { certificate } = server;
       {
         using plain = await TestClient.connect(server.port);
         await plain.send("GET / HTTP/1.0\r\n\r\n");
