@@ -15,6 +15,7 @@ import {
   ConfigReloader,
   MAX_CONNECTION_LIMIT,
   MAX_IDLE_TIMEOUT_SECONDS,
+  onHangup,
   readConfigAtStart,
   type ReloadableSettings,
 } from "./lib/config.ts";
@@ -33,7 +34,7 @@ import {
 } from "./lib/flags.ts";
 import { DEFAULT_MAX_LINE } from "./lib/line_framer.ts";
 import { ListenError, type ListenOptions, openListener } from "./lib/listen.ts";
-import { configureLogging, LOG_FORMATS, LOG_LEVELS } from "./lib/log.ts";
+import { configureLogging, LOG_FORMATS, LOG_LEVELS, logger } from "./lib/log.ts";
 import { DEFAULT_GRACE_MS, serve } from "./lib/server.ts";
 import { CombinedStats, ServerStats } from "./lib/stats.ts";
 import { serveStats, type StatsServer } from "./lib/stats_http.ts";
@@ -325,7 +326,14 @@ async function serveCommand(commandLine: string[]): Promise<number> {
   };
   const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
   for (const signal of signals) Deno.addSignalListener(signal, onSignal);
-  reloader?.reloadOnHangup(stop.signal);
+  if (reloader) reloader.reloadOnHangup(stop.signal);
+  else {
+    // A server that dies because its terminal hung up, or because an operator
+    // expected a reload, is worse than one that says there is nothing to reload.
+    onHangup(stop.signal, () => {
+      logger("config").warn("SIGHUP: nothing to reload without --config; carrying on");
+    });
+  }
 
   const announce = () => {
     writeAllSync(

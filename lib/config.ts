@@ -228,17 +228,27 @@ export class ConfigReloader {
    * @param signal The server's shutdown signal.
    */
   reloadOnHangup(signal: AbortSignal): void {
-    if (signal.aborted) return;
     // Reloads run one at a time, in the order the signals came.
     let reloading = Promise.resolve();
-    const onHangup = () => {
+    onHangup(signal, () => {
       reloading = reloading.then(async () => void await this.reload());
-    };
-    Deno.addSignalListener("SIGHUP", onHangup);
-    signal.addEventListener("abort", () => Deno.removeSignalListener("SIGHUP", onHangup), {
-      once: true,
     });
   }
+}
+
+/**
+ * Calls `handler` on every SIGHUP until `signal` aborts. Once a listener is
+ * installed, SIGHUP no longer ends the process, which is its default action.
+ *
+ * @param signal Aborted when the server stops.
+ * @param handler What a hangup does.
+ */
+export function onHangup(signal: AbortSignal, handler: () => void): void {
+  if (signal.aborted) return;
+  Deno.addSignalListener("SIGHUP", handler);
+  signal.addEventListener("abort", () => Deno.removeSignalListener("SIGHUP", handler), {
+    once: true,
+  });
 }
 
 /**

@@ -137,3 +137,14 @@ for (const mode of ["poll", "reuseport"] as const) {
     assert.equal(await before.readLine(), "sert");
   });
 }
+
+Deno.test("SIGHUP without --config is logged and the server goes on serving", async () => {
+  await using server = await CliServer.start(["--service=reverse"]);
+  server.child.kill("SIGHUP");
+  await server.waitForLog(/WRN.*SIGHUP: nothing to reload without --config/);
+  using client = await TestClient.connect(server.port);
+  await client.send("still here\n");
+  assert.equal(await client.readLine(), "ereh llits");
+  client.close();
+  assert.equal((await server.stop()).code, 0);
+});
