@@ -356,6 +356,25 @@ export async function startTlsServer(
   };
 }
 
+/**
+ * Runs a tool (nc, socat, python3) to completion with `input` on its standard
+ * input, asserts that it exited with status 0, and returns its standard output.
+ */
+export async function runTool(command: string, args: string[], input = ""): Promise<string> {
+  const child = new Deno.Command(command, {
+    args,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(encoder.encode(input));
+  await writer.close();
+  const output = await child.output();
+  assert.equal(output.code, 0, `${command} ${args.join(" ")} exited with ${output.code}`);
+  return decoder.decode(output.stdout);
+}
+
 /** main.ts, for tests that run the CLI. */
 export const MAIN = new URL("../main.ts", import.meta.url).pathname;
 /** The repository's root, where CLI tests run so that README paths work. */

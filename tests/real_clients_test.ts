@@ -6,9 +6,15 @@
  */
 import assert from "node:assert/strict";
 import { MODES } from "../strategies/mod.ts";
-import { CliServer, CONCURRENT_MODES, Netcat, TestClient, toolInstalled } from "./_helpers.ts";
+import {
+  CliServer,
+  CONCURRENT_MODES,
+  Netcat,
+  runTool,
+  TestClient,
+  toolInstalled,
+} from "./_helpers.ts";
 
-const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 const HAVE_NC = toolInstalled("nc", ["-h"], /OpenBSD netcat/);
@@ -16,29 +22,13 @@ const HAVE_SOCAT = toolInstalled("socat", ["-V"], /socat version/);
 const HAVE_PYTHON = toolInstalled("python3", ["--version"], /Python 3/);
 const missing = (have: boolean, tool: string) => have ? "" : ` (skipped: ${tool} is not installed)`;
 
-/** Runs a tool to completion with `input` on its standard input. */
-async function run(command: string, args: string[], input = ""): Promise<string> {
-  const child = new Deno.Command(command, {
-    args,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(encoder.encode(input));
-  await writer.close();
-  const output = await child.output();
-  assert.equal(output.code, 0, `${command} ${args.join(" ")} exited with ${output.code}`);
-  return decoder.decode(output.stdout);
-}
-
 for (const mode of MODES) {
   Deno.test(`nc -N echoes every line and ends under ${mode}${missing(HAVE_NC, "nc")}`, {
     ignore: !HAVE_NC,
   }, async () => {
     await using server = await CliServer.start([`--mode=${mode}`, "--service=echo"]);
     const input = "hola\nmundo\nlast line without newline";
-    assert.equal(await run("nc", ["-N", "127.0.0.1", String(server.port)], input), input);
+    assert.equal(await runTool("nc", ["-N", "127.0.0.1", String(server.port)], input), input);
   });
 
   Deno.test(
@@ -48,7 +38,7 @@ for (const mode of MODES) {
     { ignore: !HAVE_NC },
     async () => {
       await using server = await CliServer.start([`--mode=${mode}`, "--service=reverse"]);
-      const output = await run("nc", ["-N", "127.0.0.1", String(server.port)], "abc\nxyz");
+      const output = await runTool("nc", ["-N", "127.0.0.1", String(server.port)], "abc\nxyz");
       assert.equal(output, "cba\r\nzyx\r\n");
     },
   );
@@ -57,7 +47,7 @@ for (const mode of MODES) {
     ignore: !HAVE_SOCAT,
   }, async () => {
     await using server = await CliServer.start([`--mode=${mode}`, "--service=daytime"]);
-    const output = await run("socat", ["-u", `TCP:127.0.0.1:${server.port}`, "STDOUT"]);
+    const output = await runTool("socat", ["-u", `TCP:127.0.0.1:${server.port}`, "STDOUT"]);
     assert.match(output, /^[A-Z][a-z]+day, [A-Z][a-z]+ \d{1,2}, \d{4} \d\d:\d\d:\d\d-UTC\r\n$/);
   });
 
@@ -69,7 +59,7 @@ for (const mode of MODES) {
     async () => {
       await using server = await CliServer.start([`--mode=${mode}`, "--service=reverse"]);
       // crlf turns each LF into CRLF on the way out, and CRLF back into LF on the way in.
-      const output = await run(
+      const output = await runTool(
         "socat",
         ["-", `TCP:127.0.0.1:${server.port},crlf,shut-down`],
         "hola\nsin fin\n",
@@ -98,7 +88,7 @@ while True:
     data += chunk
 sys.stdout.write(repr(data))
 `;
-      const output = await run("python3", ["-c", script, String(server.port)]);
+      const output = await runTool("python3", ["-c", script, String(server.port)]);
       assert.equal(output, String.raw`b'aloh\r\nlat \xc3\xa9uq\r\ndne\r\n'`);
     },
   );
@@ -128,7 +118,7 @@ while True:
 sender.join()
 print(len(received), received == payload)
 `;
-      assert.equal(await run("python3", ["-c", script, String(server.port)]), "1048576 True\n");
+      assert.equal(await runTool("python3", ["-c", script, String(server.port)]), "1048576 True\n");
     },
   );
 
@@ -154,7 +144,7 @@ s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 s.close()
 print("reset")
 `;
-      assert.equal(await run("python3", ["-c", script, String(server.port)]), "reset\n");
+      assert.equal(await runTool("python3", ["-c", script, String(server.port)]), "reset\n");
       await server.waitForLog(/DBG.*went away/);
       await server.waitForLog(/INF.*close 127\.0\.0\.1:\d+ id=\d+ /);
       using next = await TestClient.connect(server.port);

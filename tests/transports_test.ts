@@ -7,12 +7,12 @@ import {
   ALL_MODES,
   hasCommand,
   hasIpv6Loopback,
+  runTool,
   startServer,
   startTlsServer,
   TestClient,
 } from "./_helpers.ts";
 
-const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 const HAVE_OPENSSL = hasCommand("openssl");
 const HAVE_SOCAT = hasCommand("socat");
@@ -55,24 +55,14 @@ for (const mode of ALL_MODES) {
         service: "reverse",
       });
       const { certificate } = server;
-      const socat = new Deno.Command("socat", {
-        // -t 30: after our end of input, wait up to 30 s for the server's answer.
-        args: [
-          "-t",
-          "30",
-          "-",
-          `OPENSSL:127.0.0.1:${server.port},cafile=${certificate.files.certFile}`,
-        ],
-        stdin: "piped",
-        stdout: "piped",
-        stderr: "piped",
-      }).spawn();
-      const writer = socat.stdin.getWriter();
-      await writer.write(encoder.encode("hola\nadios"));
-      await writer.close();
-      const output = await socat.output();
-      assert.equal(output.code, 0, decoder.decode(output.stderr));
-      assert.equal(decoder.decode(output.stdout), "aloh\r\nsoida\r\n");
+      // -t 30: after our end of input, wait up to 30 s for the server's answer.
+      const answer = await runTool("socat", [
+        "-t",
+        "30",
+        "-",
+        `OPENSSL:127.0.0.1:${server.port},cafile=${certificate.files.certFile}`,
+      ], "hola\nadios");
+      assert.equal(answer, "aloh\r\nsoida\r\n");
     },
   });
 
