@@ -4,7 +4,7 @@
  * service it reports on keeps running.
  */
 import assert from "node:assert/strict";
-import { MAX_HTTP_CONNECTIONS } from "../lib/small_http.ts";
+import { MAX_HTTP_CONNECTIONS } from "../lib/stats/small_http.ts";
 import { CliServer, MAIN, TestClient } from "./_helpers.ts";
 
 /** Starts the CLI with at most `files` descriptors, as `ulimit -n` would. */

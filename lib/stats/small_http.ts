@@ -13,10 +13,10 @@
  *
  * @module
  */
-import { formatAddr } from "./address.ts";
-import { describeError, isDisconnect } from "./errors.ts";
-import { logger } from "./log.ts";
-import { writeAll } from "./write_all.ts";
+import { formatAddr } from "../address.ts";
+import { describeError, isDisconnect } from "../errors.ts";
+import { logger } from "../log.ts";
+import { writeAll } from "../write_all.ts";
 
 const log = logger("statistics");
 
