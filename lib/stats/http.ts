@@ -12,7 +12,7 @@ import type { StatsSource } from "./counters.ts";
 import { StatsHistory } from "./history.ts";
 import { STATS_PAGE_HTML } from "./page.ts";
 import { prometheusText } from "./prometheus.ts";
-import { type SmallRequest, serveSmallHttp } from "./small_http.ts";
+import { serveSmallHttp, type SmallRequest } from "./small_http.ts";
 
 /** Samples kept for the chart: five minutes at one a second. */
 export const HISTORY_SAMPLES = 300;
