@@ -6,11 +6,13 @@
  *
  * @module
  */
-import { formatHostPort } from "./address.ts";
-import { ListenError, listenReason } from "./listen.ts";
-import { logger } from "./log.ts";
-import { prometheusText, StatsHistory, type StatsSource } from "./stats.ts";
-import { STATS_PAGE_HTML } from "./stats_page.ts";
+import { formatHostPort } from "../address.ts";
+import { ListenError, listenReason } from "../listen.ts";
+import { logger } from "../log.ts";
+import type { StatsSource } from "./counters.ts";
+import { StatsHistory } from "./history.ts";
+import { STATS_PAGE_HTML } from "./page.ts";
+import { prometheusText } from "./prometheus.ts";
 
 const log = logger("stats");
 
