@@ -14,11 +14,12 @@
  * @module
  */
 import { Admission, DEFAULT_MAX_CONNS } from "../lib/admission.ts";
-import { type BusSpec, newNodeName } from "../lib/bus.ts";
+import { newNodeName } from "../lib/chat/bus.ts";
+import type { BusSpec } from "../lib/chat/open_bus.ts";
 import { describeError } from "../lib/errors.ts";
 import { logger, type LogSettings } from "../lib/log.ts";
 import { DEFAULT_GRACE_MS, type ServeSummary } from "../lib/server.ts";
-import type { CombinedStats } from "../lib/stats.ts";
+import type { CombinedStats } from "../lib/stats/counters.ts";
 import type { FromListener, ToListener } from "./reuseport_protocol.ts";
 
 const log = logger("reuseport");

@@ -5,12 +5,12 @@
  * @module
  */
 import { Admission, type AdmissionRules } from "../lib/admission.ts";
-import type { Bus } from "../lib/bus.ts";
+import type { Bus } from "../lib/chat/bus.ts";
 import { DEFAULT_MAX_LINE } from "../lib/line_framer.ts";
 import { type ListenOptions, openListener } from "../lib/listen.ts";
 import { serve, type ServeSummary } from "../lib/server.ts";
 import type { Service } from "../lib/service.ts";
-import type { CombinedStats, ServerObserver } from "../lib/stats.ts";
+import type { CombinedStats, ServerObserver } from "../lib/stats/counters.ts";
 import type { Strategy } from "../lib/strategy.ts";
 import { loadService, SERVICES, serviceSpecifier } from "../services/mod.ts";
 import { createStrategy, type Mode, type StrategyOptions } from "../strategies/mod.ts";

@@ -8,7 +8,7 @@
  */
 import { Connection } from "../lib/connection.ts";
 import { handleConnection } from "../lib/handle_connection.ts";
-import { Hub } from "../lib/hub.ts";
+import { Hub } from "../lib/chat/hub.ts";
 import { DEFAULT_MAX_LINE } from "../lib/line_framer.ts";
 import type { Service } from "../lib/service.ts";
 import type { ServerContext } from "../lib/strategy.ts";

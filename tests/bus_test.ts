@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { BroadcastChannelBus } from "../lib/bus.ts";
+import { BroadcastChannelBus } from "../lib/chat/bus.ts";
 import { chatConversation, startServer, TestClient } from "./_helpers.ts";
 
 /** Connects and reads the welcome line; returns the client and its guest number. */

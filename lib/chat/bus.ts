@@ -6,13 +6,12 @@
  *
  * Three buses exist: {@link localBus} (one server alone, the default, which
  * carries nothing), {@link BroadcastChannelBus} (the Workers of one process,
- * for `--mode=reuseport`) and the Redis bus in `redis_bus.ts` (servers on
- * different machines, for `--bus=redis://…`).
+ * for the Workers of a `reuseport` server) and the Redis bus in `redis_bus.ts`
+ * (servers on different machines). `open_bus.ts` picks one from a `BusSpec`.
  *
  * @module
  */
-import { UsageError } from "./flags.ts";
-import type { PeerInfo } from "./service.ts";
+import type { PeerInfo } from "../service.ts";
 
 /** What one hub tells the others. Every event names the node it comes from. */
 export type BusEvent =
@@ -135,62 +134,4 @@ export class BroadcastChannelBus implements Bus {
     this.#channel.close();
     return Promise.resolve();
   }
-}
-
-/** Which bus a server joins, in a form that can cross to a Worker. */
-export type BusSpec =
-  | { kind: "local" }
-  | { kind: "channel"; name: string }
-  | { kind: "redis"; url: string };
-
-/**
- * Opens the bus a {@link BusSpec} names. The Redis client is only loaded
- * when a Redis bus is asked for.
- *
- * @param spec Which bus.
- * @throws When Redis cannot be reached at all.
- */
-export async function openBus(spec: BusSpec): Promise<Bus> {
-  switch (spec.kind) {
-    case "local":
-      return localBus;
-    case "channel":
-      return new BroadcastChannelBus(spec.name);
-    case "redis": {
-      const { connectRedisBus } = await import("./redis_bus.ts");
-      return await connectRedisBus(spec.url);
-    }
-  }
-}
-
-/**
- * Reads `--bus`: `local` (alone), or `redis://HOST:PORT` for a room shared
- * through Redis.
- *
- * @param value What was given.
- * @throws {UsageError} For anything else, in one line.
- *
- * @example
- * ```ts
- * import { parseBusFlag } from "./bus.ts";
- * import assert from "node:assert/strict";
- *
- * assert.deepEqual(parseBusFlag("redis://127.0.0.1:6379"), {
- *   kind: "redis",
- *   url: "redis://127.0.0.1:6379",
- * });
- * ```
- */
-export function parseBusFlag(value: string): BusSpec {
-  if (value === "local") return { kind: "local" };
-  let url: URL | undefined;
-  try {
-    url = new URL(value);
-  } catch {
-    url = undefined;
-  }
-  if (url?.protocol !== "redis:" || url.hostname === "") {
-    throw new UsageError(`invalid --bus "${value}": expected local or redis://HOST:PORT`);
-  }
-  return { kind: "redis", url: value };
 }
