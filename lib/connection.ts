@@ -16,13 +16,12 @@ const INITIAL_READ_BUFFER = 1024;
 const MAX_READ_BUFFER = 64 * 1024;
 
 /**
- * What one queued write (a batch) costs beyond its bytes: its promises and
- * closures, roughly. Writes queued together share one batch, so a backlog
- * holds about one of these per write under way plus one waiting.
+ * What one queued write costs beyond its bytes: its promises and closures,
+ * roughly. Broadcasts queued together share one batch, and one such cost.
  */
 export const QUEUED_WRITE_COST = 256;
 
-/** Writes waiting behind the one under way, to go out as one. */
+/** Broadcasts waiting behind the write under way, to go out as one. */
 interface Batch {
   chunks: Uint8Array[];
   written: Promise<void>;
@@ -83,7 +82,7 @@ export class Connection {
   readonly #closing = new AbortController();
   #readBuffer = new Uint8Array(INITIAL_READ_BUFFER);
   #writeTail: Promise<void> = Promise.resolve();
-  /** Writes queued behind the one under way, not yet started: they go out together. */
+  /** Broadcasts queued last, behind the write under way, not yet started: they go out together. */
   #batch: Batch | undefined;
   #pendingWrites = 0;
   #queuedBytes = 0;
@@ -217,19 +216,36 @@ export class Connection {
 
   /**
    * Queues bytes behind earlier writes and resolves once they are all written.
-   * Writes queued while another is under way are joined into one batch, one
-   * socket write and one promise: a thousand short chat lines waiting for a
-   * reader cost their bytes, not a thousand promises and system calls.
    *
-   * @param bytes Not copied when written at once: keep them unchanged until the promise settles.
+   * @param bytes Not copied: keep them unchanged until the promise settles.
    * @throws {ConnectionClosedError} Once the connection is closed.
    */
   write(bytes: Uint8Array): Promise<void> {
     if (this.closed) return Promise.reject(new ConnectionClosedError(this.peer));
+    // A batch behind this write must stay behind it: later broadcasts start a new one.
+    this.#batch = undefined;
     this.#queuedBytes += bytes.byteLength;
     // With nothing queued, the write starts now instead of a turn later: the
     // common case of one reply at a time skips the queue's bookkeeping.
-    if (this.#pendingWrites === 0) return this.#enqueue(this.#writeNow(bytes));
+    const written = this.#pendingWrites === 0
+      ? this.#writeNow(bytes)
+      : this.#writeTail.then(() => this.#writeNow(bytes));
+    return this.#enqueue(written);
+  }
+
+  /**
+   * Like {@link write}, but joined to the batch queued just before it if that
+   * has not started: one socket write and one promise for all of them. For
+   * broadcasts, where a thousand short lines can wait behind a slow reader and
+   * should cost their bytes, not a thousand promises and system calls.
+   *
+   * @param bytes Copied when the batch starts, so keep them unchanged until the promise settles.
+   * @throws {ConnectionClosedError} Once the connection is closed.
+   */
+  writeBatched(bytes: Uint8Array): Promise<void> {
+    if (this.closed) return Promise.reject(new ConnectionClosedError(this.peer));
+    if (this.#pendingWrites === 0) return this.write(bytes);
+    this.#queuedBytes += bytes.byteLength;
     if (this.#batch) {
       this.#batch.chunks.push(bytes);
       return this.#batch.written;
@@ -237,7 +253,7 @@ export class Connection {
     const batch: Batch = { chunks: [bytes], written: Promise.resolve() };
     this.#batch = batch;
     batch.written = this.#enqueue(this.#writeTail.then(() => {
-      // From here on, later writes start a batch of their own.
+      // From here on, later broadcasts start a batch of their own.
       if (this.#batch === batch) this.#batch = undefined;
       return this.#writeNow(concat(batch.chunks));
     }));

@@ -183,7 +183,7 @@ export class Hub {
         continue;
       }
       // A failed write closes that connection; the sender has nothing to do about it.
-      connection.write(bytes).catch(() => {});
+      connection.writeBatched(bytes).catch(() => {});
       if (connection.queuedCost > PAUSE_BACKLOG) behind.push(connection);
     }
     return behind;
