@@ -34547,32 +34547,52 @@ var localBus = {
     return Promise.resolve();
   }
 };
-var DEFAULT_CHANNEL = "servidor-bus";
-var BroadcastChannelBus = class {
+var MessagePortBus = class {
   node = newNodeName();
-  #channel;
+  #ports;
   #listeners = /* @__PURE__ */ new Set();
   /**
-   * Joins the room of every bus on the same channel in this process.
+   * The ports of every node in a room of `count`: entry `i` holds node `i`'s
+   * ports, one to each other node.
    *
-   * @param name The channel's name; the nodes of one room share it.
+   * @param count How many nodes.
    */
-  constructor(name = DEFAULT_CHANNEL) {
-    this.#channel = new BroadcastChannel(name);
-    this.#channel.onmessage = (message) => {
-      for (const listener of this.#listeners) listener(message.data);
-    };
+  static mesh(count) {
+    const ports = Array.from({
+      length: count
+    }, () => []);
+    for (let i = 0; i < count; i++) {
+      for (let j = i + 1; j < count; j++) {
+        const { port1, port2 } = new MessageChannel();
+        ports[i].push(port1);
+        ports[j].push(port2);
+      }
+    }
+    return ports;
+  }
+  /**
+   * Joins a room through this node's ports.
+   *
+   * @param ports One per other node, from {@link MessagePortBus.mesh}.
+   */
+  constructor(ports) {
+    this.#ports = ports;
   }
   publish(event) {
-    this.#channel.postMessage(event);
+    for (const port of this.#ports) port.postMessage(event);
   }
   subscribe(listener) {
     this.#listeners.add(listener);
+    for (const port of this.#ports) {
+      port.onmessage ??= (message) => {
+        for (const each of this.#listeners) each(message.data);
+      };
+    }
     return () => this.#listeners.delete(listener);
   }
   close() {
     this.#listeners.clear();
-    this.#channel.close();
+    for (const port of this.#ports) port.close();
     return Promise.resolve();
   }
 };
@@ -34582,8 +34602,8 @@ async function openBus(spec) {
   switch (spec.kind) {
     case "local":
       return localBus;
-    case "channel":
-      return new BroadcastChannelBus(spec.name);
+    case "ports":
+      return new MessagePortBus(spec.ports);
     case "redis": {
       const { connectRedisBus: connectRedisBus2 } = await Promise.resolve().then(() => (init_redis_bus(), redis_bus_exports));
       return await connectRedisBus2(spec.url, newNodeName());
