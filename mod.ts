@@ -107,6 +107,7 @@ export {
   ModeFailures,
   openTestSession,
   type ServiceClient,
+  TestClient,
   type TestSession,
   type TestSessionOptions,
 } from "./testing.ts";
