@@ -43,7 +43,7 @@ import { logStatsEvery } from "./lib/stats/log_line.ts";
 import { DEFAULT_HANDLER_TIMEOUT_MS } from "./lib/strategy.ts";
 import { writeAllSync } from "./lib/write_all.ts";
 import {
-  loadService,
+  loadServiceVersion,
   SERVICE_NAMES,
   SERVICES,
   serviceSpecifier,
@@ -238,10 +238,13 @@ async function serveCommand(commandLine: string[]): Promise<number> {
   const statsInterval = flags["stats-interval"] === undefined
     ? undefined
     : wholeNumber("stats-interval", String(flags["stats-interval"]), 1, 86_400);
-  const specifier = serviceSpecifier(String(flags.service));
-  let service;
+  let service, specifier;
   try {
-    service = await loadService(specifier, serviceArgs);
+    // A module is read once and pinned: Workers load this exact text, not the file again.
+    ({ service, specifier } = await loadServiceVersion(
+      serviceSpecifier(String(flags.service)),
+      serviceArgs,
+    ));
   } catch (error) {
     if (error instanceof UnknownServiceError) throw new UsageError(error.message);
     throw error;
