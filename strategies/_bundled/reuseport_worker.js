@@ -35529,6 +35529,22 @@ async function serve(options) {
     signal: hardStop.signal,
     onRequest: observer.request?.bind(observer)
   };
+  let versionServed;
+  let versionContext = context;
+  const contextForNewClient = () => {
+    const version = options.current?.version;
+    if (!version) return context;
+    if (version !== versionServed) {
+      versionServed = version;
+      versionContext = {
+        ...context,
+        service: version.service,
+        serviceSpecifier: version.specifier
+      };
+    }
+    return versionContext;
+  };
+  const framingOf = /* @__PURE__ */ new WeakMap();
   const summary = {
     clients: 0,
     bytesIn: 0,
@@ -35562,10 +35578,11 @@ async function serve(options) {
       open: open.size,
       graceMs
     });
-    if (service.framing === "lines") {
-      const notice = encoder3.encode(`${SHUTDOWN_NOTICE}\r
+    const notice = encoder3.encode(`${SHUTDOWN_NOTICE}\r
 `);
-      for (const connection of open) connection.write(notice).catch(() => {
+    for (const connection of open) {
+      if ((framingOf.get(connection) ?? service.framing) !== "lines") continue;
+      connection.write(notice).catch(() => {
       });
     }
     graceTimer = setTimeout(() => hardStop.abort(), graceMs);
@@ -35575,12 +35592,22 @@ async function serve(options) {
     once: true
   });
   const handle = async (connection) => {
-    log6.info("open {peer} id={id}", {
-      peer: connection.peer,
-      id: connection.id
-    });
+    const served = contextForNewClient();
+    if (options.current) {
+      framingOf.set(connection, served.service.framing);
+      log6.info("open {peer} id={id} service_version={version}", {
+        peer: connection.peer,
+        id: connection.id,
+        version: versionServed?.version
+      });
+    } else {
+      log6.info("open {peer} id={id}", {
+        peer: connection.peer,
+        id: connection.id
+      });
+    }
     const idleTimeoutMs2 = idleTimeoutFor();
-    const stopWatching = idleTimeoutMs2 > 0 ? watchIdle(connection, idleTimeoutMs2, service.framing) : () => {
+    const stopWatching = idleTimeoutMs2 > 0 ? watchIdle(connection, idleTimeoutMs2, served.service.framing) : () => {
     };
     try {
       try {
@@ -35592,7 +35619,7 @@ async function serve(options) {
         });
         return;
       }
-      await strategy.handle(connection, context);
+      await strategy.handle(connection, served);
     } finally {
       stopWatching();
       connection.close();
@@ -35936,6 +35963,11 @@ function serviceProblems(value) {
   }
   return problems;
 }
+
+// services/pinned_module.ts
+import { dirname, relative } from "node:path";
+import { fileURLToPath as fromFileUrl } from "node:url";
+var ROOT = new URL("../", import.meta.url);
 
 // services/exec.ts
 init_errors();
@@ -36347,22 +36379,27 @@ async function loadService(specifier, args = []) {
   if (!HAS_SCHEME.test(specifier)) {
     throw new UnknownServiceError(`unknown service "${specifier}"; known services: ${SERVICE_NAMES.join(", ")}, or the path of your own module`);
   }
-  const url = new URL(specifier);
+  requireReadAccess(new URL(specifier));
+  return await importService(specifier, specifier);
+}
+function requireReadAccess(url) {
   if (url.protocol === "file:" && Deno.permissions.querySync({
     name: "read",
     path: url
   }).state !== "granted") {
     throw new UnknownServiceError(`loading the service module ${url.pathname} needs read access: run deno with --allow-read`);
   }
+}
+async function importService(url, shownAs, explain = (message) => message) {
   let module;
   try {
-    module = await import(specifier);
+    module = await import(url);
   } catch (error) {
-    throw new UnknownServiceError(`cannot load service module ${specifier}: ${error instanceof Error ? error.message : error}`);
+    throw new UnknownServiceError(`cannot load service module ${shownAs}: ${explain(error instanceof Error ? error.message : String(error))}`);
   }
   const problems = serviceProblems(module.default);
   if (problems.length > 0) {
-    throw new UnknownServiceError(`${specifier} does not export a valid service as default: it needs ${problems.join(", ")}`);
+    throw new UnknownServiceError(`${shownAs} does not export a valid service as default: it needs ${problems.join(", ")}`);
   }
   return module.default;
 }

@@ -2904,6 +2904,11 @@ function serviceProblems(value) {
   return problems;
 }
 
+// services/pinned_module.ts
+import { dirname, relative } from "node:path";
+import { fileURLToPath as fromFileUrl } from "node:url";
+var ROOT = new URL("../", import.meta.url);
+
 // services/exec.ts
 var log2 = logger("exec");
 var KILL_GRACE_MS = 2e3;
@@ -3312,22 +3317,27 @@ async function loadService(specifier, args = []) {
   if (!HAS_SCHEME.test(specifier)) {
     throw new UnknownServiceError(`unknown service "${specifier}"; known services: ${SERVICE_NAMES.join(", ")}, or the path of your own module`);
   }
-  const url = new URL(specifier);
+  requireReadAccess(new URL(specifier));
+  return await importService(specifier, specifier);
+}
+function requireReadAccess(url) {
   if (url.protocol === "file:" && Deno.permissions.querySync({
     name: "read",
     path: url
   }).state !== "granted") {
     throw new UnknownServiceError(`loading the service module ${url.pathname} needs read access: run deno with --allow-read`);
   }
+}
+async function importService(url, shownAs, explain = (message) => message) {
   let module;
   try {
-    module = await import(specifier);
+    module = await import(url);
   } catch (error) {
-    throw new UnknownServiceError(`cannot load service module ${specifier}: ${error instanceof Error ? error.message : error}`);
+    throw new UnknownServiceError(`cannot load service module ${shownAs}: ${explain(error instanceof Error ? error.message : String(error))}`);
   }
   const problems = serviceProblems(module.default);
   if (problems.length > 0) {
-    throw new UnknownServiceError(`${specifier} does not export a valid service as default: it needs ${problems.join(", ")}`);
+    throw new UnknownServiceError(`${shownAs} does not export a valid service as default: it needs ${problems.join(", ")}`);
   }
   return module.default;
 }
@@ -3449,6 +3459,7 @@ function reportFailure(error) {
   });
 }
 var service;
+var serviceSpecifier;
 var loggingConfigured = false;
 var session;
 var driver;
@@ -3497,8 +3508,9 @@ async function openSession(message) {
     configureLogging(message.log);
     loggingConfigured = true;
   }
-  if (!service) {
+  if (!service || serviceSpecifier !== message.service) {
     service = await loadService(message.service, message.serviceArgs);
+    serviceSpecifier = message.service;
     post({
       type: "loaded"
     });
