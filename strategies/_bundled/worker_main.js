@@ -2907,7 +2907,7 @@ function serviceProblems(value) {
 // services/pinned_module.ts
 import { dirname, relative } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
-var ROOT = new URL("../", import.meta.url);
+var ROOT = URL.canParse("../", import.meta.url) ? new URL("../", import.meta.url) : void 0;
 
 // services/exec.ts
 var log2 = logger("exec");
