@@ -34746,6 +34746,19 @@ init_log();
 init_write_all();
 var INITIAL_READ_BUFFER = 1024;
 var MAX_READ_BUFFER = 64 * 1024;
+var QUEUED_WRITE_COST = 256;
+function concat(chunks) {
+  if (chunks.length === 1) return chunks[0];
+  let length = 0;
+  for (const chunk of chunks) length += chunk.byteLength;
+  const joined = new Uint8Array(length);
+  let offset = 0;
+  for (const chunk of chunks) {
+    joined.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return joined;
+}
 var encoder2 = new TextEncoder();
 var log3 = logger("connection");
 var Connection = class {
@@ -34769,6 +34782,8 @@ var Connection = class {
   #closing = new AbortController();
   #readBuffer = new Uint8Array(INITIAL_READ_BUFFER);
   #writeTail = Promise.resolve();
+  /** Broadcasts queued last, behind the write under way, not yet started: they go out together. */
+  #batch;
   #pendingWrites = 0;
   #queuedBytes = 0;
   #peer;
@@ -34835,6 +34850,10 @@ var Connection = class {
   get queuedBytes() {
     return this.#queuedBytes;
   }
+  /** What the writes not yet written hold in memory: their bytes and {@link QUEUED_WRITE_COST} each. */
+  get queuedCost() {
+    return this.#queuedBytes + this.#pendingWrites * QUEUED_WRITE_COST;
+  }
   /**
    * Completes the TLS handshake of a TLS connection, and does nothing for any
    * other. Deno would otherwise do it inside the first read or write, where a
@@ -34887,9 +34906,43 @@ var Connection = class {
    */
   write(bytes) {
     if (this.closed) return Promise.reject(new ConnectionClosedError(this.peer));
-    const written = this.#pendingWrites === 0 ? this.#writeNow(bytes) : this.#writeTail.then(() => this.#writeNow(bytes));
-    this.#pendingWrites++;
+    this.#batch = void 0;
     this.#queuedBytes += bytes.byteLength;
+    const written = this.#pendingWrites === 0 ? this.#writeNow(bytes) : this.#writeTail.then(() => this.#writeNow(bytes));
+    return this.#enqueue(written);
+  }
+  /**
+   * Like {@link write}, but joined to the batch queued just before it if that
+   * has not started: one socket write and one promise for all of them. For
+   * broadcasts, where a thousand short lines can wait behind a slow reader and
+   * should cost their bytes, not a thousand promises and system calls.
+   *
+   * @param bytes Copied when the batch starts, so keep them unchanged until the promise settles.
+   * @throws {ConnectionClosedError} Once the connection is closed.
+   */
+  writeBatched(bytes) {
+    if (this.closed) return Promise.reject(new ConnectionClosedError(this.peer));
+    if (this.#pendingWrites === 0) return this.write(bytes);
+    this.#queuedBytes += bytes.byteLength;
+    if (this.#batch) {
+      this.#batch.chunks.push(bytes);
+      return this.#batch.written;
+    }
+    const batch = {
+      chunks: [
+        bytes
+      ],
+      written: Promise.resolve()
+    };
+    this.#batch = batch;
+    batch.written = this.#enqueue(this.#writeTail.then(() => {
+      if (this.#batch === batch) this.#batch = void 0;
+      return this.#writeNow(concat(batch.chunks));
+    }));
+    return batch.written;
+  }
+  #enqueue(written) {
+    this.#pendingWrites++;
     this.#writeTail = written.then(this.#settled, this.#settled);
     return written;
   }
@@ -34961,6 +35014,8 @@ init_errors();
 // lib/chat/hub.ts
 init_log();
 var MAX_BROADCAST_BACKLOG = 1024 * 1024;
+var PAUSE_BACKLOG = 64 * 1024;
+var SLOW_READER_MS = 5e3;
 var MISSED_HEARTBEATS = 3;
 var log4 = logger("hub");
 var Hub = class {
@@ -35038,18 +35093,42 @@ var Hub = class {
   }
   /**
    * Queues bytes to every client but the sender, here and on every other
-   * node, without waiting for them.
+   * node. It returns at once unless a client of this node is now
+   * {@link PAUSE_BACKLOG} behind: then the promise resolves once those have
+   * caught up, or have been dropped as slow readers after
+   * {@link SLOW_READER_MS}. A sender that awaits it reads no faster than its
+   * room.
    *
    * @param fromId The sender's connection id.
    * @param bytes Shared by every recipient, so the caller must not reuse them.
    */
   broadcast(fromId, bytes) {
-    this.#deliver(fromId, bytes);
+    const behind = this.#deliver(fromId, bytes);
     this.#publish({
       type: "broadcast",
       node: this.#bus.node,
       bytes
     });
+    return behind.length > 0 ? this.#waitFor(behind) : void 0;
+  }
+  /** Waits for clients that fell behind to catch up; drops those that do not in time. */
+  async #waitFor(behind) {
+    let timer;
+    const late = new Promise((resolve2) => timer = setTimeout(resolve2, SLOW_READER_MS));
+    await Promise.race([
+      Promise.all(behind.map((connection) => connection.drain())),
+      late
+    ]);
+    clearTimeout(timer);
+    for (const connection of behind) {
+      if (connection.closed || connection.queuedCost <= PAUSE_BACKLOG) continue;
+      log4.info("dropping {peer}: it read nothing of {backlog} queued bytes in {seconds} s", {
+        peer: connection.peer,
+        backlog: connection.queuedBytes,
+        seconds: SLOW_READER_MS / 1e3
+      });
+      connection.close();
+    }
   }
   /** Tells the other nodes that this one is gone and stops listening. Safe to call twice. */
   close() {
@@ -35066,10 +35145,12 @@ var Hub = class {
   #publish(event) {
     if (!this.#closed || event.type === "goodbye") this.#bus.publish(event);
   }
+  /** Queues to every member but the sender; returns those now {@link PAUSE_BACKLOG} behind. */
   #deliver(fromId, bytes) {
+    const behind = [];
     for (const { connection } of this.#members.values()) {
       if (connection.id === fromId || connection.closed) continue;
-      if (connection.queuedBytes + bytes.byteLength > MAX_BROADCAST_BACKLOG) {
+      if (connection.queuedCost + bytes.byteLength > MAX_BROADCAST_BACKLOG) {
         log4.info("dropping {peer}: it fell {backlog} bytes behind on broadcasts", {
           peer: connection.peer,
           backlog: connection.queuedBytes
@@ -35077,9 +35158,11 @@ var Hub = class {
         connection.close();
         continue;
       }
-      connection.write(bytes).catch(() => {
+      connection.writeBatched(bytes).catch(() => {
       });
+      if (connection.queuedCost > PAUSE_BACKLOG) behind.push(connection);
     }
+    return behind;
   }
   #snapshot() {
     const peers = [
@@ -35221,7 +35304,7 @@ var LineFramer = class {
     let newline = chunk.indexOf(LF);
     if (newline !== -1 && this.#pending.byteLength > 0) {
       this.#checkLength(this.#pending.byteLength + newline);
-      lines.push(this.#decode(concat(this.#pending, chunk.subarray(0, newline))));
+      lines.push(this.#decode(concat2(this.#pending, chunk.subarray(0, newline))));
       this.#pending = new Uint8Array(0);
       start = newline + 1;
       newline = chunk.indexOf(LF, start);
@@ -35236,7 +35319,7 @@ var LineFramer = class {
       const rest = chunk.subarray(start);
       const unfinished = this.#pending.byteLength + rest.byteLength - (endsWithCR(rest) ? 1 : 0);
       if (unfinished > this.#maxLine) throw new LineTooLongError(this.#maxLine);
-      this.#pending = concat(this.#pending, rest);
+      this.#pending = concat2(this.#pending, rest);
     }
   }
   /**
@@ -35263,7 +35346,7 @@ var LineFramer = class {
 function endsWithCR(bytes) {
   return bytes.byteLength > 0 && bytes[bytes.byteLength - 1] === CR;
 }
-function concat(first, second) {
+function concat2(first, second) {
   if (first.byteLength === 0) return second.slice();
   const joined = new Uint8Array(first.byteLength + second.byteLength);
   joined.set(first, 0);
@@ -35454,7 +35537,7 @@ async function acceptProxyHeader(connection, timeoutMs = HEADER_TIMEOUT_MS) {
         refuse(connection, timedOut ? `no PROXY header within ${timeoutMs} ms` : received.byteLength === 0 ? "closed before sending a PROXY header" : "closed in the middle of its PROXY header", received.byteLength === 0 && !timedOut);
         return false;
       }
-      received = concat2(received, chunk);
+      received = concat3(received, chunk);
       const header = parseProxyHeader(received);
       if (!header) continue;
       let rest = received.subarray(header.length);
@@ -35492,7 +35575,7 @@ function refuse(connection, reason, quiet) {
   });
   connection.close();
 }
-function concat2(first, second) {
+function concat3(first, second) {
   const joined = new Uint8Array(first.byteLength + second.byteLength);
   joined.set(first);
   joined.set(second, first.byteLength);
@@ -36212,7 +36295,7 @@ var chat = {
       await handleCommand(session, command, rest.join(" "));
       return;
     }
-    session.broadcast(`<${nickOf(session)}> ${line}\r
+    await session.broadcast(`<${nickOf(session)}> ${line}\r
 `);
   },
   close(session) {
@@ -36436,7 +36519,7 @@ var ConnectionSession = class {
 `);
   }
   broadcast(data) {
-    this.#hub.broadcast(this.id, typeof data === "string" ? encoder4.encode(data) : data.slice());
+    return this.#hub.broadcast(this.id, typeof data === "string" ? encoder4.encode(data) : data.slice());
   }
   setName(name) {
     this.#hub.rename(this.id, name);

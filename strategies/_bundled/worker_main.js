@@ -3150,7 +3150,7 @@ var chat = {
       await handleCommand(session2, command, rest.join(" "));
       return;
     }
-    session2.broadcast(`<${nickOf(session2)}> ${line}\r
+    await session2.broadcast(`<${nickOf(session2)}> ${line}\r
 `);
   },
   close(session2) {
