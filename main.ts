@@ -128,21 +128,6 @@ function printError(message: string): void {
   writeAllSync(Deno.stderr, encoder.encode(`servidor: ${message}\n`));
 }
 
-/**
- * Deno loads a Worker's module like a dynamic import, which needs read
- * access even for files the main module could import freely.
- */
-function requireWorkerReadAccess(mode: string, entryPath: string): void {
-  const entry = new URL(entryPath, import.meta.url);
-  if (entry.protocol !== "file:") return;
-  const { state } = Deno.permissions.querySync({ name: "read", path: entry });
-  if (state !== "granted") {
-    throw new UsageError(
-      `--mode=${mode} needs read access to load its Workers: run deno with --allow-read`,
-    );
-  }
-}
-
 /** Which transport the serve flags ask for; see lib/listen.ts. */
 function listenOptions(flags: FlagValues): ListenOptions {
   const hostname = String(flags.host);
@@ -264,11 +249,9 @@ async function serveCommand(commandLine: string[]): Promise<number> {
     if (error instanceof UnknownServiceError) throw new UsageError(error.message);
     throw error;
   }
-  if (mode === "workers") requireWorkerReadAccess(mode, "./strategies/worker_main.ts");
   if (mode === "reuseport") {
     const problem = reusePortProblem();
     if (problem) throw new UsageError(problem);
-    requireWorkerReadAccess(mode, "./strategies/reuseport_worker.ts");
   }
   configureLogging(log);
 
