@@ -40,6 +40,7 @@ import { CombinedStats, ServerStats } from "./lib/stats.ts";
 import { serveStats, type StatsServer } from "./lib/stats_http.ts";
 import { logStatsEvery } from "./lib/stats_log.ts";
 import { DEFAULT_HANDLER_TIMEOUT_MS } from "./lib/strategy.ts";
+import { VERSION } from "./lib/version.ts";
 import { writeAllSync } from "./lib/write_all.ts";
 import {
   loadService,
@@ -95,6 +96,7 @@ Serves one service to many TCP clients with the chosen concurrency strategy.
   --stats-host=HOST    address for --stats-port (default 127.0.0.1)
   --stats-interval=S   log a one-line summary every S seconds
   -h, --help           show this help
+  --version            print servidor's version
 
 Services:
 ${
@@ -476,6 +478,9 @@ export async function main(args: string[]): Promise<number> {
         return await runBenchCommand(rest);
       case "serve":
         return await serveCommand(rest);
+      case "--version":
+        writeAllSync(Deno.stdout, encoder.encode(`servidor ${VERSION}\n`));
+        return 0;
       default:
         return await serveCommand(args);
     }

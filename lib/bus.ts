@@ -157,9 +157,30 @@ export async function openBus(spec: BusSpec): Promise<Bus> {
     case "channel":
       return new BroadcastChannelBus(spec.name);
     case "redis": {
-      const { connectRedisBus } = await import("./redis_bus.ts");
+      const { connectRedisBus } = await loadRedisBus();
       return await connectRedisBus(spec.url);
     }
+  }
+}
+
+/**
+ * Loads the Redis bus, and with it the Redis client (about 4 MB of npm
+ * packages), only when a server asks for it. The specifier is computed on
+ * purpose: Deno follows a literal `import("./redis_bus.ts")` ahead of time and
+ * would download the client on every first run, even for an echo server.
+ * Deno loads a module it did not see ahead of time only with read access to
+ * it, so a refusal is turned into one sentence saying so.
+ */
+async function loadRedisBus(): Promise<typeof import("./redis_bus.ts")> {
+  const specifier = new URL("./redis_bus.ts", import.meta.url).href;
+  try {
+    return await import(specifier);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotCapable)) throw error;
+    throw new Error(
+      `the Redis bus needs read access to load ${specifier}: run deno with --allow-read`,
+      { cause: error },
+    );
   }
 }
 
