@@ -20,7 +20,8 @@ import {
   type ReloadableSettings,
 } from "./lib/config.ts";
 import { describeError } from "./lib/errors.ts";
-import { type Bus, openBus, parseBusFlag } from "./lib/bus.ts";
+import type { Bus } from "./lib/chat/bus.ts";
+import { openBus, parseBusFlag } from "./lib/chat/open_bus.ts";
 import {
   cidrList,
   type FlagValues,
@@ -36,9 +37,9 @@ import { DEFAULT_MAX_LINE } from "./lib/line_framer.ts";
 import { ListenError, type ListenOptions, openListener } from "./lib/listen.ts";
 import { configureLogging, LOG_FORMATS, LOG_LEVELS, logger } from "./lib/log.ts";
 import { DEFAULT_GRACE_MS, serve } from "./lib/server.ts";
-import { CombinedStats, ServerStats } from "./lib/stats.ts";
-import { serveStats, type StatsServer } from "./lib/stats_http.ts";
-import { logStatsEvery } from "./lib/stats_log.ts";
+import { CombinedStats, ServerStats } from "./lib/stats/counters.ts";
+import { serveStats, type StatsServer } from "./lib/stats/http.ts";
+import { logStatsEvery } from "./lib/stats/log_line.ts";
 import { DEFAULT_HANDLER_TIMEOUT_MS } from "./lib/strategy.ts";
 import { VERSION } from "./lib/version.ts";
 import { writeAllSync } from "./lib/write_all.ts";

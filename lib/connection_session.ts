@@ -5,7 +5,7 @@
  * @module
  */
 import type { Connection } from "./connection.ts";
-import type { Hub } from "./hub.ts";
+import type { Hub } from "./chat/hub.ts";
 import type { PeerInfo, Session } from "./service.ts";
 
 const encoder = new TextEncoder();

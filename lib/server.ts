@@ -11,13 +11,13 @@ import { formatAddr } from "./address.ts";
 import { Admission, type AdmissionGate, DEFAULT_MAX_CONNS, type Refusal } from "./admission.ts";
 import { Connection } from "./connection.ts";
 import { describeError, isDisconnect } from "./errors.ts";
-import type { Bus } from "./bus.ts";
-import { Hub } from "./hub.ts";
+import type { Bus } from "././chat/bus.ts";
+import { Hub } from "./chat/hub.ts";
 import { DEFAULT_MAX_LINE } from "./line_framer.ts";
 import { logger } from "./log.ts";
 import { acceptProxyHeader } from "./proxy_protocol.ts";
 import type { Service } from "./service.ts";
-import type { ServerObserver } from "./stats.ts";
+import type { ServerObserver } from "././stats/counters.ts";
 import { DEFAULT_HANDLER_TIMEOUT_MS, type ServerContext, type Strategy } from "./strategy.ts";
 
 const log = logger("server");

@@ -27,7 +27,7 @@ const NAME = "servidor";
 
 /** Modules loaded by URL at run time, which `deno install` does not cache. */
 const LOADED_LATER = [
-  "lib/redis_bus.ts",
+  "lib/chat/redis_bus.ts",
   "strategies/worker_main.ts",
   "strategies/reuseport_worker.ts",
   "bench/load_worker.ts",

@@ -15,12 +15,12 @@
 import { Buffer } from "node:buffer";
 // Named here rather than in deno.json's imports: every package there is
 // downloaded by `deno task` before any task runs, and serving without Redis
-// should not fetch a Redis client (see docs/first-run.md).
+// should not fetch a Redis client (see docs/first_run.md).
 // deno-lint-ignore no-import-prefix
 import { createClient } from "npm:redis@^5.12.1";
-import { type Bus, type BusEvent, newNodeName } from "./bus.ts";
-import { describeError } from "./errors.ts";
-import { logger } from "./log.ts";
+import { describeError } from "../errors.ts";
+import { logger } from "../log.ts";
+import type { Bus, BusEvent } from "./bus.ts";
 
 /** The channel every node of a room publishes on and listens to. */
 export const CHANNEL = "servidor:chat";
@@ -82,10 +82,15 @@ function redisClient(url: string, role: string) {
  * Connects to Redis and subscribes to the room's channel.
  *
  * @param url `redis://HOST:PORT`.
+ * @param node This node's name, unique in the room (see `newNodeName()` in `bus.ts`).
  * @param channel The room; every node of it must use the same.
  * @throws When Redis cannot be reached at start-up.
  */
-export async function connectRedisBus(url: string, channel: string = CHANNEL): Promise<Bus> {
+export async function connectRedisBus(
+  url: string,
+  node: string,
+  channel: string = CHANNEL,
+): Promise<Bus> {
   const publisher = redisClient(url, "publisher");
   const subscriber = redisClient(url, "subscriber");
   const listeners = new Set<(event: BusEvent) => void>();
@@ -111,7 +116,7 @@ export async function connectRedisBus(url: string, channel: string = CHANNEL): P
   }
   log.info("joined the room {channel} on Redis at {url}", { channel, url });
   return {
-    node: newNodeName(),
+    node,
     heartbeatMs: HEARTBEAT_MS,
     publish(event: BusEvent): void {
       publisher.publish(channel, toWire(event)).catch((error: unknown) => {

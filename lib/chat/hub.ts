@@ -13,9 +13,9 @@
  * @module
  */
 import { type Bus, type BusEvent, localBus } from "./bus.ts";
-import type { Connection } from "./connection.ts";
-import { logger } from "./log.ts";
-import type { PeerInfo } from "./service.ts";
+import type { Connection } from "../connection.ts";
+import { logger } from "../log.ts";
+import type { PeerInfo } from "../service.ts";
 
 /**
  * How far a client may fall behind on broadcasts before it is dropped. A
