@@ -7,7 +7,7 @@
  * does not:
  *
  * - It caches the modules Deno cannot see ahead of time (the Redis bus and
- *   the Workers' entry points), so that every feature works offline once
+ *   the load generator's Worker), so that every feature works offline once
  *   installed.
  * - It points the installed script at the Deno that ran this task. `deno
  *   install` writes `exec deno …`, which fails on a machine where Deno is
@@ -28,8 +28,6 @@ const NAME = "servidor";
 /** Modules loaded by URL at run time, which `deno install` does not cache. */
 const LOADED_LATER = [
   "lib/chat/redis_bus.ts",
-  "strategies/worker_main.ts",
-  "strategies/reuseport_worker.ts",
   "bench/load_worker.ts",
 ];
 
