@@ -3,7 +3,7 @@
  * while clients come and go, a flooder, and names chosen to deceive.
  */
 import assert from "node:assert/strict";
-import { startServer, TestClient } from "./_helpers.ts";
+import { startTestServer, TestClient } from "../testing.ts";
 
 /** Reads lines until one matches `last`, and returns the ones that match `keep`. */
 async function readUntil(client: TestClient, last: RegExp, keep: RegExp): Promise<string[]> {
@@ -19,7 +19,7 @@ async function readUntil(client: TestClient, last: RegExp, keep: RegExp): Promis
 Deno.test("reuseport: every chat line reaches every member of every Worker once, in order, and /who is exact", async () => {
   const MEMBERS = 24;
   const LINES = 2000;
-  await using server = await startServer({ mode: "reuseport", service: "chat", threads: 4 });
+  await using server = await startTestServer({ mode: "reuseport", service: "chat", threads: 4 });
   const clients: TestClient[] = [];
   try {
     for (let i = 0; i < MEMBERS; i++) {
