@@ -10,9 +10,9 @@ import assert from "node:assert/strict";
 const decoder = new TextDecoder();
 
 /** main.ts, for tests that run the CLI. */
-export const MAIN = new URL("../main.ts", import.meta.url).pathname;
+export const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 /** The repository's root, where CLI tests run so that README paths work. */
-export const ROOT = new URL("..", import.meta.url).pathname;
+export const ROOT = new URL("../..", import.meta.url).pathname;
 
 /** What a finished CLI run printed. */
 export interface CliResult {
