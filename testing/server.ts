@@ -12,7 +12,7 @@ import { serve, type ServeSummary } from "../lib/server.ts";
 import type { Service } from "../lib/service.ts";
 import type { CombinedStats, ServerObserver } from "../lib/stats/counters.ts";
 import type { Strategy } from "../lib/strategy.ts";
-import { loadService, SERVICES, serviceSpecifier } from "../services/mod.ts";
+import { loadServiceVersion, SERVICES, serviceSpecifier } from "../services/mod.ts";
 import { createStrategy, type Mode, type StrategyOptions } from "../strategies/mod.ts";
 import { serveReusePort } from "../strategies/reuseport.ts";
 
@@ -111,7 +111,9 @@ async function resolveService(
     return { specifier: service.name, loaded: service };
   }
   const specifier = service instanceof URL ? service.href : serviceSpecifier(service);
-  return { specifier, loaded: await loadService(specifier, args) };
+  // Pinned, as the CLI pins it: every Worker loads the text read here.
+  const version = await loadServiceVersion(specifier, args);
+  return { specifier: version.specifier, loaded: version.service };
 }
 
 /**

@@ -147,7 +147,7 @@ Deno.test("the README's Layout table names every file in lib/, in its folder's r
     .filter(({ folder, name }) => !(rows.get(folder) ?? "").includes(`\`${name}\``))
     .map(({ folder, name }) =>
       rows.has(folder)
-        ? `${folder}${name}: add \`${name}\` to the \`${folder}\` row of README.md's Layout table`
+        ? `${folder}${name}: add \`${name}\` to a \`${folder}\` row of README.md's Layout table`
         : `${folder}${name}: add a \`${folder}\` row to README.md's Layout table`
     );
   assert.deepEqual(missing, [], missing.join("\n"));
