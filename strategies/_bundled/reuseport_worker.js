@@ -35926,12 +35926,14 @@ var SnapshotHeader = class {
   service;
   #mode;
   #workersAlive;
+  #workersStuck;
   #now;
   #startedAt;
   constructor(options) {
     this.service = options.service;
     this.#mode = options.mode;
     this.#workersAlive = options.workersAlive;
+    this.#workersStuck = options.workersStuck;
     this.#now = options.now ?? (() => performance.now());
     this.#startedAt = this.#now();
   }
@@ -35940,7 +35942,8 @@ var SnapshotHeader = class {
       service: this.service,
       mode: this.#mode,
       uptimeSeconds: (this.#now() - this.#startedAt) / 1e3,
-      workersAlive: this.#workersAlive?.() ?? null
+      workersAlive: this.#workersAlive?.() ?? null,
+      workersStuck: this.#workersStuck?.() ?? null
     };
   }
 };
