@@ -20,7 +20,8 @@ import {
   type ReloadableSettings,
 } from "./lib/config.ts";
 import { describeError } from "./lib/errors.ts";
-import { type Bus, openBus, parseBusFlag } from "./lib/bus.ts";
+import type { Bus } from "./lib/chat/bus.ts";
+import { openBus, parseBusFlag } from "./lib/chat/open_bus.ts";
 import {
   cidrList,
   type FlagValues,
@@ -36,13 +37,13 @@ import { DEFAULT_MAX_LINE } from "./lib/line_framer.ts";
 import { ListenError, type ListenOptions, openListener } from "./lib/listen.ts";
 import { configureLogging, LOG_FORMATS, LOG_LEVELS, logger } from "./lib/log.ts";
 import { DEFAULT_GRACE_MS, serve } from "./lib/server.ts";
-import { CombinedStats, ServerStats } from "./lib/stats.ts";
-import { serveStats, type StatsServer } from "./lib/stats_http.ts";
-import { logStatsEvery } from "./lib/stats_log.ts";
+import { CombinedStats, ServerStats } from "./lib/stats/counters.ts";
+import { serveStats, type StatsServer } from "./lib/stats/http.ts";
+import { logStatsEvery } from "./lib/stats/log_line.ts";
 import { DEFAULT_HANDLER_TIMEOUT_MS } from "./lib/strategy.ts";
 import { writeAllSync } from "./lib/write_all.ts";
 import {
-  loadService,
+  loadServiceVersion,
   SERVICE_NAMES,
   SERVICES,
   serviceSpecifier,
@@ -125,21 +126,6 @@ const encoder = new TextEncoder();
 
 function printError(message: string): void {
   writeAllSync(Deno.stderr, encoder.encode(`servidor: ${message}\n`));
-}
-
-/**
- * Deno loads a Worker's module like a dynamic import, which needs read
- * access even for files the main module could import freely.
- */
-function requireWorkerReadAccess(mode: string, entryPath: string): void {
-  const entry = new URL(entryPath, import.meta.url);
-  if (entry.protocol !== "file:") return;
-  const { state } = Deno.permissions.querySync({ name: "read", path: entry });
-  if (state !== "granted") {
-    throw new UsageError(
-      `--mode=${mode} needs read access to load its Workers: run deno with --allow-read`,
-    );
-  }
 }
 
 /** Which transport the serve flags ask for; see lib/listen.ts. */
@@ -252,19 +238,20 @@ async function serveCommand(commandLine: string[]): Promise<number> {
   const statsInterval = flags["stats-interval"] === undefined
     ? undefined
     : wholeNumber("stats-interval", String(flags["stats-interval"]), 1, 86_400);
-  const specifier = serviceSpecifier(String(flags.service));
-  let service;
+  let service, specifier;
   try {
-    service = await loadService(specifier, serviceArgs);
+    // A module is read once and pinned: Workers load this exact text, not the file again.
+    ({ service, specifier } = await loadServiceVersion(
+      serviceSpecifier(String(flags.service)),
+      serviceArgs,
+    ));
   } catch (error) {
     if (error instanceof UnknownServiceError) throw new UsageError(error.message);
     throw error;
   }
-  if (mode === "workers") requireWorkerReadAccess(mode, "./strategies/worker_main.ts");
   if (mode === "reuseport") {
     const problem = reusePortProblem();
     if (problem) throw new UsageError(problem);
-    requireWorkerReadAccess(mode, "./strategies/reuseport_worker.ts");
   }
   configureLogging(log);
 

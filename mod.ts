@@ -2,8 +2,9 @@
  * servidor as a library: open a listener on any transport (TCP over IPv4 or
  * IPv6, TLS, a Unix socket), serve it with a concurrency strategy and a
  * service, write your own service against the same interface as the
- * built-ins, run a program per client inetd-style, and use the `writeAll`
- * that every write in servidor goes through.
+ * built-ins, test it in memory or under every mode with the testing kit
+ * (`testing.ts`), run a program per client inetd-style, and use the
+ * `writeAll` that every write in servidor goes through.
  *
  * ```ts
  * import { createStrategy, type LineService, openListener, serve } from "./mod.ts";
@@ -49,20 +50,20 @@ export {
 export { parseRate, type Rate, TokenBucket } from "./lib/token_bucket.ts";
 export {
   CombinedStats,
-  type HistogramSnapshot,
-  prometheusText,
   type ServerObserver,
   ServerStats,
   type ServerStatsOptions,
   type StatsSnapshot,
   type StatsSource,
-} from "./lib/stats.ts";
-export { serveStats, type StatsServer, type StatsServerOptions } from "./lib/stats_http.ts";
+} from "./lib/stats/counters.ts";
+export { type HistogramSnapshot } from "./lib/stats/histogram.ts";
+export { prometheusText } from "./lib/stats/prometheus.ts";
+export { serveStats, type StatsServer, type StatsServerOptions } from "./lib/stats/http.ts";
 export type { RequestTimer } from "./lib/service_driver.ts";
 export { Cidr, CidrError, formatIp, type IpAddress, parseIp } from "./lib/cidr.ts";
 export type { ServerContext, Strategy } from "./lib/strategy.ts";
 export type { Connection } from "./lib/connection.ts";
-export type { Hub } from "./lib/hub.ts";
+export type { Hub } from "./lib/chat/hub.ts";
 export {
   LOG_FORMATS,
   LOG_LEVELS,
@@ -95,13 +96,18 @@ export { echo } from "./services/echo.ts";
 export { createExecService, ucspiEnvironment } from "./services/exec.ts";
 export { ListenError, type Listening, type ListenOptions, openListener } from "./lib/listen.ts";
 export { type ClientOptions, connectTo, type Reader, runClient } from "./lib/client.ts";
-export {
-  BroadcastChannelBus,
-  type Bus,
-  type BusEvent,
-  type BusSpec,
-  localBus,
-  openBus,
-} from "./lib/bus.ts";
+export { type Bus, type BusEvent, localBus, MessagePortBus } from "./lib/chat/bus.ts";
+export { type BusSpec, openBus } from "./lib/chat/open_bus.ts";
 export { parseProxyHeader, type ProxyHeader, ProxyProtocolError } from "./lib/proxy_protocol.ts";
 export { type ReusePortOptions, serveReusePort } from "./strategies/reuseport.ts";
+export {
+  checkUnderEveryMode,
+  type EveryModeOptions,
+  type ModeContext,
+  ModeFailures,
+  openTestSession,
+  type ServiceClient,
+  TestClient,
+  type TestSession,
+  type TestSessionOptions,
+} from "./testing.ts";

@@ -15,6 +15,32 @@ const INITIAL_READ_BUFFER = 1024;
 /** Reads that fill the buffer double it, up to this size, so bulk transfers need few reads. */
 const MAX_READ_BUFFER = 64 * 1024;
 
+/**
+ * What one queued write costs beyond its bytes: its promises and closures,
+ * roughly. Broadcasts queued together share one batch, and one such cost.
+ */
+export const QUEUED_WRITE_COST = 256;
+
+/** Broadcasts waiting behind the write under way, to go out as one. */
+interface Batch {
+  chunks: Uint8Array[];
+  written: Promise<void>;
+}
+
+/** One buffer holding `chunks` in order; the chunk itself when there is one. */
+function concat(chunks: readonly Uint8Array[]): Uint8Array {
+  if (chunks.length === 1) return chunks[0]!;
+  let length = 0;
+  for (const chunk of chunks) length += chunk.byteLength;
+  const joined = new Uint8Array(length);
+  let offset = 0;
+  for (const chunk of chunks) {
+    joined.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return joined;
+}
+
 const encoder = new TextEncoder();
 const log = logger("connection");
 
@@ -64,7 +90,9 @@ export class Connection {
   /** Called once, at close, in the order they were given; see {@link whenClosed}. */
   #onClose: (() => void)[] | undefined;
   #readBuffer = new Uint8Array(INITIAL_READ_BUFFER);
-  #writeTail: Promise<void> | undefined;
+  #writeTail: Promise<void> = Promise.resolve();
+  /** Broadcasts queued last, behind the write under way, not yet started: they go out together. */
+  #batch: Batch | undefined;
   #pendingWrites = 0;
   #queuedBytes = 0;
   #peer: string | undefined;
@@ -151,6 +179,11 @@ export class Connection {
     return this.#queuedBytes;
   }
 
+  /** What the writes not yet written hold in memory: their bytes and {@link QUEUED_WRITE_COST} each. */
+  get queuedCost(): number {
+    return this.#queuedBytes + this.#pendingWrites * QUEUED_WRITE_COST;
+  }
+
   /** Whether {@link handshake} has work to do: the connection is TLS. */
   get needsHandshake(): boolean {
     return "handshake" in this.#conn;
@@ -220,13 +253,46 @@ export class Connection {
    */
   write(bytes: Uint8Array): Promise<void> {
     if (this.closed) return Promise.reject(new ConnectionClosedError(this.peer));
+    // A batch behind this write must stay behind it: later broadcasts start a new one.
+    this.#batch = undefined;
+    this.#queuedBytes += bytes.byteLength;
     // With nothing queued, the write starts now instead of a turn later: the
     // common case of one reply at a time skips the queue's bookkeeping.
     const written = this.#pendingWrites === 0
       ? this.#writeNow(bytes)
-      : this.#writeTail!.then(() => this.#writeNow(bytes));
-    this.#pendingWrites++;
+      : this.#writeTail.then(() => this.#writeNow(bytes));
+    return this.#enqueue(written);
+  }
+
+  /**
+   * Like {@link write}, but joined to the batch queued just before it if that
+   * has not started: one socket write and one promise for all of them. For
+   * broadcasts, where a thousand short lines can wait behind a slow reader and
+   * should cost their bytes, not a thousand promises and system calls.
+   *
+   * @param bytes Copied when the batch starts, so keep them unchanged until the promise settles.
+   * @throws {ConnectionClosedError} Once the connection is closed.
+   */
+  writeBatched(bytes: Uint8Array): Promise<void> {
+    if (this.closed) return Promise.reject(new ConnectionClosedError(this.peer));
+    if (this.#pendingWrites === 0) return this.write(bytes);
     this.#queuedBytes += bytes.byteLength;
+    if (this.#batch) {
+      this.#batch.chunks.push(bytes);
+      return this.#batch.written;
+    }
+    const batch: Batch = { chunks: [bytes], written: Promise.resolve() };
+    this.#batch = batch;
+    batch.written = this.#enqueue(this.#writeTail.then(() => {
+      // From here on, later broadcasts start a batch of their own.
+      if (this.#batch === batch) this.#batch = undefined;
+      return this.#writeNow(concat(batch.chunks));
+    }));
+    return batch.written;
+  }
+
+  #enqueue(written: Promise<void>): Promise<void> {
+    this.#pendingWrites++;
     this.#writeTail = written.then(this.#settled, this.#settled);
     return written;
   }
@@ -264,7 +330,7 @@ export class Connection {
 
   /** Resolves once every write queued so far has finished, well or not. */
   drain(): Promise<void> {
-    return this.#writeTail ?? Promise.resolve();
+    return this.#writeTail;
   }
 
   /** Closes once the queued writes are done. */

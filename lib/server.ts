@@ -11,13 +11,14 @@ import { formatAddr } from "./address.ts";
 import { Admission, type AdmissionGate, DEFAULT_MAX_CONNS, type Refusal } from "./admission.ts";
 import { Connection } from "./connection.ts";
 import { describeError, isDisconnect } from "./errors.ts";
-import type { Bus } from "./bus.ts";
-import { Hub } from "./hub.ts";
+import type { Bus } from "././chat/bus.ts";
+import { Hub } from "./chat/hub.ts";
 import { DEFAULT_MAX_LINE } from "./line_framer.ts";
 import { logger } from "./log.ts";
 import { acceptProxyHeader } from "./proxy_protocol.ts";
+import type { CurrentService, ServiceVersion } from "./current_service.ts";
 import type { Service } from "./service.ts";
-import type { ServerObserver } from "./stats.ts";
+import type { ServerObserver } from "././stats/counters.ts";
 import { DEFAULT_HANDLER_TIMEOUT_MS, type ServerContext, type Strategy } from "./strategy.ts";
 
 const log = logger("server");
@@ -62,6 +63,13 @@ export interface ServeOptions {
   service: Service;
   /** How a Worker loads the same service; defaults to `service.name`. */
   serviceSpecifier?: string;
+  /**
+   * The version each new client gets, when it may change while the server
+   * runs (a reload). Given, it overrides `service` and `serviceSpecifier`
+   * for every client accepted from then on, and the log names the version
+   * each client gets.
+   */
+  current?: CurrentService;
   /** The words after `--` a Worker builds the same service with (exec); none by default. */
   serviceArgs?: readonly string[];
   /** The longest line a line service accepts; default {@link DEFAULT_MAX_LINE}. */
@@ -173,6 +181,24 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
     signal: hardStop.signal,
     onRequest: observer.request?.bind(observer),
   };
+  // One context per version, made when the first client of a new version arrives.
+  let versionServed: ServiceVersion | undefined;
+  let versionContext = context;
+  const contextForNewClient = (): ServerContext => {
+    const version = options.current?.version;
+    if (!version) return context;
+    if (version !== versionServed) {
+      versionServed = version;
+      versionContext = {
+        ...context,
+        service: version.service,
+        serviceSpecifier: version.specifier,
+      };
+    }
+    return versionContext;
+  };
+  /** What each client's version frames as, when versions may differ between clients. */
+  const framingOf = new WeakMap<Connection, Service["framing"]>();
   const summary: ServeSummary = { clients: 0, bytesIn: 0, bytesOut: 0 };
   const open = new Set<Connection>();
   /** Connections being admitted or served; counted, not kept, for the shutdown to wait on. */
@@ -205,9 +231,10 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
       open: open.size,
       graceMs,
     });
-    if (service.framing === "lines") {
-      const notice = encoder.encode(`${SHUTDOWN_NOTICE}\r\n`);
-      for (const connection of open) connection.write(notice).catch(() => {});
+    const notice = encoder.encode(`${SHUTDOWN_NOTICE}\r\n`);
+    for (const connection of open) {
+      if ((framingOf.get(connection) ?? service.framing) !== "lines") continue;
+      connection.write(notice).catch(() => {});
     }
     graceTimer = setTimeout(() => hardStop.abort(), graceMs);
   };
@@ -266,12 +293,22 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
    * thousand times over at ten thousand clients (see docs/scale.md).
    */
   const serveAdmitted = (connection: Connection): Promise<void> => {
+    const served = contextForNewClient();
+    if (options.current) framingOf.set(connection, served.service.framing);
     // Formatting a line nobody reads costs objects per connection; ask first.
     const logOpenClose = log.isEnabledFor("info");
-    if (logOpenClose) log.info("open {peer} id={id}", { peer: connection.peer, id: connection.id });
+    if (logOpenClose && options.current) {
+      log.info("open {peer} id={id} service_version={version}", {
+        peer: connection.peer,
+        id: connection.id,
+        version: versionServed?.version,
+      });
+    } else if (logOpenClose) {
+      log.info("open {peer} id={id}", { peer: connection.peer, id: connection.id });
+    }
     const idleTimeoutMs = idleTimeoutFor();
     const stopWatching = idleTimeoutMs > 0
-      ? watchIdle(connection, idleTimeoutMs, service.framing)
+      ? watchIdle(connection, idleTimeoutMs, served.service.framing)
       : undefined;
     const handshakeFailed = (error: unknown): void => {
       // A client that cannot do TLS with us is the client's problem, not the service's.
@@ -302,8 +339,8 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
       }
     };
     const handled = connection.needsHandshake
-      ? connection.handshake().then(() => strategy.handle(connection, context), handshakeFailed)
-      : strategy.handle(connection, context);
+      ? connection.handshake().then(() => strategy.handle(connection, served), handshakeFailed)
+      : strategy.handle(connection, served);
     return handled.finally(done);
   };
 

@@ -7,7 +7,7 @@
  * @module
  */
 import type { Connection } from "./connection.ts";
-import type { Hub } from "./hub.ts";
+import type { Hub } from "./chat/hub.ts";
 import type { Service } from "./service.ts";
 import type { RequestTimer } from "./service_driver.ts";
 

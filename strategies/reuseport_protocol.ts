@@ -6,10 +6,10 @@
  * @module
  */
 import type { Refusal } from "../lib/admission.ts";
-import type { BusSpec } from "../lib/bus.ts";
+import type { BusSpec } from "../lib/chat/open_bus.ts";
 import type { LogSettings } from "../lib/log.ts";
 import type { ServeSummary } from "../lib/server.ts";
-import type { StatsSnapshot } from "../lib/stats.ts";
+import type { StatsSnapshot } from "../lib/stats/counters.ts";
 
 /** How often a Worker that keeps statistics reports them while it serves. */
 export const STATS_REPORT_MS = 500;

@@ -10,12 +10,12 @@
 /// <reference no-default-lib="true" />
 /// <reference lib="deno.worker" />
 import type { AdmissionGate, Refusal } from "../lib/admission.ts";
-import { openBus } from "../lib/bus.ts";
+import { openBus } from "../lib/chat/open_bus.ts";
 import { describeError } from "../lib/errors.ts";
 import { configureLogging } from "../lib/log.ts";
 import { LISTEN_BACKLOG } from "../lib/listen.ts";
 import { serve } from "../lib/server.ts";
-import { ServerStats } from "../lib/stats.ts";
+import { ServerStats } from "../lib/stats/counters.ts";
 import { loadService } from "../services/mod.ts";
 import { poll } from "./poll.ts";
 import { type FromListener, STATS_REPORT_MS, type ToListener } from "./reuseport_protocol.ts";

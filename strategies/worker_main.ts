@@ -8,7 +8,7 @@
  */
 /// <reference no-default-lib="true" />
 /// <reference lib="deno.worker" />
-import { ConnectionClosedError, describeError, isDisconnect } from "../lib/errors.ts";
+import { ConnectionClosedError, describeError, errorStack, isDisconnect } from "../lib/errors.ts";
 import { configureLogging } from "../lib/log.ts";
 import type { PeerInfo, Service, Session } from "../lib/service.ts";
 import { ServiceDriver } from "../lib/service_driver.ts";
@@ -122,12 +122,14 @@ function reportFailure(error: unknown): void {
   post({
     type: "failed",
     reason: describeError(error),
-    stack: error instanceof Error ? error.stack ?? error.message : String(error),
+    stack: errorStack(error),
     disconnect: isDisconnect(error),
   });
 }
 
 let service: Service | undefined;
+/** What {@link service} was loaded from: a built-in's name or a pinned module's URL. */
+let serviceSpecifier: string | undefined;
 let loggingConfigured = false;
 let session: RemoteSession | undefined;
 let driver: ServiceDriver | undefined;
@@ -188,8 +190,10 @@ async function openSession(message: Extract<ToWorker, { type: "open" }>): Promis
     configureLogging(message.log);
     loggingConfigured = true;
   }
-  if (!service) {
+  // A Worker kept for the next client may meet a new version of the service (a reload).
+  if (!service || serviceSpecifier !== message.service) {
     service = await loadService(message.service, message.serviceArgs);
+    serviceSpecifier = message.service;
     post({ type: "loaded" });
   }
   session = new RemoteSession(message);

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { connectRedisBus } from "../lib/redis_bus.ts";
+import { newNodeName } from "../lib/chat/bus.ts";
+import { connectRedisBus } from "../lib/chat/redis_bus.ts";
 import { eventually, hasCommand, startRedis, startServer, TestClient } from "./_helpers.ts";
 
 const haveRedis = hasCommand("redis-server");
@@ -13,8 +14,8 @@ Deno.test({
   async fn() {
     await using redis = await startRedis();
     const url = `redis://127.0.0.1:${redis.port}`;
-    const busOne = await connectRedisBus(url);
-    const busTwo = await connectRedisBus(url);
+    const busOne = await connectRedisBus(url, newNodeName());
+    const busTwo = await connectRedisBus(url, newNodeName());
     try {
       await using one = await startServer({ mode: "poll", service: "chat", bus: busOne });
       await using two = await startServer({ mode: "poll", service: "chat", bus: busTwo });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { ServerStats } from "../lib/stats.ts";
-import { serveStats } from "../lib/stats_http.ts";
+import { ServerStats } from "../lib/stats/counters.ts";
+import { serveStats } from "../lib/stats/http.ts";
 import { BrowserPage, CHROMIUM, chromiumInstalled } from "./_browser.ts";
 import { startServer, TestClient } from "./_helpers.ts";
 

@@ -1,15 +1,11 @@
 import assert from "node:assert/strict";
 import parsePrometheusTextFormat from "parse-prometheus-text-format";
-import {
-  CombinedStats,
-  LATENCY_BUCKETS_SECONDS,
-  LatencyHistogram,
-  prometheusText,
-  ServerStats,
-  StatsHistory,
-  summaryLine,
-} from "../lib/stats.ts";
-import { serveStats } from "../lib/stats_http.ts";
+import { CombinedStats, ServerStats } from "../lib/stats/counters.ts";
+import { LATENCY_BUCKETS_SECONDS, LatencyHistogram } from "../lib/stats/histogram.ts";
+import { StatsHistory } from "../lib/stats/history.ts";
+import { prometheusText } from "../lib/stats/prometheus.ts";
+import { summaryLine } from "../lib/stats/summary_line.ts";
+import { serveStats } from "../lib/stats/http.ts";
 import { Cidr } from "../lib/cidr.ts";
 import type { WorkersStrategy } from "../strategies/workers.ts";
 import { ALL_MODES, hasCommand, startServer, TestClient } from "./_helpers.ts";

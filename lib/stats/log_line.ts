@@ -4,8 +4,11 @@
  *
  * @module
  */
-import { logger } from "./log.ts";
-import { histogramQuantile, StatsHistory, type StatsSource, summaryLine } from "./stats.ts";
+import { logger } from "../log.ts";
+import type { StatsSource } from "./counters.ts";
+import { histogramQuantile } from "./histogram.ts";
+import { StatsHistory } from "./history.ts";
+import { summaryLine } from "./summary_line.ts";
 
 const log = logger("stats");
 

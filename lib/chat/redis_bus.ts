@@ -14,9 +14,9 @@
  */
 import { Buffer } from "node:buffer";
 import { createClient } from "redis";
-import { type Bus, type BusEvent, newNodeName } from "./bus.ts";
-import { describeError } from "./errors.ts";
-import { logger } from "./log.ts";
+import { describeError } from "../errors.ts";
+import { logger } from "../log.ts";
+import type { Bus, BusEvent } from "./bus.ts";
 
 /** The channel every node of a room publishes on and listens to. */
 export const CHANNEL = "servidor:chat";
@@ -78,10 +78,15 @@ function redisClient(url: string, role: string) {
  * Connects to Redis and subscribes to the room's channel.
  *
  * @param url `redis://HOST:PORT`.
+ * @param node This node's name, unique in the room (see `newNodeName()` in `bus.ts`).
  * @param channel The room; every node of it must use the same.
  * @throws When Redis cannot be reached at start-up.
  */
-export async function connectRedisBus(url: string, channel: string = CHANNEL): Promise<Bus> {
+export async function connectRedisBus(
+  url: string,
+  node: string,
+  channel: string = CHANNEL,
+): Promise<Bus> {
   const publisher = redisClient(url, "publisher");
   const subscriber = redisClient(url, "subscriber");
   const listeners = new Set<(event: BusEvent) => void>();
@@ -107,7 +112,7 @@ export async function connectRedisBus(url: string, channel: string = CHANNEL): P
   }
   log.info("joined the room {channel} on Redis at {url}", { channel, url });
   return {
-    node: newNodeName(),
+    node,
     heartbeatMs: HEARTBEAT_MS,
     publish(event: BusEvent): void {
       publisher.publish(channel, toWire(event)).catch((error: unknown) => {

@@ -5,14 +5,13 @@
  * what they mean is the hub's business ({@link Hub} in `hub.ts`).
  *
  * Three buses exist: {@link localBus} (one server alone, the default, which
- * carries nothing), {@link BroadcastChannelBus} (the Workers of one process,
- * for `--mode=reuseport`) and the Redis bus in `redis_bus.ts` (servers on
- * different machines, for `--bus=redis://…`).
+ * carries nothing), {@link MessagePortBus} (the Workers of one process,
+ * for the Workers of a `reuseport` server) and the Redis bus in `redis_bus.ts`
+ * (servers on different machines). `open_bus.ts` picks one from a `BusSpec`.
  *
  * @module
  */
-import { UsageError } from "./flags.ts";
-import type { PeerInfo } from "./service.ts";
+import type { PeerInfo } from "../service.ts";
 
 /** What one hub tells the others. Every event names the node it comes from. */
 export type BusEvent =
@@ -82,21 +81,26 @@ export const localBus: Bus = {
   },
 };
 
-/** The `BroadcastChannel` name every `reuseport` Worker of one process joins. */
-export const DEFAULT_CHANNEL = "servidor-bus";
-
 /**
- * A bus between the Workers of one process. `BroadcastChannel` delivers to
- * every other holder of the same name in the process, in the order each one
- * posted, and structured cloning carries the bytes as they are.
+ * A bus between the Workers of one process: one `MessagePort` to every other
+ * node, made by {@link MessagePortBus.mesh} and handed to each Worker.
+ *
+ * Why not `BroadcastChannel`, which needs no wiring: Deno's keeps 256
+ * messages per receiver and silently drops the oldest when a receiver falls
+ * further behind, so a burst of chat lost lines and joins between Workers
+ * with nothing logged. A `MessagePort` queues without loss and delivers in
+ * the order posted, which is what "every line reaches every member exactly
+ * once, in order" needs. Events that arrive before the hub subscribes wait in
+ * the port: a port only starts delivering once a listener is set.
  *
  * @example Two nodes in one thread hear each other
  * ```ts
- * import { BroadcastChannelBus, type BusEvent } from "./bus.ts";
+ * import { type BusEvent, MessagePortBus } from "./bus.ts";
  * import assert from "node:assert/strict";
  *
- * const one = new BroadcastChannelBus("doc-example");
- * const two = new BroadcastChannelBus("doc-example");
+ * const [portsOne, portsTwo] = MessagePortBus.mesh(2);
+ * const one = new MessagePortBus(portsOne!);
+ * const two = new MessagePortBus(portsTwo!);
  * const heard = new Promise<BusEvent>((resolve) => two.subscribe(resolve));
  * one.publish({ type: "hello", node: one.node });
  * assert.deepEqual(await heard, { type: "hello", node: one.node });
@@ -104,93 +108,56 @@ export const DEFAULT_CHANNEL = "servidor-bus";
  * await two.close();
  * ```
  */
-export class BroadcastChannelBus implements Bus {
+export class MessagePortBus implements Bus {
   readonly node: string = newNodeName();
-  readonly #channel: BroadcastChannel;
+  readonly #ports: readonly MessagePort[];
   readonly #listeners = new Set<(event: BusEvent) => void>();
 
   /**
-   * Joins the room of every bus on the same channel in this process.
+   * The ports of every node in a room of `count`: entry `i` holds node `i`'s
+   * ports, one to each other node.
    *
-   * @param name The channel's name; the nodes of one room share it.
+   * @param count How many nodes.
    */
-  constructor(name: string = DEFAULT_CHANNEL) {
-    this.#channel = new BroadcastChannel(name);
-    this.#channel.onmessage = (message: MessageEvent<BusEvent>) => {
-      for (const listener of this.#listeners) listener(message.data);
-    };
+  static mesh(count: number): MessagePort[][] {
+    const ports: MessagePort[][] = Array.from({ length: count }, () => []);
+    for (let i = 0; i < count; i++) {
+      for (let j = i + 1; j < count; j++) {
+        const { port1, port2 } = new MessageChannel();
+        ports[i]!.push(port1);
+        ports[j]!.push(port2);
+      }
+    }
+    return ports;
+  }
+
+  /**
+   * Joins a room through this node's ports.
+   *
+   * @param ports One per other node, from {@link MessagePortBus.mesh}.
+   */
+  constructor(ports: readonly MessagePort[]) {
+    this.#ports = ports;
   }
 
   publish(event: BusEvent): void {
-    this.#channel.postMessage(event);
+    for (const port of this.#ports) port.postMessage(event);
   }
 
   subscribe(listener: (event: BusEvent) => void): () => void {
     this.#listeners.add(listener);
+    // Setting `onmessage` starts the ports; until then they keep what arrives.
+    for (const port of this.#ports) {
+      port.onmessage ??= (message: MessageEvent<BusEvent>) => {
+        for (const each of this.#listeners) each(message.data);
+      };
+    }
     return () => this.#listeners.delete(listener);
   }
 
   close(): Promise<void> {
     this.#listeners.clear();
-    this.#channel.close();
+    for (const port of this.#ports) port.close();
     return Promise.resolve();
   }
-}
-
-/** Which bus a server joins, in a form that can cross to a Worker. */
-export type BusSpec =
-  | { kind: "local" }
-  | { kind: "channel"; name: string }
-  | { kind: "redis"; url: string };
-
-/**
- * Opens the bus a {@link BusSpec} names. The Redis client is only loaded
- * when a Redis bus is asked for.
- *
- * @param spec Which bus.
- * @throws When Redis cannot be reached at all.
- */
-export async function openBus(spec: BusSpec): Promise<Bus> {
-  switch (spec.kind) {
-    case "local":
-      return localBus;
-    case "channel":
-      return new BroadcastChannelBus(spec.name);
-    case "redis": {
-      const { connectRedisBus } = await import("./redis_bus.ts");
-      return await connectRedisBus(spec.url);
-    }
-  }
-}
-
-/**
- * Reads `--bus`: `local` (alone), or `redis://HOST:PORT` for a room shared
- * through Redis.
- *
- * @param value What was given.
- * @throws {UsageError} For anything else, in one line.
- *
- * @example
- * ```ts
- * import { parseBusFlag } from "./bus.ts";
- * import assert from "node:assert/strict";
- *
- * assert.deepEqual(parseBusFlag("redis://127.0.0.1:6379"), {
- *   kind: "redis",
- *   url: "redis://127.0.0.1:6379",
- * });
- * ```
- */
-export function parseBusFlag(value: string): BusSpec {
-  if (value === "local") return { kind: "local" };
-  let url: URL | undefined;
-  try {
-    url = new URL(value);
-  } catch {
-    url = undefined;
-  }
-  if (url?.protocol !== "redis:" || url.hostname === "") {
-    throw new UsageError(`invalid --bus "${value}": expected local or redis://HOST:PORT`);
-  }
-  return { kind: "redis", url: value };
 }
