@@ -313,14 +313,13 @@ async function serveCommand(commandLine: string[]): Promise<number> {
   };
   const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
   for (const signal of signals) Deno.addSignalListener(signal, onSignal);
-  if (reloader) reloader.reloadOnHangup(stop.signal);
-  else {
-    // A server that dies because its terminal hung up, or because an operator
-    // expected a reload, is worse than one that says there is nothing to reload.
-    onHangup(stop.signal, () => {
+  // A server that dies because its terminal hung up, or because an operator
+  // expected a reload, is worse than one that says there is nothing to reload.
+  const stopHangups = reloader
+    ? reloader.reloadOnHangup(stop.signal)
+    : onHangup(stop.signal, () => {
       logger("config").warn("SIGHUP: nothing to reload without --config; carrying on");
     });
-  }
 
   const announce = () => {
     writeAllSync(
@@ -400,6 +399,7 @@ async function serveCommand(commandLine: string[]): Promise<number> {
   } finally {
     for (const signal of signals) Deno.removeSignalListener(signal, onSignal);
     await bus?.close();
+    stopHangups();
   }
   return 0;
 }
