@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { MODES } from "../strategies/mod.ts";
-import { CliServer, TestClient } from "./_helpers.ts";
+import { TestClient } from "../testing.ts";
+import { CliServer } from "./_helpers/cli.ts";
 
 /**
  * After a shutdown began, a new client is refused, or (when the kernel had
@@ -41,7 +42,7 @@ for (const mode of MODES) {
 
     const status = await server.exited();
     assert.equal(status.code, 0);
-    assert.equal(server.log.at(-1), "stopped: 1 clients served, 11 bytes in, 35 bytes out");
+    assert.equal(server.log.at(-1), "stopped: 1 client served, 11 bytes in, 35 bytes out");
   });
 }
 
@@ -55,7 +56,7 @@ for (const mode of MODES) {
     assert.equal(await client.readLine(), null);
     const status = await server.exited();
     assert.equal(status.code, 0);
-    assert.match(server.log.at(-1)!, /^stopped: 1 clients served, 0 bytes in, \d+ bytes out$/);
+    assert.match(server.log.at(-1)!, /^stopped: 1 client served, 0 bytes in, \d+ bytes out$/);
   });
 }
 

@@ -2655,6 +2655,7 @@ function errorStack(error) {
 // lib/line_framer.ts
 var LF = 10;
 var CR = 13;
+var KEPT_BUFFER = 16 * 1024;
 var DEFAULT_MAX_LINE = 8192;
 var LineTooLongError = class extends Error {
   /** The limit, in bytes, that was exceeded. */
@@ -2683,7 +2684,9 @@ var LineFramer = class {
     fatal: false,
     ignoreBOM: true
   });
+  /** The unfinished line is `#pending.subarray(0, #pendingLength)`; the rest is room to grow. */
   #pending = new Uint8Array(0);
+  #pendingLength = 0;
   /**
    * Makes a framer with a limit on line length.
    *
@@ -2694,7 +2697,7 @@ var LineFramer = class {
   }
   /** Bytes of an unfinished line held so far. */
   get buffered() {
-    return this.#pending.byteLength;
+    return this.#pendingLength;
   }
   /**
    * Adds bytes and returns the lines they complete, in order.
@@ -2717,10 +2720,10 @@ var LineFramer = class {
   #split(chunk, lines) {
     let start = 0;
     let newline = chunk.indexOf(LF);
-    if (newline !== -1 && this.#pending.byteLength > 0) {
-      this.#checkLength(this.#pending.byteLength + newline);
-      lines.push(this.#decode(concat(this.#pending, chunk.subarray(0, newline))));
-      this.#pending = new Uint8Array(0);
+    if (newline !== -1 && this.#pendingLength > 0) {
+      this.#checkLength(this.#pendingLength + newline);
+      this.#hold(chunk.subarray(0, newline));
+      lines.push(this.#decode(this.#takePending()));
       start = newline + 1;
       newline = chunk.indexOf(LF, start);
     }
@@ -2732,10 +2735,29 @@ var LineFramer = class {
     }
     if (start < chunk.byteLength) {
       const rest = chunk.subarray(start);
-      const unfinished = this.#pending.byteLength + rest.byteLength - (endsWithCR(rest) ? 1 : 0);
+      const unfinished = this.#pendingLength + rest.byteLength - (endsWithCR(rest) ? 1 : 0);
       if (unfinished > this.#maxLine) throw new LineTooLongError(this.#maxLine);
-      this.#pending = concat(this.#pending, rest);
+      this.#hold(rest);
     }
+  }
+  /** Appends to the unfinished line, doubling its buffer when it is full. */
+  #hold(bytes) {
+    const needed = this.#pendingLength + bytes.byteLength;
+    if (needed > this.#pending.byteLength) {
+      const size = Math.min(Math.max(needed, 2 * this.#pending.byteLength, 256), this.#maxLine + 2);
+      const grown = new Uint8Array(Math.max(size, needed));
+      grown.set(this.#pending.subarray(0, this.#pendingLength));
+      this.#pending = grown;
+    }
+    this.#pending.set(bytes, this.#pendingLength);
+    this.#pendingLength = needed;
+  }
+  /** The unfinished line, now finished; a large buffer is let go rather than kept per client. */
+  #takePending() {
+    const line = this.#pending.subarray(0, this.#pendingLength);
+    this.#pendingLength = 0;
+    if (this.#pending.byteLength > KEPT_BUFFER) this.#pending = new Uint8Array(0);
+    return line;
   }
   /**
    * Ends the stream and returns the last line if it had no terminator.
@@ -2743,10 +2765,8 @@ var LineFramer = class {
    * @returns The unterminated last line, or `undefined` when there is none.
    */
   finish() {
-    if (this.#pending.byteLength === 0) return void 0;
-    const last = this.#decode(this.#pending);
-    this.#pending = new Uint8Array(0);
-    return last;
+    if (this.#pendingLength === 0) return void 0;
+    return this.#decode(this.#takePending());
   }
   /** `length` may include a line's CR, which the limit does not count. */
   #checkLength(length) {
@@ -2761,13 +2781,6 @@ var LineFramer = class {
 function endsWithCR(bytes) {
   return bytes.byteLength > 0 && bytes[bytes.byteLength - 1] === CR;
 }
-function concat(first, second) {
-  if (first.byteLength === 0) return second.slice();
-  const joined = new Uint8Array(first.byteLength + second.byteLength);
-  joined.set(first, 0);
-  joined.set(second, first.byteLength);
-  return joined;
-}
 
 // lib/service_driver.ts
 var ServiceDriver = class {
@@ -2776,7 +2789,7 @@ var ServiceDriver = class {
   #framer;
   #onFailure;
   #onRequest;
-  #opening = Promise.resolve();
+  #opening;
   /**
    * @param service What to run.
    * @param session The client it talks to.
@@ -2793,6 +2806,7 @@ var ServiceDriver = class {
   }
   /** Calls the service's `open()` without waiting for it; see {@link ServiceHooks.open}. */
   start() {
+    if (!this.#service.open) return;
     this.#opening = (async () => {
       try {
         await this.#service.open?.(this.#session);
@@ -2858,7 +2872,7 @@ var ServiceDriver = class {
   }
   /** Waits for `open()` to end, then calls the service's `close()`. */
   async finish() {
-    await this.#opening;
+    if (this.#opening) await this.#opening;
     await this.#service.close?.(this.#session);
   }
   async #refuse(error) {
