@@ -235,7 +235,7 @@ for (
   ]
 ) {
   Deno.test(`with --proxy-protocol and --deny=10.0.0.0/8, ${header.trim()} is never served`, async () => {
-    await using server = await startServer({
+    await using server = await startTestServer({
       mode: "poll",
       service: "chat",
       proxyProtocol: true,
