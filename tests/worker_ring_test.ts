@@ -59,6 +59,21 @@ Deno.test("ByteRing keeps the order of bytes across the wrap-around, many times 
   received.forEach((value, i) => assert.equal(value, i % 256));
 });
 
+Deno.test("ByteRing lends bytes in place up to the wrap-around, and the rest on the next call", () => {
+  const { writer, reader } = pair(8);
+  writer.write(bytes(1, 2, 3, 4, 5, 6));
+  reader.release(reader.read(5)!.byteLength);
+  writer.write(bytes(7, 8, 9, 10));
+  const first = reader.readInPlace()!;
+  assert.ok(first.buffer instanceof SharedArrayBuffer, "a view, not a copy");
+  assert.deepEqual([...first], [6, 7, 8]);
+  assert.deepEqual([...reader.readInPlace()!], [9, 10]);
+  assert.equal(reader.readInPlace(), undefined);
+  // Until released, the lent bytes cannot be overwritten.
+  assert.equal(writer.write(bytes(0, 0, 0, 0)), 3);
+  assert.deepEqual([...first], [6, 7, 8]);
+});
+
 Deno.test("ByteRing goes on past the 2³² bytes at which its counters wrap", () => {
   const writer = ByteRing.create(16);
   // The counters are the header's words 0 (written) and 16 (released); start

@@ -9,7 +9,8 @@
  * capacity, never by memory that grows.
  *
  * The reader takes bytes out in two steps: {@link ByteRing.read} copies them
- * and moves its own cursor, and {@link ByteRing.release} gives their space
+ * (or {@link ByteRing.readInPlace} lends a view of them) and moves its own
+ * cursor, and {@link ByteRing.release} gives their space
  * back to the writer later. In between, the writer still counts them as
  * unread, so the writer can tell "handed over, not yet dealt with" from
  * "dealt with": the main thread releases output only once it is written to
@@ -70,7 +71,7 @@ export class ByteRing {
   /** How many bytes the ring holds. */
   readonly capacity: number;
   readonly #header: Int32Array;
-  readonly #data: Uint8Array;
+  readonly #data: Uint8Array<SharedArrayBuffer>;
   /** The reader's own cursor: bytes read, released or not, modulo 2³². */
   #readTo: number;
 
@@ -164,9 +165,11 @@ export class ByteRing {
    * cursor past it. Their space stays taken until {@link release}.
    *
    * @param max The most bytes to take.
-   * @returns A fresh buffer, or `undefined` when nothing is available.
+   * @returns A fresh buffer, or `undefined` when nothing is available or
+   *   the ring was aborted.
    */
   read(max = Infinity): Uint8Array<ArrayBuffer> | undefined {
+    if (Atomics.load(this.#header, STATE) === ABORTED) return undefined;
     const n = Math.min(this.available, max);
     if (n === 0) return undefined;
     const at = this.#readTo & (this.capacity - 1);
@@ -176,6 +179,25 @@ export class ByteRing {
     if (first < n) bytes.set(this.#data.subarray(0, n - first), first);
     this.#readTo = (this.#readTo + n) | 0;
     return bytes;
+  }
+
+  /**
+   * Like {@link read}, but without a copy: a view of the ring's own memory,
+   * as many bytes as lie together before the ring wraps around (call again
+   * for the rest). The view stays valid until its bytes are released, since
+   * until then the writer cannot reuse their space.
+   *
+   * @param max The most bytes to take.
+   * @returns A view into shared memory, or `undefined` when nothing is
+   *   available or the ring was aborted.
+   */
+  readInPlace(max = Infinity): Uint8Array<SharedArrayBuffer> | undefined {
+    if (Atomics.load(this.#header, STATE) === ABORTED) return undefined;
+    const at = this.#readTo & (this.capacity - 1);
+    const n = Math.min(this.available, max, this.capacity - at);
+    if (n === 0) return undefined;
+    this.#readTo = (this.#readTo + n) | 0;
+    return this.#data.subarray(at, at + n);
   }
 
   /**
