@@ -15,6 +15,7 @@ import type { PeerInfo, Service, Session } from "../lib/service.ts";
 import { ServiceDriver } from "../lib/service_driver.ts";
 import { loadService } from "../services/mod.ts";
 import { type FromWorker, TIMINGS_FLUSH_MS, type ToWorker } from "./worker_protocol.ts";
+import { Doorbell } from "./workers/doorbell.ts";
 import { ByteRing } from "./workers/ring.ts";
 
 const encoder = new TextEncoder();
@@ -221,7 +222,8 @@ async function openSession(message: Extract<ToWorker, { type: "open" }>): Promis
     post({ type: "loaded" });
   }
   const input = new ByteRing(message.input);
-  session = new RemoteSession(message, new ByteRing(message.output));
+  const doorbell = new Doorbell(message.doorbell);
+  session = new RemoteSession(message, new ByteRing(message.output, () => doorbell.ring()));
   const onRequest = message.timeRequests ? recordTiming : undefined;
   driver = new ServiceDriver(service, session, message.maxLine, reportFailure, onRequest);
   driver.start();

@@ -45,6 +45,8 @@ export type ToWorker =
     type: "open";
     input: SharedArrayBuffer;
     output: SharedArrayBuffer;
+    /** The doorbell (`workers/doorbell.ts`) to ring after each write to `output`. */
+    doorbell: SharedArrayBuffer;
     id: number;
     peer: string;
     remoteAddr: Deno.Addr;

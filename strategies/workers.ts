@@ -18,6 +18,7 @@
 import type { Connection } from "../lib/connection.ts";
 import type { LogSettings } from "../lib/log.ts";
 import type { ServerContext, Strategy } from "../lib/strategy.ts";
+import { DoorbellWatcher } from "./workers/doorbell.ts";
 import { WorkerPool } from "./workers/pool.ts";
 import { serveThroughWorker } from "./workers/shuttle.ts";
 
@@ -55,6 +56,7 @@ export function createWorkers(options: WorkersOptions = {}): WorkersStrategy {
     options.idleWorkers ?? DEFAULT_IDLE_WORKERS,
   );
   const logSettings: LogSettings = options.log ?? { level: "warn", format: "text" };
+  const doorbell = new DoorbellWatcher();
   return {
     name: "workers",
     sequential: false,
@@ -74,7 +76,13 @@ export function createWorkers(options: WorkersOptions = {}): WorkersStrategy {
           if (worker) pool.release(worker, true);
           return;
         }
-        const reusable = await serveThroughWorker(worker, connection, context, logSettings);
+        const reusable = await serveThroughWorker(
+          worker,
+          connection,
+          context,
+          logSettings,
+          doorbell,
+        );
         pool.release(worker, reusable);
       } finally {
         context.signal.removeEventListener("abort", onShutdown);

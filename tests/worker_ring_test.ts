@@ -1,5 +1,22 @@
 import assert from "node:assert/strict";
+import { Doorbell, DoorbellWatcher } from "../strategies/workers/doorbell.ts";
 import { ByteRing } from "../strategies/workers/ring.ts";
+
+/**
+ * Runs `test` with the event loop kept alive: a wake-up by `Atomics.notify`
+ * is not something Deno's event loop waits for, and in a server the listener
+ * keeps it running, but a test has nothing else.
+ */
+function keepingAlive(test: () => Promise<void>): () => Promise<void> {
+  return async () => {
+    const timer = setInterval(() => {}, 60_000);
+    try {
+      await test();
+    } finally {
+      clearInterval(timer);
+    }
+  };
+}
 
 const bytes = (...values: number[]) => Uint8Array.from(values);
 
@@ -104,36 +121,45 @@ Deno.test("ByteRing gives the reader what is left after the writer ends, then th
   assert.equal(reader.read(), undefined);
 });
 
-Deno.test("ByteRing wakes a reader waiting for data when bytes are written", async () => {
-  const { writer, reader } = pair(8);
-  const waiting = reader.waitForData();
-  writer.write(bytes(42));
-  await waiting;
-  assert.deepEqual(reader.read(), bytes(42));
-});
+Deno.test(
+  "ByteRing wakes a reader waiting for data when bytes are written",
+  keepingAlive(async () => {
+    const { writer, reader } = pair(8);
+    const waiting = reader.waitForData();
+    writer.write(bytes(42));
+    await waiting;
+    assert.deepEqual(reader.read(), bytes(42));
+  }),
+);
 
-Deno.test("ByteRing wakes a writer waiting for space when the reader releases", async () => {
-  const { writer, reader } = pair(4);
-  writer.write(bytes(1, 2, 3, 4));
-  const waiting = writer.waitForSpace();
-  reader.release(reader.read(2)!.byteLength);
-  await waiting;
-  assert.equal(writer.free, 2);
-});
+Deno.test(
+  "ByteRing wakes a writer waiting for space when the reader releases",
+  keepingAlive(async () => {
+    const { writer, reader } = pair(4);
+    writer.write(bytes(1, 2, 3, 4));
+    const waiting = writer.waitForSpace();
+    reader.release(reader.read(2)!.byteLength);
+    await waiting;
+    assert.equal(writer.free, 2);
+  }),
+);
 
-Deno.test("ByteRing wakes both waiting sides when either aborts, and then takes no more bytes", async () => {
-  const { writer, reader } = pair(4);
-  const other = pair(4);
-  other.writer.write(bytes(1, 2, 3, 4));
-  const readerWaits = reader.waitForData();
-  const writerWaits = other.writer.waitForSpace();
-  reader.abort();
-  other.reader.abort();
-  await Promise.all([readerWaits, writerWaits]);
-  assert.equal(writer.state, "aborted");
-  assert.equal(writer.write(bytes(1)), 0);
-  assert.equal(other.writer.state, "aborted");
-});
+Deno.test(
+  "ByteRing wakes both waiting sides when either aborts, and then takes no more bytes",
+  keepingAlive(async () => {
+    const { writer, reader } = pair(4);
+    const other = pair(4);
+    other.writer.write(bytes(1, 2, 3, 4));
+    const readerWaits = reader.waitForData();
+    const writerWaits = other.writer.waitForSpace();
+    reader.abort();
+    other.reader.abort();
+    await Promise.all([readerWaits, writerWaits]);
+    assert.equal(writer.state, "aborted");
+    assert.equal(writer.write(bytes(1)), 0);
+    assert.equal(other.writer.state, "aborted");
+  }),
+);
 
 Deno.test("ByteRing carries bytes to a Worker and back, woken with Atomics", async () => {
   const source = `
@@ -191,3 +217,45 @@ Deno.test("ByteRing carries bytes to a Worker and back, woken with Atomics", asy
     URL.revokeObjectURL(url);
   }
 });
+
+Deno.test("Doorbell.wait() returns at once when the bell rang since the count was seen", async () => {
+  const bell = Doorbell.create();
+  const seen = bell.rung;
+  new Doorbell(bell.buffer).ring();
+  await bell.wait(seen);
+  assert.equal(bell.rung, seen + 1);
+});
+
+Deno.test(
+  "Doorbell.wait() is woken by a ring that comes while it waits",
+  keepingAlive(async () => {
+    const bell = Doorbell.create();
+    const waiting = bell.wait(bell.rung);
+    bell.ring();
+    await waiting;
+  }),
+);
+
+Deno.test(
+  "DoorbellWatcher runs every check on each ring, until each is removed",
+  keepingAlive(async () => {
+    const watcher = new DoorbellWatcher();
+    const calls = { a: 0, b: 0 };
+    const { promise: bothRan, resolve } = Promise.withResolvers<void>();
+    const removeA = watcher.add(() => calls.a++);
+    const removeB = watcher.add(() => {
+      if (++calls.b === 1) resolve();
+    });
+    watcher.bell.ring();
+    await bothRan;
+    // The first check ran when added, and again with the second after the ring.
+    assert.equal(calls.a, 2);
+    removeA();
+    removeB();
+    // Removing the last check rang the bell, so the loop ended: nothing waits past the test.
+    const after = { ...calls };
+    watcher.bell.ring();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    assert.deepEqual(calls, after);
+  }),
+);

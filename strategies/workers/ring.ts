@@ -72,6 +72,7 @@ export class ByteRing {
   readonly capacity: number;
   readonly #header: Int32Array;
   readonly #data: Uint8Array<SharedArrayBuffer>;
+  readonly #onWrite: (() => void) | undefined;
   /** The reader's own cursor: bytes read, released or not, modulo 2³². */
   #readTo: number;
 
@@ -96,9 +97,12 @@ export class ByteRing {
    * Each side wraps it once: the reader's cursor lives in its wrapper.
    *
    * @param buffer The ring's shared memory.
+   * @param onWrite For a writer: called after each write, e.g. to ring a
+   *   doorbell that a reader of many rings waits on.
    */
-  constructor(buffer: SharedArrayBuffer) {
+  constructor(buffer: SharedArrayBuffer, onWrite?: () => void) {
     this.buffer = buffer;
+    this.#onWrite = onWrite;
     this.capacity = buffer.byteLength - HEADER_BYTES;
     this.#header = new Int32Array(buffer, 0, HEADER_WORDS);
     this.#data = new Uint8Array(buffer, HEADER_BYTES, this.capacity);
@@ -157,6 +161,7 @@ export class ByteRing {
     Atomics.store(this.#header, WRITTEN, (written + n) | 0);
     Atomics.add(this.#header, DATA_EVENTS, 1);
     Atomics.notify(this.#header, DATA_EVENTS);
+    this.#onWrite?.();
     return n;
   }
 

@@ -13,6 +13,7 @@ import { INTERNAL_ERROR_NOTICE, logServiceFailure } from "../../lib/errors.ts";
 import { logger, type LogSettings } from "../../lib/log.ts";
 import type { ServerContext } from "../../lib/strategy.ts";
 import { type FromWorker, RING_CAPACITY, type ToWorker } from "../worker_protocol.ts";
+import type { DoorbellWatcher } from "./doorbell.ts";
 import { ByteRing } from "./ring.ts";
 import { StuckWorkerWatchdog } from "./watchdog.ts";
 
@@ -36,6 +37,7 @@ export async function serveThroughWorker(
   connection: Connection,
   context: ServerContext,
   logSettings: LogSettings,
+  doorbell: DoorbellWatcher,
 ): Promise<boolean> {
   let reusable = true;
   // Fresh rings for each client, so nothing of the last one can be read by the next.
@@ -103,13 +105,9 @@ export async function serveThroughWorker(
       connection.write(bytes).then(written, written);
     }
   };
-  const writingOutput = (async () => {
-    // Until the connection ends, when both rings are aborted.
-    while (output.state === "open") {
-      writeOutput();
-      await output.waitForData();
-    }
-  })();
+  // The Worker rings the strategy's one doorbell after each write, and the
+  // main thread then looks at every client's output ring.
+  const stopWatchingOutput = doorbell.add(writeOutput);
 
   worker.onmessage = (event: MessageEvent<FromWorker>) => {
     const message = event.data;
@@ -174,6 +172,7 @@ export async function serveThroughWorker(
       type: "open",
       input: input.buffer,
       output: output.buffer,
+      doorbell: doorbell.bell.buffer,
       id: connection.id,
       peer: connection.peer,
       // Deno's Addr objects may carry a null prototype; a plain copy crosses cleanly.
@@ -222,7 +221,7 @@ export async function serveThroughWorker(
     watchdog.stop();
     worker.onmessage = null;
     worker.onerror = null;
-    await writingOutput;
+    stopWatchingOutput();
   }
   return reusable && !context.signal.aborted;
 }
