@@ -43,7 +43,7 @@ import { logStatsEvery } from "./lib/stats/log_line.ts";
 import { DEFAULT_HANDLER_TIMEOUT_MS } from "./lib/strategy.ts";
 import { writeAllSync } from "./lib/write_all.ts";
 import {
-  loadService,
+  loadServiceVersion,
   SERVICE_NAMES,
   SERVICES,
   serviceSpecifier,
@@ -126,21 +126,6 @@ const encoder = new TextEncoder();
 
 function printError(message: string): void {
   writeAllSync(Deno.stderr, encoder.encode(`servidor: ${message}\n`));
-}
-
-/**
- * Deno loads a Worker's module like a dynamic import, which needs read
- * access even for files the main module could import freely.
- */
-function requireWorkerReadAccess(mode: string, entryPath: string): void {
-  const entry = new URL(entryPath, import.meta.url);
-  if (entry.protocol !== "file:") return;
-  const { state } = Deno.permissions.querySync({ name: "read", path: entry });
-  if (state !== "granted") {
-    throw new UsageError(
-      `--mode=${mode} needs read access to load its Workers: run deno with --allow-read`,
-    );
-  }
 }
 
 /** Which transport the serve flags ask for; see lib/listen.ts. */
@@ -253,19 +238,20 @@ async function serveCommand(commandLine: string[]): Promise<number> {
   const statsInterval = flags["stats-interval"] === undefined
     ? undefined
     : wholeNumber("stats-interval", String(flags["stats-interval"]), 1, 86_400);
-  const specifier = serviceSpecifier(String(flags.service));
-  let service;
+  let service, specifier;
   try {
-    service = await loadService(specifier, serviceArgs);
+    // A module is read once and pinned: Workers load this exact text, not the file again.
+    ({ service, specifier } = await loadServiceVersion(
+      serviceSpecifier(String(flags.service)),
+      serviceArgs,
+    ));
   } catch (error) {
     if (error instanceof UnknownServiceError) throw new UsageError(error.message);
     throw error;
   }
-  if (mode === "workers") requireWorkerReadAccess(mode, "./strategies/worker_main.ts");
   if (mode === "reuseport") {
     const problem = reusePortProblem();
     if (problem) throw new UsageError(problem);
-    requireWorkerReadAccess(mode, "./strategies/reuseport_worker.ts");
   }
   configureLogging(log);
 
@@ -327,14 +313,13 @@ async function serveCommand(commandLine: string[]): Promise<number> {
   };
   const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
   for (const signal of signals) Deno.addSignalListener(signal, onSignal);
-  if (reloader) reloader.reloadOnHangup(stop.signal);
-  else {
-    // A server that dies because its terminal hung up, or because an operator
-    // expected a reload, is worse than one that says there is nothing to reload.
-    onHangup(stop.signal, () => {
+  // A server that dies because its terminal hung up, or because an operator
+  // expected a reload, is worse than one that says there is nothing to reload.
+  const stopHangups = reloader
+    ? reloader.reloadOnHangup(stop.signal)
+    : onHangup(stop.signal, () => {
       logger("config").warn("SIGHUP: nothing to reload without --config; carrying on");
     });
-  }
 
   const announce = () => {
     writeAllSync(
@@ -414,6 +399,7 @@ async function serveCommand(commandLine: string[]): Promise<number> {
   } finally {
     for (const signal of signals) Deno.removeSignalListener(signal, onSignal);
     await bus?.close();
+    stopHangups();
   }
   return 0;
 }

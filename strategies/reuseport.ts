@@ -5,7 +5,7 @@
  * the only new thing here is starting and stopping them. Unlike `workers`, no
  * byte crosses between threads: a connection lives and dies in the Worker
  * that accepted it. Chat spans the Workers through a bus (a
- * `BroadcastChannel`, or Redis with `--bus`).
+ * `MessagePort` from each Worker to each other, or Redis with `--bus`).
  *
  * SO_REUSEPORT in Deno is an unstable API (run with `--unstable-net`) and
  * spreads connections only on Linux; elsewhere it is silently ignored, so the
@@ -14,13 +14,14 @@
  * @module
  */
 import { Admission, DEFAULT_MAX_CONNS } from "../lib/admission.ts";
-import { newNodeName } from "../lib/chat/bus.ts";
+import { MessagePortBus } from "../lib/chat/bus.ts";
 import type { BusSpec } from "../lib/chat/open_bus.ts";
 import { describeError } from "../lib/errors.ts";
 import { logger, type LogSettings } from "../lib/log.ts";
 import { DEFAULT_GRACE_MS, type ServeSummary } from "../lib/server.ts";
 import type { CombinedStats } from "../lib/stats/counters.ts";
 import type { FromListener, ToListener } from "./reuseport_protocol.ts";
+import { workerScriptUrl } from "./worker_script.ts";
 
 const log = logger("reuseport");
 
@@ -80,7 +81,7 @@ export interface ReusePortOptions {
   log: LogSettings;
   /** Require a PROXY header on every connection. */
   proxyProtocol?: boolean;
-  /** The bus the Workers' hubs share; default a `BroadcastChannel` of their own. */
+  /** The bus the Workers' hubs share; default `MessagePort`s between them, a room of their own. */
   bus?: BusSpec;
   /** Where the Workers' statistics are added up; none are kept unless given. */
   stats?: CombinedStats;
@@ -107,7 +108,7 @@ interface Listener {
 export async function serveReusePort(options: ReusePortOptions): Promise<ServeSummary> {
   const threads = options.threads ?? DEFAULT_THREADS;
   // A room of its own, so that two servers in one process never share a chat.
-  const bus = options.bus ?? { kind: "channel", name: `servidor-${newNodeName()}` };
+  const mesh = options.bus ? undefined : MessagePortBus.mesh(threads);
   const { hostname, port } = options.listener.addr;
   const admission = options.admission ?? new Admission({ maxConns: DEFAULT_MAX_CONNS });
   const { idleTimeoutMs: idleTimeout = 0 } = options;
@@ -127,7 +128,7 @@ export async function serveReusePort(options: ReusePortOptions): Promise<ServeSu
       graceMs: options.graceMs ?? DEFAULT_GRACE_MS,
       log: options.log,
       proxyProtocol: options.proxyProtocol ?? false,
-      bus,
+      bus: mesh ? { kind: "ports", ports: mesh[index - 1]! } : options.bus!,
       reportStats: options.stats !== undefined,
     }));
   }
@@ -167,7 +168,7 @@ function startListener(
   stats: CombinedStats | undefined,
   start: Extract<ToListener, { type: "start" }>,
 ): Listener {
-  const worker = new Worker(new URL("./reuseport_worker.ts", import.meta.url), {
+  const worker = new Worker(workerScriptUrl("reuseport"), {
     type: "module",
     name: `servidor-reuseport-${start.index}`,
   });
@@ -219,6 +220,7 @@ function startListener(
     listening.reject(error);
     stopped.reject(error);
   };
-  worker.postMessage(start);
+  // The bus's ports, if any, move to the Worker; nothing else needs to.
+  worker.postMessage(start, start.bus.kind === "ports" ? start.bus.ports : []);
   return { worker, listening: listening.promise, stopped: stopped.promise };
 }

@@ -2,8 +2,9 @@
  * The entry point of a `workers` Worker: it runs one client's service at a
  * time. The client's bytes come in through one ring in shared memory and the
  * service's sends go out through another; broadcasts, closes and failures go
- * to the main thread, which owns the socket, as messages. A Worker may serve many clients one after
- * another, which is what lets the strategy keep a pool of ready Workers.
+ * to the main thread, which owns the socket, as messages. A Worker may serve
+ * many clients one after another, which is what lets the strategy keep a pool
+ * of ready Workers.
  *
  * @module
  */
@@ -178,6 +179,8 @@ function reportFailure(error: unknown): void {
 }
 
 let service: Service | undefined;
+/** What {@link service} was loaded from: a built-in's name or a pinned module's URL. */
+let serviceSpecifier: string | undefined;
 let loggingConfigured = false;
 let session: RemoteSession | undefined;
 let driver: ServiceDriver | undefined;
@@ -217,8 +220,10 @@ async function openSession(message: Extract<ToWorker, { type: "open" }>): Promis
     configureLogging(message.log);
     loggingConfigured = true;
   }
-  if (!service) {
+  // A Worker kept for the next client may meet a new version of the service (a reload).
+  if (!service || serviceSpecifier !== message.service) {
     service = await loadService(message.service, message.serviceArgs);
+    serviceSpecifier = message.service;
     post({ type: "loaded" });
   }
   const input = new ByteRing(message.input);

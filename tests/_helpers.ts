@@ -5,241 +5,27 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { Admission, type AdmissionRules } from "../lib/admission.ts";
-import { type ClientOptions, connectTo } from "../lib/client.ts";
-import { type ListenOptions, openListener } from "../lib/listen.ts";
-import type { Bus } from "../lib/chat/bus.ts";
-import { serve, type ServeSummary } from "../lib/server.ts";
-import { DEFAULT_MAX_LINE } from "../lib/line_framer.ts";
-import type { Service } from "../lib/service.ts";
-import type { CombinedStats, ServerObserver } from "../lib/stats/counters.ts";
-import type { Strategy } from "../lib/strategy.ts";
-import { writeAll } from "../lib/write_all.ts";
-import { loadService } from "../services/mod.ts";
-import { createStrategy, type Mode, type StrategyOptions } from "../strategies/mod.ts";
-import { serveReusePort } from "../strategies/reuseport.ts";
+import type { Mode } from "../strategies/mod.ts";
+import {
+  startTestServer,
+  TestClient,
+  type TestServer,
+  type TestServerOptions,
+} from "../testing.ts";
 import { makeTestCertificate, type TestCertificate } from "../lib/test_certificate.ts";
 
 export { makeTestCertificate, type TestCertificate };
 
-/** A server started by a test, stopped by `stop()` or `await using`. */
-export interface TestServer {
-  /** The TCP port, or 0 for a Unix socket. */
-  port: number;
-  /** The listener's address as the server logs it. */
-  address: string;
-  strategy: Strategy;
-  /** The server's admission control, when the test gave rules. */
-  admission: Admission | undefined;
-  stop(): Promise<ServeSummary>;
-  [Symbol.asyncDispose](): Promise<void>;
-}
-
-/** What a test server runs. */
-export interface TestServerOptions extends StrategyOptions {
-  mode: Mode;
-  service: string | Service;
-  /** The words after `--` for a service made from them (exec). */
-  serviceArgs?: string[];
-  maxLine?: number;
-  /** Told of connections and requests, e.g. a `ServerStats`. */
-  observer?: ServerObserver;
-  /** Admission rules, e.g. `{ maxConns: 1 }`; the server's defaults otherwise. */
-  rules?: AdmissionRules;
-  /** A number, or a function asked for each new client, as a reload would change it. */
-  idleTimeoutMs?: number | (() => number);
-  handlerTimeoutMs?: number;
-  /** The shutdown grace; 0 unless given, so `stop()` closes clients at once. */
-  graceMs?: number;
-  /** The host to listen on; 127.0.0.1 unless given (e.g. `::1`). */
-  hostname?: string;
-  /** Where to listen; 127.0.0.1 port 0 over TCP unless given. */
-  listen?: ListenOptions;
-  /** Require a PROXY header on every connection. */
-  proxyProtocol?: boolean;
-  /** Share the chat room with other servers (not with `reuseport`, whose Workers share one). */
-  bus?: Bus;
-  /** `reuseport`: how many Workers (default 2, so that there is always more than one). */
-  threads?: number;
-  /** `reuseport`: where the Workers' statistics are added up. */
-  stats?: CombinedStats;
-}
-
-/** Starts a server on 127.0.0.1, port 0, or wherever `options.listen` says. */
-export async function startServer(options: TestServerOptions): Promise<TestServer> {
-  const service = typeof options.service === "string"
-    ? await loadService(options.service, options.serviceArgs)
-    : options.service;
-  const reusePort = options.mode === "reuseport";
-  const { listener, address } = await openListener(
-    options.listen ??
-      { transport: "tcp", hostname: options.hostname ?? "127.0.0.1", port: 0, reusePort },
-  );
-  // Tests start many servers; ready Workers would only slow them unless a test asks.
-  const strategy = createStrategy(options.mode, { idleWorkers: 0, ...options });
-  const admission = options.rules ? new Admission(options.rules) : undefined;
-  const stopper = new AbortController();
-  let served: Promise<ServeSummary>;
-  if (reusePort) {
-    if (typeof options.service !== "string") {
-      throw new TypeError("reuseport Workers load their service by name; pass a string");
-    }
-    const { promise: listening, resolve: onListening } = Promise.withResolvers<void>();
-    served = serveReusePort({
-      listener: listener as Deno.TcpListener,
-      threads: options.threads ?? 2,
-      serviceSpecifier: options.service,
-      serviceArgs: options.serviceArgs,
-      maxLine: options.maxLine ?? DEFAULT_MAX_LINE,
-      log: { level: "warn", format: "text" },
-      proxyProtocol: options.proxyProtocol,
-      admission,
-      idleTimeoutMs: options.idleTimeoutMs,
-      graceMs: options.graceMs ?? 0,
-      signal: stopper.signal,
-      stats: options.stats,
-      onListening,
-    });
-    await Promise.race([listening, served]);
-  } else {
-    served = serve({
-      listener,
-      strategy,
-      service,
-      serviceSpecifier: typeof options.service === "string" ? options.service : service.name,
-      serviceArgs: options.serviceArgs,
-      maxLine: options.maxLine,
-      admission,
-      idleTimeoutMs: options.idleTimeoutMs,
-      handlerTimeoutMs: options.handlerTimeoutMs,
-      graceMs: options.graceMs ?? 0,
-      signal: stopper.signal,
-      proxyProtocol: options.proxyProtocol,
-      bus: options.bus,
-      observer: options.observer,
-    });
-  }
-  let stopped: Promise<ServeSummary> | undefined;
-  const stop = () => {
-    stopper.abort();
-    return stopped ??= served;
-  };
-  return {
-    port: listener.addr.transport === "tcp" ? listener.addr.port : 0,
-    address,
-    strategy,
-    admission,
-    stop,
-    async [Symbol.asyncDispose]() {
-      await stop();
-    },
-  };
-}
-
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** A client that reads whole lines or exact byte counts. */
-export class TestClient {
-  readonly conn: Deno.Conn;
-  #buffered = new Uint8Array(0);
-  #ended = false;
-
-  private constructor(conn: Deno.Conn) {
-    this.conn = conn;
-  }
-
-  /** Connects to `hostname` (127.0.0.1 unless given):`port`. */
-  static async connect(port: number, hostname = "127.0.0.1"): Promise<TestClient> {
-    return new TestClient(await Deno.connect({ hostname, port }));
-  }
-
-  /** Connects over any transport: TLS, a Unix socket, IPv6. */
-  static async connectTo(options: ClientOptions): Promise<TestClient> {
-    return new TestClient(await connectTo(options));
-  }
-
-  /** Writes text or bytes, all of them. */
-  send(data: string | Uint8Array): Promise<void> {
-    return writeAll(this.conn, typeof data === "string" ? encoder.encode(data) : data);
-  }
-
-  /** The next line without its LF or CRLF, or `null` at end of stream. */
-  async readLine(): Promise<string | null> {
-    for (;;) {
-      const newline = this.#buffered.indexOf(0x0a);
-      if (newline !== -1) {
-        const line = this.#take(newline + 1);
-        return decoder.decode(line).replace(/\r?\n$/, "");
-      }
-      if (!(await this.#fill())) {
-        return this.#buffered.byteLength > 0
-          ? decoder.decode(this.#take(this.#buffered.byteLength))
-          : null;
-      }
-    }
-  }
-
-  /** Exactly `count` bytes; throws if the stream ends first. */
-  async readBytes(count: number): Promise<Uint8Array> {
-    while (this.#buffered.byteLength < count) {
-      if (!(await this.#fill())) {
-        throw new Error(`stream ended after ${this.#buffered.byteLength} of ${count} bytes`);
-      }
-    }
-    return this.#take(count);
-  }
-
-  /** Everything until the server closes. */
-  async readAll(): Promise<Uint8Array> {
-    while (await this.#fill());
-    return this.#take(this.#buffered.byteLength);
-  }
-
-  /** Half-closes: the server sees end of input but can still answer. */
-  closeWrite(): Promise<void> {
-    return this.conn.closeWrite();
-  }
-
-  close(): void {
-    try {
-      this.conn.close();
-    } catch (error) {
-      if (!(error instanceof Deno.errors.BadResource)) throw error;
-    }
-  }
-
-  [Symbol.dispose](): void {
-    this.close();
-  }
-
-  #take(count: number): Uint8Array {
-    const taken = this.#buffered.slice(0, count);
-    this.#buffered = this.#buffered.slice(count);
-    return taken;
-  }
-
-  async #fill(): Promise<boolean> {
-    if (this.#ended) return false;
-    const chunk = new Uint8Array(64 * 1024);
-    let n: number | null;
-    try {
-      n = await this.conn.read(chunk);
-    } catch (error) {
-      if (error instanceof Deno.errors.ConnectionReset) n = null;
-      else throw error;
-    }
-    if (n === null) {
-      this.#ended = true;
-      return false;
-    }
-    const joined = new Uint8Array(this.#buffered.byteLength + n);
-    joined.set(this.#buffered);
-    joined.set(chunk.subarray(0, n), this.#buffered.byteLength);
-    this.#buffered = joined;
-    return true;
-  }
-}
+// The server and client that tests use are the testing kit's, which authors use too.
+export {
+  startTestServer as startServer,
+  TestClient,
+  type TestServer,
+  type TestServerOptions,
+} from "../testing.ts";
 
 /** Every mode, for tables of tests. */
 export const ALL_MODES: readonly Mode[] = ["single", "poll", "workers"];
@@ -284,7 +70,7 @@ export async function startTlsServer(
   const certificate = await makeTestCertificate();
   let server: TestServer;
   try {
-    server = await startServer({
+    server = await startTestServer({
       ...options,
       listen: { transport: "tls", hostname: "127.0.0.1", port: 0, ...certificate.files },
     });

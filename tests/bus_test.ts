@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { BroadcastChannelBus } from "../lib/chat/bus.ts";
+import { MessagePortBus } from "../lib/chat/bus.ts";
 import { chatConversation, startServer, TestClient } from "./_helpers.ts";
 
 /** Connects and reads the welcome line; returns the client and its guest number. */
@@ -11,10 +11,10 @@ async function joinChat(port: number): Promise<{ client: TestClient; guest: numb
   return { client, guest: Number(match[1]) };
 }
 
-Deno.test("two servers on one BroadcastChannel bus are one chat room: messages, names, /who and leaves", async () => {
-  const channel = `test-${crypto.randomUUID()}`;
-  const busOne = new BroadcastChannelBus(channel);
-  const busTwo = new BroadcastChannelBus(channel);
+Deno.test("two servers on one MessagePort bus are one chat room: messages, names, /who and leaves", async () => {
+  const [portsOne, portsTwo] = MessagePortBus.mesh(2);
+  const busOne = new MessagePortBus(portsOne!);
+  const busTwo = new MessagePortBus(portsTwo!);
   try {
     await using one = await startServer({ mode: "poll", service: "chat", bus: busOne });
     await using two = await startServer({ mode: "poll", service: "chat", bus: busTwo });
@@ -26,9 +26,9 @@ Deno.test("two servers on one BroadcastChannel bus are one chat room: messages, 
 });
 
 Deno.test("a server that stops says goodbye, and the other forgets its clients", async () => {
-  const channel = `test-${crypto.randomUUID()}`;
-  const busOne = new BroadcastChannelBus(channel);
-  const busTwo = new BroadcastChannelBus(channel);
+  const [portsOne, portsTwo] = MessagePortBus.mesh(2);
+  const busOne = new MessagePortBus(portsOne!);
+  const busTwo = new MessagePortBus(portsTwo!);
   try {
     await using one = await startServer({ mode: "poll", service: "chat", bus: busOne });
     const two = await startServer({ mode: "poll", service: "chat", bus: busTwo });
@@ -51,9 +51,9 @@ Deno.test("a server that stops says goodbye, and the other forgets its clients",
 });
 
 Deno.test("a server that starts late learns who is already in the room", async () => {
-  const channel = `test-${crypto.randomUUID()}`;
-  const busOne = new BroadcastChannelBus(channel);
-  const busTwo = new BroadcastChannelBus(channel);
+  const [portsOne, portsTwo] = MessagePortBus.mesh(2);
+  const busOne = new MessagePortBus(portsOne!);
+  const busTwo = new MessagePortBus(portsTwo!);
   try {
     await using one = await startServer({ mode: "poll", service: "chat", bus: busOne });
     const { client: ana } = await joinChat(one.port);

@@ -54,7 +54,7 @@ class Instance {
   }
 }
 
-/** The example configuration of the README, on ports chosen for the test. */
+/** The example configuration of docs/scaling_out.md, on ports chosen for the test. */
 function haproxyConfig(frontend: number, backends: number[]): string {
   return `global
   maxconn 256
