@@ -35240,6 +35240,7 @@ function describe({ connection, name }) {
 // lib/line_framer.ts
 var LF = 10;
 var CR = 13;
+var KEPT_BUFFER = 16 * 1024;
 var DEFAULT_MAX_LINE = 8192;
 var LineTooLongError = class extends Error {
   /** The limit, in bytes, that was exceeded. */
@@ -35268,7 +35269,9 @@ var LineFramer = class {
     fatal: false,
     ignoreBOM: true
   });
+  /** The unfinished line is `#pending.subarray(0, #pendingLength)`; the rest is room to grow. */
   #pending = new Uint8Array(0);
+  #pendingLength = 0;
   /**
    * Makes a framer with a limit on line length.
    *
@@ -35279,7 +35282,7 @@ var LineFramer = class {
   }
   /** Bytes of an unfinished line held so far. */
   get buffered() {
-    return this.#pending.byteLength;
+    return this.#pendingLength;
   }
   /**
    * Adds bytes and returns the lines they complete, in order.
@@ -35302,10 +35305,10 @@ var LineFramer = class {
   #split(chunk, lines) {
     let start = 0;
     let newline = chunk.indexOf(LF);
-    if (newline !== -1 && this.#pending.byteLength > 0) {
-      this.#checkLength(this.#pending.byteLength + newline);
-      lines.push(this.#decode(concat2(this.#pending, chunk.subarray(0, newline))));
-      this.#pending = new Uint8Array(0);
+    if (newline !== -1 && this.#pendingLength > 0) {
+      this.#checkLength(this.#pendingLength + newline);
+      this.#hold(chunk.subarray(0, newline));
+      lines.push(this.#decode(this.#takePending()));
       start = newline + 1;
       newline = chunk.indexOf(LF, start);
     }
@@ -35317,10 +35320,29 @@ var LineFramer = class {
     }
     if (start < chunk.byteLength) {
       const rest = chunk.subarray(start);
-      const unfinished = this.#pending.byteLength + rest.byteLength - (endsWithCR(rest) ? 1 : 0);
+      const unfinished = this.#pendingLength + rest.byteLength - (endsWithCR(rest) ? 1 : 0);
       if (unfinished > this.#maxLine) throw new LineTooLongError(this.#maxLine);
-      this.#pending = concat2(this.#pending, rest);
+      this.#hold(rest);
     }
+  }
+  /** Appends to the unfinished line, doubling its buffer when it is full. */
+  #hold(bytes) {
+    const needed = this.#pendingLength + bytes.byteLength;
+    if (needed > this.#pending.byteLength) {
+      const size = Math.min(Math.max(needed, 2 * this.#pending.byteLength, 256), this.#maxLine + 2);
+      const grown = new Uint8Array(Math.max(size, needed));
+      grown.set(this.#pending.subarray(0, this.#pendingLength));
+      this.#pending = grown;
+    }
+    this.#pending.set(bytes, this.#pendingLength);
+    this.#pendingLength = needed;
+  }
+  /** The unfinished line, now finished; a large buffer is let go rather than kept per client. */
+  #takePending() {
+    const line = this.#pending.subarray(0, this.#pendingLength);
+    this.#pendingLength = 0;
+    if (this.#pending.byteLength > KEPT_BUFFER) this.#pending = new Uint8Array(0);
+    return line;
   }
   /**
    * Ends the stream and returns the last line if it had no terminator.
@@ -35328,10 +35350,8 @@ var LineFramer = class {
    * @returns The unterminated last line, or `undefined` when there is none.
    */
   finish() {
-    if (this.#pending.byteLength === 0) return void 0;
-    const last = this.#decode(this.#pending);
-    this.#pending = new Uint8Array(0);
-    return last;
+    if (this.#pendingLength === 0) return void 0;
+    return this.#decode(this.#takePending());
   }
   /** `length` may include a line's CR, which the limit does not count. */
   #checkLength(length) {
@@ -35345,13 +35365,6 @@ var LineFramer = class {
 };
 function endsWithCR(bytes) {
   return bytes.byteLength > 0 && bytes[bytes.byteLength - 1] === CR;
-}
-function concat2(first, second) {
-  if (first.byteLength === 0) return second.slice();
-  const joined = new Uint8Array(first.byteLength + second.byteLength);
-  joined.set(first, 0);
-  joined.set(second, first.byteLength);
-  return joined;
 }
 
 // lib/server.ts
@@ -35537,7 +35550,7 @@ async function acceptProxyHeader(connection, timeoutMs = HEADER_TIMEOUT_MS) {
         refuse(connection, timedOut ? `no PROXY header within ${timeoutMs} ms` : received.byteLength === 0 ? "closed before sending a PROXY header" : "closed in the middle of its PROXY header", received.byteLength === 0 && !timedOut);
         return false;
       }
-      received = concat3(received, chunk);
+      received = concat2(received, chunk);
       const header = parseProxyHeader(received);
       if (!header) continue;
       let rest = received.subarray(header.length);
@@ -35575,7 +35588,7 @@ function refuse(connection, reason, quiet) {
   });
   connection.close();
 }
-function concat3(first, second) {
+function concat2(first, second) {
   const joined = new Uint8Array(first.byteLength + second.byteLength);
   joined.set(first);
   joined.set(second, first.byteLength);
