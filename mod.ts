@@ -38,6 +38,7 @@ export {
   type ServeSummary,
   SHUTDOWN_NOTICE,
 } from "./lib/server.ts";
+export { CurrentService, type ServiceVersion } from "./lib/current_service.ts";
 export {
   Admission,
   type AdmissionGate,

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { assertOneLineError, CliServer, MAIN, runCli, TestClient } from "./_helpers.ts";
+import { TestClient } from "../testing.ts";
+import { assertOneLineError, CliServer, MAIN, runCli } from "./_helpers/cli.ts";
 
 const decoder = new TextDecoder();
 

@@ -3,22 +3,17 @@
  * own client and with real ones (`openssl s_client`, `socat`).
  */
 import assert from "node:assert/strict";
-import {
-  ALL_MODES,
-  hasCommand,
-  hasIpv6Loopback,
-  runTool,
-  startServer,
-  startTlsServer,
-  TestClient,
-} from "./_helpers.ts";
+import { startTestServer, TestClient } from "../testing.ts";
+import { MODES_BUT_REUSEPORT } from "./_helpers/modes.ts";
+import { startTlsServer } from "./_helpers/tls.ts";
+import { hasCommand, hasIpv6Loopback, runTool } from "./_helpers/tools.ts";
 
 const encoder = new TextEncoder();
 const HAVE_OPENSSL = hasCommand("openssl");
 const HAVE_SOCAT = hasCommand("socat");
 const HAVE_IPV6 = hasIpv6Loopback();
 
-for (const mode of ALL_MODES) {
+for (const mode of MODES_BUT_REUSEPORT) {
   Deno.test({
     name: `TLS: ${mode} serves reverse to a Deno TLS client that trusts the test certificate${
       HAVE_OPENSSL ? "" : " (ignored: openssl is not installed to make a certificate)"
@@ -140,7 +135,7 @@ for (const mode of ALL_MODES) {
     const dir = await Deno.makeTempDir({ prefix: "servidor-unix-" });
     try {
       const path = `${dir}/servidor.sock`;
-      const server = await startServer({
+      const server = await startTestServer({
         mode,
         service: "echo",
         listen: { transport: "unix", path },
@@ -168,7 +163,7 @@ for (const mode of ALL_MODES) {
     }`,
     ignore: !HAVE_IPV6,
     async fn() {
-      await using server = await startServer({
+      await using server = await startTestServer({
         mode,
         service: "echo",
         listen: { transport: "tcp", hostname: "::1", port: 0 },
