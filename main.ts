@@ -286,6 +286,7 @@ async function serveCommand(commandLine: string[]): Promise<number> {
       service: service.name,
       mode,
       workersAlive: "alive" in strategy ? () => (strategy as WorkersStrategy).alive : undefined,
+      workersStuck: "stuck" in strategy ? () => (strategy as WorkersStrategy).stuck : undefined,
     })
     : undefined;
   const stats = workerStats ?? serverStats;

@@ -14,6 +14,7 @@ import { logger, type LogSettings } from "../../lib/log.ts";
 import type { ServerContext } from "../../lib/strategy.ts";
 import { type FromWorker, RING_CAPACITY, type ToWorker } from "../worker_protocol.ts";
 import type { DoorbellWatcher } from "./doorbell.ts";
+import { terminateStuck } from "./pool.ts";
 import { ByteRing } from "./ring.ts";
 import { StuckWorkerWatchdog } from "./watchdog.ts";
 
@@ -67,7 +68,7 @@ export async function serveThroughWorker(
     () => input.used > 0 || awaitingFinish,
     () => {
       // A Worker stuck in a loop never reads another message; only terminate stops it.
-      worker.terminate();
+      terminateStuck(worker);
       fail(`its Worker ran past the handler timeout of ${context.handlerTimeoutMs} ms`);
     },
     // Input handled is progress, though no message says so.
