@@ -33,6 +33,8 @@ export interface StatsSnapshot {
   service: string;
   /** The strategy's name. */
   mode: string;
+  /** The version new clients get: a short hash of the module's text, or `builtin`. */
+  serviceVersion: string;
   /** Seconds since the server started. */
   uptimeSeconds: number;
   /** Connections being served now. */
@@ -67,6 +69,8 @@ export interface ServerStatsOptions {
   mode: string;
   /** Counts Workers alive, for strategies that have them. */
   workersAlive?: () => number;
+  /** The version new clients get, asked at each snapshot (a reload changes it); `builtin` unless given. */
+  serviceVersion?: () => string;
   /** The clock, in milliseconds; `performance.now` unless a test injects one. */
   now?: () => number;
 }
@@ -76,6 +80,7 @@ class SnapshotHeader {
   readonly service: string;
   readonly #mode: string;
   readonly #workersAlive: (() => number) | undefined;
+  readonly #serviceVersion: () => string;
   readonly #now: () => number;
   readonly #startedAt: number;
 
@@ -83,14 +88,19 @@ class SnapshotHeader {
     this.service = options.service;
     this.#mode = options.mode;
     this.#workersAlive = options.workersAlive;
+    this.#serviceVersion = options.serviceVersion ?? (() => "builtin");
     this.#now = options.now ?? (() => performance.now());
     this.#startedAt = this.#now();
   }
 
-  now(): Pick<StatsSnapshot, "service" | "mode" | "uptimeSeconds" | "workersAlive"> {
+  now(): Pick<
+    StatsSnapshot,
+    "service" | "mode" | "serviceVersion" | "uptimeSeconds" | "workersAlive"
+  > {
     return {
       service: this.service,
       mode: this.#mode,
+      serviceVersion: this.#serviceVersion(),
       uptimeSeconds: (this.#now() - this.#startedAt) / 1000,
       workersAlive: this.#workersAlive?.() ?? null,
     };
