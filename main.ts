@@ -132,21 +132,6 @@ function printError(message: string): void {
   writeAllSync(Deno.stderr, encoder.encode(`servidor: ${message}\n`));
 }
 
-/**
- * Deno loads a Worker's module like a dynamic import, which needs read
- * access even for files the main module could import freely.
- */
-function requireWorkerReadAccess(mode: string, entryPath: string): void {
-  const entry = new URL(entryPath, import.meta.url);
-  if (entry.protocol !== "file:") return;
-  const { state } = Deno.permissions.querySync({ name: "read", path: entry });
-  if (state !== "granted") {
-    throw new UsageError(
-      `--mode=${mode} needs read access to load its Workers: run deno with --allow-read`,
-    );
-  }
-}
-
 /** Which transport the serve flags ask for; see lib/listen.ts. */
 function listenOptions(flags: FlagValues): ListenOptions {
   const hostname = String(flags.host);
@@ -279,11 +264,9 @@ async function serveCommand(commandLine: string[]): Promise<number> {
   const current = serviceReloader?.current ??
     (loaded.files.length > 0 ? new CurrentService(loaded) : undefined);
   const serviceVersion = () => current?.version.version ?? loaded.version;
-  if (mode === "workers") requireWorkerReadAccess(mode, "./strategies/worker_main.ts");
   if (mode === "reuseport") {
     const problem = reusePortProblem();
     if (problem) throw new UsageError(problem);
-    requireWorkerReadAccess(mode, "./strategies/reuseport_worker.ts");
   }
   configureLogging(log);
 
@@ -351,20 +334,24 @@ async function serveCommand(commandLine: string[]): Promise<number> {
   };
   const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
   for (const signal of signals) Deno.addSignalListener(signal, onSignal);
-  if (reloader) reloader.reloadOnHangup(stop.signal);
+  // A server that dies because its terminal hung up, or because an operator
+  // expected a reload, is worse than one that says there is nothing to reload.
+  const hangups: Array<() => void> = [];
+  if (reloader) hangups.push(reloader.reloadOnHangup(stop.signal));
   if (serviceReloader) {
-    onHangup(stop.signal, () => void serviceReloader.reload("SIGHUP"));
+    hangups.push(onHangup(stop.signal, () => void serviceReloader.reload("SIGHUP")));
     serviceReloader.watch(stop.signal);
   }
-  if (!reloader && !serviceReloader) {
-    // A server that dies because its terminal hung up, or because an operator
-    // expected a reload, is worse than one that says there is nothing to reload.
-    onHangup(stop.signal, () => {
+  if (hangups.length === 0) {
+    hangups.push(onHangup(stop.signal, () => {
       logger("config").warn(
         "SIGHUP: nothing to reload without --config or --reload-service; carrying on",
       );
-    });
+    }));
   }
+  const stopHangups = () => {
+    for (const stopHangup of hangups) stopHangup();
+  };
 
   const announce = () => {
     writeAllSync(
@@ -446,6 +433,7 @@ async function serveCommand(commandLine: string[]): Promise<number> {
   } finally {
     for (const signal of signals) Deno.removeSignalListener(signal, onSignal);
     await bus?.close();
+    stopHangups();
   }
   return 0;
 }

@@ -38,6 +38,7 @@ export {
   type ServeSummary,
   SHUTDOWN_NOTICE,
 } from "./lib/server.ts";
+export { CurrentService, type ServiceVersion } from "./lib/current_service.ts";
 export {
   Admission,
   type AdmissionGate,
@@ -102,7 +103,6 @@ export { type Bus, type BusEvent, localBus, MessagePortBus } from "./lib/chat/bu
 export { type BusSpec, openBus } from "./lib/chat/open_bus.ts";
 export { parseProxyHeader, type ProxyHeader, ProxyProtocolError } from "./lib/proxy_protocol.ts";
 export { type ReusePortOptions, serveReusePort } from "./strategies/reuseport.ts";
-export { CurrentService, type ServiceVersion } from "./lib/current_service.ts";
 export { ServiceReloader } from "./services/reload.ts";
 export {
   checkUnderEveryMode,

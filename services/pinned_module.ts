@@ -35,8 +35,14 @@ export interface PinnedModule {
   explain(message: string): string;
 }
 
-/** The package root: servidor's own modules live below it, in these places. */
-const ROOT = new URL("../", import.meta.url);
+/**
+ * The package root: servidor's own modules live below it, in these places.
+ * A bundled copy started from a `blob:` URL (a Worker under `--allow-net`
+ * alone, see strategies/worker_script.ts) has no root; it never pins.
+ */
+const ROOT: URL | undefined = URL.canParse("../", import.meta.url)
+  ? new URL("../", import.meta.url)
+  : undefined;
 const OWN_FOLDERS = ["lib/", "strategies/", "services/", "cli/", "bench/", "testing/"];
 const OWN_FILES = ["mod.ts", "testing.ts", "main.ts"];
 /** Examples under services/ are users' code, the kind this pins. */
@@ -183,7 +189,7 @@ function extension(path: string): string {
 
 /** Whether a module is part of servidor itself rather than of a service. */
 function isServidorOwn(url: URL): boolean {
-  if (!url.href.startsWith(ROOT.href)) return false;
+  if (!ROOT || !url.href.startsWith(ROOT.href)) return false;
   const inside = url.href.slice(ROOT.href.length);
   if (USER_FOLDERS.some((folder) => inside.startsWith(folder))) return false;
   return OWN_FILES.includes(inside) || OWN_FOLDERS.some((folder) => inside.startsWith(folder));

@@ -22,6 +22,7 @@ import { DEFAULT_GRACE_MS, type ServeSummary } from "../lib/server.ts";
 import type { CurrentService, ServiceVersion } from "../lib/current_service.ts";
 import type { CombinedStats } from "../lib/stats/counters.ts";
 import type { FromListener, ToListener } from "./reuseport_protocol.ts";
+import { workerScriptUrl } from "./worker_script.ts";
 
 const log = logger("reuseport");
 
@@ -181,7 +182,7 @@ function startListener(
   stats: CombinedStats | undefined,
   start: Extract<ToListener, { type: "start" }>,
 ): Listener {
-  const worker = new Worker(new URL("./reuseport_worker.ts", import.meta.url), {
+  const worker = new Worker(workerScriptUrl("reuseport"), {
     type: "module",
     name: `servidor-reuseport-${start.index}`,
   });

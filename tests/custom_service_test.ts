@@ -6,8 +6,9 @@
  */
 import assert from "node:assert/strict";
 import { serviceSpecifier } from "../services/mod.ts";
-import type { ServiceClient } from "../testing.ts";
-import { ALL_MODES, assertOneLineError, CliServer, ROOT, runCli, TestClient } from "./_helpers.ts";
+import { type ServiceClient, TestClient } from "../testing.ts";
+import { assertOneLineError, CliServer, ROOT, runCli } from "./_helpers/cli.ts";
+import { ALL_MODES } from "./_helpers/modes.ts";
 
 /** The path the README runs, relative to the repository's root. */
 const EXAMPLE = "./services/examples/upper.ts";

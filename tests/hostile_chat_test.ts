@@ -3,7 +3,9 @@
  * while clients come and go, a flooder, and names chosen to deceive.
  */
 import assert from "node:assert/strict";
-import { CliServer, HAVE_PROC, procStatus, startServer, TestClient } from "./_helpers.ts";
+import { startTestServer, TestClient } from "../testing.ts";
+import { CliServer } from "./_helpers/cli.ts";
+import { HAVE_PROC, procStatus } from "./_helpers/proc.ts";
 
 /**
  * The most the server may hold at its peak while one client floods a room of
@@ -26,7 +28,7 @@ async function readUntil(client: TestClient, last: RegExp, keep: RegExp): Promis
 Deno.test("reuseport: every chat line reaches every member of every Worker once, in order, and /who is exact", async () => {
   const MEMBERS = 24;
   const LINES = 2000;
-  await using server = await startServer({ mode: "reuseport", service: "chat", threads: 4 });
+  await using server = await startTestServer({ mode: "reuseport", service: "chat", threads: 4 });
   const clients: TestClient[] = [];
   try {
     for (let i = 0; i < MEMBERS; i++) {

@@ -4,7 +4,8 @@
  * everyone; a broken version is refused and the one in force stays.
  */
 import assert from "node:assert/strict";
-import { assertOneLineError, CliServer, runCli, TestClient } from "./_helpers.ts";
+import { TestClient } from "../testing.ts";
+import { assertOneLineError, CliServer, runCli } from "./_helpers/cli.ts";
 
 /**
  * A small chat module whose version shows: it greets with `welcome LABEL`
