@@ -307,6 +307,7 @@ async function serveCommand(commandLine: string[]): Promise<number> {
       mode,
       serviceVersion,
       workersAlive: "alive" in strategy ? () => (strategy as WorkersStrategy).alive : undefined,
+      workersStuck: "stuck" in strategy ? () => (strategy as WorkersStrategy).stuck : undefined,
     })
     : undefined;
   const stats = workerStats ?? serverStats;

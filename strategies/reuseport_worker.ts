@@ -13,6 +13,7 @@ import type { AdmissionGate, Refusal } from "../lib/admission.ts";
 import { openBus } from "../lib/chat/open_bus.ts";
 import { describeError } from "../lib/errors.ts";
 import { configureLogging } from "../lib/log.ts";
+import { LISTEN_BACKLOG } from "../lib/listen.ts";
 import { serve } from "../lib/server.ts";
 import { ServerStats } from "../lib/stats/counters.ts";
 import { CurrentService } from "../lib/current_service.ts";
@@ -69,7 +70,12 @@ async function run(start: Extract<ToListener, { type: "start" }>): Promise<void>
   idleTimeoutMs = start.idleTimeoutMs;
   let listener: Deno.TcpListener;
   try {
-    listener = Deno.listen({ hostname: start.hostname, port: start.port, reusePort: true });
+    listener = Deno.listen({
+      hostname: start.hostname,
+      port: start.port,
+      reusePort: true,
+      tcpBacklog: LISTEN_BACKLOG,
+    });
   } catch (error) {
     post({ type: "failed", reason: `cannot listen: ${describeError(error)}` });
     return;

@@ -3,7 +3,8 @@
  * SIGTERM or SIGINT while `compute` keeps the thread busy.
  */
 import assert from "node:assert/strict";
-import { CliServer, TestClient } from "./_helpers.ts";
+import { TestClient } from "../testing.ts";
+import { CliServer } from "./_helpers/cli.ts";
 
 for (const config of [false, true]) {
   Deno.test(`SIGHUP during the shutdown grace is ignored ${config ? "with" : "without"} --config`, async () => {

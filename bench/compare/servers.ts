@@ -22,6 +22,7 @@ import {
 
 const MAIN_TS = new URL("../../main.ts", import.meta.url);
 const SHARED_BENCH = new URL("../../../shared/bench/", import.meta.url);
+const ECHOLOAD_C = new URL("../echoload.c", import.meta.url);
 
 export type Group = "servidor" | "reference";
 
@@ -38,6 +39,7 @@ export const SERVER_IDS = [
   "py-threading",
   "deno-pipeTo",
   "deno-readloop",
+  "deno-node-net",
 ];
 
 export interface ServerSpec {
@@ -80,16 +82,17 @@ export async function prepare(
   const gcc = (await capture("gcc", ["--version"], 10_000)).ok;
   let echoload: string | null = null;
   let cEpoll: string | null = null;
+  if (!gcc) {
+    note("gcc not found: echoload and the C epoll reference are not built.");
+  } else if (!useLoadTs) {
+    // servidor's own copy, which also paces connections and counts round trips per connection.
+    echoload = await buildC(ECHOLOAD_C, `${workDir}/echoload`, note);
+  }
   if (!sharedBench) {
     note(
       `Reference servers skipped: ../shared/bench is not there (looked in ${SHARED_BENCH.pathname}).`,
     );
-  } else if (!gcc) {
-    note("gcc not found: echoload and the C epoll reference are not built.");
-  } else {
-    echoload = useLoadTs
-      ? null
-      : await buildC(new URL("echoload.c", SHARED_BENCH), `${workDir}/echoload`, note);
+  } else if (gcc) {
     cEpoll = await buildC(
       new URL("anchors/c_epoll_echo.c", SHARED_BENCH),
       `${workDir}/c_epoll_echo`,
@@ -189,6 +192,13 @@ export function serverSpecs(tools: Tools, notes: string[]): ServerSpec[] {
     reference("py-threading", tools.python, [anchor("py_threading_echo.py")]);
     reference("deno-pipeTo", deno, ["run", "--allow-net", anchor("deno_pipe_echo.ts")]);
     reference("deno-readloop", deno, ["run", "--allow-net", anchor("deno_loop_echo.ts")]);
+    // Node's own echo, run by Deno through its node:net: Deno's native TCP handles, not Deno.Conn.
+    reference("deno-node-net", deno, [
+      "run",
+      "--allow-net",
+      "--allow-env",
+      anchor("node_net_echo.mjs"),
+    ]);
   }
   if (specs.length === 0) notes.push("No server to benchmark.");
   return specs;

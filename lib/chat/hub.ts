@@ -48,7 +48,8 @@ const log = logger("hub");
 
 interface Member {
   connection: Connection;
-  name: string;
+  /** Set by a rename; until then the default `guestID`, made only when someone asks. */
+  name: string | undefined;
 }
 
 /** What this hub knows of another node. */
@@ -96,14 +97,17 @@ export class Hub {
 
   /** Adds a client under a default name. */
   join(connection: Connection): void {
-    const member = { connection, name: `guest${connection.id}` };
+    const member: Member = { connection, name: undefined };
     this.#members.set(connection.id, member);
+    // A hub alone tells no one: at ten thousand clients, an event built for
+    // nobody is ten thousand objects and formatted addresses for nothing.
+    if (this.#bus === localBus) return;
     this.#publish({ type: "join", node: this.#bus.node, peer: describe(member) });
   }
 
   /** Removes a client; safe to call more than once. */
   leave(id: number): void {
-    if (!this.#members.delete(id)) return;
+    if (!this.#members.delete(id) || this.#bus === localBus) return;
     this.#publish({ type: "leave", node: this.#bus.node, id });
   }
 
@@ -247,5 +251,5 @@ export class Hub {
 }
 
 function describe({ connection, name }: Member): PeerInfo {
-  return { id: connection.id, name, peer: connection.peer };
+  return { id: connection.id, name: name ?? `guest${connection.id}`, peer: connection.peer };
 }

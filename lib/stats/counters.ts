@@ -53,6 +53,11 @@ export interface StatsSnapshot {
   latency: HistogramSnapshot;
   /** Workers alive, busy or idle; `null` for strategies without Workers. */
   workersAlive: number | null;
+  /**
+   * Workers terminated past the handler timeout that may still be running
+   * (and count against `--max-workers`); `null` where no handler is timed.
+   */
+  workersStuck: number | null;
 }
 
 /** Anything that can say what the figures are now: one server's or several combined. */
@@ -71,6 +76,8 @@ export interface ServerStatsOptions {
   workersAlive?: () => number;
   /** The version new clients get, asked at each snapshot (a reload changes it); `builtin` unless given. */
   serviceVersion?: () => string;
+  /** Counts Workers stuck past the handler timeout, for strategies that time handlers. */
+  workersStuck?: () => number;
   /** The clock, in milliseconds; `performance.now` unless a test injects one. */
   now?: () => number;
 }
@@ -81,6 +88,7 @@ class SnapshotHeader {
   readonly #mode: string;
   readonly #workersAlive: (() => number) | undefined;
   readonly #serviceVersion: () => string;
+  readonly #workersStuck: (() => number) | undefined;
   readonly #now: () => number;
   readonly #startedAt: number;
 
@@ -89,13 +97,14 @@ class SnapshotHeader {
     this.#mode = options.mode;
     this.#workersAlive = options.workersAlive;
     this.#serviceVersion = options.serviceVersion ?? (() => "builtin");
+    this.#workersStuck = options.workersStuck;
     this.#now = options.now ?? (() => performance.now());
     this.#startedAt = this.#now();
   }
 
   now(): Pick<
     StatsSnapshot,
-    "service" | "mode" | "serviceVersion" | "uptimeSeconds" | "workersAlive"
+    "service" | "mode" | "serviceVersion" | "uptimeSeconds" | "workersAlive" | "workersStuck"
   > {
     return {
       service: this.service,
@@ -103,6 +112,7 @@ class SnapshotHeader {
       serviceVersion: this.#serviceVersion(),
       uptimeSeconds: (this.#now() - this.#startedAt) / 1000,
       workersAlive: this.#workersAlive?.() ?? null,
+      workersStuck: this.#workersStuck?.() ?? null,
     };
   }
 }

@@ -77,6 +77,14 @@ export function prometheusText(snapshot: StatsSnapshot): string {
       `servidor_workers_alive ${snapshot.workersAlive}`,
     ]);
   }
+  if (snapshot.workersStuck !== null) {
+    metric(
+      "servidor_workers_stuck",
+      "gauge",
+      "Workers terminated past the handler timeout that may still be running.",
+      [`servidor_workers_stuck ${snapshot.workersStuck}`],
+    );
+  }
   return lines.join("\n") + "\n";
 }
 

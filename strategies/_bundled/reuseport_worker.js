@@ -34632,6 +34632,10 @@ function formatAddr(addr) {
   }
 }
 
+// lib/listen.ts
+init_errors();
+var LISTEN_BACKLOG = 65535;
+
 // lib/admission.ts
 var DEFAULT_MAX_CONNS = 1e4;
 var REFUSAL_REASONS = [
@@ -34777,9 +34781,18 @@ var Connection = class {
   /** Bytes written to the client. */
   bytesOut = 0;
   #conn;
-  /** The socket as `writeAll` sees it: each partial write counts as activity. */
+  /**
+   * The socket as `writeAll` sees it: each partial write counts as activity.
+   * Made on the first write, like everything below that a connection may never
+   * need: at ten thousand connections each object kept per client is
+   * ten thousand objects for the garbage collector to walk.
+   */
   #writer;
-  #closing = new AbortController();
+  #closed = false;
+  /** Made when someone first asks for {@link signal}; most connections never do. */
+  #closing;
+  /** Called once, at close, in the order they were given; see {@link whenClosed}. */
+  #onClose;
   #readBuffer = new Uint8Array(INITIAL_READ_BUFFER);
   #writeTail = Promise.resolve();
   /** Broadcasts queued last, behind the write under way, not yet started: they go out together. */
@@ -34800,23 +34813,15 @@ var Connection = class {
     this.id = id;
     this.remoteAddr = conn.remoteAddr;
     this.localAddr = conn.localAddr;
-    this.#peer = formatAddr(conn.remoteAddr);
-    this.#host = "hostname" in conn.remoteAddr ? conn.remoteAddr.hostname : this.#peer;
-    this.#writer = {
-      write: async (bytes) => {
-        const n = await conn.write(bytes);
-        this.lastActiveAt = performance.now();
-        return n;
-      }
-    };
   }
-  /** The client's address, e.g. `127.0.0.1:51234`. */
+  /** The client's address, e.g. `127.0.0.1:51234`; formatted when first asked for. */
   get peer() {
-    return this.#peer;
+    return this.#peer ??= formatAddr(this.remoteAddr);
   }
   /** The client's host alone, e.g. `127.0.0.1` or `::1`, for admission rules. */
   get host() {
-    return this.#host;
+    const remote = this.remoteAddr;
+    return this.#host ??= "hostname" in remote ? remote.hostname : this.peer;
   }
   /**
    * Presents the connection as coming from another address: the real client
@@ -34840,11 +34845,29 @@ var Connection = class {
   }
   /** Aborted when the connection closes. */
   get signal() {
+    if (!this.#closing) {
+      this.#closing = new AbortController();
+      if (this.#closed) this.#closing.abort();
+    }
     return this.#closing.signal;
   }
   /** Whether the connection has been closed. */
   get closed() {
-    return this.#closing.signal.aborted;
+    return this.#closed;
+  }
+  /**
+   * Calls `callback` the moment the connection closes, or now if it already
+   * has: a cheaper {@link signal} for servidor's own bookkeeping, which needs
+   * no event object.
+   *
+   * @param callback Told once; it must not throw.
+   */
+  whenClosed(callback) {
+    if (this.#closed) callback();
+    else if (this.#onClose) this.#onClose.push(callback);
+    else this.#onClose = [
+      callback
+    ];
   }
   /** Bytes handed to {@link write} and not yet written. */
   get queuedBytes() {
@@ -34853,6 +34876,10 @@ var Connection = class {
   /** What the writes not yet written hold in memory: their bytes and {@link QUEUED_WRITE_COST} each. */
   get queuedCost() {
     return this.#queuedBytes + this.#pendingWrites * QUEUED_WRITE_COST;
+  }
+  /** Whether {@link handshake} has work to do: the connection is TLS. */
+  get needsHandshake() {
+    return "handshake" in this.#conn;
   }
   /**
    * Completes the TLS handshake of a TLS connection, and does nothing for any
@@ -34870,34 +34897,36 @@ var Connection = class {
    * @returns The bytes read, or `null` at end of input or once the connection is gone.
    * @throws Errors other than close-path ones.
    */
-  async read() {
+  read() {
     const unread = this.#unread;
     if (unread) {
       this.#unread = void 0;
       this.bytesIn += unread.byteLength;
-      return unread;
+      return Promise.resolve(unread);
     }
-    const buffer = this.#readBuffer;
-    let n;
-    try {
-      n = await this.#conn.read(buffer);
-    } catch (error) {
-      if (this.closed) return null;
-      if (isDisconnect(error)) {
-        this.#wentAway(error);
-        this.close();
-        return null;
-      }
-      throw error;
-    }
+    return this.#conn.read(this.#readBuffer).then(this.#afterRead, this.#readFailed);
+  }
+  /** Counts what a read brought and grows the buffer when it came back full. */
+  #afterRead = (n) => {
     if (n === null) return null;
+    const buffer = this.#readBuffer;
     this.bytesIn += n;
     this.lastActiveAt = performance.now();
     if (n === buffer.byteLength && buffer.byteLength < MAX_READ_BUFFER) {
       this.#readBuffer = new Uint8Array(buffer.byteLength * 2);
     }
     return buffer.subarray(0, n);
-  }
+  };
+  /** A read that fails because the client left ends the input; any other failure is thrown. */
+  #readFailed = (error) => {
+    if (this.#closed) return null;
+    if (isDisconnect(error)) {
+      this.#wentAway(error);
+      this.close();
+      return null;
+    }
+    throw error;
+  };
   /**
    * Queues bytes behind earlier writes and resolves once they are all written.
    *
@@ -34953,7 +34982,7 @@ var Connection = class {
   async #writeNow(bytes) {
     try {
       if (this.closed) throw new ConnectionClosedError(this.peer);
-      await writeAll(this.#writer, bytes, this.peer);
+      await writeAll(this.#writer ??= this.#activityWriter(), bytes, this.peer);
       this.bytesOut += bytes.byteLength;
     } catch (error) {
       if (!this.closed && isDisconnect(error)) this.#wentAway(error);
@@ -34962,6 +34991,17 @@ var Connection = class {
     } finally {
       this.#queuedBytes -= bytes.byteLength;
     }
+  }
+  /** The socket as `writeAll` sees it: each partial write counts as activity. */
+  #activityWriter() {
+    const conn = this.#conn;
+    return {
+      write: async (bytes) => {
+        const n = await conn.write(bytes);
+        this.lastActiveAt = performance.now();
+        return n;
+      }
+    };
   }
   /** Resolves once every write queued so far has finished, well or not. */
   drain() {
@@ -34998,8 +35038,14 @@ var Connection = class {
   }
   /** Closes the socket at once; queued writes fail. Safe to call more than once. */
   close() {
-    if (this.closed) return;
-    this.#closing.abort();
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#closing?.abort();
+    const onClose = this.#onClose;
+    this.#onClose = void 0;
+    if (onClose) {
+      for (const callback of onClose) callback();
+    }
     try {
       this.#conn.close();
     } catch (error) {
@@ -35047,9 +35093,10 @@ var Hub = class {
   join(connection) {
     const member = {
       connection,
-      name: `guest${connection.id}`
+      name: void 0
     };
     this.#members.set(connection.id, member);
+    if (this.#bus === localBus) return;
     this.#publish({
       type: "join",
       node: this.#bus.node,
@@ -35058,7 +35105,7 @@ var Hub = class {
   }
   /** Removes a client; safe to call more than once. */
   leave(id) {
-    if (!this.#members.delete(id)) return;
+    if (!this.#members.delete(id) || this.#bus === localBus) return;
     this.#publish({
       type: "leave",
       node: this.#bus.node,
@@ -35232,7 +35279,7 @@ var Hub = class {
 function describe({ connection, name }) {
   return {
     id: connection.id,
-    name,
+    name: name ?? `guest${connection.id}`,
     peer: connection.peer
   };
 }
@@ -35647,7 +35694,13 @@ async function serve(options) {
     bytesOut: 0
   };
   const open = /* @__PURE__ */ new Set();
-  const handlers = /* @__PURE__ */ new Set();
+  let running = 0;
+  let noneRunning;
+  const allFinished = () => {
+    if (running === 0) return Promise.resolve();
+    noneRunning ??= Promise.withResolvers();
+    return noneRunning.promise;
+  };
   const { first: firstId, step: idStep } = options.ids ?? {
     first: 1,
     step: 1
@@ -35687,75 +35740,85 @@ async function serve(options) {
   else stopping.addEventListener("abort", beginShutdown, {
     once: true
   });
-  const handle = async (connection) => {
+  const finished = () => {
+    if (--running === 0) {
+      noneRunning?.resolve();
+      noneRunning = void 0;
+    }
+  };
+  const admitAndHandle = async (connection) => {
+    running++;
+    let serving = false;
+    try {
+      if (options.proxyProtocol && !await acceptProxyHeader(connection)) {
+        open.delete(connection);
+        return;
+      }
+      const admitted = admission.admit(connection.host);
+      const refusal = admitted instanceof Promise ? await admitted : admitted;
+      if (refusal) {
+        open.delete(connection);
+        observer.refused?.(connection.peer, refusal.reason);
+        await refuse2(connection, refusal);
+        return;
+      }
+      connection.whenClosed(() => admission.release(connection.host));
+      summary.clients++;
+      observer.opened?.(connection);
+      const served = serveAdmitted(connection);
+      serving = true;
+      return served;
+    } finally {
+      if (!serving) finished();
+    }
+  };
+  const serveAdmitted = (connection) => {
     const served = contextForNewClient();
-    if (options.current) {
-      framingOf.set(connection, served.service.framing);
+    if (options.current) framingOf.set(connection, served.service.framing);
+    const logOpenClose = log6.isEnabledFor("info");
+    if (logOpenClose && options.current) {
       log6.info("open {peer} id={id} service_version={version}", {
         peer: connection.peer,
         id: connection.id,
         version: versionServed?.version
       });
-    } else {
+    } else if (logOpenClose) {
       log6.info("open {peer} id={id}", {
         peer: connection.peer,
         id: connection.id
       });
     }
     const idleTimeoutMs2 = idleTimeoutFor();
-    const stopWatching = idleTimeoutMs2 > 0 ? watchIdle(connection, idleTimeoutMs2, served.service.framing) : () => {
-    };
-    try {
-      try {
-        await connection.handshake();
-      } catch (error) {
-        log6.info("TLS handshake with {peer} failed: {reason}", {
-          peer: connection.peer,
-          reason: describeError(error)
-        });
-        return;
-      }
-      await strategy.handle(connection, served);
-    } finally {
-      stopWatching();
-      connection.close();
-      open.delete(connection);
-      summary.bytesIn += connection.bytesIn;
-      summary.bytesOut += connection.bytesOut;
-      observer.closed?.(connection);
-      log6.info("close {peer} id={id} in={bytesIn} out={bytesOut} duration_ms={durationMs}", {
+    const stopWatching = idleTimeoutMs2 > 0 ? watchIdle(connection, idleTimeoutMs2, served.service.framing) : void 0;
+    const handshakeFailed = (error) => {
+      log6.info("TLS handshake with {peer} failed: {reason}", {
         peer: connection.peer,
-        id: connection.id,
-        bytesIn: connection.bytesIn,
-        bytesOut: connection.bytesOut,
-        durationMs: Math.round(performance.now() - connection.openedAt)
+        reason: describeError(error)
       });
-    }
-  };
-  const admitAndHandle = async (connection) => {
-    if (options.proxyProtocol && !await acceptProxyHeader(connection)) {
-      open.delete(connection);
-      return;
-    }
-    const refusal = await admission.admit(connection.host);
-    if (refusal) {
-      open.delete(connection);
-      observer.refused?.(connection.peer, refusal.reason);
-      await refuse2(connection, refusal);
-      return;
-    }
-    const release = () => admission.release(connection.host);
-    if (connection.closed) release();
-    else connection.signal.addEventListener("abort", release, {
-      once: true
-    });
-    summary.clients++;
-    observer.opened?.(connection);
-    await handle(connection);
-  };
-  const track = (handler) => {
-    handlers.add(handler);
-    handler.finally(() => handlers.delete(handler));
+    };
+    const done = () => {
+      try {
+        stopWatching?.();
+        connection.close();
+        open.delete(connection);
+        summary.bytesIn += connection.bytesIn;
+        summary.bytesOut += connection.bytesOut;
+        observer.closed?.(connection);
+        if (logOpenClose) {
+          log6.info("close {peer} id={id} in={bytesIn} out={bytesOut} duration_ms={durationMs}", {
+            peer: connection.peer,
+            id: connection.id,
+            bytesIn: connection.bytesIn,
+            bytesOut: connection.bytesOut,
+            durationMs: Math.round(performance.now() - connection.openedAt)
+          });
+        }
+      } finally {
+        finished();
+      }
+    };
+    const handled = connection.needsHandshake ? connection.handshake().then(() => strategy.handle(connection, served), handshakeFailed) : strategy.handle(connection, served);
+    return handled.finally(done);
   };
   try {
     await strategy.start?.(context);
@@ -35788,21 +35851,19 @@ async function serve(options) {
       open.add(connection);
       const handler = admitAndHandle(connection);
       if (strategy.sequential) await handler;
-      else track(handler);
     }
   } finally {
     stopping.removeEventListener("abort", beginShutdown);
     closeListener();
-    if (stopping.aborted && !hardStop.signal.aborted && handlers.size > 0) {
-      const allDone = Promise.allSettled(handlers);
+    if (stopping.aborted && !hardStop.signal.aborted && running > 0) {
       await Promise.race([
-        allDone,
+        allFinished(),
         untilAborted(hardStop.signal)
       ]);
     }
     clearTimeout(graceTimer);
     hardStop.abort();
-    await Promise.allSettled(handlers);
+    await allFinished();
     await strategy.close?.();
     context.hub.close();
   }
@@ -35940,6 +36001,7 @@ var SnapshotHeader = class {
   #mode;
   #workersAlive;
   #serviceVersion;
+  #workersStuck;
   #now;
   #startedAt;
   constructor(options) {
@@ -35947,6 +36009,7 @@ var SnapshotHeader = class {
     this.#mode = options.mode;
     this.#workersAlive = options.workersAlive;
     this.#serviceVersion = options.serviceVersion ?? (() => "builtin");
+    this.#workersStuck = options.workersStuck;
     this.#now = options.now ?? (() => performance.now());
     this.#startedAt = this.#now();
   }
@@ -35956,7 +36019,8 @@ var SnapshotHeader = class {
       mode: this.#mode,
       serviceVersion: this.#serviceVersion(),
       uptimeSeconds: (this.#now() - this.#startedAt) / 1e3,
-      workersAlive: this.#workersAlive?.() ?? null
+      workersAlive: this.#workersAlive?.() ?? null,
+      workersStuck: this.#workersStuck?.() ?? null
     };
   }
 };
@@ -36599,7 +36663,7 @@ var ServiceDriver = class {
   #framer;
   #onFailure;
   #onRequest;
-  #opening = Promise.resolve();
+  #opening;
   /**
    * @param service What to run.
    * @param session The client it talks to.
@@ -36616,6 +36680,7 @@ var ServiceDriver = class {
   }
   /** Calls the service's `open()` without waiting for it; see {@link ServiceHooks.open}. */
   start() {
+    if (!this.#service.open) return;
     this.#opening = (async () => {
       try {
         await this.#service.open?.(this.#session);
@@ -36681,7 +36746,7 @@ var ServiceDriver = class {
   }
   /** Waits for `open()` to end, then calls the service's `close()`. */
   async finish() {
-    await this.#opening;
+    if (this.#opening) await this.#opening;
     await this.#service.close?.(this.#session);
   }
   async #refuse(error) {
@@ -36797,7 +36862,8 @@ async function run(start) {
     listener = Deno.listen({
       hostname: start.hostname,
       port: start.port,
-      reusePort: true
+      reusePort: true,
+      tcpBacklog: LISTEN_BACKLOG
     });
   } catch (error) {
     post({

@@ -2789,7 +2789,7 @@ var ServiceDriver = class {
   #framer;
   #onFailure;
   #onRequest;
-  #opening = Promise.resolve();
+  #opening;
   /**
    * @param service What to run.
    * @param session The client it talks to.
@@ -2806,6 +2806,7 @@ var ServiceDriver = class {
   }
   /** Calls the service's `open()` without waiting for it; see {@link ServiceHooks.open}. */
   start() {
+    if (!this.#service.open) return;
     this.#opening = (async () => {
       try {
         await this.#service.open?.(this.#session);
@@ -2871,7 +2872,7 @@ var ServiceDriver = class {
   }
   /** Waits for `open()` to end, then calls the service's `close()`. */
   async finish() {
-    await this.#opening;
+    if (this.#opening) await this.#opening;
     await this.#service.close?.(this.#session);
   }
   async #refuse(error) {

@@ -10,6 +10,7 @@ import { INTERNAL_ERROR_NOTICE, logServiceFailure } from "../../lib/errors.ts";
 import { logger, type LogSettings } from "../../lib/log.ts";
 import type { ServerContext } from "../../lib/strategy.ts";
 import { ACK_BATCH, type FromWorker, INPUT_WINDOW, type ToWorker } from "../worker_protocol.ts";
+import { terminateStuck } from "./pool.ts";
 import { StuckWorkerWatchdog } from "./watchdog.ts";
 
 /**
@@ -60,7 +61,7 @@ export async function serveThroughWorker(
     () => inFlight > 0 || awaitingFinish,
     () => {
       // A Worker stuck in a loop never reads another message; only terminate stops it.
-      worker.terminate();
+      terminateStuck(worker);
       fail(`its Worker ran past the handler timeout of ${context.handlerTimeoutMs} ms`);
     },
   );
