@@ -35,12 +35,21 @@ import {
 } from "./lib/flags.ts";
 import { DEFAULT_MAX_LINE } from "./lib/line_framer.ts";
 import { ListenError, type ListenOptions, openListener } from "./lib/listen.ts";
-import { configureLogging, LOG_FORMATS, LOG_LEVELS, logger } from "./lib/log.ts";
+import {
+  announcement,
+  configureLogging,
+  counted,
+  LOG_FORMATS,
+  LOG_LEVELS,
+  logger,
+} from "./lib/log.ts";
+import { PidFile, PidFileError } from "./lib/pid_file.ts";
 import { DEFAULT_GRACE_MS, serve } from "./lib/server.ts";
 import { CombinedStats, ServerStats } from "./lib/stats/counters.ts";
 import { serveStats, type StatsServer } from "./lib/stats/http.ts";
 import { logStatsEvery } from "./lib/stats/log_line.ts";
 import { DEFAULT_HANDLER_TIMEOUT_MS } from "./lib/strategy.ts";
+import { VERSION } from "./lib/version.ts";
 import { writeAllSync } from "./lib/write_all.ts";
 import {
   loadServiceVersion,
@@ -99,7 +108,9 @@ Serves one service to many TCP clients with the chosen concurrency strategy.
   --stats-port=PORT    serve statistics over HTTP: / (live page), /stats.json, /metrics
   --stats-host=HOST    address for --stats-port (default 127.0.0.1)
   --stats-interval=S   log a one-line summary every S seconds
+  --pid-file=PATH      write the process id here once listening; removed on exit
   -h, --help           show this help
+  --version            print servidor's version
 
 Services:
 ${
@@ -195,6 +206,7 @@ async function serveCommand(commandLine: string[]): Promise<number> {
     "stats-port": { type: "string" },
     "stats-host": { type: "string", default: "127.0.0.1" },
     "stats-interval": { type: "string" },
+    "pid-file": { type: "string" },
     help: { type: "boolean", short: "h" },
   });
   if (flags.help) {
@@ -240,6 +252,7 @@ async function serveCommand(commandLine: string[]): Promise<number> {
     ? undefined
     : port("stats-port", String(flags["stats-port"]));
   const statsHost = String(flags["stats-host"]);
+  const pidFilePath = flags["pid-file"] === undefined ? undefined : String(flags["pid-file"]);
   const statsInterval = flags["stats-interval"] === undefined
     ? undefined
     : wholeNumber("stats-interval", String(flags["stats-interval"]), 1, 86_400);
@@ -328,9 +341,13 @@ async function serveCommand(commandLine: string[]): Promise<number> {
     }
   }
   if (stats && statsInterval !== undefined) logStatsEvery(stats, statsInterval, stop.signal);
+  let pidFile: PidFile | undefined;
   const onSignal = () => {
     // A second signal means "now": the first one already asked nicely.
-    if (stop.signal.aborted) Deno.exit(130);
+    if (stop.signal.aborted) {
+      pidFile?.remove();
+      Deno.exit(130);
+    }
     stop.abort();
   };
   const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
@@ -354,17 +371,20 @@ async function serveCommand(commandLine: string[]): Promise<number> {
     for (const stopHangup of hangups) stopHangup();
   };
 
+  const say = (message: string, properties: Record<string, string | number>) => {
+    writeAllSync(Deno.stderr, encoder.encode(`${announcement(log.format, message, properties)}\n`));
+  };
   const announce = () => {
-    writeAllSync(
-      Deno.stderr,
-      encoder.encode(`listening on ${address} mode=${mode} service=${service.name}\n`),
-    );
+    say(`listening on ${address} mode=${mode} service=${service.name} pid=${Deno.pid}`, {
+      address,
+      mode,
+      service: service.name,
+      pid: Deno.pid,
+    });
     if (statsServer) {
       const { hostname, port } = statsServer.addr;
-      writeAllSync(
-        Deno.stderr,
-        encoder.encode(`statistics on http://${formatHostPort(hostname, port)}/\n`),
-      );
+      const url = `http://${formatHostPort(hostname, port)}/`;
+      say(`statistics on ${url}`, { url });
     }
   };
   // Under reuseport each Worker opens its own bus; the others share this one.
@@ -375,6 +395,17 @@ async function serveCommand(commandLine: string[]): Promise<number> {
     } catch (error) {
       listener.close();
       printError(describeError(error));
+      return 1;
+    }
+  }
+  if (pidFilePath !== undefined) {
+    try {
+      pidFile = PidFile.write(pidFilePath);
+    } catch (error) {
+      if (!(error instanceof PidFileError)) throw error;
+      listener.close();
+      await bus?.close();
+      printError(error.message);
       return 1;
     }
   }
@@ -425,13 +456,13 @@ async function serveCommand(commandLine: string[]): Promise<number> {
       });
     }
     await statsServer?.finished;
-    writeAllSync(
-      Deno.stderr,
-      encoder.encode(
-        `stopped: ${summary.clients} clients served, ${summary.bytesIn} bytes in, ${summary.bytesOut} bytes out\n`,
-      ),
+    const { clients, bytesIn, bytesOut } = summary;
+    say(
+      `stopped: ${counted(clients, "client")} served, ${bytesIn} bytes in, ${bytesOut} bytes out`,
+      { clients, bytesIn, bytesOut },
     );
   } finally {
+    pidFile?.remove();
     for (const signal of signals) Deno.removeSignalListener(signal, onSignal);
     await bus?.close();
     stopHangups();
@@ -498,6 +529,9 @@ export async function main(args: string[]): Promise<number> {
         return await runBenchCommand(rest);
       case "serve":
         return await serveCommand(rest);
+      case "--version":
+        writeAllSync(Deno.stdout, encoder.encode(`servidor ${VERSION}\n`));
+        return 0;
       default:
         return await serveCommand(args);
     }

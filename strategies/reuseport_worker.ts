@@ -82,7 +82,9 @@ async function run(start: Extract<ToListener, { type: "start" }>): Promise<void>
   }
   let bus;
   try {
-    bus = await openBus(start.bus);
+    // A literal import, so that the Worker's bundle carries the Redis client
+    // (a blob: Worker cannot load files), evaluated only if a Redis bus is used.
+    bus = await openBus(start.bus, () => import("../lib/chat/redis_bus.ts"));
   } catch (error) {
     listener.close();
     post({ type: "failed", reason: describeError(error) });
