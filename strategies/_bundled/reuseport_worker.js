@@ -34726,7 +34726,8 @@ var Admission = class {
     const { allow = [], deny = [], maxConns = 0, maxPerIp = 0 } = this.#rules;
     const address = parseIp(host);
     const listed = (blocks) => address !== void 0 && blocks.some((block) => block.contains(address));
-    if (listed(deny) || allow.length > 0 && !listed(allow)) return DENIED;
+    const judged = address !== void 0 || allow.length === 0 && deny.length === 0;
+    if (!judged || listed(deny) || allow.length > 0 && !listed(allow)) return DENIED;
     const key = addressKey(host);
     if (this.#limiter && !this.#limiter.allow(key)) return RATE;
     if (maxConns > 0 && this.#open >= maxConns) return BUSY;
@@ -35497,24 +35498,27 @@ function parseV1(bytes) {
   if (protocol !== "TCP4" && protocol !== "TCP6") {
     throw new ProxyProtocolError(`v1 header has unknown protocol "${protocol}"`);
   }
-  const validAddress = protocol === "TCP4" ? isIpv4 : isIpv6;
-  if (extra.length > 0 || !validAddress(source) || !validAddress(destination) || !isPort(sourcePort) || !isPort(destinationPort)) {
+  const family = protocol === "TCP4" ? 4 : 6;
+  const client = ipOf(source, family);
+  if (extra.length > 0 || client === void 0 || ipOf(destination, family) === void 0 || !isPort(sourcePort) || !isPort(destinationPort)) {
     throw new ProxyProtocolError(`v1 header is malformed: "${line}"`);
   }
-  const client = formatHostPort(source, Number(sourcePort));
   return {
     version: 1,
     command: "proxy",
     length: end + 1,
-    source: client
+    source: formatHostPort(showIp(client), Number(sourcePort))
   };
 }
-function isIpv4(text) {
-  const parts = text?.split(".") ?? [];
-  return parts.length === 4 && parts.every((part) => /^\d{1,3}$/.test(part) && Number(part) < 256);
+function showIp(address) {
+  if (address.family === 4) return formatIp(address);
+  const bytes = new Uint8Array(16);
+  for (let i = 0; i < 16; i++) bytes[i] = Number(address.value >> BigInt(120 - 8 * i) & 0xffn);
+  return formatIpv6(bytes);
 }
-function isIpv6(text) {
-  return text !== void 0 && /^[0-9a-fA-F:.]{2,45}$/.test(text) && text.includes(":");
+function ipOf(text, family) {
+  if (text === void 0 || text.includes(":") !== (family === 6)) return void 0;
+  return parseIp(text);
 }
 function isPort(text) {
   return text !== void 0 && /^\d{1,5}$/.test(text) && Number(text) <= 65535;
