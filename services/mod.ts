@@ -288,6 +288,14 @@ async function importService(
       }`,
     );
   }
+  if (module.default === undefined) {
+    const named = Object.keys(module).filter((name) => serviceProblems(module[name]).length === 0);
+    throw new UnknownServiceError(
+      `${shownAs} has no default export: end it with \`export default ${
+        named[0] ?? "yourService"
+      };\``,
+    );
+  }
   const problems = serviceProblems(module.default);
   if (problems.length > 0) {
     throw new UnknownServiceError(

@@ -36616,6 +36616,10 @@ async function importService(url, shownAs, explain = (message) => message) {
   } catch (error) {
     throw new UnknownServiceError(`cannot load service module ${shownAs}: ${explain(error instanceof Error ? error.message : String(error))}`);
   }
+  if (module.default === void 0) {
+    const named = Object.keys(module).filter((name) => serviceProblems(module[name]).length === 0);
+    throw new UnknownServiceError(`${shownAs} has no default export: end it with \`export default ${named[0] ?? "yourService"};\``);
+  }
   const problems = serviceProblems(module.default);
   if (problems.length > 0) {
     throw new UnknownServiceError(`${shownAs} does not export a valid service as default: it needs ${problems.join(", ")}`);
