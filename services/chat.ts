@@ -78,6 +78,9 @@ export const chat: LineService = {
     // Awaited: a sender that outruns the room waits for it, its reads paused.
     await session.broadcast(`<${nickOf(session)}> ${line}\r\n`);
   },
+  departed(peer) {
+    return `* ${peer.name} left\r\n`;
+  },
   close(session) {
     session.broadcast(`* ${nickOf(session)} left\r\n`);
     nicks.delete(session);
