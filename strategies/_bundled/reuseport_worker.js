@@ -36431,6 +36431,17 @@ var chargen = {
 
 // services/chat.ts
 var NICK = /^[\p{L}\p{N}_-]{1,32}$/u;
+var GUEST = /^guest\d+$/i;
+function sameName(one, other) {
+  return one.normalize("NFKC").toLowerCase() === other.normalize("NFKC").toLowerCase();
+}
+function neutralise(text) {
+  return text.replace(/[\x00-\x08\x0a-\x1f\x7f-\x9f]/g, (char) => {
+    const code = char.charCodeAt(0);
+    if (code < 32) return `^${String.fromCharCode(code + 64)}`;
+    return code === 127 ? "^?" : "\uFFFD";
+  });
+}
 var nicks = /* @__PURE__ */ new WeakMap();
 function nickOf(session) {
   return nicks.get(session) ?? `guest${session.id}`;
@@ -36442,7 +36453,11 @@ async function handleCommand(session, command, argument) {
         await session.sendLine("ERR usage: /nick NAME (1-32 letters, digits, _ or -)");
         return;
       }
-      const taken = argument !== nickOf(session) && (await session.who()).some((peer) => peer.name === argument);
+      if (GUEST.test(argument) && !sameName(argument, `guest${session.id}`)) {
+        await session.sendLine(`ERR nick ${argument} is kept for a guest; choose another`);
+        return;
+      }
+      const taken = !sameName(argument, nickOf(session)) && (await session.who()).some((peer) => sameName(peer.name, argument));
       if (taken) {
         await session.sendLine(`ERR nick ${argument} is taken`);
         return;
@@ -36486,7 +36501,7 @@ var chat = {
       await handleCommand(session, command, rest.join(" "));
       return;
     }
-    await session.broadcast(`<${nickOf(session)}> ${line}\r
+    await session.broadcast(`<${nickOf(session)}> ${neutralise(line)}\r
 `);
   },
   departed(peer) {

@@ -3141,6 +3141,17 @@ var chargen = {
 
 // services/chat.ts
 var NICK = /^[\p{L}\p{N}_-]{1,32}$/u;
+var GUEST = /^guest\d+$/i;
+function sameName(one, other) {
+  return one.normalize("NFKC").toLowerCase() === other.normalize("NFKC").toLowerCase();
+}
+function neutralise(text) {
+  return text.replace(/[\x00-\x08\x0a-\x1f\x7f-\x9f]/g, (char) => {
+    const code = char.charCodeAt(0);
+    if (code < 32) return `^${String.fromCharCode(code + 64)}`;
+    return code === 127 ? "^?" : "\uFFFD";
+  });
+}
 var nicks = /* @__PURE__ */ new WeakMap();
 function nickOf(session2) {
   return nicks.get(session2) ?? `guest${session2.id}`;
@@ -3152,7 +3163,11 @@ async function handleCommand(session2, command, argument) {
         await session2.sendLine("ERR usage: /nick NAME (1-32 letters, digits, _ or -)");
         return;
       }
-      const taken = argument !== nickOf(session2) && (await session2.who()).some((peer) => peer.name === argument);
+      if (GUEST.test(argument) && !sameName(argument, `guest${session2.id}`)) {
+        await session2.sendLine(`ERR nick ${argument} is kept for a guest; choose another`);
+        return;
+      }
+      const taken = !sameName(argument, nickOf(session2)) && (await session2.who()).some((peer) => sameName(peer.name, argument));
       if (taken) {
         await session2.sendLine(`ERR nick ${argument} is taken`);
         return;
@@ -3196,7 +3211,7 @@ var chat = {
       await handleCommand(session2, command, rest.join(" "));
       return;
     }
-    await session2.broadcast(`<${nickOf(session2)}> ${line}\r
+    await session2.broadcast(`<${nickOf(session2)}> ${neutralise(line)}\r
 `);
   },
   departed(peer) {
