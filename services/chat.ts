@@ -108,6 +108,9 @@ export const chat: LineService = {
     // Awaited: a sender that outruns the room waits for it, its reads paused.
     await session.broadcast(`<${nickOf(session)}> ${neutralise(line)}\r\n`);
   },
+  departed(peer) {
+    return `* ${peer.name} left\r\n`;
+  },
   close(session) {
     session.broadcast(`* ${nickOf(session)} left\r\n`);
     nicks.delete(session);

@@ -34439,9 +34439,22 @@ function formatIp(address) {
   }
   const groups = [];
   for (let shift = 112n; shift >= 0n; shift -= 16n) {
-    groups.push((address.value >> shift & 0xffffn).toString(16));
+    groups.push(Number(address.value >> shift & 0xffffn));
   }
-  return groups.join(":");
+  let runStart = -1;
+  let runLength = 1;
+  for (let start = 0; start < groups.length; ) {
+    let end = start;
+    while (end < groups.length && groups[end] === 0) end++;
+    if (end - start > runLength) [runStart, runLength] = [
+      start,
+      end - start
+    ];
+    start = end === start ? start + 1 : end;
+  }
+  const hex = groups.map((group) => group.toString(16));
+  if (runStart === -1) return hex.join(":");
+  return `${hex.slice(0, runStart).join(":")}::${hex.slice(runStart + runLength).join(":")}`;
 }
 
 // lib/token_bucket.ts
@@ -35083,6 +35096,7 @@ var PAUSE_BACKLOG = 64 * 1024;
 var SLOW_READER_MS = 5e3;
 var MISSED_HEARTBEATS = 3;
 var log3 = logger("hub");
+var encoder3 = new TextEncoder();
 var Hub = class {
   #members = /* @__PURE__ */ new Map();
   #bus;
@@ -35090,13 +35104,17 @@ var Hub = class {
   #unsubscribe;
   #heartbeat;
   #closed = false;
+  #departed;
   /**
    * Makes a hub, alone or as one node of a room.
    *
    * @param bus How this hub reaches the others; by default it is alone.
+   * @param departed What this server's clients are told of each client of a
+   *   node that fell silent (the service's `departed`); by default nothing.
    */
-  constructor(bus = localBus) {
+  constructor(bus = localBus, departed) {
     this.#bus = bus;
+    this.#departed = departed;
     this.#unsubscribe = bus.subscribe((event) => this.#hear(event));
     if (bus === localBus) return;
     bus.publish({
@@ -35251,6 +35269,11 @@ var Hub = class {
         node,
         count: known.peers.size
       });
+      if (this.#departed) {
+        for (const peer of known.peers.values()) {
+          this.#deliver(void 0, encoder3.encode(this.#departed(peer)));
+        }
+      }
     }
   }
   #hear(event) {
@@ -35690,7 +35713,7 @@ async function serve(options) {
     serviceArgs: options.serviceArgs ?? [],
     maxLine: options.maxLine ?? DEFAULT_MAX_LINE,
     handlerTimeoutMs: options.handlerTimeoutMs ?? DEFAULT_HANDLER_TIMEOUT_MS,
-    hub: new Hub(options.bus),
+    hub: new Hub(options.bus, service.departed?.bind(service)),
     signal: hardStop.signal,
     onRequest: observer.request?.bind(observer)
   };
@@ -35749,7 +35772,7 @@ async function serve(options) {
       open: open.size,
       graceMs
     });
-    const notice = encoder3.encode(`${SHUTDOWN_NOTICE}\r
+    const notice = encoder4.encode(`${SHUTDOWN_NOTICE}\r
 `);
     for (const connection of open) {
       if ((framingOf.get(connection) ?? service.framing) !== "lines") continue;
@@ -35891,7 +35914,7 @@ async function serve(options) {
   }
   return summary;
 }
-var encoder3 = new TextEncoder();
+var encoder4 = new TextEncoder();
 async function refuse2(connection, refusal) {
   log5.info("refused {peer}: {reason}", {
     peer: connection.peer,
@@ -36214,6 +36237,38 @@ function ucspiEnvironment(session) {
     TCPLOCALPORT: String(localAddr.port)
   };
 }
+function programProblem(command) {
+  const readable = (path) => Deno.permissions.querySync({
+    name: "read",
+    path
+  }).state === "granted";
+  const executable = (path) => {
+    if (!readable(path)) return void 0;
+    try {
+      const info = Deno.statSync(path);
+      return info.isFile && (info.mode === null || (info.mode & 73) !== 0);
+    } catch {
+      return false;
+    }
+  };
+  if (command.includes("/")) {
+    return executable(command) === false ? `${command} is not an executable file` : void 0;
+  }
+  if (Deno.permissions.querySync({
+    name: "env",
+    variable: "PATH"
+  }).state !== "granted") {
+    return void 0;
+  }
+  const directories = (Deno.env.get("PATH") ?? "").split(":").map((dir) => dir || ".");
+  let unknown = false;
+  for (const directory of directories) {
+    const found = executable(`${directory}/${command}`);
+    if (found) return void 0;
+    if (found === void 0) unknown = true;
+  }
+  return unknown ? void 0 : `no program ${command} on PATH`;
+}
 function createExecService(command, args = []) {
   const running = /* @__PURE__ */ new Map();
   const commandLine = [
@@ -36457,6 +36512,10 @@ var chat = {
     await session.broadcast(`<${nickOf(session)}> ${neutralise(line)}\r
 `);
   },
+  departed(peer) {
+    return `* ${peer.name} left\r
+`;
+  },
   close(session) {
     session.broadcast(`* ${nickOf(session)} left\r
 `);
@@ -36591,6 +36650,8 @@ var SERVICE_FACTORIES = Object.freeze({
     }).state !== "granted") {
       throw new UnknownServiceError(`--service=exec needs permission to run ${command}: run deno with --allow-run`);
     }
+    const problem = programProblem(command);
+    if (problem !== void 0) throw new UnknownServiceError(`--service=exec: ${problem}`);
     return createExecService(command, rest);
   }
 });
@@ -36639,6 +36700,10 @@ async function importService(url, shownAs, explain = (message) => message) {
   } catch (error) {
     throw new UnknownServiceError(`cannot load service module ${shownAs}: ${oneLine(explain(error instanceof Error ? error.message : String(error)))}`);
   }
+  if (module.default === void 0) {
+    const named = Object.keys(module).filter((name) => serviceProblems(module[name]).length === 0);
+    throw new UnknownServiceError(`${shownAs} has no default export: end it with \`export default ${named[0] ?? "yourService"};\``);
+  }
   const problems = serviceProblems(module.default);
   if (problems.length > 0) {
     throw new UnknownServiceError(`${shownAs} does not export a valid service as default: it needs ${problems.join(", ")}`);
@@ -36647,7 +36712,7 @@ async function importService(url, shownAs, explain = (message) => message) {
 }
 
 // lib/connection_session.ts
-var encoder4 = new TextEncoder();
+var encoder5 = new TextEncoder();
 var ConnectionSession = class {
   #connection;
   #hub;
@@ -36671,14 +36736,14 @@ var ConnectionSession = class {
     return this.#connection.signal;
   }
   send(data) {
-    return this.#connection.write(typeof data === "string" ? encoder4.encode(data) : data);
+    return this.#connection.write(typeof data === "string" ? encoder5.encode(data) : data);
   }
   sendLine(text) {
     return this.send(`${text}\r
 `);
   }
   broadcast(data) {
-    return this.#hub.broadcast(this.id, typeof data === "string" ? encoder4.encode(data) : data.slice());
+    return this.#hub.broadcast(this.id, typeof data === "string" ? encoder5.encode(data) : data.slice());
   }
   setName(name) {
     this.#hub.rename(this.id, name);

@@ -2946,6 +2946,38 @@ function ucspiEnvironment(session2) {
     TCPLOCALPORT: String(localAddr.port)
   };
 }
+function programProblem(command) {
+  const readable = (path) => Deno.permissions.querySync({
+    name: "read",
+    path
+  }).state === "granted";
+  const executable = (path) => {
+    if (!readable(path)) return void 0;
+    try {
+      const info = Deno.statSync(path);
+      return info.isFile && (info.mode === null || (info.mode & 73) !== 0);
+    } catch {
+      return false;
+    }
+  };
+  if (command.includes("/")) {
+    return executable(command) === false ? `${command} is not an executable file` : void 0;
+  }
+  if (Deno.permissions.querySync({
+    name: "env",
+    variable: "PATH"
+  }).state !== "granted") {
+    return void 0;
+  }
+  const directories = (Deno.env.get("PATH") ?? "").split(":").map((dir) => dir || ".");
+  let unknown = false;
+  for (const directory of directories) {
+    const found = executable(`${directory}/${command}`);
+    if (found) return void 0;
+    if (found === void 0) unknown = true;
+  }
+  return unknown ? void 0 : `no program ${command} on PATH`;
+}
 function createExecService(command, args = []) {
   const running = /* @__PURE__ */ new Map();
   const commandLine = [
@@ -3189,6 +3221,10 @@ var chat = {
     await session2.broadcast(`<${nickOf(session2)}> ${neutralise(line)}\r
 `);
   },
+  departed(peer) {
+    return `* ${peer.name} left\r
+`;
+  },
   close(session2) {
     session2.broadcast(`* ${nickOf(session2)} left\r
 `);
@@ -3323,6 +3359,8 @@ var SERVICE_FACTORIES = Object.freeze({
     }).state !== "granted") {
       throw new UnknownServiceError(`--service=exec needs permission to run ${command}: run deno with --allow-run`);
     }
+    const problem = programProblem(command);
+    if (problem !== void 0) throw new UnknownServiceError(`--service=exec: ${problem}`);
     return createExecService(command, rest);
   }
 });
@@ -3370,6 +3408,10 @@ async function importService(url, shownAs, explain = (message) => message) {
     module = await import(url);
   } catch (error) {
     throw new UnknownServiceError(`cannot load service module ${shownAs}: ${oneLine(explain(error instanceof Error ? error.message : String(error)))}`);
+  }
+  if (module.default === void 0) {
+    const named = Object.keys(module).filter((name) => serviceProblems(module[name]).length === 0);
+    throw new UnknownServiceError(`${shownAs} has no default export: end it with \`export default ${named[0] ?? "yourService"};\``);
   }
   const problems = serviceProblems(module.default);
   if (problems.length > 0) {
