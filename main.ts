@@ -58,6 +58,8 @@ import {
   serviceSpecifier,
   UnknownServiceError,
 } from "./services/mod.ts";
+import { ServiceReloader } from "./services/reload.ts";
+import { CurrentService } from "./lib/current_service.ts";
 import { createStrategy, MODES } from "./strategies/mod.ts";
 import {
   DEFAULT_IDLE_WORKERS,
@@ -73,6 +75,8 @@ Serves one service to many TCP clients with the chosen concurrency strategy.
 
   --mode=MODE          ${MODES.join(" | ")} (default poll)
   --service=NAME       ${SERVICE_NAMES.join(" | ")} | ./your_service.ts (default echo)
+  --reload-service     load a new version of ./your_service.ts when it changes on disk or on
+                       SIGHUP; new clients get it, connected ones keep theirs
   --host=HOST          address to listen on, IPv4 or IPv6 (default 127.0.0.1)
   --port=PORT          port to listen on, 0 for any free one (default 7000)
   --tls-cert=FILE      serve TLS with this PEM certificate chain (needs --tls-key)
@@ -195,6 +199,7 @@ async function serveCommand(commandLine: string[]): Promise<number> {
     "handler-timeout": { type: "string", default: String(DEFAULT_HANDLER_TIMEOUT_MS / 1000) },
     threads: { type: "string", default: String(DEFAULT_THREADS) },
     "proxy-protocol": { type: "boolean", default: false },
+    "reload-service": { type: "boolean", default: false },
     bus: { type: "string", default: "local" },
     "log-level": { type: "string", default: "info" },
     "log-format": { type: "string", default: "text" },
@@ -251,17 +256,27 @@ async function serveCommand(commandLine: string[]): Promise<number> {
   const statsInterval = flags["stats-interval"] === undefined
     ? undefined
     : wholeNumber("stats-interval", String(flags["stats-interval"]), 1, 86_400);
-  let service, specifier;
+  const moduleSpecifier = serviceSpecifier(String(flags.service));
+  const reloadService = flags["reload-service"] === true;
+  if (reloadService && !moduleSpecifier.startsWith("file:")) {
+    throw new UsageError(
+      `--reload-service reloads a module of your own: give --service the path of one, not ${flags.service}`,
+    );
+  }
+  let loaded;
   try {
     // A module is read once and pinned: Workers load this exact text, not the file again.
-    ({ service, specifier } = await loadServiceVersion(
-      serviceSpecifier(String(flags.service)),
-      serviceArgs,
-    ));
+    loaded = await loadServiceVersion(moduleSpecifier, serviceArgs);
   } catch (error) {
     if (error instanceof UnknownServiceError) throw new UsageError(error.message);
     throw error;
   }
+  const { service, specifier } = loaded;
+  const serviceReloader = reloadService ? new ServiceReloader(moduleSpecifier, loaded) : undefined;
+  // A module's version is logged for each client; a built-in has only one.
+  const current = serviceReloader?.current ??
+    (loaded.files.length > 0 ? new CurrentService(loaded) : undefined);
+  const serviceVersion = () => current?.version.version ?? loaded.version;
   if (mode === "reuseport") {
     const problem = reusePortProblem();
     if (problem) throw new UsageError(problem);
@@ -292,12 +307,18 @@ async function serveCommand(commandLine: string[]): Promise<number> {
   const wantStats = statsPort !== undefined || statsInterval !== undefined;
   // Under reuseport every Worker counts its own clients; the main thread adds them up.
   const workerStats = wantStats && mode === "reuseport"
-    ? new CombinedStats({ service: service.name, mode, workersAlive: () => threads })
+    ? new CombinedStats({
+      service: service.name,
+      mode,
+      serviceVersion,
+      workersAlive: () => threads,
+    })
     : undefined;
   const serverStats = wantStats && mode !== "reuseport"
     ? new ServerStats({
       service: service.name,
       mode,
+      serviceVersion,
       workersAlive: "alive" in strategy ? () => (strategy as WorkersStrategy).alive : undefined,
       workersStuck: "stuck" in strategy ? () => (strategy as WorkersStrategy).stuck : undefined,
     })
@@ -333,11 +354,22 @@ async function serveCommand(commandLine: string[]): Promise<number> {
   for (const signal of signals) Deno.addSignalListener(signal, onSignal);
   // A server that dies because its terminal hung up, or because an operator
   // expected a reload, is worse than one that says there is nothing to reload.
-  const stopHangups = reloader
-    ? reloader.reloadOnHangup(stop.signal)
-    : onHangup(stop.signal, () => {
-      logger("config").warn("SIGHUP: nothing to reload without --config; carrying on");
-    });
+  const hangups: Array<() => void> = [];
+  if (reloader) hangups.push(reloader.reloadOnHangup(stop.signal));
+  if (serviceReloader) {
+    hangups.push(onHangup(stop.signal, () => void serviceReloader.reload("SIGHUP")));
+    serviceReloader.watch(stop.signal);
+  }
+  if (hangups.length === 0) {
+    hangups.push(onHangup(stop.signal, () => {
+      logger("config").warn(
+        "SIGHUP: nothing to reload without --config or --reload-service; carrying on",
+      );
+    }));
+  }
+  const stopHangups = () => {
+    for (const stopHangup of hangups) stopHangup();
+  };
 
   const say = (message: string, properties: Record<string, string | number>) => {
     writeAllSync(Deno.stderr, encoder.encode(`${announcement(log.format, message, properties)}\n`));
@@ -386,6 +418,7 @@ async function serveCommand(commandLine: string[]): Promise<number> {
           listener: listener as Deno.TcpListener,
           threads,
           serviceSpecifier: specifier,
+          current,
           serviceArgs,
           maxLine,
           log,
@@ -408,6 +441,7 @@ async function serveCommand(commandLine: string[]): Promise<number> {
         strategy,
         service,
         serviceSpecifier: specifier,
+        current,
         serviceArgs,
         maxLine,
         admission,

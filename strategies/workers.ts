@@ -19,6 +19,7 @@ import type { Connection } from "../lib/connection.ts";
 import type { LogSettings } from "../lib/log.ts";
 import type { ServerContext, Strategy } from "../lib/strategy.ts";
 import { logger } from "../lib/log.ts";
+import { DoorbellWatcher } from "./workers/doorbell.ts";
 import { OutOfDescriptorsError, WorkerPool } from "./workers/pool.ts";
 import { serveThroughWorker } from "./workers/shuttle.ts";
 
@@ -65,6 +66,7 @@ export function createWorkers(options: WorkersOptions = {}): WorkersStrategy {
   // Out of descriptors, every client is refused until some come back: say so once a spell.
   let refusingSince: number | undefined;
   const logSettings: LogSettings = options.log ?? { level: "warn", format: "text" };
+  const doorbell = new DoorbellWatcher();
   return {
     name: "workers",
     sequential: false,
@@ -104,7 +106,13 @@ export function createWorkers(options: WorkersOptions = {}): WorkersStrategy {
           if (worker) pool.release(worker, true);
           return;
         }
-        const reusable = await serveThroughWorker(worker, connection, context, logSettings);
+        const reusable = await serveThroughWorker(
+          worker,
+          connection,
+          context,
+          logSettings,
+          doorbell,
+        );
         pool.release(worker, reusable);
       } finally {
         context.signal.removeEventListener("abort", onShutdown);

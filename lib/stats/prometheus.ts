@@ -28,8 +28,10 @@ export function prometheusText(snapshot: StatsSnapshot): string {
     lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, ...samples);
   };
   const service = `service="${escapeLabel(snapshot.service)}"`;
-  metric("servidor_info", "gauge", "The server's service and strategy.", [
-    `servidor_info{${service},mode="${escapeLabel(snapshot.mode)}"} 1`,
+  metric("servidor_info", "gauge", "The server's service, its version in force, and strategy.", [
+    `servidor_info{${service},mode="${escapeLabel(snapshot.mode)}",service_version="${
+      escapeLabel(snapshot.serviceVersion)
+    }"} 1`,
   ]);
   metric("servidor_uptime_seconds", "gauge", "Seconds since the server started.", [
     `servidor_uptime_seconds ${snapshot.uptimeSeconds}`,

@@ -508,23 +508,23 @@ function accessProperty(obj, segment) {
 function resolvePropertyPath(obj, path) {
   if (obj == null) return void 0;
   if (path.length === 0 || path.endsWith(".")) return void 0;
-  let current = obj;
+  let current2 = obj;
   let i = 0;
   const len = path.length;
   while (i < len) {
     const isOptional = path.slice(i, i + 2) === "?.";
     if (isOptional) {
       i += 2;
-      if (current == null) return void 0;
-    } else if (current == null) return void 0;
+      if (current2 == null) return void 0;
+    } else if (current2 == null) return void 0;
     const result = parseNextSegment(path, i);
     if (result === null) return void 0;
     const { segment, nextIndex } = result;
     i = nextIndex;
-    current = accessProperty(current, segment);
-    if (current === void 0) return void 0;
+    current2 = accessProperty(current2, segment);
+    if (current2 === void 0) return void 0;
   }
-  return current;
+  return current2;
 }
 function parseMessageTemplate(template, properties) {
   const length = template.length;
@@ -2757,20 +2757,20 @@ var init_log = __esm({
 
 // lib/errors.ts
 function isDisconnect(error) {
-  for (let current = error, depth = 0; current instanceof Error && depth < 8; depth++) {
-    if (DISCONNECT_CLASSES.some((errorClass) => current instanceof errorClass)) return true;
-    current = current.cause;
+  for (let current2 = error, depth = 0; current2 instanceof Error && depth < 8; depth++) {
+    if (DISCONNECT_CLASSES.some((errorClass) => current2 instanceof errorClass)) return true;
+    current2 = current2.cause;
   }
   return false;
 }
 function describeError(error) {
   const parts = [];
-  for (let current = error, depth = 0; current !== void 0 && depth < 8; depth++) {
-    if (current instanceof Error) {
-      parts.push(current.message);
-      current = current.cause;
+  for (let current2 = error, depth = 0; current2 !== void 0 && depth < 8; depth++) {
+    if (current2 instanceof Error) {
+      parts.push(current2.message);
+      current2 = current2.cause;
     } else {
-      parts.push(String(current));
+      parts.push(String(current2));
       break;
     }
   }
@@ -19629,15 +19629,15 @@ var require_pub_sub = __commonJS({
         for (const channel of channelsArray) {
           const sets = listeners.get(channel);
           if (sets) {
-            let current, other;
+            let current2, other;
             if (returnBuffers) {
-              current = sets.buffers;
+              current2 = sets.buffers;
               other = sets.strings;
             } else {
-              current = sets.strings;
+              current2 = sets.strings;
               other = sets.buffers;
             }
-            const currentSize = current.has(listener) ? current.size - 1 : current.size;
+            const currentSize = current2.has(listener) ? current2.size - 1 : current2.size;
             if (currentSize !== 0 || other.size !== 0) continue;
             sets.unsubscribing = true;
           }
@@ -20223,15 +20223,15 @@ var require_commands_queue = __commonJS({
          */
       extractCommandsForSlots(slots) {
         const result = [];
-        let current = this.#toWrite.head;
-        while (current !== void 0) {
-          if (current.value.slotNumber !== void 0 && slots.has(current.value.slotNumber)) {
-            result.push(current.value);
-            const toRemove = current;
-            current = current.next;
+        let current2 = this.#toWrite.head;
+        while (current2 !== void 0) {
+          if (current2.value.slotNumber !== void 0 && slots.has(current2.value.slotNumber)) {
+            result.push(current2.value);
+            const toRemove = current2;
+            current2 = current2.next;
             this.#toWrite.remove(toRemove);
           } else {
-            current = current.next;
+            current2 = current2.next;
           }
         }
         return result;
@@ -20241,11 +20241,11 @@ var require_commands_queue = __commonJS({
          */
       extractAllCommands() {
         const result = [];
-        let current = this.#toWrite.head;
-        while (current) {
-          result.push(current.value);
-          this.#toWrite.remove(current);
-          current = current.next;
+        let current2 = this.#toWrite.head;
+        while (current2) {
+          result.push(current2.value);
+          this.#toWrite.remove(current2);
+          current2 = current2.next;
         }
         return result;
       }
@@ -34726,7 +34726,8 @@ var Admission = class {
     const { allow = [], deny = [], maxConns = 0, maxPerIp = 0 } = this.#rules;
     const address = parseIp(host);
     const listed = (blocks) => address !== void 0 && blocks.some((block) => block.contains(address));
-    if (listed(deny) || allow.length > 0 && !listed(allow)) return DENIED;
+    const judged = address !== void 0 || allow.length === 0 && deny.length === 0;
+    if (!judged || listed(deny) || allow.length > 0 && !listed(allow)) return DENIED;
     const key = addressKey(host);
     if (this.#limiter && !this.#limiter.allow(key)) return RATE;
     if (maxConns > 0 && this.#open >= maxConns) return BUSY;
@@ -35497,24 +35498,27 @@ function parseV1(bytes) {
   if (protocol !== "TCP4" && protocol !== "TCP6") {
     throw new ProxyProtocolError(`v1 header has unknown protocol "${protocol}"`);
   }
-  const validAddress = protocol === "TCP4" ? isIpv4 : isIpv6;
-  if (extra.length > 0 || !validAddress(source) || !validAddress(destination) || !isPort(sourcePort) || !isPort(destinationPort)) {
+  const family = protocol === "TCP4" ? 4 : 6;
+  const client = ipOf(source, family);
+  if (extra.length > 0 || client === void 0 || ipOf(destination, family) === void 0 || !isPort(sourcePort) || !isPort(destinationPort)) {
     throw new ProxyProtocolError(`v1 header is malformed: "${line}"`);
   }
-  const client = formatHostPort(source, Number(sourcePort));
   return {
     version: 1,
     command: "proxy",
     length: end + 1,
-    source: client
+    source: formatHostPort(showIp(client), Number(sourcePort))
   };
 }
-function isIpv4(text) {
-  const parts = text?.split(".") ?? [];
-  return parts.length === 4 && parts.every((part) => /^\d{1,3}$/.test(part) && Number(part) < 256);
+function showIp(address) {
+  if (address.family === 4) return formatIp(address);
+  const bytes = new Uint8Array(16);
+  for (let i = 0; i < 16; i++) bytes[i] = Number(address.value >> BigInt(120 - 8 * i) & 0xffn);
+  return formatIpv6(bytes);
 }
-function isIpv6(text) {
-  return text !== void 0 && /^[0-9a-fA-F:.]{2,45}$/.test(text) && text.includes(":");
+function ipOf(text, family) {
+  if (text === void 0 || text.includes(":") !== (family === 6)) return void 0;
+  return parseIp(text);
 }
 function isPort(text) {
   return text !== void 0 && /^\d{1,5}$/.test(text) && Number(text) <= 65535;
@@ -36011,6 +36015,7 @@ var SnapshotHeader = class {
   service;
   #mode;
   #workersAlive;
+  #serviceVersion;
   #workersStuck;
   #now;
   #startedAt;
@@ -36018,6 +36023,7 @@ var SnapshotHeader = class {
     this.service = options.service;
     this.#mode = options.mode;
     this.#workersAlive = options.workersAlive;
+    this.#serviceVersion = options.serviceVersion ?? (() => "builtin");
     this.#workersStuck = options.workersStuck;
     this.#now = options.now ?? (() => performance.now());
     this.#startedAt = this.#now();
@@ -36026,6 +36032,7 @@ var SnapshotHeader = class {
     return {
       service: this.service,
       mode: this.#mode,
+      serviceVersion: this.#serviceVersion(),
       uptimeSeconds: (this.#now() - this.#startedAt) / 1e3,
       workersAlive: this.#workersAlive?.() ?? null,
       workersStuck: this.#workersStuck?.() ?? null
@@ -36098,6 +36105,47 @@ var ServerStats = class {
       requests: this.#latency.count,
       latency: this.#latency.snapshot()
     };
+  }
+};
+
+// lib/current_service.ts
+var CurrentService = class {
+  #version;
+  #listeners = /* @__PURE__ */ new Set();
+  /**
+   * Starts with a version in force.
+   *
+   * @param version The version the server started with.
+   */
+  constructor(version) {
+    this.#version = version;
+  }
+  /** The version the next client gets. */
+  get version() {
+    return this.#version;
+  }
+  /**
+   * Puts another version in force for the clients that connect from now on,
+   * and resolves once every listener has taken it up (the Workers of
+   * `reuseport` load it), so that "in force" means everywhere.
+   *
+   * @param version The new version, already loaded and checked.
+   */
+  async replace(version) {
+    this.#version = version;
+    await Promise.allSettled([
+      ...this.#listeners
+    ].map(async (listener) => await listener(version)));
+  }
+  /**
+   * Calls `listener` with each new version.
+   *
+   * @param listener Told of every {@link replace}; `replace` waits for what it returns.
+   * @returns A function that stops the calls.
+   */
+  subscribe(listener) {
+    this.#listeners.add(listener);
+    return () => void this.#listeners.delete(listener);
   }
 };
 
@@ -36798,6 +36846,29 @@ var remoteAdmission = {
     });
   }
 };
+var current;
+var serviceArgs = [];
+var serviceUpdates = Promise.resolve();
+async function takeUp(specifier, version) {
+  try {
+    const service = await loadService(specifier, serviceArgs);
+    await current?.replace({
+      service,
+      specifier,
+      version
+    });
+    post({
+      type: "serving",
+      version
+    });
+  } catch (error) {
+    post({
+      type: "serving",
+      version,
+      error: describeError(error)
+    });
+  }
+}
 async function run(start) {
   configureLogging(start.log);
   idleTimeoutMs = start.idleTimeoutMs;
@@ -36829,9 +36900,18 @@ async function run(start) {
   }
   try {
     const service = await loadService(start.service, start.serviceArgs);
+    serviceArgs = start.serviceArgs;
+    if (start.serviceVersion !== void 0) {
+      current = new CurrentService({
+        service,
+        specifier: start.service,
+        version: start.serviceVersion
+      });
+    }
     const stats = start.reportStats ? new ServerStats({
       service: service.name,
-      mode: "reuseport"
+      mode: "reuseport",
+      serviceVersion: () => current?.version.version ?? "builtin"
     }) : void 0;
     const report = () => {
       if (stats) post({
@@ -36852,6 +36932,7 @@ async function run(start) {
       service,
       serviceSpecifier: start.service,
       serviceArgs: start.serviceArgs,
+      current,
       maxLine: start.maxLine,
       admission: remoteAdmission,
       idleTimeoutMs: () => idleTimeoutMs,
@@ -36886,6 +36967,9 @@ self.onmessage = (event) => {
       break;
     case "stop":
       stop.abort();
+      break;
+    case "service":
+      serviceUpdates = serviceUpdates.then(() => takeUp(message.specifier, message.version));
       break;
     case "admitted":
       idleTimeoutMs = message.idleTimeoutMs;
