@@ -99,7 +99,7 @@ export class WorkerPool {
   readonly #busy = new Set<Worker>();
   readonly #waiters: Waiter[] = [];
   #stuck = 0;
-  /** Workers started and not yet ready. */
+  /** Workers handed to a client as they started, and not yet ready (also busy). */
   readonly #startingWorkers = new Set<Worker>();
   /** The most Workers busy at once since the last trim. */
   #recentPeak = 0;
@@ -120,7 +120,7 @@ export class WorkerPool {
 
   /** Workers alive: busy, idle, and stuck ones that may still be running. */
   get alive(): number {
-    return this.#idle.length + this.#busy.size + this.#stuck + this.#startingWorkers.size;
+    return this.#idle.length + this.#busy.size + this.#stuck;
   }
 
   /** Workers terminated past the handler timeout that may still be running. */
@@ -148,6 +148,7 @@ export class WorkerPool {
   /** Gives a Worker back; one that cannot be trusted again is terminated. */
   release(worker: Worker, reusable: boolean): void {
     this.#busy.delete(worker);
+    this.#startingWorkers.delete(worker);
     if (stuckWorkers.has(worker)) {
       this.#stuck++;
     } else if (!reusable || this.#closed) {
@@ -176,8 +177,9 @@ export class WorkerPool {
   /** Terminates every Worker, busy or not, and wakes every waiter with `undefined`. */
   close(): void {
     this.drain();
-    for (const worker of [...this.#busy, ...this.#startingWorkers]) worker.terminate();
+    for (const worker of this.#busy) worker.terminate();
     this.#busy.clear();
+    this.#startingWorkers.clear();
   }
 
   /**
@@ -186,52 +188,51 @@ export class WorkerPool {
    * reported here rather than to the first client.
    */
   async prestart(): Promise<void> {
-    await Promise.all(Array.from({ length: this.#idleWorkers }, () => this.#start()));
-  }
-
-  /** Starts a Worker and, once it has loaded its modules, makes it ready. */
-  async #start(): Promise<void> {
-    const worker = spawnWorker();
-    this.#startingWorkers.add(worker);
-    try {
-      await untilReady(worker);
-    } catch (error) {
-      worker.terminate();
-      throw error;
-    } finally {
-      this.#startingWorkers.delete(worker);
-    }
-    if (this.#closed) {
-      worker.terminate();
-      return;
-    }
-    this.#idle.push(worker);
-    this.#serveWaiters();
-    this.#scheduleTrim();
+    await Promise.all(Array.from({ length: this.#idleWorkers }, async () => {
+      const worker = spawnWorker();
+      try {
+        await untilReady(worker);
+      } catch (error) {
+        worker.terminate();
+        throw error;
+      }
+      if (this.#closed) worker.terminate();
+      else this.#idle.push(worker);
+    }));
   }
 
   /**
-   * Starts Workers for waiting clients, no more at once than
-   * {@link CONCURRENT_STARTS} and never past the ceiling. Out of
-   * descriptors, the clients that no Worker on its way will serve are refused.
+   * Starts Workers for waiting clients, the longest-waiting first, no more
+   * at once than {@link CONCURRENT_STARTS} and never past the ceiling. A
+   * Worker is handed over as it starts: its client's bytes wait in it while
+   * it loads, rather than unread in the socket. Out of descriptors, every
+   * client still waiting is refused.
    */
   #grow(): void {
     while (
-      !this.#closed &&
-      this.#startingWorkers.size < Math.min(this.#waiters.length, CONCURRENT_STARTS) &&
-      this.alive < this.#maxWorkers
+      !this.#closed && this.#waiters.length > 0 &&
+      this.#startingWorkers.size < CONCURRENT_STARTS && this.alive < this.#maxWorkers
     ) {
       if (!this.#canStart()) {
-        for (const waiter of this.#waiters.splice(this.#startingWorkers.size)) {
-          waiter.reject(new OutOfDescriptorsError());
-        }
+        for (const waiter of this.#waiters.splice(0)) waiter.reject(new OutOfDescriptorsError());
         return;
       }
-      this.#start().catch((error: unknown) => {
-        // A Worker that cannot load fails the client that waited longest, not all of them.
-        this.#waiters.shift()?.reject(error instanceof Error ? error : new Error(String(error)));
-        this.#grow();
-      });
+      const worker = spawnWorker();
+      this.#startingWorkers.add(worker);
+      const started = () => {
+        worker.removeEventListener("message", onMessage);
+        worker.removeEventListener("error", started);
+        if (this.#startingWorkers.delete(worker)) this.#grow();
+      };
+      const onMessage = (event: MessageEvent<FromWorker>) => {
+        if (event.data.type === "ready") started();
+      };
+      // Listeners beside the shuttle's own handlers, which the Worker is handed with.
+      worker.addEventListener("message", onMessage);
+      worker.addEventListener("error", started);
+      this.#busy.add(worker);
+      this.#recentPeak = Math.max(this.#recentPeak, this.#busy.size);
+      this.#waiters.shift()!.resolve(worker);
     }
   }
 
