@@ -2789,6 +2789,13 @@ function logServiceFailure(peer, reason, stack) {
 function errorStack(error) {
   return error instanceof Error ? error.stack ?? error.message : String(error);
 }
+function oneLine(message) {
+  const lines = message.split("\n").map((line) => line.trim()).filter((line) => line !== "");
+  const first = lines[0] ?? "";
+  const causes = lines.filter((line) => /^\d+: /.test(line));
+  const last = causes.at(-1)?.replace(/^\d+: /, "");
+  return last === void 0 ? first : `${first.replace(/\.$/, "")}: ${last}`;
+}
 var log, INTERNAL_ERROR_NOTICE, ConnectionClosedError, DISCONNECT_CLASSES;
 var init_errors = __esm({
   "lib/errors.ts"() {
@@ -34432,9 +34439,22 @@ function formatIp(address) {
   }
   const groups = [];
   for (let shift = 112n; shift >= 0n; shift -= 16n) {
-    groups.push((address.value >> shift & 0xffffn).toString(16));
+    groups.push(Number(address.value >> shift & 0xffffn));
   }
-  return groups.join(":");
+  let runStart = -1;
+  let runLength = 1;
+  for (let start = 0; start < groups.length; ) {
+    let end = start;
+    while (end < groups.length && groups[end] === 0) end++;
+    if (end - start > runLength) [runStart, runLength] = [
+      start,
+      end - start
+    ];
+    start = end === start ? start + 1 : end;
+  }
+  const hex = groups.map((group) => group.toString(16));
+  if (runStart === -1) return hex.join(":");
+  return `${hex.slice(0, runStart).join(":")}::${hex.slice(runStart + runLength).join(":")}`;
 }
 
 // lib/token_bucket.ts
@@ -35076,6 +35096,7 @@ var PAUSE_BACKLOG = 64 * 1024;
 var SLOW_READER_MS = 5e3;
 var MISSED_HEARTBEATS = 3;
 var log3 = logger("hub");
+var encoder3 = new TextEncoder();
 var Hub = class {
   #members = /* @__PURE__ */ new Map();
   #bus;
@@ -35083,13 +35104,17 @@ var Hub = class {
   #unsubscribe;
   #heartbeat;
   #closed = false;
+  #departed;
   /**
    * Makes a hub, alone or as one node of a room.
    *
    * @param bus How this hub reaches the others; by default it is alone.
+   * @param departed What this server's clients are told of each client of a
+   *   node that fell silent (the service's `departed`); by default nothing.
    */
-  constructor(bus = localBus) {
+  constructor(bus = localBus, departed) {
     this.#bus = bus;
+    this.#departed = departed;
     this.#unsubscribe = bus.subscribe((event) => this.#hear(event));
     if (bus === localBus) return;
     bus.publish({
@@ -35244,6 +35269,11 @@ var Hub = class {
         node,
         count: known.peers.size
       });
+      if (this.#departed) {
+        for (const peer of known.peers.values()) {
+          this.#deliver(void 0, encoder3.encode(this.#departed(peer)));
+        }
+      }
     }
   }
   #hear(event) {
@@ -35683,7 +35713,7 @@ async function serve(options) {
     serviceArgs: options.serviceArgs ?? [],
     maxLine: options.maxLine ?? DEFAULT_MAX_LINE,
     handlerTimeoutMs: options.handlerTimeoutMs ?? DEFAULT_HANDLER_TIMEOUT_MS,
-    hub: new Hub(options.bus),
+    hub: new Hub(options.bus, service.departed?.bind(service)),
     signal: hardStop.signal,
     onRequest: observer.request?.bind(observer)
   };
@@ -35742,7 +35772,7 @@ async function serve(options) {
       open: open.size,
       graceMs
     });
-    const notice = encoder3.encode(`${SHUTDOWN_NOTICE}\r
+    const notice = encoder4.encode(`${SHUTDOWN_NOTICE}\r
 `);
     for (const connection of open) {
       if ((framingOf.get(connection) ?? service.framing) !== "lines") continue;
@@ -35884,7 +35914,7 @@ async function serve(options) {
   }
   return summary;
 }
-var encoder3 = new TextEncoder();
+var encoder4 = new TextEncoder();
 async function refuse2(connection, refusal) {
   log5.info("refused {peer}: {reason}", {
     peer: connection.peer,
@@ -36150,6 +36180,7 @@ var CurrentService = class {
 };
 
 // services/mod.ts
+init_errors();
 import { isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 
@@ -36205,6 +36236,38 @@ function ucspiEnvironment(session) {
     TCPLOCALIP: localAddr.hostname,
     TCPLOCALPORT: String(localAddr.port)
   };
+}
+function programProblem(command) {
+  const readable = (path) => Deno.permissions.querySync({
+    name: "read",
+    path
+  }).state === "granted";
+  const executable = (path) => {
+    if (!readable(path)) return void 0;
+    try {
+      const info = Deno.statSync(path);
+      return info.isFile && (info.mode === null || (info.mode & 73) !== 0);
+    } catch {
+      return false;
+    }
+  };
+  if (command.includes("/")) {
+    return executable(command) === false ? `${command} is not an executable file` : void 0;
+  }
+  if (Deno.permissions.querySync({
+    name: "env",
+    variable: "PATH"
+  }).state !== "granted") {
+    return void 0;
+  }
+  const directories = (Deno.env.get("PATH") ?? "").split(":").map((dir) => dir || ".");
+  let unknown = false;
+  for (const directory of directories) {
+    const found = executable(`${directory}/${command}`);
+    if (found) return void 0;
+    if (found === void 0) unknown = true;
+  }
+  return unknown ? void 0 : `no program ${command} on PATH`;
 }
 function createExecService(command, args = []) {
   const running = /* @__PURE__ */ new Map();
@@ -36376,6 +36439,17 @@ var chargen = {
 
 // services/chat.ts
 var NICK = /^[\p{L}\p{N}_-]{1,32}$/u;
+var GUEST = /^guest\d+$/i;
+function sameName(one, other) {
+  return one.normalize("NFKC").toLowerCase() === other.normalize("NFKC").toLowerCase();
+}
+function neutralise(text) {
+  return text.replace(/[\x00-\x08\x0a-\x1f\x7f-\x9f]/g, (char) => {
+    const code = char.charCodeAt(0);
+    if (code < 32) return `^${String.fromCharCode(code + 64)}`;
+    return code === 127 ? "^?" : "\uFFFD";
+  });
+}
 var nicks = /* @__PURE__ */ new WeakMap();
 function nickOf(session) {
   return nicks.get(session) ?? `guest${session.id}`;
@@ -36387,7 +36461,11 @@ async function handleCommand(session, command, argument) {
         await session.sendLine("ERR usage: /nick NAME (1-32 letters, digits, _ or -)");
         return;
       }
-      const taken = argument !== nickOf(session) && (await session.who()).some((peer) => peer.name === argument);
+      if (GUEST.test(argument) && !sameName(argument, `guest${session.id}`)) {
+        await session.sendLine(`ERR nick ${argument} is kept for a guest; choose another`);
+        return;
+      }
+      const taken = !sameName(argument, nickOf(session)) && (await session.who()).some((peer) => sameName(peer.name, argument));
       if (taken) {
         await session.sendLine(`ERR nick ${argument} is taken`);
         return;
@@ -36431,8 +36509,12 @@ var chat = {
       await handleCommand(session, command, rest.join(" "));
       return;
     }
-    await session.broadcast(`<${nickOf(session)}> ${line}\r
+    await session.broadcast(`<${nickOf(session)}> ${neutralise(line)}\r
 `);
+  },
+  departed(peer) {
+    return `* ${peer.name} left\r
+`;
   },
   close(session) {
     session.broadcast(`* ${nickOf(session)} left\r
@@ -36568,6 +36650,8 @@ var SERVICE_FACTORIES = Object.freeze({
     }).state !== "granted") {
       throw new UnknownServiceError(`--service=exec needs permission to run ${command}: run deno with --allow-run`);
     }
+    const problem = programProblem(command);
+    if (problem !== void 0) throw new UnknownServiceError(`--service=exec: ${problem}`);
     return createExecService(command, rest);
   }
 });
@@ -36614,7 +36698,11 @@ async function importService(url, shownAs, explain = (message) => message) {
   try {
     module = await import(url);
   } catch (error) {
-    throw new UnknownServiceError(`cannot load service module ${shownAs}: ${explain(error instanceof Error ? error.message : String(error))}`);
+    throw new UnknownServiceError(`cannot load service module ${shownAs}: ${oneLine(explain(error instanceof Error ? error.message : String(error)))}`);
+  }
+  if (module.default === void 0) {
+    const named = Object.keys(module).filter((name) => serviceProblems(module[name]).length === 0);
+    throw new UnknownServiceError(`${shownAs} has no default export: end it with \`export default ${named[0] ?? "yourService"};\``);
   }
   const problems = serviceProblems(module.default);
   if (problems.length > 0) {
@@ -36624,7 +36712,7 @@ async function importService(url, shownAs, explain = (message) => message) {
 }
 
 // lib/connection_session.ts
-var encoder4 = new TextEncoder();
+var encoder5 = new TextEncoder();
 var ConnectionSession = class {
   #connection;
   #hub;
@@ -36648,14 +36736,14 @@ var ConnectionSession = class {
     return this.#connection.signal;
   }
   send(data) {
-    return this.#connection.write(typeof data === "string" ? encoder4.encode(data) : data);
+    return this.#connection.write(typeof data === "string" ? encoder5.encode(data) : data);
   }
   sendLine(text) {
     return this.send(`${text}\r
 `);
   }
   broadcast(data) {
-    return this.#hub.broadcast(this.id, typeof data === "string" ? encoder4.encode(data) : data.slice());
+    return this.#hub.broadcast(this.id, typeof data === "string" ? encoder5.encode(data) : data.slice());
   }
   setName(name) {
     this.#hub.rename(this.id, name);

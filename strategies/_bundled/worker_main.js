@@ -2651,6 +2651,13 @@ function describeError(error) {
 function errorStack(error) {
   return error instanceof Error ? error.stack ?? error.message : String(error);
 }
+function oneLine(message) {
+  const lines = message.split("\n").map((line) => line.trim()).filter((line) => line !== "");
+  const first = lines[0] ?? "";
+  const causes = lines.filter((line) => /^\d+: /.test(line));
+  const last = causes.at(-1)?.replace(/^\d+: /, "");
+  return last === void 0 ? first : `${first.replace(/\.$/, "")}: ${last}`;
+}
 
 // lib/line_framer.ts
 var LF = 10;
@@ -2939,6 +2946,38 @@ function ucspiEnvironment(session2) {
     TCPLOCALPORT: String(localAddr.port)
   };
 }
+function programProblem(command) {
+  const readable = (path) => Deno.permissions.querySync({
+    name: "read",
+    path
+  }).state === "granted";
+  const executable = (path) => {
+    if (!readable(path)) return void 0;
+    try {
+      const info = Deno.statSync(path);
+      return info.isFile && (info.mode === null || (info.mode & 73) !== 0);
+    } catch {
+      return false;
+    }
+  };
+  if (command.includes("/")) {
+    return executable(command) === false ? `${command} is not an executable file` : void 0;
+  }
+  if (Deno.permissions.querySync({
+    name: "env",
+    variable: "PATH"
+  }).state !== "granted") {
+    return void 0;
+  }
+  const directories = (Deno.env.get("PATH") ?? "").split(":").map((dir) => dir || ".");
+  let unknown = false;
+  for (const directory of directories) {
+    const found = executable(`${directory}/${command}`);
+    if (found) return void 0;
+    if (found === void 0) unknown = true;
+  }
+  return unknown ? void 0 : `no program ${command} on PATH`;
+}
 function createExecService(command, args = []) {
   const running = /* @__PURE__ */ new Map();
   const commandLine = [
@@ -3109,6 +3148,17 @@ var chargen = {
 
 // services/chat.ts
 var NICK = /^[\p{L}\p{N}_-]{1,32}$/u;
+var GUEST = /^guest\d+$/i;
+function sameName(one, other) {
+  return one.normalize("NFKC").toLowerCase() === other.normalize("NFKC").toLowerCase();
+}
+function neutralise(text) {
+  return text.replace(/[\x00-\x08\x0a-\x1f\x7f-\x9f]/g, (char) => {
+    const code = char.charCodeAt(0);
+    if (code < 32) return `^${String.fromCharCode(code + 64)}`;
+    return code === 127 ? "^?" : "\uFFFD";
+  });
+}
 var nicks = /* @__PURE__ */ new WeakMap();
 function nickOf(session2) {
   return nicks.get(session2) ?? `guest${session2.id}`;
@@ -3120,7 +3170,11 @@ async function handleCommand(session2, command, argument) {
         await session2.sendLine("ERR usage: /nick NAME (1-32 letters, digits, _ or -)");
         return;
       }
-      const taken = argument !== nickOf(session2) && (await session2.who()).some((peer) => peer.name === argument);
+      if (GUEST.test(argument) && !sameName(argument, `guest${session2.id}`)) {
+        await session2.sendLine(`ERR nick ${argument} is kept for a guest; choose another`);
+        return;
+      }
+      const taken = !sameName(argument, nickOf(session2)) && (await session2.who()).some((peer) => sameName(peer.name, argument));
       if (taken) {
         await session2.sendLine(`ERR nick ${argument} is taken`);
         return;
@@ -3164,8 +3218,12 @@ var chat = {
       await handleCommand(session2, command, rest.join(" "));
       return;
     }
-    await session2.broadcast(`<${nickOf(session2)}> ${line}\r
+    await session2.broadcast(`<${nickOf(session2)}> ${neutralise(line)}\r
 `);
+  },
+  departed(peer) {
+    return `* ${peer.name} left\r
+`;
   },
   close(session2) {
     session2.broadcast(`* ${nickOf(session2)} left\r
@@ -3301,6 +3359,8 @@ var SERVICE_FACTORIES = Object.freeze({
     }).state !== "granted") {
       throw new UnknownServiceError(`--service=exec needs permission to run ${command}: run deno with --allow-run`);
     }
+    const problem = programProblem(command);
+    if (problem !== void 0) throw new UnknownServiceError(`--service=exec: ${problem}`);
     return createExecService(command, rest);
   }
 });
@@ -3347,7 +3407,11 @@ async function importService(url, shownAs, explain = (message) => message) {
   try {
     module = await import(url);
   } catch (error) {
-    throw new UnknownServiceError(`cannot load service module ${shownAs}: ${explain(error instanceof Error ? error.message : String(error))}`);
+    throw new UnknownServiceError(`cannot load service module ${shownAs}: ${oneLine(explain(error instanceof Error ? error.message : String(error)))}`);
+  }
+  if (module.default === void 0) {
+    const named = Object.keys(module).filter((name) => serviceProblems(module[name]).length === 0);
+    throw new UnknownServiceError(`${shownAs} has no default export: end it with \`export default ${named[0] ?? "yourService"};\``);
   }
   const problems = serviceProblems(module.default);
   if (problems.length > 0) {
