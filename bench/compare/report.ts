@@ -7,6 +7,7 @@
  */
 
 import { describeError } from "../../lib/errors.ts";
+import { manyTable } from "./many.ts";
 import type { ScenarioResult } from "./measure.ts";
 import { log } from "./processes.ts";
 
@@ -65,6 +66,7 @@ function markdown(report: Report): string {
   if (report.notes.length > 0) out.push("", ...report.notes.map((note) => `- ${note}`));
   for (const scenario of report.scenarios) {
     out.push("", `## ${scenario.name}: ${scenario.title}`, "");
+    if (scenario.note) out.push(cell(scenario.note), "");
     if (scenario.rows.length === 0) {
       out.push("No server was run for this scenario.");
       continue;
@@ -90,6 +92,7 @@ function markdown(report: Report): string {
         } | ${fmt(r.peakRssMiB, 1)} | ${fmt(r.ratio, 2)} |`,
       );
     }
+    out.push(...manyTable(scenario));
     if (scenario.probe !== undefined && scenario.probe.length > 0) {
       out.push(
         "",
