@@ -42,6 +42,11 @@ const MODULE_MISTAKES: Array<[string, string[], RegExp]> = [
     /^servidor: file:\/\/\S+\/tests\/fixtures\/not_a_service\.ts does not export a valid service as default: it needs a string `description`, `framing` set to "bytes" or "lines"/,
   ],
   [
+    "./tests/fixtures/no_default_service.ts",
+    ["--allow-net", "--allow-read"],
+    /^servidor: file:\/\/\S+\/tests\/fixtures\/no_default_service\.ts has no default export: end it with `export default shout;`/,
+  ],
+  [
     "./tests/fixtures/no_such_service.ts",
     ["--allow-net", "--allow-read"],
     /^servidor: cannot load service module file:\/\/\S+no_such_service\.ts: /,
