@@ -25,9 +25,11 @@ import { openBus, parseBusFlag } from "./lib/chat/open_bus.ts";
 import {
   cidrList,
   type FlagValues,
+  host,
   oneOf,
   parseFlags,
   port,
+  positiveSeconds,
   rate,
   seconds,
   UsageError,
@@ -145,7 +147,7 @@ function printError(message: string): void {
 
 /** Which transport the serve flags ask for; see lib/listen.ts. */
 function listenOptions(flags: FlagValues): ListenOptions {
-  const hostname = String(flags.host);
+  const hostname = host("host", String(flags.host));
   const listenPort = port("port", String(flags.port));
   const certFile = flags["tls-cert"] === undefined ? undefined : String(flags["tls-cert"]);
   const keyFile = flags["tls-key"] === undefined ? undefined : String(flags["tls-key"]);
@@ -251,11 +253,11 @@ async function serveCommand(commandLine: string[]): Promise<number> {
   const statsPort = flags["stats-port"] === undefined
     ? undefined
     : port("stats-port", String(flags["stats-port"]));
-  const statsHost = String(flags["stats-host"]);
+  const statsHost = host("stats-host", String(flags["stats-host"]));
   const pidFilePath = flags["pid-file"] === undefined ? undefined : String(flags["pid-file"]);
   const statsInterval = flags["stats-interval"] === undefined
     ? undefined
-    : wholeNumber("stats-interval", String(flags["stats-interval"]), 1, 86_400);
+    : positiveSeconds("stats-interval", String(flags["stats-interval"]), 86_400) / 1000;
   const moduleSpecifier = serviceSpecifier(String(flags.service));
   const reloadService = flags["reload-service"] === true;
   if (reloadService && !moduleSpecifier.startsWith("file:")) {
@@ -491,7 +493,7 @@ async function clientCommand(args: string[]): Promise<number> {
     writeAllSync(Deno.stdout, encoder.encode(CLIENT_HELP));
     return 0;
   }
-  const hostname = String(flags.host);
+  const hostname = host("host", String(flags.host));
   const serverPort = port("port", String(flags.port));
   if (flags.ca !== undefined && !flags.tls) throw new UsageError("--ca needs --tls");
   let options: ClientOptions = { transport: "tcp", hostname, port: serverPort };

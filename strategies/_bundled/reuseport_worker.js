@@ -2789,6 +2789,13 @@ function logServiceFailure(peer, reason, stack) {
 function errorStack(error) {
   return error instanceof Error ? error.stack ?? error.message : String(error);
 }
+function oneLine(message) {
+  const lines = message.split("\n").map((line) => line.trim()).filter((line) => line !== "");
+  const first = lines[0] ?? "";
+  const causes = lines.filter((line) => /^\d+: /.test(line));
+  const last = causes.at(-1)?.replace(/^\d+: /, "");
+  return last === void 0 ? first : `${first.replace(/\.$/, "")}: ${last}`;
+}
 var log, INTERNAL_ERROR_NOTICE, ConnectionClosedError, DISCONNECT_CLASSES;
 var init_errors = __esm({
   "lib/errors.ts"() {
@@ -36173,6 +36180,7 @@ var CurrentService = class {
 };
 
 // services/mod.ts
+init_errors();
 import { isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 
@@ -36690,7 +36698,7 @@ async function importService(url, shownAs, explain = (message) => message) {
   try {
     module = await import(url);
   } catch (error) {
-    throw new UnknownServiceError(`cannot load service module ${shownAs}: ${explain(error instanceof Error ? error.message : String(error))}`);
+    throw new UnknownServiceError(`cannot load service module ${shownAs}: ${oneLine(explain(error instanceof Error ? error.message : String(error)))}`);
   }
   if (module.default === void 0) {
     const named = Object.keys(module).filter((name) => serviceProblems(module[name]).length === 0);

@@ -2651,6 +2651,13 @@ function describeError(error) {
 function errorStack(error) {
   return error instanceof Error ? error.stack ?? error.message : String(error);
 }
+function oneLine(message) {
+  const lines = message.split("\n").map((line) => line.trim()).filter((line) => line !== "");
+  const first = lines[0] ?? "";
+  const causes = lines.filter((line) => /^\d+: /.test(line));
+  const last = causes.at(-1)?.replace(/^\d+: /, "");
+  return last === void 0 ? first : `${first.replace(/\.$/, "")}: ${last}`;
+}
 
 // lib/line_framer.ts
 var LF = 10;
@@ -3400,7 +3407,7 @@ async function importService(url, shownAs, explain = (message) => message) {
   try {
     module = await import(url);
   } catch (error) {
-    throw new UnknownServiceError(`cannot load service module ${shownAs}: ${explain(error instanceof Error ? error.message : String(error))}`);
+    throw new UnknownServiceError(`cannot load service module ${shownAs}: ${oneLine(explain(error instanceof Error ? error.message : String(error)))}`);
   }
   if (module.default === void 0) {
     const named = Object.keys(module).filter((name) => serviceProblems(module[name]).length === 0);
