@@ -3001,7 +3001,7 @@ function createExecService(command, args = []) {
           env: ucspiEnvironment(session2)
         }).spawn();
       } catch (error) {
-        throw new Error(`cannot run ${command}: ${describeError(error)}`, {
+        throw new Error(`cannot run ${command}`, {
           cause: error
         });
       }
