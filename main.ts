@@ -35,12 +35,21 @@ import {
 } from "./lib/flags.ts";
 import { DEFAULT_MAX_LINE } from "./lib/line_framer.ts";
 import { ListenError, type ListenOptions, openListener } from "./lib/listen.ts";
-import { configureLogging, LOG_FORMATS, LOG_LEVELS, logger } from "./lib/log.ts";
+import {
+  announcement,
+  configureLogging,
+  counted,
+  LOG_FORMATS,
+  LOG_LEVELS,
+  logger,
+} from "./lib/log.ts";
+import { PidFile, PidFileError } from "./lib/pid_file.ts";
 import { DEFAULT_GRACE_MS, serve } from "./lib/server.ts";
 import { CombinedStats, ServerStats } from "./lib/stats/counters.ts";
 import { serveStats, type StatsServer } from "./lib/stats/http.ts";
 import { logStatsEvery } from "./lib/stats/log_line.ts";
 import { DEFAULT_HANDLER_TIMEOUT_MS } from "./lib/strategy.ts";
+import { VERSION } from "./lib/version.ts";
 import { writeAllSync } from "./lib/write_all.ts";
 import {
   loadServiceVersion,
@@ -49,6 +58,8 @@ import {
   serviceSpecifier,
   UnknownServiceError,
 } from "./services/mod.ts";
+import { ServiceReloader } from "./services/reload.ts";
+import { CurrentService } from "./lib/current_service.ts";
 import { createStrategy, MODES } from "./strategies/mod.ts";
 import {
   DEFAULT_IDLE_WORKERS,
@@ -64,6 +75,8 @@ Serves one service to many TCP clients with the chosen concurrency strategy.
 
   --mode=MODE          ${MODES.join(" | ")} (default poll)
   --service=NAME       ${SERVICE_NAMES.join(" | ")} | ./your_service.ts (default echo)
+  --reload-service     load a new version of ./your_service.ts when it changes on disk or on
+                       SIGHUP; new clients get it, connected ones keep theirs
   --host=HOST          address to listen on, IPv4 or IPv6 (default 127.0.0.1)
   --port=PORT          port to listen on, 0 for any free one (default 7000)
   --tls-cert=FILE      serve TLS with this PEM certificate chain (needs --tls-key)
@@ -95,7 +108,9 @@ Serves one service to many TCP clients with the chosen concurrency strategy.
   --stats-port=PORT    serve statistics over HTTP: / (live page), /stats.json, /metrics
   --stats-host=HOST    address for --stats-port (default 127.0.0.1)
   --stats-interval=S   log a one-line summary every S seconds
+  --pid-file=PATH      write the process id here once listening; removed on exit
   -h, --help           show this help
+  --version            print servidor's version
 
 Services:
 ${
@@ -184,12 +199,14 @@ async function serveCommand(commandLine: string[]): Promise<number> {
     "handler-timeout": { type: "string", default: String(DEFAULT_HANDLER_TIMEOUT_MS / 1000) },
     threads: { type: "string", default: String(DEFAULT_THREADS) },
     "proxy-protocol": { type: "boolean", default: false },
+    "reload-service": { type: "boolean", default: false },
     bus: { type: "string", default: "local" },
     "log-level": { type: "string", default: "info" },
     "log-format": { type: "string", default: "text" },
     "stats-port": { type: "string" },
     "stats-host": { type: "string", default: "127.0.0.1" },
     "stats-interval": { type: "string" },
+    "pid-file": { type: "string" },
     help: { type: "boolean", short: "h" },
   });
   if (flags.help) {
@@ -235,20 +252,31 @@ async function serveCommand(commandLine: string[]): Promise<number> {
     ? undefined
     : port("stats-port", String(flags["stats-port"]));
   const statsHost = String(flags["stats-host"]);
+  const pidFilePath = flags["pid-file"] === undefined ? undefined : String(flags["pid-file"]);
   const statsInterval = flags["stats-interval"] === undefined
     ? undefined
     : wholeNumber("stats-interval", String(flags["stats-interval"]), 1, 86_400);
-  let service, specifier;
+  const moduleSpecifier = serviceSpecifier(String(flags.service));
+  const reloadService = flags["reload-service"] === true;
+  if (reloadService && !moduleSpecifier.startsWith("file:")) {
+    throw new UsageError(
+      `--reload-service reloads a module of your own: give --service the path of one, not ${flags.service}`,
+    );
+  }
+  let loaded;
   try {
     // A module is read once and pinned: Workers load this exact text, not the file again.
-    ({ service, specifier } = await loadServiceVersion(
-      serviceSpecifier(String(flags.service)),
-      serviceArgs,
-    ));
+    loaded = await loadServiceVersion(moduleSpecifier, serviceArgs);
   } catch (error) {
     if (error instanceof UnknownServiceError) throw new UsageError(error.message);
     throw error;
   }
+  const { service, specifier } = loaded;
+  const serviceReloader = reloadService ? new ServiceReloader(moduleSpecifier, loaded) : undefined;
+  // A module's version is logged for each client; a built-in has only one.
+  const current = serviceReloader?.current ??
+    (loaded.files.length > 0 ? new CurrentService(loaded) : undefined);
+  const serviceVersion = () => current?.version.version ?? loaded.version;
   if (mode === "reuseport") {
     const problem = reusePortProblem();
     if (problem) throw new UsageError(problem);
@@ -279,13 +307,20 @@ async function serveCommand(commandLine: string[]): Promise<number> {
   const wantStats = statsPort !== undefined || statsInterval !== undefined;
   // Under reuseport every Worker counts its own clients; the main thread adds them up.
   const workerStats = wantStats && mode === "reuseport"
-    ? new CombinedStats({ service: service.name, mode, workersAlive: () => threads })
+    ? new CombinedStats({
+      service: service.name,
+      mode,
+      serviceVersion,
+      workersAlive: () => threads,
+    })
     : undefined;
   const serverStats = wantStats && mode !== "reuseport"
     ? new ServerStats({
       service: service.name,
       mode,
+      serviceVersion,
       workersAlive: "alive" in strategy ? () => (strategy as WorkersStrategy).alive : undefined,
+      workersStuck: "stuck" in strategy ? () => (strategy as WorkersStrategy).stuck : undefined,
     })
     : undefined;
   const stats = workerStats ?? serverStats;
@@ -306,32 +341,50 @@ async function serveCommand(commandLine: string[]): Promise<number> {
     }
   }
   if (stats && statsInterval !== undefined) logStatsEvery(stats, statsInterval, stop.signal);
+  let pidFile: PidFile | undefined;
   const onSignal = () => {
     // A second signal means "now": the first one already asked nicely.
-    if (stop.signal.aborted) Deno.exit(130);
+    if (stop.signal.aborted) {
+      pidFile?.remove();
+      Deno.exit(130);
+    }
     stop.abort();
   };
   const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
   for (const signal of signals) Deno.addSignalListener(signal, onSignal);
   // A server that dies because its terminal hung up, or because an operator
   // expected a reload, is worse than one that says there is nothing to reload.
-  const stopHangups = reloader
-    ? reloader.reloadOnHangup(stop.signal)
-    : onHangup(stop.signal, () => {
-      logger("config").warn("SIGHUP: nothing to reload without --config; carrying on");
-    });
+  const hangups: Array<() => void> = [];
+  if (reloader) hangups.push(reloader.reloadOnHangup(stop.signal));
+  if (serviceReloader) {
+    hangups.push(onHangup(stop.signal, () => void serviceReloader.reload("SIGHUP")));
+    serviceReloader.watch(stop.signal);
+  }
+  if (hangups.length === 0) {
+    hangups.push(onHangup(stop.signal, () => {
+      logger("config").warn(
+        "SIGHUP: nothing to reload without --config or --reload-service; carrying on",
+      );
+    }));
+  }
+  const stopHangups = () => {
+    for (const stopHangup of hangups) stopHangup();
+  };
 
+  const say = (message: string, properties: Record<string, string | number>) => {
+    writeAllSync(Deno.stderr, encoder.encode(`${announcement(log.format, message, properties)}\n`));
+  };
   const announce = () => {
-    writeAllSync(
-      Deno.stderr,
-      encoder.encode(`listening on ${address} mode=${mode} service=${service.name}\n`),
-    );
+    say(`listening on ${address} mode=${mode} service=${service.name} pid=${Deno.pid}`, {
+      address,
+      mode,
+      service: service.name,
+      pid: Deno.pid,
+    });
     if (statsServer) {
       const { hostname, port } = statsServer.addr;
-      writeAllSync(
-        Deno.stderr,
-        encoder.encode(`statistics on http://${formatHostPort(hostname, port)}/\n`),
-      );
+      const url = `http://${formatHostPort(hostname, port)}/`;
+      say(`statistics on ${url}`, { url });
     }
   };
   // Under reuseport each Worker opens its own bus; the others share this one.
@@ -345,6 +398,17 @@ async function serveCommand(commandLine: string[]): Promise<number> {
       return 1;
     }
   }
+  if (pidFilePath !== undefined) {
+    try {
+      pidFile = PidFile.write(pidFilePath);
+    } catch (error) {
+      if (!(error instanceof PidFileError)) throw error;
+      listener.close();
+      await bus?.close();
+      printError(error.message);
+      return 1;
+    }
+  }
   const idleTimeoutMs = reloader?.idleTimeoutMs ?? initial.idleTimeoutMs;
   try {
     let summary;
@@ -354,6 +418,7 @@ async function serveCommand(commandLine: string[]): Promise<number> {
           listener: listener as Deno.TcpListener,
           threads,
           serviceSpecifier: specifier,
+          current,
           serviceArgs,
           maxLine,
           log,
@@ -376,6 +441,7 @@ async function serveCommand(commandLine: string[]): Promise<number> {
         strategy,
         service,
         serviceSpecifier: specifier,
+        current,
         serviceArgs,
         maxLine,
         admission,
@@ -390,13 +456,13 @@ async function serveCommand(commandLine: string[]): Promise<number> {
       });
     }
     await statsServer?.finished;
-    writeAllSync(
-      Deno.stderr,
-      encoder.encode(
-        `stopped: ${summary.clients} clients served, ${summary.bytesIn} bytes in, ${summary.bytesOut} bytes out\n`,
-      ),
+    const { clients, bytesIn, bytesOut } = summary;
+    say(
+      `stopped: ${counted(clients, "client")} served, ${bytesIn} bytes in, ${bytesOut} bytes out`,
+      { clients, bytesIn, bytesOut },
     );
   } finally {
+    pidFile?.remove();
     for (const signal of signals) Deno.removeSignalListener(signal, onSignal);
     await bus?.close();
     stopHangups();
@@ -463,6 +529,9 @@ export async function main(args: string[]): Promise<number> {
         return await runBenchCommand(rest);
       case "serve":
         return await serveCommand(rest);
+      case "--version":
+        writeAllSync(Deno.stdout, encoder.encode(`servidor ${VERSION}\n`));
+        return 0;
       default:
         return await serveCommand(args);
     }

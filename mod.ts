@@ -85,7 +85,9 @@ export { writeAll, WriteError, type Writer } from "./lib/write_all.ts";
 export { LineFramer, LineTooLongError } from "./lib/line_framer.ts";
 export { createStrategy, type Mode, MODES, type StrategyOptions } from "./strategies/mod.ts";
 export {
+  type LoadedService,
   loadService,
+  loadServiceVersion,
   SERVICE_FACTORIES,
   SERVICE_NAMES,
   type ServiceFactory,
@@ -101,6 +103,7 @@ export { type Bus, type BusEvent, localBus, MessagePortBus } from "./lib/chat/bu
 export { type BusSpec, openBus } from "./lib/chat/open_bus.ts";
 export { parseProxyHeader, type ProxyHeader, ProxyProtocolError } from "./lib/proxy_protocol.ts";
 export { type ReusePortOptions, serveReusePort } from "./strategies/reuseport.ts";
+export { ServiceReloader } from "./services/reload.ts";
 export {
   checkUnderEveryMode,
   type EveryModeOptions,

@@ -193,8 +193,14 @@ async function listenUnix(path: string): Promise<Deno.Listener> {
 
 /**
  * A socket file whose server died stays on disk and makes `listen` fail with
- * "address in use". Connecting tells the two cases apart: a live server
- * accepts, a dead one's file refuses. Only a socket file is ever removed.
+ * "address in use". Only a socket file is ever removed, and only one that no
+ * server listens on. Linux lists every listening Unix socket in
+ * `/proc/net/unix`, which answers without disturbing anyone; where that list
+ * cannot say (another system; a deno without `--allow-all`, which Deno 2.9
+ * requires for reading /proc; a socket bound by a relative name from some
+ * other directory), connecting tells: a live server accepts, a dead one's
+ * file refuses. That probe is a real connection, which the live server will
+ * see and log as a client.
  */
 async function removeStaleSocket(path: string): Promise<void> {
   let info: Deno.FileInfo;
@@ -207,17 +213,51 @@ async function removeStaleSocket(path: string): Promise<void> {
   if (!info.isSocket) {
     throw new ListenError(`cannot listen on ${path}: it exists and is not a socket`);
   }
+  const listed = listedAsListening(path);
+  const live = listed ?? await answersConnect(path);
+  if (live) throw new ListenError(`cannot listen on ${path}: another server is listening on it`);
+  Deno.removeSync(path);
+}
+
+/** The flag `/proc/net/unix` shows on a listening socket (`__SO_ACCEPTCON`). */
+const SO_ACCEPTCON = 0x10000;
+
+/**
+ * Whether `/proc/net/unix` lists a listening socket bound to `path`, or
+ * `undefined` when it cannot say.
+ */
+function listedAsListening(path: string): boolean | undefined {
+  let text: string;
   try {
-    const live = await Deno.connect({ transport: "unix", path });
-    live.close();
-  } catch (error) {
-    if (!(error instanceof Deno.errors.ConnectionRefused)) {
-      throw new ListenError(`cannot listen on ${path}: ${listenReason(error)}`, { cause: error });
-    }
-    Deno.removeSync(path);
-    return;
+    // Deno 2.9 reads /proc only under --allow-all, and refuses without asking.
+    text = Deno.readTextFileSync("/proc/net/unix");
+  } catch {
+    return undefined;
   }
-  throw new ListenError(`cannot listen on ${path}: another server is listening on it`);
+  const absolute = path.startsWith("/") ? path : `${Deno.cwd()}/${path}`;
+  const name = absolute.slice(absolute.lastIndexOf("/") + 1);
+  let ambiguous = false;
+  for (const line of text.split("\n").slice(1)) {
+    // Num RefCount Protocol Flags Type St Inode Path
+    const fields = line.trim().split(/\s+/);
+    const bound = fields[7];
+    if (bound === undefined || (parseInt(fields[3] ?? "0", 16) & SO_ACCEPTCON) === 0) continue;
+    if (bound === absolute || bound === path) return true;
+    // A relative name was bound from a directory this process cannot know.
+    if (!bound.startsWith("/") && bound.endsWith(name)) ambiguous = true;
+  }
+  return ambiguous ? undefined : false;
+}
+
+async function answersConnect(path: string): Promise<boolean> {
+  try {
+    const conn = await Deno.connect({ transport: "unix", path });
+    conn.close();
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.ConnectionRefused) return false;
+    throw new ListenError(`cannot listen on ${path}: ${listenReason(error)}`, { cause: error });
+  }
 }
 
 /**

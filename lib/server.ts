@@ -177,7 +177,7 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
     serviceArgs: options.serviceArgs ?? [],
     maxLine: options.maxLine ?? DEFAULT_MAX_LINE,
     handlerTimeoutMs: options.handlerTimeoutMs ?? DEFAULT_HANDLER_TIMEOUT_MS,
-    hub: new Hub(options.bus),
+    hub: new Hub(options.bus, service.departed?.bind(service)),
     signal: hardStop.signal,
     onRequest: observer.request?.bind(observer),
   };

@@ -10,7 +10,7 @@ import { pathToFileURL } from "node:url";
 import type { ServiceVersion } from "../lib/current_service.ts";
 import { type Service, serviceProblems } from "../lib/service.ts";
 import { pinModule, type PinnedModule } from "./pinned_module.ts";
-import { createExecService } from "./exec.ts";
+import { createExecService, programProblem } from "./exec.ts";
 import { chargen } from "./chargen.ts";
 import { chat } from "./chat.ts";
 import { compute } from "./compute.ts";
@@ -47,7 +47,7 @@ export const SERVICES: Readonly<Record<string, Service>> = Object.freeze({
  * @example
  * ```ts
  * import type { ServiceFactory } from "./mod.ts";
- * import { createExecService } from "./exec.ts";
+ * import { createExecService, programProblem } from "./exec.ts";
  *
  * const fromWords: ServiceFactory = ([command = "cat", ...args]) => createExecService(command, args);
  * ```
@@ -75,6 +75,9 @@ export const SERVICE_FACTORIES: Readonly<Record<string, ServiceFactory>> = Objec
         `--service=exec needs permission to run ${command}: run deno with --allow-run`,
       );
     }
+    // A program that cannot be found would fail every client; say so now, once.
+    const problem = programProblem(command);
+    if (problem !== undefined) throw new UnknownServiceError(`--service=exec: ${problem}`);
     return createExecService(command, rest);
   },
 });
@@ -286,6 +289,14 @@ async function importService(
       `cannot load service module ${shownAs}: ${
         explain(error instanceof Error ? error.message : String(error))
       }`,
+    );
+  }
+  if (module.default === undefined) {
+    const named = Object.keys(module).filter((name) => serviceProblems(module[name]).length === 0);
+    throw new UnknownServiceError(
+      `${shownAs} has no default export: end it with \`export default ${
+        named[0] ?? "yourService"
+      };\``,
     );
   }
   const problems = serviceProblems(module.default);

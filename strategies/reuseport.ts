@@ -19,6 +19,7 @@ import type { BusSpec } from "../lib/chat/open_bus.ts";
 import { describeError } from "../lib/errors.ts";
 import { logger, type LogSettings } from "../lib/log.ts";
 import { DEFAULT_GRACE_MS, type ServeSummary } from "../lib/server.ts";
+import type { CurrentService, ServiceVersion } from "../lib/current_service.ts";
 import type { CombinedStats } from "../lib/stats/counters.ts";
 import type { FromListener, ToListener } from "./reuseport_protocol.ts";
 import { workerScriptUrl } from "./worker_script.ts";
@@ -62,8 +63,14 @@ export interface ReusePortOptions {
   listener: Deno.TcpListener;
   /** How many Workers; default {@link DEFAULT_THREADS}. */
   threads?: number;
-  /** The service, as `--service` names it. */
+  /** The service, as `--service` names it, or a pinned module's URL. */
   serviceSpecifier: string;
+  /**
+   * The version new clients get, when a reload may replace it: each Worker
+   * loads each new version, and a replacement resolves once all of them
+   * serve it. `serviceSpecifier` is ignored when this is given.
+   */
+  current?: CurrentService;
   /** Words for the service after `--` (exec's command). */
   serviceArgs?: string[];
   /** Who may connect; the Workers ask it, so its limits hold for the whole server. */
@@ -96,6 +103,8 @@ interface Listener {
   worker: Worker;
   listening: Promise<void>;
   stopped: Promise<ServeSummary>;
+  /** Has the Worker take up a new version; resolves once it serves it (or has stopped). */
+  serve(version: ServiceVersion): Promise<void>;
 }
 
 /**
@@ -121,8 +130,9 @@ export async function serveReusePort(options: ReusePortOptions): Promise<ServeSu
       threads,
       hostname,
       port,
-      service: options.serviceSpecifier,
+      service: options.current?.version.specifier ?? options.serviceSpecifier,
       serviceArgs: options.serviceArgs ?? [],
+      serviceVersion: options.current?.version.version,
       maxLine: options.maxLine,
       idleTimeoutMs: idleTimeoutFor(),
       graceMs: options.graceMs ?? DEFAULT_GRACE_MS,
@@ -143,6 +153,9 @@ export async function serveReusePort(options: ReusePortOptions): Promise<ServeSu
     throw error;
   }
   options.listener.close();
+  const stopFollowing = options.current?.subscribe(async (version) => {
+    await Promise.all(listeners.map((listener) => listener.serve(version)));
+  });
   options.onListening?.();
   if (options.signal.aborted) stopAll();
   else options.signal.addEventListener("abort", stopAll, { once: true });
@@ -157,6 +170,7 @@ export async function serveReusePort(options: ReusePortOptions): Promise<ServeSu
     }
   } finally {
     options.signal.removeEventListener("abort", stopAll);
+    stopFollowing?.();
     for (const { worker } of listeners) worker.terminate();
   }
   return summary;
@@ -174,6 +188,8 @@ function startListener(
   });
   const listening = Promise.withResolvers<void>();
   const stopped = Promise.withResolvers<ServeSummary>();
+  // Answers to `service`, which the Worker gives in the order it was asked.
+  const serving: Array<() => void> = [];
   // A Worker that fails after listening has no caller to throw to; it is logged.
   stopped.promise.catch((error) => {
     log.error("Worker {index} failed: {reason}", {
@@ -195,6 +211,16 @@ function startListener(
       }
       case "stopped":
         stopped.resolve(message.summary);
+        break;
+      case "serving":
+        if (message.error !== undefined) {
+          log.error("Worker {index} could not load service version {version}: {reason}", {
+            index: start.index,
+            version: message.version,
+            reason: message.error,
+          });
+        }
+        serving.shift()?.();
         break;
       case "stats":
         stats?.update(start.index, message.snapshot);
@@ -222,5 +248,19 @@ function startListener(
   };
   // The bus's ports, if any, move to the Worker; nothing else needs to.
   worker.postMessage(start, start.bus.kind === "ports" ? start.bus.ports : []);
-  return { worker, listening: listening.promise, stopped: stopped.promise };
+  const serve = (version: ServiceVersion): Promise<void> => {
+    const { promise, resolve } = Promise.withResolvers<void>();
+    serving.push(resolve);
+    worker.postMessage(
+      {
+        type: "service",
+        specifier: version.specifier,
+        version: version.version,
+      } satisfies ToListener,
+    );
+    // A Worker that has stopped will never answer.
+    stopped.promise.then(() => resolve(), () => resolve());
+    return promise;
+  };
+  return { worker, listening: listening.promise, stopped: stopped.promise, serve };
 }

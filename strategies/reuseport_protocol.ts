@@ -26,6 +26,11 @@ export type ToListener =
     port: number;
     service: string;
     serviceArgs: string[];
+    /**
+     * The service's version, when it may be replaced while the server runs;
+     * the Worker then logs which version each client gets.
+     */
+    serviceVersion?: string;
     maxLine: number;
     idleTimeoutMs: number;
     graceMs: number;
@@ -37,6 +42,8 @@ export type ToListener =
   }
   /** Stop accepting, close every client, and report `stopped`. */
   | { type: "stop" }
+  /** Load this version of the service and give it to every client accepted from now on. */
+  | { type: "service"; specifier: string; version: string }
   /**
    * The answer to an `admit`: no refusal means the client was admitted and
    * counted. `idleTimeoutMs` is the idle timeout in force for it, which a
@@ -48,6 +55,8 @@ export type ToListener =
 export type FromListener =
   /** The Worker's listener is bound; the kernel may send it connections. */
   | { type: "listening" }
+  /** The answer to a `service`: the version is in force here, or `error` says why not. */
+  | { type: "serving"; version: string; error?: string }
   /** The Worker could not start; `reason` is one line. */
   | { type: "failed"; reason: string }
   /** The Worker has stopped; what it did. */

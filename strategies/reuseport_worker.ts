@@ -16,6 +16,7 @@ import { configureLogging } from "../lib/log.ts";
 import { LISTEN_BACKLOG } from "../lib/listen.ts";
 import { serve } from "../lib/server.ts";
 import { ServerStats } from "../lib/stats/counters.ts";
+import { CurrentService } from "../lib/current_service.ts";
 import { loadService } from "../services/mod.ts";
 import { poll } from "./poll.ts";
 import { type FromListener, STATS_REPORT_MS, type ToListener } from "./reuseport_protocol.ts";
@@ -48,6 +49,22 @@ const remoteAdmission: AdmissionGate = {
   },
 };
 
+/** The version each new client gets, when the service may be replaced. */
+let current: CurrentService | undefined;
+let serviceArgs: readonly string[] = [];
+let serviceUpdates: Promise<void> = Promise.resolve();
+
+/** Loads a new version for the clients accepted from now on, and says so. */
+async function takeUp(specifier: string, version: string): Promise<void> {
+  try {
+    const service = await loadService(specifier, serviceArgs);
+    await current?.replace({ service, specifier, version });
+    post({ type: "serving", version });
+  } catch (error) {
+    post({ type: "serving", version, error: describeError(error) });
+  }
+}
+
 async function run(start: Extract<ToListener, { type: "start" }>): Promise<void> {
   configureLogging(start.log);
   idleTimeoutMs = start.idleTimeoutMs;
@@ -65,7 +82,9 @@ async function run(start: Extract<ToListener, { type: "start" }>): Promise<void>
   }
   let bus;
   try {
-    bus = await openBus(start.bus);
+    // A literal import, so that the Worker's bundle carries the Redis client
+    // (a blob: Worker cannot load files), evaluated only if a Redis bus is used.
+    bus = await openBus(start.bus, () => import("../lib/chat/redis_bus.ts"));
   } catch (error) {
     listener.close();
     post({ type: "failed", reason: describeError(error) });
@@ -73,9 +92,21 @@ async function run(start: Extract<ToListener, { type: "start" }>): Promise<void>
   }
   try {
     const service = await loadService(start.service, start.serviceArgs);
+    serviceArgs = start.serviceArgs;
+    if (start.serviceVersion !== undefined) {
+      current = new CurrentService({
+        service,
+        specifier: start.service,
+        version: start.serviceVersion,
+      });
+    }
     // Counted here, where the connections are; the main thread adds up every Worker's.
     const stats = start.reportStats
-      ? new ServerStats({ service: service.name, mode: "reuseport" })
+      ? new ServerStats({
+        service: service.name,
+        mode: "reuseport",
+        serviceVersion: () => current?.version.version ?? "builtin",
+      })
       : undefined;
     const report = () => {
       if (stats) post({ type: "stats", snapshot: stats.snapshot() });
@@ -89,6 +120,7 @@ async function run(start: Extract<ToListener, { type: "start" }>): Promise<void>
       service,
       serviceSpecifier: start.service,
       serviceArgs: start.serviceArgs,
+      current,
       maxLine: start.maxLine,
       admission: remoteAdmission,
       idleTimeoutMs: () => idleTimeoutMs,
@@ -115,6 +147,10 @@ self.onmessage = (event: MessageEvent<ToListener>) => {
       break;
     case "stop":
       stop.abort();
+      break;
+    case "service":
+      // One version after another, so the main thread hears them in the order it sent them.
+      serviceUpdates = serviceUpdates.then(() => takeUp(message.specifier, message.version));
       break;
     case "admitted":
       idleTimeoutMs = message.idleTimeoutMs;

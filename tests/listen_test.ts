@@ -120,6 +120,32 @@ Deno.test("a stale socket file left by a killed server is replaced, and a stoppe
   }
 });
 
+Deno.test("a second server's look at a live Unix socket (under --allow-all) is not a client in the first one's log", async () => {
+  const dir = await Deno.makeTempDir({ dir: "/tmp", prefix: "servidor-unix-" });
+  const path = `${dir}/servidor.sock`;
+  const permissions = ["--allow-net", "--allow-read", `--allow-write=${dir}`];
+  try {
+    const first = await CliServer.start([`--unix=${path}`], permissions);
+    // Deno lets a program read /proc/net/unix only under --allow-all; with less,
+    // the second server connects to find out, and that shows in the first one's log.
+    const second = await runCli([`--unix=${path}`], ["--allow-all"]);
+    assert.equal(second.code, 1);
+    assert.match(second.stderr, /another server is listening on it/);
+    // A real client afterwards is logged, so the log would have shown the probe too.
+    {
+      using client = await TestClient.connectTo({ transport: "unix", path });
+      await client.send("hola\n");
+      assert.equal(await client.readLine(), "hola");
+    }
+    await first.waitForLog(/close unix id=/);
+    const { logged } = await first.stop();
+    const opened = logged.filter((line) => / open unix id=/.test(line));
+    assert.equal(opened.length, 1, logged.join("\n"));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("a socket file that a live server answers on is refused with one line and exit status 1", async () => {
   const dir = await Deno.makeTempDir({ dir: "/tmp", prefix: "servidor-unix-" });
   const path = `${dir}/servidor.sock`;

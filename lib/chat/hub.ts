@@ -45,6 +45,7 @@ export const SLOW_READER_MS = 5_000;
 const MISSED_HEARTBEATS = 3;
 
 const log = logger("hub");
+const encoder = new TextEncoder();
 
 interface Member {
   connection: Connection;
@@ -79,13 +80,18 @@ export class Hub {
   readonly #heartbeat: ReturnType<typeof setInterval> | undefined;
   #closed = false;
 
+  readonly #departed: ((peer: PeerInfo) => string) | undefined;
+
   /**
    * Makes a hub, alone or as one node of a room.
    *
    * @param bus How this hub reaches the others; by default it is alone.
+   * @param departed What this server's clients are told of each client of a
+   *   node that fell silent (the service's `departed`); by default nothing.
    */
-  constructor(bus: Bus = localBus) {
+  constructor(bus: Bus = localBus, departed?: (peer: PeerInfo) => string) {
     this.#bus = bus;
+    this.#departed = departed;
     this.#unsubscribe = bus.subscribe((event) => this.#hear(event));
     if (bus === localBus) return;
     bus.publish({ type: "hello", node: bus.node });
@@ -209,6 +215,12 @@ export class Hub {
         node,
         count: known.peers.size,
       });
+      // Its clients never said goodbye, and their server cannot say it for them now.
+      if (this.#departed) {
+        for (const peer of known.peers.values()) {
+          this.#deliver(undefined, encoder.encode(this.#departed(peer)));
+        }
+      }
     }
   }
 
