@@ -6,7 +6,7 @@
  * @module
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { Cidr, CidrError } from "./cidr.ts";
+import { Cidr, CidrError, parseIp } from "./cidr.ts";
 import { parseRate, type Rate, RateSyntaxError } from "./token_bucket.ts";
 
 /** A mistake in the command line. */
@@ -112,7 +112,56 @@ export function seconds(flag: string, value: string, max: number): number {
       `invalid --${flag} "${value}": expected seconds from 0 to ${max}, e.g. 5 or 0.5`,
     );
   }
-  return Math.round(number * 1000);
+  // A duration too short for a millisecond timer is the shortest one, not 0, which means "never".
+  return number > 0 ? Math.max(1, Math.round(number * 1000)) : 0;
+}
+
+/**
+ * A flag's value in seconds that must be more than 0, e.g. an interval.
+ *
+ * @param flag The flag's name, for the message.
+ * @param value What was given, e.g. `5` or `0.5`.
+ * @param max The largest accepted value, in seconds.
+ * @returns The duration in milliseconds, at least 1.
+ */
+export function positiveSeconds(flag: string, value: string, max: number): number {
+  const ms = seconds(flag, value, max);
+  if (ms === 0) {
+    throw new UsageError(
+      `invalid --${flag} "${value}": expected seconds above 0, up to ${max}, e.g. 5 or 0.5`,
+    );
+  }
+  return ms;
+}
+
+/**
+ * A flag's value that names a host: a name, or an address that must then be
+ * a valid one. `256.1.1.1` looks like an address and is not, so it is a
+ * usage error here rather than a failed lookup when listening.
+ *
+ * @param flag The flag's name, for the message.
+ * @param value What was given, e.g. `127.0.0.1`, `::1` or `localhost`.
+ * @returns The value as given.
+ *
+ * @example
+ * ```ts
+ * import { host } from "./flags.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(host("host", "localhost"), "localhost");
+ * assert.throws(() => host("host", "256.1.1.1"), /invalid --host "256.1.1.1"/);
+ * ```
+ */
+export function host(flag: string, value: string): string {
+  const looksLikeAddress = /^[\d.]+$/.test(value) || value.includes(":");
+  if (
+    value === "" || (looksLikeAddress && parseIp(value.replace(/^\[(.*)\]$/, "$1")) === undefined)
+  ) {
+    throw new UsageError(
+      `invalid --${flag} "${value}": expected a host name or an IPv4 or IPv6 address`,
+    );
+  }
+  return value;
 }
 
 /**

@@ -8,6 +8,7 @@
 import { isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { ServiceVersion } from "../lib/current_service.ts";
+import { oneLine } from "../lib/errors.ts";
 import { type Service, serviceProblems } from "../lib/service.ts";
 import { pinModule, type PinnedModule } from "./pinned_module.ts";
 import { createExecService, programProblem } from "./exec.ts";
@@ -250,7 +251,9 @@ export async function loadServiceVersion(
     pinned = await pinModule(url);
   } catch (error) {
     throw new UnknownServiceError(
-      `cannot load service module ${specifier}: ${error instanceof Error ? error.message : error}`,
+      `cannot load service module ${specifier}: ${
+        oneLine(error instanceof Error ? error.message : String(error))
+      }`,
     );
   }
   const service = await importService(pinned.url, specifier, pinned.explain);
@@ -287,7 +290,7 @@ async function importService(
   } catch (error) {
     throw new UnknownServiceError(
       `cannot load service module ${shownAs}: ${
-        explain(error instanceof Error ? error.message : String(error))
+        oneLine(explain(error instanceof Error ? error.message : String(error)))
       }`,
     );
   }

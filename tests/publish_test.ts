@@ -5,7 +5,7 @@
  * `.gitignore` or `deno.json`'s publish exclude list is what keeps them out.
  */
 import assert from "node:assert/strict";
-import { ROOT } from "./_helpers.ts";
+import { ROOT } from "./_helpers/cli.ts";
 
 const decoder = new TextDecoder();
 

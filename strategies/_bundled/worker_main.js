@@ -2651,6 +2651,13 @@ function describeError(error) {
 function errorStack(error) {
   return error instanceof Error ? error.stack ?? error.message : String(error);
 }
+function oneLine(message) {
+  const lines = message.split("\n").map((line) => line.trim()).filter((line) => line !== "");
+  const first = lines[0] ?? "";
+  const causes = lines.filter((line) => /^\d+: /.test(line));
+  const last = causes.at(-1)?.replace(/^\d+: /, "");
+  return last === void 0 ? first : `${first.replace(/\.$/, "")}: ${last}`;
+}
 
 // lib/line_framer.ts
 var LF = 10;
@@ -2783,6 +2790,7 @@ function endsWithCR(bytes) {
 }
 
 // lib/service_driver.ts
+var YIELD_AFTER_MS = 10;
 var ServiceDriver = class {
   #service;
   #session;
@@ -2845,7 +2853,12 @@ var ServiceDriver = class {
       tooLong = error;
     }
     const onRequest = this.#onRequest;
+    let turnStarted = performance.now();
     for (const line of lines) {
+      if (performance.now() - turnStarted >= YIELD_AFTER_MS) {
+        await new Promise((resolve2) => setTimeout(resolve2, 0));
+        turnStarted = performance.now();
+      }
       if (this.#session.signal.aborted) return;
       const started = onRequest ? performance.now() : 0;
       await service2.line(this.#session, line);
@@ -3230,7 +3243,7 @@ var createHash;
 async function loadHashing() {
   createHash ??= (await import("node:crypto")).createHash;
 }
-var MAX_ROUNDS = 1e7;
+var MAX_ROUNDS = 1e6;
 var USAGE = `ERR usage: sha256 ROUNDS TEXT (ROUNDS from 1 to ${MAX_ROUNDS})`;
 function sha256Rounds(rounds, text) {
   if (!createHash) throw new Error("call loadHashing() before sha256Rounds()");
@@ -3400,7 +3413,7 @@ async function importService(url, shownAs, explain = (message) => message) {
   try {
     module = await import(url);
   } catch (error) {
-    throw new UnknownServiceError(`cannot load service module ${shownAs}: ${explain(error instanceof Error ? error.message : String(error))}`);
+    throw new UnknownServiceError(`cannot load service module ${shownAs}: ${oneLine(explain(error instanceof Error ? error.message : String(error)))}`);
   }
   if (module.default === void 0) {
     const named = Object.keys(module).filter((name) => serviceProblems(module[name]).length === 0);

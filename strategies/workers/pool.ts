@@ -42,6 +42,14 @@ export const DEFAULT_QUIET_MS = 10_000;
  */
 export const WORKER_DESCRIPTORS = 16;
 
+/**
+ * Workers started at once. Starting one is CPU work (a thread, an isolate,
+ * compiling its modules), so more at once than there are cores only makes
+ * each slower; a client that finds no ready Worker waits for the first one
+ * that is ready or freed, whichever comes first, rather than for its own.
+ */
+export const CONCURRENT_STARTS: number = Math.max(1, navigator.hardwareConcurrency || 1);
+
 /** A client was refused a Worker because the process has no descriptors to start one. */
 export class OutOfDescriptorsError extends Error {
   constructor() {
@@ -91,6 +99,8 @@ export class WorkerPool {
   readonly #busy = new Set<Worker>();
   readonly #waiters: Waiter[] = [];
   #stuck = 0;
+  /** Workers handed to a client as they started, and not yet ready (also busy). */
+  readonly #startingWorkers = new Set<Worker>();
   /** The most Workers busy at once since the last trim. */
   #recentPeak = 0;
   #trimTimer: ReturnType<typeof setTimeout> | undefined;
@@ -119,24 +129,26 @@ export class WorkerPool {
   }
 
   /**
-   * A Worker for one client, or `undefined` once the pool is closed.
+   * A Worker for one client, or `undefined` once the pool is closed: a ready
+   * one at once, or else the first one freed or started.
    *
    * @throws {OutOfDescriptorsError} When a Worker is needed and cannot be started.
    */
   acquire(): Promise<Worker | undefined> {
     if (this.#closed) return Promise.resolve(undefined);
-    try {
-      const worker = this.#take();
-      if (worker) return Promise.resolve(worker);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
+    const worker = this.#take();
+    if (worker) return Promise.resolve(worker);
+    const waiting = new Promise<Worker | undefined>((resolve, reject) =>
+      this.#waiters.push({ resolve, reject })
+    );
+    this.#grow();
+    return waiting;
   }
 
   /** Gives a Worker back; one that cannot be trusted again is terminated. */
   release(worker: Worker, reusable: boolean): void {
     this.#busy.delete(worker);
+    this.#startingWorkers.delete(worker);
     if (stuckWorkers.has(worker)) {
       this.#stuck++;
     } else if (!reusable || this.#closed) {
@@ -167,6 +179,7 @@ export class WorkerPool {
     this.drain();
     for (const worker of this.#busy) worker.terminate();
     this.#busy.clear();
+    this.#startingWorkers.clear();
   }
 
   /**
@@ -175,55 +188,69 @@ export class WorkerPool {
    * reported here rather than to the first client.
    */
   async prestart(): Promise<void> {
-    const starting = Array.from({ length: this.#idleWorkers }, async () => {
+    await Promise.all(Array.from({ length: this.#idleWorkers }, async () => {
       const worker = spawnWorker();
-      const { promise: loaded, resolve, reject } = Promise.withResolvers<void>();
-      worker.onmessage = (event: MessageEvent<FromWorker>) => {
-        if (event.data.type === "ready") resolve();
-      };
-      worker.onerror = (event: ErrorEvent) => {
-        event.preventDefault();
-        reject(new Error(`a Worker failed to start: ${event.message}`));
-      };
       try {
-        await loaded;
+        await untilReady(worker);
       } catch (error) {
         worker.terminate();
         throw error;
-      } finally {
-        worker.onmessage = null;
-        worker.onerror = null;
       }
       if (this.#closed) worker.terminate();
       else this.#idle.push(worker);
-    });
-    await Promise.all(starting);
+    }));
   }
 
-  /** Hands freed capacity to waiting clients, in the order they came. */
-  #serveWaiters(): void {
-    while (this.#waiters.length > 0) {
-      let worker: Worker | undefined;
-      try {
-        worker = this.#take();
-      } catch (error) {
-        this.#waiters.shift()!.reject(error as Error);
-        continue;
+  /**
+   * Starts Workers for waiting clients, the longest-waiting first, no more
+   * at once than {@link CONCURRENT_STARTS} and never past the ceiling. A
+   * Worker is handed over as it starts: its client's bytes wait in it while
+   * it loads, rather than unread in the socket. Out of descriptors, every
+   * client still waiting is refused.
+   */
+  #grow(): void {
+    while (
+      !this.#closed && this.#waiters.length > 0 &&
+      this.#startingWorkers.size < CONCURRENT_STARTS && this.alive < this.#maxWorkers
+    ) {
+      if (!this.#canStart()) {
+        for (const waiter of this.#waiters.splice(0)) waiter.reject(new OutOfDescriptorsError());
+        return;
       }
-      if (!worker) return;
+      const worker = spawnWorker();
+      this.#startingWorkers.add(worker);
+      const started = () => {
+        worker.removeEventListener("message", onMessage);
+        worker.removeEventListener("error", started);
+        if (this.#startingWorkers.delete(worker)) this.#grow();
+      };
+      const onMessage = (event: MessageEvent<FromWorker>) => {
+        if (event.data.type === "ready") started();
+      };
+      // Listeners beside the shuttle's own handlers, which the Worker is handed with.
+      worker.addEventListener("message", onMessage);
+      worker.addEventListener("error", started);
+      this.#busy.add(worker);
+      this.#recentPeak = Math.max(this.#recentPeak, this.#busy.size);
       this.#waiters.shift()!.resolve(worker);
     }
   }
 
-  /** A ready or new Worker, marked busy; `undefined` at the ceiling. */
+  /** Hands ready Workers to waiting clients, in the order they came, then starts more. */
+  #serveWaiters(): void {
+    while (this.#waiters.length > 0) {
+      const worker = this.#take();
+      if (!worker) break;
+      this.#waiters.shift()!.resolve(worker);
+    }
+    this.#grow();
+  }
+
+  /** A ready Worker, marked busy; `undefined` when none is ready or at the ceiling. */
   #take(): Worker | undefined {
     if (this.#closed || this.#busy.size + this.#stuck >= this.#maxWorkers) return undefined;
-    let worker = this.#idle.pop();
-    if (!worker) {
-      if (this.alive >= this.#maxWorkers) return undefined;
-      if (!this.#canStart()) throw new OutOfDescriptorsError();
-      worker = spawnWorker();
-    }
+    const worker = this.#idle.pop();
+    if (!worker) return undefined;
     this.#busy.add(worker);
     this.#recentPeak = Math.max(this.#recentPeak, this.#busy.size);
     return worker;
@@ -244,6 +271,24 @@ export class WorkerPool {
     }, this.#quietMs);
     // Ready Workers are no reason to keep the process alive.
     Deno.unrefTimer(this.#trimTimer);
+  }
+}
+
+/** Resolves once a new Worker says it has loaded its modules; rejects if it fails to. */
+async function untilReady(worker: Worker): Promise<void> {
+  const { promise: loaded, resolve, reject } = Promise.withResolvers<void>();
+  worker.onmessage = (event: MessageEvent<FromWorker>) => {
+    if (event.data.type === "ready") resolve();
+  };
+  worker.onerror = (event: ErrorEvent) => {
+    event.preventDefault();
+    reject(new Error(`a Worker failed to start: ${event.message}`));
+  };
+  try {
+    await loaded;
+  } finally {
+    worker.onmessage = null;
+    worker.onerror = null;
   }
 }
 
