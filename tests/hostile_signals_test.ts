@@ -30,7 +30,7 @@ for (const config of [false, true]) {
       client.close();
       const status = await server.exited();
       assert.equal(status.code, 0);
-      assert.ok(server.log.some((line) => /^stopped: 1 clients served/.test(line)));
+      assert.ok(server.log.some((line) => /^stopped: 1 client served/.test(line)));
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
