@@ -36823,7 +36823,7 @@ var ServiceDriver = class {
     let turnStarted = performance.now();
     for (const line of lines) {
       if (performance.now() - turnStarted >= YIELD_AFTER_MS) {
-        await new Promise((resolve2) => setTimeout(resolve2, 0));
+        await new Promise((resolve) => setTimeout(resolve, 0));
         turnStarted = performance.now();
       }
       if (this.#session.signal.aborted) return;
