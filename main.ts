@@ -79,7 +79,9 @@ Serves one service to many TCP clients with the chosen concurrency strategy.
   --service=NAME       ${SERVICE_NAMES.join(" | ")} | ./your_service.ts (default echo)
   --reload-service     load a new version of ./your_service.ts when it changes on disk or on
                        SIGHUP; new clients get it, connected ones keep theirs
-  --host=HOST          address to listen on, IPv4 or IPv6 (default 127.0.0.1)
+  --host=HOST          address to listen on, IPv4 or IPv6 (default 127.0.0.1); :: takes
+                       IPv4 clients too (dual stack)
+  --ipv6-only          with --host=:: (or another IPv6 address), turn IPv4 clients away
   --port=PORT          port to listen on, 0 for any free one (default 7000)
   --tls-cert=FILE      serve TLS with this PEM certificate chain (needs --tls-key)
   --tls-key=FILE       the certificate's PEM private key
@@ -156,6 +158,9 @@ function listenOptions(flags: FlagValues): ListenOptions {
   }
   if (flags.unix !== undefined) {
     if (certFile !== undefined) throw new UsageError("--unix cannot be combined with TLS");
+    if (flags["ipv6-only"] === true) {
+      throw new UsageError("--unix cannot be combined with --ipv6-only");
+    }
     // A Unix socket's clients have no address, so address rules would lump them together.
     const byAddress = ["allow", "deny"].filter((flag) => flags[flag] !== undefined);
     if (String(flags["max-per-ip"]) !== "0") byAddress.push("max-per-ip");
@@ -168,10 +173,14 @@ function listenOptions(flags: FlagValues): ListenOptions {
     }
     return { transport: "unix", path: String(flags.unix) };
   }
-  if (certFile !== undefined && keyFile !== undefined) {
-    return { transport: "tls", hostname, port: listenPort, certFile, keyFile };
+  const ipv6Only = flags["ipv6-only"] === true;
+  if (ipv6Only && !hostname.includes(":")) {
+    throw new UsageError(`--ipv6-only needs an IPv6 --host such as ::, not ${hostname}`);
   }
-  return { transport: "tcp", hostname, port: listenPort };
+  if (certFile !== undefined && keyFile !== undefined) {
+    return { transport: "tls", hostname, port: listenPort, certFile, keyFile, ipv6Only };
+  }
+  return { transport: "tcp", hostname, port: listenPort, ipv6Only };
 }
 
 async function serveCommand(commandLine: string[]): Promise<number> {
@@ -187,6 +196,7 @@ async function serveCommand(commandLine: string[]): Promise<number> {
     "tls-cert": { type: "string" },
     "tls-key": { type: "string" },
     unix: { type: "string" },
+    "ipv6-only": { type: "boolean", default: false },
     "max-line": { type: "string", default: String(DEFAULT_MAX_LINE) },
     "max-workers": { type: "string", default: String(DEFAULT_MAX_WORKERS) },
     "idle-workers": { type: "string", default: String(DEFAULT_IDLE_WORKERS) },
@@ -287,6 +297,10 @@ async function serveCommand(commandLine: string[]): Promise<number> {
 
   if (mode === "reuseport" && listenAt.transport !== "tcp") {
     throw new UsageError("--mode=reuseport listens on plain TCP only: drop --unix and --tls-*");
+  }
+  if (mode === "reuseport" && listenAt.transport === "tcp" && listenAt.ipv6Only) {
+    // Each Worker accepts on a listener of its own, which the main thread cannot filter.
+    throw new UsageError("--ipv6-only is not available with --mode=reuseport");
   }
   if (proxyProtocol && listenAt.transport === "tls") {
     // The PROXY header comes before the TLS handshake, which Deno performs before we see a byte.

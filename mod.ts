@@ -100,7 +100,7 @@ export { createExecService, ucspiEnvironment } from "./services/exec.ts";
 export { ListenError, type Listening, type ListenOptions, openListener } from "./lib/listen.ts";
 export { type ClientOptions, connectTo, type Reader, runClient } from "./lib/client.ts";
 export { type Bus, type BusEvent, localBus, MessagePortBus } from "./lib/chat/bus.ts";
-export { type BusSpec, openBus } from "./lib/chat/open_bus.ts";
+export { type BusSpec, openBus, type RedisBusModule } from "./lib/chat/open_bus.ts";
 export { parseProxyHeader, type ProxyHeader, ProxyProtocolError } from "./lib/proxy_protocol.ts";
 export { type ReusePortOptions, serveReusePort } from "./strategies/reuseport.ts";
 export { ServiceReloader } from "./services/reload.ts";

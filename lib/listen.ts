@@ -7,9 +7,12 @@
  *
  * @module
  */
-import { formatAddr, formatHostPort } from "./address.ts";
+import { formatAddr, formatHostPort, isIpv4Mapped } from "./address.ts";
 import { describeError } from "./errors.ts";
 import { UsageError } from "./flags.ts";
+import { logger } from "./log.ts";
+
+const log = logger("server");
 
 /**
  * Where and how to listen.
@@ -34,9 +37,24 @@ export type ListenOptions =
    * Plain TCP; `hostname` may be IPv4 (`127.0.0.1`, `0.0.0.0`) or IPv6 (`::1`, `::`).
    * `reusePort` lets other listeners share the port (`--mode=reuseport`).
    */
-  | { transport: "tcp"; hostname: string; port: number; reusePort?: boolean }
+  | {
+    transport: "tcp";
+    hostname: string;
+    port: number;
+    reusePort?: boolean;
+    /** On `::`, turn away IPv4 clients; see {@link Ipv6OnlyListener}. */
+    ipv6Only?: boolean;
+  }
   /** TLS over TCP, with a PEM certificate chain and private key read from files. */
-  | { transport: "tls"; hostname: string; port: number; certFile: string; keyFile: string }
+  | {
+    transport: "tls";
+    hostname: string;
+    port: number;
+    certFile: string;
+    keyFile: string;
+    /** As for plain TCP. */
+    ipv6Only?: boolean;
+  }
   /** A Unix domain socket at `path`. */
   | { transport: "unix"; path: string };
 
@@ -140,6 +158,11 @@ export async function openListener(options: ListenOptions): Promise<Listening> {
 }
 
 function listenTcp(options: Exclude<ListenOptions, { transport: "unix" }>): Deno.Listener {
+  const listener = openTcp(options);
+  return options.ipv6Only ? new Ipv6OnlyListener(listener) : listener;
+}
+
+function openTcp(options: Exclude<ListenOptions, { transport: "unix" }>): Deno.Listener {
   const { hostname, port } = options;
   const tls = options.transport === "tls"
     ? { cert: readPem("tls-cert", options.certFile), key: readPem("tls-key", options.keyFile) }
@@ -158,6 +181,86 @@ function listenTcp(options: Exclude<ListenOptions, { transport: "unix" }>): Deno
       `cannot listen on ${formatHostPort(hostname, port)}: ${listenReason(error)}`,
       { cause: error },
     );
+  }
+}
+
+/**
+ * A listener that serves IPv6 clients only. On Linux a socket bound to `::`
+ * takes IPv4 clients too, as `::ffff:a.b.c.d`, and `Deno.listen` cannot set
+ * the `IPV6_V6ONLY` option that would stop that. So each IPv4 client is
+ * closed as soon as it is accepted, before any service or count sees it, and
+ * logged. Unlike the socket option, this leaves the IPv4 port taken: another
+ * server cannot listen on `0.0.0.0` at the same port.
+ *
+ * @example
+ * ```ts
+ * import { openListener } from "./listen.ts";
+ *
+ * const { listener } = await openListener({ transport: "tcp", hostname: "::", port: 0, ipv6Only: true })
+ *   .catch(() => openListener({ transport: "tcp", hostname: "127.0.0.1", port: 0 }));
+ * listener.close();
+ * ```
+ */
+export class Ipv6OnlyListener implements Deno.Listener {
+  readonly #inner: Deno.Listener;
+
+  /**
+   * Wraps a listener.
+   *
+   * @param inner A listener on an IPv6 address.
+   */
+  constructor(inner: Deno.Listener) {
+    this.#inner = inner;
+  }
+
+  /** The wrapped listener's address. */
+  get addr(): Deno.Addr {
+    return this.#inner.addr;
+  }
+
+  /** The next IPv6 client; IPv4 ones are closed on the way. */
+  async accept(): Promise<Deno.Conn> {
+    while (true) {
+      const conn = await this.#inner.accept();
+      const remote = conn.remoteAddr;
+      if (remote.transport !== "tcp" || !isIpv4Mapped(remote.hostname)) return conn;
+      log.info("refused {peer}: this server takes IPv6 clients only", {
+        peer: formatAddr(remote),
+      });
+      conn.close();
+    }
+  }
+
+  /** Closes the wrapped listener. */
+  close(): void {
+    this.#inner.close();
+  }
+
+  /** See `Deno.Listener.ref`. */
+  ref(): void {
+    this.#inner.ref();
+  }
+
+  /** See `Deno.Listener.unref`. */
+  unref(): void {
+    this.#inner.unref();
+  }
+
+  /** Accepts until the listener is closed. */
+  async *[Symbol.asyncIterator](): AsyncIterableIterator<Deno.Conn> {
+    while (true) {
+      try {
+        yield await this.accept();
+      } catch (error) {
+        if (error instanceof Deno.errors.BadResource) return;
+        throw error;
+      }
+    }
+  }
+
+  /** Closes the wrapped listener. */
+  [Symbol.dispose](): void {
+    this.close();
   }
 }
 

@@ -254,3 +254,45 @@ Deno.test("the CLI refuses address rules on a Unix socket, whose clients have no
     /^servidor: --unix cannot be combined with --allow, --max-per-ip: a Unix socket's clients have no address/,
   );
 });
+
+const noIpv6 = HAVE_IPV6 ? "" : " (ignored: this machine has no ::1)";
+
+Deno.test({
+  name:
+    `--host=:: is dual stack: an IPv4 client is served and logged as the IPv4 address it is${noIpv6}`,
+  ignore: !HAVE_IPV6,
+  async fn() {
+    await using server = await CliServer.start(["--host=::"]);
+    using client = await TestClient.connect(server.port, "127.0.0.1");
+    await client.send("hola\n");
+    assert.equal(await client.readLine(), "hola");
+    const open = await server.waitForLog(/ open \S+ id=/);
+    assert.match(open, / open 127\.0\.0\.1:\d+ id=1$/);
+  },
+});
+
+Deno.test({
+  name: `--ipv6-only turns IPv4 clients away and serves IPv6 ones${noIpv6}`,
+  ignore: !HAVE_IPV6,
+  async fn() {
+    await using server = await CliServer.start(["--host=::", "--ipv6-only"]);
+    {
+      using turnedAway = await TestClient.connect(server.port, "127.0.0.1");
+      assert.equal(await turnedAway.readLine(), null);
+    }
+    await server.waitForLog(/refused 127\.0\.0\.1:\d+: this server takes IPv6 clients only/);
+    using client = await TestClient.connect(server.port, "::1");
+    await client.send("hola\n");
+    assert.equal(await client.readLine(), "hola");
+    // The IPv4 client was never a client: the first one served is id 1.
+    assert.match(await server.waitForLog(/ open \S+ id=/), / open \[::1\]:\d+ id=1$/);
+  },
+});
+
+Deno.test("--ipv6-only with an IPv4 --host is refused in one line, exit status 2", async () => {
+  assertOneLineError(
+    await runCli(["--host=127.0.0.1", "--ipv6-only"]),
+    2,
+    /^servidor: --ipv6-only needs an IPv6 --host such as ::, not 127\.0\.0\.1/,
+  );
+});

@@ -15,7 +15,7 @@
 import { Buffer } from "node:buffer";
 // Named here rather than in deno.json's imports: every package there is
 // downloaded by `deno task` before any task runs, and serving without Redis
-// should not fetch a Redis client (see docs/first_run.md).
+// should not fetch a Redis client (see docs/install.md).
 // deno-lint-ignore no-import-prefix
 import { createClient } from "npm:redis@^5.12.1";
 import { describeError } from "../errors.ts";

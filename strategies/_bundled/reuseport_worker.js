@@ -34271,7 +34271,7 @@ function redisClient(url, role) {
       reconnectStrategy: (retries, cause) => {
         if (!everConnected) return false;
         const delay = Math.min(FIRST_RETRY_MS * 2 ** retries, MAX_RETRY_MS);
-        log7.warn("lost Redis at {url} ({role}): {reason}; reconnecting in {delay} ms", {
+        log8.warn("lost Redis at {url} ({role}): {reason}; reconnecting in {delay} ms", {
           url,
           role,
           reason: describeError(cause),
@@ -34282,13 +34282,13 @@ function redisClient(url, role) {
     }
   });
   client.on("error", (error) => {
-    log7.debug("{role}: {reason}", {
+    log8.debug("{role}: {reason}", {
       role,
       reason: describeError(error)
     });
   });
   client.on("ready", () => {
-    if (everConnected) log7.info("reconnected to Redis at {url} ({role})", {
+    if (everConnected) log8.info("reconnected to Redis at {url} ({role})", {
       url,
       role
     });
@@ -34308,7 +34308,7 @@ async function connectRedisBus(url, node, channel = CHANNEL) {
       try {
         event = fromWire(message);
       } catch (error) {
-        log7.warn("ignoring a message on {channel} that is not servidor's: {reason}", {
+        log8.warn("ignoring a message on {channel} that is not servidor's: {reason}", {
           channel,
           reason: describeError(error)
         });
@@ -34323,7 +34323,7 @@ async function connectRedisBus(url, node, channel = CHANNEL) {
     ]) if (client.isOpen) client.destroy();
     throw new Error(`cannot reach Redis at ${url}: ${describeError(error)}`);
   }
-  log7.info("joined the room {channel} on Redis at {url}", {
+  log8.info("joined the room {channel} on Redis at {url}", {
     channel,
     url
   });
@@ -34332,7 +34332,7 @@ async function connectRedisBus(url, node, channel = CHANNEL) {
     heartbeatMs: HEARTBEAT_MS,
     publish(event) {
       publisher.publish(channel, toWire(event)).catch((error) => {
-        log7.warn("could not publish to Redis: {reason}", {
+        log8.warn("could not publish to Redis: {reason}", {
           reason: describeError(error)
         });
       });
@@ -34350,7 +34350,7 @@ async function connectRedisBus(url, node, channel = CHANNEL) {
     }
   };
 }
-var import_npm_redis_5_12, CHANNEL, HEARTBEAT_MS, FIRST_RETRY_MS, MAX_RETRY_MS, log7;
+var import_npm_redis_5_12, CHANNEL, HEARTBEAT_MS, FIRST_RETRY_MS, MAX_RETRY_MS, log8;
 var init_redis_bus = __esm({
   "lib/chat/redis_bus.ts"() {
     import_npm_redis_5_12 = __toESM(require_dist2());
@@ -34360,7 +34360,7 @@ var init_redis_bus = __esm({
     HEARTBEAT_MS = 1e3;
     FIRST_RETRY_MS = 100;
     MAX_RETRY_MS = 5e3;
-    log7 = logger("redis");
+    log8 = logger("redis");
   }
 });
 
@@ -34647,8 +34647,10 @@ init_errors();
 init_log();
 
 // lib/address.ts
+var IPV4_MAPPED = /^::ffff:(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})$/i;
 function formatHostPort(hostname, port) {
-  return hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`;
+  const host = hostname.replace(IPV4_MAPPED, "$1");
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }
 function formatAddr(addr) {
   switch (addr.transport) {
@@ -34665,6 +34667,8 @@ function formatAddr(addr) {
 
 // lib/listen.ts
 init_errors();
+init_log();
+var log2 = logger("server");
 var LISTEN_BACKLOG = 65535;
 
 // lib/admission.ts
@@ -34796,7 +34800,7 @@ function concat(chunks) {
   return joined;
 }
 var encoder2 = new TextEncoder();
-var log2 = logger("connection");
+var log3 = logger("connection");
 var Connection = class {
   /** Unique within one server. */
   id;
@@ -35063,7 +35067,7 @@ var Connection = class {
    * `workers` a send can be acknowledged before it is written.
    */
   #wentAway(error) {
-    log2.debug("{peer} went away: {reason}", {
+    log3.debug("{peer} went away: {reason}", {
       peer: this.peer,
       reason: describeError(error)
     });
@@ -35095,7 +35099,7 @@ var MAX_BROADCAST_BACKLOG = 1024 * 1024;
 var PAUSE_BACKLOG = 64 * 1024;
 var SLOW_READER_MS = 5e3;
 var MISSED_HEARTBEATS = 3;
-var log3 = logger("hub");
+var log4 = logger("hub");
 var encoder3 = new TextEncoder();
 var Hub = class {
   #members = /* @__PURE__ */ new Map();
@@ -35206,7 +35210,7 @@ var Hub = class {
     clearTimeout(timer);
     for (const connection of behind) {
       if (connection.closed || connection.queuedCost <= PAUSE_BACKLOG) continue;
-      log3.info("dropping {peer}: it read nothing of {backlog} queued bytes in {seconds} s", {
+      log4.info("dropping {peer}: it read nothing of {backlog} queued bytes in {seconds} s", {
         peer: connection.peer,
         backlog: connection.queuedBytes,
         seconds: SLOW_READER_MS / 1e3
@@ -35235,7 +35239,7 @@ var Hub = class {
     for (const { connection } of this.#members.values()) {
       if (connection.id === fromId || connection.closed) continue;
       if (connection.queuedCost + bytes.byteLength > MAX_BROADCAST_BACKLOG) {
-        log3.info("dropping {peer}: it fell {backlog} bytes behind on broadcasts", {
+        log4.info("dropping {peer}: it fell {backlog} bytes behind on broadcasts", {
           peer: connection.peer,
           backlog: connection.queuedBytes
         });
@@ -35265,7 +35269,7 @@ var Hub = class {
     for (const [node, known] of this.#remote) {
       if (known.heardAt >= deadline) continue;
       this.#remote.delete(node);
-      log3.warn("node {node} fell silent; forgetting its {count} clients", {
+      log4.warn("node {node} fell silent; forgetting its {count} clients", {
         node,
         count: known.peers.size
       });
@@ -35627,7 +35631,7 @@ function formatIpv6(bytes) {
   if (bestStart === -1) return hex.join(":");
   return `${hex.slice(0, bestStart).join(":")}::${hex.slice(bestStart + bestLength).join(":")}`;
 }
-var log4 = logger("proxy");
+var log5 = logger("proxy");
 async function acceptProxyHeader(connection, timeoutMs = HEADER_TIMEOUT_MS) {
   let timedOut = false;
   const timer = setTimeout(() => {
@@ -35649,7 +35653,7 @@ async function acceptProxyHeader(connection, timeoutMs = HEADER_TIMEOUT_MS) {
       if (header.command === "local" && rest.byteLength === 0) {
         const first = await connection.read();
         if (first === null) {
-          log4.debug("{peer}: the proxy's health check", {
+          log5.debug("{peer}: the proxy's health check", {
             peer: connection.peer
           });
           connection.close();
@@ -35670,11 +35674,11 @@ async function acceptProxyHeader(connection, timeoutMs = HEADER_TIMEOUT_MS) {
 }
 function refuse(connection, reason, quiet) {
   const message = "refused {peer}: {reason}";
-  if (quiet) log4.debug(message, {
+  if (quiet) log5.debug(message, {
     peer: connection.peer,
     reason
   });
-  else log4.warn(message, {
+  else log5.warn(message, {
     peer: connection.peer,
     reason
   });
@@ -35691,7 +35695,7 @@ function concat2(first, second) {
 var DEFAULT_HANDLER_TIMEOUT_MS = 3e4;
 
 // lib/server.ts
-var log5 = logger("server");
+var log6 = logger("server");
 var ACCEPT_ERROR_PAUSE_MS = 50;
 var DEFAULT_GRACE_MS = 5e3;
 var SHUTDOWN_NOTICE = "server shutting down";
@@ -35768,7 +35772,7 @@ async function serve(options) {
   });
   const beginShutdown = () => {
     closeListener();
-    log5.info("shutting down: {open} clients get up to {graceMs} ms to finish", {
+    log6.info("shutting down: {open} clients get up to {graceMs} ms to finish", {
       open: open.size,
       graceMs
     });
@@ -35820,15 +35824,15 @@ async function serve(options) {
   const serveAdmitted = (connection) => {
     const served = contextForNewClient();
     if (options.current) framingOf.set(connection, served.service.framing);
-    const logOpenClose = log5.isEnabledFor("info");
+    const logOpenClose = log6.isEnabledFor("info");
     if (logOpenClose && options.current) {
-      log5.info("open {peer} id={id} service_version={version}", {
+      log6.info("open {peer} id={id} service_version={version}", {
         peer: connection.peer,
         id: connection.id,
         version: versionServed?.version
       });
     } else if (logOpenClose) {
-      log5.info("open {peer} id={id}", {
+      log6.info("open {peer} id={id}", {
         peer: connection.peer,
         id: connection.id
       });
@@ -35836,7 +35840,7 @@ async function serve(options) {
     const idleTimeoutMs2 = idleTimeoutFor();
     const stopWatching = idleTimeoutMs2 > 0 ? watchIdle(connection, idleTimeoutMs2, served.service.framing) : void 0;
     const handshakeFailed = (error) => {
-      log5.info("TLS handshake with {peer} failed: {reason}", {
+      log6.info("TLS handshake with {peer} failed: {reason}", {
         peer: connection.peer,
         reason: describeError(error)
       });
@@ -35850,7 +35854,7 @@ async function serve(options) {
         summary.bytesOut += connection.bytesOut;
         observer.closed?.(connection);
         if (logOpenClose) {
-          log5.info("close {peer} id={id} in={bytesIn} out={bytesOut} duration_ms={durationMs}", {
+          log6.info("close {peer} id={id} in={bytesIn} out={bytesOut} duration_ms={durationMs}", {
             peer: connection.peer,
             id: connection.id,
             bytesIn: connection.bytesIn,
@@ -35875,12 +35879,12 @@ async function serve(options) {
       } catch (error) {
         if (stopping.aborted || error instanceof Deno.errors.BadResource) break;
         if (isDisconnect(error)) {
-          log5.debug("a client left before it was accepted: {reason}", {
+          log6.debug("a client left before it was accepted: {reason}", {
             reason: describeError(error)
           });
           continue;
         }
-        log5.error("accept on {address} failed: {reason}", {
+        log6.error("accept on {address} failed: {reason}", {
           address: formatAddr(listener.addr),
           reason: describeError(error)
         });
@@ -35916,7 +35920,7 @@ async function serve(options) {
 }
 var encoder4 = new TextEncoder();
 async function refuse2(connection, refusal) {
-  log5.info("refused {peer}: {reason}", {
+  log6.info("refused {peer}: {reason}", {
     peer: connection.peer,
     reason: refusal.reason
   });
@@ -35932,7 +35936,7 @@ function watchIdle(connection, timeoutMs, framing) {
       timer = setTimeout(check, timeoutMs - idleFor);
       return;
     }
-    log5.info("closing {peer}: idle for {idleMs} ms", {
+    log6.info("closing {peer}: idle for {idleMs} ms", {
       peer: connection.peer,
       idleMs: Math.round(idleFor)
     });
@@ -36222,7 +36226,7 @@ var ROOT = URL.canParse("../", import.meta.url) ? new URL("../", import.meta.url
 // services/exec.ts
 init_errors();
 init_log();
-var log6 = logger("exec");
+var log7 = logger("exec");
 var KILL_GRACE_MS = 2e3;
 function ucspiEnvironment(session) {
   const { remoteAddr, localAddr } = session;
@@ -36299,7 +36303,7 @@ function createExecService(command, args = []) {
       running.set(session, {
         stdin: child.stdin.getWriter()
       });
-      log6.debug("{peer} started {command} pid={pid}", {
+      log7.debug("{peer} started {command} pid={pid}", {
         peer: session.peer,
         command: commandLine,
         pid: child.pid
@@ -36330,7 +36334,7 @@ function createExecService(command, args = []) {
         await sendOutput(output, session);
         await logging;
         const { code, signal } = await status;
-        log6.debug("{peer} {command} exited code={code} signal={signal}", {
+        log7.debug("{peer} {command} exited code={code} signal={signal}", {
           peer: session.peer,
           command: commandLine,
           code,
@@ -36377,7 +36381,7 @@ async function sendOutput(output, session) {
 async function logStderr(errors, peer, command) {
   const decoder = new TextDecoder();
   let pending = "";
-  const emit = (line) => log6.info("{peer} {command}: {line}", {
+  const emit = (line) => log7.info("{peer} {command}: {line}", {
     peer,
     command,
     line
@@ -36528,7 +36532,7 @@ var createHash;
 async function loadHashing() {
   createHash ??= (await import("node:crypto")).createHash;
 }
-var MAX_ROUNDS = 1e7;
+var MAX_ROUNDS = 1e6;
 var USAGE = `ERR usage: sha256 ROUNDS TEXT (ROUNDS from 1 to ${MAX_ROUNDS})`;
 function sha256Rounds(rounds, text) {
   if (!createHash) throw new Error("call loadHashing() before sha256Rounds()");
@@ -36760,6 +36764,7 @@ var ConnectionSession = class {
 init_errors();
 
 // lib/service_driver.ts
+var YIELD_AFTER_MS = 10;
 var ServiceDriver = class {
   #service;
   #session;
@@ -36822,7 +36827,12 @@ var ServiceDriver = class {
       tooLong = error;
     }
     const onRequest = this.#onRequest;
+    let turnStarted = performance.now();
     for (const line of lines) {
+      if (performance.now() - turnStarted >= YIELD_AFTER_MS) {
+        await new Promise((resolve2) => setTimeout(resolve2, 0));
+        turnStarted = performance.now();
+      }
       if (this.#session.signal.aborted) return;
       const started = onRequest ? performance.now() : 0;
       await service.line(this.#session, line);

@@ -2790,6 +2790,7 @@ function endsWithCR(bytes) {
 }
 
 // lib/service_driver.ts
+var YIELD_AFTER_MS = 10;
 var ServiceDriver = class {
   #service;
   #session;
@@ -2852,7 +2853,12 @@ var ServiceDriver = class {
       tooLong = error;
     }
     const onRequest = this.#onRequest;
+    let turnStarted = performance.now();
     for (const line of lines) {
+      if (performance.now() - turnStarted >= YIELD_AFTER_MS) {
+        await new Promise((resolve2) => setTimeout(resolve2, 0));
+        turnStarted = performance.now();
+      }
       if (this.#session.signal.aborted) return;
       const started = onRequest ? performance.now() : 0;
       await service2.line(this.#session, line);
@@ -3237,7 +3243,7 @@ var createHash;
 async function loadHashing() {
   createHash ??= (await import("node:crypto")).createHash;
 }
-var MAX_ROUNDS = 1e7;
+var MAX_ROUNDS = 1e6;
 var USAGE = `ERR usage: sha256 ROUNDS TEXT (ROUNDS from 1 to ${MAX_ROUNDS})`;
 function sha256Rounds(rounds, text) {
   if (!createHash) throw new Error("call loadHashing() before sha256Rounds()");
