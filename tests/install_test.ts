@@ -5,7 +5,9 @@
  */
 import assert from "node:assert/strict";
 import config from "../deno.json" with { type: "json" };
-import { CliServer, ROOT, runTool, TestClient, toolInstalled } from "./_helpers.ts";
+import { TestClient } from "../testing.ts";
+import { CliServer, ROOT } from "./_helpers/cli.ts";
+import { runTool, toolInstalled } from "./_helpers/tools.ts";
 
 const HAVE_NC = toolInstalled("nc", ["-h"], /OpenBSD netcat/);
 

@@ -36296,7 +36296,7 @@ function createExecService(command, args = []) {
           env: ucspiEnvironment(session)
         }).spawn();
       } catch (error) {
-        throw new Error(`cannot run ${command}: ${describeError(error)}`, {
+        throw new Error(`cannot run ${command}`, {
           cause: error
         });
       }

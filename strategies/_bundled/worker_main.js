@@ -3007,7 +3007,7 @@ function createExecService(command, args = []) {
           env: ucspiEnvironment(session2)
         }).spawn();
       } catch (error) {
-        throw new Error(`cannot run ${command}: ${describeError(error)}`, {
+        throw new Error(`cannot run ${command}`, {
           cause: error
         });
       }
