@@ -16,12 +16,12 @@ Deno.test("Connection.whenClosed() calls back once when the connection closes, a
   const calls: string[] = [];
   connection.whenClosed(() => calls.push("first"));
   connection.whenClosed(() => calls.push("second"));
-  assert.deepEqual(calls, []);
+  assert.deepEqual([...calls], []);
   connection.close();
   connection.close();
-  assert.deepEqual(calls, ["first", "second"]);
+  assert.deepEqual([...calls], ["first", "second"]);
   connection.whenClosed(() => calls.push("late"));
-  assert.deepEqual(calls, ["first", "second", "late"]);
+  assert.deepEqual([...calls], ["first", "second", "late"]);
   // The signal, made only when asked for, still tells of the close that came before it.
   assert.equal(connection.signal.aborted, true);
   assert.equal(await client.read(new Uint8Array(1)), null);
