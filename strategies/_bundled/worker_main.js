@@ -2856,7 +2856,7 @@ var ServiceDriver = class {
     let turnStarted = performance.now();
     for (const line of lines) {
       if (performance.now() - turnStarted >= YIELD_AFTER_MS) {
-        await new Promise((resolve2) => setTimeout(resolve2, 0));
+        await new Promise((resolve) => setTimeout(resolve, 0));
         turnStarted = performance.now();
       }
       if (this.#session.signal.aborted) return;
@@ -2897,10 +2897,6 @@ var ServiceDriver = class {
   }
 };
 
-// services/mod.ts
-import { isAbsolute, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
-
 // lib/service.ts
 function serviceProblems(value) {
   if (typeof value !== "object" || value === null) return [
@@ -2930,11 +2926,6 @@ function serviceProblems(value) {
   }
   return problems;
 }
-
-// services/pinned_module.ts
-import { dirname, relative } from "node:path";
-import { fileURLToPath as fromFileUrl } from "node:url";
-var ROOT = URL.canParse("../", import.meta.url) ? new URL("../", import.meta.url) : void 0;
 
 // services/exec.ts
 var log2 = logger("exec");
@@ -3121,7 +3112,7 @@ function signalChild(child, signal) {
 }
 function untilAborted(signal) {
   if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve2) => signal.addEventListener("abort", () => resolve2(), {
+  return new Promise((resolve) => signal.addEventListener("abort", () => resolve(), {
     once: true
   }));
 }
@@ -3343,7 +3334,7 @@ var reverse = {
   line: (session2, line) => session2.sendLine(reverseText(line))
 };
 
-// services/mod.ts
+// services/registry.ts
 var SERVICES = Object.freeze({
   echo,
   discard,
@@ -3706,10 +3697,10 @@ var RemoteSession = class {
     const n = this.#outbox.length === 0 ? this.#output.write(bytes) : 0;
     if (n === bytes.byteLength) return SENT;
     const rest = bytes.slice(n);
-    return new Promise((resolve2, reject) => {
+    return new Promise((resolve, reject) => {
       this.#outbox.push({
         bytes: rest,
-        resolve: resolve2,
+        resolve,
         reject
       });
       void this.#drain();
@@ -3736,8 +3727,8 @@ var RemoteSession = class {
   }
   who() {
     const request = ++this.#nextRequest;
-    return new Promise((resolve2) => {
-      this.#pendingWho.set(request, resolve2);
+    return new Promise((resolve) => {
+      this.#pendingWho.set(request, resolve);
       post({
         type: "who",
         request
