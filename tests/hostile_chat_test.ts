@@ -14,6 +14,21 @@ import { HAVE_PROC, procStatus } from "./_helpers/proc.ts";
  */
 const FLOOD_PEAK_RSS_KIB = 300 * 1024;
 
+/** A chat client with a 4 KiB receive buffer that reads its welcome, prints it, and then reads nothing. */
+const SLEEPER = `
+import os, socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.connect(("127.0.0.1", int(sys.argv[1])))
+welcome = b""
+while b"\\n" not in welcome:
+    welcome += s.recv(1)
+sys.stdout.write(welcome.decode())
+sys.stdout.flush()
+os.close(1)
+sys.stdin.read()
+`;
+
 /** Reads lines until one matches `last`, and returns the ones that match `keep`. */
 async function readUntil(client: TestClient, last: RegExp, keep: RegExp): Promise<string[]> {
   const kept: string[] = [];
@@ -134,31 +149,43 @@ Deno.test("a chat member that never reads is dropped as a slow reader, and the r
   ]);
   using reader = await TestClient.connect(server.port);
   assert.match((await reader.readLine())!, /^\* welcome/);
-  using sleeper = await TestClient.connect(server.port);
-  const [, sleeperName] = /^\* welcome, (guest\d+);/.exec((await sleeper.readLine())!)!;
-  using flooder = await TestClient.connect(server.port);
-  const [, name] = /^\* welcome, (guest\d+);/.exec((await flooder.readLine())!)!;
-  await readUntil(reader, new RegExp(`^\\* ${name} joined$`), /^$/);
-  const line = "x".repeat(512 * 1024);
-  const dropped = server.waitForLog(new RegExp(`dropping .*read nothing`));
-  let gone = false;
-  dropped.then(() => gone = true);
-  // One 512 KiB line at a time until the sleeper's socket buffers fill and it is dropped: bounded by 200 MiB.
-  for (let round = 0; round < 400 && !gone; round++) {
-    // Sent and read at once: the server reads the flooder only as fast as the reader reads.
-    const [heard] = await Promise.all([
-      readUntil(reader, /^</, /^</).then((lines) => lines[0]!),
-      flooder.send(`${line}\n`),
-    ]);
-    assert.equal(heard.length, `<${name}> `.length + line.length);
+  // The sleeper is Python, for the one thing Deno cannot do: a small receive buffer, so that
+  // little fills it. It reads its welcome, then nothing, until its standard input closes.
+  const sleeper = new Deno.Command("python3", {
+    args: ["-c", SLEEPER, String(server.port)],
+    stdin: "piped",
+    stdout: "piped",
+  }).spawn();
+  const welcome = new TextDecoder().decode(await new Response(sleeper.stdout).arrayBuffer());
+  const [sleeperName] = /guest\d+/.exec(welcome)!;
+  try {
+    using flooder = await TestClient.connect(server.port);
+    const [, name] = /^\* welcome, (guest\d+);/.exec((await flooder.readLine())!)!;
+    await readUntil(reader, new RegExp(`^\\* ${name} joined$`), /^$/);
+    const line = "x".repeat(512 * 1024);
+    const dropped = server.waitForLog(new RegExp(`dropping .*read nothing`));
+    let gone = false;
+    dropped.then(() => gone = true);
+    // One 512 KiB line at a time until the sleeper's socket buffers fill and it is dropped: bounded by 200 MiB.
+    for (let round = 0; round < 400 && !gone; round++) {
+      // Sent and read at once: the server reads the flooder only as fast as the reader reads.
+      const [heard] = await Promise.all([
+        readUntil(reader, /^</, /^</).then((lines) => lines[0]!),
+        flooder.send(`${line}\n`),
+      ]);
+      assert.equal(heard.length, `<${name}> `.length + line.length);
+    }
+    await dropped;
+    assert.match(
+      (await readUntil(reader, / left$/, / left$/))[0]!,
+      new RegExp(`^\\* ${sleeperName} left$`),
+    );
+    await flooder.send("/who\n");
+    assert.match((await readUntil(flooder, /^\* online /, /^\* online /))[0]!, /^\* online \(2\)/);
+  } finally {
+    await sleeper.stdin.close();
+    await sleeper.status;
   }
-  await dropped;
-  assert.match(
-    (await readUntil(reader, / left$/, / left$/))[0]!,
-    new RegExp(`^\\* ${sleeperName} left$`),
-  );
-  await flooder.send("/who\n");
-  assert.match((await readUntil(flooder, /^\* online /, /^\* online /))[0]!, /^\* online \(2\)/);
 });
 
 Deno.test("chat names cannot be spoofed: guest names are kept, case does not make a new name, control characters are shown, not obeyed", async () => {
