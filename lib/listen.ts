@@ -1,15 +1,15 @@
 /**
  * Opening the server's listener, once, for every transport servidor speaks:
  * TCP on IPv4 or IPv6, TLS over TCP, and Unix domain sockets. Everything a
- * person can get wrong here becomes one clear sentence: a {@link UsageError}
- * for what they typed (a certificate that cannot be read), a
+ * person can get wrong here becomes one clear sentence: a `SettingError`
+ * naming the thing that cannot be used (a certificate file that cannot be
+ * read), a
  * {@link ListenError} for what the machine refused (an address in use).
  *
  * @module
  */
 import { formatAddr, formatHostPort } from "./address.ts";
-import { describeError } from "./errors.ts";
-import { UsageError } from "./flags.ts";
+import { describeError, SettingError } from "./errors.ts";
 
 /**
  * Where and how to listen.
@@ -32,7 +32,7 @@ import { UsageError } from "./flags.ts";
 export type ListenOptions =
   /**
    * Plain TCP; `hostname` may be IPv4 (`127.0.0.1`, `0.0.0.0`) or IPv6 (`::1`, `::`).
-   * `reusePort` lets other listeners share the port (`--mode=reuseport`).
+   * `reusePort` lets other listeners share the port (the `reuseport` mode).
    */
   | { transport: "tcp"; hostname: string; port: number; reusePort?: boolean }
   /** TLS over TCP, with a PEM certificate chain and private key read from files. */
@@ -96,8 +96,8 @@ export interface Listening {
  *
  * @param options The transport and its address.
  * @returns The listener and its printable address.
- * @throws {UsageError} When a TLS certificate or key cannot be read or used,
- *   or deno may not read and write a Unix socket's path.
+ * @throws {SettingError} When a TLS certificate or key cannot be read or used
+ *   (`certFile`, `keyFile`), or deno may not read and write a Unix socket's `path`.
  * @throws {ListenError} When the address cannot be listened on.
  *
  * @example Listen on a free IPv4 port
@@ -124,7 +124,7 @@ export async function openListener(options: ListenOptions): Promise<Listening> {
 function listenTcp(options: Exclude<ListenOptions, { transport: "unix" }>): Deno.Listener {
   const { hostname, port } = options;
   const tls = options.transport === "tls"
-    ? { cert: readPem("tls-cert", options.certFile), key: readPem("tls-key", options.keyFile) }
+    ? { cert: readPem("certFile", options.certFile), key: readPem("keyFile", options.keyFile) }
     : undefined;
   try {
     if (tls) return Deno.listenTls({ hostname, port, ...tls });
@@ -133,7 +133,11 @@ function listenTcp(options: Exclude<ListenOptions, { transport: "unix" }>): Deno
   } catch (error) {
     if (tls && error instanceof Deno.errors.InvalidData) {
       // rustls says which half is bad ("No certificates found", "No key found").
-      throw new UsageError(`cannot use the TLS certificate and key: ${describeError(error)}`);
+      throw new SettingError(
+        "certFile",
+        `cannot use the TLS certificate and key: ${describeError(error)}`,
+        { cause: error },
+      );
     }
     throw new ListenError(
       `cannot listen on ${formatHostPort(hostname, port)}: ${listenReason(error)}`,
@@ -142,8 +146,8 @@ function listenTcp(options: Exclude<ListenOptions, { transport: "unix" }>): Deno
   }
 }
 
-/** Reads a PEM file named by a flag, turning every failure into one line about that flag. */
-function readPem(flag: string, file: string): string {
+/** Reads a PEM file, turning every failure into one line about that file. */
+function readPem(setting: "certFile" | "keyFile", file: string): string {
   try {
     return Deno.readTextFileSync(file);
   } catch (error) {
@@ -152,7 +156,7 @@ function readPem(flag: string, file: string): string {
       : error instanceof Deno.errors.NotCapable
       ? "no read access (run deno with --allow-read)"
       : describeError(error);
-    throw new UsageError(`cannot read --${flag} ${file}: ${reason}`);
+    throw new SettingError(setting, `cannot read ${file}: ${reason}`, { cause: error });
   }
 }
 
@@ -160,8 +164,9 @@ async function listenUnix(path: string): Promise<Deno.Listener> {
   const allowed = (name: "read" | "write") =>
     Deno.permissions.querySync({ name, path }).state === "granted";
   if (!allowed("read") || !allowed("write")) {
-    throw new UsageError(
-      `--unix ${path} needs read and write access to it: run deno with --allow-read --allow-write`,
+    throw new SettingError(
+      "path",
+      `${path} needs read and write access to it: run deno with --allow-read --allow-write`,
     );
   }
   await removeStaleSocket(path);

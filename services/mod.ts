@@ -7,6 +7,7 @@
  */
 import { isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { SettingError } from "../lib/errors.ts";
 import { type Service, serviceProblems } from "../lib/service.ts";
 import { createExecService } from "./exec.ts";
 import { chargen } from "./chargen.ts";
@@ -66,11 +67,11 @@ export const SERVICE_FACTORIES: Readonly<Record<string, ServiceFactory>> = Objec
   exec: (args: readonly string[]) => {
     const [command, ...rest] = args;
     if (command === undefined) {
-      throw new UnknownServiceError("--service=exec needs a command after --, e.g. -- cat");
+      throw new UnknownServiceError("exec needs a command to run, e.g. cat");
     }
     if (Deno.permissions.querySync({ name: "run", command }).state !== "granted") {
       throw new UnknownServiceError(
-        `--service=exec needs permission to run ${command}: run deno with --allow-run`,
+        `exec needs permission to run ${command}: run deno with --allow-run`,
       );
     }
     return createExecService(command, rest);
@@ -104,14 +105,14 @@ export const SERVICE_NAMES: readonly string[] = [
  * await assert.rejects(loadService("nope"), UnknownServiceError);
  * ```
  */
-export class UnknownServiceError extends Error {
+export class UnknownServiceError extends SettingError {
   /**
    * Makes the error.
    *
    * @param message One sentence naming the service and what is wrong.
    */
   constructor(message: string) {
-    super(message);
+    super("service", message);
     this.name = "UnknownServiceError";
   }
 }
@@ -173,7 +174,7 @@ export async function loadService(
   if (factory) return factory(args);
   if (args.length > 0) {
     throw new UnknownServiceError(
-      `--service=${specifier} takes no words after --; only ${
+      `${specifier} takes no arguments; only ${
         Object.keys(SERVICE_FACTORIES).join(", ")
       } does`,
     );

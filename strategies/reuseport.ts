@@ -42,11 +42,11 @@ export const DEFAULT_THREADS: number = navigator.hardwareConcurrency || 1;
  */
 export function reusePortProblem(): string | undefined {
   if (Deno.build.os !== "linux") {
-    return `--mode=reuseport needs SO_REUSEPORT load balancing, which Deno offers only on Linux (this is ${Deno.build.os})`;
+    return `reuseport needs SO_REUSEPORT load balancing, which Deno offers only on Linux (this is ${Deno.build.os})`;
   }
   // `listenDatagram` is one of the APIs `--unstable-net` turns on.
   if (typeof (Deno as { listenDatagram?: unknown }).listenDatagram !== "function") {
-    return "--mode=reuseport needs Deno's unstable SO_REUSEPORT API: run deno with --unstable-net";
+    return "reuseport needs Deno's unstable SO_REUSEPORT API: run deno with --unstable-net";
   }
   return undefined;
 }
