@@ -19,7 +19,7 @@ import { writeAll } from "../lib/write_all.ts";
 import { loadService } from "../services/mod.ts";
 import { createStrategy, type Mode, MODES } from "../strategies/mod.ts";
 import { oneOf, wholeNumber } from "../lib/flags.ts";
-import { makeTestCertificate } from "../tests/_helpers.ts";
+import { makeTestCertificate } from "../lib/test_certificate.ts";
 
 const flags = parseArgs({
   args: Deno.args,
@@ -33,7 +33,7 @@ const mode: Mode = oneOf("mode", String(flags.mode), MODES);
 const conns = wholeNumber("conns", String(flags.conns), 1, 100_000);
 const mib = wholeNumber("mib", String(flags.mib), 1, 4096);
 
-// The tests' throw-away certificate, made by openssl in a fresh directory under /tmp.
+// The throw-away certificate the tests use too, made by openssl in a fresh directory under /tmp.
 await using certificate = await makeTestCertificate();
 const { certFile, keyFile } = certificate.files;
 const caCerts = [certificate.cert];

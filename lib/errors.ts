@@ -1,10 +1,14 @@
 /**
  * Errors that belong to the close path. A peer that leaves mid-read or
  * mid-write is ordinary for a server, so these are the only errors swallowed,
- * and they are recognised by class, never by message.
+ * and they are recognised by class, never by message. A service's own
+ * failure is logged the same way by every strategy, from here.
  *
  * @module
  */
+import { logger } from "./log.ts";
+
+const log = logger("connection");
 
 /**
  * The line a client gets when its service fails (throws, or is stopped for
@@ -100,4 +104,23 @@ export class SettingError extends Error {
     super(message, options);
     this.name = "SettingError";
   }
+}
+
+/**
+ * Logs a service's failure: the reason at warn, the stack at debug. Shared by
+ * every strategy, whether the error was caught on the socket's thread or in a
+ * Worker.
+ *
+ * @param peer The client whose service failed.
+ * @param reason One line, from `describeError`.
+ * @param stack The stack trace, or the reason when there is none.
+ */
+export function logServiceFailure(peer: string, reason: string, stack: string): void {
+  log.warn("service failed for {peer}: {reason}", { peer, reason });
+  log.debug("stack for {peer}: {stack}", { peer, stack });
+}
+
+/** An error's stack, or its description when it has none. */
+export function errorStack(error: unknown): string {
+  return error instanceof Error ? error.stack ?? error.message : String(error);
 }

@@ -8,12 +8,15 @@
  */
 import type { Connection } from "./connection.ts";
 import { ConnectionSession } from "./connection_session.ts";
-import { describeError, INTERNAL_ERROR_NOTICE, isDisconnect } from "./errors.ts";
-import { logger } from "./log.ts";
+import {
+  describeError,
+  errorStack,
+  INTERNAL_ERROR_NOTICE,
+  isDisconnect,
+  logServiceFailure,
+} from "./errors.ts";
 import { ServiceDriver } from "./service_driver.ts";
 import type { ServerContext } from "./strategy.ts";
-
-const log = logger("connection");
 
 /**
  * Runs the context's service for `connection` until either side ends it.
@@ -75,22 +78,4 @@ export async function reportServiceError(connection: Connection, error: unknown)
   }
   logServiceFailure(connection.peer, describeError(error), errorStack(error));
   await connection.closeWithLine(INTERNAL_ERROR_NOTICE);
-}
-
-/**
- * Logs a service's failure: the reason at warn, the stack at debug. Shared by
- * every strategy, whether the error was caught here or in a Worker.
- *
- * @param peer The client whose service failed.
- * @param reason One line, from `describeError`.
- * @param stack The stack trace, or the reason when there is none.
- */
-export function logServiceFailure(peer: string, reason: string, stack: string): void {
-  log.warn("service failed for {peer}: {reason}", { peer, reason });
-  log.debug("stack for {peer}: {stack}", { peer, stack });
-}
-
-/** An error's stack, or its description when it has none. */
-export function errorStack(error: unknown): string {
-  return error instanceof Error ? error.stack ?? error.message : String(error);
 }

@@ -8,7 +8,7 @@
  */
 /// <reference no-default-lib="true" />
 /// <reference lib="deno.worker" />
-import { ConnectionClosedError, describeError, isDisconnect } from "../lib/errors.ts";
+import { ConnectionClosedError, describeError, errorStack, isDisconnect } from "../lib/errors.ts";
 import { configureLogging } from "../lib/log.ts";
 import type { PeerInfo, Service, Session } from "../lib/service.ts";
 import { ServiceDriver } from "../lib/service_driver.ts";
@@ -122,7 +122,7 @@ function reportFailure(error: unknown): void {
   post({
     type: "failed",
     reason: describeError(error),
-    stack: error instanceof Error ? error.stack ?? error.message : String(error),
+    stack: errorStack(error),
     disconnect: isDisconnect(error),
   });
 }

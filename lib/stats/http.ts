@@ -8,13 +8,11 @@
  */
 import { formatHostPort } from "../address.ts";
 import { ListenError, listenReason } from "../listen.ts";
-import { logger } from "../log.ts";
 import type { StatsSource } from "./counters.ts";
 import { StatsHistory } from "./history.ts";
 import { STATS_PAGE_HTML } from "./page.ts";
 import { prometheusText } from "./prometheus.ts";
-
-const log = logger("stats");
+import { serveSmallHttp, type SmallRequest } from "./small_http.ts";
 
 /** Samples kept for the chart: five minutes at one a second. */
 export const HISTORY_SAMPLES = 300;
@@ -50,50 +48,35 @@ export interface StatsServer {
 export function serveStats(options: StatsServerOptions): StatsServer {
   const { stats, signal } = options;
   const history = new StatsHistory(stats, HISTORY_SAMPLES);
-  let server: Deno.HttpServer<Deno.NetAddr>;
+  let listener: Deno.TcpListener;
   try {
-    server = listenHttp(options, (request) => route(request, stats, history));
+    listener = Deno.listen({ hostname: options.hostname, port: options.port });
   } catch (error) {
     throw new ListenError(
       `cannot listen on ${formatHostPort(options.hostname, options.port)}: ${listenReason(error)}`,
       { cause: error },
     );
   }
+  const finished = serveSmallHttp({
+    listener,
+    handler: (request) => route(request, stats, history),
+    signal,
+  });
   history.sample();
   const sampler = setInterval(() => history.sample(), HISTORY_INTERVAL_MS);
   const stopSampling = () => clearInterval(sampler);
   if (signal.aborted) stopSampling();
   else signal.addEventListener("abort", stopSampling, { once: true });
-  return { addr: server.addr, finished: server.finished.finally(stopSampling) };
-}
-
-/** `Deno.serve` on the options' address, quiet: servidor prints its own line. */
-function listenHttp(
-  options: StatsServerOptions,
-  handler: (request: Request) => Response,
-): Deno.HttpServer<Deno.NetAddr> {
-  return Deno.serve(
-    {
-      hostname: options.hostname,
-      port: options.port,
-      signal: options.signal,
-      onListen: () => {},
-      onError: (error) => {
-        log.warn("stats request failed: {reason}", { reason: String(error) });
-        return new Response("internal error\n", { status: 500 });
-      },
-    },
-    handler,
-  );
+  return { addr: listener.addr, finished: finished.finally(stopSampling) };
 }
 
 /** Answers one request to the statistics endpoint. */
-function route(request: Request, stats: StatsSource, history: StatsHistory): Response {
+function route(request: SmallRequest, stats: StatsSource, history: StatsHistory): Response {
   if (request.method !== "GET" && request.method !== "HEAD") {
     return new Response("method not allowed\n", { status: 405, headers: { allow: "GET, HEAD" } });
   }
   const noStore = { "cache-control": "no-store" };
-  switch (new URL(request.url).pathname) {
+  switch (request.path) {
     case "/stats.json":
       return Response.json(stats.snapshot(), { headers: noStore });
     case "/history.json":
