@@ -13,7 +13,7 @@ import type { Admission, AdmissionRules } from "../lib/admission.ts";
 import type { Cidr } from "../lib/cidr.ts";
 import { logger } from "../lib/log.ts";
 import { formatRate } from "../lib/token_bucket.ts";
-import { InvalidValue, invalidMessage, UsageError } from "./flag.ts";
+import { invalidMessage, InvalidValue, UsageError } from "./flag.ts";
 import { cidr, rate, seconds, wholeNumber } from "./parse.ts";
 
 const log = logger("config");
@@ -91,7 +91,9 @@ export function applyConfig(base: ReloadableSettings, text: string): ReloadableS
     ...("max-conns" in file ? { maxConns: connectionLimit("max-conns", file) } : {}),
     ...("max-per-ip" in file ? { maxPerIp: connectionLimit("max-per-ip", file) } : {}),
     ...("rate" in file
-      ? { rate: file.rate === null ? undefined : read("rate", stringValue("rate", file.rate), rate) }
+      ? {
+        rate: file.rate === null ? undefined : read("rate", stringValue("rate", file.rate), rate),
+      }
       : {}),
   };
   const idleTimeoutMs = "idle-timeout" in file

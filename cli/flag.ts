@@ -80,9 +80,9 @@ export interface ValueFlagSpec<Target, Value> {
   defaultNote?: string;
   setting?: string;
   /** Reads the text; throws {@link InvalidValue} for text it does not accept. */
-  parse(text: string): Value;
+  parse: (text: string) => Value;
   /** Puts the value where it belongs. */
-  set(target: Target, value: Value): void;
+  set(target: Target, value: NoInfer<Value>): void;
 }
 
 /**
@@ -111,7 +111,7 @@ export interface ListFlagSpec<Target, Value> {
   placeholder: string;
   help: string;
   parse(text: string): Value;
-  set(target: Target, values: Value[]): void;
+  set(target: Target, values: NoInfer<Value>[]): void;
 }
 
 /**
@@ -138,6 +138,7 @@ export interface SwitchFlagSpec<Target> {
   name: string;
   short?: string;
   help: string;
+  setting?: string;
   set(target: Target, on: boolean): void;
 }
 
@@ -152,6 +153,7 @@ export function switchFlag<Target>(spec: SwitchFlagSpec<Target>): Flag<Target> {
     short: spec.short,
     multiple: false,
     help: spec.help,
+    setting: spec.setting,
     apply(target, raw) {
       spec.set(target, raw === true);
     },
@@ -234,7 +236,7 @@ export function flagHelp<Target>(table: readonly Flag<Target>[], width = 21): st
       flag.placeholder === undefined ? "" : `=${flag.placeholder}`
     }`;
     const [first = "", ...rest] = flag.help.split("\n");
-    const lead = written.length < width ? written.padEnd(width) : `${written}  `;
+    const lead = written.length < width - 1 ? written.padEnd(width) : `${written}  `;
     return [lead + first, ...rest.map((line) => " ".repeat(width) + line)].join("\n");
   }).join("\n");
 }

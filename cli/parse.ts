@@ -22,7 +22,9 @@ import { InvalidValue } from "./flag.ts";
  * assert.throws(() => oneOf(["a", "b"] as const)("c"), /expected one of a, b/);
  * ```
  */
-export function oneOf<T extends string>(allowed: readonly T[]): (text: string) => T {
+export function oneOf<List extends readonly string[]>(
+  allowed: List,
+): (text: string) => List[number] {
   return (text) => {
     const found = allowed.find((value) => value === text);
     if (found === undefined) throw new InvalidValue(`expected one of ${allowed.join(", ")}`);

@@ -9,7 +9,7 @@
 const LF = 0x0a;
 const CR = 0x0d;
 
-/** The limit a line may not exceed unless `--max-line` says otherwise. */
+/** The limit a line may not exceed unless the settings' `maxLine` says otherwise. */
 export const DEFAULT_MAX_LINE = 8192;
 
 /**

@@ -17,7 +17,7 @@ import {
 import { writeAllSync } from "./write_all.ts";
 
 /**
- * The levels `--log-level` accepts, most verbose first.
+ * The log levels, most verbose first.
  *
  * @example
  * ```ts
@@ -39,7 +39,7 @@ export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
  */
 export type LogLevelName = typeof LOG_LEVELS[number];
 /**
- * The formats `--log-format` accepts.
+ * The log formats.
  *
  * @example
  * ```ts

@@ -36,7 +36,7 @@ export interface ServerContext {
   readonly service: Service;
   /** How a Worker loads the same service: a built-in name or a module URL. */
   readonly serviceSpecifier: string;
-  /** The words after `--` that a service made from them (exec) is built with. */
+  /** The arguments a service made from them (exec) is built with. */
   readonly serviceArgs: readonly string[];
   /** The longest line a line service accepts. */
   readonly maxLine: number;
@@ -71,7 +71,7 @@ export interface ServerContext {
  * ```
  */
 export interface Strategy {
-  /** As given to `--mode`. */
+  /** The mode's name, as a server's settings give it. */
   readonly name: string;
   /**
    * Whether the accept loop waits for one client to finish before it accepts

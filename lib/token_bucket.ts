@@ -1,6 +1,6 @@
 /**
  * Rate limits: a token bucket, and one bucket per client address for
- * `--rate N/SECONDS`. A client may open N connections at once and then one
+ * A rate of `N/SECONDS`. A client may open N connections at once and then one
  * more every SECONDS/N seconds; the clock is injectable so tests need no sleeps.
  *
  * @module

@@ -19,7 +19,7 @@ import { echo } from "./echo.ts";
 import { reverse } from "./reverse.ts";
 
 /**
- * Every built-in service, by the name `--service` takes.
+ * Every built-in service, by name.
  *
  * @example
  * ```ts
@@ -39,7 +39,7 @@ export const SERVICES: Readonly<Record<string, Service>> = Object.freeze({
 });
 
 /**
- * Makes a service from the words after `--` on the command line.
+ * Makes a service from arguments (exec's command and its own arguments).
  *
  * @param args The words; a factory throws {@link UnknownServiceError} when they do not fit.
  *
@@ -54,7 +54,7 @@ export const SERVICES: Readonly<Record<string, Service>> = Object.freeze({
 export type ServiceFactory = (args: readonly string[]) => Service;
 
 /**
- * Services made from the words after `--`, by the name `--service` takes.
+ * Services made from arguments (exec's command), by name.
  *
  * @example
  * ```ts
@@ -79,7 +79,7 @@ export const SERVICE_FACTORIES: Readonly<Record<string, ServiceFactory>> = Objec
 });
 
 /**
- * Every name `--service` takes, built-ins first.
+ * Every service name, built-ins first.
  *
  * @example
  * ```ts
@@ -118,7 +118,7 @@ export class UnknownServiceError extends SettingError {
 }
 
 /**
- * Turns what a person typed after `--service=` into what {@link loadService}
+ * Turns what a person typed as a service into what {@link loadService}
  * takes, the same on the main thread and in a Worker: a name stays a name,
  * a URL stays a URL, and a file path (`./my_service.ts`, `/srv/x.ts`, anything
  * with a slash or a script's extension) becomes an absolute `file:` URL.
@@ -152,7 +152,7 @@ const SCRIPT_EXTENSION = /\.[cm]?[jt]sx?$/;
  *
  * @param specifier A built-in name like `echo`, `exec`, or a module URL
  *   (`file:`, `https:`); see {@link serviceSpecifier} for paths.
- * @param args The words after `--`; only a service made from them takes any.
+ * @param args The service's arguments; only a service made from them takes any.
  * @throws {UnknownServiceError} For an unknown name, a module that fails to
  *   load, or one whose default export is not a service.
  *
@@ -174,9 +174,7 @@ export async function loadService(
   if (factory) return factory(args);
   if (args.length > 0) {
     throw new UnknownServiceError(
-      `${specifier} takes no arguments; only ${
-        Object.keys(SERVICE_FACTORIES).join(", ")
-      } does`,
+      `${specifier} takes no arguments; only ${Object.keys(SERVICE_FACTORIES).join(", ")} does`,
     );
   }
   const builtIn = Object.hasOwn(SERVICES, specifier) ? SERVICES[specifier] : undefined;

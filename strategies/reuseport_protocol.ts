@@ -7,8 +7,8 @@
  */
 import type { Refusal } from "../lib/admission.ts";
 import type { BusSpec } from "../lib/chat/open_bus.ts";
-import type { LogSettings } from "../lib/log.ts";
 import type { ServeSummary } from "../lib/server.ts";
+import type { ServeSettings } from "../lib/settings.ts";
 import type { StatsSnapshot } from "../lib/stats/counters.ts";
 
 /** How often a Worker that keeps statistics reports them while it serves. */
@@ -24,13 +24,8 @@ export type ToListener =
     threads: number;
     hostname: string;
     port: number;
-    service: string;
-    serviceArgs: string[];
-    maxLine: number;
-    idleTimeoutMs: number;
-    graceMs: number;
-    log: LogSettings;
-    proxyProtocol: boolean;
+    /** The settings of the Worker's own server, the same type `serve()` takes. */
+    settings: ServeSettings;
     bus: BusSpec;
     /** Keep statistics and report them every {@link STATS_REPORT_MS}, and once more at the end. */
     reportStats: boolean;

@@ -27,7 +27,7 @@ function post(message: FromListener): void {
 
 /**
  * Admission is asked of the main thread, which holds one count for every
- * Worker: `--max-conns` and `--max-per-ip` limit the whole server, and a
+ * Worker: `maxConns` and `maxPerIp` limit the whole server, and a
  * reload of the rules reaches every Worker at once.
  */
 const pendingAdmissions = new Map<number, (refusal: Refusal | undefined) => void>();
@@ -48,8 +48,9 @@ const remoteAdmission: AdmissionGate = {
 };
 
 async function run(start: Extract<ToListener, { type: "start" }>): Promise<void> {
-  configureLogging(start.log);
-  idleTimeoutMs = start.idleTimeoutMs;
+  const { settings } = start;
+  if (settings.log) configureLogging(settings.log);
+  idleTimeoutMs = settings.idleTimeoutMs ?? 0;
   let listener: Deno.TcpListener;
   try {
     listener = Deno.listen({ hostname: start.hostname, port: start.port, reusePort: true });
@@ -66,7 +67,7 @@ async function run(start: Extract<ToListener, { type: "start" }>): Promise<void>
     return;
   }
   try {
-    const service = await loadService(start.service, start.serviceArgs);
+    const service = await loadService(settings.service, settings.serviceArgs);
     // Counted here, where the connections are; the main thread adds up every Worker's.
     const stats = start.reportStats
       ? new ServerStats({ service: service.name, mode: "reuseport" })
@@ -78,17 +79,14 @@ async function run(start: Extract<ToListener, { type: "start" }>): Promise<void>
     stop.signal.addEventListener("abort", () => clearInterval(reporter), { once: true });
     post({ type: "listening" });
     const summary = await serve({
+      ...settings,
       listener,
       strategy: poll,
       service,
-      serviceSpecifier: start.service,
-      serviceArgs: start.serviceArgs,
-      maxLine: start.maxLine,
+      serviceSpecifier: settings.service,
       admission: remoteAdmission,
-      idleTimeoutMs: () => idleTimeoutMs,
-      graceMs: start.graceMs,
-      signal: stop.signal,
-      proxyProtocol: start.proxyProtocol,
+      idleTimeoutFor: () => idleTimeoutMs,
+      shutdown: stop.signal,
       bus,
       ids: { first: start.index, step: start.threads },
       observer: stats,

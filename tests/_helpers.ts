@@ -7,17 +7,14 @@
 import assert from "node:assert/strict";
 import { Admission, type AdmissionRules } from "../lib/admission.ts";
 import { type ClientOptions, connectTo } from "../lib/client.ts";
-import { type ListenOptions, openListener } from "../lib/listen.ts";
-import type { Bus } from "../lib/chat/bus.ts";
-import { serve, type ServeSummary } from "../lib/server.ts";
-import { DEFAULT_MAX_LINE } from "../lib/line_framer.ts";
-import type { Service } from "../lib/service.ts";
-import type { CombinedStats, ServerObserver } from "../lib/stats/counters.ts";
+import type { ListenOptions } from "../lib/listen.ts";
+import type { ServeSummary } from "../lib/server.ts";
+import type { StatsSource } from "../lib/stats/counters.ts";
 import type { Strategy } from "../lib/strategy.ts";
 import { writeAll } from "../lib/write_all.ts";
-import { loadService } from "../services/mod.ts";
-import { createStrategy, type Mode, type StrategyOptions } from "../strategies/mod.ts";
-import { serveReusePort } from "../strategies/reuseport.ts";
+import type { Mode } from "../strategies/mod.ts";
+import { type ModeControls, type ModeSettings, serveMode } from "../strategies/serve_mode.ts";
+import type { Service } from "../lib/service.ts";
 import { makeTestCertificate, type TestCertificate } from "../lib/test_certificate.ts";
 
 export { makeTestCertificate, type TestCertificate };
@@ -28,107 +25,81 @@ export interface TestServer {
   port: number;
   /** The listener's address as the server logs it. */
   address: string;
-  strategy: Strategy;
+  /** The strategy; none under `reuseport`. */
+  strategy: Strategy | undefined;
   /** The server's admission control, when the test gave rules. */
   admission: Admission | undefined;
+  /** The statistics, when the test asked for them with `stats`. */
+  stats: StatsSource | undefined;
   stop(): Promise<ServeSummary>;
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-/** What a test server runs. */
-export interface TestServerOptions extends StrategyOptions {
-  mode: Mode;
+/**
+ * What a test server runs: the settings every mode takes, where the address
+ * defaults to 127.0.0.1 port 0, and the live parts a test may hold.
+ */
+export interface TestServerOptions
+  extends
+    Omit<ModeSettings, "listen" | "bus" | "rules" | "service">,
+    Omit<ModeControls, "admission" | "shutdown" | "service"> {
+  /** A service's name or module URL, or a test's own service object. */
   service: string | Service;
-  /** The words after `--` for a service made from them (exec). */
-  serviceArgs?: string[];
-  maxLine?: number;
-  /** Told of connections and requests, e.g. a `ServerStats`. */
-  observer?: ServerObserver;
-  /** Admission rules, e.g. `{ maxConns: 1 }`; the server's defaults otherwise. */
-  rules?: AdmissionRules;
-  /** A number, or a function asked for each new client, as a reload would change it. */
-  idleTimeoutMs?: number | (() => number);
-  handlerTimeoutMs?: number;
-  /** The shutdown grace; 0 unless given, so `stop()` closes clients at once. */
-  graceMs?: number;
-  /** The host to listen on; 127.0.0.1 unless given (e.g. `::1`). */
-  hostname?: string;
   /** Where to listen; 127.0.0.1 port 0 over TCP unless given. */
   listen?: ListenOptions;
-  /** Require a PROXY header on every connection. */
-  proxyProtocol?: boolean;
-  /** Share the chat room with other servers (not with `reuseport`, whose Workers share one). */
-  bus?: Bus;
-  /** `reuseport`: how many Workers (default 2, so that there is always more than one). */
-  threads?: number;
-  /** `reuseport`: where the Workers' statistics are added up. */
-  stats?: CombinedStats;
+  /** The host to listen on, port 0; 127.0.0.1 unless given (e.g. `::1`). */
+  hostname?: string;
+  /** Admission rules, e.g. `{ maxConns: 1 }`; the server's defaults otherwise. */
+  rules?: AdmissionRules;
 }
 
 /** Starts a server on 127.0.0.1, port 0, or wherever `options.listen` says. */
 export async function startServer(options: TestServerOptions): Promise<TestServer> {
-  const service = typeof options.service === "string"
-    ? await loadService(options.service, options.serviceArgs)
-    : options.service;
-  const reusePort = options.mode === "reuseport";
-  const { listener, address } = await openListener(
-    options.listen ??
-      { transport: "tcp", hostname: options.hostname ?? "127.0.0.1", port: 0, reusePort },
-  );
-  // Tests start many servers; ready Workers would only slow them unless a test asks.
-  const strategy = createStrategy(options.mode, { idleWorkers: 0, ...options });
-  const admission = options.rules ? new Admission(options.rules) : undefined;
+  const {
+    hostname = "127.0.0.1",
+    listen,
+    rules,
+    observer,
+    bus,
+    idleTimeoutFor,
+    service,
+    ...settings
+  } = options;
+  const admission = rules ? new Admission(rules) : undefined;
   const stopper = new AbortController();
-  let served: Promise<ServeSummary>;
-  if (reusePort) {
-    if (typeof options.service !== "string") {
-      throw new TypeError("reuseport Workers load their service by name; pass a string");
-    }
-    const { promise: listening, resolve: onListening } = Promise.withResolvers<void>();
-    served = serveReusePort({
-      listener: listener as Deno.TcpListener,
-      threads: options.threads ?? 2,
-      serviceSpecifier: options.service,
-      serviceArgs: options.serviceArgs,
-      maxLine: options.maxLine ?? DEFAULT_MAX_LINE,
+  const server = await serveMode(
+    {
+      // Tests start many servers; ready Workers would only slow them unless a test asks.
+      idleWorkers: 0,
+      // Always more than one reuseport Worker, so that their sharing is tested.
+      threads: 2,
+      // The shutdown grace is 0 unless given, so that `stop()` closes clients at once.
+      graceMs: 0,
       log: { level: "warn", format: "text" },
-      proxyProtocol: options.proxyProtocol,
+      ...settings,
+      service: typeof service === "string" ? service : service.name,
+      listen: listen ?? { transport: "tcp", hostname, port: 0 },
+    },
+    {
+      shutdown: stopper.signal,
       admission,
-      idleTimeoutMs: options.idleTimeoutMs,
-      graceMs: options.graceMs ?? 0,
-      signal: stopper.signal,
-      stats: options.stats,
-      onListening,
-    });
-    await Promise.race([listening, served]);
-  } else {
-    served = serve({
-      listener,
-      strategy,
-      service,
-      serviceSpecifier: typeof options.service === "string" ? options.service : service.name,
-      serviceArgs: options.serviceArgs,
-      maxLine: options.maxLine,
-      admission,
-      idleTimeoutMs: options.idleTimeoutMs,
-      handlerTimeoutMs: options.handlerTimeoutMs,
-      graceMs: options.graceMs ?? 0,
-      signal: stopper.signal,
-      proxyProtocol: options.proxyProtocol,
-      bus: options.bus,
-      observer: options.observer,
-    });
-  }
+      observer,
+      bus,
+      idleTimeoutFor,
+      service: typeof service === "string" ? undefined : service,
+    },
+  );
   let stopped: Promise<ServeSummary> | undefined;
   const stop = () => {
     stopper.abort();
-    return stopped ??= served;
+    return stopped ??= server.finished;
   };
   return {
-    port: listener.addr.transport === "tcp" ? listener.addr.port : 0,
-    address,
-    strategy,
+    port: server.addr.transport === "tcp" ? server.addr.port : 0,
+    address: server.address,
+    strategy: server.strategy,
     admission,
+    stats: server.stats,
     stop,
     async [Symbol.asyncDispose]() {
       await stop();
