@@ -2,8 +2,9 @@
  * servidor as a library: open a listener on any transport (TCP over IPv4 or
  * IPv6, TLS, a Unix socket), serve it with a concurrency strategy and a
  * service, write your own service against the same interface as the
- * built-ins, run a program per client inetd-style, and use the `writeAll`
- * that every write in servidor goes through.
+ * built-ins, test it in memory or under every mode with the testing kit
+ * (`testing.ts`), run a program per client inetd-style, and use the
+ * `writeAll` that every write in servidor goes through.
  *
  * ```ts
  * import { createStrategy, type LineService, openListener, serve } from "./mod.ts";
@@ -37,6 +38,7 @@ export {
   type ServeSummary,
   SHUTDOWN_NOTICE,
 } from "./lib/server.ts";
+export { CurrentService, type ServiceVersion } from "./lib/current_service.ts";
 export {
   Admission,
   type AdmissionGate,
@@ -95,7 +97,7 @@ export { echo } from "./services/echo.ts";
 export { createExecService, ucspiEnvironment } from "./services/exec.ts";
 export { ListenError, type Listening, type ListenOptions, openListener } from "./lib/listen.ts";
 export { type ClientOptions, connectTo, type Reader, runClient } from "./lib/client.ts";
-export { BroadcastChannelBus, type Bus, type BusEvent, localBus } from "./lib/chat/bus.ts";
+export { type Bus, type BusEvent, localBus, MessagePortBus } from "./lib/chat/bus.ts";
 export { type BusSpec, openBus } from "./lib/chat/open_bus.ts";
 export { parseProxyHeader, type ProxyHeader, ProxyProtocolError } from "./lib/proxy_protocol.ts";
 export {
@@ -108,3 +110,14 @@ export {
 export type { ReusePortSettings } from "./strategies/reuseport.ts";
 export type { WorkersOptions } from "./strategies/workers.ts";
 export type { ServeControls, ServeSettings } from "./lib/settings.ts";
+export {
+  checkUnderEveryMode,
+  type EveryModeOptions,
+  type ModeContext,
+  ModeFailures,
+  openTestSession,
+  type ServiceClient,
+  TestClient,
+  type TestSession,
+  type TestSessionOptions,
+} from "./testing.ts";

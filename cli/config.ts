@@ -231,32 +231,47 @@ export class ConfigReloader {
   }
 
   /**
-   * Reloads on every SIGHUP until `signal` aborts.
+   * Reloads on every SIGHUP until `signal` aborts; see {@link onHangup}.
    *
    * @param signal The server's shutdown signal.
+   * @returns Stops listening for SIGHUP; call it as the process ends.
    */
-  reloadOnHangup(signal: AbortSignal): void {
+  reloadOnHangup(signal: AbortSignal): () => void {
     // Reloads run one at a time, in the order the signals came.
     let reloading = Promise.resolve();
-    onHangup(signal, () => {
+    return onHangup(signal, () => {
       reloading = reloading.then(async () => void await this.reload());
     });
   }
 }
 
 /**
- * Calls `handler` on every SIGHUP until `signal` aborts. Once a listener is
- * installed, SIGHUP no longer ends the process, which is its default action.
+ * Calls `handler` on every SIGHUP until `signal` aborts, then logs and
+ * ignores SIGHUP until the returned function is called. Once a listener is
+ * installed, SIGHUP no longer ends the process, which is its default action:
+ * a hangup during the shutdown grace must not cut the clients' grace short
+ * and exit with status 129.
  *
- * @param signal Aborted when the server stops.
- * @param handler What a hangup does.
+ * @param signal Aborted when the server starts shutting down.
+ * @param handler What a hangup does while the server runs.
+ * @returns Stops listening for SIGHUP; call it as the process ends.
  */
-export function onHangup(signal: AbortSignal, handler: () => void): void {
-  if (signal.aborted) return;
-  Deno.addSignalListener("SIGHUP", handler);
-  signal.addEventListener("abort", () => Deno.removeSignalListener("SIGHUP", handler), {
-    once: true,
-  });
+export function onHangup(signal: AbortSignal, handler: () => void): () => void {
+  const ignore = () => {
+    log.info("SIGHUP while shutting down: ignored");
+  };
+  let current = signal.aborted ? ignore : handler;
+  Deno.addSignalListener("SIGHUP", current);
+  const whileStopping = () => {
+    Deno.removeSignalListener("SIGHUP", current);
+    current = ignore;
+    Deno.addSignalListener("SIGHUP", current);
+  };
+  signal.addEventListener("abort", whileStopping, { once: true });
+  return () => {
+    signal.removeEventListener("abort", whileStopping);
+    Deno.removeSignalListener("SIGHUP", current);
+  };
 }
 
 /**

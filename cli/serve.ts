@@ -418,6 +418,13 @@ export async function serveCommand(commandLine: string[]): Promise<number> {
   };
   const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
   for (const signal of signals) Deno.addSignalListener(signal, onSignal);
+  // A server that dies because its terminal hung up, or because an operator
+  // expected a reload, is worse than one that says there is nothing to reload.
+  const stopHangups = reloader
+    ? reloader.reloadOnHangup(shutdown.signal)
+    : onHangup(shutdown.signal, () => {
+      logger("config").warn("SIGHUP: nothing to reload without --config; carrying on");
+    });
   try {
     let server;
     try {
@@ -435,14 +442,6 @@ export async function serveCommand(commandLine: string[]): Promise<number> {
       printError(error instanceof ListenError ? error.message : describeError(error));
       return 1;
     }
-    if (reloader) reloader.reloadOnHangup(shutdown.signal);
-    else {
-      // A server that dies because its terminal hung up, or because an operator
-      // expected a reload, is worse than one that says there is nothing to reload.
-      onHangup(shutdown.signal, () => {
-        logger("config").warn("SIGHUP: nothing to reload without --config; carrying on");
-      });
-    }
     printLine(
       Deno.stderr,
       `listening on ${server.address} mode=${settings.mode} service=${server.service.name}`,
@@ -459,5 +458,6 @@ export async function serveCommand(commandLine: string[]): Promise<number> {
     return 0;
   } finally {
     for (const signal of signals) Deno.removeSignalListener(signal, onSignal);
+    stopHangups();
   }
 }

@@ -48,9 +48,12 @@ export class ConnectionSession implements Session {
     return this.send(`${text}\r\n`);
   }
 
-  broadcast(data: string | Uint8Array): void {
+  broadcast(data: string | Uint8Array): Promise<void> | undefined {
     // Recipients write later, after the caller may have reused its buffer.
-    this.#hub.broadcast(this.id, typeof data === "string" ? encoder.encode(data) : data.slice());
+    return this.#hub.broadcast(
+      this.id,
+      typeof data === "string" ? encoder.encode(data) : data.slice(),
+    );
   }
 
   setName(name: string): void {

@@ -15,6 +15,7 @@ import { Hub } from "./chat/hub.ts";
 import { DEFAULT_MAX_LINE } from "./line_framer.ts";
 import { logger } from "./log.ts";
 import { acceptProxyHeader } from "./proxy_protocol.ts";
+import type { ServiceVersion } from "./current_service.ts";
 import type { Service } from "./service.ts";
 import type { ServeControls, ServeSettings } from "./settings.ts";
 import { DEFAULT_HANDLER_TIMEOUT_MS, type ServerContext, type Strategy } from "./strategy.ts";
@@ -145,6 +146,24 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
     signal: hardStop.signal,
     onRequest: observer.request?.bind(observer),
   };
+  // One context per version, made when the first client of a new version arrives.
+  let versionServed: ServiceVersion | undefined;
+  let versionContext = context;
+  const contextForNewClient = (): ServerContext => {
+    const version = options.current?.version;
+    if (!version) return context;
+    if (version !== versionServed) {
+      versionServed = version;
+      versionContext = {
+        ...context,
+        service: version.service,
+        serviceSpecifier: version.specifier,
+      };
+    }
+    return versionContext;
+  };
+  /** What each client's version frames as, when versions may differ between clients. */
+  const framingOf = new WeakMap<Connection, Service["framing"]>();
   const summary: ServeSummary = { clients: 0, bytesIn: 0, bytesOut: 0 };
   const open = new Set<Connection>();
   const handlers = new Set<Promise<void>>();
@@ -170,9 +189,10 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
       open: open.size,
       graceMs,
     });
-    if (service.framing === "lines") {
-      const notice = encoder.encode(`${SHUTDOWN_NOTICE}\r\n`);
-      for (const connection of open) connection.write(notice).catch(() => {});
+    const notice = encoder.encode(`${SHUTDOWN_NOTICE}\r\n`);
+    for (const connection of open) {
+      if ((framingOf.get(connection) ?? service.framing) !== "lines") continue;
+      connection.write(notice).catch(() => {});
     }
     graceTimer = setTimeout(() => hardStop.abort(), graceMs);
   };
@@ -180,10 +200,20 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
   else stopping.addEventListener("abort", beginShutdown, { once: true });
 
   const handle = async (connection: Connection): Promise<void> => {
-    log.info("open {peer} id={id}", { peer: connection.peer, id: connection.id });
+    const served = contextForNewClient();
+    if (options.current) {
+      framingOf.set(connection, served.service.framing);
+      log.info("open {peer} id={id} service_version={version}", {
+        peer: connection.peer,
+        id: connection.id,
+        version: versionServed?.version,
+      });
+    } else {
+      log.info("open {peer} id={id}", { peer: connection.peer, id: connection.id });
+    }
     const idleTimeoutMs = idleTimeoutFor();
     const stopWatching = idleTimeoutMs > 0
-      ? watchIdle(connection, idleTimeoutMs, service.framing)
+      ? watchIdle(connection, idleTimeoutMs, served.service.framing)
       : () => {};
     try {
       try {
@@ -196,7 +226,7 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
         });
         return;
       }
-      await strategy.handle(connection, context);
+      await strategy.handle(connection, served);
     } finally {
       stopWatching();
       connection.close();

@@ -65,10 +65,14 @@ export interface Session {
   /** `send` with `"\r\n"` appended. */
   sendLine(text: string): Promise<void>;
   /**
-   * Sends to every other client of this server. It does not wait for them: a
-   * client that falls too far behind is disconnected instead.
+   * Sends to every other client of this server. It does not wait for them to
+   * read, except when the room falls behind: then the returned promise
+   * resolves once it has caught up (a client that does not is disconnected as
+   * a slow reader). A service that awaits it is paced to its room; one that
+   * ignores it is not, and a client of its that outruns the room fills the
+   * others' queues until they are dropped.
    */
-  broadcast(data: string | Uint8Array): void;
+  broadcast(data: string | Uint8Array): void | Promise<void>;
   /** Publishes the name that {@link Session.who} reports for this client. */
   setName(name: string): void;
   /** Lists every client connected to this server, this one included. */

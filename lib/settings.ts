@@ -10,6 +10,7 @@
  */
 import type { AdmissionGate } from "./admission.ts";
 import type { Bus } from "./chat/bus.ts";
+import type { CurrentService } from "./current_service.ts";
 import type { LogSettings } from "./log.ts";
 import type { ServerObserver } from "./stats/counters.ts";
 
@@ -67,4 +68,10 @@ export interface ServeControls {
   observer?: ServerObserver;
   /** Joins this server's hub to others' (other Workers, other machines); default alone. */
   bus?: Bus;
+  /**
+   * The version each new client gets, when it may change while the server
+   * runs (a reload). Given, it overrides the service for every client
+   * accepted from then on, and the log names the version each client gets.
+   */
+  current?: CurrentService;
 }

@@ -75,7 +75,8 @@ export const chat: LineService = {
       await handleCommand(session, command, rest.join(" "));
       return;
     }
-    session.broadcast(`<${nickOf(session)}> ${line}\r\n`);
+    // Awaited: a sender that outruns the room waits for it, its reads paused.
+    await session.broadcast(`<${nickOf(session)}> ${line}\r\n`);
   },
   close(session) {
     session.broadcast(`* ${nickOf(session)} left\r\n`);

@@ -7,8 +7,10 @@
  */
 import { isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import type { ServiceVersion } from "../lib/current_service.ts";
 import { SettingError } from "../lib/errors.ts";
 import { type Service, serviceProblems } from "../lib/service.ts";
+import { pinModule, type PinnedModule } from "./pinned_module.ts";
 import { createExecService } from "./exec.ts";
 import { chargen } from "./chargen.ts";
 import { chat } from "./chat.ts";
@@ -186,7 +188,73 @@ export async function loadService(
       }, or the path of your own module`,
     );
   }
+  requireReadAccess(new URL(specifier));
+  return await importService(specifier, specifier);
+}
+
+/**
+ * A loaded version of a service, pinned when it came from a local module.
+ *
+ * @example
+ * ```ts
+ * import type { LoadedService } from "./mod.ts";
+ *
+ * function describe(loaded: LoadedService): string {
+ *   return `${loaded.service.name} version ${loaded.version}, from ${loaded.files.length} files`;
+ * }
+ * ```
+ */
+export interface LoadedService extends ServiceVersion {
+  /** The files this version was read from, the module first; none for a built-in. */
+  readonly files: readonly string[];
+}
+
+/**
+ * Loads a service as {@link loadService} does, and pins a local module: its
+ * text and its local imports are read once, and `specifier` in the result
+ * loads that exact text in any Worker, whatever happens to the files later.
+ *
+ * @param specifier As {@link loadService} takes it.
+ * @param args The words after `--`; only a service made from them takes any.
+ * @throws {UnknownServiceError} As {@link loadService} does, naming the module's file.
+ *
+ * @example
+ * ```ts
+ * import { loadServiceVersion } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const upper = await loadServiceVersion(new URL("./examples/upper.ts", import.meta.url).href);
+ * assert.match(upper.version, /^[0-9a-f]{8}$/);
+ * assert.match(upper.specifier, /^blob:/);
+ * assert.equal((await loadServiceVersion("echo")).version, "builtin");
+ * ```
+ */
+export async function loadServiceVersion(
+  specifier: string,
+  args: readonly string[] = [],
+): Promise<LoadedService> {
+  if (!specifier.startsWith("file:") || args.length > 0) {
+    const service = await loadService(specifier, args);
+    // A remote module is fetched once per process and cached by Deno: as pinned as it gets.
+    const version = HAS_SCHEME.test(specifier) ? "remote" : "builtin";
+    return { service, specifier, version, files: [] };
+  }
   const url = new URL(specifier);
+  requireReadAccess(url);
+  let pinned: PinnedModule;
+  try {
+    pinned = await pinModule(url);
+  } catch (error) {
+    throw new UnknownServiceError(
+      `cannot load service module ${specifier}: ${error instanceof Error ? error.message : error}`,
+    );
+  }
+  const service = await importService(pinned.url, specifier, pinned.explain);
+  return { service, specifier: pinned.url, version: pinned.version, files: pinned.files };
+}
+
+/** Reading a local module needs read access, which a Worker needs too. */
+function requireReadAccess(url: URL): void {
   if (
     url.protocol === "file:" &&
     Deno.permissions.querySync({ name: "read", path: url }).state !== "granted"
@@ -195,18 +263,34 @@ export async function loadService(
       `loading the service module ${url.pathname} needs read access: run deno with --allow-read`,
     );
   }
+}
+
+/**
+ * Imports a module and checks that its default export is a service.
+ *
+ * @param url What to import.
+ * @param shownAs The module as messages name it.
+ * @param explain Rewrites an error's message to name files rather than pinned URLs.
+ */
+async function importService(
+  url: string,
+  shownAs: string,
+  explain: (message: string) => string = (message) => message,
+): Promise<Service> {
   let module: Record<string, unknown>;
   try {
-    module = await import(specifier);
+    module = await import(url);
   } catch (error) {
     throw new UnknownServiceError(
-      `cannot load service module ${specifier}: ${error instanceof Error ? error.message : error}`,
+      `cannot load service module ${shownAs}: ${
+        explain(error instanceof Error ? error.message : String(error))
+      }`,
     );
   }
   const problems = serviceProblems(module.default);
   if (problems.length > 0) {
     throw new UnknownServiceError(
-      `${specifier} does not export a valid service as default: it needs ${problems.join(", ")}`,
+      `${shownAs} does not export a valid service as default: it needs ${problems.join(", ")}`,
     );
   }
   return module.default as Service;

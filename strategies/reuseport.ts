@@ -5,7 +5,7 @@
  * the only new thing here is starting and stopping them. Unlike `workers`, no
  * byte crosses between threads: a connection lives and dies in the Worker
  * that accepted it. Chat spans the Workers through a bus (a
- * `BroadcastChannel`, or Redis).
+ * `MessagePort` from each Worker to each other, or Redis).
  *
  * SO_REUSEPORT in Deno is an unstable API (`unstable-net`) and
  * spreads connections only on Linux; elsewhere it is silently ignored, so the
@@ -14,7 +14,7 @@
  * @module
  */
 import { Admission, DEFAULT_MAX_CONNS } from "../lib/admission.ts";
-import { newNodeName } from "../lib/chat/bus.ts";
+import { MessagePortBus } from "../lib/chat/bus.ts";
 import type { BusSpec } from "../lib/chat/open_bus.ts";
 import { describeError } from "../lib/errors.ts";
 import { logger } from "../lib/log.ts";
@@ -22,6 +22,7 @@ import type { ServeSummary } from "../lib/server.ts";
 import type { ServeSettings } from "../lib/settings.ts";
 import type { CombinedStats } from "../lib/stats/counters.ts";
 import type { FromListener, ToListener } from "./reuseport_protocol.ts";
+import { workerScriptUrl } from "./worker_script.ts";
 
 const log = logger("reuseport");
 
@@ -101,8 +102,9 @@ export async function serveReusePort(
   controls: ReusePortControls,
 ): Promise<ServeSummary> {
   const threads = settings.threads ?? DEFAULT_THREADS;
-  // A room of its own, so that two servers in one process never share a chat.
-  const bus = settings.bus ?? { kind: "channel", name: `servidor-${newNodeName()}` };
+  // A room of its own (MessagePorts between the Workers) unless the settings name a bus,
+  // so that two servers in one process never share a chat.
+  const mesh = settings.bus ? undefined : MessagePortBus.mesh(threads);
   const { hostname, port } = listener.addr;
   const admission = controls.admission ?? new Admission({ maxConns: DEFAULT_MAX_CONNS });
   const idleTimeoutFor = controls.idleTimeoutFor ?? (() => settings.idleTimeoutMs ?? 0);
@@ -117,7 +119,7 @@ export async function serveReusePort(
       port,
       // Plain data, so it crosses as it is; the idle timeout is the one in force now.
       settings: { ...settings, idleTimeoutMs: idleTimeoutFor() },
-      bus,
+      bus: mesh ? { kind: "ports", ports: mesh[index - 1]! } : settings.bus!,
       reportStats: stats !== undefined,
     }));
   }
@@ -157,7 +159,7 @@ function startListener(
   stats: CombinedStats | undefined,
   start: Extract<ToListener, { type: "start" }>,
 ): Listener {
-  const worker = new Worker(new URL("./reuseport_worker.ts", import.meta.url), {
+  const worker = new Worker(workerScriptUrl("reuseport"), {
     type: "module",
     name: `servidor-reuseport-${start.index}`,
   });
@@ -209,6 +211,7 @@ function startListener(
     listening.reject(error);
     stopped.reject(error);
   };
-  worker.postMessage(start);
+  // The bus's ports, if any, move to the Worker; nothing else needs to.
+  worker.postMessage(start, start.bus.kind === "ports" ? start.bus.ports : []);
   return { worker, listening: listening.promise, stopped: stopped.promise };
 }

@@ -21,7 +21,7 @@ import { CombinedStats, ServerStats, type StatsSource } from "../lib/stats/count
 import { serveStats, type StatsServer } from "../lib/stats/http.ts";
 import { logStatsEvery } from "../lib/stats/log_line.ts";
 import type { Strategy } from "../lib/strategy.ts";
-import { loadService } from "../services/mod.ts";
+import { loadServiceVersion } from "../services/mod.ts";
 import { createStrategy, type Mode, type StrategyName } from "./mod.ts";
 import {
   DEFAULT_THREADS,
@@ -134,7 +134,10 @@ export async function serveMode(
   controls: ModeControls = {},
 ): Promise<RunningServer> {
   checkSettings(settings);
-  const service = controls.service ?? await loadService(settings.service, settings.serviceArgs);
+  // A module is read once and pinned: Workers load this exact text, not the file again.
+  const { service, specifier } = controls.service
+    ? { service: controls.service, specifier: settings.service }
+    : await loadServiceVersion(settings.service, settings.serviceArgs);
   const { mode, listen } = settings;
   const admission = controls.admission ??
     new Admission(settings.rules ?? { maxConns: DEFAULT_MAX_CONNS });
@@ -174,15 +177,16 @@ export async function serveMode(
         listener,
         strategy,
         service,
-        serviceSpecifier: settings.service,
+        serviceSpecifier: specifier,
         admission,
         idleTimeoutFor: controls.idleTimeoutFor,
         shutdown: stopping.signal,
         observer: controls.observer ?? (stats instanceof ServerStats ? stats : undefined),
         bus: controls.bus ?? ownBus,
+        current: controls.current,
         onReady: ready.resolve,
       })
-      : serveReusePort(listenerForReusePort(listener), settings, {
+      : serveReusePort(listenerForReusePort(listener), { ...settings, service: specifier }, {
         shutdown: stopping.signal,
         admission,
         idleTimeoutFor: controls.idleTimeoutFor,
@@ -236,28 +240,6 @@ function checkSettings(settings: ModeSettings): void {
     throw new SettingError(
       "proxyProtocol",
       "a PROXY header cannot be read on a TLS listener: it would come before the handshake",
-    );
-  }
-  const entry = mode === "workers"
-    ? "./worker_main.ts"
-    : mode === "reuseport"
-    ? "./reuseport_worker.ts"
-    : undefined;
-  if (entry !== undefined) requireWorkerReadAccess(mode, entry);
-}
-
-/**
- * Deno loads a Worker's module like a dynamic import, which needs read
- * access even for files the main module could import freely.
- */
-function requireWorkerReadAccess(mode: Mode, entryPath: string): void {
-  const entry = new URL(entryPath, import.meta.url);
-  if (entry.protocol !== "file:") return;
-  const { state } = Deno.permissions.querySync({ name: "read", path: entry });
-  if (state !== "granted") {
-    throw new SettingError(
-      "mode",
-      `${mode} needs read access to load its Workers: run deno with --allow-read`,
     );
   }
 }

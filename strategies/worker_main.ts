@@ -128,6 +128,8 @@ function reportFailure(error: unknown): void {
 }
 
 let service: Service | undefined;
+/** What {@link service} was loaded from: a built-in's name or a pinned module's URL. */
+let serviceSpecifier: string | undefined;
 let loggingConfigured = false;
 let session: RemoteSession | undefined;
 let driver: ServiceDriver | undefined;
@@ -188,8 +190,10 @@ async function openSession(message: Extract<ToWorker, { type: "open" }>): Promis
     configureLogging(message.log);
     loggingConfigured = true;
   }
-  if (!service) {
+  // A Worker kept for the next client may meet a new version of the service (a reload).
+  if (!service || serviceSpecifier !== message.service) {
     service = await loadService(message.service, message.serviceArgs);
+    serviceSpecifier = message.service;
     post({ type: "loaded" });
   }
   session = new RemoteSession(message);

@@ -6,7 +6,10 @@
  * trips of another client), never by time.
  */
 import assert from "node:assert/strict";
-import { CliServer, CONCURRENT_MODES, HAVE_PROC, procStatus, TestClient } from "./_helpers.ts";
+import { TestClient } from "../testing.ts";
+import { CliServer } from "./_helpers/cli.ts";
+import { CONCURRENT_MODES } from "./_helpers/modes.ts";
+import { HAVE_PROC, procStatus } from "./_helpers/proc.ts";
 
 const MiB = 1024 * 1024;
 /** What a server that buffered for a non-reading client would reach, and more. */

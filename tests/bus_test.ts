@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
-import { BroadcastChannelBus } from "../lib/chat/bus.ts";
-import { chatConversation, startServer, TestClient } from "./_helpers.ts";
+import { MessagePortBus } from "../lib/chat/bus.ts";
+import { startTestServer, TestClient } from "../testing.ts";
+import { chatConversation } from "./_helpers/chat.ts";
 
 /** Connects and reads the welcome line; returns the client and its guest number. */
 async function joinChat(port: number): Promise<{ client: TestClient; guest: number }> {
@@ -11,13 +12,13 @@ async function joinChat(port: number): Promise<{ client: TestClient; guest: numb
   return { client, guest: Number(match[1]) };
 }
 
-Deno.test("two servers on one BroadcastChannel bus are one chat room: messages, names, /who and leaves", async () => {
-  const channel = `test-${crypto.randomUUID()}`;
-  const busOne = new BroadcastChannelBus(channel);
-  const busTwo = new BroadcastChannelBus(channel);
+Deno.test("two servers on one MessagePort bus are one chat room: messages, names, /who and leaves", async () => {
+  const [portsOne, portsTwo] = MessagePortBus.mesh(2);
+  const busOne = new MessagePortBus(portsOne!);
+  const busTwo = new MessagePortBus(portsTwo!);
   try {
-    await using one = await startServer({ mode: "poll", service: "chat", bus: busOne });
-    await using two = await startServer({ mode: "poll", service: "chat", bus: busTwo });
+    await using one = await startTestServer({ mode: "poll", service: "chat", bus: busOne });
+    await using two = await startTestServer({ mode: "poll", service: "chat", bus: busTwo });
     await chatConversation(one.port, two.port);
   } finally {
     await busOne.close();
@@ -26,12 +27,12 @@ Deno.test("two servers on one BroadcastChannel bus are one chat room: messages, 
 });
 
 Deno.test("a server that stops says goodbye, and the other forgets its clients", async () => {
-  const channel = `test-${crypto.randomUUID()}`;
-  const busOne = new BroadcastChannelBus(channel);
-  const busTwo = new BroadcastChannelBus(channel);
+  const [portsOne, portsTwo] = MessagePortBus.mesh(2);
+  const busOne = new MessagePortBus(portsOne!);
+  const busTwo = new MessagePortBus(portsTwo!);
   try {
-    await using one = await startServer({ mode: "poll", service: "chat", bus: busOne });
-    const two = await startServer({ mode: "poll", service: "chat", bus: busTwo });
+    await using one = await startTestServer({ mode: "poll", service: "chat", bus: busOne });
+    const two = await startTestServer({ mode: "poll", service: "chat", bus: busTwo });
     const { client: ana } = await joinChat(one.port);
     using _ana = ana;
     const { client: ben } = await joinChat(two.port);
@@ -51,14 +52,14 @@ Deno.test("a server that stops says goodbye, and the other forgets its clients",
 });
 
 Deno.test("a server that starts late learns who is already in the room", async () => {
-  const channel = `test-${crypto.randomUUID()}`;
-  const busOne = new BroadcastChannelBus(channel);
-  const busTwo = new BroadcastChannelBus(channel);
+  const [portsOne, portsTwo] = MessagePortBus.mesh(2);
+  const busOne = new MessagePortBus(portsOne!);
+  const busTwo = new MessagePortBus(portsTwo!);
   try {
-    await using one = await startServer({ mode: "poll", service: "chat", bus: busOne });
+    await using one = await startTestServer({ mode: "poll", service: "chat", bus: busOne });
     const { client: ana } = await joinChat(one.port);
     using _ana = ana;
-    await using two = await startServer({ mode: "poll", service: "chat", bus: busTwo });
+    await using two = await startTestServer({ mode: "poll", service: "chat", bus: busTwo });
     const { client: ben } = await joinChat(two.port);
     using _ben = ben;
     // ana hears ben join after the late server's hello, so the snapshot it
@@ -75,7 +76,7 @@ Deno.test("a server that starts late learns who is already in the room", async (
 });
 
 Deno.test("reuseport spreads clients over its Workers and chat reaches every one of them", async () => {
-  await using server = await startServer({ mode: "reuseport", service: "chat", threads: 2 });
+  await using server = await startTestServer({ mode: "reuseport", service: "chat", threads: 2 });
   // Worker 1 numbers its clients 1, 3, 5 …, Worker 2 numbers them 2, 4, 6 …
   // The kernel picks a Worker by hashing the client's port, so keep
   // connecting (a bounded number of times) until both Workers have one.

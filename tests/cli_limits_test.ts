@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { assertOneLineError, CliServer, runCli, TestClient } from "./_helpers.ts";
+import { TestClient } from "../testing.ts";
+import { assertOneLineError, CliServer, runCli } from "./_helpers/cli.ts";
 
 const BAD_LIMITS: Array<[string[], RegExp]> = [
   [["--max-conns=-1"], /^servidor: invalid --max-conns "-1": expected a whole number from 0/],

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { assertOneLineError, CliServer, MAIN, runCli, TestClient } from "./_helpers.ts";
+import { TestClient } from "../testing.ts";
+import { assertOneLineError, CliServer, MAIN, runCli } from "./_helpers/cli.ts";
 
 const decoder = new TextDecoder();
 
@@ -32,17 +33,15 @@ for (const [args, message] of BAD_FLAGS) {
   });
 }
 
-Deno.test("the CLI refuses --mode=workers without read access, with one line and exit status 2", async () => {
-  assertOneLineError(
-    await runCli(["--mode=workers", "--port=0"]),
-    2,
-    /--mode: workers needs read access .* --allow-read/,
-  );
-});
-
 Deno.test("the CLI refuses --mode=reuseport without --unstable-net, with one line and exit status 2", async () => {
+  // deno.json turns the unstable network APIs on; run as if it were not there.
   assertOneLineError(
-    await runCli(["--mode=reuseport", "--port=0"], ["--allow-net", "--allow-read"]),
+    await runCli(["--mode=reuseport", "--port=0"], [
+      "--no-config",
+      "--import-map=deno.json",
+      "--allow-net",
+      "--allow-read",
+    ]),
     2,
     /^servidor: --mode: reuseport needs .* run deno with --unstable-net/,
   );

@@ -5,7 +5,9 @@
  * task's own flags and serves clients with it under every mode.
  */
 import assert from "node:assert/strict";
-import { ALL_MODES, CliServer, ROOT, TestClient } from "./_helpers.ts";
+import { TestClient } from "../testing.ts";
+import { CliServer, ROOT } from "./_helpers/cli.ts";
+import { ALL_MODES } from "./_helpers/modes.ts";
 
 const DENORT_BIN = Deno.env.get("DENORT_BIN");
 

@@ -1,39 +1,38 @@
 /**
- * Your own service as a module: the README's example, `upper.ts`, under
- * every strategy, in-process and from the command line, and the errors for
- * modules that cannot be used.
+ * Your own service as a module: the README's example, `upper.ts`, in memory,
+ * under every strategy through the testing kit, and from the command line,
+ * and the errors for modules that cannot be used.
  */
 import assert from "node:assert/strict";
 import { serviceSpecifier } from "../services/mod.ts";
-import {
-  ALL_MODES,
-  assertOneLineError,
-  CliServer,
-  ROOT,
-  runCli,
-  startServer,
-  TestClient,
-} from "./_helpers.ts";
+import upper from "../services/examples/upper.ts";
+import { checkUnderEveryMode, openTestSession, type ServiceClient } from "../testing.ts";
+import { TestClient } from "../testing.ts";
+import { assertOneLineError, CliServer, ROOT, runCli } from "./_helpers/cli.ts";
+import { ALL_MODES } from "./_helpers/modes.ts";
 
 /** The path the README runs, relative to the repository's root. */
 const EXAMPLE = "./services/examples/upper.ts";
 
-/** Talks to an `upper` server and checks its answers. */
-async function assertUpper(port: number): Promise<void> {
-  using client = await TestClient.connect(port);
+/** Talks to `upper` and checks its answers, in memory or on the wire. */
+async function assertUpper(client: ServiceClient): Promise<void> {
   await client.send("hola mundo\n/count\n");
   assert.equal(await client.readLine(), "HOLA MUNDO");
   assert.equal(await client.readLine(), "2 lines so far");
-  await client.closeWrite();
+  await client.end();
   assert.equal(await client.readLine(), null);
 }
 
-for (const mode of ALL_MODES) {
-  Deno.test(`your own service: ${mode} serves the README's upper.ts loaded by file URL`, async () => {
-    await using server = await startServer({ mode, service: serviceSpecifier(EXAMPLE, ROOT) });
-    await assertUpper(server.port);
-  });
+Deno.test("your own service: upper.ts answers an in-memory client", async () => {
+  await using client = openTestSession(upper);
+  await assertUpper(client);
+});
 
+Deno.test("your own service: upper.ts loaded by file URL answers alike under every mode", async () => {
+  await checkUnderEveryMode(new URL(serviceSpecifier(EXAMPLE, ROOT)), assertUpper);
+});
+
+for (const mode of ALL_MODES) {
   Deno.test(`your own service: the CLI runs --service=${EXAMPLE} under ${mode}`, async () => {
     await using server = await CliServer.start([
       `--mode=${mode}`,
@@ -41,7 +40,8 @@ for (const mode of ALL_MODES) {
       `--service=${EXAMPLE}`,
     ]);
     assert.match(server.address, /^127\.0\.0\.1:\d+$/);
-    await assertUpper(server.port);
+    using client = await TestClient.connect(server.port);
+    await assertUpper(client);
   });
 }
 

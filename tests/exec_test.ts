@@ -5,15 +5,10 @@
 import assert from "node:assert/strict";
 import type { PeerInfo, Session } from "../lib/service.ts";
 import { createExecService } from "../services/exec.ts";
-import {
-  ALL_MODES,
-  assertOneLineError,
-  CliServer,
-  hasCommand,
-  runCli,
-  startServer,
-  TestClient,
-} from "./_helpers.ts";
+import { startTestServer, TestClient } from "../testing.ts";
+import { assertOneLineError, CliServer, runCli } from "./_helpers/cli.ts";
+import { ALL_MODES } from "./_helpers/modes.ts";
+import { hasCommand } from "./_helpers/tools.ts";
 
 const HAVE_BC = hasCommand("bc");
 const decoder = new TextDecoder();
@@ -30,7 +25,7 @@ async function processGone(pid: number): Promise<void> {
 
 for (const mode of ALL_MODES) {
   Deno.test(`exec: ${mode} joins cat to its client, 4 MiB each way, and closes after cat exits`, async () => {
-    await using server = await startServer({ mode, service: "exec", serviceArgs: ["cat"] });
+    await using server = await startTestServer({ mode, service: "exec", serviceArgs: ["cat"] });
     using client = await TestClient.connect(server.port);
     const payload = new Uint8Array(4 * 1024 * 1024).map((_, i) => i % 251);
     // Read while writing: cat answers as it goes, so a client that only
@@ -47,7 +42,11 @@ for (const mode of ALL_MODES) {
     }`,
     ignore: !HAVE_BC,
     async fn() {
-      await using server = await startServer({ mode, service: "exec", serviceArgs: ["bc", "-q"] });
+      await using server = await startTestServer({
+        mode,
+        service: "exec",
+        serviceArgs: ["bc", "-q"],
+      });
       using client = await TestClient.connect(server.port);
       await client.send("2+3\n");
       assert.equal(await client.readLine(), "5");
@@ -60,7 +59,7 @@ for (const mode of ALL_MODES) {
   });
 
   Deno.test(`exec: ${mode} gives the program the client's address as ucspi-tcp does, and closes when it exits`, async () => {
-    await using server = await startServer({
+    await using server = await startTestServer({
       mode,
       service: "exec",
       serviceArgs: [
@@ -80,7 +79,7 @@ for (const mode of ALL_MODES) {
   });
 
   Deno.test(`exec: ${mode} stops the program when its client leaves`, async () => {
-    await using server = await startServer({
+    await using server = await startTestServer({
       mode,
       service: "exec",
       // `exec` keeps the shell's pid; `yes` writes until stopped.
@@ -96,7 +95,7 @@ for (const mode of ALL_MODES) {
 
 for (const mode of ALL_MODES) {
   Deno.test(`exec: ${mode} stops every program before the server's stop() resolves`, async () => {
-    const server = await startServer({
+    const server = await startTestServer({
       mode,
       service: "exec",
       // A program that neither reads nor writes: only a signal ends it.
@@ -171,7 +170,7 @@ for (const [args, permissions, message] of EXEC_MISTAKES) {
 }
 
 Deno.test("exec: a command that does not exist closes its client and the server goes on", async () => {
-  await using server = await startServer({
+  await using server = await startTestServer({
     mode: "poll",
     service: "exec",
     serviceArgs: ["servidor-no-such-program"],

@@ -6,7 +6,7 @@
  */
 import { createHash } from "node:crypto";
 import { MODES } from "../strategies/mod.ts";
-import { startServer, TestClient } from "./_helpers.ts";
+import { startTestServer, TestClient } from "../testing.ts";
 
 const STREAMS_PER_SERVICE = 12;
 const MAX_LINE = 120;
@@ -183,7 +183,7 @@ for (const mode of MODES) {
     Deno.test(`${service} answers random streams cut at random points as the model does under ${mode}`, async () => {
       const seed = SEED + service.length * 1000 + mode.length;
       const random = generator(seed);
-      const start = () => startServer({ mode, service, maxLine: MAX_LINE });
+      const start = () => startTestServer({ mode, service, maxLine: MAX_LINE });
       let server = await start();
       try {
         for (let i = 0; i < STREAMS_PER_SERVICE; i++) {

@@ -5,7 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { MAX_HTTP_CONNECTIONS } from "../lib/stats/small_http.ts";
-import { CliServer, MAIN, TestClient } from "./_helpers.ts";
+import { TestClient } from "../testing.ts";
+import { CliServer, MAIN } from "./_helpers/cli.ts";
 
 /** Starts the CLI with at most `files` descriptors, as `ulimit -n` would. */
 function startWithDescriptors(files: number, args: string[]): Promise<CliServer> {

@@ -6,16 +6,11 @@
  * client, never by waiting on a clock.
  */
 import assert from "node:assert/strict";
-import {
-  CliServer,
-  CONCURRENT_MODES,
-  HAVE_PROC,
-  openDescriptors,
-  procStatus,
-  tcpSockets,
-  TestClient,
-  toolInstalled,
-} from "./_helpers.ts";
+import { TestClient } from "../testing.ts";
+import { CliServer } from "./_helpers/cli.ts";
+import { CONCURRENT_MODES } from "./_helpers/modes.ts";
+import { HAVE_PROC, openDescriptors, procStatus, tcpSockets } from "./_helpers/proc.ts";
+import { toolInstalled } from "./_helpers/tools.ts";
 
 /**
  * Descriptors beyond the baseline that are not counted as a leak. Connections

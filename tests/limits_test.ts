@@ -3,7 +3,8 @@ import { Cidr } from "../lib/cidr.ts";
 import { LineFramer, LineTooLongError } from "../lib/line_framer.ts";
 import type { LineService } from "../lib/service.ts";
 import { MODES } from "../strategies/mod.ts";
-import { CONCURRENT_MODES, startServer, TestClient } from "./_helpers.ts";
+import { startTestServer, TestClient } from "../testing.ts";
+import { CONCURRENT_MODES } from "./_helpers/modes.ts";
 
 /**
  * Long enough that a Worker starting on a busy machine does not count as the
@@ -19,7 +20,11 @@ async function assertServed(client: TestClient, text: string): Promise<void> {
 
 for (const mode of CONCURRENT_MODES) {
   Deno.test(`--max-conns refuses the next client with "ERR server busy" and spares the others under ${mode}`, async () => {
-    await using server = await startServer({ mode, service: "reverse", rules: { maxConns: 2 } });
+    await using server = await startTestServer({
+      mode,
+      service: "reverse",
+      rules: { maxConns: 2 },
+    });
     using first = await TestClient.connect(server.port);
     using second = await TestClient.connect(server.port);
     await assertServed(first, "one");
@@ -46,7 +51,11 @@ for (const mode of CONCURRENT_MODES) {
   });
 
   Deno.test(`--max-per-ip refuses one address's next client and spares the others under ${mode}`, async () => {
-    await using server = await startServer({ mode, service: "reverse", rules: { maxPerIp: 1 } });
+    await using server = await startTestServer({
+      mode,
+      service: "reverse",
+      rules: { maxPerIp: 1 },
+    });
     using first = await TestClient.connect(server.port);
     await assertServed(first, "one");
     using second = await TestClient.connect(server.port);
@@ -60,7 +69,7 @@ for (const mode of CONCURRENT_MODES) {
 for (const mode of MODES) {
   Deno.test(`--deny closes a client before any service runs, even one --allow lets in, under ${mode}`, async () => {
     // chat greets every client it serves, so silence means it never ran.
-    await using server = await startServer({
+    await using server = await startTestServer({
       mode,
       service: "chat",
       rules: { allow: [Cidr.parse("127.0.0.0/8")], deny: [Cidr.parse("127.0.0.1/32")] },
@@ -70,7 +79,7 @@ for (const mode of MODES) {
   });
 
   Deno.test(`--allow lets only its blocks in, over IPv4 and IPv6, under ${mode}`, async () => {
-    const allowed = await startServer({
+    const allowed = await startTestServer({
       mode,
       service: "reverse",
       hostname: "::1",
@@ -82,7 +91,7 @@ for (const mode of MODES) {
     } finally {
       await allowed.stop();
     }
-    await using refused = await startServer({
+    await using refused = await startTestServer({
       mode,
       service: "reverse",
       rules: { allow: [Cidr.parse("10.0.0.0/8"), Cidr.parse("::1")] },
@@ -92,7 +101,11 @@ for (const mode of MODES) {
   });
 
   Deno.test(`--idle-timeout tells a silent line client and closes it under ${mode}`, async () => {
-    await using server = await startServer({ mode, service: "reverse", idleTimeoutMs: IDLE_MS });
+    await using server = await startTestServer({
+      mode,
+      service: "reverse",
+      idleTimeoutMs: IDLE_MS,
+    });
     using client = await TestClient.connect(server.port);
     await assertServed(client, "awake");
     assert.equal(await client.readLine(), "ERR idle timeout");
@@ -100,7 +113,7 @@ for (const mode of MODES) {
   });
 
   Deno.test(`--idle-timeout closes a silent byte-stream client without a word under ${mode}`, async () => {
-    await using server = await startServer({ mode, service: "echo", idleTimeoutMs: IDLE_MS });
+    await using server = await startTestServer({ mode, service: "echo", idleTimeoutMs: IDLE_MS });
     using client = await TestClient.connect(server.port);
     await client.send("ping");
     assert.equal(new TextDecoder().decode(await client.readBytes(4)), "ping");
@@ -108,7 +121,7 @@ for (const mode of MODES) {
   });
 
   Deno.test(`invalid UTF-8, NUL bytes and binary junk get U+FFFD answers, not a crash, under ${mode}`, async () => {
-    await using server = await startServer({ mode, service: "reverse" });
+    await using server = await startTestServer({ mode, service: "reverse" });
     using client = await TestClient.connect(server.port);
     await client.send(new Uint8Array([0x61, 0xff, 0x62, 0x0a])); // a, invalid byte, b
     assert.equal(await client.readLine(), "b\uFFFDa");
@@ -146,7 +159,7 @@ const FAULTY = new URL("./fixtures/faulty_service.ts", import.meta.url).href;
 
 for (const mode of MODES) {
   Deno.test(`a service that throws gets its own client "ERR internal error" and closed, nobody else, under ${mode}`, async () => {
-    await using server = await startServer({ mode, service: FAULTY });
+    await using server = await startTestServer({ mode, service: FAULTY });
     using client = await TestClient.connect(server.port);
     await client.send("hello\n");
     assert.equal(await client.readLine(), "hello");
@@ -169,7 +182,7 @@ Deno.test("a service passed as an object that throws closes only its client unde
       return session.sendLine(line);
     },
   };
-  await using server = await startServer({ mode: "poll", service: throwing });
+  await using server = await startTestServer({ mode: "poll", service: throwing });
   using bystander = await TestClient.connect(server.port);
   using victim = await TestClient.connect(server.port);
   await victim.send("throw\n");
@@ -180,7 +193,7 @@ Deno.test("a service passed as an object that throws closes only its client unde
 });
 
 Deno.test("workers terminates a Worker stuck past --handler-timeout; others go on", async () => {
-  await using server = await startServer({
+  await using server = await startTestServer({
     mode: "workers",
     service: FAULTY,
     handlerTimeoutMs: 500,
@@ -200,7 +213,7 @@ Deno.test("workers terminates a Worker stuck past --handler-timeout; others go o
 });
 
 Deno.test("workers terminates a Worker with an uncaught error; its client gets ERR internal error", async () => {
-  await using server = await startServer({ mode: "workers", service: FAULTY });
+  await using server = await startTestServer({ mode: "workers", service: FAULTY });
   using client = await TestClient.connect(server.port);
   await client.send("crash\n");
   assert.equal(await client.readLine(), "ERR internal error");
@@ -211,7 +224,7 @@ Deno.test("workers terminates a Worker with an uncaught error; its client gets E
 });
 
 Deno.test("workers does not mistake a Worker waiting on a client that does not read for a stuck one", async () => {
-  await using server = await startServer({
+  await using server = await startTestServer({
     mode: "workers",
     service: "echo",
     // Generous: on a loaded machine a busy Worker may well be silent for a tenth of a second.

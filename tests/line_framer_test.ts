@@ -67,3 +67,32 @@ Deno.test("LineFramer hands over the lines completed before a line that is too l
     assert.deepEqual(error.linesBefore, ["one", "two"]);
   }
 });
+
+Deno.test("LineFramer copies a long line arriving in many reads a bounded number of times, not once per read", () => {
+  const LINE = 8 * 1024 * 1024;
+  const READ = 16 * 1024;
+  const framer = new LineFramer(LINE);
+  const chunk = new Uint8Array(READ).fill(0x61);
+  // Counts every byte copied into a Uint8Array while the line arrives.
+  const set = Uint8Array.prototype.set;
+  let copied = 0;
+  Uint8Array.prototype.set = function (
+    this: Uint8Array,
+    source: ArrayLike<number>,
+    offset?: number,
+  ) {
+    copied += source.length;
+    return set.call(this, source, offset);
+  } as typeof set;
+  let lines: string[];
+  try {
+    for (let read = 0; read < LINE / READ; read++) assert.deepEqual(framer.push(chunk), []);
+    lines = framer.push(new Uint8Array([0x0a]));
+  } finally {
+    Uint8Array.prototype.set = set;
+  }
+  assert.equal(lines.length, 1);
+  assert.equal(lines[0]!.length, LINE);
+  // Doubling copies each byte about twice; a copy per read would be LINE * reads / 2.
+  assert.ok(copied <= 4 * LINE, `copied ${copied} bytes for a line of ${LINE}`);
+});

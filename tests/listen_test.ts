@@ -3,17 +3,11 @@
  * leaves on disk, for TLS, Unix sockets and IPv6.
  */
 import assert from "node:assert/strict";
-import {
-  assertOneLineError,
-  CliServer,
-  hasCommand,
-  hasIpv6Loopback,
-  makeTestCertificate,
-  runCli,
-  startServer,
-  startTlsServer,
-  TestClient,
-} from "./_helpers.ts";
+import { makeTestCertificate } from "../lib/test_certificate.ts";
+import { startTestServer, TestClient } from "../testing.ts";
+import { assertOneLineError, CliServer, runCli } from "./_helpers/cli.ts";
+import { startTlsServer } from "./_helpers/tls.ts";
+import { hasCommand, hasIpv6Loopback } from "./_helpers/tools.ts";
 
 const HAVE_OPENSSL = hasCommand("openssl");
 const HAVE_IPV6 = hasIpv6Loopback();
@@ -134,7 +128,7 @@ Deno.test("a socket file that a live server answers on is refused with one line 
   const dir = await Deno.makeTempDir({ dir: "/tmp", prefix: "servidor-unix-" });
   const path = `${dir}/servidor.sock`;
   try {
-    await using _live = await startServer({
+    await using _live = await startTestServer({
       mode: "poll",
       service: "echo",
       listen: { transport: "unix", path },
@@ -178,7 +172,7 @@ Deno.test("the client command talks to a Unix socket with --unix", async () => {
   const dir = await Deno.makeTempDir({ dir: "/tmp", prefix: "servidor-unix-" });
   const path = `${dir}/servidor.sock`;
   try {
-    await using _server = await startServer({
+    await using _server = await startTestServer({
       mode: "poll",
       service: "reverse",
       listen: { transport: "unix", path },

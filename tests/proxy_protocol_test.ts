@@ -7,7 +7,8 @@ import {
   ProxyProtocolError,
   V1_MAX_LENGTH,
 } from "../lib/proxy_protocol.ts";
-import { CliServer, startServer, TestClient } from "./_helpers.ts";
+import { startTestServer, TestClient } from "../testing.ts";
+import { CliServer } from "./_helpers/cli.ts";
 
 function hex(text: string): Uint8Array {
   return new Uint8Array(text.match(/../g)!.map((byte) => parseInt(byte, 16)));
@@ -119,7 +120,11 @@ Deno.test("formatIpv6() shortens the longest run of zeros and only runs of two o
 });
 
 Deno.test("with --proxy-protocol, /who shows the client the v1 header names", async () => {
-  await using server = await startServer({ mode: "poll", service: "chat", proxyProtocol: true });
+  await using server = await startTestServer({
+    mode: "poll",
+    service: "chat",
+    proxyProtocol: true,
+  });
   using client = await TestClient.connect(server.port);
   await client.send("PROXY TCP4 192.0.2.7 127.0.0.1 51234 7000\r\n/who\n");
   assert.match((await client.readLine())!, /^\* welcome/);
@@ -127,7 +132,11 @@ Deno.test("with --proxy-protocol, /who shows the client the v1 header names", as
 });
 
 Deno.test("with --proxy-protocol, a header split across many writes still works, then echo carries on", async () => {
-  await using server = await startServer({ mode: "poll", service: "echo", proxyProtocol: true });
+  await using server = await startTestServer({
+    mode: "poll",
+    service: "echo",
+    proxyProtocol: true,
+  });
   using client = await TestClient.connect(server.port);
   for (const byte of HAPROXY_V2_TCP6) {
     await client.send(new Uint8Array([byte]));
@@ -137,7 +146,7 @@ Deno.test("with --proxy-protocol, a header split across many writes still works,
 
 for (const mode of ["single", "poll", "workers"] as const) {
   Deno.test(`with --proxy-protocol, a client without a header is refused under ${mode}`, async () => {
-    await using server = await startServer({ mode, service: "echo", proxyProtocol: true });
+    await using server = await startTestServer({ mode, service: "echo", proxyProtocol: true });
     using client = await TestClient.connect(server.port);
     await client.send("hola\n");
     assert.deepEqual(await client.readAll(), new Uint8Array(0));
@@ -145,7 +154,11 @@ for (const mode of ["single", "poll", "workers"] as const) {
 }
 
 Deno.test("with --proxy-protocol, a health check's LOCAL header is never served as a client", async () => {
-  await using server = await startServer({ mode: "poll", service: "chat", proxyProtocol: true });
+  await using server = await startTestServer({
+    mode: "poll",
+    service: "chat",
+    proxyProtocol: true,
+  });
   using member = await TestClient.connect(server.port);
   await member.send(HAPROXY_V1_TCP4.subarray(0, HAPROXY_V1_TCP4.byteLength - 5));
   assert.match((await member.readLine())!, /^\* welcome/);
@@ -161,7 +174,11 @@ Deno.test("with --proxy-protocol, a health check's LOCAL header is never served 
 });
 
 Deno.test("with --proxy-protocol, a LOCAL connection that sends bytes is served with its own address", async () => {
-  await using server = await startServer({ mode: "poll", service: "echo", proxyProtocol: true });
+  await using server = await startTestServer({
+    mode: "poll",
+    service: "echo",
+    proxyProtocol: true,
+  });
   using client = await TestClient.connect(server.port);
   await client.send(HAPROXY_V2_HEALTH_CHECK);
   await client.send("ping\n");

@@ -6,14 +6,10 @@
  */
 import assert from "node:assert/strict";
 import { MODES } from "../strategies/mod.ts";
-import {
-  CliServer,
-  CONCURRENT_MODES,
-  Netcat,
-  runTool,
-  TestClient,
-  toolInstalled,
-} from "./_helpers.ts";
+import { TestClient } from "../testing.ts";
+import { CliServer } from "./_helpers/cli.ts";
+import { CONCURRENT_MODES } from "./_helpers/modes.ts";
+import { Netcat, runTool, toolInstalled } from "./_helpers/tools.ts";
 
 const decoder = new TextDecoder();
 

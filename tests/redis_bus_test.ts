@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { newNodeName } from "../lib/chat/bus.ts";
 import { connectRedisBus } from "../lib/chat/redis_bus.ts";
-import { eventually, hasCommand, startRedis, startServer, TestClient } from "./_helpers.ts";
+import { startTestServer, TestClient } from "../testing.ts";
+import { startRedis } from "./_helpers/redis.ts";
+import { eventually, hasCommand } from "./_helpers/tools.ts";
 
 const haveRedis = hasCommand("redis-server");
 const skipped = haveRedis ? "" : " (skipped: redis-server is not installed)";
@@ -17,8 +19,8 @@ Deno.test({
     const busOne = await connectRedisBus(url, newNodeName());
     const busTwo = await connectRedisBus(url, newNodeName());
     try {
-      await using one = await startServer({ mode: "poll", service: "chat", bus: busOne });
-      await using two = await startServer({ mode: "poll", service: "chat", bus: busTwo });
+      await using one = await startTestServer({ mode: "poll", service: "chat", bus: busOne });
+      await using two = await startTestServer({ mode: "poll", service: "chat", bus: busTwo });
       using ana = await TestClient.connect(one.port);
       assert.match((await ana.readLine())!, /^\* welcome/);
       using ben = await TestClient.connect(two.port);

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { IDLE_NOTICE } from "../lib/server.ts";
-import { CliServer, Netcat, runCli, startServer, TestClient } from "./_helpers.ts";
+import { startTestServer, TestClient } from "../testing.ts";
+import { CliServer, runCli } from "./_helpers/cli.ts";
+import { Netcat } from "./_helpers/tools.ts";
 
 Deno.test("SIGHUP with a new deny list refuses the next client from that range while an open one keeps working", async () => {
   const config = await Deno.makeTempFile({ prefix: "servidor_reload_", suffix: ".json" });
@@ -115,7 +117,7 @@ for (const mode of ["poll", "reuseport"] as const) {
   Deno.test(`a reloaded idle timeout applies to the next client only, under ${mode}`, async () => {
     // What ConfigReloader.idleTimeoutMs answers, changed here as a reload would change it.
     let idleTimeoutMs = 0;
-    await using server = await startServer({
+    await using server = await startTestServer({
       mode,
       service: "reverse",
       idleTimeoutFor: () => idleTimeoutMs,

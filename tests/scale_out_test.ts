@@ -4,15 +4,10 @@
  * one Redis. Needs Debian's `haproxy` and `redis-server`; skips without them.
  */
 import assert from "node:assert/strict";
-import {
-  CliServer,
-  eventually,
-  freePort,
-  hasCommand,
-  startRedis,
-  TestClient,
-  type TestRedis,
-} from "./_helpers.ts";
+import { TestClient } from "../testing.ts";
+import { CliServer } from "./_helpers/cli.ts";
+import { startRedis, type TestRedis } from "./_helpers/redis.ts";
+import { eventually, freePort, hasCommand } from "./_helpers/tools.ts";
 
 const missing = ["haproxy", "redis-server"].filter((name) => !hasCommand(name));
 const skipped = missing.length ? ` (skipped: ${missing.join(" and ")} not installed)` : "";
@@ -54,7 +49,7 @@ class Instance {
   }
 }
 
-/** The example configuration of the README, on ports chosen for the test. */
+/** The example configuration of docs/scaling_out.md, on ports chosen for the test. */
 function haproxyConfig(frontend: number, backends: number[]): string {
   return `global
   maxconn 256

@@ -1,25 +1,27 @@
 import assert from "node:assert/strict";
 import { chargenLine } from "../services/chargen.ts";
 import { loadHashing, sha256Rounds } from "../services/compute.ts";
-import { ALL_MODES, startServer, TestClient } from "./_helpers.ts";
+import { chat } from "../services/chat.ts";
+import { reverse } from "../services/reverse.ts";
+import { checkUnderEveryMode, openTestSession, type ServiceClient } from "../testing.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /** One client's conversation with a service, the same under every strategy. */
-const CONVERSATIONS: Record<string, (client: TestClient) => Promise<void>> = {
+const CONVERSATIONS: Record<string, (client: ServiceClient) => Promise<void>> = {
   async echo(client) {
     await client.send("hello\n");
     assert.equal(decoder.decode(await client.readBytes(6)), "hello\n");
     const everyByte = Uint8Array.from({ length: 256 }, (_, i) => i);
     await client.send(everyByte);
     assert.deepEqual(await client.readBytes(256), everyByte);
-    await client.closeWrite();
+    await client.end();
     assert.equal((await client.readAll()).byteLength, 0);
   },
   async discard(client) {
     await client.send("nothing comes back\n");
-    await client.closeWrite();
+    await client.end();
     assert.equal((await client.readAll()).byteLength, 0);
   },
   async daytime(client) {
@@ -63,15 +65,45 @@ const CONVERSATIONS: Record<string, (client: TestClient) => Promise<void>> = {
   },
 };
 
-for (const mode of ALL_MODES) {
-  for (const [service, converse] of Object.entries(CONVERSATIONS)) {
-    Deno.test(`${service} answers a client correctly under ${mode}`, async () => {
-      await using server = await startServer({ mode, service });
-      using client = await TestClient.connect(server.port);
-      await converse(client);
-    });
-  }
+for (const [service, converse] of Object.entries(CONVERSATIONS)) {
+  Deno.test(`${service} answers a client correctly under every mode`, async () => {
+    await checkUnderEveryMode(service, converse);
+  });
 }
+
+// The same conversations with no socket at all, for the services that need no Worker to show it.
+for (const service of [reverse, chat]) {
+  Deno.test(`${service.name} answers an in-memory client as it answers one on the wire`, async () => {
+    await using client = openTestSession(service);
+    await CONVERSATIONS[service.name]!(client);
+  });
+}
+
+Deno.test("chat carries lines, renames, /who and leaving between two in-memory clients", async () => {
+  await using ana = openTestSession(chat);
+  assert.match((await ana.readLine())!, /^\* welcome, guest1;/);
+  await using ben = openTestSession(chat, { hub: ana.hub });
+  assert.match((await ben.readLine())!, /^\* welcome, guest2;/);
+  assert.equal(await ana.readLine(), "* guest2 joined");
+
+  await ana.send("/nick ana\n");
+  assert.equal(await ana.readLine(), "* you are now ana");
+  assert.equal(await ben.readLine(), "* guest1 is now ana");
+  await ben.send("/nick ana\n");
+  assert.equal(await ben.readLine(), "ERR nick ana is taken");
+  await ben.send("hola, ana\n");
+  assert.equal(await ana.readLine(), "<guest2> hola, ana");
+  await ben.send("/who\n");
+  assert.equal(
+    await ben.readLine(),
+    "* online (2): ana (127.0.0.1:40001), guest2 (127.0.0.1:40002)",
+  );
+  await ben.close();
+  assert.equal(await ana.readLine(), "* guest2 left");
+  await ana.send("/quit\n");
+  assert.equal(await ana.readLine(), "* bye");
+  assert.equal(await ana.readLine(), null);
+});
 
 await loadHashing();
 

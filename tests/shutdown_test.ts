@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { MODES } from "../strategies/mod.ts";
-import { CliServer, TestClient } from "./_helpers.ts";
+import { TestClient } from "../testing.ts";
+import { CliServer } from "./_helpers/cli.ts";
 
 /**
  * After a shutdown began, a new client is refused, or (when the kernel had

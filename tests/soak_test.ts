@@ -5,7 +5,8 @@
  * a broken build from hanging CI, it asserts nothing about speed.
  */
 import assert from "node:assert/strict";
-import { CONCURRENT_MODES, startServer, TestClient } from "./_helpers.ts";
+import { startTestServer, TestClient } from "../testing.ts";
+import { CONCURRENT_MODES } from "./_helpers/modes.ts";
 
 const CLIENTS = 200;
 const MESSAGES = 2_000;
@@ -54,7 +55,7 @@ async function soakClient(port: number, id: number): Promise<void> {
 
 for (const mode of CONCURRENT_MODES) {
   Deno.test(`${CLIENTS} clients × ${MESSAGES} messages through echo lose, duplicate and reorder nothing under ${mode}`, async () => {
-    await using server = await startServer({ mode, service: "echo" });
+    await using server = await startTestServer({ mode, service: "echo" });
     const started = performance.now();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const cap = new Promise<never>((_, reject) => {

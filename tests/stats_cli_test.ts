@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { assertOneLineError, CliServer, runCli, TestClient } from "./_helpers.ts";
+import { TestClient } from "../testing.ts";
+import { assertOneLineError, CliServer, runCli } from "./_helpers/cli.ts";
 
 Deno.test("the CLI serves statistics on --stats-port and logs a summary every --stats-interval", async () => {
   await using server = await CliServer.start([

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { ServerStats } from "../lib/stats/counters.ts";
 import { serveStats } from "../lib/stats/http.ts";
 import { BrowserPage, CHROMIUM, chromiumInstalled } from "./_browser.ts";
-import { startServer, TestClient } from "./_helpers.ts";
+import { startTestServer, TestClient } from "../testing.ts";
 
 const chromiumMissing = !chromiumInstalled();
 if (chromiumMissing) console.log(`skipping the live page test: ${CHROMIUM} is not installed`);
@@ -15,7 +15,11 @@ Deno.test({
   ignore: chromiumMissing,
   async fn() {
     const stats = new ServerStats({ service: "reverse", mode: "poll" });
-    await using server = await startServer({ mode: "poll", service: "reverse", observer: stats });
+    await using server = await startTestServer({
+      mode: "poll",
+      service: "reverse",
+      observer: stats,
+    });
     const stopStats = new AbortController();
     const statsServer = serveStats({
       stats,

@@ -8,7 +8,9 @@ import { summaryLine } from "../lib/stats/summary_line.ts";
 import { serveStats } from "../lib/stats/http.ts";
 import { Cidr } from "../lib/cidr.ts";
 import type { WorkersStrategy } from "../strategies/workers.ts";
-import { ALL_MODES, hasCommand, startServer, TestClient } from "./_helpers.ts";
+import { startTestServer, TestClient } from "../testing.ts";
+import { ALL_MODES } from "./_helpers/modes.ts";
+import { hasCommand } from "./_helpers/tools.ts";
 
 const encoder = new TextEncoder();
 
@@ -55,7 +57,7 @@ for (const mode of ALL_MODES) {
       mode,
       workersAlive: mode === "workers" ? () => started.strategy!.alive : undefined,
     });
-    const server = await startServer({ mode, service: "reverse", observer: stats });
+    const server = await startTestServer({ mode, service: "reverse", observer: stats });
     started.strategy = server.strategy as WorkersStrategy;
     // Client i sends i + 1 lines of "line i.j"; each reply is the line reversed plus CRLF.
     const clients = 3;
@@ -95,7 +97,7 @@ for (const mode of ALL_MODES) {
 
 Deno.test("the statistics count connections while they are open, bytes included", async () => {
   const stats = new ServerStats({ service: "echo", mode: "poll" });
-  await using server = await startServer({ mode: "poll", service: "echo", observer: stats });
+  await using server = await startTestServer({ mode: "poll", service: "echo", observer: stats });
   using first = await TestClient.connect(server.port);
   using second = await TestClient.connect(server.port);
   // An echo proves the server has accepted each client.
@@ -141,7 +143,7 @@ interface MetricFamily {
 
 Deno.test("/metrics parses as Prometheus text and carries the same figures as /stats.json", async () => {
   const stats = new ServerStats({ service: "reverse", mode: "workers", workersAlive: () => 3 });
-  await using server = await startServer({ mode: "poll", service: "reverse", observer: stats });
+  await using server = await startTestServer({ mode: "poll", service: "reverse", observer: stats });
   for (let i = 0; i < 2; i++) {
     using client = await TestClient.connect(server.port);
     await client.send("uno\ndos\n");
@@ -237,7 +239,7 @@ Deno.test("workers report request timings while their client stays connected", a
       if (++requests === 3) resolve();
     },
   };
-  await using server = await startServer({ mode: "workers", service: "reverse", observer });
+  await using server = await startTestServer({ mode: "workers", service: "reverse", observer });
   using client = await TestClient.connect(server.port);
   await client.send("a\nb\nc\n");
   for (let i = 0; i < 3; i++) await client.readLine();
@@ -260,7 +262,7 @@ Deno.test("the statistics count refused connections by reason", async () => {
   ] as const;
   for (const { reason, rules, notice } of cases) {
     const stats = new ServerStats({ service: "reverse", mode: "poll" });
-    await using server = await startServer({
+    await using server = await startTestServer({
       mode: "poll",
       service: "reverse",
       rules,
@@ -288,7 +290,7 @@ Deno.test("the statistics count refused connections by reason", async () => {
 });
 
 Deno.test("reuseport: the statistics add up what every Worker's clients did", async () => {
-  const server = await startServer({
+  const server = await startTestServer({
     mode: "reuseport",
     service: "reverse",
     threads: 2,

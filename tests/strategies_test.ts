@@ -1,18 +1,14 @@
 import assert from "node:assert/strict";
 import type { WorkersStrategy } from "../strategies/workers.ts";
-import {
-  ALL_MODES,
-  chatConversation,
-  CONCURRENT_MODES,
-  startServer,
-  TestClient,
-} from "./_helpers.ts";
+import { startTestServer, TestClient } from "../testing.ts";
+import { chatConversation } from "./_helpers/chat.ts";
+import { ALL_MODES, CONCURRENT_MODES } from "./_helpers/modes.ts";
 
 const CLIENTS_AT_ONCE = 50;
 
 for (const mode of CONCURRENT_MODES) {
   Deno.test(`${mode} serves ${CLIENTS_AT_ONCE} clients connected at once, each correctly`, async () => {
-    await using server = await startServer({ mode, service: "reverse" });
+    await using server = await startTestServer({ mode, service: "reverse" });
     const clients = await Promise.all(
       Array.from({ length: CLIENTS_AT_ONCE }, () => TestClient.connect(server.port)),
     );
@@ -34,7 +30,7 @@ for (const mode of CONCURRENT_MODES) {
   });
 
   Deno.test(`${mode} echoes large messages to many clients without mixing them`, async () => {
-    await using server = await startServer({ mode, service: "echo" });
+    await using server = await startTestServer({ mode, service: "echo" });
     const clients = await Promise.all(
       Array.from({ length: 10 }, () => TestClient.connect(server.port)),
     );
@@ -88,19 +84,23 @@ async function assertSecondWaitsForFirst(
 }
 
 Deno.test("single serves a second client only after the first leaves", async () => {
-  await using server = await startServer({ mode: "single", service: "reverse" });
+  await using server = await startTestServer({ mode: "single", service: "reverse" });
   await assertSecondWaitsForFirst(server.port);
 });
 
 Deno.test("workers makes the next client wait for a free Worker when --max-workers are busy", async () => {
-  await using server = await startServer({ mode: "workers", service: "reverse", maxWorkers: 1 });
+  await using server = await startTestServer({
+    mode: "workers",
+    service: "reverse",
+    maxWorkers: 1,
+  });
   const strategy = server.strategy as WorkersStrategy;
   await assertSecondWaitsForFirst(server.port, () => assert.equal(strategy.alive, 1));
   assert.equal(strategy.waiting, 0);
 });
 
 Deno.test("workers keeps a finished Worker ready and serves the next client with it", async () => {
-  await using server = await startServer({ mode: "workers", service: "echo", idleWorkers: 1 });
+  await using server = await startTestServer({ mode: "workers", service: "echo", idleWorkers: 1 });
   const strategy = server.strategy as WorkersStrategy;
   for (let round = 0; round < 3; round++) {
     using client = await TestClient.connect(server.port);
@@ -115,13 +115,13 @@ Deno.test("workers keeps a finished Worker ready and serves the next client with
 
 for (const mode of CONCURRENT_MODES) {
   Deno.test(`chat carries messages, names and notices between clients under ${mode}`, async () => {
-    await using server = await startServer({ mode, service: "chat" });
+    await using server = await startTestServer({ mode, service: "chat" });
     await chatConversation(server.port, server.port);
   });
 }
 
 Deno.test("chat under single has one client at a time, so a message reaches nobody", async () => {
-  await using server = await startServer({ mode: "single", service: "chat" });
+  await using server = await startTestServer({ mode: "single", service: "chat" });
   using alone = await TestClient.connect(server.port);
   assert.match((await alone.readLine())!, /^\* welcome/);
   await alone.send("anyone?\n/who\n");
@@ -130,7 +130,7 @@ Deno.test("chat under single has one client at a time, so a message reaches nobo
 
 for (const mode of ALL_MODES) {
   Deno.test(`a line over --max-line gets an error and closes only that client under ${mode}`, async () => {
-    await using server = await startServer({ mode, service: "reverse", maxLine: 16 });
+    await using server = await startTestServer({ mode, service: "reverse", maxLine: 16 });
     using client = await TestClient.connect(server.port);
     await client.send("short\n");
     assert.equal(await client.readLine(), "trohs");
@@ -140,7 +140,7 @@ for (const mode of ALL_MODES) {
   });
 
   Deno.test(`a line without a newline is answered when the client half-closes under ${mode}`, async () => {
-    await using server = await startServer({ mode, service: "reverse" });
+    await using server = await startTestServer({ mode, service: "reverse" });
     using client = await TestClient.connect(server.port);
     await client.send("abc\nxyz");
     await client.closeWrite();
@@ -150,7 +150,7 @@ for (const mode of ALL_MODES) {
   });
 
   Deno.test(`stopping the server closes its clients and reports what it did under ${mode}`, async () => {
-    const server = await startServer({ mode, service: "echo" });
+    const server = await startTestServer({ mode, service: "echo" });
     using client = await TestClient.connect(server.port);
     await client.send("ping\n");
     assert.equal(await client.readLine(), "ping");

@@ -3,15 +3,10 @@
  * own client and with real ones (`openssl s_client`, `socat`).
  */
 import assert from "node:assert/strict";
-import {
-  ALL_MODES,
-  hasCommand,
-  hasIpv6Loopback,
-  runTool,
-  startServer,
-  startTlsServer,
-  TestClient,
-} from "./_helpers.ts";
+import { startTestServer, TestClient } from "../testing.ts";
+import { ALL_MODES } from "./_helpers/modes.ts";
+import { startTlsServer } from "./_helpers/tls.ts";
+import { hasCommand, hasIpv6Loopback, runTool } from "./_helpers/tools.ts";
 
 const encoder = new TextEncoder();
 const HAVE_OPENSSL = hasCommand("openssl");
@@ -140,7 +135,7 @@ for (const mode of ALL_MODES) {
     const dir = await Deno.makeTempDir({ prefix: "servidor-unix-" });
     try {
       const path = `${dir}/servidor.sock`;
-      const server = await startServer({
+      const server = await startTestServer({
         mode,
         service: "echo",
         listen: { transport: "unix", path },
@@ -168,7 +163,7 @@ for (const mode of ALL_MODES) {
     }`,
     ignore: !HAVE_IPV6,
     async fn() {
-      await using server = await startServer({
+      await using server = await startTestServer({
         mode,
         service: "echo",
         listen: { transport: "tcp", hostname: "::1", port: 0 },

@@ -5,7 +5,7 @@
  * what they mean is the hub's business ({@link Hub} in `hub.ts`).
  *
  * Three buses exist: {@link localBus} (one server alone, the default, which
- * carries nothing), {@link BroadcastChannelBus} (the Workers of one process,
+ * carries nothing), {@link MessagePortBus} (the Workers of one process,
  * for the Workers of a `reuseport` server) and the Redis bus in `redis_bus.ts`
  * (servers on different machines). `open_bus.ts` picks one from a `BusSpec`.
  *
@@ -81,21 +81,26 @@ export const localBus: Bus = {
   },
 };
 
-/** The `BroadcastChannel` name every `reuseport` Worker of one process joins. */
-export const DEFAULT_CHANNEL = "servidor-bus";
-
 /**
- * A bus between the Workers of one process. `BroadcastChannel` delivers to
- * every other holder of the same name in the process, in the order each one
- * posted, and structured cloning carries the bytes as they are.
+ * A bus between the Workers of one process: one `MessagePort` to every other
+ * node, made by {@link MessagePortBus.mesh} and handed to each Worker.
+ *
+ * Why not `BroadcastChannel`, which needs no wiring: Deno's keeps 256
+ * messages per receiver and silently drops the oldest when a receiver falls
+ * further behind, so a burst of chat lost lines and joins between Workers
+ * with nothing logged. A `MessagePort` queues without loss and delivers in
+ * the order posted, which is what "every line reaches every member exactly
+ * once, in order" needs. Events that arrive before the hub subscribes wait in
+ * the port: a port only starts delivering once a listener is set.
  *
  * @example Two nodes in one thread hear each other
  * ```ts
- * import { BroadcastChannelBus, type BusEvent } from "./bus.ts";
+ * import { type BusEvent, MessagePortBus } from "./bus.ts";
  * import assert from "node:assert/strict";
  *
- * const one = new BroadcastChannelBus("doc-example");
- * const two = new BroadcastChannelBus("doc-example");
+ * const [portsOne, portsTwo] = MessagePortBus.mesh(2);
+ * const one = new MessagePortBus(portsOne!);
+ * const two = new MessagePortBus(portsTwo!);
  * const heard = new Promise<BusEvent>((resolve) => two.subscribe(resolve));
  * one.publish({ type: "hello", node: one.node });
  * assert.deepEqual(await heard, { type: "hello", node: one.node });
@@ -103,35 +108,56 @@ export const DEFAULT_CHANNEL = "servidor-bus";
  * await two.close();
  * ```
  */
-export class BroadcastChannelBus implements Bus {
+export class MessagePortBus implements Bus {
   readonly node: string = newNodeName();
-  readonly #channel: BroadcastChannel;
+  readonly #ports: readonly MessagePort[];
   readonly #listeners = new Set<(event: BusEvent) => void>();
 
   /**
-   * Joins the room of every bus on the same channel in this process.
+   * The ports of every node in a room of `count`: entry `i` holds node `i`'s
+   * ports, one to each other node.
    *
-   * @param name The channel's name; the nodes of one room share it.
+   * @param count How many nodes.
    */
-  constructor(name: string = DEFAULT_CHANNEL) {
-    this.#channel = new BroadcastChannel(name);
-    this.#channel.onmessage = (message: MessageEvent<BusEvent>) => {
-      for (const listener of this.#listeners) listener(message.data);
-    };
+  static mesh(count: number): MessagePort[][] {
+    const ports: MessagePort[][] = Array.from({ length: count }, () => []);
+    for (let i = 0; i < count; i++) {
+      for (let j = i + 1; j < count; j++) {
+        const { port1, port2 } = new MessageChannel();
+        ports[i]!.push(port1);
+        ports[j]!.push(port2);
+      }
+    }
+    return ports;
+  }
+
+  /**
+   * Joins a room through this node's ports.
+   *
+   * @param ports One per other node, from {@link MessagePortBus.mesh}.
+   */
+  constructor(ports: readonly MessagePort[]) {
+    this.#ports = ports;
   }
 
   publish(event: BusEvent): void {
-    this.#channel.postMessage(event);
+    for (const port of this.#ports) port.postMessage(event);
   }
 
   subscribe(listener: (event: BusEvent) => void): () => void {
     this.#listeners.add(listener);
+    // Setting `onmessage` starts the ports; until then they keep what arrives.
+    for (const port of this.#ports) {
+      port.onmessage ??= (message: MessageEvent<BusEvent>) => {
+        for (const each of this.#listeners) each(message.data);
+      };
+    }
     return () => this.#listeners.delete(listener);
   }
 
   close(): Promise<void> {
     this.#listeners.clear();
-    this.#channel.close();
+    for (const port of this.#ports) port.close();
     return Promise.resolve();
   }
 }

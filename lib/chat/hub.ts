@@ -18,11 +18,28 @@ import { logger } from "../log.ts";
 import type { PeerInfo } from "../service.ts";
 
 /**
- * How far a client may fall behind on broadcasts before it is dropped. A
- * chat message must not wait for the slowest reader, and the server must not
- * buffer without end for one that never reads.
+ * How far a client may fall behind on broadcasts before it is dropped, in
+ * bytes as {@link Connection.queuedCost} counts them (each queued write costs
+ * its bytes and its bookkeeping). The server must not buffer without end for
+ * a client that never reads. With senders paced (below) a client that keeps
+ * reading never gets here.
  */
 export const MAX_BROADCAST_BACKLOG = 1024 * 1024;
+
+/**
+ * A broadcast that leaves a recipient this far behind makes its sender wait
+ * until that recipient has written what it had queued: the sender's reads
+ * pause, so one client pasting a file is slowed to the pace of the room
+ * instead of the room's readers being dropped or the server's memory filling.
+ */
+export const PAUSE_BACKLOG = 64 * 1024;
+
+/**
+ * How long a sender waits for a recipient that has fallen
+ * {@link PAUSE_BACKLOG} behind. One that has not caught up by then is not
+ * keeping up: it is dropped as a slow reader, and the room carries on.
+ */
+export const SLOW_READER_MS = 5_000;
 
 /** A node not heard from for this many heartbeats is taken for dead. */
 const MISSED_HEARTBEATS = 3;
@@ -106,14 +123,36 @@ export class Hub {
 
   /**
    * Queues bytes to every client but the sender, here and on every other
-   * node, without waiting for them.
+   * node. It returns at once unless a client of this node is now
+   * {@link PAUSE_BACKLOG} behind: then the promise resolves once those have
+   * caught up, or have been dropped as slow readers after
+   * {@link SLOW_READER_MS}. A sender that awaits it reads no faster than its
+   * room.
    *
    * @param fromId The sender's connection id.
    * @param bytes Shared by every recipient, so the caller must not reuse them.
    */
-  broadcast(fromId: number, bytes: Uint8Array): void {
-    this.#deliver(fromId, bytes);
+  broadcast(fromId: number, bytes: Uint8Array): Promise<void> | undefined {
+    const behind = this.#deliver(fromId, bytes);
     this.#publish({ type: "broadcast", node: this.#bus.node, bytes });
+    return behind.length > 0 ? this.#waitFor(behind) : undefined;
+  }
+
+  /** Waits for clients that fell behind to catch up; drops those that do not in time. */
+  async #waitFor(behind: Connection[]): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<void>((resolve) => timer = setTimeout(resolve, SLOW_READER_MS));
+    await Promise.race([Promise.all(behind.map((connection) => connection.drain())), late]);
+    clearTimeout(timer);
+    for (const connection of behind) {
+      if (connection.closed || connection.queuedCost <= PAUSE_BACKLOG) continue;
+      log.info("dropping {peer}: it read nothing of {backlog} queued bytes in {seconds} s", {
+        peer: connection.peer,
+        backlog: connection.queuedBytes,
+        seconds: SLOW_READER_MS / 1000,
+      });
+      connection.close();
+    }
   }
 
   /** Tells the other nodes that this one is gone and stops listening. Safe to call twice. */
@@ -130,10 +169,12 @@ export class Hub {
     if (!this.#closed || event.type === "goodbye") this.#bus.publish(event);
   }
 
-  #deliver(fromId: number | undefined, bytes: Uint8Array): void {
+  /** Queues to every member but the sender; returns those now {@link PAUSE_BACKLOG} behind. */
+  #deliver(fromId: number | undefined, bytes: Uint8Array): Connection[] {
+    const behind: Connection[] = [];
     for (const { connection } of this.#members.values()) {
       if (connection.id === fromId || connection.closed) continue;
-      if (connection.queuedBytes + bytes.byteLength > MAX_BROADCAST_BACKLOG) {
+      if (connection.queuedCost + bytes.byteLength > MAX_BROADCAST_BACKLOG) {
         log.info("dropping {peer}: it fell {backlog} bytes behind on broadcasts", {
           peer: connection.peer,
           backlog: connection.queuedBytes,
@@ -142,8 +183,10 @@ export class Hub {
         continue;
       }
       // A failed write closes that connection; the sender has nothing to do about it.
-      connection.write(bytes).catch(() => {});
+      connection.writeBatched(bytes).catch(() => {});
+      if (connection.queuedCost > PAUSE_BACKLOG) behind.push(connection);
     }
+    return behind;
   }
 
   #snapshot(): BusEvent {

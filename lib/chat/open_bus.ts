@@ -5,12 +5,13 @@
  *
  * @module
  */
-import { BroadcastChannelBus, type Bus, localBus, newNodeName } from "./bus.ts";
+import { type Bus, localBus, MessagePortBus, newNodeName } from "./bus.ts";
 
 /** Which bus a server joins, in a form that can cross to a Worker. */
 export type BusSpec =
   | { kind: "local" }
-  | { kind: "channel"; name: string }
+  /** The Workers of one process: this node's ports, from `MessagePortBus.mesh`, transferred. */
+  | { kind: "ports"; ports: MessagePort[] }
   | { kind: "redis"; url: string };
 
 /**
@@ -24,8 +25,8 @@ export async function openBus(spec: BusSpec): Promise<Bus> {
   switch (spec.kind) {
     case "local":
       return localBus;
-    case "channel":
-      return new BroadcastChannelBus(spec.name);
+    case "ports":
+      return new MessagePortBus(spec.ports);
     case "redis": {
       const { connectRedisBus } = await import("./redis_bus.ts");
       return await connectRedisBus(spec.url, newNodeName());

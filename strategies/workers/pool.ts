@@ -6,6 +6,7 @@
  * @module
  */
 import type { FromWorker } from "../worker_protocol.ts";
+import { workerScriptUrl } from "../worker_script.ts";
 
 /** Bounded Workers, some kept ready between clients. */
 export class WorkerPool {
@@ -110,7 +111,7 @@ export class WorkerPool {
 }
 
 function spawnWorker(): Worker {
-  return new Worker(new URL("../worker_main.ts", import.meta.url), {
+  return new Worker(workerScriptUrl("service"), {
     type: "module",
     name: "servidor-service",
   });

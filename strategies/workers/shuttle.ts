@@ -65,7 +65,7 @@ export async function serveThroughWorker(
     },
   );
   // A Worker that loaded the service for an earlier client is running already.
-  if (loadedServices.has(worker)) watchdog.start();
+  if (loadedServices.get(worker) === context.serviceSpecifier) watchdog.start();
   const send = (message: ToWorker, transfer: Transferable[] = []) => {
     if (message.type === "end" || message.type === "closed") awaitingFinish = true;
     worker.postMessage(message, transfer);
@@ -114,7 +114,7 @@ export async function serveThroughWorker(
         void connection.closeAfterWrites();
         break;
       case "loaded":
-        loadedServices.add(worker);
+        loadedServices.set(worker, context.serviceSpecifier);
         watchdog.start();
         break;
       case "consumed":
@@ -208,8 +208,11 @@ async function withinGrace(promise: Promise<void>, ms: number): Promise<void> {
   }
 }
 
-/** Workers that have loaded their service, so start-up no longer counts against them. */
-const loadedServices = new WeakSet<Worker>();
+/**
+ * The service each Worker has loaded, so start-up no longer counts against
+ * it; a Worker that meets a new version (a reload) loads again first.
+ */
+const loadedServices = new WeakMap<Worker, string>();
 
 /** Waits for `promise`, or less if `signal` aborts first, leaving no listener behind. */
 async function untilAborted(promise: Promise<void>, signal: AbortSignal): Promise<void> {

@@ -1,0 +1,158 @@
+/**
+ * Chat under hostile load: a burst through every `reuseport` Worker, `/who`
+ * while clients come and go, a flooder, and names chosen to deceive.
+ */
+import assert from "node:assert/strict";
+import { startTestServer, TestClient } from "../testing.ts";
+import { CliServer } from "./_helpers/cli.ts";
+import { HAVE_PROC, procStatus } from "./_helpers/proc.ts";
+
+/**
+ * The most the server may hold at its peak while one client floods a room of
+ * ten: the runtime's own ~100 MB, and the paced queues. Unpaced, the same
+ * flood of short lines took it past 4 GB.
+ */
+const FLOOD_PEAK_RSS_KIB = 300 * 1024;
+
+/** Reads lines until one matches `last`, and returns the ones that match `keep`. */
+async function readUntil(client: TestClient, last: RegExp, keep: RegExp): Promise<string[]> {
+  const kept: string[] = [];
+  for (;;) {
+    const line = await client.readLine();
+    assert.notEqual(line, null, `the stream ended before a line matching ${last}`);
+    if (keep.test(line!)) kept.push(line!);
+    if (last.test(line!)) return kept;
+  }
+}
+
+Deno.test("reuseport: every chat line reaches every member of every Worker once, in order, and /who is exact", async () => {
+  const MEMBERS = 24;
+  const LINES = 2000;
+  await using server = await startTestServer({ mode: "reuseport", service: "chat", threads: 4 });
+  const clients: TestClient[] = [];
+  try {
+    for (let i = 0; i < MEMBERS; i++) {
+      const client = await TestClient.connect(server.port);
+      clients.push(client);
+      assert.match((await client.readLine())!, /^\* welcome, guest\d+;/);
+    }
+    const [first, ...others] = clients as [TestClient, ...TestClient[]];
+    // Each join is known to the hub before its notice is sent, so the notices say when /who is complete.
+    for (let joined = 0; joined < MEMBERS - 1; joined++) {
+      await readUntil(first, /^\* guest\d+ joined$/, /joined/);
+    }
+    await first.send("/who\n");
+    const who = await readUntil(first, /^\* online /, /^\* online /);
+    assert.match(who[0]!, new RegExp(`^\\* online \\(${MEMBERS}\\): `));
+
+    const burst = Array.from({ length: LINES }, (_, i) => `line ${i}\n`).join("") + "end\n";
+    await first.send(burst);
+    const expected = Array.from({ length: LINES }, (_, i) => `line ${i}`);
+    await Promise.all(others.map(async (client) => {
+      const got = await readUntil(client, /> end$/, /> line \d+$/);
+      assert.deepEqual(got.map((line) => line.replace(/^<guest\d+> /, "")), expected);
+    }));
+
+    for (const client of others) client.close();
+    for (let left = 0; left < MEMBERS - 1; left++) {
+      await readUntil(first, /^\* guest\d+ left$/, /left/);
+    }
+    await first.send("/who\n");
+    const alone = await readUntil(first, /^\* online /, /^\* online /);
+    assert.match(alone[0]!, /^\* online \(1\): /);
+  } finally {
+    for (const client of clients) client.close();
+  }
+});
+
+/** Reads raw chunks until `marker` ends the stream so far; returns how many lines came, or -1 if cut off first. */
+async function countLinesUntil(conn: Deno.Conn, marker: string): Promise<number> {
+  const buffer = new Uint8Array(256 * 1024);
+  const tail = new TextEncoder().encode(marker);
+  let lines = 0;
+  let last = new Uint8Array(0);
+  for (;;) {
+    const n = await conn.read(buffer).catch(() => null);
+    if (n === null) return -1;
+    const chunk = buffer.subarray(0, n);
+    for (const byte of chunk) if (byte === 0x0a) lines++;
+    const joined = new Uint8Array(last.byteLength + n);
+    joined.set(last);
+    joined.set(chunk, last.byteLength);
+    last = joined.slice(Math.max(0, joined.byteLength - tail.byteLength));
+    if (last.every((byte, i) => byte === tail[i]) && last.byteLength === tail.byteLength) {
+      return lines;
+    }
+  }
+}
+
+Deno.test({
+  name:
+    "a chat flooder is slowed to the room's pace: readers who keep up get every line, and memory stays bounded",
+  ignore: !HAVE_PROC,
+  async fn() {
+    const READERS = 10;
+    const LINES = 100_000;
+    await using server = await CliServer.start(["--service=chat", "--mode=poll"]);
+    const readers: TestClient[] = [];
+    try {
+      for (let i = 0; i < READERS; i++) {
+        const reader = await TestClient.connect(server.port);
+        readers.push(reader);
+        assert.match((await reader.readLine())!, /^\* welcome/);
+      }
+      using flooder = await TestClient.connect(server.port);
+      const [, name] = /^\* welcome, (guest\d+);/.exec((await flooder.readLine())!)!;
+      // Once every reader has heard the flooder join, what follows is the flood alone.
+      for (const reader of readers) {
+        await readUntil(reader, new RegExp(`^\\* ${name} joined$`), /^$/);
+      }
+      const flood = "0123456789\n".repeat(LINES) + "end\n";
+      const [counts] = await Promise.all([
+        Promise.all(readers.map((reader) => countLinesUntil(reader.conn, "> end\r\n"))),
+        flooder.send(flood),
+      ]);
+      assert.deepEqual(counts, readers.map(() => LINES + 1));
+      const peakKiB = procStatus(server.pid, "VmHWM");
+      console.log(`flood of ${flood.length} bytes to ${READERS} readers: peak RSS ${peakKiB} KiB`);
+      assert.ok(peakKiB < FLOOD_PEAK_RSS_KIB, `peak RSS ${peakKiB} KiB`);
+      // The flooder was slowed, not cut off.
+      await flooder.send("/who\n");
+      assert.match((await flooder.readLine())!, new RegExp(`^\\* online \\(${READERS + 1}\\)`));
+    } finally {
+      for (const reader of readers) reader.close();
+    }
+  },
+});
+
+Deno.test("a chat member that never reads is dropped as a slow reader, and the room carries on", async () => {
+  await using server = await CliServer.start(["--service=chat", "--mode=poll"]);
+  using reader = await TestClient.connect(server.port);
+  assert.match((await reader.readLine())!, /^\* welcome/);
+  using sleeper = await TestClient.connect(server.port);
+  const [, sleeperName] = /^\* welcome, (guest\d+);/.exec((await sleeper.readLine())!)!;
+  using flooder = await TestClient.connect(server.port);
+  const [, name] = /^\* welcome, (guest\d+);/.exec((await flooder.readLine())!)!;
+  await readUntil(reader, new RegExp(`^\\* ${name} joined$`), /^$/);
+  const line = "x".repeat(8000);
+  const batch = `${line}\n`.repeat(128);
+  const dropped = server.waitForLog(new RegExp(`dropping .*read nothing`));
+  let gone = false;
+  dropped.then(() => gone = true);
+  // Batches of 1 MB until the sleeper's socket buffers fill and it is dropped: bounded by 200 MB.
+  for (let round = 0; round < 200 && !gone; round++) {
+    await flooder.send(batch);
+    for (let i = 0; i < 128; i++) {
+      let heard = (await reader.readLine())!;
+      while (heard.startsWith("* ")) heard = (await reader.readLine())!;
+      assert.equal(heard, `<${name}> ${line}`);
+    }
+  }
+  await dropped;
+  assert.match(
+    (await readUntil(reader, / left$/, / left$/))[0]!,
+    new RegExp(`^\\* ${sleeperName} left$`),
+  );
+  await flooder.send("/who\n");
+  assert.match((await readUntil(flooder, /^\* online /, /^\* online /))[0]!, /^\* online \(2\)/);
+});
