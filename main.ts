@@ -12,9 +12,10 @@
  */
 import { clientCommand } from "./cli/client.ts";
 import { UsageError } from "./cli/flag.ts";
-import { printError } from "./cli/output.ts";
+import { printError, printLine } from "./cli/output.ts";
 import { serveCommand } from "./cli/serve.ts";
 import { runBenchCommand } from "./bench/load.ts";
+import { VERSION } from "./lib/version.ts";
 
 /**
  * Runs one command line and returns the exit status.
@@ -31,6 +32,9 @@ export async function main(args: string[]): Promise<number> {
         return await runBenchCommand(rest);
       case "serve":
         return await serveCommand(rest);
+      case "--version":
+        printLine(Deno.stdout, `servidor ${VERSION}`);
+        return 0;
       default:
         return await serveCommand(args);
     }

@@ -85,7 +85,9 @@ export { writeAll, WriteError, type Writer } from "./lib/write_all.ts";
 export { LineFramer, LineTooLongError } from "./lib/line_framer.ts";
 export { createStrategy, type Mode, MODES, type StrategyName } from "./strategies/mod.ts";
 export {
+  type LoadedService,
   loadService,
+  loadServiceVersion,
   SERVICE_FACTORIES,
   SERVICE_NAMES,
   type ServiceFactory,
@@ -98,7 +100,7 @@ export { createExecService, ucspiEnvironment } from "./services/exec.ts";
 export { ListenError, type Listening, type ListenOptions, openListener } from "./lib/listen.ts";
 export { type ClientOptions, connectTo, type Reader, runClient } from "./lib/client.ts";
 export { type Bus, type BusEvent, localBus, MessagePortBus } from "./lib/chat/bus.ts";
-export { type BusSpec, openBus } from "./lib/chat/open_bus.ts";
+export { type BusSpec, openBus, type RedisBusModule } from "./lib/chat/open_bus.ts";
 export { parseProxyHeader, type ProxyHeader, ProxyProtocolError } from "./lib/proxy_protocol.ts";
 export {
   type ModeControls,
@@ -110,6 +112,7 @@ export {
 export type { ReusePortSettings } from "./strategies/reuseport.ts";
 export type { WorkersOptions } from "./strategies/workers.ts";
 export type { ServeControls, ServeSettings } from "./lib/settings.ts";
+export { ServiceReloader } from "./services/reload.ts";
 export {
   checkUnderEveryMode,
   type EveryModeOptions,

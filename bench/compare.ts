@@ -44,7 +44,9 @@ import { prepare, SERVER_IDS, serverSpecs } from "./compare/servers.ts";
 const HELP = `Usage: deno run -A bench/compare.ts [options]
 
 Runs servidor's strategies and the reference servers of ../shared/bench under
-the same load, and writes bench/results/latest.{md,json,svg}.
+the same load, and writes bench/results/latest.{md,json,svg}; a partial run
+(--quick, --scenario, --server or a shorter --duration) writes to
+bench/results/partial/ instead, which git ignores.
 
 Options:
   --scenario=NAME   run only this scenario (repeatable): ${SCENARIOS.map((s) => s.name).join(", ")}
@@ -153,7 +155,10 @@ async function main(args: string[]): Promise<number> {
           : await runComputeScenario(scenario, servers, tools, durationS, quick),
       );
     }
-    await writeResults(report);
+    // Only a run of everything, for the full time, replaces the committed results.
+    const full = !quick && wanted === undefined && serverFilter === undefined &&
+      durationS >= 5;
+    await writeResults(report, full);
     const measured = report.scenarios.some((scenario) =>
       scenario.rows.some((row) => row.rps !== null)
     );

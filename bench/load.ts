@@ -29,6 +29,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { formatHostPort } from "../lib/address.ts";
 import { writeAllSync } from "../lib/write_all.ts";
 import {
   driveLoad,
@@ -420,6 +421,13 @@ export async function runBenchCommand(args: string[]): Promise<number> {
     return 2;
   }
 
+  // Thousands of refused connections would say only "errors 3550"; one look says why.
+  const unreachable = await whyUnreachable(options.host ?? "127.0.0.1", options.port);
+  if (unreachable !== undefined) {
+    console.error(`bench: ${unreachable}`);
+    return 1;
+  }
+
   const progress = !json && Deno.stdout.isTerminal();
   if (progress) {
     options.onProgress = (p) => {
@@ -443,6 +451,24 @@ export async function runBenchCommand(args: string[]): Promise<number> {
   }
   console.log(json ? JSON.stringify(result) : formatResult(result));
   return result.requests > 0 && result.mismatches === 0 ? 0 : 1;
+}
+
+/**
+ * Connects once, before the load starts, and says in one line why that
+ * failed: a closed port, an unknown host, no network permission.
+ */
+async function whyUnreachable(hostname: string, port: number): Promise<string | undefined> {
+  const where = formatHostPort(hostname, port);
+  try {
+    const conn = await Deno.connect({ hostname, port });
+    conn.close();
+    return undefined;
+  } catch (error) {
+    if (error instanceof Deno.errors.ConnectionRefused) {
+      return `cannot connect to ${where}: connection refused (is a server listening there?)`;
+    }
+    return `cannot connect to ${where}: ${oneLine(error)}`;
+  }
 }
 
 function parseNumber(name: string, text: string): number {

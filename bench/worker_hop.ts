@@ -1,35 +1,94 @@
 /**
- * The floor under the `workers` strategy: how many message round trips per
- * second Deno's `postMessage` carries between the main thread and N Workers,
- * each message a transferred 64-byte buffer, with no sockets at all. An echo
- * under `workers` costs at least one such round trip per request, so its
- * requests/s cannot exceed this figure.
+ * The floor under the `workers` strategy: how many round trips per second
+ * can cross between the main thread and N Workers, with no sockets at all,
+ * each carrying 64 bytes there and back, by each of the ways a hop can be
+ * made:
  *
- *     deno run --allow-read bench/worker_hop.ts [workers=50] [seconds=3]
+ * - `post`: `postMessage` with a transferred buffer each way, as `workers`
+ *   did before its rings;
+ * - `ring-async`: a ring in shared memory each way (`strategies/workers/ring.ts`),
+ *   woken with `Atomics.notify`, waited on with `Atomics.waitAsync` on both
+ *   sides — what `workers` does now;
+ * - `ring-blocking`: the same rings, but the Worker blocks in `Atomics.wait`,
+ *   which leaves its event loop standing still while it waits (see
+ *   docs/workers.md for why `workers` does not do that).
+ *
+ * An echo under `workers` costs at least one such round trip per request, so
+ * its requests/s cannot exceed the figure of the hop it uses.
+ *
+ *     deno run --allow-read bench/worker_hop.ts [workers=50] [seconds=3] [hop=all]
  *
  * @module
  */
+import { ByteRing } from "../strategies/workers/ring.ts";
 
-const WORKER_SOURCE = `self.onmessage = (event) => {
-  const bytes = event.data.bytes;
-  self.postMessage({ type: "send", bytes }, [bytes.buffer]);
+/** The ways across, as the command line names them. */
+export const HOPS = ["post", "ring-async", "ring-blocking"] as const;
+/** One of {@link HOPS}. */
+export type Hop = typeof HOPS[number];
+
+const SIZE = 64;
+const RING_BYTES = 4096;
+
+const WORKER_SOURCE = `
+let rings;
+self.onmessage = async (event) => {
+  const message = event.data;
+  if (message.type === "data") {
+    const bytes = message.bytes;
+    self.postMessage({ type: "send", bytes }, [bytes.buffer]);
+    return;
+  }
+  // A ring hop: echo from one ring into the other until the input ends.
+  const { ByteRing } = await import(message.ringModule);
+  const input = new ByteRing(message.input);
+  const output = new ByteRing(message.output);
+  self.postMessage({ type: "ready" });
+  for (;;) {
+    const chunk = input.readInPlace();
+    if (chunk) {
+      output.write(chunk);
+      input.release(chunk.byteLength);
+    } else if (input.state !== "open") {
+      return;
+    } else if (message.blocking) {
+      input.waitForDataBlocking(1000);
+    } else {
+      await input.waitForData();
+    }
+  }
 };`;
 
-/** Round trips per second between this thread and `workers` Workers for `seconds`. */
-export async function measureWorkerHop(workers: number, seconds: number): Promise<number> {
+/**
+ * Round trips per second between this thread and `workers` Workers for `seconds`.
+ *
+ * @param workers How many Workers, each with its own round trips in flight, one at a time.
+ * @param seconds How long to count, after one round trip each to warm up.
+ * @param hop Which way across.
+ * @returns Round trips per second, all Workers together.
+ */
+export async function measureWorkerHop(
+  workers: number,
+  seconds: number,
+  hop: Hop = "post",
+): Promise<number> {
   const url = URL.createObjectURL(new Blob([WORKER_SOURCE], { type: "text/javascript" }));
   const pool = Array.from({ length: workers }, () => new Worker(url, { type: "module" }));
   let roundTrips = 0;
   try {
+    const pingers = await Promise.all(
+      pool.map((worker) => hop === "post" ? postPinger(worker) : ringPinger(worker, hop)),
+    );
     // One round trip first, so start-up is not counted.
-    await Promise.all(pool.map((worker) => ping(worker)));
+    await Promise.all(pingers.map((ping) => ping()));
     const end = performance.now() + seconds * 1000;
-    await Promise.all(pool.map(async (worker) => {
+    await Promise.all(pingers.map(async (ping) => {
       while (performance.now() < end) {
-        await ping(worker);
+        await ping();
         roundTrips++;
       }
     }));
+    for (const ping of pingers) ping.stop();
   } finally {
     for (const worker of pool) worker.terminate();
     URL.revokeObjectURL(url);
@@ -37,17 +96,57 @@ export async function measureWorkerHop(workers: number, seconds: number): Promis
   return roundTrips / seconds;
 }
 
-function ping(worker: Worker): Promise<void> {
-  const { promise, resolve } = Promise.withResolvers<void>();
+type Pinger = (() => Promise<void>) & { stop(): void };
+
+function postPinger(worker: Worker): Pinger {
+  const ping = () => {
+    const { promise, resolve } = Promise.withResolvers<void>();
+    worker.onmessage = () => resolve();
+    const bytes = new Uint8Array(SIZE);
+    worker.postMessage({ type: "data", bytes }, [bytes.buffer]);
+    return promise;
+  };
+  return Object.assign(ping, { stop() {} });
+}
+
+async function ringPinger(worker: Worker, hop: Hop): Promise<Pinger> {
+  const input = ByteRing.create(RING_BYTES);
+  const output = ByteRing.create(RING_BYTES);
+  const { promise: ready, resolve } = Promise.withResolvers<void>();
   worker.onmessage = () => resolve();
-  const bytes = new Uint8Array(64);
-  worker.postMessage({ type: "data", bytes }, [bytes.buffer]);
-  return promise;
+  worker.postMessage({
+    type: "ring",
+    input: input.buffer,
+    output: output.buffer,
+    blocking: hop === "ring-blocking",
+    ringModule: new URL("../strategies/workers/ring.ts", import.meta.url).href,
+  });
+  await ready;
+  const request = new Uint8Array(SIZE);
+  const ping = async () => {
+    input.write(request);
+    for (let got = 0; got < SIZE;) {
+      await output.waitForData();
+      const reply = output.readInPlace();
+      if (!reply) continue;
+      got += reply.byteLength;
+      output.release(reply.byteLength);
+    }
+  };
+  return Object.assign(ping, { stop: () => input.end() });
 }
 
 if (import.meta.main) {
   const workers = Number(Deno.args[0] ?? 50);
   const seconds = Number(Deno.args[1] ?? 3);
-  const rate = await measureWorkerHop(workers, seconds);
-  console.log(`worker-hop workers=${workers} round_trips_per_s=${Math.round(rate)}`);
+  const wanted = Deno.args[2] ?? "all";
+  const hops = wanted === "all" ? HOPS : HOPS.filter((hop) => hop === wanted);
+  if (hops.length === 0) {
+    console.error(`worker_hop: unknown hop ${wanted}; known: all, ${HOPS.join(", ")}`);
+    Deno.exit(2);
+  }
+  for (const hop of hops) {
+    const rate = await measureWorkerHop(workers, seconds, hop);
+    console.log(`worker-hop hop=${hop} workers=${workers} round_trips_per_s=${Math.round(rate)}`);
+  }
 }

@@ -8,7 +8,7 @@ import { type ClientOptions, runClient } from "../lib/client.ts";
 import { describeError } from "../lib/errors.ts";
 import { type Flag, flagHelp, parseFlags, switchFlag, UsageError, valueFlag } from "./flag.ts";
 import { printError, printLine } from "./output.ts";
-import { port, text } from "./parse.ts";
+import { host, port, text } from "./parse.ts";
 
 /** What the client flags fill in. */
 export interface ClientCommandLine {
@@ -27,7 +27,7 @@ export const CLIENT_FLAGS: readonly Flag<ClientCommandLine>[] = [
     placeholder: "HOST",
     help: "server address",
     default: "127.0.0.1",
-    parse: text,
+    parse: host,
     set: (line, hostname) => void (line.hostname = hostname),
   }),
   valueFlag({

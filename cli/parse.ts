@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { Cidr, CidrError } from "../lib/cidr.ts";
+import { Cidr, CidrError, parseIp } from "../lib/cidr.ts";
 import { parseRate, type Rate, RateSyntaxError } from "../lib/token_bucket.ts";
 import { InvalidValue } from "./flag.ts";
 
@@ -72,8 +72,50 @@ export function seconds(max: number): (text: string) => number {
     if (!(number >= 0 && number <= max)) {
       throw new InvalidValue(`expected seconds from 0 to ${max}, e.g. 5 or 0.5`);
     }
-    return Math.round(number * 1000);
+    // A duration too short for a millisecond timer is the shortest one, not 0, which means "never".
+    return number > 0 ? Math.max(1, Math.round(number * 1000)) : 0;
   };
+}
+
+/**
+ * A parser for seconds that must be more than 0, e.g. an interval; it gives
+ * milliseconds, at least 1.
+ *
+ * @param max The largest accepted value, in seconds.
+ */
+export function positiveSeconds(max: number): (text: string) => number {
+  const anySeconds = seconds(max);
+  return (text) => {
+    const ms = anySeconds(text);
+    if (ms === 0) throw new InvalidValue(`expected seconds above 0, up to ${max}, e.g. 5 or 0.5`);
+    return ms;
+  };
+}
+
+/**
+ * A host: a name, or an address that must then be a valid one. `256.1.1.1`
+ * looks like an address and is not, so it is refused here rather than
+ * failing a lookup when listening.
+ *
+ * @param text E.g. `127.0.0.1`, `::1` or `localhost`.
+ *
+ * @example
+ * ```ts
+ * import { host } from "./parse.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(host("localhost"), "localhost");
+ * assert.throws(() => host("256.1.1.1"), /expected a host name or an IPv4 or IPv6 address/);
+ * ```
+ */
+export function host(text: string): string {
+  const looksLikeAddress = /^[\d.]+$/.test(text) || text.includes(":");
+  if (
+    text === "" || (looksLikeAddress && parseIp(text.replace(/^\[(.*)\]$/, "$1")) === undefined)
+  ) {
+    throw new InvalidValue("expected a host name or an IPv4 or IPv6 address");
+  }
+  return text;
 }
 
 /**

@@ -11,10 +11,20 @@ import { formatHostPort } from "../lib/address.ts";
 import { describeError, SettingError } from "../lib/errors.ts";
 import { DEFAULT_MAX_LINE } from "../lib/line_framer.ts";
 import { ListenError, type ListenOptions } from "../lib/listen.ts";
-import { configureLogging, LOG_FORMATS, LOG_LEVELS, logger, type LogSettings } from "../lib/log.ts";
+import {
+  announcement,
+  configureLogging,
+  counted,
+  LOG_FORMATS,
+  LOG_LEVELS,
+  logger,
+  type LogSettings,
+} from "../lib/log.ts";
+import { PidFile, PidFileError } from "../lib/pid_file.ts";
+import { ServiceReloader } from "../services/reload.ts";
 import { DEFAULT_GRACE_MS } from "../lib/server.ts";
 import { DEFAULT_HANDLER_TIMEOUT_MS } from "../lib/strategy.ts";
-import { SERVICE_NAMES, SERVICES, serviceSpecifier } from "../services/mod.ts";
+import { loadServiceVersion, SERVICE_NAMES, SERVICES, serviceSpecifier } from "../services/mod.ts";
 import { MODES } from "../strategies/mod.ts";
 import { DEFAULT_THREADS } from "../strategies/reuseport.ts";
 import { type ModeSettings, serveMode } from "../strategies/serve_mode.ts";
@@ -39,7 +49,17 @@ import {
   UsageError,
   valueFlag,
 } from "./flag.ts";
-import { cidr, oneOf, port, rate, seconds, text, wholeNumber } from "./parse.ts";
+import {
+  cidr,
+  host,
+  oneOf,
+  port,
+  positiveSeconds,
+  rate,
+  seconds,
+  text,
+  wholeNumber,
+} from "./parse.ts";
 import { printError, printLine } from "./output.ts";
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -56,7 +76,14 @@ export interface ServeCommandLine {
   /** The settings every flag with a direct setting writes to. */
   settings: Partial<ModeSettings>;
   /** The listening flags, which together decide the transport. */
-  listen: { hostname?: string; port?: number; certFile?: string; keyFile?: string; unix?: string };
+  listen: {
+    hostname?: string;
+    port?: number;
+    certFile?: string;
+    keyFile?: string;
+    unix?: string;
+    ipv6Only?: boolean;
+  };
   /** The admission flags, which a config file may override. */
   rules: Mutable<AdmissionRules>;
   /** The logging flags. */
@@ -65,6 +92,10 @@ export interface ServeCommandLine {
   stats: { hostname?: string; port?: number; intervalSeconds?: number };
   /** `--config`. */
   config?: string;
+  /** `--reload-service`. */
+  reloadService: boolean;
+  /** `--pid-file`. */
+  pidFile?: string;
 }
 
 /** Every flag of `serve`, in the order `--help` lists them. */
@@ -87,13 +118,25 @@ export const SERVE_FLAGS: readonly Flag<ServeCommandLine>[] = [
     parse: (value) => serviceSpecifier(value),
     set: (line, service) => void (line.settings.service = service),
   }),
+  switchFlag({
+    name: "reload-service",
+    help: "load a new version of ./your_service.ts when it changes on disk or on\n" +
+      "SIGHUP; new clients get it, connected ones keep theirs",
+    set: (line, on) => void (line.reloadService = on),
+  }),
   valueFlag({
     name: "host",
     placeholder: "HOST",
-    help: "address to listen on, IPv4 or IPv6",
+    help: "address to listen on, IPv4 or IPv6\n:: takes IPv4 clients too (dual stack)",
     default: "127.0.0.1",
-    parse: text,
+    parse: host,
     set: (line, hostname) => void (line.listen.hostname = hostname),
+  }),
+  switchFlag({
+    name: "ipv6-only",
+    help: "with --host=:: (or another IPv6 address), turn IPv4 clients away",
+    setting: "ipv6Only",
+    set: (line, on) => void (line.listen.ipv6Only = on),
   }),
   valueFlag({
     name: "port",
@@ -276,15 +319,22 @@ export const SERVE_FLAGS: readonly Flag<ServeCommandLine>[] = [
     placeholder: "HOST",
     help: "address for --stats-port",
     default: "127.0.0.1",
-    parse: text,
+    parse: host,
     set: (line, hostname) => void (line.stats.hostname = hostname),
   }),
   valueFlag({
     name: "stats-interval",
     placeholder: "S",
     help: "log a one-line summary every S seconds",
-    parse: wholeNumber(1, 86_400),
-    set: (line, value) => void (line.stats.intervalSeconds = value),
+    parse: positiveSeconds(86_400),
+    set: (line, ms) => void (line.stats.intervalSeconds = ms / 1000),
+  }),
+  valueFlag({
+    name: "pid-file",
+    placeholder: "PATH",
+    help: "write the process id here once listening; removed on exit",
+    parse: text,
+    set: (line, path) => void (line.pidFile = path),
   }),
   switchFlag({
     name: "help",
@@ -293,6 +343,9 @@ export const SERVE_FLAGS: readonly Flag<ServeCommandLine>[] = [
     set: (line, on) => void (line.help = on),
   }),
 ];
+
+/** `servidor --version`, which is a command of its own rather than a serve flag. */
+export const VERSION_HELP = "  --version          print servidor's version";
 
 /** `--help` for `serve`, made from {@link SERVE_FLAGS}. */
 export function serveHelp(): string {
@@ -303,6 +356,7 @@ export function serveHelp(): string {
 Serves one service to many TCP clients with the chosen concurrency strategy.
 
 ${flagHelp(SERVE_FLAGS)}
+${VERSION_HELP}
 
 Services:
 ${services.join("\n")}
@@ -330,6 +384,7 @@ export function parseServeCommandLine(commandLine: string[]): ServeCommandLine {
     rules: {},
     log: {},
     stats: {},
+    reloadService: false,
   });
   line.settings.serviceArgs = separator === -1 ? [] : commandLine.slice(separator + 1);
   return line;
@@ -337,12 +392,13 @@ export function parseServeCommandLine(commandLine: string[]): ServeCommandLine {
 
 /** The transport the listening flags ask for together. */
 function listenOptions(line: ServeCommandLine): ListenOptions {
-  const { hostname = "127.0.0.1", port = 0, certFile, keyFile, unix } = line.listen;
+  const { hostname = "127.0.0.1", port = 0, certFile, keyFile, unix, ipv6Only } = line.listen;
   if ((certFile === undefined) !== (keyFile === undefined)) {
     throw new UsageError("--tls-cert and --tls-key go together: give both or neither");
   }
   if (unix !== undefined) {
     if (certFile !== undefined) throw new UsageError("--unix cannot be combined with TLS");
+    if (ipv6Only) throw new UsageError("--unix cannot be combined with --ipv6-only");
     // A Unix socket's clients have no address, so address rules would lump them together.
     const byAddress = [
       ...(line.rules.allow ? ["allow"] : []),
@@ -358,10 +414,13 @@ function listenOptions(line: ServeCommandLine): ListenOptions {
     }
     return { transport: "unix", path: unix };
   }
-  if (certFile !== undefined && keyFile !== undefined) {
-    return { transport: "tls", hostname, port, certFile, keyFile };
+  if (ipv6Only && !hostname.includes(":")) {
+    throw new UsageError(`--ipv6-only needs an IPv6 --host such as ::, not ${hostname}`);
   }
-  return { transport: "tcp", hostname, port };
+  if (certFile !== undefined && keyFile !== undefined) {
+    return { transport: "tls", hostname, port, certFile, keyFile, ipv6Only };
+  }
+  return { transport: "tcp", hostname, port, ipv6Only };
 }
 
 /** The settings for `serveMode()`, once the flags given together make sense. */
@@ -380,6 +439,27 @@ function modeSettings(line: ServeCommandLine, idleTimeoutMs: number): ModeSettin
     log,
     stats: wantStats ? line.stats : undefined,
   };
+}
+
+/**
+ * `--reload-service`: the module is loaded and pinned here, watched, and
+ * reloaded on a change or SIGHUP; `serveMode()` serves its current version.
+ */
+async function reloadableService(settings: ModeSettings): Promise<ServiceReloader> {
+  if (!settings.service.startsWith("file:")) {
+    throw new UsageError(
+      `--reload-service reloads a module of your own: give --service the path of one, not ${settings.service}`,
+    );
+  }
+  try {
+    return new ServiceReloader(
+      settings.service,
+      await loadServiceVersion(settings.service, settings.serviceArgs),
+    );
+  } catch (error) {
+    if (error instanceof SettingError) throw new UsageError(`--service: ${error.message}`);
+    throw error;
+  }
 }
 
 /**
@@ -408,30 +488,58 @@ export async function serveCommand(commandLine: string[]): Promise<number> {
   const reloader = line.config === undefined
     ? undefined
     : new ConfigReloader({ path: line.config, base, current: initial, admission });
-  configureLogging(settings.log ?? { level: "info", format: "text" });
+  const log = settings.log ?? { level: "info", format: "text" };
+  configureLogging(log);
+  const serviceReloader = line.reloadService ? await reloadableService(settings) : undefined;
 
   const shutdown = new AbortController();
+  let pidFile: PidFile | undefined;
   const onSignal = () => {
     // A second signal means "now": the first one already asked nicely.
-    if (shutdown.signal.aborted) Deno.exit(130);
+    if (shutdown.signal.aborted) {
+      pidFile?.remove();
+      Deno.exit(130);
+    }
     shutdown.abort();
   };
   const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
   for (const signal of signals) Deno.addSignalListener(signal, onSignal);
   // A server that dies because its terminal hung up, or because an operator
   // expected a reload, is worse than one that says there is nothing to reload.
-  const stopHangups = reloader
-    ? reloader.reloadOnHangup(shutdown.signal)
-    : onHangup(shutdown.signal, () => {
-      logger("config").warn("SIGHUP: nothing to reload without --config; carrying on");
-    });
+  const hangups: Array<() => void> = [];
+  if (reloader) hangups.push(reloader.reloadOnHangup(shutdown.signal));
+  if (serviceReloader) {
+    hangups.push(onHangup(shutdown.signal, () => void serviceReloader.reload("SIGHUP")));
+    serviceReloader.watch(shutdown.signal);
+  }
+  if (hangups.length === 0) {
+    hangups.push(onHangup(shutdown.signal, () => {
+      logger("config").warn(
+        "SIGHUP: nothing to reload without --config or --reload-service; carrying on",
+      );
+    }));
+  }
+  const say = (message: string, properties: Record<string, string | number>) => {
+    printLine(Deno.stderr, announcement(log.format, message, properties));
+  };
   try {
+    if (line.pidFile !== undefined) {
+      // Written as the server starts listening; a server that cannot start removes it.
+      try {
+        pidFile = PidFile.write(line.pidFile);
+      } catch (error) {
+        if (!(error instanceof PidFileError)) throw error;
+        printError(error.message);
+        return 1;
+      }
+    }
     let server;
     try {
       server = await serveMode(settings, {
         shutdown: shutdown.signal,
         admission,
         idleTimeoutFor: reloader?.idleTimeoutMs,
+        current: serviceReloader?.current,
       });
     } catch (error) {
       if (error instanceof SettingError) {
@@ -442,22 +550,26 @@ export async function serveCommand(commandLine: string[]): Promise<number> {
       printError(error instanceof ListenError ? error.message : describeError(error));
       return 1;
     }
-    printLine(
-      Deno.stderr,
-      `listening on ${server.address} mode=${settings.mode} service=${server.service.name}`,
-    );
+    const { address, service } = server;
+    say(`listening on ${address} mode=${settings.mode} service=${service.name} pid=${Deno.pid}`, {
+      address,
+      mode: settings.mode,
+      service: service.name,
+      pid: Deno.pid,
+    });
     if (server.statsAddr) {
-      const { hostname, port } = server.statsAddr;
-      printLine(Deno.stderr, `statistics on http://${formatHostPort(hostname, port)}/`);
+      const url = `http://${formatHostPort(server.statsAddr.hostname, server.statsAddr.port)}/`;
+      say(`statistics on ${url}`, { url });
     }
-    const summary = await server.finished;
-    printLine(
-      Deno.stderr,
-      `stopped: ${summary.clients} clients served, ${summary.bytesIn} bytes in, ${summary.bytesOut} bytes out`,
+    const { clients, bytesIn, bytesOut } = await server.finished;
+    say(
+      `stopped: ${counted(clients, "client")} served, ${bytesIn} bytes in, ${bytesOut} bytes out`,
+      { clients, bytesIn, bytesOut },
     );
     return 0;
   } finally {
+    pidFile?.remove();
     for (const signal of signals) Deno.removeSignalListener(signal, onSignal);
-    stopHangups();
+    for (const stopHangup of hangups) stopHangup();
   }
 }

@@ -180,7 +180,9 @@ export class Admission implements AdmissionGate {
     const address = parseIp(host);
     const listed = (blocks: readonly Cidr[]) =>
       address !== undefined && blocks.some((block) => block.contains(address));
-    if (listed(deny) || (allow.length > 0 && !listed(allow))) return DENIED;
+    // An address the rules cannot judge must not slip past them: with rules, it is refused.
+    const judged = address !== undefined || (allow.length === 0 && deny.length === 0);
+    if (!judged || listed(deny) || (allow.length > 0 && !listed(allow))) return DENIED;
     const key = addressKey(host);
     // Every attempt that is not denied counts against the rate, even one refused as busy.
     if (this.#limiter && !this.#limiter.allow(key)) return RATE;

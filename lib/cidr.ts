@@ -144,13 +144,16 @@ export class Cidr {
   /** The number of leading bits that must match. */
   readonly prefix: number;
   readonly #mask: bigint;
+  /** Whether the block was written as a bare address, and so prints as one. */
+  readonly #bare: boolean;
 
-  private constructor(family: 4 | 6, network: bigint, prefix: number) {
+  private constructor(family: 4 | 6, network: bigint, prefix: number, bare: boolean) {
     const bits = family === 4 ? 32 : 128;
     this.family = family;
     this.#mask = ((1n << BigInt(prefix)) - 1n) << BigInt(bits - prefix);
     this.network = network & this.#mask;
     this.prefix = prefix;
+    this.#bare = bare;
   }
 
   /**
@@ -174,10 +177,11 @@ export class Cidr {
     if (!(prefix >= 0 && prefix <= bits)) {
       throw new CidrError(`"${text}" has a prefix length outside 0 to ${bits}`);
     }
+    const bare = slash === -1;
     if (written === 6 && address.family === 4) {
-      return new Cidr(4, address.value, Math.max(0, prefix - 96));
+      return new Cidr(4, address.value, Math.max(0, prefix - 96), bare);
     }
-    return new Cidr(address.family, address.value, prefix);
+    return new Cidr(address.family, address.value, prefix, bare);
   }
 
   /**
@@ -192,31 +196,49 @@ export class Cidr {
     return (parsed.value & this.#mask) === this.network;
   }
 
-  /** The block in the usual notation, host bits cleared. */
+  /**
+   * The block the way it was typed, host bits cleared: `10.0.0.0/8`, and a
+   * bare address as the address alone (`::1`, not `::1/128`).
+   */
   toString(): string {
-    return `${formatIp({ family: this.family, value: this.network })}/${this.prefix}`;
+    const address = formatIp({ family: this.family, value: this.network });
+    return this.#bare ? address : `${address}/${this.prefix}`;
   }
 }
 
 /**
- * Formats an address: dotted quad for IPv4, full lower-case groups for IPv6
- * (no `::` shortening, which logs do not need).
+ * Formats an address the way people type it: dotted quad for IPv4; for IPv6
+ * lower-case groups without leading zeros, the longest run of zero groups
+ * shortened to `::` (RFC 5952).
  *
  * @example
  * ```ts
  * import { formatIp, parseIp } from "./cidr.ts";
  * import assert from "node:assert/strict";
  *
- * assert.equal(formatIp(parseIp("::1")!), "0:0:0:0:0:0:0:1");
+ * assert.equal(formatIp(parseIp("::1")!), "::1");
+ * assert.equal(formatIp(parseIp("2001:DB8:0:0:1:0:0:1")!), "2001:db8::1:0:0:1");
+ * assert.equal(formatIp(parseIp("10.0.0.1")!), "10.0.0.1");
  * ```
  */
 export function formatIp(address: IpAddress): string {
   if (address.family === 4) {
     return [24n, 16n, 8n, 0n].map((shift) => String((address.value >> shift) & 0xffn)).join(".");
   }
-  const groups: string[] = [];
+  const groups: number[] = [];
   for (let shift = 112n; shift >= 0n; shift -= 16n) {
-    groups.push(((address.value >> shift) & 0xffffn).toString(16));
+    groups.push(Number((address.value >> shift) & 0xffffn));
   }
-  return groups.join(":");
+  // The longest run of two or more zero groups, the first of equals.
+  let runStart = -1;
+  let runLength = 1;
+  for (let start = 0; start < groups.length;) {
+    let end = start;
+    while (end < groups.length && groups[end] === 0) end++;
+    if (end - start > runLength) [runStart, runLength] = [start, end - start];
+    start = end === start ? start + 1 : end;
+  }
+  const hex = groups.map((group) => group.toString(16));
+  if (runStart === -1) return hex.join(":");
+  return `${hex.slice(0, runStart).join(":")}::${hex.slice(runStart + runLength).join(":")}`;
 }

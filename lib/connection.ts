@@ -77,17 +77,26 @@ export class Connection {
   bytesOut = 0;
 
   readonly #conn: Deno.Conn;
-  /** The socket as `writeAll` sees it: each partial write counts as activity. */
-  readonly #writer: Writer;
-  readonly #closing = new AbortController();
+  /**
+   * The socket as `writeAll` sees it: each partial write counts as activity.
+   * Made on the first write, like everything below that a connection may never
+   * need: at ten thousand connections each object kept per client is
+   * ten thousand objects for the garbage collector to walk.
+   */
+  #writer: Writer | undefined;
+  #closed = false;
+  /** Made when someone first asks for {@link signal}; most connections never do. */
+  #closing: AbortController | undefined;
+  /** Called once, at close, in the order they were given; see {@link whenClosed}. */
+  #onClose: (() => void)[] | undefined;
   #readBuffer = new Uint8Array(INITIAL_READ_BUFFER);
   #writeTail: Promise<void> = Promise.resolve();
   /** Broadcasts queued last, behind the write under way, not yet started: they go out together. */
   #batch: Batch | undefined;
   #pendingWrites = 0;
   #queuedBytes = 0;
-  #peer: string;
-  #host: string;
+  #peer: string | undefined;
+  #host: string | undefined;
   #unread: Uint8Array | undefined;
 
   /**
@@ -101,25 +110,17 @@ export class Connection {
     this.id = id;
     this.remoteAddr = conn.remoteAddr;
     this.localAddr = conn.localAddr;
-    this.#peer = formatAddr(conn.remoteAddr);
-    this.#host = "hostname" in conn.remoteAddr ? conn.remoteAddr.hostname : this.#peer;
-    this.#writer = {
-      write: async (bytes) => {
-        const n = await conn.write(bytes);
-        this.lastActiveAt = performance.now();
-        return n;
-      },
-    };
   }
 
-  /** The client's address, e.g. `127.0.0.1:51234`. */
+  /** The client's address, e.g. `127.0.0.1:51234`; formatted when first asked for. */
   get peer(): string {
-    return this.#peer;
+    return this.#peer ??= formatAddr(this.remoteAddr);
   }
 
   /** The client's host alone, e.g. `127.0.0.1` or `::1`, for admission rules. */
   get host(): string {
-    return this.#host;
+    const remote = this.remoteAddr;
+    return this.#host ??= "hostname" in remote ? remote.hostname : this.peer;
   }
 
   /**
@@ -148,12 +149,29 @@ export class Connection {
 
   /** Aborted when the connection closes. */
   get signal(): AbortSignal {
+    if (!this.#closing) {
+      this.#closing = new AbortController();
+      if (this.#closed) this.#closing.abort();
+    }
     return this.#closing.signal;
   }
 
   /** Whether the connection has been closed. */
   get closed(): boolean {
-    return this.#closing.signal.aborted;
+    return this.#closed;
+  }
+
+  /**
+   * Calls `callback` the moment the connection closes, or now if it already
+   * has: a cheaper {@link signal} for servidor's own bookkeeping, which needs
+   * no event object.
+   *
+   * @param callback Told once; it must not throw.
+   */
+  whenClosed(callback: () => void): void {
+    if (this.#closed) callback();
+    else if (this.#onClose) this.#onClose.push(callback);
+    else this.#onClose = [callback];
   }
 
   /** Bytes handed to {@link write} and not yet written. */
@@ -164,6 +182,11 @@ export class Connection {
   /** What the writes not yet written hold in memory: their bytes and {@link QUEUED_WRITE_COST} each. */
   get queuedCost(): number {
     return this.#queuedBytes + this.#pendingWrites * QUEUED_WRITE_COST;
+  }
+
+  /** Whether {@link handshake} has work to do: the connection is TLS. */
+  get needsHandshake(): boolean {
+    return "handshake" in this.#conn;
   }
 
   /**
@@ -183,36 +206,44 @@ export class Connection {
    * @returns The bytes read, or `null` at end of input or once the connection is gone.
    * @throws Errors other than close-path ones.
    */
-  async read(): Promise<Uint8Array | null> {
+  read(): Promise<Uint8Array | null> {
     const unread = this.#unread;
     if (unread) {
       this.#unread = undefined;
       this.bytesIn += unread.byteLength;
-      return unread;
+      return Promise.resolve(unread);
     }
-    const buffer = this.#readBuffer;
-    let n: number | null;
-    try {
-      n = await this.#conn.read(buffer);
-    } catch (error) {
-      if (this.closed) return null;
-      if (isDisconnect(error)) {
-        // A reset is not an end of input the client chose: it is gone, so
-        // close now, and whatever serves it (a program under exec) stops.
-        this.#wentAway(error);
-        this.close();
-        return null;
-      }
-      throw error;
-    }
+    // Not an async function: a silent client keeps its read pending for as
+    // long as it likes, and an async function waiting holds a frame, two
+    // closures and a promise more than this `then` does; at ten thousand idle
+    // clients that is megabytes (see docs/scale.md).
+    return this.#conn.read(this.#readBuffer).then(this.#afterRead, this.#readFailed);
+  }
+
+  /** Counts what a read brought and grows the buffer when it came back full. */
+  readonly #afterRead = (n: number | null): Uint8Array | null => {
     if (n === null) return null;
+    const buffer = this.#readBuffer;
     this.bytesIn += n;
     this.lastActiveAt = performance.now();
     if (n === buffer.byteLength && buffer.byteLength < MAX_READ_BUFFER) {
       this.#readBuffer = new Uint8Array(buffer.byteLength * 2);
     }
     return buffer.subarray(0, n);
-  }
+  };
+
+  /** A read that fails because the client left ends the input; any other failure is thrown. */
+  readonly #readFailed = (error: unknown): null => {
+    if (this.#closed) return null;
+    if (isDisconnect(error)) {
+      // A reset is not an end of input the client chose: it is gone, so
+      // close now, and whatever serves it (a program under exec) stops.
+      this.#wentAway(error);
+      this.close();
+      return null;
+    }
+    throw error;
+  };
 
   /**
    * Queues bytes behind earlier writes and resolves once they are all written.
@@ -274,7 +305,7 @@ export class Connection {
   async #writeNow(bytes: Uint8Array): Promise<void> {
     try {
       if (this.closed) throw new ConnectionClosedError(this.peer);
-      await writeAll(this.#writer, bytes, this.peer);
+      await writeAll(this.#writer ??= this.#activityWriter(), bytes, this.peer);
       this.bytesOut += bytes.byteLength;
     } catch (error) {
       if (!this.closed && isDisconnect(error)) this.#wentAway(error);
@@ -283,6 +314,18 @@ export class Connection {
     } finally {
       this.#queuedBytes -= bytes.byteLength;
     }
+  }
+
+  /** The socket as `writeAll` sees it: each partial write counts as activity. */
+  #activityWriter(): Writer {
+    const conn = this.#conn;
+    return {
+      write: async (bytes) => {
+        const n = await conn.write(bytes);
+        this.lastActiveAt = performance.now();
+        return n;
+      },
+    };
   }
 
   /** Resolves once every write queued so far has finished, well or not. */
@@ -320,8 +363,12 @@ export class Connection {
 
   /** Closes the socket at once; queued writes fail. Safe to call more than once. */
   close(): void {
-    if (this.closed) return;
-    this.#closing.abort();
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#closing?.abort();
+    const onClose = this.#onClose;
+    this.#onClose = undefined;
+    if (onClose) { for (const callback of onClose) callback(); }
     try {
       this.#conn.close();
     } catch (error) {

@@ -40,15 +40,15 @@ export interface ServiceVersion {
  *
  * const current = new CurrentService({ service: echo, specifier: "echo", version: "builtin" });
  * const heard: string[] = [];
- * current.subscribe((next) => heard.push(next.service.name));
- * current.replace({ service: reverse, specifier: "reverse", version: "builtin" });
+ * current.subscribe((next) => void heard.push(next.service.name));
+ * await current.replace({ service: reverse, specifier: "reverse", version: "builtin" });
  * assert.equal(current.version.service.name, "reverse");
  * assert.deepEqual(heard, ["reverse"]);
  * ```
  */
 export class CurrentService {
   #version: ServiceVersion;
-  readonly #listeners = new Set<(version: ServiceVersion) => void>();
+  readonly #listeners = new Set<(version: ServiceVersion) => void | Promise<void>>();
 
   /**
    * Starts with a version in force.
@@ -65,23 +65,25 @@ export class CurrentService {
   }
 
   /**
-   * Puts another version in force for the clients that connect from now on.
+   * Puts another version in force for the clients that connect from now on,
+   * and resolves once every listener has taken it up (the Workers of
+   * `reuseport` load it), so that "in force" means everywhere.
    *
    * @param version The new version, already loaded and checked.
    */
-  replace(version: ServiceVersion): void {
+  async replace(version: ServiceVersion): Promise<void> {
     this.#version = version;
-    for (const listener of this.#listeners) listener(version);
+    await Promise.allSettled([...this.#listeners].map(async (listener) => await listener(version)));
   }
 
   /**
    * Calls `listener` with each new version.
    *
-   * @param listener Told of every {@link replace}.
+   * @param listener Told of every {@link replace}; `replace` waits for what it returns.
    * @returns A function that stops the calls.
    */
-  subscribe(listener: (version: ServiceVersion) => void): () => void {
+  subscribe(listener: (version: ServiceVersion) => void | Promise<void>): () => void {
     this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+    return () => void this.#listeners.delete(listener);
   }
 }

@@ -124,3 +124,27 @@ export function logServiceFailure(peer: string, reason: string, stack: string): 
 export function errorStack(error: unknown): string {
   return error instanceof Error ? error.stack ?? error.message : String(error);
 }
+
+/**
+ * One line from a message that may span several: its first line, and, when
+ * Deno listed the causes below it (`0: …`, `1: …`), the last and most
+ * specific cause. An operator reads one line; the chain is for debuggers.
+ *
+ * @param message E.g. the message of a failed remote `import()`.
+ *
+ * @example
+ * ```ts
+ * import { oneLine } from "./errors.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const message = "Import 'http://h/x.ts' failed.\n    0: error sending request\n    1: Connection refused";
+ * assert.equal(oneLine(message), "Import 'http://h/x.ts' failed: Connection refused");
+ * ```
+ */
+export function oneLine(message: string): string {
+  const lines = message.split("\n").map((line) => line.trim()).filter((line) => line !== "");
+  const first = lines[0] ?? "";
+  const causes = lines.filter((line) => /^\d+: /.test(line));
+  const last = causes.at(-1)?.replace(/^\d+: /, "");
+  return last === undefined ? first : `${first.replace(/\.$/, "")}: ${last}`;
+}

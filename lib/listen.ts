@@ -8,8 +8,11 @@
  *
  * @module
  */
-import { formatAddr, formatHostPort } from "./address.ts";
+import { formatAddr, formatHostPort, isIpv4Mapped } from "./address.ts";
 import { describeError, SettingError } from "./errors.ts";
+import { logger } from "./log.ts";
+
+const log = logger("server");
 
 /**
  * Where and how to listen.
@@ -34,11 +37,44 @@ export type ListenOptions =
    * Plain TCP; `hostname` may be IPv4 (`127.0.0.1`, `0.0.0.0`) or IPv6 (`::1`, `::`).
    * `reusePort` lets other listeners share the port (the `reuseport` mode).
    */
-  | { transport: "tcp"; hostname: string; port: number; reusePort?: boolean }
+  | {
+    transport: "tcp";
+    hostname: string;
+    port: number;
+    reusePort?: boolean;
+    /** On `::`, turn away IPv4 clients; see {@link Ipv6OnlyListener}. */
+    ipv6Only?: boolean;
+  }
   /** TLS over TCP, with a PEM certificate chain and private key read from files. */
-  | { transport: "tls"; hostname: string; port: number; certFile: string; keyFile: string }
+  | {
+    transport: "tls";
+    hostname: string;
+    port: number;
+    certFile: string;
+    keyFile: string;
+    /** As for plain TCP. */
+    ipv6Only?: boolean;
+  }
   /** A Unix domain socket at `path`. */
   | { transport: "unix"; path: string };
+
+/**
+ * How many connections the kernel may hold, handshake done, until the server
+ * accepts them. Deno's default, like Node's, is 511: when thousands of clients
+ * connect at once, the rest overflow it, their handshakes are dropped
+ * (`nstat -az TcpExtListenOverflows` counts them), and they wait out SYN
+ * retransmissions of 1, 3 and 7 seconds. The kernel caps what is asked at
+ * `net.core.somaxconn` (4096 on Linux since 5.4), so asking for the most
+ * takes whatever the machine allows; raise that sysctl to go further.
+ *
+ * @example
+ * ```ts
+ * import { LISTEN_BACKLOG } from "./listen.ts";
+ *
+ * using listener = Deno.listen({ hostname: "127.0.0.1", port: 0, tcpBacklog: LISTEN_BACKLOG });
+ * ```
+ */
+export const LISTEN_BACKLOG = 65_535;
 
 /**
  * The machine refused to listen (address in use, a live server on the socket); exit status 1.
@@ -122,14 +158,20 @@ export async function openListener(options: ListenOptions): Promise<Listening> {
 }
 
 function listenTcp(options: Exclude<ListenOptions, { transport: "unix" }>): Deno.Listener {
+  const listener = openTcp(options);
+  return options.ipv6Only ? new Ipv6OnlyListener(listener) : listener;
+}
+
+function openTcp(options: Exclude<ListenOptions, { transport: "unix" }>): Deno.Listener {
   const { hostname, port } = options;
   const tls = options.transport === "tls"
     ? { cert: readPem("certFile", options.certFile), key: readPem("keyFile", options.keyFile) }
     : undefined;
   try {
-    if (tls) return Deno.listenTls({ hostname, port, ...tls });
+    const tcpBacklog = LISTEN_BACKLOG;
+    if (tls) return Deno.listenTls({ hostname, port, tcpBacklog, ...tls });
     const reusePort = options.transport === "tcp" && options.reusePort === true;
-    return Deno.listen({ hostname, port, ...(reusePort ? { reusePort } : {}) });
+    return Deno.listen({ hostname, port, tcpBacklog, ...(reusePort ? { reusePort } : {}) });
   } catch (error) {
     if (tls && error instanceof Deno.errors.InvalidData) {
       // rustls says which half is bad ("No certificates found", "No key found").
@@ -143,6 +185,86 @@ function listenTcp(options: Exclude<ListenOptions, { transport: "unix" }>): Deno
       `cannot listen on ${formatHostPort(hostname, port)}: ${listenReason(error)}`,
       { cause: error },
     );
+  }
+}
+
+/**
+ * A listener that serves IPv6 clients only. On Linux a socket bound to `::`
+ * takes IPv4 clients too, as `::ffff:a.b.c.d`, and `Deno.listen` cannot set
+ * the `IPV6_V6ONLY` option that would stop that. So each IPv4 client is
+ * closed as soon as it is accepted, before any service or count sees it, and
+ * logged. Unlike the socket option, this leaves the IPv4 port taken: another
+ * server cannot listen on `0.0.0.0` at the same port.
+ *
+ * @example
+ * ```ts
+ * import { openListener } from "./listen.ts";
+ *
+ * const { listener } = await openListener({ transport: "tcp", hostname: "::", port: 0, ipv6Only: true })
+ *   .catch(() => openListener({ transport: "tcp", hostname: "127.0.0.1", port: 0 }));
+ * listener.close();
+ * ```
+ */
+export class Ipv6OnlyListener implements Deno.Listener {
+  readonly #inner: Deno.Listener;
+
+  /**
+   * Wraps a listener.
+   *
+   * @param inner A listener on an IPv6 address.
+   */
+  constructor(inner: Deno.Listener) {
+    this.#inner = inner;
+  }
+
+  /** The wrapped listener's address. */
+  get addr(): Deno.Addr {
+    return this.#inner.addr;
+  }
+
+  /** The next IPv6 client; IPv4 ones are closed on the way. */
+  async accept(): Promise<Deno.Conn> {
+    while (true) {
+      const conn = await this.#inner.accept();
+      const remote = conn.remoteAddr;
+      if (remote.transport !== "tcp" || !isIpv4Mapped(remote.hostname)) return conn;
+      log.info("refused {peer}: this server takes IPv6 clients only", {
+        peer: formatAddr(remote),
+      });
+      conn.close();
+    }
+  }
+
+  /** Closes the wrapped listener. */
+  close(): void {
+    this.#inner.close();
+  }
+
+  /** See `Deno.Listener.ref`. */
+  ref(): void {
+    this.#inner.ref();
+  }
+
+  /** See `Deno.Listener.unref`. */
+  unref(): void {
+    this.#inner.unref();
+  }
+
+  /** Accepts until the listener is closed. */
+  async *[Symbol.asyncIterator](): AsyncIterableIterator<Deno.Conn> {
+    while (true) {
+      try {
+        yield await this.accept();
+      } catch (error) {
+        if (error instanceof Deno.errors.BadResource) return;
+        throw error;
+      }
+    }
+  }
+
+  /** Closes the wrapped listener. */
+  [Symbol.dispose](): void {
+    this.close();
   }
 }
 
@@ -179,8 +301,14 @@ async function listenUnix(path: string): Promise<Deno.Listener> {
 
 /**
  * A socket file whose server died stays on disk and makes `listen` fail with
- * "address in use". Connecting tells the two cases apart: a live server
- * accepts, a dead one's file refuses. Only a socket file is ever removed.
+ * "address in use". Only a socket file is ever removed, and only one that no
+ * server listens on. Linux lists every listening Unix socket in
+ * `/proc/net/unix`, which answers without disturbing anyone; where that list
+ * cannot say (another system; a deno without `--allow-all`, which Deno 2.9
+ * requires for reading /proc; a socket bound by a relative name from some
+ * other directory), connecting tells: a live server accepts, a dead one's
+ * file refuses. That probe is a real connection, which the live server will
+ * see and log as a client.
  */
 async function removeStaleSocket(path: string): Promise<void> {
   let info: Deno.FileInfo;
@@ -193,17 +321,51 @@ async function removeStaleSocket(path: string): Promise<void> {
   if (!info.isSocket) {
     throw new ListenError(`cannot listen on ${path}: it exists and is not a socket`);
   }
+  const listed = listedAsListening(path);
+  const live = listed ?? await answersConnect(path);
+  if (live) throw new ListenError(`cannot listen on ${path}: another server is listening on it`);
+  Deno.removeSync(path);
+}
+
+/** The flag `/proc/net/unix` shows on a listening socket (`__SO_ACCEPTCON`). */
+const SO_ACCEPTCON = 0x10000;
+
+/**
+ * Whether `/proc/net/unix` lists a listening socket bound to `path`, or
+ * `undefined` when it cannot say.
+ */
+function listedAsListening(path: string): boolean | undefined {
+  let text: string;
   try {
-    const live = await Deno.connect({ transport: "unix", path });
-    live.close();
-  } catch (error) {
-    if (!(error instanceof Deno.errors.ConnectionRefused)) {
-      throw new ListenError(`cannot listen on ${path}: ${listenReason(error)}`, { cause: error });
-    }
-    Deno.removeSync(path);
-    return;
+    // Deno 2.9 reads /proc only under --allow-all, and refuses without asking.
+    text = Deno.readTextFileSync("/proc/net/unix");
+  } catch {
+    return undefined;
   }
-  throw new ListenError(`cannot listen on ${path}: another server is listening on it`);
+  const absolute = path.startsWith("/") ? path : `${Deno.cwd()}/${path}`;
+  const name = absolute.slice(absolute.lastIndexOf("/") + 1);
+  let ambiguous = false;
+  for (const line of text.split("\n").slice(1)) {
+    // Num RefCount Protocol Flags Type St Inode Path
+    const fields = line.trim().split(/\s+/);
+    const bound = fields[7];
+    if (bound === undefined || (parseInt(fields[3] ?? "0", 16) & SO_ACCEPTCON) === 0) continue;
+    if (bound === absolute || bound === path) return true;
+    // A relative name was bound from a directory this process cannot know.
+    if (!bound.startsWith("/") && bound.endsWith(name)) ambiguous = true;
+  }
+  return ambiguous ? undefined : false;
+}
+
+async function answersConnect(path: string): Promise<boolean> {
+  try {
+    const conn = await Deno.connect({ transport: "unix", path });
+    conn.close();
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.ConnectionRefused) return false;
+    throw new ListenError(`cannot listen on ${path}: ${listenReason(error)}`, { cause: error });
+  }
 }
 
 /**

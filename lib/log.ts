@@ -112,6 +112,62 @@ export function configureLogging(settings: LogSettings): void {
 }
 
 /**
+ * One of the lines that mark a server's life (`listening on …`, `stopped: …`),
+ * in the chosen format. They are written whatever the level, since scripts
+ * and people wait for them: as the bare message in text, and as one JSON
+ * object shaped like every other JSON log record otherwise.
+ *
+ * @param format The log format.
+ * @param message The line as text, e.g. `listening on 127.0.0.1:7000 mode=poll`.
+ * @param properties The same facts as fields, for a machine to read.
+ * @returns The line, without its newline.
+ *
+ * @example
+ * ```ts
+ * import { announcement } from "./log.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(announcement("text", "stopped: 0 clients served", { clients: 0 }), "stopped: 0 clients served");
+ * const record = JSON.parse(announcement("json", "stopped: 0 clients served", { clients: 0 }));
+ * assert.equal(record.message, "stopped: 0 clients served");
+ * assert.deepEqual(record.properties, { clients: 0 });
+ * ```
+ */
+export function announcement(
+  format: LogFormat,
+  message: string,
+  properties: Record<string, string | number>,
+): string {
+  if (format === "text") return message;
+  return JSON.stringify({
+    "@timestamp": new Date().toISOString(),
+    level: "INFO",
+    message,
+    logger: "servidor",
+    properties,
+  });
+}
+
+/**
+ * A count and its noun, singular for one: `1 client`, `2 clients`.
+ *
+ * @param count How many.
+ * @param noun The singular noun; the plural adds an `s`.
+ *
+ * @example
+ * ```ts
+ * import { counted } from "./log.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(counted(1, "client"), "1 client");
+ * assert.equal(counted(0, "client"), "0 clients");
+ * ```
+ */
+export function counted(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
+}
+
+/**
  * The logger for one part of servidor, e.g. `logger("server")`.
  *
  * @param part The category below `servidor`.

@@ -14,6 +14,7 @@
  * @module
  */
 import { formatHostPort } from "./address.ts";
+import { formatIp, type IpAddress, parseIp } from "./cidr.ts";
 import type { Connection } from "./connection.ts";
 import { describeError } from "./errors.ts";
 import { logger } from "./log.ts";
@@ -138,26 +139,40 @@ function parseV1(bytes: Uint8Array): ProxyHeader | undefined {
   if (protocol !== "TCP4" && protocol !== "TCP6") {
     throw new ProxyProtocolError(`v1 header has unknown protocol "${protocol}"`);
   }
-  const validAddress = protocol === "TCP4" ? isIpv4 : isIpv6;
+  const family = protocol === "TCP4" ? 4 : 6;
+  // The same parser as admission's, so that every address a header can name
+  // is one that the allow and deny rules can judge.
+  const client = ipOf(source, family);
   if (
-    extra.length > 0 || !validAddress(source) || !validAddress(destination) ||
+    extra.length > 0 || client === undefined || ipOf(destination, family) === undefined ||
     !isPort(sourcePort) || !isPort(destinationPort)
   ) {
     throw new ProxyProtocolError(`v1 header is malformed: "${line}"`);
   }
-  const client = formatHostPort(source!, Number(sourcePort));
-  return { version: 1, command: "proxy", length: end + 1, source: client };
+  return {
+    version: 1,
+    command: "proxy",
+    length: end + 1,
+    source: formatHostPort(showIp(client), Number(sourcePort)),
+  };
 }
 
-function isIpv4(text: string | undefined): boolean {
-  const parts = text?.split(".") ?? [];
-  return parts.length === 4 && parts.every((part) => /^\d{1,3}$/.test(part) && Number(part) < 256);
+/** An address as v2 headers and the logs show it: dotted IPv4, or IPv6 as RFC 5952 asks. */
+function showIp(address: IpAddress): string {
+  if (address.family === 4) return formatIp(address);
+  const bytes = new Uint8Array(16);
+  for (let i = 0; i < 16; i++) bytes[i] = Number((address.value >> BigInt(120 - 8 * i)) & 0xffn);
+  return formatIpv6(bytes);
 }
 
-function isIpv6(text: string | undefined): boolean {
-  return text !== undefined && /^[0-9a-fA-F:.]{2,45}$/.test(text) && text.includes(":");
+/**
+ * The address `text` names, if it is one of `family` as v1 writes it: dotted
+ * IPv4 for TCP4, colon-separated IPv6 for TCP6 (which may map an IPv4 one).
+ */
+function ipOf(text: string | undefined, family: 4 | 6): IpAddress | undefined {
+  if (text === undefined || text.includes(":") !== (family === 6)) return undefined;
+  return parseIp(text);
 }
-
 function isPort(text: string | undefined): boolean {
   return text !== undefined && /^\d{1,5}$/.test(text) && Number(text) <= 65535;
 }

@@ -142,7 +142,7 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
     serviceArgs: options.serviceArgs ?? [],
     maxLine: options.maxLine ?? DEFAULT_MAX_LINE,
     handlerTimeoutMs: options.handlerTimeoutMs ?? DEFAULT_HANDLER_TIMEOUT_MS,
-    hub: new Hub(options.bus),
+    hub: new Hub(options.bus, service.departed?.bind(service)),
     signal: hardStop.signal,
     onRequest: observer.request?.bind(observer),
   };
@@ -166,7 +166,14 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
   const framingOf = new WeakMap<Connection, Service["framing"]>();
   const summary: ServeSummary = { clients: 0, bytesIn: 0, bytesOut: 0 };
   const open = new Set<Connection>();
-  const handlers = new Set<Promise<void>>();
+  /** Connections being admitted or served; counted, not kept, for the shutdown to wait on. */
+  let running = 0;
+  let noneRunning: PromiseWithResolvers<void> | undefined;
+  const allFinished = (): Promise<void> => {
+    if (running === 0) return Promise.resolve();
+    noneRunning ??= Promise.withResolvers();
+    return noneRunning.promise;
+  };
   const { first: firstId, step: idStep } = options.ids ?? { first: 1, step: 1 };
   let nextId = firstId - idStep;
   let graceTimer: ReturnType<typeof setTimeout> | undefined;
@@ -199,80 +206,107 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
   if (stopping.aborted) beginShutdown();
   else stopping.addEventListener("abort", beginShutdown, { once: true });
 
-  const handle = async (connection: Connection): Promise<void> => {
+  /** Counts a connection's handling as finished, well or not. */
+  const finished = (): void => {
+    if (--running === 0) {
+      noneRunning?.resolve();
+      noneRunning = undefined;
+    }
+  };
+  /**
+   * Learns who the client really is (from a PROXY header, when required),
+   * then admits or refuses it before any service runs, and hands an admitted
+   * client to {@link serveAdmitted}.
+   */
+  const admitAndHandle = async (connection: Connection): Promise<void> => {
+    running++;
+    let serving = false;
+    try {
+      if (options.proxyProtocol && !(await acceptProxyHeader(connection))) {
+        open.delete(connection);
+        return;
+      }
+      const admitted = admission.admit(connection.host);
+      const refusal = admitted instanceof Promise ? await admitted : admitted;
+      if (refusal) {
+        open.delete(connection);
+        observer.refused?.(connection.peer, refusal.reason);
+        await refuse(connection, refusal);
+        return;
+      }
+      // The place is given back the moment the connection closes, before the
+      // client can see the close: under reuseport the count lives on the main
+      // thread, and a client that reconnects at once through another Worker
+      // must not find its old place still taken.
+      connection.whenClosed(() => admission.release(connection.host));
+      summary.clients++;
+      observer.opened?.(connection);
+      // Returned, not awaited: this function's frame is freed now rather
+      // than kept for the connection's whole life (see serveAdmitted).
+      const served = serveAdmitted(connection);
+      serving = true;
+      return served;
+    } finally {
+      if (!serving) finished();
+    }
+  };
+  /**
+   * Runs the strategy for an admitted client, and accounts for it once it is
+   * done. Written with promise callbacks rather than as an async function: an
+   * async function waiting holds a frame, its registers, two closures and a
+   * promise, and this one would wait as long as the client stays, ten
+   * thousand times over at ten thousand clients (see docs/scale.md).
+   */
+  const serveAdmitted = (connection: Connection): Promise<void> => {
     const served = contextForNewClient();
-    if (options.current) {
-      framingOf.set(connection, served.service.framing);
+    if (options.current) framingOf.set(connection, served.service.framing);
+    // Formatting a line nobody reads costs objects per connection; ask first.
+    const logOpenClose = log.isEnabledFor("info");
+    if (logOpenClose && options.current) {
       log.info("open {peer} id={id} service_version={version}", {
         peer: connection.peer,
         id: connection.id,
         version: versionServed?.version,
       });
-    } else {
+    } else if (logOpenClose) {
       log.info("open {peer} id={id}", { peer: connection.peer, id: connection.id });
     }
     const idleTimeoutMs = idleTimeoutFor();
     const stopWatching = idleTimeoutMs > 0
       ? watchIdle(connection, idleTimeoutMs, served.service.framing)
-      : () => {};
-    try {
-      try {
-        await connection.handshake();
-      } catch (error) {
-        // A client that cannot do TLS with us is the client's problem, not the service's.
-        log.info("TLS handshake with {peer} failed: {reason}", {
-          peer: connection.peer,
-          reason: describeError(error),
-        });
-        return;
-      }
-      await strategy.handle(connection, served);
-    } finally {
-      stopWatching();
-      connection.close();
-      open.delete(connection);
-      summary.bytesIn += connection.bytesIn;
-      summary.bytesOut += connection.bytesOut;
-      observer.closed?.(connection);
-      log.info("close {peer} id={id} in={bytesIn} out={bytesOut} duration_ms={durationMs}", {
+      : undefined;
+    const handshakeFailed = (error: unknown): void => {
+      // A client that cannot do TLS with us is the client's problem, not the service's.
+      log.info("TLS handshake with {peer} failed: {reason}", {
         peer: connection.peer,
-        id: connection.id,
-        bytesIn: connection.bytesIn,
-        bytesOut: connection.bytesOut,
-        durationMs: Math.round(performance.now() - connection.openedAt),
+        reason: describeError(error),
       });
-    }
-  };
-  /**
-   * Learns who the client really is (from a PROXY header, when required),
-   * then admits or refuses it before any service runs.
-   */
-  const admitAndHandle = async (connection: Connection): Promise<void> => {
-    if (options.proxyProtocol && !(await acceptProxyHeader(connection))) {
-      open.delete(connection);
-      return;
-    }
-    const refusal = await admission.admit(connection.host);
-    if (refusal) {
-      open.delete(connection);
-      observer.refused?.(connection.peer, refusal.reason);
-      await refuse(connection, refusal);
-      return;
-    }
-    // The place is given back the moment the connection closes, before the
-    // client can see the close: under reuseport the count lives on the main
-    // thread, and a client that reconnects at once through another Worker
-    // must not find its old place still taken.
-    const release = () => admission.release(connection.host);
-    if (connection.closed) release();
-    else connection.signal.addEventListener("abort", release, { once: true });
-    summary.clients++;
-    observer.opened?.(connection);
-    await handle(connection);
-  };
-  const track = (handler: Promise<void>) => {
-    handlers.add(handler);
-    handler.finally(() => handlers.delete(handler));
+    };
+    const done = (): void => {
+      try {
+        stopWatching?.();
+        connection.close();
+        open.delete(connection);
+        summary.bytesIn += connection.bytesIn;
+        summary.bytesOut += connection.bytesOut;
+        observer.closed?.(connection);
+        if (logOpenClose) {
+          log.info("close {peer} id={id} in={bytesIn} out={bytesOut} duration_ms={durationMs}", {
+            peer: connection.peer,
+            id: connection.id,
+            bytesIn: connection.bytesIn,
+            bytesOut: connection.bytesOut,
+            durationMs: Math.round(performance.now() - connection.openedAt),
+          });
+        }
+      } finally {
+        finished();
+      }
+    };
+    const handled = connection.needsHandshake
+      ? connection.handshake().then(() => strategy.handle(connection, served), handshakeFailed)
+      : strategy.handle(connection, served);
+    return handled.finally(done);
   };
 
   try {
@@ -309,18 +343,16 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
       open.add(connection);
       const handler = admitAndHandle(connection);
       if (strategy.sequential) await handler;
-      else track(handler);
     }
   } finally {
     stopping.removeEventListener("abort", beginShutdown);
     closeListener();
-    if (stopping.aborted && !hardStop.signal.aborted && handlers.size > 0) {
-      const allDone = Promise.allSettled(handlers);
-      await Promise.race([allDone, untilAborted(hardStop.signal)]);
+    if (stopping.aborted && !hardStop.signal.aborted && running > 0) {
+      await Promise.race([allFinished(), untilAborted(hardStop.signal)]);
     }
     clearTimeout(graceTimer);
     hardStop.abort();
-    await Promise.allSettled(handlers);
+    await allFinished();
     await strategy.close?.();
     context.hub.close();
   }

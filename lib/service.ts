@@ -116,6 +116,14 @@ export interface ServiceHooks {
   end?(session: Session): void | Promise<void>;
   /** Called once when the connection ends, whichever side ended it. */
   close?(session: Session): void | Promise<void>;
+  /**
+   * What every client of this server hears about a client of another server
+   * in the room that vanished without leaving: its server was killed or cut
+   * off, so `close` never ran there. The server asks once that server has
+   * been silent for a while; the text goes to every client as it is, like a
+   * broadcast. Only services with a room (chat) have it.
+   */
+  departed?(peer: PeerInfo): string;
 }
 
 /**

@@ -18,7 +18,7 @@ export class ServiceDriver {
   readonly #framer: LineFramer | undefined;
   readonly #onFailure: (error: unknown) => void;
   readonly #onRequest: RequestTimer | undefined;
-  #opening: Promise<void> = Promise.resolve();
+  #opening: Promise<void> | undefined;
 
   /**
    * @param service What to run.
@@ -43,6 +43,8 @@ export class ServiceDriver {
 
   /** Calls the service's `open()` without waiting for it; see {@link ServiceHooks.open}. */
   start(): void {
+    // Most services have no open(): no promise to keep for them.
+    if (!this.#service.open) return;
     this.#opening = (async () => {
       try {
         await this.#service.open?.(this.#session);
@@ -119,7 +121,7 @@ export class ServiceDriver {
 
   /** Waits for `open()` to end, then calls the service's `close()`. */
   async finish(): Promise<void> {
-    await this.#opening;
+    if (this.#opening) await this.#opening;
     await this.#service.close?.(this.#session);
   }
 

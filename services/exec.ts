@@ -77,6 +77,54 @@ export function ucspiEnvironment(
 }
 
 /**
+ * Why a program cannot be run, found the way a shell finds it: a name with a
+ * `/` is a path, any other name is looked for in each directory of `PATH`.
+ * Finding it needs read access to `PATH` and to the places looked in; where
+ * deno has not been given that, nothing is said, and a program that cannot
+ * be started is reported when the first client arrives instead.
+ *
+ * @param command The program, as it was typed.
+ * @returns A phrase saying what is wrong, or `undefined` when it was found
+ *   or cannot be looked for.
+ *
+ * @example
+ * ```ts
+ * import { programProblem } from "./exec.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(programProblem("servidor-no-such-program"), "no program servidor-no-such-program on PATH");
+ * assert.equal(programProblem("sh"), undefined);
+ * ```
+ */
+export function programProblem(command: string): string | undefined {
+  const readable = (path: string) =>
+    Deno.permissions.querySync({ name: "read", path }).state === "granted";
+  const executable = (path: string): boolean | undefined => {
+    if (!readable(path)) return undefined;
+    try {
+      const info = Deno.statSync(path);
+      return info.isFile && (info.mode === null || (info.mode & 0o111) !== 0);
+    } catch {
+      return false;
+    }
+  };
+  if (command.includes("/")) {
+    return executable(command) === false ? `${command} is not an executable file` : undefined;
+  }
+  if (Deno.permissions.querySync({ name: "env", variable: "PATH" }).state !== "granted") {
+    return undefined;
+  }
+  const directories = (Deno.env.get("PATH") ?? "").split(":").map((dir) => dir || ".");
+  let unknown = false;
+  for (const directory of directories) {
+    const found = executable(`${directory}/${command}`);
+    if (found) return undefined;
+    if (found === undefined) unknown = true;
+  }
+  return unknown ? undefined : `no program ${command} on PATH`;
+}
+
+/**
  * Makes a service that runs `command` with `args` for each client, its
  * standard input and output joined to the connection. Running programs needs
  * deno's `--allow-run`.

@@ -8,10 +8,10 @@
 import { isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { ServiceVersion } from "../lib/current_service.ts";
-import { SettingError } from "../lib/errors.ts";
+import { oneLine, SettingError } from "../lib/errors.ts";
 import { type Service, serviceProblems } from "../lib/service.ts";
 import { pinModule, type PinnedModule } from "./pinned_module.ts";
-import { createExecService } from "./exec.ts";
+import { createExecService, programProblem } from "./exec.ts";
 import { chargen } from "./chargen.ts";
 import { chat } from "./chat.ts";
 import { compute } from "./compute.ts";
@@ -48,7 +48,7 @@ export const SERVICES: Readonly<Record<string, Service>> = Object.freeze({
  * @example
  * ```ts
  * import type { ServiceFactory } from "./mod.ts";
- * import { createExecService } from "./exec.ts";
+ * import { createExecService, programProblem } from "./exec.ts";
  *
  * const fromWords: ServiceFactory = ([command = "cat", ...args]) => createExecService(command, args);
  * ```
@@ -76,6 +76,9 @@ export const SERVICE_FACTORIES: Readonly<Record<string, ServiceFactory>> = Objec
         `exec needs permission to run ${command}: run deno with --allow-run`,
       );
     }
+    // A program that cannot be found would fail every client; say so now, once.
+    const problem = programProblem(command);
+    if (problem !== undefined) throw new UnknownServiceError(`exec: ${problem}`);
     return createExecService(command, rest);
   },
 });
@@ -246,7 +249,9 @@ export async function loadServiceVersion(
     pinned = await pinModule(url);
   } catch (error) {
     throw new UnknownServiceError(
-      `cannot load service module ${specifier}: ${error instanceof Error ? error.message : error}`,
+      `cannot load service module ${specifier}: ${
+        oneLine(error instanceof Error ? error.message : String(error))
+      }`,
     );
   }
   const service = await importService(pinned.url, specifier, pinned.explain);
@@ -283,8 +288,16 @@ async function importService(
   } catch (error) {
     throw new UnknownServiceError(
       `cannot load service module ${shownAs}: ${
-        explain(error instanceof Error ? error.message : String(error))
+        oneLine(explain(error instanceof Error ? error.message : String(error)))
       }`,
+    );
+  }
+  if (module.default === undefined) {
+    const named = Object.keys(module).filter((name) => serviceProblems(module[name]).length === 0);
+    throw new UnknownServiceError(
+      `${shownAs} has no default export: end it with \`export default ${
+        named[0] ?? "yourService"
+      };\``,
     );
   }
   const problems = serviceProblems(module.default);

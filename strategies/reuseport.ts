@@ -20,6 +20,7 @@ import { describeError } from "../lib/errors.ts";
 import { logger } from "../lib/log.ts";
 import type { ServeSummary } from "../lib/server.ts";
 import type { ServeSettings } from "../lib/settings.ts";
+import type { CurrentService, ServiceVersion } from "../lib/current_service.ts";
 import type { CombinedStats } from "../lib/stats/counters.ts";
 import type { FromListener, ToListener } from "./reuseport_protocol.ts";
 import { workerScriptUrl } from "./worker_script.ts";
@@ -57,7 +58,7 @@ export function reusePortProblem(): string | undefined {
 export interface ReusePortSettings extends ServeSettings {
   /** How many Workers; default {@link DEFAULT_THREADS}. */
   threads?: number;
-  /** The bus the Workers' hubs share; default a `BroadcastChannel` of their own. */
+  /** The bus the Workers' hubs share; default `MessagePort`s between them, a room of their own. */
   bus?: BusSpec;
 }
 
@@ -65,6 +66,12 @@ export interface ReusePortSettings extends ServeSettings {
 export interface ReusePortControls {
   /** Abort it to stop every Worker, each after its grace period. */
   shutdown: AbortSignal;
+  /**
+   * The version new clients get, when a reload may replace it: each Worker
+   * loads each new version, and a replacement resolves once all of them
+   * serve it. The settings' `service` is ignored when this is given.
+   */
+  current?: CurrentService;
   /** Who may connect; the Workers ask it, so its limits hold for the whole server. */
   admission?: Admission;
   /**
@@ -83,6 +90,8 @@ interface Listener {
   worker: Worker;
   listening: Promise<void>;
   stopped: Promise<ServeSummary>;
+  /** Has the Worker take up a new version; resolves once it serves it (or has stopped). */
+  serve(version: ServiceVersion): Promise<void>;
 }
 
 /**
@@ -118,7 +127,12 @@ export async function serveReusePort(
       hostname,
       port,
       // Plain data, so it crosses as it is; the idle timeout is the one in force now.
-      settings: { ...settings, idleTimeoutMs: idleTimeoutFor() },
+      settings: {
+        ...settings,
+        service: controls.current?.version.specifier ?? settings.service,
+        idleTimeoutMs: idleTimeoutFor(),
+      },
+      serviceVersion: controls.current?.version.version,
       bus: mesh ? { kind: "ports", ports: mesh[index - 1]! } : settings.bus!,
       reportStats: stats !== undefined,
     }));
@@ -134,6 +148,9 @@ export async function serveReusePort(
     throw error;
   }
   listener.close();
+  const stopFollowing = controls.current?.subscribe(async (version) => {
+    await Promise.all(workers.map((worker) => worker.serve(version)));
+  });
   controls.onReady?.();
   if (shutdown.aborted) stopAll();
   else shutdown.addEventListener("abort", stopAll, { once: true });
@@ -148,6 +165,7 @@ export async function serveReusePort(
     }
   } finally {
     shutdown.removeEventListener("abort", stopAll);
+    stopFollowing?.();
     for (const { worker } of workers) worker.terminate();
   }
   return summary;
@@ -165,6 +183,8 @@ function startListener(
   });
   const listening = Promise.withResolvers<void>();
   const stopped = Promise.withResolvers<ServeSummary>();
+  // Answers to `service`, which the Worker gives in the order it was asked.
+  const serving: Array<() => void> = [];
   // A Worker that fails after listening has no caller to throw to; it is logged.
   stopped.promise.catch((error) => {
     log.error("Worker {index} failed: {reason}", {
@@ -186,6 +206,16 @@ function startListener(
       }
       case "stopped":
         stopped.resolve(message.summary);
+        break;
+      case "serving":
+        if (message.error !== undefined) {
+          log.error("Worker {index} could not load service version {version}: {reason}", {
+            index: start.index,
+            version: message.version,
+            reason: message.error,
+          });
+        }
+        serving.shift()?.();
         break;
       case "stats":
         stats?.update(start.index, message.snapshot);
@@ -213,5 +243,19 @@ function startListener(
   };
   // The bus's ports, if any, move to the Worker; nothing else needs to.
   worker.postMessage(start, start.bus.kind === "ports" ? start.bus.ports : []);
-  return { worker, listening: listening.promise, stopped: stopped.promise };
+  const serve = (version: ServiceVersion): Promise<void> => {
+    const { promise, resolve } = Promise.withResolvers<void>();
+    serving.push(resolve);
+    worker.postMessage(
+      {
+        type: "service",
+        specifier: version.specifier,
+        version: version.version,
+      } satisfies ToListener,
+    );
+    // A Worker that has stopped will never answer.
+    stopped.promise.then(() => resolve(), () => resolve());
+    return promise;
+  };
+  return { worker, listening: listening.promise, stopped: stopped.promise, serve };
 }

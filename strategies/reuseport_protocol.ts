@@ -26,12 +26,19 @@ export type ToListener =
     port: number;
     /** The settings of the Worker's own server, the same type `serve()` takes. */
     settings: ServeSettings;
+    /**
+     * The service's version, when it may be replaced while the server runs;
+     * the Worker then logs which version each client gets.
+     */
+    serviceVersion?: string;
     bus: BusSpec;
     /** Keep statistics and report them every {@link STATS_REPORT_MS}, and once more at the end. */
     reportStats: boolean;
   }
   /** Stop accepting, close every client, and report `stopped`. */
   | { type: "stop" }
+  /** Load this version of the service and give it to every client accepted from now on. */
+  | { type: "service"; specifier: string; version: string }
   /**
    * The answer to an `admit`: no refusal means the client was admitted and
    * counted. `idleTimeoutMs` is the idle timeout in force for it, which a
@@ -43,6 +50,8 @@ export type ToListener =
 export type FromListener =
   /** The Worker's listener is bound; the kernel may send it connections. */
   | { type: "listening" }
+  /** The answer to a `service`: the version is in force here, or `error` says why not. */
+  | { type: "serving"; version: string; error?: string }
   /** The Worker could not start; `reason` is one line. */
   | { type: "failed"; reason: string }
   /** The Worker has stopped; what it did. */

@@ -13,8 +13,10 @@ import type { AdmissionGate, Refusal } from "../lib/admission.ts";
 import { openBus } from "../lib/chat/open_bus.ts";
 import { describeError } from "../lib/errors.ts";
 import { configureLogging } from "../lib/log.ts";
+import { LISTEN_BACKLOG } from "../lib/listen.ts";
 import { serve } from "../lib/server.ts";
 import { ServerStats } from "../lib/stats/counters.ts";
+import { CurrentService } from "../lib/current_service.ts";
 import { loadService } from "../services/mod.ts";
 import { poll } from "./poll.ts";
 import { type FromListener, STATS_REPORT_MS, type ToListener } from "./reuseport_protocol.ts";
@@ -47,20 +49,43 @@ const remoteAdmission: AdmissionGate = {
   },
 };
 
+/** The version each new client gets, when the service may be replaced. */
+let current: CurrentService | undefined;
+let serviceArgs: readonly string[] = [];
+let serviceUpdates: Promise<void> = Promise.resolve();
+
+/** Loads a new version for the clients accepted from now on, and says so. */
+async function takeUp(specifier: string, version: string): Promise<void> {
+  try {
+    const service = await loadService(specifier, serviceArgs);
+    await current?.replace({ service, specifier, version });
+    post({ type: "serving", version });
+  } catch (error) {
+    post({ type: "serving", version, error: describeError(error) });
+  }
+}
+
 async function run(start: Extract<ToListener, { type: "start" }>): Promise<void> {
   const { settings } = start;
   if (settings.log) configureLogging(settings.log);
   idleTimeoutMs = settings.idleTimeoutMs ?? 0;
   let listener: Deno.TcpListener;
   try {
-    listener = Deno.listen({ hostname: start.hostname, port: start.port, reusePort: true });
+    listener = Deno.listen({
+      hostname: start.hostname,
+      port: start.port,
+      reusePort: true,
+      tcpBacklog: LISTEN_BACKLOG,
+    });
   } catch (error) {
     post({ type: "failed", reason: `cannot listen: ${describeError(error)}` });
     return;
   }
   let bus;
   try {
-    bus = await openBus(start.bus);
+    // A literal import, so that the Worker's bundle carries the Redis client
+    // (a blob: Worker cannot load files), evaluated only if a Redis bus is used.
+    bus = await openBus(start.bus, () => import("../lib/chat/redis_bus.ts"));
   } catch (error) {
     listener.close();
     post({ type: "failed", reason: describeError(error) });
@@ -68,9 +93,21 @@ async function run(start: Extract<ToListener, { type: "start" }>): Promise<void>
   }
   try {
     const service = await loadService(settings.service, settings.serviceArgs);
+    serviceArgs = settings.serviceArgs ?? [];
+    if (start.serviceVersion !== undefined) {
+      current = new CurrentService({
+        service,
+        specifier: settings.service,
+        version: start.serviceVersion,
+      });
+    }
     // Counted here, where the connections are; the main thread adds up every Worker's.
     const stats = start.reportStats
-      ? new ServerStats({ service: service.name, mode: "reuseport" })
+      ? new ServerStats({
+        service: service.name,
+        mode: "reuseport",
+        serviceVersion: () => current?.version.version ?? "builtin",
+      })
       : undefined;
     const report = () => {
       if (stats) post({ type: "stats", snapshot: stats.snapshot() });
@@ -84,6 +121,7 @@ async function run(start: Extract<ToListener, { type: "start" }>): Promise<void>
       strategy: poll,
       service,
       serviceSpecifier: settings.service,
+      current,
       admission: remoteAdmission,
       idleTimeoutFor: () => idleTimeoutMs,
       shutdown: stop.signal,
@@ -107,6 +145,10 @@ self.onmessage = (event: MessageEvent<ToListener>) => {
       break;
     case "stop":
       stop.abort();
+      break;
+    case "service":
+      // One version after another, so the main thread hears them in the order it sent them.
+      serviceUpdates = serviceUpdates.then(() => takeUp(message.specifier, message.version));
       break;
     case "admitted":
       idleTimeoutMs = message.idleTimeoutMs;

@@ -12,6 +12,7 @@
 import { Admission, type AdmissionRules, DEFAULT_MAX_CONNS } from "../lib/admission.ts";
 import type { Bus } from "../lib/chat/bus.ts";
 import { openBus } from "../lib/chat/open_bus.ts";
+import { CurrentService } from "../lib/current_service.ts";
 import { SettingError } from "../lib/errors.ts";
 import { type ListenOptions, openListener } from "../lib/listen.ts";
 import { serve, type ServeSummary } from "../lib/server.ts";
@@ -134,10 +135,7 @@ export async function serveMode(
   controls: ModeControls = {},
 ): Promise<RunningServer> {
   checkSettings(settings);
-  // A module is read once and pinned: Workers load this exact text, not the file again.
-  const { service, specifier } = controls.service
-    ? { service: controls.service, specifier: settings.service }
-    : await loadServiceVersion(settings.service, settings.serviceArgs);
+  const { service, specifier, current } = await serviceFor(settings, controls);
   const { mode, listen } = settings;
   const admission = controls.admission ??
     new Admission(settings.rules ?? { maxConns: DEFAULT_MAX_CONNS });
@@ -150,10 +148,20 @@ export async function serveMode(
   let statsServer: StatsServer | undefined;
   let ownBus: Bus | undefined;
   try {
-    const { strategy, workersAlive } = mode === "reuseport"
-      ? { strategy: undefined, workersAlive: () => settings.threads ?? DEFAULT_THREADS }
+    const { strategy, workersAlive, workersStuck } = mode === "reuseport"
+      ? {
+        strategy: undefined,
+        workersAlive: () => settings.threads ?? DEFAULT_THREADS,
+        workersStuck: undefined,
+      }
       : strategyFor(mode, settings);
-    const labels = { service: service.name, mode, workersAlive };
+    const labels = {
+      service: service.name,
+      mode,
+      serviceVersion: () => current?.version.version ?? "builtin",
+      workersAlive,
+      workersStuck,
+    };
     // Under reuseport every Worker counts its own clients; this thread adds them up.
     const combined = settings.stats && mode === "reuseport" ? new CombinedStats(labels) : undefined;
     const stats = combined ?? (settings.stats ? new ServerStats(labels) : undefined);
@@ -183,11 +191,12 @@ export async function serveMode(
         shutdown: stopping.signal,
         observer: controls.observer ?? (stats instanceof ServerStats ? stats : undefined),
         bus: controls.bus ?? ownBus,
-        current: controls.current,
+        current,
         onReady: ready.resolve,
       })
       : serveReusePort(listenerForReusePort(listener), { ...settings, service: specifier }, {
         shutdown: stopping.signal,
+        current,
         admission,
         idleTimeoutFor: controls.idleTimeoutFor,
         stats: combined,
@@ -222,6 +231,28 @@ export async function serveMode(
   }
 }
 
+/**
+ * The service, loaded, and the version new clients get. A module is read
+ * once and pinned, so that Workers load this exact text, not the file again;
+ * its version is named for each client, and a reload may replace it.
+ */
+async function serviceFor(
+  settings: ModeSettings,
+  controls: ModeControls,
+): Promise<{ service: Service; specifier: string; current: CurrentService | undefined }> {
+  if (controls.current) {
+    const { service, specifier } = controls.current.version;
+    return { service, specifier, current: controls.current };
+  }
+  if (controls.service) {
+    return { service: controls.service, specifier: settings.service, current: undefined };
+  }
+  const loaded = await loadServiceVersion(settings.service, settings.serviceArgs);
+  // A built-in has one version only; a module's is named in each client's log lines.
+  const current = loaded.files.length > 0 ? new CurrentService(loaded) : undefined;
+  return { service: loaded.service, specifier: loaded.specifier, current };
+}
+
 /** Refuses settings that cannot work together, before anything is opened. */
 function checkSettings(settings: ModeSettings): void {
   const { mode, listen } = settings;
@@ -234,6 +265,10 @@ function checkSettings(settings: ModeSettings): void {
         "reuseport listens on plain TCP only, not on a Unix socket or with TLS",
       );
     }
+    if (listen.ipv6Only) {
+      // Each Worker accepts on a listener of its own, which the main thread cannot filter.
+      throw new SettingError("ipv6Only", "IPv6 only is not available with reuseport");
+    }
   }
   if (settings.proxyProtocol && listen.transport === "tls") {
     // The PROXY header comes before the TLS handshake, which Deno performs before we see a byte.
@@ -244,14 +279,21 @@ function checkSettings(settings: ModeSettings): void {
   }
 }
 
-/** The strategy of a one-loop mode, and how many Workers it has alive, if any. */
-function strategyFor(
-  mode: StrategyName,
-  settings: ModeSettings,
-): { strategy: Strategy; workersAlive: (() => number) | undefined } {
-  if (mode !== "workers") return { strategy: createStrategy(mode), workersAlive: undefined };
+/** The strategy of a one-loop mode, and how many Workers it has alive and stuck, if any. */
+function strategyFor(mode: StrategyName, settings: ModeSettings): {
+  strategy: Strategy;
+  workersAlive: (() => number) | undefined;
+  workersStuck: (() => number) | undefined;
+} {
+  if (mode !== "workers") {
+    return { strategy: createStrategy(mode), workersAlive: undefined, workersStuck: undefined };
+  }
   const workers = createWorkers(settings);
-  return { strategy: workers, workersAlive: () => workers.alive };
+  return {
+    strategy: workers,
+    workersAlive: () => workers.alive,
+    workersStuck: () => workers.stuck,
+  };
 }
 
 function listenerForReusePort(listener: Deno.Listener): Deno.TcpListener {

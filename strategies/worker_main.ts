@@ -1,8 +1,10 @@
 /**
  * The entry point of a `workers` Worker: it runs one client's service at a
- * time, and its `Session` carries every send, broadcast and close to the main
- * thread, which owns the socket. A Worker may serve many clients one after
- * another, which is what lets the strategy keep a pool of ready Workers.
+ * time. The client's bytes come in through one ring in shared memory and the
+ * service's sends go out through another; broadcasts, closes and failures go
+ * to the main thread, which owns the socket, as messages. A Worker may serve
+ * many clients one after another, which is what lets the strategy keep a pool
+ * of ready Workers.
  *
  * @module
  */
@@ -13,13 +15,9 @@ import { configureLogging } from "../lib/log.ts";
 import type { PeerInfo, Service, Session } from "../lib/service.ts";
 import { ServiceDriver } from "../lib/service_driver.ts";
 import { loadService } from "../services/mod.ts";
-import {
-  ACK_BATCH,
-  type FromWorker,
-  SEND_WINDOW,
-  TIMINGS_FLUSH_MS,
-  type ToWorker,
-} from "./worker_protocol.ts";
+import { type FromWorker, TIMINGS_FLUSH_MS, type ToWorker } from "./worker_protocol.ts";
+import { Doorbell } from "./workers/doorbell.ts";
+import { ByteRing } from "./workers/ring.ts";
 
 const encoder = new TextEncoder();
 
@@ -27,30 +25,36 @@ function post(message: FromWorker, transfer: Transferable[] = []): void {
   self.postMessage(message, transfer);
 }
 
-/** Copies bytes into a buffer of their own, so it can be transferred. */
-function ownBytes(data: string | Uint8Array): Uint8Array<ArrayBuffer> {
-  return typeof data === "string" ? encoder.encode(data) : data.slice();
-}
-
 const SENT = Promise.resolve();
 
-/** A session whose every action is a message to the main thread. */
+/** What waits to go out, in order: bytes that did not fit in the ring, or a message behind them. */
+type Outgoing =
+  | { bytes: Uint8Array; resolve(): void; reject(error: Error): void }
+  | { message: FromWorker };
+
+/**
+ * A session whose sends go into the output ring and whose other actions are
+ * messages to the main thread.
+ */
 class RemoteSession implements Session {
   readonly id: number;
   readonly peer: string;
   readonly remoteAddr: Deno.Addr;
   readonly localAddr: Deno.Addr;
+  readonly #output: ByteRing;
   readonly #closing = new AbortController();
-  readonly #sendWaiters: Array<{ resolve(): void; reject(error: Error): void }> = [];
+  /** Sends that wait for room in the ring, and the messages that must follow them. */
+  readonly #outbox: Outgoing[] = [];
+  #draining = false;
   readonly #pendingWho = new Map<number, (peers: PeerInfo[]) => void>();
-  #unwritten = 0;
   #nextRequest = 0;
 
-  constructor(opening: Extract<ToWorker, { type: "open" }>) {
+  constructor(opening: Extract<ToWorker, { type: "open" }>, output: ByteRing) {
     this.id = opening.id;
     this.peer = opening.peer;
     this.remoteAddr = opening.remoteAddr;
     this.localAddr = opening.localAddr;
+    this.#output = output;
   }
 
   get signal(): AbortSignal {
@@ -59,15 +63,17 @@ class RemoteSession implements Session {
 
   send(data: string | Uint8Array): Promise<void> {
     if (this.signal.aborted) return Promise.reject(new ConnectionClosedError(this.peer));
-    const bytes = ownBytes(data);
-    this.#unwritten += bytes.byteLength;
-    const full = this.#unwritten > SEND_WINDOW;
-    post(
-      { type: "send", bytes, ack: full, consumed: takeUnreportedInput(), requests: takeTimings() },
-      [bytes.buffer],
-    );
-    if (!full) return SENT;
-    return new Promise((resolve, reject) => this.#sendWaiters.push({ resolve, reject }));
+    const bytes = typeof data === "string" ? encoder.encode(data) : data;
+    // The common case: the ring has room, and the send is done at once.
+    const n = this.#outbox.length === 0 ? this.#output.write(bytes) : 0;
+    if (n === bytes.byteLength) return SENT;
+    // The ring is full: the rest waits its turn, copied, since the caller may
+    // reuse its buffer once it has its promise.
+    const rest = bytes.slice(n);
+    return new Promise((resolve, reject) => {
+      this.#outbox.push({ bytes: rest, resolve, reject });
+      void this.#drain();
+    });
   }
 
   sendLine(text: string): Promise<void> {
@@ -75,7 +81,7 @@ class RemoteSession implements Session {
   }
 
   broadcast(data: string | Uint8Array): void {
-    const bytes = ownBytes(data);
+    const bytes = typeof data === "string" ? encoder.encode(data) : data.slice();
     post({ type: "broadcast", bytes }, [bytes.buffer]);
   }
 
@@ -92,14 +98,29 @@ class RemoteSession implements Session {
   }
 
   close(): void {
-    post({ type: "close" });
+    this.postAfterSends({ type: "close" });
   }
 
-  /** The main thread wrote `bytes` more of our sends: waiting sends may go on. */
-  written(bytes: number): void {
-    this.#unwritten -= bytes;
-    if (this.#unwritten > SEND_WINDOW) return;
-    for (const waiter of this.#sendWaiters.splice(0)) waiter.resolve();
+  /**
+   * Posts `message` once every byte sent before it is in the ring, so that
+   * the main thread, which writes the ring out before it acts on a message,
+   * never lets it overtake them.
+   */
+  postAfterSends(message: FromWorker): void {
+    if (this.#outbox.length === 0) {
+      post(message);
+    } else {
+      this.#outbox.push({ message });
+    }
+  }
+
+  /**
+   * The connection is gone: sends that wait for room fail now, as later
+   * ones will, rather than wait on a ring nobody reads.
+   */
+  gone(): void {
+    this.#output.abort();
+    this.end();
   }
 
   answerWho(request: number, peers: PeerInfo[]): void {
@@ -107,24 +128,54 @@ class RemoteSession implements Session {
     this.#pendingWho.delete(request);
   }
 
-  /** The connection is gone: every waiting send fails, every `who` gets nobody. */
+  /**
+   * The service is done with the connection, or the connection is gone:
+   * later sends fail, and every `who` gets nobody. Sends already made still
+   * go out while the connection lasts; see {@link gone} for when it does not.
+   */
   end(): void {
     this.#closing.abort();
-    for (const waiter of this.#sendWaiters.splice(0)) {
-      waiter.reject(new ConnectionClosedError(this.peer));
-    }
     for (const answer of this.#pendingWho.values()) answer([]);
     this.#pendingWho.clear();
+  }
+
+  /** Moves the outbox into the ring as room appears; one drain at a time. */
+  async #drain(): Promise<void> {
+    if (this.#draining) return;
+    this.#draining = true;
+    try {
+      for (let next = this.#outbox[0]; next; next = this.#outbox[0]) {
+        if ("message" in next) {
+          this.#outbox.shift();
+          post(next.message);
+        } else if (this.#output.state !== "open") {
+          this.#outbox.shift();
+          next.reject(new ConnectionClosedError(this.peer));
+        } else {
+          next.bytes = next.bytes.subarray(this.#output.write(next.bytes));
+          if (next.bytes.byteLength === 0) {
+            this.#outbox.shift();
+            next.resolve();
+          } else {
+            await this.#output.waitForSpace();
+          }
+        }
+      }
+    } finally {
+      this.#draining = false;
+    }
   }
 }
 
 function reportFailure(error: unknown): void {
-  post({
+  const failure: FromWorker = {
     type: "failed",
     reason: describeError(error),
     stack: errorStack(error),
     disconnect: isDisconnect(error),
-  });
+  };
+  if (session) session.postAfterSends(failure);
+  else post(failure);
 }
 
 let service: Service | undefined;
@@ -133,21 +184,12 @@ let serviceSpecifier: string | undefined;
 let loggingConfigured = false;
 let session: RemoteSession | undefined;
 let driver: ServiceDriver | undefined;
-// Input is handled strictly in arrival order, one chunk after another.
-let inputTail: Promise<void> = Promise.resolve();
-let queuedSteps = 0;
-/**
- * Input bytes handed to the service and not yet reported to the main thread.
- * They ride on the next `send` (a request's reply carries its own
- * acknowledgement), and otherwise go in a `consumed` of their own once the
- * queue is empty or ACK_BATCH bytes have piled up.
- */
-let unreportedInput = 0;
+// Opening, serving and finishing a client run strictly one after another.
+let steps: Promise<void> = Promise.resolve();
 
 /**
- * Durations of requests not yet reported. They ride on the next `send`,
- * `consumed` or `finished`, or go in a `requests` message once
- * TIMINGS_FLUSH_MS has passed without one.
+ * Durations of requests not yet reported. They ride on `finished`, or go in
+ * a `requests` message once TIMINGS_FLUSH_MS has passed.
  */
 let requestTimings: number[] = [];
 let timingsFlush: ReturnType<typeof setTimeout> | undefined;
@@ -169,20 +211,8 @@ function takeTimings(): number[] | undefined {
   return taken;
 }
 
-function takeUnreportedInput(): number {
-  const bytes = unreportedInput;
-  unreportedInput = 0;
-  return bytes;
-}
-
 function enqueue(step: () => Promise<void>): void {
-  queuedSteps++;
-  inputTail = inputTail.then(step).catch(reportFailure).finally(() => {
-    queuedSteps--;
-    if (unreportedInput > 0 && (queuedSteps === 0 || unreportedInput >= ACK_BATCH)) {
-      post({ type: "consumed", bytes: takeUnreportedInput(), requests: takeTimings() });
-    }
-  });
+  steps = steps.then(step).catch(reportFailure);
 }
 
 async function openSession(message: Extract<ToWorker, { type: "open" }>): Promise<void> {
@@ -196,24 +226,64 @@ async function openSession(message: Extract<ToWorker, { type: "open" }>): Promis
     serviceSpecifier = message.service;
     post({ type: "loaded" });
   }
-  session = new RemoteSession(message);
+  const input = new ByteRing(message.input);
+  const doorbell = new Doorbell(message.doorbell);
+  session = new RemoteSession(message, new ByteRing(message.output, () => doorbell.ring()));
   const onRequest = message.timeRequests ? recordTiming : undefined;
   driver = new ServiceDriver(service, session, message.maxLine, reportFailure, onRequest);
   driver.start();
+  await serveInput(input, driver);
+}
+
+/**
+ * Hands the client's bytes to the service in order, each chunk once the one
+ * before it has been handled. A chunk's room in the ring is given back only
+ * then: until the service is done with it, the main thread counts it as work
+ * this Worker owes, which is how a stuck handler is told from an idle one.
+ * Waiting is `Atomics.waitAsync`, so the service's own timers and I/O run
+ * meanwhile.
+ */
+async function serveInput(input: ByteRing, serving: ServiceDriver): Promise<void> {
+  for (;;) {
+    // A view of the ring, not a copy: a service reads its input only until
+    // the promise settles (as on the main thread, where the read buffer is
+    // reused), and the room is given back only then.
+    const chunk = input.readInPlace();
+    if (chunk) {
+      try {
+        await serving.input(chunk);
+      } catch (error) {
+        reportFailure(error);
+      }
+      input.release(chunk.byteLength);
+      continue;
+    }
+    const state = input.state;
+    // Aborted: the connection is gone, and a `closed` message follows.
+    if (state === "aborted" || driver !== serving) return;
+    if (state === "ended") {
+      // The client finished sending: answer what is left, then finish, so the
+      // main thread can close the socket knowing this Worker is free again.
+      await serving.end();
+      await finishSession();
+      return;
+    }
+    await input.waitForData();
+  }
 }
 
 /** Runs the service's `close()` once, then frees this Worker for the next client. */
 async function finishSession(): Promise<void> {
   const finishing = driver;
-  if (!finishing) return;
-  session?.end();
+  const ending = session;
+  if (!finishing || !ending) return;
+  ending.end();
   session = undefined;
   driver = undefined;
-  unreportedInput = 0;
   try {
     await finishing.finish();
   } finally {
-    post({ type: "finished", requests: takeTimings() });
+    ending.postAfterSends({ type: "finished", requests: takeTimings() });
   }
 }
 
@@ -223,31 +293,12 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
     case "open":
       enqueue(() => openSession(message));
       break;
-    case "data":
-      enqueue(async () => {
-        // Counted as consumed once the service has it: from here on it is the
-        // service's to hold back, by awaiting its sends.
-        unreportedInput += message.chunk.byteLength;
-        await driver?.input(message.chunk);
-      });
-      break;
-    case "end":
-      // The client finished sending: answer what is left, then finish, so the
-      // main thread can close the socket knowing this Worker is free again.
-      enqueue(async () => {
-        await driver?.end();
-        await finishSession();
-      });
-      break;
-    case "sent":
-      session?.written(message.bytes);
-      break;
     case "who":
       session?.answerWho(message.request, message.peers);
       break;
     case "closed":
       // Fail the waiting sends first, so a service blocked on one can finish.
-      session?.end();
+      session?.gone();
       enqueue(finishSession);
       break;
   }

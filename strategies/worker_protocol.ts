@@ -1,12 +1,16 @@
 /**
  * The messages between the main thread, which owns a client's socket, and
- * the Worker that runs the client's service. Bytes cross as transferred
- * buffers, so each crossing moves them rather than copying them again.
+ * the Worker that runs the client's service. The client's bytes do not travel
+ * in messages: they cross through two rings in shared memory (see
+ * `workers/ring.ts`), handed over with the `open` message, because a message
+ * costs several times what a ring and an `Atomics` wake-up cost. Messages are
+ * for control: open, the end of the connection, failures, `who`, broadcasts
+ * and other rare things.
  *
- * Flow control is by windows, not by a reply per message: a message costs a
- * thread wake-up, so each direction acknowledges in batches and only asks for
- * an immediate answer when its window is full. That keeps a request and its
- * reply to two messages while memory stays bounded both ways.
+ * Ordering: a Worker posts `close`, `failed` and `finished` only once every
+ * byte its service sent before them is in the output ring, and the main
+ * thread writes what is in that ring before it acts on them, so a reply is
+ * never overtaken by the close or the error notice that follows it.
  *
  * @module
  */
@@ -14,19 +18,14 @@ import type { LogSettings } from "../lib/log.ts";
 import type { PeerInfo } from "../lib/service.ts";
 
 /**
- * Bytes a Worker's service may send before it waits for them to be written.
- * Past this, `send()` waits, so a client that does not read holds the
- * service back instead of filling the main thread's memory.
+ * Bytes each ring holds, one ring each way. The ring is the window: a Worker
+ * whose client does not read finds its output ring full and its sends wait,
+ * and a client that sends faster than its service works finds the input ring
+ * full and is no longer read, so TCP holds it back, not our memory. Small
+ * enough that many Workers cost little (2 × 64 KiB each), large enough that
+ * a bulk transfer wakes the other side once per many kilobytes.
  */
-export const SEND_WINDOW = 256 * 1024;
-/**
- * Input bytes that may be on their way to a Worker, not yet handled. Past
- * this the main thread stops reading the client, so a client that sends
- * faster than its service works is held back by TCP, not by our memory.
- */
-export const INPUT_WINDOW = 256 * 1024;
-/** How many bytes each side lets pile up before it acknowledges them unasked. */
-export const ACK_BATCH = 64 * 1024;
+export const RING_CAPACITY = 64 * 1024;
 /**
  * How long a Worker holds request timings that no other message carried
  * before it sends them in a `requests` message of their own: the statistics
@@ -37,9 +36,17 @@ export const TIMINGS_FLUSH_MS = 250;
 
 /** From the main thread to a Worker. */
 export type ToWorker =
-  /** A new client: load the service (once per Worker) and call `open()`. */
+  /**
+   * A new client: load the service (once per Worker) and call `open()`. Its
+   * bytes arrive in the `input` ring, which the main thread ends when the
+   * client finishes sending; what the service sends goes into `output`.
+   */
   | {
     type: "open";
+    input: SharedArrayBuffer;
+    output: SharedArrayBuffer;
+    /** The doorbell (`workers/doorbell.ts`) to ring after each write to `output`. */
+    doorbell: SharedArrayBuffer;
     id: number;
     peer: string;
     remoteAddr: Deno.Addr;
@@ -53,14 +60,8 @@ export type ToWorker =
     /** Whether to time requests and report their durations (see `requests` below). */
     timeRequests: boolean;
   }
-  /** Bytes the client sent. */
-  | { type: "data"; chunk: Uint8Array }
-  /** The client finished sending (end of input). */
-  | { type: "end" }
   /** The connection is gone; finish the service and report `finished`. */
   | { type: "closed" }
-  /** This many more bytes of the Worker's sends have been written to the client. */
-  | { type: "sent"; bytes: number }
   /** The answer to a `who` request. */
   | { type: "who"; request: number; peers: PeerInfo[] };
 
@@ -68,14 +69,6 @@ export type ToWorker =
 export type FromWorker =
   /** The Worker's modules are loaded; it can take a client. */
   | { type: "ready" }
-  /**
-   * Write these bytes to the client. `ack` asks for a `sent` as soon as they
-   * are written: the Worker's send window is full and its service is waiting.
-   * `consumed` acknowledges input, as a `consumed` message would. `requests`,
-   * here and below, holds the durations in seconds of requests handled since
-   * the last report: timings ride on messages that go anyway.
-   */
-  | { type: "send"; bytes: Uint8Array; ack: boolean; consumed: number; requests?: number[] }
   /** Send these bytes to every other client. */
   | { type: "broadcast"; bytes: Uint8Array }
   /** The client's new name. */
@@ -86,9 +79,11 @@ export type FromWorker =
   | { type: "close" }
   /** The Worker loaded its service for the first time; its handler clock may start. */
   | { type: "loaded" }
-  /** This many input bytes were handled; the main thread may read that many more. Batched. */
-  | { type: "consumed"; bytes: number; requests?: number[] }
-  /** Timings that nothing else carried for {@link TIMINGS_FLUSH_MS}. */
+  /**
+   * The durations in seconds of requests handled since the last report,
+   * batched: sent once {@link TIMINGS_FLUSH_MS} has passed, unless
+   * `finished` carries them first.
+   */
   | { type: "requests"; requests: number[] }
   /** The service threw; `disconnect` says whether it only met a closed connection. */
   | { type: "failed"; reason: string; stack: string; disconnect: boolean }

@@ -18,7 +18,9 @@
 import type { Connection } from "../lib/connection.ts";
 import type { LogSettings } from "../lib/log.ts";
 import type { ServerContext, Strategy } from "../lib/strategy.ts";
-import { WorkerPool } from "./workers/pool.ts";
+import { logger } from "../lib/log.ts";
+import { DoorbellWatcher } from "./workers/doorbell.ts";
+import { OutOfDescriptorsError, WorkerPool } from "./workers/pool.ts";
 import { serveThroughWorker } from "./workers/shuttle.ts";
 
 /** The bound on Workers alive at once unless `--max-workers` says otherwise. */
@@ -40,9 +42,16 @@ export interface WorkersOptions {
 export interface WorkersStrategy extends Strategy {
   /** Clients accepted and waiting for a free Worker. */
   readonly waiting: number;
-  /** Workers alive, busy or idle. */
+  /** Workers alive: busy, idle, or stuck and perhaps still running. */
   readonly alive: number;
+  /** Workers terminated past the handler timeout that may still be running. */
+  readonly stuck: number;
 }
+
+/** What a client gets when no Worker can be started for it. */
+const NO_WORKER_NOTICE = "ERR server busy";
+
+const log = logger("workers");
 
 /**
  * Makes a `workers` strategy.
@@ -50,11 +59,14 @@ export interface WorkersStrategy extends Strategy {
  * @param options The bounds and the Workers' logging.
  */
 export function createWorkers(options: WorkersOptions = {}): WorkersStrategy {
-  const pool = new WorkerPool(
-    options.maxWorkers ?? DEFAULT_MAX_WORKERS,
-    options.idleWorkers ?? DEFAULT_IDLE_WORKERS,
-  );
+  const pool = new WorkerPool({
+    maxWorkers: options.maxWorkers ?? DEFAULT_MAX_WORKERS,
+    idleWorkers: options.idleWorkers ?? DEFAULT_IDLE_WORKERS,
+  });
+  // Out of descriptors, every client is refused until some come back: say so once a spell.
+  let refusingSince: number | undefined;
   const logSettings: LogSettings = options.log ?? { level: "warn", format: "text" };
+  const doorbell = new DoorbellWatcher();
   return {
     name: "workers",
     sequential: false,
@@ -64,17 +76,43 @@ export function createWorkers(options: WorkersOptions = {}): WorkersStrategy {
     get alive() {
       return pool.alive;
     },
+    get stuck() {
+      return pool.stuck;
+    },
     start: () => pool.prestart(),
     async handle(connection: Connection, context: ServerContext): Promise<void> {
       const onShutdown = () => pool.drain();
       context.signal.addEventListener("abort", onShutdown, { once: true });
       try {
-        const worker = await pool.acquire();
+        let worker;
+        try {
+          worker = await pool.acquire();
+        } catch (error) {
+          if (!(error instanceof OutOfDescriptorsError)) throw error;
+          if (refusingSince === undefined) {
+            refusingSince = Date.now();
+            log.warn("refusing clients: {reason}", { reason: error.message });
+          }
+          await connection.closeWithLine(NO_WORKER_NOTICE);
+          return;
+        }
+        if (refusingSince !== undefined) {
+          log.warn("serving clients again after {seconds} s without descriptors", {
+            seconds: Math.round((Date.now() - refusingSince) / 1000),
+          });
+          refusingSince = undefined;
+        }
         if (!worker || connection.closed) {
           if (worker) pool.release(worker, true);
           return;
         }
-        const reusable = await serveThroughWorker(worker, connection, context, logSettings);
+        const reusable = await serveThroughWorker(
+          worker,
+          connection,
+          context,
+          logSettings,
+          doorbell,
+        );
         pool.release(worker, reusable);
       } finally {
         context.signal.removeEventListener("abort", onShutdown);

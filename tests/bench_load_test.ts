@@ -154,6 +154,23 @@ Deno.test("runLoad() counts a refused connection as an error instead of throwing
   assert.equal(result.errors, 2);
 });
 
+Deno.test("runBenchCommand() against a closed port says why in one line and returns 1", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = listener.addr.port;
+  listener.close();
+  const errors: string[] = [];
+  const original = console.error;
+  console.error = (...data: unknown[]) => errors.push(data.join(" "));
+  try {
+    assert.equal(await runBenchCommand(["--port", String(port), "--duration", "1"]), 1);
+  } finally {
+    console.error = original;
+  }
+  assert.deepEqual(errors, [
+    `bench: cannot connect to 127.0.0.1:${port}: connection refused (is a server listening there?)`,
+  ]);
+});
+
 Deno.test("runBenchCommand() returns 2 for a port that is not a number", async () => {
   const errors: string[] = [];
   const original = console.error;

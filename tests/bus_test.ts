@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { MessagePortBus } from "../lib/chat/bus.ts";
+import { type Bus, type BusEvent, MessagePortBus } from "../lib/chat/bus.ts";
 import { startTestServer, TestClient } from "../testing.ts";
 import { chatConversation } from "./_helpers/chat.ts";
 
@@ -104,5 +104,65 @@ Deno.test("reuseport spreads clients over its Workers and chat reaches every one
     }
   } finally {
     for (const client of clients) client.close();
+  }
+});
+
+/**
+ * A bus whose node can die the way a killed process does: from `sever()` on,
+ * nothing it publishes arrives and nothing reaches it, and no goodbye is said.
+ * Its heartbeat is short so that silence is noticed within a test.
+ */
+class SeverableBus implements Bus {
+  readonly heartbeatMs = 50;
+  readonly #inner: MessagePortBus;
+  #severed = false;
+
+  constructor(ports: MessagePort[]) {
+    this.#inner = new MessagePortBus(ports);
+  }
+
+  get node(): string {
+    return this.#inner.node;
+  }
+
+  sever(): void {
+    this.#severed = true;
+  }
+
+  publish(event: BusEvent): void {
+    if (!this.#severed) this.#inner.publish(event);
+  }
+
+  subscribe(listener: (event: BusEvent) => void): () => void {
+    return this.#inner.subscribe((event) => {
+      if (!this.#severed) listener(event);
+    });
+  }
+
+  close(): Promise<void> {
+    return this.#inner.close();
+  }
+}
+
+Deno.test("when a server falls silent without a goodbye, the others' clients hear that its clients left", async () => {
+  const [portsOne, portsTwo] = MessagePortBus.mesh(2);
+  const busOne = new SeverableBus(portsOne!);
+  const busTwo = new SeverableBus(portsTwo!);
+  try {
+    await using one = await startTestServer({ mode: "poll", service: "chat", bus: busOne });
+    await using two = await startTestServer({ mode: "poll", service: "chat", bus: busTwo });
+    const { client: ana } = await joinChat(one.port);
+    using _ana = ana;
+    const { client: ben, guest } = await joinChat(two.port);
+    using _ben = ben;
+    assert.equal(await ana.readLine(), `* guest${guest} joined`);
+    busTwo.sever();
+    // No goodbye and no leave come from ben's server: ana's server notices the silence.
+    assert.equal(await ana.readLine(), `* guest${guest} left`);
+    await ana.send("/who\n");
+    assert.match((await ana.readLine())!, /^\* online \(1\): /);
+  } finally {
+    await busOne.close();
+    await busTwo.close();
   }
 });

@@ -83,3 +83,20 @@ Deno.test("Admission keeps its counts when its rules are replaced at run time", 
   assert.equal(admission.admit("10.0.0.1"), undefined);
   assert.equal(admission.openFrom("10.0.0.1"), 4);
 });
+
+Deno.test("addresses and blocks print the way people type them", () => {
+  const cases: Array<[string, string]> = [
+    ["::1", "::1"],
+    ["::", "::"],
+    ["::1/128", "::1/128"],
+    ["2001:db8::/32", "2001:db8::/32"],
+    ["2001:0DB8:0000:0000:0000:0000:0000:0001", "2001:db8::1"],
+    ["1:0:0:2:0:0:0:3", "1:0:0:2::3"],
+    ["1:0:2:0:3:0:4:0", "1:0:2:0:3:0:4:0"],
+    ["fe80::1:0:0:1/64", "fe80::/64"],
+    ["127.0.0.1", "127.0.0.1"],
+    ["10.1.2.3/8", "10.0.0.0/8"],
+    ["::ffff:10.0.0.1", "10.0.0.1"],
+  ];
+  for (const [typed, shown] of cases) assert.equal(String(Cidr.parse(typed)), shown, typed);
+});

@@ -89,10 +89,20 @@ for (const mode of ["single", "poll", "workers", "reuseport"]) {
       [`--mode=${mode}`, "--log-format=json"],
       ["--unstable-net", "--allow-net", "--allow-read"],
     );
-    const first = server.listening;
-    const listening = /^listening on 127\.0\.0\.1:(\d+) mode=(\w+) service=echo$/.exec(first);
-    assert.ok(listening, `unexpected first line: ${first}`);
+    // Under --log-format=json the lifecycle lines are JSON records like every other.
+    const first = JSON.parse(server.listening);
+    assert.equal(first.level, "INFO");
+    const listening = /^listening on 127\.0\.0\.1:(\d+) mode=(\w+) service=echo pid=(\d+)$/
+      .exec(first.message);
+    assert.ok(listening, `unexpected first line: ${server.listening}`);
     assert.equal(listening[2], mode);
+    assert.equal(Number(listening[3]), server.pid);
+    assert.deepEqual(first.properties, {
+      address: `127.0.0.1:${listening[1]}`,
+      mode,
+      service: "echo",
+      pid: server.pid,
+    });
 
     using client = await TestClient.connect(server.port);
     await client.send("hola\n");
@@ -103,7 +113,9 @@ for (const mode of ["single", "poll", "workers", "reuseport"]) {
     await server.waitForLog(/"close/);
     const { code, logged } = await server.stop();
     assert.equal(code, 0);
-    assert.equal(logged.at(-1), "stopped: 1 clients served, 5 bytes in, 5 bytes out");
+    const stopped = JSON.parse(logged.at(-1)!);
+    assert.equal(stopped.message, "stopped: 1 client served, 5 bytes in, 5 bytes out");
+    assert.deepEqual(stopped.properties, { clients: 1, bytesIn: 5, bytesOut: 5 });
     const closeRecord = JSON.parse(logged.find((line) => line.includes('"close'))!);
     assert.equal(closeRecord.level, "INFO");
     assert.equal(closeRecord.properties.bytesIn, 5);

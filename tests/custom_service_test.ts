@@ -1,13 +1,12 @@
 /**
- * Your own service as a module: the README's example, `upper.ts`, in memory,
- * under every strategy through the testing kit, and from the command line,
- * and the errors for modules that cannot be used.
+ * Your own service as a module: the README's example, `upper.ts`, from the
+ * command line under every strategy, and the errors for modules that cannot
+ * be used. Its own tests, in memory and under every mode through the testing
+ * kit, are `services/examples/upper_test.ts`, the file docs/services.md shows.
  */
 import assert from "node:assert/strict";
 import { serviceSpecifier } from "../services/mod.ts";
-import upper from "../services/examples/upper.ts";
-import { checkUnderEveryMode, openTestSession, type ServiceClient } from "../testing.ts";
-import { TestClient } from "../testing.ts";
+import { type ServiceClient, TestClient } from "../testing.ts";
 import { assertOneLineError, CliServer, ROOT, runCli } from "./_helpers/cli.ts";
 import { ALL_MODES } from "./_helpers/modes.ts";
 
@@ -22,15 +21,6 @@ async function assertUpper(client: ServiceClient): Promise<void> {
   await client.end();
   assert.equal(await client.readLine(), null);
 }
-
-Deno.test("your own service: upper.ts answers an in-memory client", async () => {
-  await using client = openTestSession(upper);
-  await assertUpper(client);
-});
-
-Deno.test("your own service: upper.ts loaded by file URL answers alike under every mode", async () => {
-  await checkUnderEveryMode(new URL(serviceSpecifier(EXAMPLE, ROOT)), assertUpper);
-});
 
 for (const mode of ALL_MODES) {
   Deno.test(`your own service: the CLI runs --service=${EXAMPLE} under ${mode}`, async () => {
@@ -50,6 +40,11 @@ const MODULE_MISTAKES: Array<[string, string[], RegExp]> = [
     "./tests/fixtures/not_a_service.ts",
     ["--allow-net", "--allow-read"],
     /^servidor: --service: file:\/\/\S+\/tests\/fixtures\/not_a_service\.ts does not export a valid service as default: it needs a string `description`, `framing` set to "bytes" or "lines"/,
+  ],
+  [
+    "./tests/fixtures/no_default_service.ts",
+    ["--allow-net", "--allow-read"],
+    /^servidor: file:\/\/\S+\/tests\/fixtures\/no_default_service\.ts has no default export: end it with `export default shout;`/,
   ],
   [
     "./tests/fixtures/no_such_service.ts",
@@ -83,4 +78,11 @@ Deno.test("the README shows upper.ts exactly as the file has it", async () => {
   const file = await Deno.readTextFile(`${ROOT}/services/examples/upper.ts`);
   const code = file.slice(file.indexOf("import type"));
   assert.ok(readme.includes(`\`\`\`ts\n${code}\`\`\``), "README's upper.ts differs from the file");
+});
+
+Deno.test("docs/services.md shows upper_test.ts exactly as the file has it", async () => {
+  const page = await Deno.readTextFile(`${ROOT}/docs/services.md`);
+  const file = await Deno.readTextFile(`${ROOT}/services/examples/upper_test.ts`);
+  const code = file.slice(file.indexOf("import assert"));
+  assert.ok(page.includes(`\`\`\`ts\n${code}\`\`\``), "docs/services.md's upper_test.ts differs");
 });

@@ -161,6 +161,16 @@ const EXEC_MISTAKES: Array<[string[], string[], RegExp]> = [
     ["--allow-net"],
     /^servidor: --service: echo takes no arguments; only exec does/,
   ],
+  [
+    ["--service=exec", "--", "servidor-no-such-program"],
+    ["--allow-net", "--allow-run", "--allow-env", "--allow-read"],
+    /^servidor: --service: exec: no program servidor-no-such-program on PATH/,
+  ],
+  [
+    ["--service=exec", "--", "./README.md"],
+    ["--allow-net", "--allow-run", "--allow-env", "--allow-read"],
+    /^servidor: --service: exec: \.\/README\.md is not an executable file/,
+  ],
 ];
 
 for (const [args, permissions, message] of EXEC_MISTAKES) {
@@ -169,11 +179,11 @@ for (const [args, permissions, message] of EXEC_MISTAKES) {
   });
 }
 
-Deno.test("exec: a command that does not exist closes its client and the server goes on", async () => {
+Deno.test("exec: a command that cannot be started closes its client and the server goes on", async () => {
+  // The CLI refuses a program it cannot find at start; this one vanishes later, as it were.
   await using server = await startTestServer({
     mode: "poll",
-    service: "exec",
-    serviceArgs: ["servidor-no-such-program"],
+    service: createExecService("servidor-no-such-program"),
   });
   {
     using client = await TestClient.connect(server.port);

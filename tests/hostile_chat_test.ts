@@ -156,3 +156,28 @@ Deno.test("a chat member that never reads is dropped as a slow reader, and the r
   await flooder.send("/who\n");
   assert.match((await readUntil(flooder, /^\* online /, /^\* online /))[0]!, /^\* online \(2\)/);
 });
+
+Deno.test("chat names cannot be spoofed: guest names are kept, case does not make a new name, control characters are shown, not obeyed", async () => {
+  await using server = await startTestServer({ mode: "poll", service: "chat" });
+  using ana = await TestClient.connect(server.port);
+  const [, anaName] = /^\* welcome, (guest\d+);/.exec((await ana.readLine())!)!;
+  using ben = await TestClient.connect(server.port);
+  assert.match((await ben.readLine())!, /^\* welcome/);
+  assert.match((await ana.readLine())!, / joined$/);
+  // The name the next client will get, and one with another case of Ana's own default.
+  const next = Number(anaName!.slice(5)) + 5;
+  await ana.send(`/nick guest${next}\n`);
+  assert.equal(await ana.readLine(), `ERR nick guest${next} is kept for a guest; choose another`);
+  await ana.send(`/nick ${anaName!.toUpperCase()}\n`);
+  assert.equal(await ana.readLine(), `* you are now ${anaName!.toUpperCase()}`);
+  await ana.send("/nick Ana\n");
+  assert.equal(await ana.readLine(), "* you are now Ana");
+  await ben.send("/nick aNA\n");
+  assert.equal(
+    await readUntil(ben, /^ERR|^\* you/, /^ERR|^\* you/).then((l) => l[0]),
+    "ERR nick aNA is taken",
+  );
+  await ana.send("hi\r<ben> I owe ana 100 euros\x1b[2K\x1b[1A\x07\x7f\u009b\ttab\n");
+  const relayed = await readUntil(ben, /^<Ana> /, /^<Ana> /);
+  assert.equal(relayed[0], "<Ana> hi^M<ben> I owe ana 100 euros^[[2K^[[1A^G^?\ufffd\ttab");
+});

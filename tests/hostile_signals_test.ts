@@ -3,7 +3,8 @@
  * SIGTERM or SIGINT while `compute` keeps the thread busy.
  */
 import assert from "node:assert/strict";
-import { CliServer, TestClient } from "./_helpers.ts";
+import { TestClient } from "../testing.ts";
+import { CliServer } from "./_helpers/cli.ts";
 
 for (const config of [false, true]) {
   Deno.test(`SIGHUP during the shutdown grace is ignored ${config ? "with" : "without"} --config`, async () => {
@@ -29,7 +30,7 @@ for (const config of [false, true]) {
       client.close();
       const status = await server.exited();
       assert.equal(status.code, 0);
-      assert.ok(server.log.some((line) => /^stopped: 1 clients served/.test(line)));
+      assert.ok(server.log.some((line) => /^stopped: 1 client served/.test(line)));
     } finally {
       await Deno.remove(dir, { recursive: true });
     }

@@ -156,6 +156,7 @@ Deno.test("LineFramer never holds more than the limit of an unfinished line", ()
 });
 
 const FAULTY = new URL("./fixtures/faulty_service.ts", import.meta.url).href;
+const STUCK = new URL("./fixtures/stuck_service.ts", import.meta.url).href;
 
 for (const mode of MODES) {
   Deno.test(`a service that throws gets its own client "ERR internal error" and closed, nobody else, under ${mode}`, async () => {
@@ -193,23 +194,31 @@ Deno.test("a service passed as an object that throws closes only its client unde
 });
 
 Deno.test("workers terminates a Worker stuck past --handler-timeout; others go on", async () => {
-  await using server = await startTestServer({
-    mode: "workers",
-    service: FAULTY,
-    handlerTimeoutMs: 500,
-  });
-  using bystander = await TestClient.connect(server.port);
-  await bystander.send("before\n");
-  assert.equal(await bystander.readLine(), "before");
-  using stuck = await TestClient.connect(server.port);
-  await stuck.send("spin\n");
-  assert.equal(await stuck.readLine(), "ERR internal error");
-  assert.equal(await stuck.readLine(), null);
-  await bystander.send("after\n");
-  assert.equal(await bystander.readLine(), "after");
-  using next = await TestClient.connect(server.port);
-  await next.send("next\n");
-  assert.equal(await next.readLine(), "next");
+  // The handler spins while this file exists. Deno cannot stop a spinning
+  // Worker, so the test removes the file at the end, or the thread would eat
+  // a core for the rest of the run and starve the tests after it.
+  const spinning = await Deno.makeTempFile({ prefix: "servidor-stuck-" });
+  try {
+    await using server = await startTestServer({
+      mode: "workers",
+      service: STUCK,
+      handlerTimeoutMs: 500,
+    });
+    using bystander = await TestClient.connect(server.port);
+    await bystander.send("before\n");
+    assert.equal(await bystander.readLine(), "before");
+    using stuck = await TestClient.connect(server.port);
+    await stuck.send(`spin ${spinning}\n`);
+    assert.equal(await stuck.readLine(), "ERR internal error");
+    assert.equal(await stuck.readLine(), null);
+    await bystander.send("after\n");
+    assert.equal(await bystander.readLine(), "after");
+    using next = await TestClient.connect(server.port);
+    await next.send("next\n");
+    assert.equal(await next.readLine(), "next");
+  } finally {
+    await Deno.remove(spinning);
+  }
 });
 
 Deno.test("workers terminates a Worker with an uncaught error; its client gets ERR internal error", async () => {

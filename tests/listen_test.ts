@@ -124,6 +124,32 @@ Deno.test("a stale socket file left by a killed server is replaced, and a stoppe
   }
 });
 
+Deno.test("a second server's look at a live Unix socket (under --allow-all) is not a client in the first one's log", async () => {
+  const dir = await Deno.makeTempDir({ dir: "/tmp", prefix: "servidor-unix-" });
+  const path = `${dir}/servidor.sock`;
+  const permissions = ["--allow-net", "--allow-read", `--allow-write=${dir}`];
+  try {
+    const first = await CliServer.start([`--unix=${path}`], permissions);
+    // Deno lets a program read /proc/net/unix only under --allow-all; with less,
+    // the second server connects to find out, and that shows in the first one's log.
+    const second = await runCli([`--unix=${path}`], ["--allow-all"]);
+    assert.equal(second.code, 1);
+    assert.match(second.stderr, /another server is listening on it/);
+    // A real client afterwards is logged, so the log would have shown the probe too.
+    {
+      using client = await TestClient.connectTo({ transport: "unix", path });
+      await client.send("hola\n");
+      assert.equal(await client.readLine(), "hola");
+    }
+    await first.waitForLog(/close unix id=/);
+    const { logged } = await first.stop();
+    const opened = logged.filter((line) => / open unix id=/.test(line));
+    assert.equal(opened.length, 1, logged.join("\n"));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("a socket file that a live server answers on is refused with one line and exit status 1", async () => {
   const dir = await Deno.makeTempDir({ dir: "/tmp", prefix: "servidor-unix-" });
   const path = `${dir}/servidor.sock`;
@@ -230,5 +256,47 @@ Deno.test("the CLI refuses address rules on a Unix socket, whose clients have no
     result,
     2,
     /^servidor: --unix cannot be combined with --allow, --max-per-ip: a Unix socket's clients have no address/,
+  );
+});
+
+const noIpv6 = HAVE_IPV6 ? "" : " (ignored: this machine has no ::1)";
+
+Deno.test({
+  name:
+    `--host=:: is dual stack: an IPv4 client is served and logged as the IPv4 address it is${noIpv6}`,
+  ignore: !HAVE_IPV6,
+  async fn() {
+    await using server = await CliServer.start(["--host=::"]);
+    using client = await TestClient.connect(server.port, "127.0.0.1");
+    await client.send("hola\n");
+    assert.equal(await client.readLine(), "hola");
+    const open = await server.waitForLog(/ open \S+ id=/);
+    assert.match(open, / open 127\.0\.0\.1:\d+ id=1$/);
+  },
+});
+
+Deno.test({
+  name: `--ipv6-only turns IPv4 clients away and serves IPv6 ones${noIpv6}`,
+  ignore: !HAVE_IPV6,
+  async fn() {
+    await using server = await CliServer.start(["--host=::", "--ipv6-only"]);
+    {
+      using turnedAway = await TestClient.connect(server.port, "127.0.0.1");
+      assert.equal(await turnedAway.readLine(), null);
+    }
+    await server.waitForLog(/refused 127\.0\.0\.1:\d+: this server takes IPv6 clients only/);
+    using client = await TestClient.connect(server.port, "::1");
+    await client.send("hola\n");
+    assert.equal(await client.readLine(), "hola");
+    // The IPv4 client was never a client: the first one served is id 1.
+    assert.match(await server.waitForLog(/ open \S+ id=/), / open \[::1\]:\d+ id=1$/);
+  },
+});
+
+Deno.test("--ipv6-only with an IPv4 --host is refused in one line, exit status 2", async () => {
+  assertOneLineError(
+    await runCli(["--host=127.0.0.1", "--ipv6-only"]),
+    2,
+    /^servidor: --ipv6-only needs an IPv6 --host such as ::, not 127\.0\.0\.1/,
   );
 });

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { Admission } from "../lib/admission.ts";
+import { Cidr } from "../lib/cidr.ts";
 import { Connection } from "../lib/connection.ts";
 import {
   acceptProxyHeader,
@@ -98,6 +100,12 @@ const INVALID: Array<[string, Uint8Array]> = [
   ["an HTTP request", encoder.encode("GET / HTTP/1.1\r\n")],
   ["an unknown v1 protocol", encoder.encode("PROXY UDP4 1.2.3.4 5.6.7.8 1 2\r\n")],
   ["a v1 address out of range", encoder.encode("PROXY TCP4 1.2.3.400 5.6.7.8 1 2\r\n")],
+  [
+    "a v1 IPv4 address with leading zeros",
+    encoder.encode("PROXY TCP4 010.001.001.001 1.2.3.4 1 2\r\n"),
+  ],
+  ["a v1 IPv6 address of colons alone", encoder.encode("PROXY TCP6 :::::::: ::1 1 2\r\n")],
+  ["a v1 TCP6 header naming an IPv4 address", encoder.encode("PROXY TCP6 1.2.3.4 ::1 1 2\r\n")],
   ["a v1 port out of range", encoder.encode("PROXY TCP4 1.2.3.4 5.6.7.8 70000 2\r\n")],
   ["a v1 line ending in LF alone", encoder.encode("PROXY TCP4 1.2.3.4 5.6.7.8 1 2\n")],
   ["a v1 line with no end", encoder.encode("PROXY TCP4 " + "1".repeat(V1_MAX_LENGTH))],
@@ -216,4 +224,43 @@ Deno.test("the CLI with --proxy-protocol logs the refusal of a client that sends
   const address = `127.0.0.1:${(client.conn.localAddr as Deno.NetAddr).port}`;
   await server.waitForLog(new RegExp(`refused ${address.replaceAll(".", "\\.")}: no PROXY header`));
   assert.equal((await server.stop()).code, 0);
+});
+
+for (
+  const header of [
+    "PROXY TCP4 010.001.001.001 127.0.0.1 1 2\r\n",
+    "PROXY TCP6 :::::::: ::1 1 2\r\n",
+    "PROXY TCP6 ::ffff:10.1.1.1 ::1 1 2\r\n",
+    "PROXY TCP4 10.0.0.1 127.0.0.1 1 2\r\n",
+  ]
+) {
+  Deno.test(`with --proxy-protocol and --deny=10.0.0.0/8, ${header.trim()} is never served`, async () => {
+    await using server = await startTestServer({
+      mode: "poll",
+      service: "chat",
+      proxyProtocol: true,
+      rules: { deny: [Cidr.parse("10.0.0.0/8"), Cidr.parse("::/0")] },
+    });
+    using client = await TestClient.connect(server.port);
+    await client.send(header);
+    // Half-closed, so that a client wrongly served is answered and let go instead of waiting.
+    await client.closeWrite();
+    // chat greets every client it serves; a refused one hears nothing.
+    assert.deepEqual(await client.readAll(), new Uint8Array(0));
+  });
+}
+
+Deno.test("admission refuses an address it cannot judge when it has rules, and admits one when it has none", () => {
+  const ruled = new Admission({ deny: [Cidr.parse("10.0.0.0/8")] });
+  assert.equal(ruled.admit("010.001.001.001")?.reason, "denied");
+  assert.equal(ruled.admit("::::::::")?.reason, "denied");
+  assert.equal(ruled.admit("192.0.2.1"), undefined);
+  assert.equal(new Admission({}).admit("/tmp/servidor.sock"), undefined);
+});
+
+Deno.test("a v1 header's addresses come out in the one form admission and the logs use", () => {
+  const header = parseProxyHeader(encoder.encode("PROXY TCP6 2001:DB8:0:0::1 ::1 1 2\r\n"));
+  assert.equal(header?.source, "[2001:db8::1]:1");
+  const mapped = parseProxyHeader(encoder.encode("PROXY TCP6 ::ffff:192.0.2.1 ::1 1 2\r\n"));
+  assert.equal(mapped?.source, "192.0.2.1:1");
 });

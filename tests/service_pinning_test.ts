@@ -4,7 +4,8 @@
  * new client in any mode unless the server is told to reload.
  */
 import assert from "node:assert/strict";
-import { CliServer, TestClient } from "./_helpers.ts";
+import { TestClient } from "../testing.ts";
+import { CliServer } from "./_helpers/cli.ts";
 
 /** A service module and a local import of it, in a directory of their own. */
 export interface ServiceFiles {

@@ -42,7 +42,7 @@ for (const mode of MODES) {
 
     const status = await server.exited();
     assert.equal(status.code, 0);
-    assert.equal(server.log.at(-1), "stopped: 1 clients served, 11 bytes in, 35 bytes out");
+    assert.equal(server.log.at(-1), "stopped: 1 client served, 11 bytes in, 35 bytes out");
   });
 }
 
@@ -56,7 +56,7 @@ for (const mode of MODES) {
     assert.equal(await client.readLine(), null);
     const status = await server.exited();
     assert.equal(status.code, 0);
-    assert.match(server.log.at(-1)!, /^stopped: 1 clients served, 0 bytes in, \d+ bytes out$/);
+    assert.match(server.log.at(-1)!, /^stopped: 1 client served, 0 bytes in, \d+ bytes out$/);
   });
 }
 

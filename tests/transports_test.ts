@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { startTestServer, TestClient } from "../testing.ts";
-import { ALL_MODES } from "./_helpers/modes.ts";
+import { MODES_BUT_REUSEPORT } from "./_helpers/modes.ts";
 import { startTlsServer } from "./_helpers/tls.ts";
 import { hasCommand, hasIpv6Loopback, runTool } from "./_helpers/tools.ts";
 
@@ -13,7 +13,7 @@ const HAVE_OPENSSL = hasCommand("openssl");
 const HAVE_SOCAT = hasCommand("socat");
 const HAVE_IPV6 = hasIpv6Loopback();
 
-for (const mode of ALL_MODES) {
+for (const mode of MODES_BUT_REUSEPORT) {
   Deno.test({
     name: `TLS: ${mode} serves reverse to a Deno TLS client that trusts the test certificate${
       HAVE_OPENSSL ? "" : " (ignored: openssl is not installed to make a certificate)"

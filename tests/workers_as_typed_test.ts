@@ -5,7 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { staleBundles } from "../tools/bundle_workers.ts";
-import { CliServer, eventually, hasCommand, Netcat, TestClient } from "./_helpers.ts";
+import { TestClient } from "../testing.ts";
+import { CliServer } from "./_helpers/cli.ts";
+import { eventually, hasCommand, Netcat } from "./_helpers/tools.ts";
 
 /** What each built-in service answers to one small request. */
 const PROBES: Record<string, (client: TestClient) => Promise<void>> = {

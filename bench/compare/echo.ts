@@ -16,7 +16,8 @@ import {
   warmUpSeconds,
   withRatios,
 } from "./measure.ts";
-import { capture, firstLine, HOST, LOAD_GRACE_MS } from "./processes.ts";
+import { listenOverflows, tooFewDescriptors } from "./many.ts";
+import { capture, firstLine, HOST, LOAD_GRACE_MS, log } from "./processes.ts";
 import type { EchoScenario } from "./scenarios.ts";
 import type { ServerSpec, Tools } from "./servers.ts";
 
@@ -39,6 +40,7 @@ async function echoLoad(
       }),
     );
   }
+  const many = scenario.many;
   const args = [
     HOST,
     String(port),
@@ -50,23 +52,62 @@ async function echoLoad(
     String(durationS),
     "-v",
     ...(scenario.churn ? ["-C"] : []),
+    ...(many ? ["-w", String(many.warmUpS)] : []),
+    ...(many?.rampPerS ? ["-R", String(many.rampPerS)] : []),
   ];
-  const out = await capture(tools.echoload, args, durationS * 1000 + LOAD_GRACE_MS);
-  const match = /rps=(\S+) MBps=(\S+) p50_us=(\S+) p99_us=(\S+) errors=(\d+) mismatches=(\d+)/.exec(
-    out.stdout,
+  const overflowsBefore = await listenOverflows();
+  const out = await capture(
+    tools.echoload,
+    args,
+    (durationS + (many?.warmUpS ?? 0)) * 1000 + LOAD_GRACE_MS,
   );
-  if (!out.ok || match === null) {
+  const overflowsAfter = await listenOverflows();
+  const figures = parseEchoload(out.stdout);
+  if (!out.ok || figures === null) {
     throw new Error(`echoload failed: ${firstLine(out.stderr || out.stdout || "no output")}`);
   }
-  const [, rps, mbps, p50, p99, errors, mismatches] = match.map(Number);
   return {
-    rps: rps!,
-    mbps: mbps!,
-    p50Us: p50!,
-    p99Us: p99!,
-    p999Us: null,
-    errors: errors!,
-    mismatches: mismatches!,
+    ...figures,
+    listenOverflows: overflowsBefore === null || overflowsAfter === null
+      ? null
+      : overflowsAfter - overflowsBefore,
+  };
+}
+
+/**
+ * Reads echoload's summary line, `key=value` pairs; the fields the shared
+ * copy lacks (p999, first p99, round trips per connection) come back null.
+ *
+ * @param stdout What echoload printed.
+ * @returns The figures, or null when the line is not there.
+ */
+export function parseEchoload(stdout: string): Figures | null {
+  const line = stdout.split("\n").find((l) => l.startsWith("rps="));
+  if (line === undefined) return null;
+  const fields = new Map(
+    line.trim().split(/\s+/).map((pair) => {
+      const [key = "", value = ""] = pair.split("=");
+      return [key, Number(value)] as const;
+    }),
+  );
+  const get = (key: string) => {
+    const value = fields.get(key);
+    return value === undefined || !Number.isFinite(value) ? null : value;
+  };
+  const rps = get("rps");
+  if (rps === null) return null;
+  return {
+    rps,
+    mbps: get("MBps"),
+    p50Us: get("p50_us"),
+    p99Us: get("p99_us"),
+    p999Us: get("p999_us"),
+    errors: get("errors"),
+    mismatches: get("mismatches"),
+    firstP99Us: get("first_p99_us"),
+    connMin: get("conn_min"),
+    connP50: get("conn_p50"),
+    connMax: get("conn_max"),
   };
 }
 
@@ -77,17 +118,32 @@ export async function runEchoScenario(
   durationS: number,
 ): Promise<ScenarioResult> {
   const rows: Row[] = [];
-  for (const spec of servers) {
+  const many = scenario.many;
+  if (many) {
+    const problem = tools.echoload === null
+      ? "Needs echoload, which paces thousands of connections and counts their round trips; " +
+        "it is built with gcc."
+      : await tooFewDescriptors(scenario.conns);
+    if (problem) {
+      log(`  skipped: ${problem}`);
+      return { name: scenario.name, title: scenario.title, baseline: null, rows, note: problem };
+    }
+  }
+  const chosen = many ? servers.filter((spec) => many.servers.includes(spec.id)) : servers;
+  for (const spec of chosen) {
     rows.push(
       await measureServer(
         spec,
         tools,
         (port) => echoLoad(tools, port, scenario, durationS),
         undefined,
-        (port) => echoLoad(tools, port, scenario, warmUpSeconds(durationS)),
+        // A many-connection scenario warms up inside its own run (echoload -w).
+        many ? undefined : (port) => echoLoad(tools, port, scenario, warmUpSeconds(durationS)),
       ),
     );
   }
-  const baseline = pickBaseline(rows, "c-epoll", "servidor poll");
+  const baseline = many
+    ? pickBaseline(rows, "node-net", "servidor poll")
+    : pickBaseline(rows, "c-epoll", "servidor poll");
   return { name: scenario.name, title: scenario.title, baseline, rows: withRatios(rows, baseline) };
 }

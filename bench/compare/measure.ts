@@ -20,8 +20,15 @@ export interface Row {
   mbps: number | null;
   p50Us: number | null;
   p99Us: number | null;
-  /** echoload does not report p999; bench/load.ts does. */
   p999Us: number | null;
+  /** The p99 of each connection's first round trip, connect included: the connect storm. */
+  firstP99Us: number | null;
+  /** Round trips per connection while figures were recorded: fewest, median, most. */
+  connMin: number | null;
+  connP50: number | null;
+  connMax: number | null;
+  /** Handshakes the kernel dropped during the run because a listen backlog was full. */
+  listenOverflows: number | null;
   errors: number | null;
   mismatches: number | null;
   cpuS: number | null;
@@ -50,6 +57,8 @@ export interface ScenarioResult {
   baseline: string | null;
   rows: Row[];
   probe?: ProbeRow[];
+  /** Why the scenario was not run, or anything the reader must know about it. */
+  note?: string;
 }
 
 interface Usage {
@@ -73,10 +82,9 @@ async function usage(pid: number, clockTicks: number): Promise<Usage | null> {
   }
 }
 
-export type Figures = Pick<
-  Row,
-  "rps" | "mbps" | "p50Us" | "p99Us" | "p999Us" | "errors" | "mismatches"
->;
+export type Figures =
+  & Pick<Row, "rps" | "mbps" | "p50Us" | "p99Us" | "p999Us" | "errors" | "mismatches">
+  & Partial<Pick<Row, "firstP99Us" | "connMin" | "connP50" | "connMax" | "listenOverflows">>;
 
 export function figuresOf(result: LoadResult): Figures {
   return {
@@ -99,6 +107,11 @@ export function emptyRow(spec: ServerSpec, note: string): Row {
     p50Us: null,
     p99Us: null,
     p999Us: null,
+    firstP99Us: null,
+    connMin: null,
+    connP50: null,
+    connMax: null,
+    listenOverflows: null,
     errors: null,
     mismatches: null,
     cpuS: null,

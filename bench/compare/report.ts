@@ -7,6 +7,7 @@
  */
 
 import { describeError } from "../../lib/errors.ts";
+import { manyTable } from "./many.ts";
 import type { ScenarioResult } from "./measure.ts";
 import { log } from "./processes.ts";
 
@@ -65,6 +66,7 @@ function markdown(report: Report): string {
   if (report.notes.length > 0) out.push("", ...report.notes.map((note) => `- ${note}`));
   for (const scenario of report.scenarios) {
     out.push("", `## ${scenario.name}: ${scenario.title}`, "");
+    if (scenario.note) out.push(cell(scenario.note), "");
     if (scenario.rows.length === 0) {
       out.push("No server was run for this scenario.");
       continue;
@@ -90,6 +92,7 @@ function markdown(report: Report): string {
         } | ${fmt(r.peakRssMiB, 1)} | ${fmt(r.ratio, 2)} |`,
       );
     }
+    out.push(...manyTable(scenario));
     if (scenario.probe !== undefined && scenario.probe.length > 0) {
       out.push(
         "",
@@ -174,20 +177,41 @@ async function chart(report: Report): Promise<string> {
   }
 }
 
-export async function writeResults(report: Report): Promise<void> {
-  await Deno.mkdir(RESULTS, { recursive: true });
+/**
+ * Where a partial run (`--quick`, or only some scenarios, servers or a
+ * shorter duration) writes its report: a folder `.gitignore` keeps out of
+ * git, so that a smoke test never replaces the committed results of a full
+ * run, and `git status` stays clean after one.
+ */
+export const PARTIAL_RESULTS = new URL("partial/", RESULTS);
+
+/**
+ * Writes the report's `latest.md`, `latest.json` and `latest.svg`.
+ *
+ * @param report What was measured.
+ * @param full Whether this was a full run, whose results replace the
+ *   committed ones in `bench/results/`; any other run writes to
+ *   {@link PARTIAL_RESULTS}.
+ */
+export async function writeResults(report: Report, full: boolean): Promise<void> {
+  const folder = full ? RESULTS : PARTIAL_RESULTS;
+  await Deno.mkdir(folder, { recursive: true });
   const md = markdown(report);
-  await Deno.writeTextFile(new URL("latest.md", RESULTS), md);
+  await Deno.writeTextFile(new URL("latest.md", folder), md);
   await Deno.writeTextFile(
-    new URL("latest.json", RESULTS),
+    new URL("latest.json", folder),
     JSON.stringify(report, null, 2) + "\n",
   );
   try {
-    await Deno.writeTextFile(new URL("latest.svg", RESULTS), await chart(report));
+    await Deno.writeTextFile(new URL("latest.svg", folder), await chart(report));
   } catch (error) {
     // The tables are the result; a chart that cannot be drawn (no npm access) is a note.
     log(`bench:compare: no chart: ${describeError(error)}`);
   }
   console.log("\n" + md);
-  log(`Wrote ${new URL("latest.md", RESULTS).pathname}, latest.json and latest.svg.`);
+  log(
+    `Wrote ${new URL("latest.md", folder).pathname}, latest.json and latest.svg${
+      full ? "." : " (a partial run: bench/results/latest.* are left as they were)."
+    }`,
+  );
 }

@@ -7,6 +7,8 @@
  * @module
  */
 
+import { MANY_SCENARIOS } from "./many.ts";
+
 /** Rounds per request in the compute throughput run, heavy enough that hashing dominates I/O. */
 export const COMPUTE_ROUNDS = 20_000;
 /** Clients looping compute requests: more than the two-core runner has, fewer than would just queue. */
@@ -19,6 +21,14 @@ export interface EchoScenario {
   conns: number;
   size: number;
   churn: boolean;
+  /**
+   * Many-connection scenarios (see `many.ts`): echoload's own warm-up in
+   * seconds (`-w`), so that the figures are the steady state of connections
+   * that are up; how fast it opens them (`-R`, connections a second, or all
+   * at once when absent: a connect storm); the only servers that can take
+   * that many clients; and the fairness table in the report.
+   */
+  many?: { warmUpS: number; rampPerS?: number; servers: readonly string[] };
 }
 
 export interface ComputeScenario {
@@ -54,14 +64,7 @@ export const SCENARIOS: Scenario[] = [
     size: 64,
     churn: true,
   },
-  {
-    kind: "echo",
-    name: "many",
-    title: "echo, 2,000 concurrent connections × 64 B",
-    conns: 2000,
-    size: 64,
-    churn: false,
-  },
+  ...MANY_SCENARIOS,
   {
     kind: "compute",
     name: "compute",

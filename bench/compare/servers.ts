@@ -22,6 +22,7 @@ import {
 
 const MAIN_TS = new URL("../../main.ts", import.meta.url);
 const SHARED_BENCH = new URL("../../../shared/bench/", import.meta.url);
+const ECHOLOAD_C = new URL("../echoload.c", import.meta.url);
 
 export type Group = "servidor" | "reference";
 
@@ -30,6 +31,7 @@ export const SERVER_IDS = [
   "single",
   "poll",
   "workers",
+  "workers-tuned",
   "reuseport",
   "c-epoll",
   "node-net",
@@ -38,6 +40,7 @@ export const SERVER_IDS = [
   "py-threading",
   "deno-pipeTo",
   "deno-readloop",
+  "deno-node-net",
 ];
 
 export interface ServerSpec {
@@ -80,16 +83,17 @@ export async function prepare(
   const gcc = (await capture("gcc", ["--version"], 10_000)).ok;
   let echoload: string | null = null;
   let cEpoll: string | null = null;
+  if (!gcc) {
+    note("gcc not found: echoload and the C epoll reference are not built.");
+  } else if (!useLoadTs) {
+    // servidor's own copy, which also paces connections and counts round trips per connection.
+    echoload = await buildC(ECHOLOAD_C, `${workDir}/echoload`, note);
+  }
   if (!sharedBench) {
     note(
       `Reference servers skipped: ../shared/bench is not there (looked in ${SHARED_BENCH.pathname}).`,
     );
-  } else if (!gcc) {
-    note("gcc not found: echoload and the C epoll reference are not built.");
-  } else {
-    echoload = useLoadTs
-      ? null
-      : await buildC(new URL("echoload.c", SHARED_BENCH), `${workDir}/echoload`, note);
+  } else if (gcc) {
     cEpoll = await buildC(
       new URL("anchors/c_epoll_echo.c", SHARED_BENCH),
       `${workDir}/c_epoll_echo`,
@@ -148,18 +152,24 @@ export function serverSpecs(tools: Tools, notes: string[]): ServerSpec[] {
   const main = MAIN_TS.pathname;
   if (tools.servidor) {
     const modes = ["single", "poll", "workers", ...(tools.reuseport ? ["reuseport"] : [])];
-    for (const mode of modes) {
+    // Each strategy runs as a user types it: `deno run --allow-net main.ts`
+    // and default flags. `workers-tuned` is workers with a ready Worker for
+    // every connection of the churn scenario, the figure beside the default.
+    const variants: Array<{ id: string; mode: string; flags: string[] }> = modes.map((mode) => ({
+      id: mode,
+      mode,
+      flags: mode === "reuseport" ? ["--threads=2"] : [],
+    }));
+    variants.splice(3, 0, { id: "workers-tuned", mode: "workers", flags: ["--idle-workers=64"] });
+    for (const { id, mode, flags } of variants) {
       specs.push({
-        id: mode,
-        name: `servidor ${mode}`,
+        id,
+        name: `servidor ${id}`,
         group: "servidor",
         command: deno,
         args: [
           "run",
           "--allow-net",
-          // Deno reads a Worker's module like a dynamic import, so workers need read access.
-          ...(mode === "workers" || mode === "reuseport" ? ["--allow-read"] : []),
-          ...(mode === "reuseport" ? ["--unstable-net"] : []),
           main,
           "serve",
           `--mode=${mode}`,
@@ -167,9 +177,7 @@ export function serverSpecs(tools: Tools, notes: string[]): ServerSpec[] {
           `--host=${HOST}`,
           "--port=0",
           "--log-level=error",
-          ...(mode === "reuseport" ? ["--threads=2"] : []),
-          // Enough ready Workers for every connection of the churn scenario to reuse one.
-          ...(mode === "workers" ? ["--idle-workers=64"] : []),
+          ...flags,
         ],
         portFrom: "stderr",
       });
@@ -189,6 +197,13 @@ export function serverSpecs(tools: Tools, notes: string[]): ServerSpec[] {
     reference("py-threading", tools.python, [anchor("py_threading_echo.py")]);
     reference("deno-pipeTo", deno, ["run", "--allow-net", anchor("deno_pipe_echo.ts")]);
     reference("deno-readloop", deno, ["run", "--allow-net", anchor("deno_loop_echo.ts")]);
+    // Node's own echo, run by Deno through its node:net: Deno's native TCP handles, not Deno.Conn.
+    reference("deno-node-net", deno, [
+      "run",
+      "--allow-net",
+      "--allow-env",
+      anchor("node_net_echo.mjs"),
+    ]);
   }
   if (specs.length === 0) notes.push("No server to benchmark.");
   return specs;

@@ -45,10 +45,12 @@ export const SLOW_READER_MS = 5_000;
 const MISSED_HEARTBEATS = 3;
 
 const log = logger("hub");
+const encoder = new TextEncoder();
 
 interface Member {
   connection: Connection;
-  name: string;
+  /** Set by a rename; until then the default `guestID`, made only when someone asks. */
+  name: string | undefined;
 }
 
 /** What this hub knows of another node. */
@@ -78,13 +80,18 @@ export class Hub {
   readonly #heartbeat: ReturnType<typeof setInterval> | undefined;
   #closed = false;
 
+  readonly #departed: ((peer: PeerInfo) => string) | undefined;
+
   /**
    * Makes a hub, alone or as one node of a room.
    *
    * @param bus How this hub reaches the others; by default it is alone.
+   * @param departed What this server's clients are told of each client of a
+   *   node that fell silent (the service's `departed`); by default nothing.
    */
-  constructor(bus: Bus = localBus) {
+  constructor(bus: Bus = localBus, departed?: (peer: PeerInfo) => string) {
     this.#bus = bus;
+    this.#departed = departed;
     this.#unsubscribe = bus.subscribe((event) => this.#hear(event));
     if (bus === localBus) return;
     bus.publish({ type: "hello", node: bus.node });
@@ -96,14 +103,17 @@ export class Hub {
 
   /** Adds a client under a default name. */
   join(connection: Connection): void {
-    const member = { connection, name: `guest${connection.id}` };
+    const member: Member = { connection, name: undefined };
     this.#members.set(connection.id, member);
+    // A hub alone tells no one: at ten thousand clients, an event built for
+    // nobody is ten thousand objects and formatted addresses for nothing.
+    if (this.#bus === localBus) return;
     this.#publish({ type: "join", node: this.#bus.node, peer: describe(member) });
   }
 
   /** Removes a client; safe to call more than once. */
   leave(id: number): void {
-    if (!this.#members.delete(id)) return;
+    if (!this.#members.delete(id) || this.#bus === localBus) return;
     this.#publish({ type: "leave", node: this.#bus.node, id });
   }
 
@@ -205,6 +215,12 @@ export class Hub {
         node,
         count: known.peers.size,
       });
+      // Its clients never said goodbye, and their server cannot say it for them now.
+      if (this.#departed) {
+        for (const peer of known.peers.values()) {
+          this.#deliver(undefined, encoder.encode(this.#departed(peer)));
+        }
+      }
     }
   }
 
@@ -247,5 +263,5 @@ export class Hub {
 }
 
 function describe({ connection, name }: Member): PeerInfo {
-  return { id: connection.id, name, peer: connection.peer };
+  return { id: connection.id, name: name ?? `guest${connection.id}`, peer: connection.peer };
 }

@@ -13,7 +13,11 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import { createClient } from "redis";
+// Named here rather than in deno.json's imports: every package there is
+// downloaded by `deno task` before any task runs, and serving without Redis
+// should not fetch a Redis client (see docs/install.md).
+// deno-lint-ignore no-import-prefix
+import { createClient } from "npm:redis@^5.12.1";
 import { describeError } from "../errors.ts";
 import { logger } from "../log.ts";
 import type { Bus, BusEvent } from "./bus.ts";

@@ -33,6 +33,8 @@ export interface StatsSnapshot {
   service: string;
   /** The strategy's name. */
   mode: string;
+  /** The version new clients get: a short hash of the module's text, or `builtin`. */
+  serviceVersion: string;
   /** Seconds since the server started. */
   uptimeSeconds: number;
   /** Connections being served now. */
@@ -51,6 +53,11 @@ export interface StatsSnapshot {
   latency: HistogramSnapshot;
   /** Workers alive, busy or idle; `null` for strategies without Workers. */
   workersAlive: number | null;
+  /**
+   * Workers terminated past the handler timeout that may still be running
+   * (and count against the bound on Workers); `null` where no handler is timed.
+   */
+  workersStuck: number | null;
 }
 
 /** Anything that can say what the figures are now: one server's or several combined. */
@@ -67,6 +74,10 @@ export interface ServerStatsOptions {
   mode: string;
   /** Counts Workers alive, for strategies that have them. */
   workersAlive?: () => number;
+  /** The version new clients get, asked at each snapshot (a reload changes it); `builtin` unless given. */
+  serviceVersion?: () => string;
+  /** Counts Workers stuck past the handler timeout, for strategies that time handlers. */
+  workersStuck?: () => number;
   /** The clock, in milliseconds; `performance.now` unless a test injects one. */
   now?: () => number;
 }
@@ -76,6 +87,8 @@ class SnapshotHeader {
   readonly service: string;
   readonly #mode: string;
   readonly #workersAlive: (() => number) | undefined;
+  readonly #serviceVersion: () => string;
+  readonly #workersStuck: (() => number) | undefined;
   readonly #now: () => number;
   readonly #startedAt: number;
 
@@ -83,16 +96,23 @@ class SnapshotHeader {
     this.service = options.service;
     this.#mode = options.mode;
     this.#workersAlive = options.workersAlive;
+    this.#serviceVersion = options.serviceVersion ?? (() => "builtin");
+    this.#workersStuck = options.workersStuck;
     this.#now = options.now ?? (() => performance.now());
     this.#startedAt = this.#now();
   }
 
-  now(): Pick<StatsSnapshot, "service" | "mode" | "uptimeSeconds" | "workersAlive"> {
+  now(): Pick<
+    StatsSnapshot,
+    "service" | "mode" | "serviceVersion" | "uptimeSeconds" | "workersAlive" | "workersStuck"
+  > {
     return {
       service: this.service,
       mode: this.#mode,
+      serviceVersion: this.#serviceVersion(),
       uptimeSeconds: (this.#now() - this.#startedAt) / 1000,
       workersAlive: this.#workersAlive?.() ?? null,
+      workersStuck: this.#workersStuck?.() ?? null,
     };
   }
 }

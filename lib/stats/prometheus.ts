@@ -28,8 +28,10 @@ export function prometheusText(snapshot: StatsSnapshot): string {
     lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, ...samples);
   };
   const service = `service="${escapeLabel(snapshot.service)}"`;
-  metric("servidor_info", "gauge", "The server's service and strategy.", [
-    `servidor_info{${service},mode="${escapeLabel(snapshot.mode)}"} 1`,
+  metric("servidor_info", "gauge", "The server's service, its version in force, and strategy.", [
+    `servidor_info{${service},mode="${escapeLabel(snapshot.mode)}",service_version="${
+      escapeLabel(snapshot.serviceVersion)
+    }"} 1`,
   ]);
   metric("servidor_uptime_seconds", "gauge", "Seconds since the server started.", [
     `servidor_uptime_seconds ${snapshot.uptimeSeconds}`,
@@ -74,6 +76,14 @@ export function prometheusText(snapshot: StatsSnapshot): string {
     metric("servidor_workers_alive", "gauge", "Workers alive, busy or idle.", [
       `servidor_workers_alive ${snapshot.workersAlive}`,
     ]);
+  }
+  if (snapshot.workersStuck !== null) {
+    metric(
+      "servidor_workers_stuck",
+      "gauge",
+      "Workers terminated past the handler timeout that may still be running.",
+      [`servidor_workers_stuck ${snapshot.workersStuck}`],
+    );
   }
   return lines.join("\n") + "\n";
 }

@@ -36,6 +36,2805 @@ var __toESM = (mod, isNodeMode, target) => (target = mod != null ? __create(__ge
   mod
 ));
 
+// npm:@logtape/logtape/2.4.2/dist/disposable.js
+var disposeSymbol, asyncDisposeSymbol;
+var init_disposable = __esm({
+  "../../root/.cache/deno/npm/registry.npmjs.org/@logtape/logtape/2.4.2/dist/disposable.js"() {
+    disposeSymbol = Symbol.dispose ?? Symbol.for("Symbol.dispose");
+    asyncDisposeSymbol = Symbol.asyncDispose ?? Symbol.for("Symbol.asyncDispose");
+  }
+});
+
+// npm:@logtape/logtape/2.4.2/dist/filter.js
+function toFilter(filter) {
+  if (typeof filter === "function") return filter;
+  return getLevelFilter(filter);
+}
+function getLevelFilter(level) {
+  const filter = createLevelFilter(level);
+  levelFilters.set(filter, level);
+  return filter;
+}
+function getLevelFilters() {
+  const registry = globalThis;
+  const key = Symbol.for("logtape.levelFilters");
+  const map = registry[key];
+  if (map instanceof WeakMap) return map;
+  const newMap = /* @__PURE__ */ new WeakMap();
+  registry[key] = newMap;
+  return newMap;
+}
+function createLevelFilter(level) {
+  if (level == null) return () => false;
+  if (level === "fatal") return (record) => record.level === "fatal";
+  else if (level === "error") return (record) => record.level === "fatal" || record.level === "error";
+  else if (level === "warning") return (record) => record.level === "fatal" || record.level === "error" || record.level === "warning";
+  else if (level === "info") return (record) => record.level === "fatal" || record.level === "error" || record.level === "warning" || record.level === "info";
+  else if (level === "debug") return (record) => record.level === "fatal" || record.level === "error" || record.level === "warning" || record.level === "info" || record.level === "debug";
+  else if (level === "trace") return () => true;
+  throw new TypeError(`Invalid log level: ${level}.`);
+}
+var levelFilters;
+var init_filter = __esm({
+  "../../root/.cache/deno/npm/registry.npmjs.org/@logtape/logtape/2.4.2/dist/filter.js"() {
+    levelFilters = getLevelFilters();
+  }
+});
+
+// npm:@logtape/logtape/2.4.2/dist/level.js
+function compareLogLevel(a, b) {
+  const aIndex = logLevels.indexOf(a);
+  if (aIndex < 0) throw new TypeError(`Invalid log level: ${JSON.stringify(a)}.`);
+  const bIndex = logLevels.indexOf(b);
+  if (bIndex < 0) throw new TypeError(`Invalid log level: ${JSON.stringify(b)}.`);
+  return aIndex - bIndex;
+}
+var logLevels;
+var init_level = __esm({
+  "../../root/.cache/deno/npm/registry.npmjs.org/@logtape/logtape/2.4.2/dist/level.js"() {
+    logLevels = [
+      "trace",
+      "debug",
+      "info",
+      "warning",
+      "error",
+      "fatal"
+    ];
+  }
+});
+
+// npm:@logtape/logtape/2.4.2/dist/scoped-config.js
+function getCurrentScopedConfig(contextLocalStorage) {
+  const store = contextLocalStorage?.getStore();
+  const scopedConfig = store?.[scopedConfigSymbol];
+  return isCompiledScopedConfig(scopedConfig) ? getActiveScopedConfig(scopedConfig) : void 0;
+}
+function scopedConfigHasSink(scopedConfig, category, level) {
+  return getScopedSinkDispatchPlan(scopedConfig, category, level).kind !== "none";
+}
+function scopedConfigCapturesSourceLocation(scopedConfig, category) {
+  if (!scopedConfig.capturesSourceLocation) return false;
+  const key = categoryKey(category);
+  let captures = scopedConfig.sourceLocationCaptureCache.get(key);
+  if (captures == null) {
+    captures = false;
+    for (let length = category.length; length >= 0; length--) {
+      const logger2 = scopedConfig.nodes.get(categoryKey(category.slice(0, length)));
+      if (logger2?.captureSourceLocation == null) continue;
+      captures = logger2.captureSourceLocation;
+      break;
+    }
+    scopedConfig.sourceLocationCaptureCache.set(key, captures);
+  }
+  return captures;
+}
+function emitWithScopedConfig(scopedConfig, record, bypassSinks, emitToSink) {
+  const plan = getScopedSinkDispatchPlan(scopedConfig, record.category, record.level);
+  if (plan.kind === "none") return;
+  if (!filterScopedRecord(scopedConfig, record.category, record)) return;
+  if (plan.kind === "one") {
+    if (!bypassSinks?.has(plan.sink)) emitToSink(plan.sink, bypassSinks);
+    return;
+  }
+  for (const sink of plan.sinks) {
+    if (bypassSinks?.has(sink)) continue;
+    emitToSink(sink, bypassSinks);
+  }
+}
+function isCompiledScopedConfig(value) {
+  return value != null && typeof value === "object" && "nodes" in value;
+}
+function getActiveScopedConfig(scopedConfig) {
+  let activeConfig = scopedConfig;
+  while (activeConfig?.disposed) activeConfig = activeConfig.parent;
+  return activeConfig;
+}
+function categoryKey(category) {
+  return JSON.stringify(category);
+}
+function getScopedSinkDispatchPlan(scopedConfig, category, level) {
+  const cacheKey = `${categoryKey(category)}:${level}`;
+  let plan = scopedConfig.dispatchCache.get(cacheKey);
+  if (plan == null) {
+    plan = getScopedSinkDispatchPlanForPrefix(scopedConfig, category, category.length, level);
+    scopedConfig.dispatchCache.set(cacheKey, plan);
+  }
+  return plan;
+}
+function getScopedSinkDispatchPlanForPrefix(scopedConfig, category, length, level) {
+  const prefix = category.slice(0, length);
+  const logger2 = scopedConfig.nodes.get(categoryKey(prefix)) ?? defaultScopedLogger;
+  if (logger2.lowestLevel === null || compareLogLevel(level, logger2.lowestLevel) < 0) return {
+    kind: "none"
+  };
+  const parentPlan = length > 0 && logger2.parentSinks === "inherit" ? getScopedSinkDispatchPlanForPrefix(scopedConfig, category, length - 1, level) : length > 0 && logger2.parentSinks === "forward" ? wrapScopedSinks(collectScopedForwardSinks(scopedConfig, category, length - 1)) : {
+    kind: "none"
+  };
+  let firstSink;
+  let sinks;
+  const appendSink = (sink) => {
+    if (sinks != null) sinks.push(sink);
+    else if (firstSink == null) firstSink = sink;
+    else sinks = [
+      firstSink,
+      sink
+    ];
+  };
+  if (parentPlan.kind === "one") appendSink(parentPlan.sink);
+  else if (parentPlan.kind === "many") for (const sink of parentPlan.sinks) appendSink(sink);
+  for (const sink of logger2.sinks) appendSink(sink);
+  if (sinks != null) return {
+    kind: "many",
+    sinks
+  };
+  if (firstSink != null) return {
+    kind: "one",
+    sink: firstSink
+  };
+  return {
+    kind: "none"
+  };
+}
+function collectScopedForwardSinks(scopedConfig, category, length) {
+  const logger2 = scopedConfig.nodes.get(categoryKey(category.slice(0, length))) ?? defaultScopedLogger;
+  const parentSinks = length > 0 && logger2.parentSinks !== "override" ? collectScopedForwardSinks(scopedConfig, category, length - 1) : [];
+  if (logger2.sinks.length < 1) return parentSinks;
+  if (parentSinks.length < 1) return logger2.sinks;
+  return [
+    ...parentSinks,
+    ...logger2.sinks
+  ];
+}
+function wrapScopedSinks(sinks) {
+  if (sinks.length < 1) return {
+    kind: "none"
+  };
+  if (sinks.length === 1) return {
+    kind: "one",
+    sink: sinks[0]
+  };
+  return {
+    kind: "many",
+    sinks
+  };
+}
+function filterScopedRecord(scopedConfig, category, record) {
+  const key = categoryKey(category);
+  let filters = scopedConfig.filterCache.get(key);
+  if (filters == null) {
+    filters = getScopedFilters(scopedConfig, category);
+    scopedConfig.filterCache.set(key, filters);
+  }
+  return filters.every((filter) => filter(record));
+}
+function getScopedFilters(scopedConfig, category) {
+  for (let length = category.length; length >= 0; length--) {
+    const logger2 = scopedConfig.nodes.get(categoryKey(category.slice(0, length)));
+    if (logger2 == null || logger2.filters.length < 1) continue;
+    return logger2.filters;
+  }
+  return noFilters;
+}
+var scopedConfigSymbol, defaultScopedLogger, noFilters;
+var init_scoped_config = __esm({
+  "../../root/.cache/deno/npm/registry.npmjs.org/@logtape/logtape/2.4.2/dist/scoped-config.js"() {
+    init_level();
+    scopedConfigSymbol = Symbol.for("logtape.scopedConfig");
+    defaultScopedLogger = {
+      filters: [],
+      filterIds: [],
+      lowestLevel: "trace",
+      parentSinks: "inherit",
+      sinks: [],
+      sinkIds: [],
+      captureSourceLocation: void 0
+    };
+    noFilters = [];
+  }
+});
+
+// npm:@logtape/logtape/2.4.2/dist/source-location.js
+function parseSourceLocation(stack, frameIndex) {
+  if (typeof stack !== "string") return void 0;
+  const lines = stack.split("\n");
+  if (lines[0].trim() === "Error") {
+    if (lines.length < 2 || !lines[1].startsWith(v8FramePrefix)) return void 0;
+    return parseV8Frame(lines[frameIndex + 1]);
+  }
+  if (lines[0] === "" || /^\s/.test(lines[0])) return void 0;
+  return parseSpiderMonkeyFrame(lines[frameIndex]);
+}
+function parseV8Frame(frame) {
+  if (frame == null || !frame.startsWith(v8FramePrefix)) return void 0;
+  const body = frame.slice(v8FramePrefix.length);
+  if (body.includes("eval at ")) return void 0;
+  if (!body.endsWith(")")) return accept(parseLocation(body.startsWith("async ") ? body.slice(6) : body));
+  let found;
+  for (let i = body.indexOf(" ("); i >= 0; i = body.indexOf(" (", i + 1)) {
+    const location = parseLocation(body.slice(i + 2, -1));
+    if (location === rejected) return void 0;
+    if (location == null) continue;
+    if (found != null) return void 0;
+    found = location;
+  }
+  return found;
+}
+function parseSpiderMonkeyFrame(frame) {
+  if (frame == null) return void 0;
+  const whole = parseLocation(frame);
+  if (whole === rejected) return void 0;
+  if (whole != null && absoluteFilePattern.test(whole.file)) return void 0;
+  let found;
+  for (let i = frame.indexOf("@"); i >= 0; i = frame.indexOf("@", i + 1)) {
+    const location = parseLocation(frame.slice(i + 1));
+    if (location === rejected) return void 0;
+    if (location == null || !absoluteFilePattern.test(location.file)) continue;
+    if (found != null) return void 0;
+    found = location;
+  }
+  return found;
+}
+function accept(location) {
+  return location === rejected ? void 0 : location;
+}
+function parseLocation(location) {
+  const match = locationPattern.exec(location);
+  if (match == null) return void 0;
+  const file = match[1];
+  const line = Number(match[2]);
+  const column = Number(match[3]);
+  if (file === "native" || file === "<anonymous>" || file === "[native code]" || file.includes("address at ") || file.includes("eval at ") || file.includes(" > eval") || file.includes(" > Function") || line < 1 || column < 1) return rejected;
+  return {
+    file,
+    line,
+    column
+  };
+}
+var v8FramePrefix, absoluteFilePattern, locationPattern, rejected;
+var init_source_location = __esm({
+  "../../root/.cache/deno/npm/registry.npmjs.org/@logtape/logtape/2.4.2/dist/source-location.js"() {
+    v8FramePrefix = "    at ";
+    absoluteFilePattern = /^(?:[A-Za-z][A-Za-z0-9+.-]*:|\/|\\\\)/;
+    locationPattern = /^(.+):(\d+):(\d+)$/;
+    rejected = Symbol("rejected");
+  }
+});
+
+// npm:@logtape/logtape/2.4.2/dist/logger.js
+function isSourceLocationCaptureActive() {
+  return globalSourceLocationCapture || scopedSourceLocationCaptures > 0;
+}
+function attachSourceLocation(record, sourceLocation) {
+  if (sourceLocation == null) return;
+  record.sourceLocation = sourceLocation;
+}
+function isLazy(value) {
+  return value != null && typeof value === "object" && lazySymbol in value && value[lazySymbol] === true;
+}
+function resolveProperties(properties) {
+  const resolved = {};
+  for (const key in properties) {
+    const value = properties[key];
+    resolved[key] = isLazy(value) ? value.getter() : value;
+  }
+  const symbolProperties = properties;
+  const symbolResolved = resolved;
+  if (Object.prototype.propertyIsEnumerable.call(properties, throttlingSummaryRecordSymbol)) {
+    const value = symbolProperties[throttlingSummaryRecordSymbol];
+    symbolResolved[throttlingSummaryRecordSymbol] = isLazy(value) ? value.getter() : value;
+  }
+  return resolved;
+}
+function isPromiseObject(value) {
+  if (value instanceof Promise) return true;
+  return Object.prototype.toString.call(value) === "[object Promise]" && typeof value.then === "function";
+}
+function logStringMessage(logger2, level, message, props, sourceLocation) {
+  if (typeof props !== "function") {
+    const properties = props ?? {};
+    logger2.log(level, message, properties, void 0, sourceLocation);
+    return;
+  }
+  if (!logger2.isEnabledFor(level)) return Promise.resolve();
+  const result = props();
+  if (isPromiseObject(result)) return Promise.resolve(result).then((resolvedProps) => {
+    logger2.log(level, message, resolvedProps, void 0, sourceLocation);
+  });
+  logger2.log(level, message, result, void 0, sourceLocation);
+}
+function snapshotLogRecordProperties(record) {
+  if (resolvedStringLogRecords.has(record)) return record;
+  const properties = resolveProperties(record.properties);
+  if (internalStringLogRecords.has(record)) {
+    const snapshot = {
+      category: record.category,
+      level: record.level,
+      get message() {
+        return record.message;
+      },
+      rawMessage: record.rawMessage,
+      timestamp: record.timestamp,
+      properties
+    };
+    attachSourceLocation(snapshot, record.sourceLocation);
+    return snapshot;
+  }
+  const descriptors = Object.getOwnPropertyDescriptors(record);
+  descriptors.properties = {
+    value: properties,
+    enumerable: true,
+    configurable: true
+  };
+  return Object.defineProperties({}, descriptors);
+}
+function hasEnumerableProperties(properties) {
+  if (properties == null || typeof properties !== "object") return false;
+  return Object.keys(properties).length > 0 || Object.prototype.propertyIsEnumerable.call(properties, throttlingSummaryRecordSymbol);
+}
+function shouldSnapshotForSink(sink) {
+  return sink[immediateSinkSymbol] !== true;
+}
+function getLogger(category = []) {
+  return LoggerImpl.getLogger(category);
+}
+function isMetaLoggerCategory(category) {
+  return category.length >= 2 && category[0] === "logtape" && category[1] === "meta";
+}
+function isNestedAccess(key) {
+  return key.includes(".") || key.includes("[") || key.includes("?.");
+}
+function getOwnProperty(obj, key) {
+  if (key === "__proto__" || key === "prototype" || key === "constructor") return void 0;
+  if ((typeof obj === "object" || typeof obj === "function") && obj !== null) return Object.prototype.hasOwnProperty.call(obj, key) ? obj[key] : void 0;
+  return void 0;
+}
+function parseNextSegment(path, fromIndex) {
+  const len = path.length;
+  let i = fromIndex;
+  if (i >= len) return null;
+  let segment;
+  if (path[i] === "[") {
+    i++;
+    if (i >= len) return null;
+    if (path[i] === '"' || path[i] === "'") {
+      const quote = path[i];
+      i++;
+      let segmentStr = "";
+      while (i < len && path[i] !== quote) if (path[i] === "\\") {
+        i++;
+        if (i < len) {
+          const escapeChar2 = path[i];
+          switch (escapeChar2) {
+            case "n":
+              segmentStr += "\n";
+              break;
+            case "t":
+              segmentStr += "	";
+              break;
+            case "r":
+              segmentStr += "\r";
+              break;
+            case "b":
+              segmentStr += "\b";
+              break;
+            case "f":
+              segmentStr += "\f";
+              break;
+            case "v":
+              segmentStr += "\v";
+              break;
+            case "0":
+              segmentStr += "\0";
+              break;
+            case "\\":
+              segmentStr += "\\";
+              break;
+            case '"':
+              segmentStr += '"';
+              break;
+            case "'":
+              segmentStr += "'";
+              break;
+            case "u":
+              if (i + 4 < len) {
+                const hex = path.slice(i + 1, i + 5);
+                const codePoint = Number.parseInt(hex, 16);
+                if (!Number.isNaN(codePoint)) {
+                  segmentStr += String.fromCharCode(codePoint);
+                  i += 4;
+                } else segmentStr += escapeChar2;
+              } else segmentStr += escapeChar2;
+              break;
+            default:
+              segmentStr += escapeChar2;
+          }
+          i++;
+        }
+      } else {
+        segmentStr += path[i];
+        i++;
+      }
+      if (i >= len) return null;
+      segment = segmentStr;
+      i++;
+    } else {
+      const startIndex = i;
+      while (i < len && path[i] !== "]" && path[i] !== "'" && path[i] !== '"') i++;
+      if (i >= len) return null;
+      const indexStr = path.slice(startIndex, i);
+      if (indexStr.length === 0) return null;
+      const indexNum = Number(indexStr);
+      segment = Number.isNaN(indexNum) ? indexStr : indexNum;
+    }
+    while (i < len && path[i] !== "]") i++;
+    if (i < len) i++;
+  } else {
+    const startIndex = i;
+    while (i < len && path[i] !== "." && path[i] !== "[" && path[i] !== "?" && path[i] !== "]") i++;
+    segment = path.slice(startIndex, i);
+    if (segment.length === 0) return null;
+  }
+  if (i < len && path[i] === ".") i++;
+  return {
+    segment,
+    nextIndex: i
+  };
+}
+function accessProperty(obj, segment) {
+  if (typeof segment === "string") return getOwnProperty(obj, segment);
+  if (Array.isArray(obj) && segment >= 0 && segment < obj.length) return obj[segment];
+  return void 0;
+}
+function resolvePropertyPath(obj, path) {
+  if (obj == null) return void 0;
+  if (path.length === 0 || path.endsWith(".")) return void 0;
+  let current2 = obj;
+  let i = 0;
+  const len = path.length;
+  while (i < len) {
+    const isOptional = path.slice(i, i + 2) === "?.";
+    if (isOptional) {
+      i += 2;
+      if (current2 == null) return void 0;
+    } else if (current2 == null) return void 0;
+    const result = parseNextSegment(path, i);
+    if (result === null) return void 0;
+    const { segment, nextIndex } = result;
+    i = nextIndex;
+    current2 = accessProperty(current2, segment);
+    if (current2 === void 0) return void 0;
+  }
+  return current2;
+}
+function parseMessageTemplate(template, properties) {
+  const length = template.length;
+  if (length === 0) return [
+    ""
+  ];
+  if (!template.includes("{")) return [
+    template
+  ];
+  const message = [];
+  let startIndex = 0;
+  for (let i = 0; i < length; i++) {
+    const char = template[i];
+    if (char === "{") {
+      const nextChar = i + 1 < length ? template[i + 1] : "";
+      if (nextChar === "{") {
+        i++;
+        continue;
+      }
+      const closeIndex = template.indexOf("}", i + 1);
+      if (closeIndex === -1) continue;
+      const beforeText = template.slice(startIndex, i);
+      message.push(beforeText.replace(/{{/g, "{").replace(/}}/g, "}"));
+      const key = template.slice(i + 1, closeIndex);
+      let prop;
+      const trimmedKey = key.trim();
+      if (trimmedKey === "*") prop = key in properties ? properties[key] : "*" in properties ? properties["*"] : properties;
+      else {
+        if (key !== trimmedKey) prop = key in properties ? properties[key] : properties[trimmedKey];
+        else prop = properties[key];
+        if (prop === void 0 && isNestedAccess(trimmedKey)) prop = resolvePropertyPath(properties, trimmedKey);
+      }
+      message.push(prop);
+      i = closeIndex;
+      startIndex = i + 1;
+    } else if (char === "}" && i + 1 < length && template[i + 1] === "}") i++;
+  }
+  const remainingText = template.slice(startIndex);
+  message.push(remainingText.replace(/{{/g, "{").replace(/}}/g, "}"));
+  return message;
+}
+function renderMessage(template, values) {
+  const args = [];
+  for (let i = 0; i < template.length; i++) {
+    args.push(template[i]);
+    if (i < values.length) args.push(values[i]);
+  }
+  return args;
+}
+var lazySymbol, throttlingSummaryRecordSymbol, immediateSinkSymbol, internalStringLogRecords, resolvedStringLogRecords, globalSourceLocationCapture, scopedSourceLocationCaptures, globalRootLoggerSymbol, LoggerImpl, LoggerCtx, metaLogger;
+var init_logger = __esm({
+  "../../root/.cache/deno/npm/registry.npmjs.org/@logtape/logtape/2.4.2/dist/logger.js"() {
+    init_context();
+    init_level();
+    init_scoped_config();
+    init_source_location();
+    lazySymbol = Symbol.for("logtape.lazy");
+    throttlingSummaryRecordSymbol = Symbol.for("LogTape.throttlingSummaryRecord");
+    immediateSinkSymbol = Symbol.for("LogTape.sinkSnapshotPolicy.immediate");
+    internalStringLogRecords = /* @__PURE__ */ new WeakSet();
+    resolvedStringLogRecords = /* @__PURE__ */ new WeakSet();
+    globalSourceLocationCapture = false;
+    scopedSourceLocationCaptures = 0;
+    globalRootLoggerSymbol = Symbol.for("logtape.rootLogger");
+    LoggerImpl = class LoggerImpl2 {
+      parent;
+      children;
+      category;
+      sinks;
+      filters;
+      contextLocalStorage;
+      /**
+      * Whether to capture source locations for this logger and its
+      * descendants.  `undefined` inherits the setting from the parent.
+      */
+      sourceLocationCapture = void 0;
+      #parentSinks = "inherit";
+      #lowestLevel = "trace";
+      #sinkPlanCache = {};
+      #forwardPlanCache = void 0;
+      static getLogger(category = []) {
+        let rootLogger = globalRootLoggerSymbol in globalThis ? globalThis[globalRootLoggerSymbol] ?? null : null;
+        if (rootLogger == null) {
+          rootLogger = new LoggerImpl2(null, []);
+          globalThis[globalRootLoggerSymbol] = rootLogger;
+        }
+        if (typeof category === "string") return rootLogger.getChild(category);
+        if (category.length === 0) return rootLogger;
+        return rootLogger.getChild(category);
+      }
+      static getNearestExistingLogger(category) {
+        let logger2 = LoggerImpl2.getLogger();
+        for (const name of category) {
+          const childRef = logger2.children[name];
+          const child = childRef instanceof LoggerImpl2 ? childRef : childRef?.deref();
+          if (child == null) break;
+          logger2 = child;
+        }
+        return logger2;
+      }
+      constructor(parent, category) {
+        this.parent = parent;
+        this.children = {};
+        this.category = category;
+        this.sinks = [];
+        this.filters = [];
+      }
+      get parentSinks() {
+        return this.#parentSinks;
+      }
+      set parentSinks(value) {
+        if (this.#parentSinks === value) return;
+        this.#parentSinks = value;
+      }
+      get lowestLevel() {
+        return this.#lowestLevel;
+      }
+      set lowestLevel(value) {
+        if (this.#lowestLevel === value) return;
+        this.#lowestLevel = value;
+      }
+      getChild(subcategory) {
+        const name = typeof subcategory === "string" ? subcategory : subcategory[0];
+        const childRef = this.children[name];
+        let child = childRef instanceof LoggerImpl2 ? childRef : childRef?.deref();
+        if (child == null) {
+          child = new LoggerImpl2(this, [
+            ...this.category,
+            name
+          ]);
+          this.children[name] = "WeakRef" in globalThis ? new WeakRef(child) : child;
+        }
+        if (typeof subcategory === "string" || subcategory.length === 1) return child;
+        return child.getChild(subcategory.slice(1));
+      }
+      /**
+      * Reset the logger.  This removes all sinks and filters from the logger.
+      */
+      reset() {
+        while (this.sinks.length > 0) this.sinks.shift();
+        this.parentSinks = "inherit";
+        while (this.filters.length > 0) this.filters.shift();
+        this.lowestLevel = "trace";
+        this.sourceLocationCapture = void 0;
+      }
+      /**
+      * Reset the logger and all its descendants.  This removes all sinks and
+      * filters from the logger and all its descendants.
+      */
+      resetDescendants() {
+        for (const child of Object.values(this.children)) {
+          const logger2 = child instanceof LoggerImpl2 ? child : child.deref();
+          if (logger2 != null) logger2.resetDescendants();
+        }
+        this.reset();
+      }
+      with(properties) {
+        return new LoggerCtx(this, {
+          ...properties
+        });
+      }
+      /**
+      * Sets whether the global configuration enables source location capture
+      * for any category.  Call this on the root logger only.
+      */
+      setGlobalSourceLocationCapture(enabled) {
+        globalSourceLocationCapture = enabled;
+      }
+      /**
+      * Records that a scoped configuration which enables source location
+      * capture for some category became active.  Call this on the root logger
+      * only, and balance it with
+      * {@link LoggerImpl.releaseScopedSourceLocationCapture}.
+      */
+      retainScopedSourceLocationCapture() {
+        scopedSourceLocationCaptures++;
+      }
+      /**
+      * Records that a scoped configuration retained with
+      * {@link LoggerImpl.retainScopedSourceLocationCapture} ended.  Call this on
+      * the root logger only.
+      */
+      releaseScopedSourceLocationCapture() {
+        if (scopedSourceLocationCaptures > 0) scopedSourceLocationCaptures--;
+      }
+      /**
+      * Captures where user code called the public logging method that called
+      * this method, if source location capture is enabled for this logger and
+      * a record of the given level could be emitted.
+      *
+      * It must be called directly by the public logging method that user code
+      * called (e.g., {@link LoggerImpl.info} or {@link LoggerCtx.info}), and
+      * not in tail position, because the location is read from the third frame
+      * of a stack trace constructed here: this method, the logging method, and
+      * then its caller.  JavaScriptCore implements proper tail calls, so a call
+      * in tail position would remove the logging method's frame.
+      * @param level The log level of the record to be made.
+      * @returns The source location, or `undefined` if capture is disabled, the
+      *          record would certainly be dropped, or the stack trace could not
+      *          be parsed.
+      */
+      captureSourceLocation(level) {
+        if (isMetaLoggerCategory(this.category)) return void 0;
+        const categoryPrefix = getCategoryPrefix();
+        const scopedConfig = getCurrentScopedConfig(LoggerImpl2.getLogger().contextLocalStorage);
+        if (scopedConfig != null) {
+          const category = categoryPrefix.length > 0 ? [
+            ...categoryPrefix,
+            ...this.category
+          ] : this.category;
+          if (!scopedConfigHasSink(scopedConfig, category, level) || !scopedConfigCapturesSourceLocation(scopedConfig, category)) return void 0;
+        } else {
+          const dispatcher = this.getDispatcher(categoryPrefix);
+          if (dispatcher.isCertainlyDroppedResolved(level) || !dispatcher.capturesSourceLocation()) return void 0;
+        }
+        try {
+          return parseSourceLocation(new Error().stack, 2);
+        } catch {
+          return void 0;
+        }
+      }
+      /**
+      * Resolves whether this logger or the nearest ancestor that configures it
+      * captures source locations.
+      */
+      capturesSourceLocation() {
+        if (this.sourceLocationCapture != null) return this.sourceLocationCapture;
+        return this.parent?.capturesSourceLocation() ?? false;
+      }
+      filter(record) {
+        for (const filter of this.filters) if (!filter(record)) return false;
+        if (this.filters.length < 1) return this.parent?.filter(record) ?? true;
+        return true;
+      }
+      *getSinks(level) {
+        const plan = this.getSinkDispatchPlan(level);
+        switch (plan.kind) {
+          case "none":
+            return;
+          case "one":
+            yield plan.sink;
+            return;
+          case "many":
+            yield* plan.sinks;
+            return;
+        }
+      }
+      getSinkDispatchPlan(level) {
+        const cached = this.#sinkPlanCache[level];
+        if (cached != null && this.isSinkDispatchPlanFresh(level, cached)) return cached;
+        const plan = this.createSinkDispatchPlan(level, this.resolveParentPlan(level));
+        this.#sinkPlanCache[level] = plan;
+        return plan;
+      }
+      resolveParentPlan(level) {
+        if (this.parent == null) return void 0;
+        if (this.parentSinks === "inherit") return this.parent.getSinkDispatchPlan(level);
+        if (this.parentSinks === "forward") return this.parent.getForwardSinkPlan();
+        return void 0;
+      }
+      isSinkDispatchPlanFresh(level, plan) {
+        if (plan.lowestLevel !== this.lowestLevel || plan.parentSinks !== this.parentSinks || plan.localSinks.length !== this.sinks.length) return false;
+        for (let i = 0; i < plan.localSinks.length; i++) if (plan.localSinks[i] !== this.sinks[i]) return false;
+        return plan.parentPlan === this.resolveParentPlan(level);
+      }
+      getForwardSinkPlan() {
+        const cached = this.#forwardPlanCache;
+        if (cached != null && this.isForwardSinkPlanFresh(cached)) return cached;
+        const parentPlan = this.parent != null && this.parentSinks !== "override" ? this.parent.getForwardSinkPlan() : void 0;
+        const plan = this.createForwardSinkPlan(parentPlan);
+        this.#forwardPlanCache = plan;
+        return plan;
+      }
+      isForwardSinkPlanFresh(plan) {
+        if (plan.parentSinks !== this.parentSinks || plan.localSinks.length !== this.sinks.length) return false;
+        for (let i = 0; i < plan.localSinks.length; i++) if (plan.localSinks[i] !== this.sinks[i]) return false;
+        const parentPlan = this.parent != null && this.parentSinks !== "override" ? this.parent.getForwardSinkPlan() : void 0;
+        return plan.parentPlan === parentPlan;
+      }
+      createForwardSinkPlan(parentPlan) {
+        const localSinks = [
+          ...this.sinks
+        ];
+        const sinks = parentPlan == null || parentPlan.sinks.length < 1 ? localSinks : [
+          ...parentPlan.sinks,
+          ...localSinks
+        ];
+        return {
+          kind: "forward",
+          localSinks,
+          parentSinks: this.parentSinks,
+          parentPlan,
+          sinks
+        };
+      }
+      createSinkDispatchPlan(level, parentPlan) {
+        const state = {
+          localSinks: [
+            ...this.sinks
+          ],
+          parentSinks: this.parentSinks,
+          lowestLevel: this.lowestLevel,
+          parentPlan
+        };
+        if (state.lowestLevel === null) return {
+          ...state,
+          kind: "none"
+        };
+        if (compareLogLevel(level, state.lowestLevel) < 0) return {
+          ...state,
+          kind: "none"
+        };
+        let firstSink;
+        let sinks;
+        const appendSink = (sink) => {
+          if (sinks != null) sinks.push(sink);
+          else if (firstSink == null) firstSink = sink;
+          else sinks = [
+            firstSink,
+            sink
+          ];
+        };
+        if (parentPlan != null) {
+          if (parentPlan.kind === "one") firstSink = parentPlan.sink;
+          else if (parentPlan.kind === "many") sinks = [
+            ...parentPlan.sinks
+          ];
+          else if (parentPlan.kind === "forward") {
+            if (parentPlan.sinks.length === 1) firstSink = parentPlan.sinks[0];
+            else if (parentPlan.sinks.length > 1) sinks = [
+              ...parentPlan.sinks
+            ];
+          }
+        }
+        for (const sink of state.localSinks) appendSink(sink);
+        if (sinks != null) return {
+          ...state,
+          kind: "many",
+          sinks
+        };
+        if (firstSink != null) return {
+          ...state,
+          kind: "one",
+          sink: firstSink
+        };
+        return {
+          ...state,
+          kind: "none"
+        };
+      }
+      isEnabledFor(level) {
+        const categoryPrefix = isMetaLoggerCategory(this.category) ? [] : getCategoryPrefix();
+        const scopedConfig = getCurrentScopedConfig(LoggerImpl2.getLogger().contextLocalStorage);
+        if (scopedConfig != null) return scopedConfigHasSink(scopedConfig, categoryPrefix.length > 0 ? [
+          ...categoryPrefix,
+          ...this.category
+        ] : this.category, level);
+        return this.getDispatcher(categoryPrefix).isEnabledForResolved(level);
+      }
+      /**
+      * Checks whether a record of the given level logged through this logger
+      * would certainly be dropped without being seen by any filter or sink.
+      * Logging methods use this to return before building a record.
+      *
+      * This assumes the context-local storage's store does not change between
+      * synchronous reads within a single logging call, which holds for
+      * `AsyncLocalStorage` and for the stores set up by `withContext()`,
+      * `withCategoryPrefix()`, and `withConfig()`.
+      * @param level The log level of the record.
+      * @returns `true` if emitting such a record would have no observable
+      *          effect, `false` otherwise.
+      */
+      isCertainlyDropped(level) {
+        const categoryPrefix = isMetaLoggerCategory(this.category) ? [] : getCategoryPrefix();
+        const scopedConfig = getCurrentScopedConfig(LoggerImpl2.getLogger().contextLocalStorage);
+        if (scopedConfig != null) return !scopedConfigHasSink(scopedConfig, categoryPrefix.length > 0 ? [
+          ...categoryPrefix,
+          ...this.category
+        ] : this.category, level);
+        return this.getDispatcher(categoryPrefix).isCertainlyDroppedResolved(level);
+      }
+      /**
+      * Checks whether a record of the given level dispatched by this logger,
+      * without a scoped configuration, would certainly be dropped.  See
+      * {@link LoggerImpl.isCertainlyDropped}.
+      */
+      isCertainlyDroppedResolved(level) {
+        if (this.lowestLevel === null || compareLogLevel(level, this.lowestLevel) < 0) return true;
+        return !this.isEnabledForResolved(level) && !this.hasEffectiveFilters();
+      }
+      /**
+      * Resolves the logger that actually dispatches records logged through this
+      * logger under the given category prefix.  It must stay in sync with
+      * the dispatcher resolution in {@link LoggerImpl.emit}.
+      */
+      getDispatcher(categoryPrefix) {
+        return categoryPrefix.length > 0 ? LoggerImpl2.getNearestExistingLogger([
+          ...categoryPrefix,
+          ...this.category
+        ]) : this;
+      }
+      /**
+      * Checks whether {@link LoggerImpl.filter} would run any filter, i.e.,
+      * whether this logger or any of its ancestors has a filter.
+      */
+      hasEffectiveFilters() {
+        if (this.filters.length > 0) return true;
+        return this.parent?.hasEffectiveFilters() ?? false;
+      }
+      /**
+      * Checks whether {@link LoggerImpl.getSinks} would yield any sink for
+      * the given level, without building or validating sink dispatch plans.
+      * It must stay in sync with {@link LoggerImpl.createSinkDispatchPlan}.
+      */
+      isEnabledForResolved(level) {
+        if (this.lowestLevel === null || compareLogLevel(level, this.lowestLevel) < 0) return false;
+        if (this.sinks.length > 0) return true;
+        if (this.parent == null) return false;
+        if (this.parentSinks === "inherit") return this.parent.isEnabledForResolved(level);
+        if (this.parentSinks === "forward") return this.parent.hasForwardSinks();
+        return false;
+      }
+      /**
+      * Checks whether {@link LoggerImpl.getForwardSinkPlan} would collect any
+      * sink, i.e., whether this logger or an ancestor up to and including the
+      * nearest one whose `parentSinks` is `"override"` has local sinks.
+      */
+      hasForwardSinks() {
+        if (this.sinks.length > 0) return true;
+        return this.parent != null && this.parentSinks !== "override" && this.parent.hasForwardSinks();
+      }
+      emit(record, bypassSinks) {
+        const hasCategory = "category" in record;
+        const baseCategory = hasCategory ? record.category : this.category;
+        const categoryPrefix = isMetaLoggerCategory(baseCategory) ? [] : getCategoryPrefix();
+        const fullCategory = categoryPrefix.length > 0 ? [
+          ...categoryPrefix,
+          ...baseCategory
+        ] : baseCategory;
+        if (categoryPrefix.length < 1 && Object.prototype.hasOwnProperty.call(record, "category")) {
+          this.emitResolved(record, bypassSinks);
+          return;
+        }
+        const descriptors = Object.getOwnPropertyDescriptors(record);
+        descriptors.category = {
+          value: fullCategory,
+          enumerable: true,
+          configurable: true
+        };
+        const fullRecord = Object.defineProperties({}, descriptors);
+        const dispatcher = categoryPrefix.length > 0 ? LoggerImpl2.getNearestExistingLogger(fullCategory) : this;
+        dispatcher.emitResolved(fullRecord, bypassSinks);
+      }
+      emitResolved(record, bypassSinks) {
+        const scopedConfig = getCurrentScopedConfig(LoggerImpl2.getLogger().contextLocalStorage);
+        if (scopedConfig != null) {
+          let snapshot$1;
+          let snapshotFailed$1 = false;
+          emitWithScopedConfig(scopedConfig, record, bypassSinks, (sink, activeBypassSinks) => {
+            try {
+              if (shouldSnapshotForSink(sink)) try {
+                snapshot$1 ??= snapshotLogRecordProperties(record);
+              } catch {
+                snapshotFailed$1 = true;
+                snapshot$1 = record;
+              }
+              sink(snapshot$1 ?? record);
+            } catch (error) {
+              const bypassSinks2 = new Set(activeBypassSinks);
+              bypassSinks2.add(sink);
+              metaLogger.log("fatal", "Failed to emit a log record to sink {sink}: {error}", {
+                sink,
+                error,
+                record
+              }, bypassSinks2);
+            }
+            if (snapshotFailed$1) snapshot$1 = record;
+          });
+          return;
+        }
+        if (this.lowestLevel === null || compareLogLevel(record.level, this.lowestLevel) < 0 || !this.filter(record)) return;
+        const plan = this.getSinkDispatchPlan(record.level);
+        if (plan.kind === "none") return;
+        let snapshot;
+        let snapshotFailed = false;
+        if (plan.kind === "one") {
+          const sink = plan.sink;
+          if (bypassSinks?.has(sink)) return;
+          try {
+            if (shouldSnapshotForSink(sink)) try {
+              snapshot = snapshotLogRecordProperties(record);
+            } catch {
+              snapshotFailed = true;
+              snapshot = record;
+            }
+            sink(snapshot ?? record);
+          } catch (error) {
+            const bypassSinks2 = new Set(bypassSinks);
+            bypassSinks2.add(sink);
+            metaLogger.log("fatal", "Failed to emit a log record to sink {sink}: {error}", {
+              sink,
+              error,
+              record
+            }, bypassSinks2);
+          }
+          return;
+        }
+        for (const sink of plan.sinks) {
+          if (bypassSinks?.has(sink)) continue;
+          try {
+            if (snapshot == null && !snapshotFailed && shouldSnapshotForSink(sink)) try {
+              snapshot = snapshotLogRecordProperties(record);
+            } catch {
+              snapshotFailed = true;
+              snapshot = record;
+            }
+            sink(snapshot ?? record);
+          } catch (error) {
+            const bypassSinks2 = new Set(bypassSinks);
+            bypassSinks2.add(sink);
+            metaLogger.log("fatal", "Failed to emit a log record to sink {sink}: {error}", {
+              sink,
+              error,
+              record
+            }, bypassSinks2);
+          }
+        }
+      }
+      log(level, rawMessage, properties, bypassSinks, sourceLocation) {
+        if (this.isCertainlyDropped(level)) return;
+        const implicitContext = getImplicitContextIfAny();
+        if (typeof properties !== "function" && implicitContext == null && !rawMessage.includes("{") && !hasEnumerableProperties(properties)) {
+          const record$1 = {
+            category: this.category,
+            level,
+            message: [
+              rawMessage
+            ],
+            rawMessage,
+            timestamp: Date.now(),
+            properties: {}
+          };
+          attachSourceLocation(record$1, sourceLocation);
+          resolvedStringLogRecords.add(record$1);
+          this.emit(record$1, bypassSinks);
+          return;
+        }
+        let cachedProps = void 0;
+        let cachedMessage = void 0;
+        const record = typeof properties === "function" ? {
+          category: this.category,
+          level,
+          timestamp: Date.now(),
+          get message() {
+            if (cachedMessage == null) cachedMessage = parseMessageTemplate(rawMessage, this.properties);
+            return cachedMessage;
+          },
+          rawMessage,
+          get properties() {
+            if (cachedProps == null) cachedProps = resolveProperties({
+              ...implicitContext ?? {},
+              ...properties()
+            });
+            return cachedProps;
+          }
+        } : {
+          category: this.category,
+          level,
+          timestamp: Date.now(),
+          get message() {
+            if (cachedMessage == null) cachedMessage = parseMessageTemplate(rawMessage, this.properties);
+            return cachedMessage;
+          },
+          rawMessage,
+          get properties() {
+            if (cachedProps == null) cachedProps = resolveProperties({
+              ...implicitContext ?? {},
+              ...properties
+            });
+            return cachedProps;
+          }
+        };
+        attachSourceLocation(record, sourceLocation);
+        internalStringLogRecords.add(record);
+        this.emit(record, bypassSinks);
+      }
+      logLazily(level, callback, properties = {}, sourceLocation) {
+        if (this.isCertainlyDropped(level)) return;
+        const implicitContext = getImplicitContextIfAny();
+        let rawMessage = void 0;
+        let msg = void 0;
+        function realizeMessage() {
+          if (msg == null || rawMessage == null) {
+            msg = callback((tpl, ...values) => {
+              rawMessage = tpl;
+              return renderMessage(tpl, values);
+            });
+            if (rawMessage == null) throw new TypeError("No log record was made.");
+          }
+          return [
+            msg,
+            rawMessage
+          ];
+        }
+        const record = {
+          category: this.category,
+          level,
+          get message() {
+            return realizeMessage()[0];
+          },
+          get rawMessage() {
+            return realizeMessage()[1];
+          },
+          timestamp: Date.now(),
+          properties: {
+            ...implicitContext ?? {},
+            ...properties
+          }
+        };
+        attachSourceLocation(record, sourceLocation);
+        this.emit(record);
+      }
+      logTemplate(level, messageTemplate, values, properties = {}, sourceLocation) {
+        if (this.isCertainlyDropped(level)) return;
+        const implicitContext = getImplicitContextIfAny();
+        const record = {
+          category: this.category,
+          level,
+          message: renderMessage(messageTemplate, values),
+          rawMessage: messageTemplate,
+          timestamp: Date.now(),
+          properties: {
+            ...implicitContext ?? {},
+            ...properties
+          }
+        };
+        attachSourceLocation(record, sourceLocation);
+        this.emit(record);
+      }
+      trace(message, ...values) {
+        const sourceLocation = isSourceLocationCaptureActive() ? this.captureSourceLocation("trace") : void 0;
+        if (typeof message === "string") return logStringMessage(this, "trace", message, values[0], sourceLocation);
+        else if (typeof message === "function") this.logLazily("trace", message, void 0, sourceLocation);
+        else if (!Array.isArray(message)) this.log("trace", "{*}", message, void 0, sourceLocation);
+        else this.logTemplate("trace", message, values, void 0, sourceLocation);
+      }
+      debug(message, ...values) {
+        const sourceLocation = isSourceLocationCaptureActive() ? this.captureSourceLocation("debug") : void 0;
+        if (typeof message === "string") return logStringMessage(this, "debug", message, values[0], sourceLocation);
+        else if (typeof message === "function") this.logLazily("debug", message, void 0, sourceLocation);
+        else if (!Array.isArray(message)) this.log("debug", "{*}", message, void 0, sourceLocation);
+        else this.logTemplate("debug", message, values, void 0, sourceLocation);
+      }
+      info(message, ...values) {
+        const sourceLocation = isSourceLocationCaptureActive() ? this.captureSourceLocation("info") : void 0;
+        if (typeof message === "string") return logStringMessage(this, "info", message, values[0], sourceLocation);
+        else if (typeof message === "function") this.logLazily("info", message, void 0, sourceLocation);
+        else if (!Array.isArray(message)) this.log("info", "{*}", message, void 0, sourceLocation);
+        else this.logTemplate("info", message, values, void 0, sourceLocation);
+      }
+      logError(level, error, props, sourceLocation) {
+        if (typeof props !== "function") {
+          this.log(level, "{error.message}", {
+            ...props,
+            error
+          }, void 0, sourceLocation);
+          return;
+        }
+        if (!this.isEnabledFor(level)) return Promise.resolve();
+        const result = props();
+        if (result instanceof Promise) return result.then((resolved) => {
+          this.log(level, "{error.message}", {
+            ...resolved,
+            error
+          }, void 0, sourceLocation);
+        });
+        this.log(level, "{error.message}", {
+          ...result,
+          error
+        }, void 0, sourceLocation);
+      }
+      warn(message, ...values) {
+        const sourceLocation = isSourceLocationCaptureActive() ? this.captureSourceLocation("warning") : void 0;
+        if (message instanceof Error) return this.logError("warning", message, values[0], sourceLocation);
+        else if (typeof message === "string" && values[0] instanceof Error) this.log("warning", message, {
+          error: values[0]
+        }, void 0, sourceLocation);
+        else if (typeof message === "string") return logStringMessage(this, "warning", message, values[0], sourceLocation);
+        else if (typeof message === "function") this.logLazily("warning", message, void 0, sourceLocation);
+        else if (!Array.isArray(message)) this.log("warning", "{*}", message, void 0, sourceLocation);
+        else this.logTemplate("warning", message, values, void 0, sourceLocation);
+      }
+      warning(message, ...values) {
+        const sourceLocation = isSourceLocationCaptureActive() ? this.captureSourceLocation("warning") : void 0;
+        if (message instanceof Error) return this.logError("warning", message, values[0], sourceLocation);
+        else if (typeof message === "string" && values[0] instanceof Error) this.log("warning", message, {
+          error: values[0]
+        }, void 0, sourceLocation);
+        else if (typeof message === "string") return logStringMessage(this, "warning", message, values[0], sourceLocation);
+        else if (typeof message === "function") this.logLazily("warning", message, void 0, sourceLocation);
+        else if (!Array.isArray(message)) this.log("warning", "{*}", message, void 0, sourceLocation);
+        else this.logTemplate("warning", message, values, void 0, sourceLocation);
+      }
+      error(message, ...values) {
+        const sourceLocation = isSourceLocationCaptureActive() ? this.captureSourceLocation("error") : void 0;
+        if (message instanceof Error) return this.logError("error", message, values[0], sourceLocation);
+        else if (typeof message === "string" && values[0] instanceof Error) this.log("error", message, {
+          error: values[0]
+        }, void 0, sourceLocation);
+        else if (typeof message === "string") return logStringMessage(this, "error", message, values[0], sourceLocation);
+        else if (typeof message === "function") this.logLazily("error", message, void 0, sourceLocation);
+        else if (!Array.isArray(message)) this.log("error", "{*}", message, void 0, sourceLocation);
+        else this.logTemplate("error", message, values, void 0, sourceLocation);
+      }
+      fatal(message, ...values) {
+        const sourceLocation = isSourceLocationCaptureActive() ? this.captureSourceLocation("fatal") : void 0;
+        if (message instanceof Error) return this.logError("fatal", message, values[0], sourceLocation);
+        else if (typeof message === "string" && values[0] instanceof Error) this.log("fatal", message, {
+          error: values[0]
+        }, void 0, sourceLocation);
+        else if (typeof message === "string") return logStringMessage(this, "fatal", message, values[0], sourceLocation);
+        else if (typeof message === "function") this.logLazily("fatal", message, void 0, sourceLocation);
+        else if (!Array.isArray(message)) this.log("fatal", "{*}", message, void 0, sourceLocation);
+        else this.logTemplate("fatal", message, values, void 0, sourceLocation);
+      }
+    };
+    LoggerCtx = class LoggerCtx2 {
+      logger;
+      properties;
+      constructor(logger2, properties) {
+        this.logger = logger2;
+        this.properties = properties;
+      }
+      get category() {
+        return this.logger.category;
+      }
+      get parent() {
+        return this.logger.parent;
+      }
+      getChild(subcategory) {
+        return this.logger.getChild(subcategory).with(this.properties);
+      }
+      with(properties) {
+        return new LoggerCtx2(this.logger, {
+          ...this.properties,
+          ...properties
+        });
+      }
+      log(level, message, properties, bypassSinks, sourceLocation) {
+        if (this.logger.isCertainlyDropped(level)) return;
+        const contextProps = this.properties;
+        this.logger.log(level, message, typeof properties === "function" ? () => resolveProperties({
+          ...contextProps,
+          ...properties()
+        }) : () => resolveProperties({
+          ...contextProps,
+          ...properties
+        }), bypassSinks, sourceLocation);
+      }
+      logLazily(level, callback, sourceLocation) {
+        if (this.logger.isCertainlyDropped(level)) return;
+        this.logger.logLazily(level, callback, resolveProperties(this.properties), sourceLocation);
+      }
+      logTemplate(level, messageTemplate, values, sourceLocation) {
+        if (this.logger.isCertainlyDropped(level)) return;
+        this.logger.logTemplate(level, messageTemplate, values, resolveProperties(this.properties), sourceLocation);
+      }
+      emit(record) {
+        const recordWithContext = {
+          ...record,
+          properties: resolveProperties({
+            ...this.properties,
+            ...record.properties
+          })
+        };
+        this.logger.emit(recordWithContext);
+      }
+      isEnabledFor(level) {
+        return this.logger.isEnabledFor(level);
+      }
+      trace(message, ...values) {
+        const sourceLocation = isSourceLocationCaptureActive() ? this.logger.captureSourceLocation("trace") : void 0;
+        if (typeof message === "string") return logStringMessage(this, "trace", message, values[0], sourceLocation);
+        else if (typeof message === "function") this.logLazily("trace", message, sourceLocation);
+        else if (!Array.isArray(message)) this.log("trace", "{*}", message, void 0, sourceLocation);
+        else this.logTemplate("trace", message, values, sourceLocation);
+      }
+      debug(message, ...values) {
+        const sourceLocation = isSourceLocationCaptureActive() ? this.logger.captureSourceLocation("debug") : void 0;
+        if (typeof message === "string") return logStringMessage(this, "debug", message, values[0], sourceLocation);
+        else if (typeof message === "function") this.logLazily("debug", message, sourceLocation);
+        else if (!Array.isArray(message)) this.log("debug", "{*}", message, void 0, sourceLocation);
+        else this.logTemplate("debug", message, values, sourceLocation);
+      }
+      info(message, ...values) {
+        const sourceLocation = isSourceLocationCaptureActive() ? this.logger.captureSourceLocation("info") : void 0;
+        if (typeof message === "string") return logStringMessage(this, "info", message, values[0], sourceLocation);
+        else if (typeof message === "function") this.logLazily("info", message, sourceLocation);
+        else if (!Array.isArray(message)) this.log("info", "{*}", message, void 0, sourceLocation);
+        else this.logTemplate("info", message, values, sourceLocation);
+      }
+      logError(level, error, props, sourceLocation) {
+        if (typeof props !== "function") {
+          this.log(level, "{error.message}", {
+            ...props,
+            error
+          }, void 0, sourceLocation);
+          return;
+        }
+        if (!this.isEnabledFor(level)) return Promise.resolve();
+        const result = props();
+        if (result instanceof Promise) return result.then((resolved) => {
+          this.log(level, "{error.message}", {
+            ...resolved,
+            error
+          }, void 0, sourceLocation);
+        });
+        this.log(level, "{error.message}", {
+          ...result,
+          error
+        }, void 0, sourceLocation);
+      }
+      warn(message, ...values) {
+        const sourceLocation = isSourceLocationCaptureActive() ? this.logger.captureSourceLocation("warning") : void 0;
+        if (message instanceof Error) return this.logError("warning", message, values[0], sourceLocation);
+        else if (typeof message === "string" && values[0] instanceof Error) this.log("warning", message, {
+          error: values[0]
+        }, void 0, sourceLocation);
+        else if (typeof message === "string") return logStringMessage(this, "warning", message, values[0], sourceLocation);
+        else if (typeof message === "function") this.logLazily("warning", message, sourceLocation);
+        else if (!Array.isArray(message)) this.log("warning", "{*}", message, void 0, sourceLocation);
+        else this.logTemplate("warning", message, values, sourceLocation);
+      }
+      warning(message, ...values) {
+        const sourceLocation = isSourceLocationCaptureActive() ? this.logger.captureSourceLocation("warning") : void 0;
+        if (message instanceof Error) return this.logError("warning", message, values[0], sourceLocation);
+        else if (typeof message === "string" && values[0] instanceof Error) this.log("warning", message, {
+          error: values[0]
+        }, void 0, sourceLocation);
+        else if (typeof message === "string") return logStringMessage(this, "warning", message, values[0], sourceLocation);
+        else if (typeof message === "function") this.logLazily("warning", message, sourceLocation);
+        else if (!Array.isArray(message)) this.log("warning", "{*}", message, void 0, sourceLocation);
+        else this.logTemplate("warning", message, values, sourceLocation);
+      }
+      error(message, ...values) {
+        const sourceLocation = isSourceLocationCaptureActive() ? this.logger.captureSourceLocation("error") : void 0;
+        if (message instanceof Error) return this.logError("error", message, values[0], sourceLocation);
+        else if (typeof message === "string" && values[0] instanceof Error) this.log("error", message, {
+          error: values[0]
+        }, void 0, sourceLocation);
+        else if (typeof message === "string") return logStringMessage(this, "error", message, values[0], sourceLocation);
+        else if (typeof message === "function") this.logLazily("error", message, sourceLocation);
+        else if (!Array.isArray(message)) this.log("error", "{*}", message, void 0, sourceLocation);
+        else this.logTemplate("error", message, values, sourceLocation);
+      }
+      fatal(message, ...values) {
+        const sourceLocation = isSourceLocationCaptureActive() ? this.logger.captureSourceLocation("fatal") : void 0;
+        if (message instanceof Error) return this.logError("fatal", message, values[0], sourceLocation);
+        else if (typeof message === "string" && values[0] instanceof Error) this.log("fatal", message, {
+          error: values[0]
+        }, void 0, sourceLocation);
+        else if (typeof message === "string") return logStringMessage(this, "fatal", message, values[0], sourceLocation);
+        else if (typeof message === "function") this.logLazily("fatal", message, sourceLocation);
+        else if (!Array.isArray(message)) this.log("fatal", "{*}", message, void 0, sourceLocation);
+        else this.logTemplate("fatal", message, values, sourceLocation);
+      }
+    };
+    metaLogger = LoggerImpl.getLogger([
+      "logtape",
+      "meta"
+    ]);
+  }
+});
+
+// npm:@logtape/logtape/2.4.2/dist/context.js
+function getCategoryPrefix() {
+  const rootLogger = LoggerImpl.getLogger();
+  const store = rootLogger.contextLocalStorage?.getStore();
+  if (store == null) return [];
+  const prefix = store[categoryPrefixSymbol];
+  return Array.isArray(prefix) ? prefix : [];
+}
+function getImplicitContextIfAny() {
+  const rootLogger = LoggerImpl.getLogger();
+  const store = rootLogger.contextLocalStorage?.getStore();
+  if (store == null) return void 0;
+  const keys = Object.keys(store);
+  if (keys.length < 1) return void 0;
+  const result = {};
+  for (const key of keys) result[key] = store[key];
+  return result;
+}
+var categoryPrefixSymbol;
+var init_context = __esm({
+  "../../root/.cache/deno/npm/registry.npmjs.org/@logtape/logtape/2.4.2/dist/context.js"() {
+    init_logger();
+    categoryPrefixSymbol = Symbol.for("logtape.categoryPrefix");
+  }
+});
+
+// npm:@logtape/logtape/2.4.2/dist/sanitize.js
+function escapeChar(charCode) {
+  if (charCode === 10) return "\\n";
+  if (charCode === 13) return "\\r";
+  if (charCode === 27) return "\\x1b";
+  return `\\x${charCode.toString(16).padStart(2, "0")}`;
+}
+function isDangerous(charCode, escapeNewlines) {
+  if (charCode === 9) return false;
+  if (charCode === 10 || charCode === 13) return escapeNewlines;
+  if (charCode < 32 || charCode === 127) return true;
+  return charCode >= 128 && charCode <= 159;
+}
+function sanitizeControlSequences(text, options = {}) {
+  const preserveSgr = options.sgr !== "escape";
+  const escapeNewlines = options.newlines === "escape";
+  let needsWork = false;
+  for (let i$1 = 0; i$1 < text.length; i$1++) {
+    const charCode = text.charCodeAt(i$1);
+    if (charCode === 27 || isDangerous(charCode, escapeNewlines)) {
+      needsWork = true;
+      break;
+    }
+  }
+  if (!needsWork) return text;
+  let result = "";
+  let i = 0;
+  let sgrOpen = false;
+  while (i < text.length) {
+    const charCode = text.charCodeAt(i);
+    if (charCode === 27) {
+      if (preserveSgr) {
+        const sgr = sgrPattern.exec(text.slice(i));
+        if (sgr != null) {
+          result += sgr[0];
+          sgrOpen = !isSgrReset(sgr[1]);
+          i += sgr[0].length;
+          continue;
+        }
+      }
+      result += escapeChar(27);
+      i++;
+    } else if (isDangerous(charCode, escapeNewlines)) {
+      result += escapeChar(charCode);
+      i++;
+    } else {
+      result += text[i];
+      i++;
+    }
+  }
+  return sgrOpen ? result + sgrReset : result;
+}
+function isSgrReset(parameters) {
+  return /^0*$/.test(parameters.replace(/[;:]/g, ""));
+}
+function getSanitizer(options) {
+  if (options === false) return null;
+  const resolved = options ?? {};
+  return (text) => sanitizeControlSequences(text, resolved);
+}
+var sgrPattern, sgrReset;
+var init_sanitize = __esm({
+  "../../root/.cache/deno/npm/registry.npmjs.org/@logtape/logtape/2.4.2/dist/sanitize.js"() {
+    sgrPattern = /^\x1b\[([0-9;:]*)m/;
+    sgrReset = "\x1B[0m";
+  }
+});
+
+// npm:@logtape/logtape/2.4.2/dist/circular.js
+function createCircularReplacer(inner) {
+  const sources = [];
+  const results = [];
+  return function(key, value) {
+    const result = inner === void 0 ? value : inner.call(this, key, value);
+    if (typeof result !== "object" || result === null) return result;
+    while (results.length > 0 && results[results.length - 1] !== this) {
+      results.pop();
+      sources.pop();
+    }
+    for (let i = 0; i < results.length; i++) if (results[i] === result || sources[i] === value) return "[Circular]";
+    sources.push(value);
+    results.push(result);
+    return result;
+  };
+}
+function stringifyWithoutCycles(value, replacer, space) {
+  try {
+    return JSON.stringify(value, replacer, space);
+  } catch {
+    return JSON.stringify(value, createCircularReplacer(replacer), space);
+  }
+}
+var init_circular = __esm({
+  "../../root/.cache/deno/npm/registry.npmjs.org/@logtape/logtape/2.4.2/dist/circular.js"() {
+  }
+});
+
+// npm:@logtape/logtape/2.4.2/dist/util.node.js
+var util_node_exports = {};
+__export(util_node_exports, {
+  inspect: () => inspect
+});
+const util = { inspect: (value, options) => Deno.inspect(value, options) };
+function inspect(obj, options) {
+  return util.inspect(obj, options);
+}
+var init_util_node = __esm({
+  "../../root/.cache/deno/npm/registry.npmjs.org/@logtape/logtape/2.4.2/dist/util.node.js"() {
+  }
+});
+
+// npm:@logtape/logtape/2.4.2/dist/formatter.js
+function getValueRenderer(value, sanitize, fallback) {
+  if (value == null) return fallback;
+  if (typeof value === "function") return (v) => value(v, inspect2);
+  if (value !== "bare") throw new TypeError(`Invalid value option: ${JSON.stringify(value)}. It must be "bare" or a function.`);
+  const sanitizeBare = sanitize === false ? null : getSanitizer({
+    sgr: "escape",
+    newlines: sanitize?.newlines ?? "escape"
+  });
+  return sanitizeBare == null ? (v) => typeof v === "string" ? v : fallback(v) : (v) => typeof v === "string" ? sanitizeBare(v) : fallback(v);
+}
+function renderMessageParts(msgParts, valueRenderer, sanitize) {
+  const msgLen = msgParts.length;
+  const renderPart = sanitize == null ? (part) => part : (part) => sanitize(part);
+  if (msgLen === 1) return renderPart(msgParts[0]);
+  if (msgLen <= 6) {
+    let message = "";
+    for (let i = 0; i < msgLen; i++) message += i % 2 === 0 ? renderPart(msgParts[i]) : valueRenderer(msgParts[i]);
+    return message;
+  }
+  const parts = new Array(msgLen);
+  for (let i = 0; i < msgLen; i++) parts[i] = i % 2 === 0 ? renderPart(msgParts[i]) : valueRenderer(msgParts[i]);
+  return parts.join("");
+}
+function padZero(num) {
+  return num < 10 ? `0${num}` : `${num}`;
+}
+function padThree(num) {
+  return num < 10 ? `00${num}` : num < 100 ? `0${num}` : `${num}`;
+}
+function formatOffset(minutes, full) {
+  const sign = minutes < 0 ? "-" : "+";
+  const absolute = Math.abs(minutes);
+  const hour = padZero(Math.floor(absolute / 60));
+  const minute = padZero(absolute % 60);
+  if (!full && minute === "00") return `${sign}${hour}`;
+  return `${sign}${hour}:${minute}`;
+}
+function readPartsFromFormatter(formatter, ts) {
+  const parts = formatter.formatToParts(new Date(ts));
+  let year = "";
+  let month = "";
+  let day = "";
+  let hour = "";
+  let minute = "";
+  let second = "";
+  for (const part of parts) if (part.type === "year") year = part.value;
+  else if (part.type === "month") month = part.value;
+  else if (part.type === "day") day = part.value;
+  else if (part.type === "hour") hour = part.value;
+  else if (part.type === "minute") minute = part.value;
+  else if (part.type === "second") second = part.value;
+  return {
+    year,
+    month,
+    day,
+    hour,
+    minute,
+    second
+  };
+}
+function getDateParts(ts, config) {
+  const d = new Date(ts);
+  const ms = padThree(d.getUTCMilliseconds());
+  if (config.kind === "utc") return {
+    year: `${d.getUTCFullYear()}`,
+    month: padZero(d.getUTCMonth() + 1),
+    day: padZero(d.getUTCDate()),
+    hour: padZero(d.getUTCHours()),
+    minute: padZero(d.getUTCMinutes()),
+    second: padZero(d.getUTCSeconds()),
+    ms,
+    offsetMinutes: 0
+  };
+  if (config.kind === "local") return {
+    year: `${d.getFullYear()}`,
+    month: padZero(d.getMonth() + 1),
+    day: padZero(d.getDate()),
+    hour: padZero(d.getHours()),
+    minute: padZero(d.getMinutes()),
+    second: padZero(d.getSeconds()),
+    ms,
+    offsetMinutes: -d.getTimezoneOffset()
+  };
+  if (config.kind === "offset") {
+    const shifted = new Date(ts + config.minutes * 6e4);
+    return {
+      year: `${shifted.getUTCFullYear()}`,
+      month: padZero(shifted.getUTCMonth() + 1),
+      day: padZero(shifted.getUTCDate()),
+      hour: padZero(shifted.getUTCHours()),
+      minute: padZero(shifted.getUTCMinutes()),
+      second: padZero(shifted.getUTCSeconds()),
+      ms,
+      offsetMinutes: config.minutes
+    };
+  }
+  const parts = readPartsFromFormatter(config.formatter, ts);
+  const asUtc = Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day), Number(parts.hour), Number(parts.minute), Number(parts.second), d.getUTCMilliseconds());
+  const offsetMinutes = Math.round((asUtc - ts) / 6e4);
+  return {
+    ...parts,
+    ms,
+    offsetMinutes
+  };
+}
+function resolveTimeZone(timeZone) {
+  if (typeof timeZone === "undefined") return {
+    kind: "utc"
+  };
+  if (timeZone === null) return {
+    kind: "local"
+  };
+  const offsetMatch = fixedOffsetPattern.exec(timeZone);
+  if (offsetMatch != null) {
+    const sign = offsetMatch[1] === "-" ? -1 : 1;
+    const hours = Number(offsetMatch[2]);
+    const minutes = Number(offsetMatch[3]);
+    return {
+      kind: "offset",
+      minutes: sign * (hours * 60 + minutes)
+    };
+  }
+  if (typeof Intl === "undefined" || typeof Intl.DateTimeFormat !== "function") throw new TypeError(`Invalid timeZone option: ${JSON.stringify(timeZone)}. This environment does not support IANA time zones.`);
+  try {
+    return {
+      kind: "iana",
+      formatter: new Intl.DateTimeFormat("en-CA", {
+        timeZone,
+        hour12: false,
+        hourCycle: "h23",
+        year: "numeric",
+        month: "2-digit",
+        day: "2-digit",
+        hour: "2-digit",
+        minute: "2-digit",
+        second: "2-digit"
+      })
+    };
+  } catch {
+    throw new TypeError(`Invalid timeZone option: ${JSON.stringify(timeZone)}. Expected an IANA time zone name (e.g., "Asia/Seoul") or a fixed UTC offset string (e.g., "+09:00").`);
+  }
+}
+function createTimestampFormatter(pattern, timeZone) {
+  if (pattern === "none") return () => null;
+  if (pattern === "rfc3339" && timeZone.kind === "utc") return (ts) => new Date(ts).toISOString();
+  return (ts) => {
+    const parts = getDateParts(ts, timeZone);
+    const date = `${parts.year}-${parts.month}-${parts.day}`;
+    const time = `${parts.hour}:${parts.minute}:${parts.second}.${parts.ms}`;
+    const tzLong = formatOffset(parts.offsetMinutes, true);
+    const tzShort = formatOffset(parts.offsetMinutes, false);
+    if (pattern === "date-time-timezone") return `${date} ${time} ${tzLong}`;
+    if (pattern === "date-time-tz") return `${date} ${time} ${tzShort}`;
+    if (pattern === "date-time") return `${date} ${time}`;
+    if (pattern === "time-timezone") return `${time} ${tzLong}`;
+    if (pattern === "time-tz") return `${time} ${tzShort}`;
+    if (pattern === "time") return time;
+    if (pattern === "date") return date;
+    return `${date}T${time}${tzLong}`;
+  };
+}
+function getLineEndingValue(lineEnding) {
+  return lineEnding === "crlf" ? "\r\n" : "\n";
+}
+function escapeJsonControlChars(json) {
+  return json.replace(jsonControlPattern, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+function bigintReplacer(_key, value) {
+  return typeof value === "bigint" ? value.toString() : value;
+}
+function stringifyJsonMessageValue(value) {
+  if (typeof value === "string" || typeof value === "number" || typeof value === "boolean") return JSON.stringify(value);
+  return stringifyWithoutCycles(value, bigintReplacer);
+}
+function jsonReplacer(_key, value) {
+  if (typeof value === "bigint") return value.toString();
+  if (!(value instanceof Error)) return value;
+  const serialized = {
+    name: value.name,
+    message: value.message
+  };
+  if (typeof value.stack === "string") serialized.stack = value.stack;
+  const cause = value.cause;
+  if (cause !== void 0) serialized.cause = cause;
+  if (typeof AggregateError !== "undefined" && value instanceof AggregateError) serialized.errors = value.errors;
+  for (const key of Object.keys(value)) if (!(key in serialized)) serialized[key] = value[key];
+  return serialized;
+}
+function renderDefaultJsonLinesMessage(message) {
+  const messageLength = message.length;
+  if (messageLength === 1) return message[0];
+  if (messageLength === 3) return message[0] + stringifyJsonMessageValue(message[1]) + message[2];
+  let rendered = message[0];
+  for (let i = 1; i < messageLength; i++) rendered += i & 1 ? stringifyJsonMessageValue(message[i]) : message[i];
+  return rendered;
+}
+function stringifyJsonLinesField(key, value) {
+  if (value != null && (typeof value === "object" || typeof value === "function" || typeof value === "bigint")) {
+    const toJSON = value.toJSON;
+    if (typeof toJSON === "function") value = toJSON.call(value, key);
+  }
+  return JSON.stringify(jsonReplacer(key, value), createCircularReplacer(jsonReplacer));
+}
+function formatDefaultJsonLinesRecord(record, lineEnding) {
+  const level = record.level === "warning" ? "WARN" : record.level.toUpperCase();
+  const messageJson = stringifyJsonLinesField("message", renderDefaultJsonLinesMessage(record.message));
+  const propertiesJson = stringifyJsonLinesField("properties", record.properties);
+  let line = `{"@timestamp":${JSON.stringify(new Date(record.timestamp).toISOString())},"level":${JSON.stringify(level)}`;
+  if (messageJson !== void 0) line += `,"message":${messageJson}`;
+  line += `,"logger":${JSON.stringify(record.category.join("."))}`;
+  if (propertiesJson !== void 0) line += `,"properties":${propertiesJson}`;
+  return escapeJsonControlChars(`${line}}`) + lineEnding;
+}
+function getTextFormatter(options = {}) {
+  const timestampRenderer = (() => {
+    const tsOption = options.timestamp;
+    const timeZone = resolveTimeZone(options.timeZone);
+    if (tsOption == null) return createTimestampFormatter("date-time-timezone", timeZone);
+    else if (tsOption === "disabled") return createTimestampFormatter("none", timeZone);
+    else if (typeof tsOption === "string" && (tsOption === "date-time-timezone" || tsOption === "date-time-tz" || tsOption === "date-time" || tsOption === "time-timezone" || tsOption === "time-tz" || tsOption === "time" || tsOption === "date" || tsOption === "rfc3339" || tsOption === "none")) return createTimestampFormatter(tsOption, timeZone);
+    else return tsOption;
+  })();
+  const categorySeparator = options.category ?? "\xB7";
+  const sanitize = getSanitizer(options.sanitize);
+  const sanitizeCategory = getSanitizer(options.sanitize === false ? false : {
+    ...options.sanitize,
+    sgr: "escape"
+  });
+  const valueRenderer = getValueRenderer(options.value, options.sanitize, inspect2);
+  const levelRenderer = (() => {
+    const levelOption = options.level;
+    if (levelOption == null || levelOption === "ABBR") return (level) => levelRenderersCache.ABBR[level];
+    else if (levelOption === "abbr") return (level) => levelRenderersCache.abbr[level];
+    else if (levelOption === "FULL") return (level) => levelRenderersCache.FULL[level];
+    else if (levelOption === "full") return (level) => levelRenderersCache.full[level];
+    else if (levelOption === "L") return (level) => levelRenderersCache.L[level];
+    else if (levelOption === "l") return (level) => levelRenderersCache.l[level];
+    else return levelOption;
+  })();
+  const lineEnding = getLineEndingValue(options.lineEnding);
+  const sourceLocationRenderer = getSourceLocationRenderer(options.sourceLocation, options.sanitize === false ? null : getSanitizer({
+    ...options.sanitize,
+    sgr: "escape",
+    newlines: "escape"
+  }));
+  const formatter = options.format ?? (({ timestamp, level, category, message, sourceLocation }) => `${timestamp ? `${timestamp} ` : ""}[${level}] ${category}${sourceLocation == null ? "" : ` (${sourceLocation})`}: ${message}`);
+  return (record) => {
+    const message = renderMessageParts(record.message, valueRenderer, sanitize);
+    const timestamp = timestampRenderer(record.timestamp);
+    const level = levelRenderer(record.level);
+    const categoryParts = sanitizeCategory == null ? record.category : record.category.map(sanitizeCategory);
+    const category = typeof categorySeparator === "function" ? categorySeparator(categoryParts) : categoryParts.join(categorySeparator);
+    const values = {
+      timestamp,
+      level,
+      category,
+      message,
+      record
+    };
+    if (sourceLocationRenderer != null) values.sourceLocation = record.sourceLocation == null ? null : sourceLocationRenderer(record.sourceLocation);
+    return `${formatter(values)}${lineEnding}`;
+  };
+}
+function getSourceLocationRenderer(option, sanitize) {
+  if (option == null || option === false) return null;
+  const render = option === true ? (location) => `${location.file}:${location.line}:${location.column}` : option;
+  if (sanitize == null) return render;
+  return (location) => sanitize(render(location));
+}
+function getAnsiColorFormatter(options = {}) {
+  const format = options.format;
+  const timestampStyle = typeof options.timestampStyle === "undefined" ? "dim" : options.timestampStyle;
+  const timestampColor = options.timestampColor ?? null;
+  const timestampPrefix = `${timestampStyle == null ? "" : ansiStyles[timestampStyle]}${timestampColor == null ? "" : ansiColors[timestampColor]}`;
+  const timestampSuffix = timestampStyle == null && timestampColor == null ? "" : RESET;
+  const levelStyle = typeof options.levelStyle === "undefined" ? "bold" : options.levelStyle;
+  const levelColors = options.levelColors ?? defaultLevelColors;
+  const categoryStyle = typeof options.categoryStyle === "undefined" ? "dim" : options.categoryStyle;
+  const categoryColor = options.categoryColor ?? null;
+  const categoryPrefix = `${categoryStyle == null ? "" : ansiStyles[categoryStyle]}${categoryColor == null ? "" : ansiColors[categoryColor]}`;
+  const categorySuffix = categoryStyle == null && categoryColor == null ? "" : RESET;
+  return getTextFormatter({
+    timestamp: "date-time-tz",
+    value(value, fallbackInspect) {
+      return fallbackInspect(value, {
+        colors: true
+      });
+    },
+    ...options,
+    ...options.value === "bare" ? {
+      value: getValueRenderer("bare", options.sanitize, (v) => inspect2(v, {
+        colors: true
+      }))
+    } : {},
+    format({ timestamp, level, category, message, sourceLocation, record }) {
+      const levelColor = levelColors[record.level];
+      timestamp = timestamp == null ? null : `${timestampPrefix}${timestamp}${timestampSuffix}`;
+      level = `${levelStyle == null ? "" : ansiStyles[levelStyle]}${levelColor == null ? "" : ansiColors[levelColor]}${level}${levelStyle == null && levelColor == null ? "" : RESET}`;
+      if (format == null) return `${timestamp == null ? "" : `${timestamp} `}${level} ${categoryPrefix}${category}${sourceLocation == null ? "" : ` (${sourceLocation})`}:${categorySuffix} ${message}`;
+      const values = {
+        timestamp,
+        level,
+        category: `${categoryPrefix}${category}${categorySuffix}`,
+        message,
+        record
+      };
+      if (sourceLocation !== void 0) values.sourceLocation = sourceLocation == null ? null : `${categoryPrefix}${sourceLocation}${categorySuffix}`;
+      return format(values);
+    }
+  });
+}
+function getJsonLinesFormatter(options = {}) {
+  const lineEnding = getLineEndingValue(options.lineEnding);
+  if (!options.categorySeparator && !options.message && !options.properties) return (record) => formatDefaultJsonLinesRecord(record, lineEnding);
+  const isTemplateMessage = options.message === "template";
+  const propertiesOption = options.properties ?? "nest:properties";
+  let joinCategory;
+  if (typeof options.categorySeparator === "function") joinCategory = options.categorySeparator;
+  else {
+    const separator = options.categorySeparator ?? ".";
+    joinCategory = (category) => category.join(separator);
+  }
+  let getProperties;
+  if (propertiesOption === "flatten") getProperties = (properties) => properties;
+  else if (propertiesOption.startsWith("prepend:")) {
+    const prefix = propertiesOption.substring(8);
+    if (prefix === "") throw new TypeError(`Invalid properties option: ${JSON.stringify(propertiesOption)}. It must be of the form "prepend:<prefix>" where <prefix> is a non-empty string.`);
+    getProperties = (properties) => {
+      const result = {};
+      for (const key in properties) result[`${prefix}${key}`] = properties[key];
+      return result;
+    };
+  } else if (propertiesOption.startsWith("nest:")) {
+    const key = propertiesOption.substring(5);
+    getProperties = (properties) => ({
+      [key]: properties
+    });
+  } else throw new TypeError(`Invalid properties option: ${JSON.stringify(propertiesOption)}. It must be "flatten", "prepend:<prefix>", or "nest:<key>".`);
+  let getMessage;
+  if (isTemplateMessage) getMessage = (record) => {
+    if (typeof record.rawMessage === "string") return record.rawMessage;
+    let msg = "";
+    for (let i = 0; i < record.rawMessage.length; i++) {
+      if (i > 0) msg += "{}";
+      msg += record.rawMessage[i];
+    }
+    return msg;
+  };
+  else getMessage = (record) => {
+    const msgLen = record.message.length;
+    if (msgLen === 1) return record.message[0];
+    let msg = "";
+    for (let i = 0; i < msgLen; i++) msg += i % 2 < 1 ? record.message[i] : stringifyJsonMessageValue(record.message[i]);
+    return msg;
+  };
+  return (record) => {
+    return escapeJsonControlChars(JSON.stringify({
+      "@timestamp": new Date(record.timestamp).toISOString(),
+      level: record.level === "warning" ? "WARN" : record.level.toUpperCase(),
+      message: getMessage(record),
+      logger: joinCategory(record.category),
+      ...getProperties(record.properties)
+    }, createCircularReplacer(jsonReplacer))) + lineEnding;
+  };
+}
+function renderStructuredMessage(record, template) {
+  if (template) {
+    if (typeof record.rawMessage === "string") return record.rawMessage;
+    return record.rawMessage.join("{}");
+  }
+  return renderMessageParts(record.message, stringifyLogfmtValue);
+}
+function filterLogfmtKey(key) {
+  if (key === "") return null;
+  let needsEscape = false;
+  for (const char of key) {
+    const code = char.codePointAt(0);
+    if (shouldEscapeLogfmtKeyChar(char, code)) {
+      needsEscape = true;
+      break;
+    }
+  }
+  if (!needsEscape) return key;
+  let result = "";
+  for (const char of key) {
+    const code = char.codePointAt(0);
+    if (shouldEscapeLogfmtKeyChar(char, code)) result += encodeLogfmtKeyChar(char);
+    else result += char;
+  }
+  return result;
+}
+function isTerminalControlCode(code) {
+  return code === 127 || code >= 128 && code <= 159;
+}
+function shouldEscapeLogfmtKeyChar(char, code) {
+  return code <= 32 || isTerminalControlCode(code) || code === 65533 || char === "=" || char === '"' || char === "%";
+}
+function encodeLogfmtKeyChar(char) {
+  let result = "";
+  for (const byte of utf8Encoder.encode(char)) result += `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
+  return result;
+}
+function stringifyLogfmtValue(value) {
+  if (typeof value === "string") return value;
+  if (value === null) return "null";
+  if (typeof value === "number" || typeof value === "boolean" || typeof value === "bigint" || typeof value === "undefined" || typeof value === "symbol" || typeof value === "function") return String(value);
+  try {
+    const json = JSON.stringify(value, jsonReplacer);
+    if (typeof json === "string") return unwrapJsonStringLiteral(json);
+  } catch {
+  }
+  return inspect2(value, {
+    colors: false
+  });
+}
+function unwrapJsonStringLiteral(json) {
+  if (json.startsWith('"') && json.endsWith('"')) return JSON.parse(json);
+  return json;
+}
+function quoteLogfmtValue(value, isString) {
+  let needsQuote = value === "" || isString && shouldQuoteStringLiteral(value);
+  for (const char of value) {
+    const code = char.codePointAt(0);
+    if (shouldQuoteLogfmtValueChar(char, code)) {
+      needsQuote = true;
+      break;
+    }
+  }
+  if (!needsQuote) return value;
+  let quoted = "";
+  for (const char of value) {
+    const code = char.codePointAt(0);
+    quoted += escapeLogfmtValueChar(char, code);
+  }
+  return `"${quoted}"`;
+}
+function shouldQuoteStringLiteral(value) {
+  return value === "null" || value === "undefined" || value === "true" || value === "false";
+}
+function shouldQuoteLogfmtValueChar(char, code) {
+  return code <= 32 || isTerminalControlCode(code) || code === 65533 || char === "=" || char === '"' || char === "\\";
+}
+function escapeLogfmtValueChar(char, code) {
+  switch (char) {
+    case "	":
+      return "\\t";
+    case "\n":
+      return "\\n";
+    case "\r":
+      return "\\r";
+    case '"':
+      return '\\"';
+    case "\\":
+      return "\\\\";
+    default:
+      return code <= 31 || isTerminalControlCode(code) ? `\\u${code.toString(16).padStart(4, "0")}` : char;
+  }
+}
+function formatLogfmtValue(value) {
+  const stringified = stringifyLogfmtValue(value);
+  return quoteLogfmtValue(stringified, typeof value === "string");
+}
+function pushLogfmtPair(pairs, key, value) {
+  const filteredKey = filterLogfmtKey(key);
+  if (filteredKey == null) return;
+  pairs.push(`${filteredKey}=${formatLogfmtValue(value)}`);
+}
+function getLogfmtFormatter(options = {}) {
+  const prependPrefix = "prepend:";
+  const lineEnding = getLineEndingValue(options.lineEnding);
+  const timestampRenderer = createTimestampFormatter("rfc3339", resolveTimeZone(options.timeZone));
+  const isTemplateMessage = options.message === "template";
+  const propertiesOption = options.properties ?? "flatten";
+  let joinCategory;
+  if (typeof options.categorySeparator === "function") joinCategory = options.categorySeparator;
+  else {
+    const separator = options.categorySeparator ?? ".";
+    joinCategory = (category) => category.join(separator);
+  }
+  let propertyPrefix = "";
+  if (propertiesOption === "flatten") propertyPrefix = "";
+  else if (propertiesOption.startsWith(prependPrefix)) {
+    propertyPrefix = propertiesOption.substring(prependPrefix.length);
+    if (propertyPrefix === "") throw new TypeError("Invalid properties option: " + JSON.stringify(propertiesOption) + '. It must be of the form "prepend:<prefix>" where <prefix> is a non-empty string.');
+  } else throw new TypeError(`Invalid properties option: ${JSON.stringify(propertiesOption)}. It must be "flatten" or "prepend:<prefix>".`);
+  return (record) => {
+    const pairs = [];
+    pushLogfmtPair(pairs, "time", timestampRenderer(record.timestamp));
+    pushLogfmtPair(pairs, "level", record.level);
+    pushLogfmtPair(pairs, "logger", joinCategory(record.category));
+    pushLogfmtPair(pairs, "msg", renderStructuredMessage(record, isTemplateMessage));
+    for (const key in record.properties) if (Object.prototype.hasOwnProperty.call(record.properties, key)) pushLogfmtPair(pairs, `${propertyPrefix}${key}`, record.properties[key]);
+    return `${pairs.join(" ")}${lineEnding}`;
+  };
+}
+function defaultConsoleFormatter(record) {
+  return formatConsoleRecord(record, void 0);
+}
+function formatConsoleRecord(record, sourceLocation) {
+  let msg = "";
+  const values = [];
+  for (let i = 0; i < record.message.length; i++) if (i % 2 === 0) msg += sanitizeControlSequences(record.message[i]);
+  else {
+    msg += "%o";
+    values.push(record.message[i]);
+  }
+  const date = new Date(record.timestamp);
+  const time = `${date.getUTCHours().toString().padStart(2, "0")}:${date.getUTCMinutes().toString().padStart(2, "0")}:${date.getUTCSeconds().toString().padStart(2, "0")}.${date.getUTCMilliseconds().toString().padStart(3, "0")}`;
+  const category = record.category.map((c) => sanitizeControlSequences(c, {
+    sgr: "escape"
+  })).join("\xB7");
+  if (sourceLocation == null) return [
+    `%c${time} %c${levelAbbreviations[record.level]}%c %c${category} %c${msg}`,
+    "color: gray;",
+    logLevelStyles[record.level],
+    "background-color: default;",
+    "color: gray;",
+    "color: default;",
+    ...values
+  ];
+  return [
+    `%c${time} %c${levelAbbreviations[record.level]}%c %c${category} (%s) %c${msg}`,
+    "color: gray;",
+    logLevelStyles[record.level],
+    "background-color: default;",
+    "color: gray;",
+    sourceLocation,
+    "color: default;",
+    ...values
+  ];
+}
+var levelAbbreviations, platformInspect, inspect2, utf8Encoder, fixedOffsetPattern, levelRenderersCache, jsonControlPattern, defaultTextFormatter, RESET, ansiColors, ansiStyles, defaultLevelColors, ansiColorFormatter, jsonLinesFormatter, logfmtFormatter, logLevelStyles;
+var init_formatter = __esm({
+  "../../root/.cache/deno/npm/registry.npmjs.org/@logtape/logtape/2.4.2/dist/formatter.js"() {
+    init_circular();
+    init_sanitize();
+    init_util_node();
+    levelAbbreviations = {
+      "trace": "TRC",
+      "debug": "DBG",
+      "info": "INF",
+      "warning": "WRN",
+      "error": "ERR",
+      "fatal": "FTL"
+    };
+    platformInspect = typeof document !== "undefined" || typeof navigator !== "undefined" && navigator.product === "ReactNative" ? (v) => stringifyWithoutCycles(v) : "Deno" in globalThis && "inspect" in globalThis.Deno && typeof globalThis.Deno.inspect === "function" ? (v, opts) => globalThis.Deno.inspect(v, {
+      strAbbreviateSize: Infinity,
+      iterableLimit: Infinity,
+      ...opts
+    }) : util_node_exports != null && "inspect" in util_node_exports && typeof inspect === "function" ? (v, opts) => inspect(v, {
+      maxArrayLength: Infinity,
+      maxStringLength: Infinity,
+      ...opts
+    }) : (v) => stringifyWithoutCycles(v);
+    inspect2 = (value, options) => String(platformInspect(value, options));
+    utf8Encoder = new TextEncoder();
+    fixedOffsetPattern = /^([+-])(0\d|1\d|2[0-3]):([0-5]\d)$/;
+    levelRenderersCache = {
+      ABBR: levelAbbreviations,
+      abbr: {
+        trace: "trc",
+        debug: "dbg",
+        info: "inf",
+        warning: "wrn",
+        error: "err",
+        fatal: "ftl"
+      },
+      FULL: {
+        trace: "TRACE",
+        debug: "DEBUG",
+        info: "INFO",
+        warning: "WARNING",
+        error: "ERROR",
+        fatal: "FATAL"
+      },
+      full: {
+        trace: "trace",
+        debug: "debug",
+        info: "info",
+        warning: "warning",
+        error: "error",
+        fatal: "fatal"
+      },
+      L: {
+        trace: "T",
+        debug: "D",
+        info: "I",
+        warning: "W",
+        error: "E",
+        fatal: "F"
+      },
+      l: {
+        trace: "t",
+        debug: "d",
+        info: "i",
+        warning: "w",
+        error: "e",
+        fatal: "f"
+      }
+    };
+    jsonControlPattern = /[\u007f-\u009f]/g;
+    defaultTextFormatter = getTextFormatter();
+    RESET = "\x1B[0m";
+    ansiColors = {
+      black: "\x1B[30m",
+      red: "\x1B[31m",
+      green: "\x1B[32m",
+      yellow: "\x1B[33m",
+      blue: "\x1B[34m",
+      magenta: "\x1B[35m",
+      cyan: "\x1B[36m",
+      white: "\x1B[37m"
+    };
+    ansiStyles = {
+      bold: "\x1B[1m",
+      dim: "\x1B[2m",
+      italic: "\x1B[3m",
+      underline: "\x1B[4m",
+      strikethrough: "\x1B[9m"
+    };
+    defaultLevelColors = {
+      trace: null,
+      debug: "blue",
+      info: "green",
+      warning: "yellow",
+      error: "red",
+      fatal: "magenta"
+    };
+    ansiColorFormatter = getAnsiColorFormatter();
+    jsonLinesFormatter = getJsonLinesFormatter();
+    logfmtFormatter = getLogfmtFormatter();
+    logLevelStyles = {
+      "trace": "background-color: gray; color: white;",
+      "debug": "background-color: gray; color: white;",
+      "info": "background-color: white; color: black;",
+      "warning": "background-color: orange; color: black;",
+      "error": "background-color: red; color: white;",
+      "fatal": "background-color: maroon; color: white;"
+    };
+  }
+});
+
+// npm:@logtape/logtape/2.4.2/dist/sink.js
+function createSinkNotifications(sink, interval, onDrop, onError) {
+  let notificationDepth = 0;
+  let dropped = 0;
+  let timer = null;
+  function notify(callback, event) {
+    notificationDepth++;
+    try {
+      const result = callback(event);
+      if (result != null) Promise.resolve(result).catch(() => {
+      });
+    } catch {
+    } finally {
+      notificationDepth--;
+    }
+  }
+  function reportDrops() {
+    const count = dropped;
+    dropped = 0;
+    if (count > 0 && onDrop != null) notify(onDrop, {
+      count,
+      reason: "overflow"
+    });
+  }
+  return {
+    get notifying() {
+      return notificationDepth > 0;
+    },
+    drop() {
+      if (onDrop == null) return;
+      dropped++;
+      if (timer == null) timer = setTimeout(() => {
+        timer = null;
+        reportDrops();
+      }, interval);
+    },
+    error(error, operation, defer = false) {
+      if (onError == null) return;
+      const event = {
+        error,
+        sink,
+        operation
+      };
+      if (defer) queueMicrotask(() => notify(onError, event));
+      else notify(onError, event);
+    },
+    dispose() {
+      if (timer != null) {
+        clearTimeout(timer);
+        timer = null;
+      }
+      reportDrops();
+    }
+  };
+}
+function getConsoleSink(options = {}) {
+  const formatter = options.formatter ?? defaultConsoleFormatter;
+  const levelMap = {
+    trace: "debug",
+    debug: "debug",
+    info: "info",
+    warning: "warn",
+    error: "error",
+    fatal: "error",
+    ...options.levelMap ?? {}
+  };
+  const console2 = options.console ?? globalThis.console;
+  const writeToConsole = (record, args) => {
+    const method = levelMap[record.level];
+    if (method === void 0) throw new TypeError(`Invalid log level: ${record.level}.`);
+    if (typeof args === "string") {
+      const msg = args.replace(/\r?\n$/, "");
+      console2[method](msg);
+    } else console2[method](...args);
+  };
+  const baseSink = (record) => {
+    writeToConsole(record, formatter(record));
+  };
+  if (!options.nonBlocking) return baseSink;
+  const nonBlockingConfig = options.nonBlocking === true ? {} : options.nonBlocking;
+  const bufferSize = nonBlockingConfig.bufferSize ?? 100;
+  const flushInterval = nonBlockingConfig.flushInterval ?? 100;
+  const notifications = createSinkNotifications("console", flushInterval, nonBlockingConfig.onDrop, nonBlockingConfig.onError);
+  const buffer = [];
+  let flushTimer = null;
+  let scheduledFlushTimer = null;
+  let disposed = false;
+  let flushScheduled = false;
+  const maxBufferSize = bufferSize * 2;
+  function flush() {
+    if (buffer.length === 0) return;
+    const records = buffer.splice(0);
+    for (const record of records) {
+      let operation = "format";
+      try {
+        const args = formatter(record);
+        operation = "write";
+        writeToConsole(record, args);
+      } catch (error) {
+        notifications.error(error, operation);
+      }
+    }
+  }
+  function scheduleFlush() {
+    if (flushScheduled) return;
+    flushScheduled = true;
+    scheduledFlushTimer = setTimeout(() => {
+      scheduledFlushTimer = null;
+      flushScheduled = false;
+      flush();
+    }, 0);
+  }
+  function startFlushTimer() {
+    if (flushTimer !== null || disposed) return;
+    flushTimer = setInterval(() => {
+      flush();
+    }, flushInterval);
+  }
+  const nonBlockingSink = (record) => {
+    if (disposed || notifications.notifying) return;
+    if (buffer.length >= maxBufferSize && buffer.length > 0) {
+      buffer.shift();
+      notifications.drop();
+    }
+    buffer.push(record);
+    if (buffer.length >= bufferSize) scheduleFlush();
+    else if (flushTimer === null) startFlushTimer();
+  };
+  nonBlockingSink[disposeSymbol] = () => {
+    if (disposed) return;
+    disposed = true;
+    if (flushTimer !== null) {
+      clearInterval(flushTimer);
+      flushTimer = null;
+    }
+    if (scheduledFlushTimer !== null) {
+      clearTimeout(scheduledFlushTimer);
+      scheduledFlushTimer = null;
+      flushScheduled = false;
+    }
+    notifications.dispose();
+    flush();
+  };
+  return nonBlockingSink;
+}
+var immediateSinkSymbol2, _asyncSinkError;
+var init_sink = __esm({
+  "../../root/.cache/deno/npm/registry.npmjs.org/@logtape/logtape/2.4.2/dist/sink.js"() {
+    init_disposable();
+    init_formatter();
+    immediateSinkSymbol2 = Symbol.for("LogTape.sinkSnapshotPolicy.immediate");
+    _asyncSinkError = Symbol.for("logtape.asyncSinkError");
+  }
+});
+
+// npm:@logtape/logtape/2.4.2/dist/config.js
+function getInspectionState() {
+  const registry = globalThis;
+  const state = registry[inspectionStateSymbol];
+  if (state != null && state.loggers instanceof WeakMap) return state;
+  const newState = {
+    configured: false,
+    loggers: /* @__PURE__ */ new WeakMap()
+  };
+  registry[inspectionStateSymbol] = newState;
+  return newState;
+}
+function getSourceLocationRoot() {
+  return LoggerImpl.getLogger();
+}
+function isLoggerConfigMeta(cfg) {
+  const category = Array.isArray(cfg.category) ? cfg.category : [
+    cfg.category
+  ];
+  return category.length === 0 || category.length === 1 && category[0] === "logtape" || category.length === 2 && category[0] === "logtape" && category[1] === "meta";
+}
+function registerDisposeHook(allowAsync) {
+  unregisterDisposeHook?.();
+  unregisterDisposeHook = void 0;
+  const handler = allowAsync ? disposeInternal : disposeSyncInternal;
+  if (typeof globalThis.EdgeRuntime !== "string" && "process" in globalThis && !("Deno" in globalThis)) {
+    const proc = globalThis.process;
+    const onMethod = proc?.["on"];
+    if (typeof onMethod === "function") {
+      onMethod.call(proc, "exit", handler);
+      unregisterDisposeHook = () => {
+        const offMethod = proc?.["off"] ?? proc?.["removeListener"];
+        if (typeof offMethod === "function") offMethod.call(proc, "exit", handler);
+      };
+      return;
+    }
+  }
+  const addEventListenerMethod = globalThis.addEventListener;
+  if (typeof addEventListenerMethod !== "function") return;
+  const removeEventListenerMethod = globalThis.removeEventListener;
+  if ("Deno" in globalThis) {
+    addEventListenerMethod.call(globalThis, "unload", handler);
+    if (typeof removeEventListenerMethod === "function") unregisterDisposeHook = () => {
+      removeEventListenerMethod.call(globalThis, "unload", handler);
+    };
+  } else {
+    addEventListenerMethod.call(globalThis, "pagehide", handler);
+    if (typeof removeEventListenerMethod === "function") unregisterDisposeHook = () => {
+      removeEventListenerMethod.call(globalThis, "pagehide", handler);
+    };
+  }
+}
+function configureSync(config) {
+  runGlobalConfigMutationSync("configureSync()", () => {
+    if (currentConfig != null && !config.reset) throw new ConfigError("Already configured; if you want to reset, turn on the reset flag.");
+    if (asyncFilterDisposables.size > 0 || asyncSinkDisposables.size > 0) throw new ConfigError("Previously configured async disposables are still active. Use configure() instead or explicitly dispose them using dispose().");
+    disposeSyncInternal();
+    resetInternal();
+    try {
+      configureInternal(config, false);
+    } catch (e) {
+      if (e instanceof ConfigError) {
+        disposeSyncInternal();
+        resetInternal();
+      }
+      throw e;
+    }
+  });
+}
+function configureInternal(config, allowAsync) {
+  currentConfig = config;
+  getInspectionState().configured = true;
+  let metaConfigured = false;
+  let capturesSourceLocation = false;
+  const configuredCategories = /* @__PURE__ */ new Set();
+  for (const cfg of config.loggers) {
+    if (isLoggerConfigMeta(cfg)) metaConfigured = true;
+    const categoryKey2 = Array.isArray(cfg.category) ? JSON.stringify(cfg.category) : JSON.stringify([
+      cfg.category
+    ]);
+    if (configuredCategories.has(categoryKey2)) throw new ConfigError(`Duplicate logger configuration for category: ${categoryKey2}. Each category can only be configured once.`);
+    configuredCategories.add(categoryKey2);
+    const logger2 = LoggerImpl.getLogger(cfg.category);
+    for (const sinkId of cfg.sinks ?? []) {
+      const sink = config.sinks[sinkId];
+      if (!sink) throw new ConfigError(`Sink not found: ${sinkId}.`);
+      logger2.sinks.push(sink);
+    }
+    logger2.parentSinks = cfg.parentSinks ?? "inherit";
+    if (cfg.lowestLevel !== void 0) logger2.lowestLevel = cfg.lowestLevel;
+    if (cfg.captureSourceLocation !== void 0) {
+      if (typeof cfg.captureSourceLocation !== "boolean") throw new ConfigError("Logger captureSourceLocation must be a boolean.");
+      logger2.sourceLocationCapture = cfg.captureSourceLocation;
+      if (cfg.captureSourceLocation) capturesSourceLocation = true;
+    }
+    for (const filterId of cfg.filters ?? []) {
+      const filter = config.filters?.[filterId];
+      if (filter === void 0) throw new ConfigError(`Filter not found: ${filterId}.`);
+      logger2.filters.push(toFilter(filter));
+    }
+    getInspectionState().loggers.set(logger2, {
+      sinks: [
+        ...logger2.sinks
+      ],
+      sinkIds: [
+        ...cfg.sinks ?? []
+      ],
+      filters: [
+        ...logger2.filters
+      ],
+      filterIds: [
+        ...cfg.filters ?? []
+      ]
+    });
+    strongRefs.add(logger2);
+  }
+  LoggerImpl.getLogger().contextLocalStorage = config.contextLocalStorage;
+  getSourceLocationRoot().setGlobalSourceLocationCapture?.(capturesSourceLocation);
+  for (const sink of Object.values(config.sinks)) {
+    installedSinks.add(sink);
+    if (asyncDisposeSymbol in sink) if (allowAsync) asyncSinkDisposables.add(sink);
+    else throw new ConfigError("Async disposables cannot be used with configureSync().");
+    if (disposeSymbol in sink) sinkDisposables.add(sink);
+  }
+  for (const filter of Object.values(config.filters ?? {})) {
+    if (filter == null || typeof filter === "string") continue;
+    if (asyncDisposeSymbol in filter) {
+      if (allowAsync) asyncFilterDisposables.add(filter);
+      else throw new ConfigError("Async disposables cannot be used with configureSync().");
+      asyncSinkDisposables.delete(filter);
+    }
+    if (disposeSymbol in filter) {
+      filterDisposables.add(filter);
+      sinkDisposables.delete(filter);
+    }
+  }
+  registerDisposeHook(allowAsync);
+  const meta = LoggerImpl.getLogger([
+    "logtape",
+    "meta"
+  ]);
+  if (!metaConfigured) meta.sinks.push(getConsoleSink());
+  meta.info("LogTape loggers are configured.  Note that LogTape itself uses the meta logger, which has category {metaLoggerCategory}.  The meta logger is used to log internal diagnostics such as sink exceptions.  It's recommended to configure the meta logger with a separate sink so that you can easily notice if logging itself fails or is misconfigured.  To turn off this message, configure the meta logger with higher log levels than {dismissLevel}.  See also <https://logtape.org/manual/categories#meta-logger>.", {
+    metaLoggerCategory: [
+      "logtape",
+      "meta"
+    ],
+    dismissLevel: "info"
+  });
+}
+function resetSync() {
+  runGlobalConfigMutationSync("resetSync()", () => {
+    disposeSyncInternal();
+    resetInternal();
+  });
+}
+function resetInternal() {
+  unregisterDisposeHook?.();
+  unregisterDisposeHook = void 0;
+  const rootLogger = LoggerImpl.getLogger([]);
+  rootLogger.resetDescendants();
+  getSourceLocationRoot().setGlobalSourceLocationCapture?.(false);
+  delete rootLogger.contextLocalStorage;
+  strongRefs.clear();
+  installedSinks.clear();
+  const inspectionState = getInspectionState();
+  inspectionState.configured = false;
+  inspectionState.loggers = /* @__PURE__ */ new WeakMap();
+  currentConfig = null;
+}
+async function disposeInternal() {
+  const errors = [];
+  try {
+    disposeSyncFilters();
+  } catch (error) {
+    errors.push(error);
+  }
+  try {
+    await disposeAsyncFilters();
+  } catch (error) {
+    errors.push(error);
+  }
+  try {
+    disposeSyncSinks();
+  } catch (error) {
+    errors.push(error);
+  }
+  try {
+    await disposeAsyncSinks();
+  } catch (error) {
+    errors.push(error);
+  }
+  throwDisposeErrors(errors);
+}
+function disposeSyncInternal() {
+  const errors = [];
+  try {
+    disposeSyncFilters();
+  } catch (error) {
+    errors.push(error);
+  }
+  try {
+    disposeSyncSinks();
+  } catch (error) {
+    errors.push(error);
+  }
+  throwDisposeErrors(errors);
+}
+function runGlobalConfigMutationSync(functionName, callback) {
+  assertCanMutateGlobalConfig(functionName);
+  globalConfigMutationInProgress = true;
+  try {
+    return callback();
+  } finally {
+    globalConfigMutationInProgress = false;
+  }
+}
+function assertCanMutateGlobalConfig(functionName) {
+  if (globalConfigMutationInProgress) throw new ConfigError(`${functionName} cannot be called while LogTape is being reconfigured.`);
+  assertNoScopedConfig(functionName);
+}
+function assertNoScopedConfig(functionName) {
+  if (activeScopedConfigCount > 0) throw new ConfigError(`${functionName} cannot be called while a scoped configuration is active. Use nested withConfig() instead.`);
+}
+function disposeSyncFilters() {
+  disposeSyncDisposables(filterDisposables);
+}
+function disposeSyncSinks() {
+  disposeSyncDisposables(sinkDisposables);
+}
+function disposeSyncDisposables(disposables) {
+  const errors = [];
+  try {
+    for (const disposable of disposables) try {
+      disposable[disposeSymbol]();
+    } catch (error) {
+      errors.push(error);
+    } finally {
+      disposables.delete(disposable);
+    }
+  } finally {
+    disposables.clear();
+  }
+  throwDisposeErrors(errors);
+}
+async function disposeAsyncFilters() {
+  await disposeAsyncDisposables(asyncFilterDisposables);
+}
+async function disposeAsyncSinks() {
+  await disposeAsyncDisposables(asyncSinkDisposables);
+}
+async function disposeAsyncDisposables(disposables) {
+  const promises = [];
+  try {
+    for (const disposable of disposables) try {
+      promises.push(Promise.resolve(disposable[asyncDisposeSymbol]()));
+    } catch (error) {
+      promises.push(Promise.reject(error));
+    } finally {
+      disposables.delete(disposable);
+    }
+  } finally {
+    disposables.clear();
+  }
+  await settleDisposePromises(promises);
+}
+async function settleDisposePromises(promises) {
+  const results = await Promise.allSettled(promises);
+  throwDisposeErrors(results.filter((result) => result.status === "rejected").map((result) => result.reason));
+}
+function throwDisposeErrors(errors) {
+  if (errors.length < 1) return;
+  if (errors.length === 1) throw errors[0];
+  throw new AggregateError(errors, "Multiple errors occurred while disposing LogTape resources.");
+}
+var currentConfig, activeScopedConfigCount, globalConfigMutationInProgress, strongRefs, installedSinks, inspectionStateSymbol, filterDisposables, sinkDisposables, asyncFilterDisposables, asyncSinkDisposables, unregisterDisposeHook, ConfigError;
+var init_config = __esm({
+  "../../root/.cache/deno/npm/registry.npmjs.org/@logtape/logtape/2.4.2/dist/config.js"() {
+    init_disposable();
+    init_filter();
+    init_logger();
+    init_sink();
+    currentConfig = null;
+    activeScopedConfigCount = 0;
+    globalConfigMutationInProgress = false;
+    strongRefs = /* @__PURE__ */ new Set();
+    installedSinks = /* @__PURE__ */ new Set();
+    inspectionStateSymbol = Symbol.for("logtape.inspectionState");
+    filterDisposables = /* @__PURE__ */ new Set();
+    sinkDisposables = /* @__PURE__ */ new Set();
+    asyncFilterDisposables = /* @__PURE__ */ new Set();
+    asyncSinkDisposables = /* @__PURE__ */ new Set();
+    ConfigError = class extends Error {
+      /**
+      * Constructs a new configuration error.
+      * @param message The error message.
+      */
+      constructor(message) {
+        super(message);
+        this.name = "ConfigError";
+      }
+    };
+  }
+});
+
+// npm:@logtape/logtape/2.4.2/dist/mod.js
+var init_mod = __esm({
+  "../../root/.cache/deno/npm/registry.npmjs.org/@logtape/logtape/2.4.2/dist/mod.js"() {
+    init_logger();
+    init_formatter();
+    init_config();
+  }
+});
+
+// lib/write_all.ts
+async function writeAll(writer, bytes, peer = "peer") {
+  let written = 0;
+  while (written < bytes.byteLength) {
+    let n;
+    try {
+      n = await writer.write(written === 0 ? bytes : bytes.subarray(written));
+    } catch (error) {
+      throw new WriteError(`write to ${peer} failed after ${written} of ${bytes.byteLength} bytes`, written, {
+        cause: error
+      });
+    }
+    if (n <= 0) {
+      throw new WriteError(`write to ${peer} took no bytes`, written);
+    }
+    written += n;
+  }
+}
+function writeAllSync(writer, bytes) {
+  let written = 0;
+  while (written < bytes.byteLength) {
+    const n = writer.writeSync(bytes.subarray(written));
+    if (n <= 0) throw new WriteError("synchronous write took no bytes", written);
+    written += n;
+  }
+}
+var WriteError;
+var init_write_all = __esm({
+  "lib/write_all.ts"() {
+    WriteError = class extends Error {
+      /** Bytes that had been written before the failure. */
+      written;
+      /**
+       * Makes the error for a write that failed part-way.
+       *
+       * @param message Names the peer and the failure.
+       * @param written Bytes written before the failure.
+       * @param options The original error as `cause`.
+       */
+      constructor(message, written, options) {
+        super(message, options);
+        this.name = "WriteError";
+        this.written = written;
+      }
+    };
+  }
+});
+
+// lib/log.ts
+function configureLogging(settings) {
+  const format = settings.format === "json" ? jsonLinesFormatter : getTextFormatter({
+    timestamp: "rfc3339",
+    category: ".",
+    value: "bare"
+  });
+  const stderrSink = (record) => {
+    writeAllSync(Deno.stderr, encoder.encode(format(record)));
+  };
+  resetSync();
+  configureSync({
+    sinks: {
+      stderr: stderrSink
+    },
+    loggers: [
+      {
+        category: [
+          "servidor"
+        ],
+        lowestLevel: LOGTAPE_LEVEL[settings.level],
+        sinks: [
+          "stderr"
+        ]
+      },
+      {
+        category: [
+          "logtape",
+          "meta"
+        ],
+        lowestLevel: "warning",
+        sinks: [
+          "stderr"
+        ]
+      }
+    ]
+  });
+}
+function logger(part) {
+  return getLogger([
+    "servidor",
+    part
+  ]);
+}
+var LOGTAPE_LEVEL, encoder;
+var init_log = __esm({
+  "lib/log.ts"() {
+    init_mod();
+    init_write_all();
+    LOGTAPE_LEVEL = {
+      debug: "debug",
+      info: "info",
+      warn: "warning",
+      error: "error"
+    };
+    encoder = new TextEncoder();
+  }
+});
+
+// lib/errors.ts
+function isDisconnect(error) {
+  for (let current2 = error, depth = 0; current2 instanceof Error && depth < 8; depth++) {
+    if (DISCONNECT_CLASSES.some((errorClass) => current2 instanceof errorClass)) return true;
+    current2 = current2.cause;
+  }
+  return false;
+}
+function describeError(error) {
+  const parts = [];
+  for (let current2 = error, depth = 0; current2 !== void 0 && depth < 8; depth++) {
+    if (current2 instanceof Error) {
+      parts.push(current2.message);
+      current2 = current2.cause;
+    } else {
+      parts.push(String(current2));
+      break;
+    }
+  }
+  return parts.join(": ");
+}
+function logServiceFailure(peer, reason, stack) {
+  log.warn("service failed for {peer}: {reason}", {
+    peer,
+    reason
+  });
+  log.debug("stack for {peer}: {stack}", {
+    peer,
+    stack
+  });
+}
+function errorStack(error) {
+  return error instanceof Error ? error.stack ?? error.message : String(error);
+}
+function oneLine(message) {
+  const lines = message.split("\n").map((line) => line.trim()).filter((line) => line !== "");
+  const first = lines[0] ?? "";
+  const causes = lines.filter((line) => /^\d+: /.test(line));
+  const last = causes.at(-1)?.replace(/^\d+: /, "");
+  return last === void 0 ? first : `${first.replace(/\.$/, "")}: ${last}`;
+}
+var log, INTERNAL_ERROR_NOTICE, ConnectionClosedError, DISCONNECT_CLASSES, SettingError;
+var init_errors = __esm({
+  "lib/errors.ts"() {
+    init_log();
+    log = logger("connection");
+    INTERNAL_ERROR_NOTICE = "ERR internal error";
+    ConnectionClosedError = class extends Error {
+      constructor(peer) {
+        super(`connection to ${peer} is closed`);
+        this.name = "ConnectionClosedError";
+      }
+    };
+    DISCONNECT_CLASSES = [
+      Deno.errors.BadResource,
+      Deno.errors.BrokenPipe,
+      Deno.errors.ConnectionReset,
+      Deno.errors.ConnectionAborted,
+      Deno.errors.NotConnected,
+      Deno.errors.Interrupted,
+      Deno.errors.UnexpectedEof,
+      ConnectionClosedError
+    ];
+    SettingError = class extends Error {
+      setting;
+      /**
+       * Makes the error.
+       *
+       * @param setting The setting's name, e.g. `certFile`, `service`, `mode`.
+       * @param message One sentence naming the thing and what is wrong with it.
+       * @param options The cause, if any.
+       */
+      constructor(setting, message, options) {
+        super(message, options), this.setting = setting;
+        this.name = "SettingError";
+      }
+    };
+  }
+});
+
 // npm:@redis/client/5.12.1/dist/lib/RESP/verbatim-string.js
 var require_verbatim_string = __commonJS({
   "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/RESP/verbatim-string.js"(exports) {
@@ -16851,15 +19650,15 @@ var require_pub_sub = __commonJS({
         for (const channel of channelsArray) {
           const sets = listeners.get(channel);
           if (sets) {
-            let current, other;
+            let current2, other;
             if (returnBuffers) {
-              current = sets.buffers;
+              current2 = sets.buffers;
               other = sets.strings;
             } else {
-              current = sets.strings;
+              current2 = sets.strings;
               other = sets.buffers;
             }
-            const currentSize = current.has(listener) ? current.size - 1 : current.size;
+            const currentSize = current2.has(listener) ? current2.size - 1 : current2.size;
             if (currentSize !== 0 || other.size !== 0) continue;
             sets.unsubscribing = true;
           }
@@ -17445,15 +20244,15 @@ var require_commands_queue = __commonJS({
          */
       extractCommandsForSlots(slots) {
         const result = [];
-        let current = this.#toWrite.head;
-        while (current !== void 0) {
-          if (current.value.slotNumber !== void 0 && slots.has(current.value.slotNumber)) {
-            result.push(current.value);
-            const toRemove = current;
-            current = current.next;
+        let current2 = this.#toWrite.head;
+        while (current2 !== void 0) {
+          if (current2.value.slotNumber !== void 0 && slots.has(current2.value.slotNumber)) {
+            result.push(current2.value);
+            const toRemove = current2;
+            current2 = current2.next;
             this.#toWrite.remove(toRemove);
           } else {
-            current = current.next;
+            current2 = current2.next;
           }
         }
         return result;
@@ -17463,11 +20262,11 @@ var require_commands_queue = __commonJS({
          */
       extractAllCommands() {
         const result = [];
-        let current = this.#toWrite.head;
-        while (current) {
-          result.push(current.value);
-          this.#toWrite.remove(current);
-          current = current.next;
+        let current2 = this.#toWrite.head;
+        while (current2) {
+          result.push(current2.value);
+          this.#toWrite.remove(current2);
+          current2 = current2.next;
         }
         return result;
       }
@@ -31455,2798 +34254,6 @@ var require_dist2 = __commonJS({
   }
 });
 
-// npm:@logtape/logtape/2.4.2/dist/disposable.js
-var disposeSymbol, asyncDisposeSymbol;
-var init_disposable = __esm({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@logtape/logtape/2.4.2/dist/disposable.js"() {
-    disposeSymbol = Symbol.dispose ?? Symbol.for("Symbol.dispose");
-    asyncDisposeSymbol = Symbol.asyncDispose ?? Symbol.for("Symbol.asyncDispose");
-  }
-});
-
-// npm:@logtape/logtape/2.4.2/dist/filter.js
-function toFilter(filter) {
-  if (typeof filter === "function") return filter;
-  return getLevelFilter(filter);
-}
-function getLevelFilter(level) {
-  const filter = createLevelFilter(level);
-  levelFilters.set(filter, level);
-  return filter;
-}
-function getLevelFilters() {
-  const registry = globalThis;
-  const key = Symbol.for("logtape.levelFilters");
-  const map = registry[key];
-  if (map instanceof WeakMap) return map;
-  const newMap = /* @__PURE__ */ new WeakMap();
-  registry[key] = newMap;
-  return newMap;
-}
-function createLevelFilter(level) {
-  if (level == null) return () => false;
-  if (level === "fatal") return (record) => record.level === "fatal";
-  else if (level === "error") return (record) => record.level === "fatal" || record.level === "error";
-  else if (level === "warning") return (record) => record.level === "fatal" || record.level === "error" || record.level === "warning";
-  else if (level === "info") return (record) => record.level === "fatal" || record.level === "error" || record.level === "warning" || record.level === "info";
-  else if (level === "debug") return (record) => record.level === "fatal" || record.level === "error" || record.level === "warning" || record.level === "info" || record.level === "debug";
-  else if (level === "trace") return () => true;
-  throw new TypeError(`Invalid log level: ${level}.`);
-}
-var levelFilters;
-var init_filter = __esm({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@logtape/logtape/2.4.2/dist/filter.js"() {
-    levelFilters = getLevelFilters();
-  }
-});
-
-// npm:@logtape/logtape/2.4.2/dist/level.js
-function compareLogLevel(a, b) {
-  const aIndex = logLevels.indexOf(a);
-  if (aIndex < 0) throw new TypeError(`Invalid log level: ${JSON.stringify(a)}.`);
-  const bIndex = logLevels.indexOf(b);
-  if (bIndex < 0) throw new TypeError(`Invalid log level: ${JSON.stringify(b)}.`);
-  return aIndex - bIndex;
-}
-var logLevels;
-var init_level = __esm({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@logtape/logtape/2.4.2/dist/level.js"() {
-    logLevels = [
-      "trace",
-      "debug",
-      "info",
-      "warning",
-      "error",
-      "fatal"
-    ];
-  }
-});
-
-// npm:@logtape/logtape/2.4.2/dist/scoped-config.js
-function getCurrentScopedConfig(contextLocalStorage) {
-  const store = contextLocalStorage?.getStore();
-  const scopedConfig = store?.[scopedConfigSymbol];
-  return isCompiledScopedConfig(scopedConfig) ? getActiveScopedConfig(scopedConfig) : void 0;
-}
-function scopedConfigHasSink(scopedConfig, category, level) {
-  return getScopedSinkDispatchPlan(scopedConfig, category, level).kind !== "none";
-}
-function scopedConfigCapturesSourceLocation(scopedConfig, category) {
-  if (!scopedConfig.capturesSourceLocation) return false;
-  const key = categoryKey(category);
-  let captures = scopedConfig.sourceLocationCaptureCache.get(key);
-  if (captures == null) {
-    captures = false;
-    for (let length = category.length; length >= 0; length--) {
-      const logger2 = scopedConfig.nodes.get(categoryKey(category.slice(0, length)));
-      if (logger2?.captureSourceLocation == null) continue;
-      captures = logger2.captureSourceLocation;
-      break;
-    }
-    scopedConfig.sourceLocationCaptureCache.set(key, captures);
-  }
-  return captures;
-}
-function emitWithScopedConfig(scopedConfig, record, bypassSinks, emitToSink) {
-  const plan = getScopedSinkDispatchPlan(scopedConfig, record.category, record.level);
-  if (plan.kind === "none") return;
-  if (!filterScopedRecord(scopedConfig, record.category, record)) return;
-  if (plan.kind === "one") {
-    if (!bypassSinks?.has(plan.sink)) emitToSink(plan.sink, bypassSinks);
-    return;
-  }
-  for (const sink of plan.sinks) {
-    if (bypassSinks?.has(sink)) continue;
-    emitToSink(sink, bypassSinks);
-  }
-}
-function isCompiledScopedConfig(value) {
-  return value != null && typeof value === "object" && "nodes" in value;
-}
-function getActiveScopedConfig(scopedConfig) {
-  let activeConfig = scopedConfig;
-  while (activeConfig?.disposed) activeConfig = activeConfig.parent;
-  return activeConfig;
-}
-function categoryKey(category) {
-  return JSON.stringify(category);
-}
-function getScopedSinkDispatchPlan(scopedConfig, category, level) {
-  const cacheKey = `${categoryKey(category)}:${level}`;
-  let plan = scopedConfig.dispatchCache.get(cacheKey);
-  if (plan == null) {
-    plan = getScopedSinkDispatchPlanForPrefix(scopedConfig, category, category.length, level);
-    scopedConfig.dispatchCache.set(cacheKey, plan);
-  }
-  return plan;
-}
-function getScopedSinkDispatchPlanForPrefix(scopedConfig, category, length, level) {
-  const prefix = category.slice(0, length);
-  const logger2 = scopedConfig.nodes.get(categoryKey(prefix)) ?? defaultScopedLogger;
-  if (logger2.lowestLevel === null || compareLogLevel(level, logger2.lowestLevel) < 0) return {
-    kind: "none"
-  };
-  const parentPlan = length > 0 && logger2.parentSinks === "inherit" ? getScopedSinkDispatchPlanForPrefix(scopedConfig, category, length - 1, level) : length > 0 && logger2.parentSinks === "forward" ? wrapScopedSinks(collectScopedForwardSinks(scopedConfig, category, length - 1)) : {
-    kind: "none"
-  };
-  let firstSink;
-  let sinks;
-  const appendSink = (sink) => {
-    if (sinks != null) sinks.push(sink);
-    else if (firstSink == null) firstSink = sink;
-    else sinks = [
-      firstSink,
-      sink
-    ];
-  };
-  if (parentPlan.kind === "one") appendSink(parentPlan.sink);
-  else if (parentPlan.kind === "many") for (const sink of parentPlan.sinks) appendSink(sink);
-  for (const sink of logger2.sinks) appendSink(sink);
-  if (sinks != null) return {
-    kind: "many",
-    sinks
-  };
-  if (firstSink != null) return {
-    kind: "one",
-    sink: firstSink
-  };
-  return {
-    kind: "none"
-  };
-}
-function collectScopedForwardSinks(scopedConfig, category, length) {
-  const logger2 = scopedConfig.nodes.get(categoryKey(category.slice(0, length))) ?? defaultScopedLogger;
-  const parentSinks = length > 0 && logger2.parentSinks !== "override" ? collectScopedForwardSinks(scopedConfig, category, length - 1) : [];
-  if (logger2.sinks.length < 1) return parentSinks;
-  if (parentSinks.length < 1) return logger2.sinks;
-  return [
-    ...parentSinks,
-    ...logger2.sinks
-  ];
-}
-function wrapScopedSinks(sinks) {
-  if (sinks.length < 1) return {
-    kind: "none"
-  };
-  if (sinks.length === 1) return {
-    kind: "one",
-    sink: sinks[0]
-  };
-  return {
-    kind: "many",
-    sinks
-  };
-}
-function filterScopedRecord(scopedConfig, category, record) {
-  const key = categoryKey(category);
-  let filters = scopedConfig.filterCache.get(key);
-  if (filters == null) {
-    filters = getScopedFilters(scopedConfig, category);
-    scopedConfig.filterCache.set(key, filters);
-  }
-  return filters.every((filter) => filter(record));
-}
-function getScopedFilters(scopedConfig, category) {
-  for (let length = category.length; length >= 0; length--) {
-    const logger2 = scopedConfig.nodes.get(categoryKey(category.slice(0, length)));
-    if (logger2 == null || logger2.filters.length < 1) continue;
-    return logger2.filters;
-  }
-  return noFilters;
-}
-var scopedConfigSymbol, defaultScopedLogger, noFilters;
-var init_scoped_config = __esm({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@logtape/logtape/2.4.2/dist/scoped-config.js"() {
-    init_level();
-    scopedConfigSymbol = Symbol.for("logtape.scopedConfig");
-    defaultScopedLogger = {
-      filters: [],
-      filterIds: [],
-      lowestLevel: "trace",
-      parentSinks: "inherit",
-      sinks: [],
-      sinkIds: [],
-      captureSourceLocation: void 0
-    };
-    noFilters = [];
-  }
-});
-
-// npm:@logtape/logtape/2.4.2/dist/source-location.js
-function parseSourceLocation(stack, frameIndex) {
-  if (typeof stack !== "string") return void 0;
-  const lines = stack.split("\n");
-  if (lines[0].trim() === "Error") {
-    if (lines.length < 2 || !lines[1].startsWith(v8FramePrefix)) return void 0;
-    return parseV8Frame(lines[frameIndex + 1]);
-  }
-  if (lines[0] === "" || /^\s/.test(lines[0])) return void 0;
-  return parseSpiderMonkeyFrame(lines[frameIndex]);
-}
-function parseV8Frame(frame) {
-  if (frame == null || !frame.startsWith(v8FramePrefix)) return void 0;
-  const body = frame.slice(v8FramePrefix.length);
-  if (body.includes("eval at ")) return void 0;
-  if (!body.endsWith(")")) return accept(parseLocation(body.startsWith("async ") ? body.slice(6) : body));
-  let found;
-  for (let i = body.indexOf(" ("); i >= 0; i = body.indexOf(" (", i + 1)) {
-    const location = parseLocation(body.slice(i + 2, -1));
-    if (location === rejected) return void 0;
-    if (location == null) continue;
-    if (found != null) return void 0;
-    found = location;
-  }
-  return found;
-}
-function parseSpiderMonkeyFrame(frame) {
-  if (frame == null) return void 0;
-  const whole = parseLocation(frame);
-  if (whole === rejected) return void 0;
-  if (whole != null && absoluteFilePattern.test(whole.file)) return void 0;
-  let found;
-  for (let i = frame.indexOf("@"); i >= 0; i = frame.indexOf("@", i + 1)) {
-    const location = parseLocation(frame.slice(i + 1));
-    if (location === rejected) return void 0;
-    if (location == null || !absoluteFilePattern.test(location.file)) continue;
-    if (found != null) return void 0;
-    found = location;
-  }
-  return found;
-}
-function accept(location) {
-  return location === rejected ? void 0 : location;
-}
-function parseLocation(location) {
-  const match = locationPattern.exec(location);
-  if (match == null) return void 0;
-  const file = match[1];
-  const line = Number(match[2]);
-  const column = Number(match[3]);
-  if (file === "native" || file === "<anonymous>" || file === "[native code]" || file.includes("address at ") || file.includes("eval at ") || file.includes(" > eval") || file.includes(" > Function") || line < 1 || column < 1) return rejected;
-  return {
-    file,
-    line,
-    column
-  };
-}
-var v8FramePrefix, absoluteFilePattern, locationPattern, rejected;
-var init_source_location = __esm({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@logtape/logtape/2.4.2/dist/source-location.js"() {
-    v8FramePrefix = "    at ";
-    absoluteFilePattern = /^(?:[A-Za-z][A-Za-z0-9+.-]*:|\/|\\\\)/;
-    locationPattern = /^(.+):(\d+):(\d+)$/;
-    rejected = Symbol("rejected");
-  }
-});
-
-// npm:@logtape/logtape/2.4.2/dist/logger.js
-function isSourceLocationCaptureActive() {
-  return globalSourceLocationCapture || scopedSourceLocationCaptures > 0;
-}
-function attachSourceLocation(record, sourceLocation) {
-  if (sourceLocation == null) return;
-  record.sourceLocation = sourceLocation;
-}
-function isLazy(value) {
-  return value != null && typeof value === "object" && lazySymbol in value && value[lazySymbol] === true;
-}
-function resolveProperties(properties) {
-  const resolved = {};
-  for (const key in properties) {
-    const value = properties[key];
-    resolved[key] = isLazy(value) ? value.getter() : value;
-  }
-  const symbolProperties = properties;
-  const symbolResolved = resolved;
-  if (Object.prototype.propertyIsEnumerable.call(properties, throttlingSummaryRecordSymbol)) {
-    const value = symbolProperties[throttlingSummaryRecordSymbol];
-    symbolResolved[throttlingSummaryRecordSymbol] = isLazy(value) ? value.getter() : value;
-  }
-  return resolved;
-}
-function isPromiseObject(value) {
-  if (value instanceof Promise) return true;
-  return Object.prototype.toString.call(value) === "[object Promise]" && typeof value.then === "function";
-}
-function logStringMessage(logger2, level, message, props, sourceLocation) {
-  if (typeof props !== "function") {
-    const properties = props ?? {};
-    logger2.log(level, message, properties, void 0, sourceLocation);
-    return;
-  }
-  if (!logger2.isEnabledFor(level)) return Promise.resolve();
-  const result = props();
-  if (isPromiseObject(result)) return Promise.resolve(result).then((resolvedProps) => {
-    logger2.log(level, message, resolvedProps, void 0, sourceLocation);
-  });
-  logger2.log(level, message, result, void 0, sourceLocation);
-}
-function snapshotLogRecordProperties(record) {
-  if (resolvedStringLogRecords.has(record)) return record;
-  const properties = resolveProperties(record.properties);
-  if (internalStringLogRecords.has(record)) {
-    const snapshot = {
-      category: record.category,
-      level: record.level,
-      get message() {
-        return record.message;
-      },
-      rawMessage: record.rawMessage,
-      timestamp: record.timestamp,
-      properties
-    };
-    attachSourceLocation(snapshot, record.sourceLocation);
-    return snapshot;
-  }
-  const descriptors = Object.getOwnPropertyDescriptors(record);
-  descriptors.properties = {
-    value: properties,
-    enumerable: true,
-    configurable: true
-  };
-  return Object.defineProperties({}, descriptors);
-}
-function hasEnumerableProperties(properties) {
-  if (properties == null || typeof properties !== "object") return false;
-  return Object.keys(properties).length > 0 || Object.prototype.propertyIsEnumerable.call(properties, throttlingSummaryRecordSymbol);
-}
-function shouldSnapshotForSink(sink) {
-  return sink[immediateSinkSymbol] !== true;
-}
-function getLogger(category = []) {
-  return LoggerImpl.getLogger(category);
-}
-function isMetaLoggerCategory(category) {
-  return category.length >= 2 && category[0] === "logtape" && category[1] === "meta";
-}
-function isNestedAccess(key) {
-  return key.includes(".") || key.includes("[") || key.includes("?.");
-}
-function getOwnProperty(obj, key) {
-  if (key === "__proto__" || key === "prototype" || key === "constructor") return void 0;
-  if ((typeof obj === "object" || typeof obj === "function") && obj !== null) return Object.prototype.hasOwnProperty.call(obj, key) ? obj[key] : void 0;
-  return void 0;
-}
-function parseNextSegment(path, fromIndex) {
-  const len = path.length;
-  let i = fromIndex;
-  if (i >= len) return null;
-  let segment;
-  if (path[i] === "[") {
-    i++;
-    if (i >= len) return null;
-    if (path[i] === '"' || path[i] === "'") {
-      const quote = path[i];
-      i++;
-      let segmentStr = "";
-      while (i < len && path[i] !== quote) if (path[i] === "\\") {
-        i++;
-        if (i < len) {
-          const escapeChar2 = path[i];
-          switch (escapeChar2) {
-            case "n":
-              segmentStr += "\n";
-              break;
-            case "t":
-              segmentStr += "	";
-              break;
-            case "r":
-              segmentStr += "\r";
-              break;
-            case "b":
-              segmentStr += "\b";
-              break;
-            case "f":
-              segmentStr += "\f";
-              break;
-            case "v":
-              segmentStr += "\v";
-              break;
-            case "0":
-              segmentStr += "\0";
-              break;
-            case "\\":
-              segmentStr += "\\";
-              break;
-            case '"':
-              segmentStr += '"';
-              break;
-            case "'":
-              segmentStr += "'";
-              break;
-            case "u":
-              if (i + 4 < len) {
-                const hex = path.slice(i + 1, i + 5);
-                const codePoint = Number.parseInt(hex, 16);
-                if (!Number.isNaN(codePoint)) {
-                  segmentStr += String.fromCharCode(codePoint);
-                  i += 4;
-                } else segmentStr += escapeChar2;
-              } else segmentStr += escapeChar2;
-              break;
-            default:
-              segmentStr += escapeChar2;
-          }
-          i++;
-        }
-      } else {
-        segmentStr += path[i];
-        i++;
-      }
-      if (i >= len) return null;
-      segment = segmentStr;
-      i++;
-    } else {
-      const startIndex = i;
-      while (i < len && path[i] !== "]" && path[i] !== "'" && path[i] !== '"') i++;
-      if (i >= len) return null;
-      const indexStr = path.slice(startIndex, i);
-      if (indexStr.length === 0) return null;
-      const indexNum = Number(indexStr);
-      segment = Number.isNaN(indexNum) ? indexStr : indexNum;
-    }
-    while (i < len && path[i] !== "]") i++;
-    if (i < len) i++;
-  } else {
-    const startIndex = i;
-    while (i < len && path[i] !== "." && path[i] !== "[" && path[i] !== "?" && path[i] !== "]") i++;
-    segment = path.slice(startIndex, i);
-    if (segment.length === 0) return null;
-  }
-  if (i < len && path[i] === ".") i++;
-  return {
-    segment,
-    nextIndex: i
-  };
-}
-function accessProperty(obj, segment) {
-  if (typeof segment === "string") return getOwnProperty(obj, segment);
-  if (Array.isArray(obj) && segment >= 0 && segment < obj.length) return obj[segment];
-  return void 0;
-}
-function resolvePropertyPath(obj, path) {
-  if (obj == null) return void 0;
-  if (path.length === 0 || path.endsWith(".")) return void 0;
-  let current = obj;
-  let i = 0;
-  const len = path.length;
-  while (i < len) {
-    const isOptional = path.slice(i, i + 2) === "?.";
-    if (isOptional) {
-      i += 2;
-      if (current == null) return void 0;
-    } else if (current == null) return void 0;
-    const result = parseNextSegment(path, i);
-    if (result === null) return void 0;
-    const { segment, nextIndex } = result;
-    i = nextIndex;
-    current = accessProperty(current, segment);
-    if (current === void 0) return void 0;
-  }
-  return current;
-}
-function parseMessageTemplate(template, properties) {
-  const length = template.length;
-  if (length === 0) return [
-    ""
-  ];
-  if (!template.includes("{")) return [
-    template
-  ];
-  const message = [];
-  let startIndex = 0;
-  for (let i = 0; i < length; i++) {
-    const char = template[i];
-    if (char === "{") {
-      const nextChar = i + 1 < length ? template[i + 1] : "";
-      if (nextChar === "{") {
-        i++;
-        continue;
-      }
-      const closeIndex = template.indexOf("}", i + 1);
-      if (closeIndex === -1) continue;
-      const beforeText = template.slice(startIndex, i);
-      message.push(beforeText.replace(/{{/g, "{").replace(/}}/g, "}"));
-      const key = template.slice(i + 1, closeIndex);
-      let prop;
-      const trimmedKey = key.trim();
-      if (trimmedKey === "*") prop = key in properties ? properties[key] : "*" in properties ? properties["*"] : properties;
-      else {
-        if (key !== trimmedKey) prop = key in properties ? properties[key] : properties[trimmedKey];
-        else prop = properties[key];
-        if (prop === void 0 && isNestedAccess(trimmedKey)) prop = resolvePropertyPath(properties, trimmedKey);
-      }
-      message.push(prop);
-      i = closeIndex;
-      startIndex = i + 1;
-    } else if (char === "}" && i + 1 < length && template[i + 1] === "}") i++;
-  }
-  const remainingText = template.slice(startIndex);
-  message.push(remainingText.replace(/{{/g, "{").replace(/}}/g, "}"));
-  return message;
-}
-function renderMessage(template, values) {
-  const args = [];
-  for (let i = 0; i < template.length; i++) {
-    args.push(template[i]);
-    if (i < values.length) args.push(values[i]);
-  }
-  return args;
-}
-var lazySymbol, throttlingSummaryRecordSymbol, immediateSinkSymbol, internalStringLogRecords, resolvedStringLogRecords, globalSourceLocationCapture, scopedSourceLocationCaptures, globalRootLoggerSymbol, LoggerImpl, LoggerCtx, metaLogger;
-var init_logger = __esm({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@logtape/logtape/2.4.2/dist/logger.js"() {
-    init_context();
-    init_level();
-    init_scoped_config();
-    init_source_location();
-    lazySymbol = Symbol.for("logtape.lazy");
-    throttlingSummaryRecordSymbol = Symbol.for("LogTape.throttlingSummaryRecord");
-    immediateSinkSymbol = Symbol.for("LogTape.sinkSnapshotPolicy.immediate");
-    internalStringLogRecords = /* @__PURE__ */ new WeakSet();
-    resolvedStringLogRecords = /* @__PURE__ */ new WeakSet();
-    globalSourceLocationCapture = false;
-    scopedSourceLocationCaptures = 0;
-    globalRootLoggerSymbol = Symbol.for("logtape.rootLogger");
-    LoggerImpl = class LoggerImpl2 {
-      parent;
-      children;
-      category;
-      sinks;
-      filters;
-      contextLocalStorage;
-      /**
-      * Whether to capture source locations for this logger and its
-      * descendants.  `undefined` inherits the setting from the parent.
-      */
-      sourceLocationCapture = void 0;
-      #parentSinks = "inherit";
-      #lowestLevel = "trace";
-      #sinkPlanCache = {};
-      #forwardPlanCache = void 0;
-      static getLogger(category = []) {
-        let rootLogger = globalRootLoggerSymbol in globalThis ? globalThis[globalRootLoggerSymbol] ?? null : null;
-        if (rootLogger == null) {
-          rootLogger = new LoggerImpl2(null, []);
-          globalThis[globalRootLoggerSymbol] = rootLogger;
-        }
-        if (typeof category === "string") return rootLogger.getChild(category);
-        if (category.length === 0) return rootLogger;
-        return rootLogger.getChild(category);
-      }
-      static getNearestExistingLogger(category) {
-        let logger2 = LoggerImpl2.getLogger();
-        for (const name of category) {
-          const childRef = logger2.children[name];
-          const child = childRef instanceof LoggerImpl2 ? childRef : childRef?.deref();
-          if (child == null) break;
-          logger2 = child;
-        }
-        return logger2;
-      }
-      constructor(parent, category) {
-        this.parent = parent;
-        this.children = {};
-        this.category = category;
-        this.sinks = [];
-        this.filters = [];
-      }
-      get parentSinks() {
-        return this.#parentSinks;
-      }
-      set parentSinks(value) {
-        if (this.#parentSinks === value) return;
-        this.#parentSinks = value;
-      }
-      get lowestLevel() {
-        return this.#lowestLevel;
-      }
-      set lowestLevel(value) {
-        if (this.#lowestLevel === value) return;
-        this.#lowestLevel = value;
-      }
-      getChild(subcategory) {
-        const name = typeof subcategory === "string" ? subcategory : subcategory[0];
-        const childRef = this.children[name];
-        let child = childRef instanceof LoggerImpl2 ? childRef : childRef?.deref();
-        if (child == null) {
-          child = new LoggerImpl2(this, [
-            ...this.category,
-            name
-          ]);
-          this.children[name] = "WeakRef" in globalThis ? new WeakRef(child) : child;
-        }
-        if (typeof subcategory === "string" || subcategory.length === 1) return child;
-        return child.getChild(subcategory.slice(1));
-      }
-      /**
-      * Reset the logger.  This removes all sinks and filters from the logger.
-      */
-      reset() {
-        while (this.sinks.length > 0) this.sinks.shift();
-        this.parentSinks = "inherit";
-        while (this.filters.length > 0) this.filters.shift();
-        this.lowestLevel = "trace";
-        this.sourceLocationCapture = void 0;
-      }
-      /**
-      * Reset the logger and all its descendants.  This removes all sinks and
-      * filters from the logger and all its descendants.
-      */
-      resetDescendants() {
-        for (const child of Object.values(this.children)) {
-          const logger2 = child instanceof LoggerImpl2 ? child : child.deref();
-          if (logger2 != null) logger2.resetDescendants();
-        }
-        this.reset();
-      }
-      with(properties) {
-        return new LoggerCtx(this, {
-          ...properties
-        });
-      }
-      /**
-      * Sets whether the global configuration enables source location capture
-      * for any category.  Call this on the root logger only.
-      */
-      setGlobalSourceLocationCapture(enabled) {
-        globalSourceLocationCapture = enabled;
-      }
-      /**
-      * Records that a scoped configuration which enables source location
-      * capture for some category became active.  Call this on the root logger
-      * only, and balance it with
-      * {@link LoggerImpl.releaseScopedSourceLocationCapture}.
-      */
-      retainScopedSourceLocationCapture() {
-        scopedSourceLocationCaptures++;
-      }
-      /**
-      * Records that a scoped configuration retained with
-      * {@link LoggerImpl.retainScopedSourceLocationCapture} ended.  Call this on
-      * the root logger only.
-      */
-      releaseScopedSourceLocationCapture() {
-        if (scopedSourceLocationCaptures > 0) scopedSourceLocationCaptures--;
-      }
-      /**
-      * Captures where user code called the public logging method that called
-      * this method, if source location capture is enabled for this logger and
-      * a record of the given level could be emitted.
-      *
-      * It must be called directly by the public logging method that user code
-      * called (e.g., {@link LoggerImpl.info} or {@link LoggerCtx.info}), and
-      * not in tail position, because the location is read from the third frame
-      * of a stack trace constructed here: this method, the logging method, and
-      * then its caller.  JavaScriptCore implements proper tail calls, so a call
-      * in tail position would remove the logging method's frame.
-      * @param level The log level of the record to be made.
-      * @returns The source location, or `undefined` if capture is disabled, the
-      *          record would certainly be dropped, or the stack trace could not
-      *          be parsed.
-      */
-      captureSourceLocation(level) {
-        if (isMetaLoggerCategory(this.category)) return void 0;
-        const categoryPrefix = getCategoryPrefix();
-        const scopedConfig = getCurrentScopedConfig(LoggerImpl2.getLogger().contextLocalStorage);
-        if (scopedConfig != null) {
-          const category = categoryPrefix.length > 0 ? [
-            ...categoryPrefix,
-            ...this.category
-          ] : this.category;
-          if (!scopedConfigHasSink(scopedConfig, category, level) || !scopedConfigCapturesSourceLocation(scopedConfig, category)) return void 0;
-        } else {
-          const dispatcher = this.getDispatcher(categoryPrefix);
-          if (dispatcher.isCertainlyDroppedResolved(level) || !dispatcher.capturesSourceLocation()) return void 0;
-        }
-        try {
-          return parseSourceLocation(new Error().stack, 2);
-        } catch {
-          return void 0;
-        }
-      }
-      /**
-      * Resolves whether this logger or the nearest ancestor that configures it
-      * captures source locations.
-      */
-      capturesSourceLocation() {
-        if (this.sourceLocationCapture != null) return this.sourceLocationCapture;
-        return this.parent?.capturesSourceLocation() ?? false;
-      }
-      filter(record) {
-        for (const filter of this.filters) if (!filter(record)) return false;
-        if (this.filters.length < 1) return this.parent?.filter(record) ?? true;
-        return true;
-      }
-      *getSinks(level) {
-        const plan = this.getSinkDispatchPlan(level);
-        switch (plan.kind) {
-          case "none":
-            return;
-          case "one":
-            yield plan.sink;
-            return;
-          case "many":
-            yield* plan.sinks;
-            return;
-        }
-      }
-      getSinkDispatchPlan(level) {
-        const cached = this.#sinkPlanCache[level];
-        if (cached != null && this.isSinkDispatchPlanFresh(level, cached)) return cached;
-        const plan = this.createSinkDispatchPlan(level, this.resolveParentPlan(level));
-        this.#sinkPlanCache[level] = plan;
-        return plan;
-      }
-      resolveParentPlan(level) {
-        if (this.parent == null) return void 0;
-        if (this.parentSinks === "inherit") return this.parent.getSinkDispatchPlan(level);
-        if (this.parentSinks === "forward") return this.parent.getForwardSinkPlan();
-        return void 0;
-      }
-      isSinkDispatchPlanFresh(level, plan) {
-        if (plan.lowestLevel !== this.lowestLevel || plan.parentSinks !== this.parentSinks || plan.localSinks.length !== this.sinks.length) return false;
-        for (let i = 0; i < plan.localSinks.length; i++) if (plan.localSinks[i] !== this.sinks[i]) return false;
-        return plan.parentPlan === this.resolveParentPlan(level);
-      }
-      getForwardSinkPlan() {
-        const cached = this.#forwardPlanCache;
-        if (cached != null && this.isForwardSinkPlanFresh(cached)) return cached;
-        const parentPlan = this.parent != null && this.parentSinks !== "override" ? this.parent.getForwardSinkPlan() : void 0;
-        const plan = this.createForwardSinkPlan(parentPlan);
-        this.#forwardPlanCache = plan;
-        return plan;
-      }
-      isForwardSinkPlanFresh(plan) {
-        if (plan.parentSinks !== this.parentSinks || plan.localSinks.length !== this.sinks.length) return false;
-        for (let i = 0; i < plan.localSinks.length; i++) if (plan.localSinks[i] !== this.sinks[i]) return false;
-        const parentPlan = this.parent != null && this.parentSinks !== "override" ? this.parent.getForwardSinkPlan() : void 0;
-        return plan.parentPlan === parentPlan;
-      }
-      createForwardSinkPlan(parentPlan) {
-        const localSinks = [
-          ...this.sinks
-        ];
-        const sinks = parentPlan == null || parentPlan.sinks.length < 1 ? localSinks : [
-          ...parentPlan.sinks,
-          ...localSinks
-        ];
-        return {
-          kind: "forward",
-          localSinks,
-          parentSinks: this.parentSinks,
-          parentPlan,
-          sinks
-        };
-      }
-      createSinkDispatchPlan(level, parentPlan) {
-        const state = {
-          localSinks: [
-            ...this.sinks
-          ],
-          parentSinks: this.parentSinks,
-          lowestLevel: this.lowestLevel,
-          parentPlan
-        };
-        if (state.lowestLevel === null) return {
-          ...state,
-          kind: "none"
-        };
-        if (compareLogLevel(level, state.lowestLevel) < 0) return {
-          ...state,
-          kind: "none"
-        };
-        let firstSink;
-        let sinks;
-        const appendSink = (sink) => {
-          if (sinks != null) sinks.push(sink);
-          else if (firstSink == null) firstSink = sink;
-          else sinks = [
-            firstSink,
-            sink
-          ];
-        };
-        if (parentPlan != null) {
-          if (parentPlan.kind === "one") firstSink = parentPlan.sink;
-          else if (parentPlan.kind === "many") sinks = [
-            ...parentPlan.sinks
-          ];
-          else if (parentPlan.kind === "forward") {
-            if (parentPlan.sinks.length === 1) firstSink = parentPlan.sinks[0];
-            else if (parentPlan.sinks.length > 1) sinks = [
-              ...parentPlan.sinks
-            ];
-          }
-        }
-        for (const sink of state.localSinks) appendSink(sink);
-        if (sinks != null) return {
-          ...state,
-          kind: "many",
-          sinks
-        };
-        if (firstSink != null) return {
-          ...state,
-          kind: "one",
-          sink: firstSink
-        };
-        return {
-          ...state,
-          kind: "none"
-        };
-      }
-      isEnabledFor(level) {
-        const categoryPrefix = isMetaLoggerCategory(this.category) ? [] : getCategoryPrefix();
-        const scopedConfig = getCurrentScopedConfig(LoggerImpl2.getLogger().contextLocalStorage);
-        if (scopedConfig != null) return scopedConfigHasSink(scopedConfig, categoryPrefix.length > 0 ? [
-          ...categoryPrefix,
-          ...this.category
-        ] : this.category, level);
-        return this.getDispatcher(categoryPrefix).isEnabledForResolved(level);
-      }
-      /**
-      * Checks whether a record of the given level logged through this logger
-      * would certainly be dropped without being seen by any filter or sink.
-      * Logging methods use this to return before building a record.
-      *
-      * This assumes the context-local storage's store does not change between
-      * synchronous reads within a single logging call, which holds for
-      * `AsyncLocalStorage` and for the stores set up by `withContext()`,
-      * `withCategoryPrefix()`, and `withConfig()`.
-      * @param level The log level of the record.
-      * @returns `true` if emitting such a record would have no observable
-      *          effect, `false` otherwise.
-      */
-      isCertainlyDropped(level) {
-        const categoryPrefix = isMetaLoggerCategory(this.category) ? [] : getCategoryPrefix();
-        const scopedConfig = getCurrentScopedConfig(LoggerImpl2.getLogger().contextLocalStorage);
-        if (scopedConfig != null) return !scopedConfigHasSink(scopedConfig, categoryPrefix.length > 0 ? [
-          ...categoryPrefix,
-          ...this.category
-        ] : this.category, level);
-        return this.getDispatcher(categoryPrefix).isCertainlyDroppedResolved(level);
-      }
-      /**
-      * Checks whether a record of the given level dispatched by this logger,
-      * without a scoped configuration, would certainly be dropped.  See
-      * {@link LoggerImpl.isCertainlyDropped}.
-      */
-      isCertainlyDroppedResolved(level) {
-        if (this.lowestLevel === null || compareLogLevel(level, this.lowestLevel) < 0) return true;
-        return !this.isEnabledForResolved(level) && !this.hasEffectiveFilters();
-      }
-      /**
-      * Resolves the logger that actually dispatches records logged through this
-      * logger under the given category prefix.  It must stay in sync with
-      * the dispatcher resolution in {@link LoggerImpl.emit}.
-      */
-      getDispatcher(categoryPrefix) {
-        return categoryPrefix.length > 0 ? LoggerImpl2.getNearestExistingLogger([
-          ...categoryPrefix,
-          ...this.category
-        ]) : this;
-      }
-      /**
-      * Checks whether {@link LoggerImpl.filter} would run any filter, i.e.,
-      * whether this logger or any of its ancestors has a filter.
-      */
-      hasEffectiveFilters() {
-        if (this.filters.length > 0) return true;
-        return this.parent?.hasEffectiveFilters() ?? false;
-      }
-      /**
-      * Checks whether {@link LoggerImpl.getSinks} would yield any sink for
-      * the given level, without building or validating sink dispatch plans.
-      * It must stay in sync with {@link LoggerImpl.createSinkDispatchPlan}.
-      */
-      isEnabledForResolved(level) {
-        if (this.lowestLevel === null || compareLogLevel(level, this.lowestLevel) < 0) return false;
-        if (this.sinks.length > 0) return true;
-        if (this.parent == null) return false;
-        if (this.parentSinks === "inherit") return this.parent.isEnabledForResolved(level);
-        if (this.parentSinks === "forward") return this.parent.hasForwardSinks();
-        return false;
-      }
-      /**
-      * Checks whether {@link LoggerImpl.getForwardSinkPlan} would collect any
-      * sink, i.e., whether this logger or an ancestor up to and including the
-      * nearest one whose `parentSinks` is `"override"` has local sinks.
-      */
-      hasForwardSinks() {
-        if (this.sinks.length > 0) return true;
-        return this.parent != null && this.parentSinks !== "override" && this.parent.hasForwardSinks();
-      }
-      emit(record, bypassSinks) {
-        const hasCategory = "category" in record;
-        const baseCategory = hasCategory ? record.category : this.category;
-        const categoryPrefix = isMetaLoggerCategory(baseCategory) ? [] : getCategoryPrefix();
-        const fullCategory = categoryPrefix.length > 0 ? [
-          ...categoryPrefix,
-          ...baseCategory
-        ] : baseCategory;
-        if (categoryPrefix.length < 1 && Object.prototype.hasOwnProperty.call(record, "category")) {
-          this.emitResolved(record, bypassSinks);
-          return;
-        }
-        const descriptors = Object.getOwnPropertyDescriptors(record);
-        descriptors.category = {
-          value: fullCategory,
-          enumerable: true,
-          configurable: true
-        };
-        const fullRecord = Object.defineProperties({}, descriptors);
-        const dispatcher = categoryPrefix.length > 0 ? LoggerImpl2.getNearestExistingLogger(fullCategory) : this;
-        dispatcher.emitResolved(fullRecord, bypassSinks);
-      }
-      emitResolved(record, bypassSinks) {
-        const scopedConfig = getCurrentScopedConfig(LoggerImpl2.getLogger().contextLocalStorage);
-        if (scopedConfig != null) {
-          let snapshot$1;
-          let snapshotFailed$1 = false;
-          emitWithScopedConfig(scopedConfig, record, bypassSinks, (sink, activeBypassSinks) => {
-            try {
-              if (shouldSnapshotForSink(sink)) try {
-                snapshot$1 ??= snapshotLogRecordProperties(record);
-              } catch {
-                snapshotFailed$1 = true;
-                snapshot$1 = record;
-              }
-              sink(snapshot$1 ?? record);
-            } catch (error) {
-              const bypassSinks2 = new Set(activeBypassSinks);
-              bypassSinks2.add(sink);
-              metaLogger.log("fatal", "Failed to emit a log record to sink {sink}: {error}", {
-                sink,
-                error,
-                record
-              }, bypassSinks2);
-            }
-            if (snapshotFailed$1) snapshot$1 = record;
-          });
-          return;
-        }
-        if (this.lowestLevel === null || compareLogLevel(record.level, this.lowestLevel) < 0 || !this.filter(record)) return;
-        const plan = this.getSinkDispatchPlan(record.level);
-        if (plan.kind === "none") return;
-        let snapshot;
-        let snapshotFailed = false;
-        if (plan.kind === "one") {
-          const sink = plan.sink;
-          if (bypassSinks?.has(sink)) return;
-          try {
-            if (shouldSnapshotForSink(sink)) try {
-              snapshot = snapshotLogRecordProperties(record);
-            } catch {
-              snapshotFailed = true;
-              snapshot = record;
-            }
-            sink(snapshot ?? record);
-          } catch (error) {
-            const bypassSinks2 = new Set(bypassSinks);
-            bypassSinks2.add(sink);
-            metaLogger.log("fatal", "Failed to emit a log record to sink {sink}: {error}", {
-              sink,
-              error,
-              record
-            }, bypassSinks2);
-          }
-          return;
-        }
-        for (const sink of plan.sinks) {
-          if (bypassSinks?.has(sink)) continue;
-          try {
-            if (snapshot == null && !snapshotFailed && shouldSnapshotForSink(sink)) try {
-              snapshot = snapshotLogRecordProperties(record);
-            } catch {
-              snapshotFailed = true;
-              snapshot = record;
-            }
-            sink(snapshot ?? record);
-          } catch (error) {
-            const bypassSinks2 = new Set(bypassSinks);
-            bypassSinks2.add(sink);
-            metaLogger.log("fatal", "Failed to emit a log record to sink {sink}: {error}", {
-              sink,
-              error,
-              record
-            }, bypassSinks2);
-          }
-        }
-      }
-      log(level, rawMessage, properties, bypassSinks, sourceLocation) {
-        if (this.isCertainlyDropped(level)) return;
-        const implicitContext = getImplicitContextIfAny();
-        if (typeof properties !== "function" && implicitContext == null && !rawMessage.includes("{") && !hasEnumerableProperties(properties)) {
-          const record$1 = {
-            category: this.category,
-            level,
-            message: [
-              rawMessage
-            ],
-            rawMessage,
-            timestamp: Date.now(),
-            properties: {}
-          };
-          attachSourceLocation(record$1, sourceLocation);
-          resolvedStringLogRecords.add(record$1);
-          this.emit(record$1, bypassSinks);
-          return;
-        }
-        let cachedProps = void 0;
-        let cachedMessage = void 0;
-        const record = typeof properties === "function" ? {
-          category: this.category,
-          level,
-          timestamp: Date.now(),
-          get message() {
-            if (cachedMessage == null) cachedMessage = parseMessageTemplate(rawMessage, this.properties);
-            return cachedMessage;
-          },
-          rawMessage,
-          get properties() {
-            if (cachedProps == null) cachedProps = resolveProperties({
-              ...implicitContext ?? {},
-              ...properties()
-            });
-            return cachedProps;
-          }
-        } : {
-          category: this.category,
-          level,
-          timestamp: Date.now(),
-          get message() {
-            if (cachedMessage == null) cachedMessage = parseMessageTemplate(rawMessage, this.properties);
-            return cachedMessage;
-          },
-          rawMessage,
-          get properties() {
-            if (cachedProps == null) cachedProps = resolveProperties({
-              ...implicitContext ?? {},
-              ...properties
-            });
-            return cachedProps;
-          }
-        };
-        attachSourceLocation(record, sourceLocation);
-        internalStringLogRecords.add(record);
-        this.emit(record, bypassSinks);
-      }
-      logLazily(level, callback, properties = {}, sourceLocation) {
-        if (this.isCertainlyDropped(level)) return;
-        const implicitContext = getImplicitContextIfAny();
-        let rawMessage = void 0;
-        let msg = void 0;
-        function realizeMessage() {
-          if (msg == null || rawMessage == null) {
-            msg = callback((tpl, ...values) => {
-              rawMessage = tpl;
-              return renderMessage(tpl, values);
-            });
-            if (rawMessage == null) throw new TypeError("No log record was made.");
-          }
-          return [
-            msg,
-            rawMessage
-          ];
-        }
-        const record = {
-          category: this.category,
-          level,
-          get message() {
-            return realizeMessage()[0];
-          },
-          get rawMessage() {
-            return realizeMessage()[1];
-          },
-          timestamp: Date.now(),
-          properties: {
-            ...implicitContext ?? {},
-            ...properties
-          }
-        };
-        attachSourceLocation(record, sourceLocation);
-        this.emit(record);
-      }
-      logTemplate(level, messageTemplate, values, properties = {}, sourceLocation) {
-        if (this.isCertainlyDropped(level)) return;
-        const implicitContext = getImplicitContextIfAny();
-        const record = {
-          category: this.category,
-          level,
-          message: renderMessage(messageTemplate, values),
-          rawMessage: messageTemplate,
-          timestamp: Date.now(),
-          properties: {
-            ...implicitContext ?? {},
-            ...properties
-          }
-        };
-        attachSourceLocation(record, sourceLocation);
-        this.emit(record);
-      }
-      trace(message, ...values) {
-        const sourceLocation = isSourceLocationCaptureActive() ? this.captureSourceLocation("trace") : void 0;
-        if (typeof message === "string") return logStringMessage(this, "trace", message, values[0], sourceLocation);
-        else if (typeof message === "function") this.logLazily("trace", message, void 0, sourceLocation);
-        else if (!Array.isArray(message)) this.log("trace", "{*}", message, void 0, sourceLocation);
-        else this.logTemplate("trace", message, values, void 0, sourceLocation);
-      }
-      debug(message, ...values) {
-        const sourceLocation = isSourceLocationCaptureActive() ? this.captureSourceLocation("debug") : void 0;
-        if (typeof message === "string") return logStringMessage(this, "debug", message, values[0], sourceLocation);
-        else if (typeof message === "function") this.logLazily("debug", message, void 0, sourceLocation);
-        else if (!Array.isArray(message)) this.log("debug", "{*}", message, void 0, sourceLocation);
-        else this.logTemplate("debug", message, values, void 0, sourceLocation);
-      }
-      info(message, ...values) {
-        const sourceLocation = isSourceLocationCaptureActive() ? this.captureSourceLocation("info") : void 0;
-        if (typeof message === "string") return logStringMessage(this, "info", message, values[0], sourceLocation);
-        else if (typeof message === "function") this.logLazily("info", message, void 0, sourceLocation);
-        else if (!Array.isArray(message)) this.log("info", "{*}", message, void 0, sourceLocation);
-        else this.logTemplate("info", message, values, void 0, sourceLocation);
-      }
-      logError(level, error, props, sourceLocation) {
-        if (typeof props !== "function") {
-          this.log(level, "{error.message}", {
-            ...props,
-            error
-          }, void 0, sourceLocation);
-          return;
-        }
-        if (!this.isEnabledFor(level)) return Promise.resolve();
-        const result = props();
-        if (result instanceof Promise) return result.then((resolved) => {
-          this.log(level, "{error.message}", {
-            ...resolved,
-            error
-          }, void 0, sourceLocation);
-        });
-        this.log(level, "{error.message}", {
-          ...result,
-          error
-        }, void 0, sourceLocation);
-      }
-      warn(message, ...values) {
-        const sourceLocation = isSourceLocationCaptureActive() ? this.captureSourceLocation("warning") : void 0;
-        if (message instanceof Error) return this.logError("warning", message, values[0], sourceLocation);
-        else if (typeof message === "string" && values[0] instanceof Error) this.log("warning", message, {
-          error: values[0]
-        }, void 0, sourceLocation);
-        else if (typeof message === "string") return logStringMessage(this, "warning", message, values[0], sourceLocation);
-        else if (typeof message === "function") this.logLazily("warning", message, void 0, sourceLocation);
-        else if (!Array.isArray(message)) this.log("warning", "{*}", message, void 0, sourceLocation);
-        else this.logTemplate("warning", message, values, void 0, sourceLocation);
-      }
-      warning(message, ...values) {
-        const sourceLocation = isSourceLocationCaptureActive() ? this.captureSourceLocation("warning") : void 0;
-        if (message instanceof Error) return this.logError("warning", message, values[0], sourceLocation);
-        else if (typeof message === "string" && values[0] instanceof Error) this.log("warning", message, {
-          error: values[0]
-        }, void 0, sourceLocation);
-        else if (typeof message === "string") return logStringMessage(this, "warning", message, values[0], sourceLocation);
-        else if (typeof message === "function") this.logLazily("warning", message, void 0, sourceLocation);
-        else if (!Array.isArray(message)) this.log("warning", "{*}", message, void 0, sourceLocation);
-        else this.logTemplate("warning", message, values, void 0, sourceLocation);
-      }
-      error(message, ...values) {
-        const sourceLocation = isSourceLocationCaptureActive() ? this.captureSourceLocation("error") : void 0;
-        if (message instanceof Error) return this.logError("error", message, values[0], sourceLocation);
-        else if (typeof message === "string" && values[0] instanceof Error) this.log("error", message, {
-          error: values[0]
-        }, void 0, sourceLocation);
-        else if (typeof message === "string") return logStringMessage(this, "error", message, values[0], sourceLocation);
-        else if (typeof message === "function") this.logLazily("error", message, void 0, sourceLocation);
-        else if (!Array.isArray(message)) this.log("error", "{*}", message, void 0, sourceLocation);
-        else this.logTemplate("error", message, values, void 0, sourceLocation);
-      }
-      fatal(message, ...values) {
-        const sourceLocation = isSourceLocationCaptureActive() ? this.captureSourceLocation("fatal") : void 0;
-        if (message instanceof Error) return this.logError("fatal", message, values[0], sourceLocation);
-        else if (typeof message === "string" && values[0] instanceof Error) this.log("fatal", message, {
-          error: values[0]
-        }, void 0, sourceLocation);
-        else if (typeof message === "string") return logStringMessage(this, "fatal", message, values[0], sourceLocation);
-        else if (typeof message === "function") this.logLazily("fatal", message, void 0, sourceLocation);
-        else if (!Array.isArray(message)) this.log("fatal", "{*}", message, void 0, sourceLocation);
-        else this.logTemplate("fatal", message, values, void 0, sourceLocation);
-      }
-    };
-    LoggerCtx = class LoggerCtx2 {
-      logger;
-      properties;
-      constructor(logger2, properties) {
-        this.logger = logger2;
-        this.properties = properties;
-      }
-      get category() {
-        return this.logger.category;
-      }
-      get parent() {
-        return this.logger.parent;
-      }
-      getChild(subcategory) {
-        return this.logger.getChild(subcategory).with(this.properties);
-      }
-      with(properties) {
-        return new LoggerCtx2(this.logger, {
-          ...this.properties,
-          ...properties
-        });
-      }
-      log(level, message, properties, bypassSinks, sourceLocation) {
-        if (this.logger.isCertainlyDropped(level)) return;
-        const contextProps = this.properties;
-        this.logger.log(level, message, typeof properties === "function" ? () => resolveProperties({
-          ...contextProps,
-          ...properties()
-        }) : () => resolveProperties({
-          ...contextProps,
-          ...properties
-        }), bypassSinks, sourceLocation);
-      }
-      logLazily(level, callback, sourceLocation) {
-        if (this.logger.isCertainlyDropped(level)) return;
-        this.logger.logLazily(level, callback, resolveProperties(this.properties), sourceLocation);
-      }
-      logTemplate(level, messageTemplate, values, sourceLocation) {
-        if (this.logger.isCertainlyDropped(level)) return;
-        this.logger.logTemplate(level, messageTemplate, values, resolveProperties(this.properties), sourceLocation);
-      }
-      emit(record) {
-        const recordWithContext = {
-          ...record,
-          properties: resolveProperties({
-            ...this.properties,
-            ...record.properties
-          })
-        };
-        this.logger.emit(recordWithContext);
-      }
-      isEnabledFor(level) {
-        return this.logger.isEnabledFor(level);
-      }
-      trace(message, ...values) {
-        const sourceLocation = isSourceLocationCaptureActive() ? this.logger.captureSourceLocation("trace") : void 0;
-        if (typeof message === "string") return logStringMessage(this, "trace", message, values[0], sourceLocation);
-        else if (typeof message === "function") this.logLazily("trace", message, sourceLocation);
-        else if (!Array.isArray(message)) this.log("trace", "{*}", message, void 0, sourceLocation);
-        else this.logTemplate("trace", message, values, sourceLocation);
-      }
-      debug(message, ...values) {
-        const sourceLocation = isSourceLocationCaptureActive() ? this.logger.captureSourceLocation("debug") : void 0;
-        if (typeof message === "string") return logStringMessage(this, "debug", message, values[0], sourceLocation);
-        else if (typeof message === "function") this.logLazily("debug", message, sourceLocation);
-        else if (!Array.isArray(message)) this.log("debug", "{*}", message, void 0, sourceLocation);
-        else this.logTemplate("debug", message, values, sourceLocation);
-      }
-      info(message, ...values) {
-        const sourceLocation = isSourceLocationCaptureActive() ? this.logger.captureSourceLocation("info") : void 0;
-        if (typeof message === "string") return logStringMessage(this, "info", message, values[0], sourceLocation);
-        else if (typeof message === "function") this.logLazily("info", message, sourceLocation);
-        else if (!Array.isArray(message)) this.log("info", "{*}", message, void 0, sourceLocation);
-        else this.logTemplate("info", message, values, sourceLocation);
-      }
-      logError(level, error, props, sourceLocation) {
-        if (typeof props !== "function") {
-          this.log(level, "{error.message}", {
-            ...props,
-            error
-          }, void 0, sourceLocation);
-          return;
-        }
-        if (!this.isEnabledFor(level)) return Promise.resolve();
-        const result = props();
-        if (result instanceof Promise) return result.then((resolved) => {
-          this.log(level, "{error.message}", {
-            ...resolved,
-            error
-          }, void 0, sourceLocation);
-        });
-        this.log(level, "{error.message}", {
-          ...result,
-          error
-        }, void 0, sourceLocation);
-      }
-      warn(message, ...values) {
-        const sourceLocation = isSourceLocationCaptureActive() ? this.logger.captureSourceLocation("warning") : void 0;
-        if (message instanceof Error) return this.logError("warning", message, values[0], sourceLocation);
-        else if (typeof message === "string" && values[0] instanceof Error) this.log("warning", message, {
-          error: values[0]
-        }, void 0, sourceLocation);
-        else if (typeof message === "string") return logStringMessage(this, "warning", message, values[0], sourceLocation);
-        else if (typeof message === "function") this.logLazily("warning", message, sourceLocation);
-        else if (!Array.isArray(message)) this.log("warning", "{*}", message, void 0, sourceLocation);
-        else this.logTemplate("warning", message, values, sourceLocation);
-      }
-      warning(message, ...values) {
-        const sourceLocation = isSourceLocationCaptureActive() ? this.logger.captureSourceLocation("warning") : void 0;
-        if (message instanceof Error) return this.logError("warning", message, values[0], sourceLocation);
-        else if (typeof message === "string" && values[0] instanceof Error) this.log("warning", message, {
-          error: values[0]
-        }, void 0, sourceLocation);
-        else if (typeof message === "string") return logStringMessage(this, "warning", message, values[0], sourceLocation);
-        else if (typeof message === "function") this.logLazily("warning", message, sourceLocation);
-        else if (!Array.isArray(message)) this.log("warning", "{*}", message, void 0, sourceLocation);
-        else this.logTemplate("warning", message, values, sourceLocation);
-      }
-      error(message, ...values) {
-        const sourceLocation = isSourceLocationCaptureActive() ? this.logger.captureSourceLocation("error") : void 0;
-        if (message instanceof Error) return this.logError("error", message, values[0], sourceLocation);
-        else if (typeof message === "string" && values[0] instanceof Error) this.log("error", message, {
-          error: values[0]
-        }, void 0, sourceLocation);
-        else if (typeof message === "string") return logStringMessage(this, "error", message, values[0], sourceLocation);
-        else if (typeof message === "function") this.logLazily("error", message, sourceLocation);
-        else if (!Array.isArray(message)) this.log("error", "{*}", message, void 0, sourceLocation);
-        else this.logTemplate("error", message, values, sourceLocation);
-      }
-      fatal(message, ...values) {
-        const sourceLocation = isSourceLocationCaptureActive() ? this.logger.captureSourceLocation("fatal") : void 0;
-        if (message instanceof Error) return this.logError("fatal", message, values[0], sourceLocation);
-        else if (typeof message === "string" && values[0] instanceof Error) this.log("fatal", message, {
-          error: values[0]
-        }, void 0, sourceLocation);
-        else if (typeof message === "string") return logStringMessage(this, "fatal", message, values[0], sourceLocation);
-        else if (typeof message === "function") this.logLazily("fatal", message, sourceLocation);
-        else if (!Array.isArray(message)) this.log("fatal", "{*}", message, void 0, sourceLocation);
-        else this.logTemplate("fatal", message, values, sourceLocation);
-      }
-    };
-    metaLogger = LoggerImpl.getLogger([
-      "logtape",
-      "meta"
-    ]);
-  }
-});
-
-// npm:@logtape/logtape/2.4.2/dist/context.js
-function getCategoryPrefix() {
-  const rootLogger = LoggerImpl.getLogger();
-  const store = rootLogger.contextLocalStorage?.getStore();
-  if (store == null) return [];
-  const prefix = store[categoryPrefixSymbol];
-  return Array.isArray(prefix) ? prefix : [];
-}
-function getImplicitContextIfAny() {
-  const rootLogger = LoggerImpl.getLogger();
-  const store = rootLogger.contextLocalStorage?.getStore();
-  if (store == null) return void 0;
-  const keys = Object.keys(store);
-  if (keys.length < 1) return void 0;
-  const result = {};
-  for (const key of keys) result[key] = store[key];
-  return result;
-}
-var categoryPrefixSymbol;
-var init_context = __esm({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@logtape/logtape/2.4.2/dist/context.js"() {
-    init_logger();
-    categoryPrefixSymbol = Symbol.for("logtape.categoryPrefix");
-  }
-});
-
-// npm:@logtape/logtape/2.4.2/dist/sanitize.js
-function escapeChar(charCode) {
-  if (charCode === 10) return "\\n";
-  if (charCode === 13) return "\\r";
-  if (charCode === 27) return "\\x1b";
-  return `\\x${charCode.toString(16).padStart(2, "0")}`;
-}
-function isDangerous(charCode, escapeNewlines) {
-  if (charCode === 9) return false;
-  if (charCode === 10 || charCode === 13) return escapeNewlines;
-  if (charCode < 32 || charCode === 127) return true;
-  return charCode >= 128 && charCode <= 159;
-}
-function sanitizeControlSequences(text, options = {}) {
-  const preserveSgr = options.sgr !== "escape";
-  const escapeNewlines = options.newlines === "escape";
-  let needsWork = false;
-  for (let i$1 = 0; i$1 < text.length; i$1++) {
-    const charCode = text.charCodeAt(i$1);
-    if (charCode === 27 || isDangerous(charCode, escapeNewlines)) {
-      needsWork = true;
-      break;
-    }
-  }
-  if (!needsWork) return text;
-  let result = "";
-  let i = 0;
-  let sgrOpen = false;
-  while (i < text.length) {
-    const charCode = text.charCodeAt(i);
-    if (charCode === 27) {
-      if (preserveSgr) {
-        const sgr = sgrPattern.exec(text.slice(i));
-        if (sgr != null) {
-          result += sgr[0];
-          sgrOpen = !isSgrReset(sgr[1]);
-          i += sgr[0].length;
-          continue;
-        }
-      }
-      result += escapeChar(27);
-      i++;
-    } else if (isDangerous(charCode, escapeNewlines)) {
-      result += escapeChar(charCode);
-      i++;
-    } else {
-      result += text[i];
-      i++;
-    }
-  }
-  return sgrOpen ? result + sgrReset : result;
-}
-function isSgrReset(parameters) {
-  return /^0*$/.test(parameters.replace(/[;:]/g, ""));
-}
-function getSanitizer(options) {
-  if (options === false) return null;
-  const resolved = options ?? {};
-  return (text) => sanitizeControlSequences(text, resolved);
-}
-var sgrPattern, sgrReset;
-var init_sanitize = __esm({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@logtape/logtape/2.4.2/dist/sanitize.js"() {
-    sgrPattern = /^\x1b\[([0-9;:]*)m/;
-    sgrReset = "\x1B[0m";
-  }
-});
-
-// npm:@logtape/logtape/2.4.2/dist/circular.js
-function createCircularReplacer(inner) {
-  const sources = [];
-  const results = [];
-  return function(key, value) {
-    const result = inner === void 0 ? value : inner.call(this, key, value);
-    if (typeof result !== "object" || result === null) return result;
-    while (results.length > 0 && results[results.length - 1] !== this) {
-      results.pop();
-      sources.pop();
-    }
-    for (let i = 0; i < results.length; i++) if (results[i] === result || sources[i] === value) return "[Circular]";
-    sources.push(value);
-    results.push(result);
-    return result;
-  };
-}
-function stringifyWithoutCycles(value, replacer, space) {
-  try {
-    return JSON.stringify(value, replacer, space);
-  } catch {
-    return JSON.stringify(value, createCircularReplacer(replacer), space);
-  }
-}
-var init_circular = __esm({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@logtape/logtape/2.4.2/dist/circular.js"() {
-  }
-});
-
-// npm:@logtape/logtape/2.4.2/dist/util.node.js
-var util_node_exports = {};
-__export(util_node_exports, {
-  inspect: () => inspect
-});
-const util = { inspect: (value, options) => Deno.inspect(value, options) };
-function inspect(obj, options) {
-  return util.inspect(obj, options);
-}
-var init_util_node = __esm({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@logtape/logtape/2.4.2/dist/util.node.js"() {
-  }
-});
-
-// npm:@logtape/logtape/2.4.2/dist/formatter.js
-function getValueRenderer(value, sanitize, fallback) {
-  if (value == null) return fallback;
-  if (typeof value === "function") return (v) => value(v, inspect2);
-  if (value !== "bare") throw new TypeError(`Invalid value option: ${JSON.stringify(value)}. It must be "bare" or a function.`);
-  const sanitizeBare = sanitize === false ? null : getSanitizer({
-    sgr: "escape",
-    newlines: sanitize?.newlines ?? "escape"
-  });
-  return sanitizeBare == null ? (v) => typeof v === "string" ? v : fallback(v) : (v) => typeof v === "string" ? sanitizeBare(v) : fallback(v);
-}
-function renderMessageParts(msgParts, valueRenderer, sanitize) {
-  const msgLen = msgParts.length;
-  const renderPart = sanitize == null ? (part) => part : (part) => sanitize(part);
-  if (msgLen === 1) return renderPart(msgParts[0]);
-  if (msgLen <= 6) {
-    let message = "";
-    for (let i = 0; i < msgLen; i++) message += i % 2 === 0 ? renderPart(msgParts[i]) : valueRenderer(msgParts[i]);
-    return message;
-  }
-  const parts = new Array(msgLen);
-  for (let i = 0; i < msgLen; i++) parts[i] = i % 2 === 0 ? renderPart(msgParts[i]) : valueRenderer(msgParts[i]);
-  return parts.join("");
-}
-function padZero(num) {
-  return num < 10 ? `0${num}` : `${num}`;
-}
-function padThree(num) {
-  return num < 10 ? `00${num}` : num < 100 ? `0${num}` : `${num}`;
-}
-function formatOffset(minutes, full) {
-  const sign = minutes < 0 ? "-" : "+";
-  const absolute = Math.abs(minutes);
-  const hour = padZero(Math.floor(absolute / 60));
-  const minute = padZero(absolute % 60);
-  if (!full && minute === "00") return `${sign}${hour}`;
-  return `${sign}${hour}:${minute}`;
-}
-function readPartsFromFormatter(formatter, ts) {
-  const parts = formatter.formatToParts(new Date(ts));
-  let year = "";
-  let month = "";
-  let day = "";
-  let hour = "";
-  let minute = "";
-  let second = "";
-  for (const part of parts) if (part.type === "year") year = part.value;
-  else if (part.type === "month") month = part.value;
-  else if (part.type === "day") day = part.value;
-  else if (part.type === "hour") hour = part.value;
-  else if (part.type === "minute") minute = part.value;
-  else if (part.type === "second") second = part.value;
-  return {
-    year,
-    month,
-    day,
-    hour,
-    minute,
-    second
-  };
-}
-function getDateParts(ts, config) {
-  const d = new Date(ts);
-  const ms = padThree(d.getUTCMilliseconds());
-  if (config.kind === "utc") return {
-    year: `${d.getUTCFullYear()}`,
-    month: padZero(d.getUTCMonth() + 1),
-    day: padZero(d.getUTCDate()),
-    hour: padZero(d.getUTCHours()),
-    minute: padZero(d.getUTCMinutes()),
-    second: padZero(d.getUTCSeconds()),
-    ms,
-    offsetMinutes: 0
-  };
-  if (config.kind === "local") return {
-    year: `${d.getFullYear()}`,
-    month: padZero(d.getMonth() + 1),
-    day: padZero(d.getDate()),
-    hour: padZero(d.getHours()),
-    minute: padZero(d.getMinutes()),
-    second: padZero(d.getSeconds()),
-    ms,
-    offsetMinutes: -d.getTimezoneOffset()
-  };
-  if (config.kind === "offset") {
-    const shifted = new Date(ts + config.minutes * 6e4);
-    return {
-      year: `${shifted.getUTCFullYear()}`,
-      month: padZero(shifted.getUTCMonth() + 1),
-      day: padZero(shifted.getUTCDate()),
-      hour: padZero(shifted.getUTCHours()),
-      minute: padZero(shifted.getUTCMinutes()),
-      second: padZero(shifted.getUTCSeconds()),
-      ms,
-      offsetMinutes: config.minutes
-    };
-  }
-  const parts = readPartsFromFormatter(config.formatter, ts);
-  const asUtc = Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day), Number(parts.hour), Number(parts.minute), Number(parts.second), d.getUTCMilliseconds());
-  const offsetMinutes = Math.round((asUtc - ts) / 6e4);
-  return {
-    ...parts,
-    ms,
-    offsetMinutes
-  };
-}
-function resolveTimeZone(timeZone) {
-  if (typeof timeZone === "undefined") return {
-    kind: "utc"
-  };
-  if (timeZone === null) return {
-    kind: "local"
-  };
-  const offsetMatch = fixedOffsetPattern.exec(timeZone);
-  if (offsetMatch != null) {
-    const sign = offsetMatch[1] === "-" ? -1 : 1;
-    const hours = Number(offsetMatch[2]);
-    const minutes = Number(offsetMatch[3]);
-    return {
-      kind: "offset",
-      minutes: sign * (hours * 60 + minutes)
-    };
-  }
-  if (typeof Intl === "undefined" || typeof Intl.DateTimeFormat !== "function") throw new TypeError(`Invalid timeZone option: ${JSON.stringify(timeZone)}. This environment does not support IANA time zones.`);
-  try {
-    return {
-      kind: "iana",
-      formatter: new Intl.DateTimeFormat("en-CA", {
-        timeZone,
-        hour12: false,
-        hourCycle: "h23",
-        year: "numeric",
-        month: "2-digit",
-        day: "2-digit",
-        hour: "2-digit",
-        minute: "2-digit",
-        second: "2-digit"
-      })
-    };
-  } catch {
-    throw new TypeError(`Invalid timeZone option: ${JSON.stringify(timeZone)}. Expected an IANA time zone name (e.g., "Asia/Seoul") or a fixed UTC offset string (e.g., "+09:00").`);
-  }
-}
-function createTimestampFormatter(pattern, timeZone) {
-  if (pattern === "none") return () => null;
-  if (pattern === "rfc3339" && timeZone.kind === "utc") return (ts) => new Date(ts).toISOString();
-  return (ts) => {
-    const parts = getDateParts(ts, timeZone);
-    const date = `${parts.year}-${parts.month}-${parts.day}`;
-    const time = `${parts.hour}:${parts.minute}:${parts.second}.${parts.ms}`;
-    const tzLong = formatOffset(parts.offsetMinutes, true);
-    const tzShort = formatOffset(parts.offsetMinutes, false);
-    if (pattern === "date-time-timezone") return `${date} ${time} ${tzLong}`;
-    if (pattern === "date-time-tz") return `${date} ${time} ${tzShort}`;
-    if (pattern === "date-time") return `${date} ${time}`;
-    if (pattern === "time-timezone") return `${time} ${tzLong}`;
-    if (pattern === "time-tz") return `${time} ${tzShort}`;
-    if (pattern === "time") return time;
-    if (pattern === "date") return date;
-    return `${date}T${time}${tzLong}`;
-  };
-}
-function getLineEndingValue(lineEnding) {
-  return lineEnding === "crlf" ? "\r\n" : "\n";
-}
-function escapeJsonControlChars(json) {
-  return json.replace(jsonControlPattern, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`);
-}
-function bigintReplacer(_key, value) {
-  return typeof value === "bigint" ? value.toString() : value;
-}
-function stringifyJsonMessageValue(value) {
-  if (typeof value === "string" || typeof value === "number" || typeof value === "boolean") return JSON.stringify(value);
-  return stringifyWithoutCycles(value, bigintReplacer);
-}
-function jsonReplacer(_key, value) {
-  if (typeof value === "bigint") return value.toString();
-  if (!(value instanceof Error)) return value;
-  const serialized = {
-    name: value.name,
-    message: value.message
-  };
-  if (typeof value.stack === "string") serialized.stack = value.stack;
-  const cause = value.cause;
-  if (cause !== void 0) serialized.cause = cause;
-  if (typeof AggregateError !== "undefined" && value instanceof AggregateError) serialized.errors = value.errors;
-  for (const key of Object.keys(value)) if (!(key in serialized)) serialized[key] = value[key];
-  return serialized;
-}
-function renderDefaultJsonLinesMessage(message) {
-  const messageLength = message.length;
-  if (messageLength === 1) return message[0];
-  if (messageLength === 3) return message[0] + stringifyJsonMessageValue(message[1]) + message[2];
-  let rendered = message[0];
-  for (let i = 1; i < messageLength; i++) rendered += i & 1 ? stringifyJsonMessageValue(message[i]) : message[i];
-  return rendered;
-}
-function stringifyJsonLinesField(key, value) {
-  if (value != null && (typeof value === "object" || typeof value === "function" || typeof value === "bigint")) {
-    const toJSON = value.toJSON;
-    if (typeof toJSON === "function") value = toJSON.call(value, key);
-  }
-  return JSON.stringify(jsonReplacer(key, value), createCircularReplacer(jsonReplacer));
-}
-function formatDefaultJsonLinesRecord(record, lineEnding) {
-  const level = record.level === "warning" ? "WARN" : record.level.toUpperCase();
-  const messageJson = stringifyJsonLinesField("message", renderDefaultJsonLinesMessage(record.message));
-  const propertiesJson = stringifyJsonLinesField("properties", record.properties);
-  let line = `{"@timestamp":${JSON.stringify(new Date(record.timestamp).toISOString())},"level":${JSON.stringify(level)}`;
-  if (messageJson !== void 0) line += `,"message":${messageJson}`;
-  line += `,"logger":${JSON.stringify(record.category.join("."))}`;
-  if (propertiesJson !== void 0) line += `,"properties":${propertiesJson}`;
-  return escapeJsonControlChars(`${line}}`) + lineEnding;
-}
-function getTextFormatter(options = {}) {
-  const timestampRenderer = (() => {
-    const tsOption = options.timestamp;
-    const timeZone = resolveTimeZone(options.timeZone);
-    if (tsOption == null) return createTimestampFormatter("date-time-timezone", timeZone);
-    else if (tsOption === "disabled") return createTimestampFormatter("none", timeZone);
-    else if (typeof tsOption === "string" && (tsOption === "date-time-timezone" || tsOption === "date-time-tz" || tsOption === "date-time" || tsOption === "time-timezone" || tsOption === "time-tz" || tsOption === "time" || tsOption === "date" || tsOption === "rfc3339" || tsOption === "none")) return createTimestampFormatter(tsOption, timeZone);
-    else return tsOption;
-  })();
-  const categorySeparator = options.category ?? "\xB7";
-  const sanitize = getSanitizer(options.sanitize);
-  const sanitizeCategory = getSanitizer(options.sanitize === false ? false : {
-    ...options.sanitize,
-    sgr: "escape"
-  });
-  const valueRenderer = getValueRenderer(options.value, options.sanitize, inspect2);
-  const levelRenderer = (() => {
-    const levelOption = options.level;
-    if (levelOption == null || levelOption === "ABBR") return (level) => levelRenderersCache.ABBR[level];
-    else if (levelOption === "abbr") return (level) => levelRenderersCache.abbr[level];
-    else if (levelOption === "FULL") return (level) => levelRenderersCache.FULL[level];
-    else if (levelOption === "full") return (level) => levelRenderersCache.full[level];
-    else if (levelOption === "L") return (level) => levelRenderersCache.L[level];
-    else if (levelOption === "l") return (level) => levelRenderersCache.l[level];
-    else return levelOption;
-  })();
-  const lineEnding = getLineEndingValue(options.lineEnding);
-  const sourceLocationRenderer = getSourceLocationRenderer(options.sourceLocation, options.sanitize === false ? null : getSanitizer({
-    ...options.sanitize,
-    sgr: "escape",
-    newlines: "escape"
-  }));
-  const formatter = options.format ?? (({ timestamp, level, category, message, sourceLocation }) => `${timestamp ? `${timestamp} ` : ""}[${level}] ${category}${sourceLocation == null ? "" : ` (${sourceLocation})`}: ${message}`);
-  return (record) => {
-    const message = renderMessageParts(record.message, valueRenderer, sanitize);
-    const timestamp = timestampRenderer(record.timestamp);
-    const level = levelRenderer(record.level);
-    const categoryParts = sanitizeCategory == null ? record.category : record.category.map(sanitizeCategory);
-    const category = typeof categorySeparator === "function" ? categorySeparator(categoryParts) : categoryParts.join(categorySeparator);
-    const values = {
-      timestamp,
-      level,
-      category,
-      message,
-      record
-    };
-    if (sourceLocationRenderer != null) values.sourceLocation = record.sourceLocation == null ? null : sourceLocationRenderer(record.sourceLocation);
-    return `${formatter(values)}${lineEnding}`;
-  };
-}
-function getSourceLocationRenderer(option, sanitize) {
-  if (option == null || option === false) return null;
-  const render = option === true ? (location) => `${location.file}:${location.line}:${location.column}` : option;
-  if (sanitize == null) return render;
-  return (location) => sanitize(render(location));
-}
-function getAnsiColorFormatter(options = {}) {
-  const format = options.format;
-  const timestampStyle = typeof options.timestampStyle === "undefined" ? "dim" : options.timestampStyle;
-  const timestampColor = options.timestampColor ?? null;
-  const timestampPrefix = `${timestampStyle == null ? "" : ansiStyles[timestampStyle]}${timestampColor == null ? "" : ansiColors[timestampColor]}`;
-  const timestampSuffix = timestampStyle == null && timestampColor == null ? "" : RESET;
-  const levelStyle = typeof options.levelStyle === "undefined" ? "bold" : options.levelStyle;
-  const levelColors = options.levelColors ?? defaultLevelColors;
-  const categoryStyle = typeof options.categoryStyle === "undefined" ? "dim" : options.categoryStyle;
-  const categoryColor = options.categoryColor ?? null;
-  const categoryPrefix = `${categoryStyle == null ? "" : ansiStyles[categoryStyle]}${categoryColor == null ? "" : ansiColors[categoryColor]}`;
-  const categorySuffix = categoryStyle == null && categoryColor == null ? "" : RESET;
-  return getTextFormatter({
-    timestamp: "date-time-tz",
-    value(value, fallbackInspect) {
-      return fallbackInspect(value, {
-        colors: true
-      });
-    },
-    ...options,
-    ...options.value === "bare" ? {
-      value: getValueRenderer("bare", options.sanitize, (v) => inspect2(v, {
-        colors: true
-      }))
-    } : {},
-    format({ timestamp, level, category, message, sourceLocation, record }) {
-      const levelColor = levelColors[record.level];
-      timestamp = timestamp == null ? null : `${timestampPrefix}${timestamp}${timestampSuffix}`;
-      level = `${levelStyle == null ? "" : ansiStyles[levelStyle]}${levelColor == null ? "" : ansiColors[levelColor]}${level}${levelStyle == null && levelColor == null ? "" : RESET}`;
-      if (format == null) return `${timestamp == null ? "" : `${timestamp} `}${level} ${categoryPrefix}${category}${sourceLocation == null ? "" : ` (${sourceLocation})`}:${categorySuffix} ${message}`;
-      const values = {
-        timestamp,
-        level,
-        category: `${categoryPrefix}${category}${categorySuffix}`,
-        message,
-        record
-      };
-      if (sourceLocation !== void 0) values.sourceLocation = sourceLocation == null ? null : `${categoryPrefix}${sourceLocation}${categorySuffix}`;
-      return format(values);
-    }
-  });
-}
-function getJsonLinesFormatter(options = {}) {
-  const lineEnding = getLineEndingValue(options.lineEnding);
-  if (!options.categorySeparator && !options.message && !options.properties) return (record) => formatDefaultJsonLinesRecord(record, lineEnding);
-  const isTemplateMessage = options.message === "template";
-  const propertiesOption = options.properties ?? "nest:properties";
-  let joinCategory;
-  if (typeof options.categorySeparator === "function") joinCategory = options.categorySeparator;
-  else {
-    const separator = options.categorySeparator ?? ".";
-    joinCategory = (category) => category.join(separator);
-  }
-  let getProperties;
-  if (propertiesOption === "flatten") getProperties = (properties) => properties;
-  else if (propertiesOption.startsWith("prepend:")) {
-    const prefix = propertiesOption.substring(8);
-    if (prefix === "") throw new TypeError(`Invalid properties option: ${JSON.stringify(propertiesOption)}. It must be of the form "prepend:<prefix>" where <prefix> is a non-empty string.`);
-    getProperties = (properties) => {
-      const result = {};
-      for (const key in properties) result[`${prefix}${key}`] = properties[key];
-      return result;
-    };
-  } else if (propertiesOption.startsWith("nest:")) {
-    const key = propertiesOption.substring(5);
-    getProperties = (properties) => ({
-      [key]: properties
-    });
-  } else throw new TypeError(`Invalid properties option: ${JSON.stringify(propertiesOption)}. It must be "flatten", "prepend:<prefix>", or "nest:<key>".`);
-  let getMessage;
-  if (isTemplateMessage) getMessage = (record) => {
-    if (typeof record.rawMessage === "string") return record.rawMessage;
-    let msg = "";
-    for (let i = 0; i < record.rawMessage.length; i++) {
-      if (i > 0) msg += "{}";
-      msg += record.rawMessage[i];
-    }
-    return msg;
-  };
-  else getMessage = (record) => {
-    const msgLen = record.message.length;
-    if (msgLen === 1) return record.message[0];
-    let msg = "";
-    for (let i = 0; i < msgLen; i++) msg += i % 2 < 1 ? record.message[i] : stringifyJsonMessageValue(record.message[i]);
-    return msg;
-  };
-  return (record) => {
-    return escapeJsonControlChars(JSON.stringify({
-      "@timestamp": new Date(record.timestamp).toISOString(),
-      level: record.level === "warning" ? "WARN" : record.level.toUpperCase(),
-      message: getMessage(record),
-      logger: joinCategory(record.category),
-      ...getProperties(record.properties)
-    }, createCircularReplacer(jsonReplacer))) + lineEnding;
-  };
-}
-function renderStructuredMessage(record, template) {
-  if (template) {
-    if (typeof record.rawMessage === "string") return record.rawMessage;
-    return record.rawMessage.join("{}");
-  }
-  return renderMessageParts(record.message, stringifyLogfmtValue);
-}
-function filterLogfmtKey(key) {
-  if (key === "") return null;
-  let needsEscape = false;
-  for (const char of key) {
-    const code = char.codePointAt(0);
-    if (shouldEscapeLogfmtKeyChar(char, code)) {
-      needsEscape = true;
-      break;
-    }
-  }
-  if (!needsEscape) return key;
-  let result = "";
-  for (const char of key) {
-    const code = char.codePointAt(0);
-    if (shouldEscapeLogfmtKeyChar(char, code)) result += encodeLogfmtKeyChar(char);
-    else result += char;
-  }
-  return result;
-}
-function isTerminalControlCode(code) {
-  return code === 127 || code >= 128 && code <= 159;
-}
-function shouldEscapeLogfmtKeyChar(char, code) {
-  return code <= 32 || isTerminalControlCode(code) || code === 65533 || char === "=" || char === '"' || char === "%";
-}
-function encodeLogfmtKeyChar(char) {
-  let result = "";
-  for (const byte of utf8Encoder.encode(char)) result += `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
-  return result;
-}
-function stringifyLogfmtValue(value) {
-  if (typeof value === "string") return value;
-  if (value === null) return "null";
-  if (typeof value === "number" || typeof value === "boolean" || typeof value === "bigint" || typeof value === "undefined" || typeof value === "symbol" || typeof value === "function") return String(value);
-  try {
-    const json = JSON.stringify(value, jsonReplacer);
-    if (typeof json === "string") return unwrapJsonStringLiteral(json);
-  } catch {
-  }
-  return inspect2(value, {
-    colors: false
-  });
-}
-function unwrapJsonStringLiteral(json) {
-  if (json.startsWith('"') && json.endsWith('"')) return JSON.parse(json);
-  return json;
-}
-function quoteLogfmtValue(value, isString) {
-  let needsQuote = value === "" || isString && shouldQuoteStringLiteral(value);
-  for (const char of value) {
-    const code = char.codePointAt(0);
-    if (shouldQuoteLogfmtValueChar(char, code)) {
-      needsQuote = true;
-      break;
-    }
-  }
-  if (!needsQuote) return value;
-  let quoted = "";
-  for (const char of value) {
-    const code = char.codePointAt(0);
-    quoted += escapeLogfmtValueChar(char, code);
-  }
-  return `"${quoted}"`;
-}
-function shouldQuoteStringLiteral(value) {
-  return value === "null" || value === "undefined" || value === "true" || value === "false";
-}
-function shouldQuoteLogfmtValueChar(char, code) {
-  return code <= 32 || isTerminalControlCode(code) || code === 65533 || char === "=" || char === '"' || char === "\\";
-}
-function escapeLogfmtValueChar(char, code) {
-  switch (char) {
-    case "	":
-      return "\\t";
-    case "\n":
-      return "\\n";
-    case "\r":
-      return "\\r";
-    case '"':
-      return '\\"';
-    case "\\":
-      return "\\\\";
-    default:
-      return code <= 31 || isTerminalControlCode(code) ? `\\u${code.toString(16).padStart(4, "0")}` : char;
-  }
-}
-function formatLogfmtValue(value) {
-  const stringified = stringifyLogfmtValue(value);
-  return quoteLogfmtValue(stringified, typeof value === "string");
-}
-function pushLogfmtPair(pairs, key, value) {
-  const filteredKey = filterLogfmtKey(key);
-  if (filteredKey == null) return;
-  pairs.push(`${filteredKey}=${formatLogfmtValue(value)}`);
-}
-function getLogfmtFormatter(options = {}) {
-  const prependPrefix = "prepend:";
-  const lineEnding = getLineEndingValue(options.lineEnding);
-  const timestampRenderer = createTimestampFormatter("rfc3339", resolveTimeZone(options.timeZone));
-  const isTemplateMessage = options.message === "template";
-  const propertiesOption = options.properties ?? "flatten";
-  let joinCategory;
-  if (typeof options.categorySeparator === "function") joinCategory = options.categorySeparator;
-  else {
-    const separator = options.categorySeparator ?? ".";
-    joinCategory = (category) => category.join(separator);
-  }
-  let propertyPrefix = "";
-  if (propertiesOption === "flatten") propertyPrefix = "";
-  else if (propertiesOption.startsWith(prependPrefix)) {
-    propertyPrefix = propertiesOption.substring(prependPrefix.length);
-    if (propertyPrefix === "") throw new TypeError("Invalid properties option: " + JSON.stringify(propertiesOption) + '. It must be of the form "prepend:<prefix>" where <prefix> is a non-empty string.');
-  } else throw new TypeError(`Invalid properties option: ${JSON.stringify(propertiesOption)}. It must be "flatten" or "prepend:<prefix>".`);
-  return (record) => {
-    const pairs = [];
-    pushLogfmtPair(pairs, "time", timestampRenderer(record.timestamp));
-    pushLogfmtPair(pairs, "level", record.level);
-    pushLogfmtPair(pairs, "logger", joinCategory(record.category));
-    pushLogfmtPair(pairs, "msg", renderStructuredMessage(record, isTemplateMessage));
-    for (const key in record.properties) if (Object.prototype.hasOwnProperty.call(record.properties, key)) pushLogfmtPair(pairs, `${propertyPrefix}${key}`, record.properties[key]);
-    return `${pairs.join(" ")}${lineEnding}`;
-  };
-}
-function defaultConsoleFormatter(record) {
-  return formatConsoleRecord(record, void 0);
-}
-function formatConsoleRecord(record, sourceLocation) {
-  let msg = "";
-  const values = [];
-  for (let i = 0; i < record.message.length; i++) if (i % 2 === 0) msg += sanitizeControlSequences(record.message[i]);
-  else {
-    msg += "%o";
-    values.push(record.message[i]);
-  }
-  const date = new Date(record.timestamp);
-  const time = `${date.getUTCHours().toString().padStart(2, "0")}:${date.getUTCMinutes().toString().padStart(2, "0")}:${date.getUTCSeconds().toString().padStart(2, "0")}.${date.getUTCMilliseconds().toString().padStart(3, "0")}`;
-  const category = record.category.map((c) => sanitizeControlSequences(c, {
-    sgr: "escape"
-  })).join("\xB7");
-  if (sourceLocation == null) return [
-    `%c${time} %c${levelAbbreviations[record.level]}%c %c${category} %c${msg}`,
-    "color: gray;",
-    logLevelStyles[record.level],
-    "background-color: default;",
-    "color: gray;",
-    "color: default;",
-    ...values
-  ];
-  return [
-    `%c${time} %c${levelAbbreviations[record.level]}%c %c${category} (%s) %c${msg}`,
-    "color: gray;",
-    logLevelStyles[record.level],
-    "background-color: default;",
-    "color: gray;",
-    sourceLocation,
-    "color: default;",
-    ...values
-  ];
-}
-var levelAbbreviations, platformInspect, inspect2, utf8Encoder, fixedOffsetPattern, levelRenderersCache, jsonControlPattern, defaultTextFormatter, RESET, ansiColors, ansiStyles, defaultLevelColors, ansiColorFormatter, jsonLinesFormatter, logfmtFormatter, logLevelStyles;
-var init_formatter = __esm({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@logtape/logtape/2.4.2/dist/formatter.js"() {
-    init_circular();
-    init_sanitize();
-    init_util_node();
-    levelAbbreviations = {
-      "trace": "TRC",
-      "debug": "DBG",
-      "info": "INF",
-      "warning": "WRN",
-      "error": "ERR",
-      "fatal": "FTL"
-    };
-    platformInspect = typeof document !== "undefined" || typeof navigator !== "undefined" && navigator.product === "ReactNative" ? (v) => stringifyWithoutCycles(v) : "Deno" in globalThis && "inspect" in globalThis.Deno && typeof globalThis.Deno.inspect === "function" ? (v, opts) => globalThis.Deno.inspect(v, {
-      strAbbreviateSize: Infinity,
-      iterableLimit: Infinity,
-      ...opts
-    }) : util_node_exports != null && "inspect" in util_node_exports && typeof inspect === "function" ? (v, opts) => inspect(v, {
-      maxArrayLength: Infinity,
-      maxStringLength: Infinity,
-      ...opts
-    }) : (v) => stringifyWithoutCycles(v);
-    inspect2 = (value, options) => String(platformInspect(value, options));
-    utf8Encoder = new TextEncoder();
-    fixedOffsetPattern = /^([+-])(0\d|1\d|2[0-3]):([0-5]\d)$/;
-    levelRenderersCache = {
-      ABBR: levelAbbreviations,
-      abbr: {
-        trace: "trc",
-        debug: "dbg",
-        info: "inf",
-        warning: "wrn",
-        error: "err",
-        fatal: "ftl"
-      },
-      FULL: {
-        trace: "TRACE",
-        debug: "DEBUG",
-        info: "INFO",
-        warning: "WARNING",
-        error: "ERROR",
-        fatal: "FATAL"
-      },
-      full: {
-        trace: "trace",
-        debug: "debug",
-        info: "info",
-        warning: "warning",
-        error: "error",
-        fatal: "fatal"
-      },
-      L: {
-        trace: "T",
-        debug: "D",
-        info: "I",
-        warning: "W",
-        error: "E",
-        fatal: "F"
-      },
-      l: {
-        trace: "t",
-        debug: "d",
-        info: "i",
-        warning: "w",
-        error: "e",
-        fatal: "f"
-      }
-    };
-    jsonControlPattern = /[\u007f-\u009f]/g;
-    defaultTextFormatter = getTextFormatter();
-    RESET = "\x1B[0m";
-    ansiColors = {
-      black: "\x1B[30m",
-      red: "\x1B[31m",
-      green: "\x1B[32m",
-      yellow: "\x1B[33m",
-      blue: "\x1B[34m",
-      magenta: "\x1B[35m",
-      cyan: "\x1B[36m",
-      white: "\x1B[37m"
-    };
-    ansiStyles = {
-      bold: "\x1B[1m",
-      dim: "\x1B[2m",
-      italic: "\x1B[3m",
-      underline: "\x1B[4m",
-      strikethrough: "\x1B[9m"
-    };
-    defaultLevelColors = {
-      trace: null,
-      debug: "blue",
-      info: "green",
-      warning: "yellow",
-      error: "red",
-      fatal: "magenta"
-    };
-    ansiColorFormatter = getAnsiColorFormatter();
-    jsonLinesFormatter = getJsonLinesFormatter();
-    logfmtFormatter = getLogfmtFormatter();
-    logLevelStyles = {
-      "trace": "background-color: gray; color: white;",
-      "debug": "background-color: gray; color: white;",
-      "info": "background-color: white; color: black;",
-      "warning": "background-color: orange; color: black;",
-      "error": "background-color: red; color: white;",
-      "fatal": "background-color: maroon; color: white;"
-    };
-  }
-});
-
-// npm:@logtape/logtape/2.4.2/dist/sink.js
-function createSinkNotifications(sink, interval, onDrop, onError) {
-  let notificationDepth = 0;
-  let dropped = 0;
-  let timer = null;
-  function notify(callback, event) {
-    notificationDepth++;
-    try {
-      const result = callback(event);
-      if (result != null) Promise.resolve(result).catch(() => {
-      });
-    } catch {
-    } finally {
-      notificationDepth--;
-    }
-  }
-  function reportDrops() {
-    const count = dropped;
-    dropped = 0;
-    if (count > 0 && onDrop != null) notify(onDrop, {
-      count,
-      reason: "overflow"
-    });
-  }
-  return {
-    get notifying() {
-      return notificationDepth > 0;
-    },
-    drop() {
-      if (onDrop == null) return;
-      dropped++;
-      if (timer == null) timer = setTimeout(() => {
-        timer = null;
-        reportDrops();
-      }, interval);
-    },
-    error(error, operation, defer = false) {
-      if (onError == null) return;
-      const event = {
-        error,
-        sink,
-        operation
-      };
-      if (defer) queueMicrotask(() => notify(onError, event));
-      else notify(onError, event);
-    },
-    dispose() {
-      if (timer != null) {
-        clearTimeout(timer);
-        timer = null;
-      }
-      reportDrops();
-    }
-  };
-}
-function getConsoleSink(options = {}) {
-  const formatter = options.formatter ?? defaultConsoleFormatter;
-  const levelMap = {
-    trace: "debug",
-    debug: "debug",
-    info: "info",
-    warning: "warn",
-    error: "error",
-    fatal: "error",
-    ...options.levelMap ?? {}
-  };
-  const console2 = options.console ?? globalThis.console;
-  const writeToConsole = (record, args) => {
-    const method = levelMap[record.level];
-    if (method === void 0) throw new TypeError(`Invalid log level: ${record.level}.`);
-    if (typeof args === "string") {
-      const msg = args.replace(/\r?\n$/, "");
-      console2[method](msg);
-    } else console2[method](...args);
-  };
-  const baseSink = (record) => {
-    writeToConsole(record, formatter(record));
-  };
-  if (!options.nonBlocking) return baseSink;
-  const nonBlockingConfig = options.nonBlocking === true ? {} : options.nonBlocking;
-  const bufferSize = nonBlockingConfig.bufferSize ?? 100;
-  const flushInterval = nonBlockingConfig.flushInterval ?? 100;
-  const notifications = createSinkNotifications("console", flushInterval, nonBlockingConfig.onDrop, nonBlockingConfig.onError);
-  const buffer = [];
-  let flushTimer = null;
-  let scheduledFlushTimer = null;
-  let disposed = false;
-  let flushScheduled = false;
-  const maxBufferSize = bufferSize * 2;
-  function flush() {
-    if (buffer.length === 0) return;
-    const records = buffer.splice(0);
-    for (const record of records) {
-      let operation = "format";
-      try {
-        const args = formatter(record);
-        operation = "write";
-        writeToConsole(record, args);
-      } catch (error) {
-        notifications.error(error, operation);
-      }
-    }
-  }
-  function scheduleFlush() {
-    if (flushScheduled) return;
-    flushScheduled = true;
-    scheduledFlushTimer = setTimeout(() => {
-      scheduledFlushTimer = null;
-      flushScheduled = false;
-      flush();
-    }, 0);
-  }
-  function startFlushTimer() {
-    if (flushTimer !== null || disposed) return;
-    flushTimer = setInterval(() => {
-      flush();
-    }, flushInterval);
-  }
-  const nonBlockingSink = (record) => {
-    if (disposed || notifications.notifying) return;
-    if (buffer.length >= maxBufferSize && buffer.length > 0) {
-      buffer.shift();
-      notifications.drop();
-    }
-    buffer.push(record);
-    if (buffer.length >= bufferSize) scheduleFlush();
-    else if (flushTimer === null) startFlushTimer();
-  };
-  nonBlockingSink[disposeSymbol] = () => {
-    if (disposed) return;
-    disposed = true;
-    if (flushTimer !== null) {
-      clearInterval(flushTimer);
-      flushTimer = null;
-    }
-    if (scheduledFlushTimer !== null) {
-      clearTimeout(scheduledFlushTimer);
-      scheduledFlushTimer = null;
-      flushScheduled = false;
-    }
-    notifications.dispose();
-    flush();
-  };
-  return nonBlockingSink;
-}
-var immediateSinkSymbol2, _asyncSinkError;
-var init_sink = __esm({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@logtape/logtape/2.4.2/dist/sink.js"() {
-    init_disposable();
-    init_formatter();
-    immediateSinkSymbol2 = Symbol.for("LogTape.sinkSnapshotPolicy.immediate");
-    _asyncSinkError = Symbol.for("logtape.asyncSinkError");
-  }
-});
-
-// npm:@logtape/logtape/2.4.2/dist/config.js
-function getInspectionState() {
-  const registry = globalThis;
-  const state = registry[inspectionStateSymbol];
-  if (state != null && state.loggers instanceof WeakMap) return state;
-  const newState = {
-    configured: false,
-    loggers: /* @__PURE__ */ new WeakMap()
-  };
-  registry[inspectionStateSymbol] = newState;
-  return newState;
-}
-function getSourceLocationRoot() {
-  return LoggerImpl.getLogger();
-}
-function isLoggerConfigMeta(cfg) {
-  const category = Array.isArray(cfg.category) ? cfg.category : [
-    cfg.category
-  ];
-  return category.length === 0 || category.length === 1 && category[0] === "logtape" || category.length === 2 && category[0] === "logtape" && category[1] === "meta";
-}
-function registerDisposeHook(allowAsync) {
-  unregisterDisposeHook?.();
-  unregisterDisposeHook = void 0;
-  const handler = allowAsync ? disposeInternal : disposeSyncInternal;
-  if (typeof globalThis.EdgeRuntime !== "string" && "process" in globalThis && !("Deno" in globalThis)) {
-    const proc = globalThis.process;
-    const onMethod = proc?.["on"];
-    if (typeof onMethod === "function") {
-      onMethod.call(proc, "exit", handler);
-      unregisterDisposeHook = () => {
-        const offMethod = proc?.["off"] ?? proc?.["removeListener"];
-        if (typeof offMethod === "function") offMethod.call(proc, "exit", handler);
-      };
-      return;
-    }
-  }
-  const addEventListenerMethod = globalThis.addEventListener;
-  if (typeof addEventListenerMethod !== "function") return;
-  const removeEventListenerMethod = globalThis.removeEventListener;
-  if ("Deno" in globalThis) {
-    addEventListenerMethod.call(globalThis, "unload", handler);
-    if (typeof removeEventListenerMethod === "function") unregisterDisposeHook = () => {
-      removeEventListenerMethod.call(globalThis, "unload", handler);
-    };
-  } else {
-    addEventListenerMethod.call(globalThis, "pagehide", handler);
-    if (typeof removeEventListenerMethod === "function") unregisterDisposeHook = () => {
-      removeEventListenerMethod.call(globalThis, "pagehide", handler);
-    };
-  }
-}
-function configureSync(config) {
-  runGlobalConfigMutationSync("configureSync()", () => {
-    if (currentConfig != null && !config.reset) throw new ConfigError("Already configured; if you want to reset, turn on the reset flag.");
-    if (asyncFilterDisposables.size > 0 || asyncSinkDisposables.size > 0) throw new ConfigError("Previously configured async disposables are still active. Use configure() instead or explicitly dispose them using dispose().");
-    disposeSyncInternal();
-    resetInternal();
-    try {
-      configureInternal(config, false);
-    } catch (e) {
-      if (e instanceof ConfigError) {
-        disposeSyncInternal();
-        resetInternal();
-      }
-      throw e;
-    }
-  });
-}
-function configureInternal(config, allowAsync) {
-  currentConfig = config;
-  getInspectionState().configured = true;
-  let metaConfigured = false;
-  let capturesSourceLocation = false;
-  const configuredCategories = /* @__PURE__ */ new Set();
-  for (const cfg of config.loggers) {
-    if (isLoggerConfigMeta(cfg)) metaConfigured = true;
-    const categoryKey2 = Array.isArray(cfg.category) ? JSON.stringify(cfg.category) : JSON.stringify([
-      cfg.category
-    ]);
-    if (configuredCategories.has(categoryKey2)) throw new ConfigError(`Duplicate logger configuration for category: ${categoryKey2}. Each category can only be configured once.`);
-    configuredCategories.add(categoryKey2);
-    const logger2 = LoggerImpl.getLogger(cfg.category);
-    for (const sinkId of cfg.sinks ?? []) {
-      const sink = config.sinks[sinkId];
-      if (!sink) throw new ConfigError(`Sink not found: ${sinkId}.`);
-      logger2.sinks.push(sink);
-    }
-    logger2.parentSinks = cfg.parentSinks ?? "inherit";
-    if (cfg.lowestLevel !== void 0) logger2.lowestLevel = cfg.lowestLevel;
-    if (cfg.captureSourceLocation !== void 0) {
-      if (typeof cfg.captureSourceLocation !== "boolean") throw new ConfigError("Logger captureSourceLocation must be a boolean.");
-      logger2.sourceLocationCapture = cfg.captureSourceLocation;
-      if (cfg.captureSourceLocation) capturesSourceLocation = true;
-    }
-    for (const filterId of cfg.filters ?? []) {
-      const filter = config.filters?.[filterId];
-      if (filter === void 0) throw new ConfigError(`Filter not found: ${filterId}.`);
-      logger2.filters.push(toFilter(filter));
-    }
-    getInspectionState().loggers.set(logger2, {
-      sinks: [
-        ...logger2.sinks
-      ],
-      sinkIds: [
-        ...cfg.sinks ?? []
-      ],
-      filters: [
-        ...logger2.filters
-      ],
-      filterIds: [
-        ...cfg.filters ?? []
-      ]
-    });
-    strongRefs.add(logger2);
-  }
-  LoggerImpl.getLogger().contextLocalStorage = config.contextLocalStorage;
-  getSourceLocationRoot().setGlobalSourceLocationCapture?.(capturesSourceLocation);
-  for (const sink of Object.values(config.sinks)) {
-    installedSinks.add(sink);
-    if (asyncDisposeSymbol in sink) if (allowAsync) asyncSinkDisposables.add(sink);
-    else throw new ConfigError("Async disposables cannot be used with configureSync().");
-    if (disposeSymbol in sink) sinkDisposables.add(sink);
-  }
-  for (const filter of Object.values(config.filters ?? {})) {
-    if (filter == null || typeof filter === "string") continue;
-    if (asyncDisposeSymbol in filter) {
-      if (allowAsync) asyncFilterDisposables.add(filter);
-      else throw new ConfigError("Async disposables cannot be used with configureSync().");
-      asyncSinkDisposables.delete(filter);
-    }
-    if (disposeSymbol in filter) {
-      filterDisposables.add(filter);
-      sinkDisposables.delete(filter);
-    }
-  }
-  registerDisposeHook(allowAsync);
-  const meta = LoggerImpl.getLogger([
-    "logtape",
-    "meta"
-  ]);
-  if (!metaConfigured) meta.sinks.push(getConsoleSink());
-  meta.info("LogTape loggers are configured.  Note that LogTape itself uses the meta logger, which has category {metaLoggerCategory}.  The meta logger is used to log internal diagnostics such as sink exceptions.  It's recommended to configure the meta logger with a separate sink so that you can easily notice if logging itself fails or is misconfigured.  To turn off this message, configure the meta logger with higher log levels than {dismissLevel}.  See also <https://logtape.org/manual/categories#meta-logger>.", {
-    metaLoggerCategory: [
-      "logtape",
-      "meta"
-    ],
-    dismissLevel: "info"
-  });
-}
-function resetSync() {
-  runGlobalConfigMutationSync("resetSync()", () => {
-    disposeSyncInternal();
-    resetInternal();
-  });
-}
-function resetInternal() {
-  unregisterDisposeHook?.();
-  unregisterDisposeHook = void 0;
-  const rootLogger = LoggerImpl.getLogger([]);
-  rootLogger.resetDescendants();
-  getSourceLocationRoot().setGlobalSourceLocationCapture?.(false);
-  delete rootLogger.contextLocalStorage;
-  strongRefs.clear();
-  installedSinks.clear();
-  const inspectionState = getInspectionState();
-  inspectionState.configured = false;
-  inspectionState.loggers = /* @__PURE__ */ new WeakMap();
-  currentConfig = null;
-}
-async function disposeInternal() {
-  const errors = [];
-  try {
-    disposeSyncFilters();
-  } catch (error) {
-    errors.push(error);
-  }
-  try {
-    await disposeAsyncFilters();
-  } catch (error) {
-    errors.push(error);
-  }
-  try {
-    disposeSyncSinks();
-  } catch (error) {
-    errors.push(error);
-  }
-  try {
-    await disposeAsyncSinks();
-  } catch (error) {
-    errors.push(error);
-  }
-  throwDisposeErrors(errors);
-}
-function disposeSyncInternal() {
-  const errors = [];
-  try {
-    disposeSyncFilters();
-  } catch (error) {
-    errors.push(error);
-  }
-  try {
-    disposeSyncSinks();
-  } catch (error) {
-    errors.push(error);
-  }
-  throwDisposeErrors(errors);
-}
-function runGlobalConfigMutationSync(functionName, callback) {
-  assertCanMutateGlobalConfig(functionName);
-  globalConfigMutationInProgress = true;
-  try {
-    return callback();
-  } finally {
-    globalConfigMutationInProgress = false;
-  }
-}
-function assertCanMutateGlobalConfig(functionName) {
-  if (globalConfigMutationInProgress) throw new ConfigError(`${functionName} cannot be called while LogTape is being reconfigured.`);
-  assertNoScopedConfig(functionName);
-}
-function assertNoScopedConfig(functionName) {
-  if (activeScopedConfigCount > 0) throw new ConfigError(`${functionName} cannot be called while a scoped configuration is active. Use nested withConfig() instead.`);
-}
-function disposeSyncFilters() {
-  disposeSyncDisposables(filterDisposables);
-}
-function disposeSyncSinks() {
-  disposeSyncDisposables(sinkDisposables);
-}
-function disposeSyncDisposables(disposables) {
-  const errors = [];
-  try {
-    for (const disposable of disposables) try {
-      disposable[disposeSymbol]();
-    } catch (error) {
-      errors.push(error);
-    } finally {
-      disposables.delete(disposable);
-    }
-  } finally {
-    disposables.clear();
-  }
-  throwDisposeErrors(errors);
-}
-async function disposeAsyncFilters() {
-  await disposeAsyncDisposables(asyncFilterDisposables);
-}
-async function disposeAsyncSinks() {
-  await disposeAsyncDisposables(asyncSinkDisposables);
-}
-async function disposeAsyncDisposables(disposables) {
-  const promises = [];
-  try {
-    for (const disposable of disposables) try {
-      promises.push(Promise.resolve(disposable[asyncDisposeSymbol]()));
-    } catch (error) {
-      promises.push(Promise.reject(error));
-    } finally {
-      disposables.delete(disposable);
-    }
-  } finally {
-    disposables.clear();
-  }
-  await settleDisposePromises(promises);
-}
-async function settleDisposePromises(promises) {
-  const results = await Promise.allSettled(promises);
-  throwDisposeErrors(results.filter((result) => result.status === "rejected").map((result) => result.reason));
-}
-function throwDisposeErrors(errors) {
-  if (errors.length < 1) return;
-  if (errors.length === 1) throw errors[0];
-  throw new AggregateError(errors, "Multiple errors occurred while disposing LogTape resources.");
-}
-var currentConfig, activeScopedConfigCount, globalConfigMutationInProgress, strongRefs, installedSinks, inspectionStateSymbol, filterDisposables, sinkDisposables, asyncFilterDisposables, asyncSinkDisposables, unregisterDisposeHook, ConfigError;
-var init_config = __esm({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@logtape/logtape/2.4.2/dist/config.js"() {
-    init_disposable();
-    init_filter();
-    init_logger();
-    init_sink();
-    currentConfig = null;
-    activeScopedConfigCount = 0;
-    globalConfigMutationInProgress = false;
-    strongRefs = /* @__PURE__ */ new Set();
-    installedSinks = /* @__PURE__ */ new Set();
-    inspectionStateSymbol = Symbol.for("logtape.inspectionState");
-    filterDisposables = /* @__PURE__ */ new Set();
-    sinkDisposables = /* @__PURE__ */ new Set();
-    asyncFilterDisposables = /* @__PURE__ */ new Set();
-    asyncSinkDisposables = /* @__PURE__ */ new Set();
-    ConfigError = class extends Error {
-      /**
-      * Constructs a new configuration error.
-      * @param message The error message.
-      */
-      constructor(message) {
-        super(message);
-        this.name = "ConfigError";
-      }
-    };
-  }
-});
-
-// npm:@logtape/logtape/2.4.2/dist/mod.js
-var init_mod = __esm({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@logtape/logtape/2.4.2/dist/mod.js"() {
-    init_logger();
-    init_formatter();
-    init_config();
-  }
-});
-
-// lib/write_all.ts
-async function writeAll(writer, bytes, peer = "peer") {
-  let written = 0;
-  while (written < bytes.byteLength) {
-    let n;
-    try {
-      n = await writer.write(written === 0 ? bytes : bytes.subarray(written));
-    } catch (error) {
-      throw new WriteError(`write to ${peer} failed after ${written} of ${bytes.byteLength} bytes`, written, {
-        cause: error
-      });
-    }
-    if (n <= 0) {
-      throw new WriteError(`write to ${peer} took no bytes`, written);
-    }
-    written += n;
-  }
-}
-function writeAllSync(writer, bytes) {
-  let written = 0;
-  while (written < bytes.byteLength) {
-    const n = writer.writeSync(bytes.subarray(written));
-    if (n <= 0) throw new WriteError("synchronous write took no bytes", written);
-    written += n;
-  }
-}
-var WriteError;
-var init_write_all = __esm({
-  "lib/write_all.ts"() {
-    WriteError = class extends Error {
-      /** Bytes that had been written before the failure. */
-      written;
-      /**
-       * Makes the error for a write that failed part-way.
-       *
-       * @param message Names the peer and the failure.
-       * @param written Bytes written before the failure.
-       * @param options The original error as `cause`.
-       */
-      constructor(message, written, options) {
-        super(message, options);
-        this.name = "WriteError";
-        this.written = written;
-      }
-    };
-  }
-});
-
-// lib/log.ts
-function configureLogging(settings) {
-  const format = settings.format === "json" ? jsonLinesFormatter : getTextFormatter({
-    timestamp: "rfc3339",
-    category: ".",
-    value: "bare"
-  });
-  const stderrSink = (record) => {
-    writeAllSync(Deno.stderr, encoder.encode(format(record)));
-  };
-  resetSync();
-  configureSync({
-    sinks: {
-      stderr: stderrSink
-    },
-    loggers: [
-      {
-        category: [
-          "servidor"
-        ],
-        lowestLevel: LOGTAPE_LEVEL[settings.level],
-        sinks: [
-          "stderr"
-        ]
-      },
-      {
-        category: [
-          "logtape",
-          "meta"
-        ],
-        lowestLevel: "warning",
-        sinks: [
-          "stderr"
-        ]
-      }
-    ]
-  });
-}
-function logger(part) {
-  return getLogger([
-    "servidor",
-    part
-  ]);
-}
-var LOGTAPE_LEVEL, encoder;
-var init_log = __esm({
-  "lib/log.ts"() {
-    init_mod();
-    init_write_all();
-    LOGTAPE_LEVEL = {
-      debug: "debug",
-      info: "info",
-      warn: "warning",
-      error: "error"
-    };
-    encoder = new TextEncoder();
-  }
-});
-
-// lib/errors.ts
-function isDisconnect(error) {
-  for (let current = error, depth = 0; current instanceof Error && depth < 8; depth++) {
-    if (DISCONNECT_CLASSES.some((errorClass) => current instanceof errorClass)) return true;
-    current = current.cause;
-  }
-  return false;
-}
-function describeError(error) {
-  const parts = [];
-  for (let current = error, depth = 0; current !== void 0 && depth < 8; depth++) {
-    if (current instanceof Error) {
-      parts.push(current.message);
-      current = current.cause;
-    } else {
-      parts.push(String(current));
-      break;
-    }
-  }
-  return parts.join(": ");
-}
-function logServiceFailure(peer, reason, stack) {
-  log.warn("service failed for {peer}: {reason}", {
-    peer,
-    reason
-  });
-  log.debug("stack for {peer}: {stack}", {
-    peer,
-    stack
-  });
-}
-function errorStack(error) {
-  return error instanceof Error ? error.stack ?? error.message : String(error);
-}
-var log, INTERNAL_ERROR_NOTICE, ConnectionClosedError, DISCONNECT_CLASSES, SettingError;
-var init_errors = __esm({
-  "lib/errors.ts"() {
-    init_log();
-    log = logger("connection");
-    INTERNAL_ERROR_NOTICE = "ERR internal error";
-    ConnectionClosedError = class extends Error {
-      constructor(peer) {
-        super(`connection to ${peer} is closed`);
-        this.name = "ConnectionClosedError";
-      }
-    };
-    DISCONNECT_CLASSES = [
-      Deno.errors.BadResource,
-      Deno.errors.BrokenPipe,
-      Deno.errors.ConnectionReset,
-      Deno.errors.ConnectionAborted,
-      Deno.errors.NotConnected,
-      Deno.errors.Interrupted,
-      Deno.errors.UnexpectedEof,
-      ConnectionClosedError
-    ];
-    SettingError = class extends Error {
-      setting;
-      /**
-       * Makes the error.
-       *
-       * @param setting The setting's name, e.g. `certFile`, `service`, `mode`.
-       * @param message One sentence naming the thing and what is wrong with it.
-       * @param options The cause, if any.
-       */
-      constructor(setting, message, options) {
-        super(message, options), this.setting = setting;
-        this.name = "SettingError";
-      }
-    };
-  }
-});
-
 // lib/chat/redis_bus.ts
 var redis_bus_exports = {};
 __export(redis_bus_exports, {
@@ -34272,13 +34279,13 @@ function fromWire(text) {
 }
 function redisClient(url, role) {
   let everConnected = false;
-  const client = (0, import_redis.createClient)({
+  const client = (0, import_npm_redis_5_12.createClient)({
     url,
     socket: {
       reconnectStrategy: (retries, cause) => {
         if (!everConnected) return false;
         const delay = Math.min(FIRST_RETRY_MS * 2 ** retries, MAX_RETRY_MS);
-        log2.warn("lost Redis at {url} ({role}): {reason}; reconnecting in {delay} ms", {
+        log8.warn("lost Redis at {url} ({role}): {reason}; reconnecting in {delay} ms", {
           url,
           role,
           reason: describeError(cause),
@@ -34289,13 +34296,13 @@ function redisClient(url, role) {
     }
   });
   client.on("error", (error) => {
-    log2.debug("{role}: {reason}", {
+    log8.debug("{role}: {reason}", {
       role,
       reason: describeError(error)
     });
   });
   client.on("ready", () => {
-    if (everConnected) log2.info("reconnected to Redis at {url} ({role})", {
+    if (everConnected) log8.info("reconnected to Redis at {url} ({role})", {
       url,
       role
     });
@@ -34315,7 +34322,7 @@ async function connectRedisBus(url, node, channel = CHANNEL) {
       try {
         event = fromWire(message);
       } catch (error) {
-        log2.warn("ignoring a message on {channel} that is not servidor's: {reason}", {
+        log8.warn("ignoring a message on {channel} that is not servidor's: {reason}", {
           channel,
           reason: describeError(error)
         });
@@ -34330,7 +34337,7 @@ async function connectRedisBus(url, node, channel = CHANNEL) {
     ]) if (client.isOpen) client.destroy();
     throw new Error(`cannot reach Redis at ${url}: ${describeError(error)}`);
   }
-  log2.info("joined the room {channel} on Redis at {url}", {
+  log8.info("joined the room {channel} on Redis at {url}", {
     channel,
     url
   });
@@ -34339,7 +34346,7 @@ async function connectRedisBus(url, node, channel = CHANNEL) {
     heartbeatMs: HEARTBEAT_MS,
     publish(event) {
       publisher.publish(channel, toWire(event)).catch((error) => {
-        log2.warn("could not publish to Redis: {reason}", {
+        log8.warn("could not publish to Redis: {reason}", {
           reason: describeError(error)
         });
       });
@@ -34357,17 +34364,17 @@ async function connectRedisBus(url, node, channel = CHANNEL) {
     }
   };
 }
-var import_redis, CHANNEL, HEARTBEAT_MS, FIRST_RETRY_MS, MAX_RETRY_MS, log2;
+var import_npm_redis_5_12, CHANNEL, HEARTBEAT_MS, FIRST_RETRY_MS, MAX_RETRY_MS, log8;
 var init_redis_bus = __esm({
   "lib/chat/redis_bus.ts"() {
-    import_redis = __toESM(require_dist2());
+    import_npm_redis_5_12 = __toESM(require_dist2());
     init_errors();
     init_log();
     CHANNEL = "servidor:chat";
     HEARTBEAT_MS = 1e3;
     FIRST_RETRY_MS = 100;
     MAX_RETRY_MS = 5e3;
-    log2 = logger("redis");
+    log8 = logger("redis");
   }
 });
 
@@ -34438,16 +34445,27 @@ var MessagePortBus = class {
 };
 
 // lib/chat/open_bus.ts
-async function openBus(spec) {
+async function openBus(spec, loadRedis = loadRedisBus) {
   switch (spec.kind) {
     case "local":
       return localBus;
     case "ports":
       return new MessagePortBus(spec.ports);
     case "redis": {
-      const { connectRedisBus: connectRedisBus2 } = await Promise.resolve().then(() => (init_redis_bus(), redis_bus_exports));
+      const { connectRedisBus: connectRedisBus2 } = await loadRedis();
       return await connectRedisBus2(spec.url, newNodeName());
     }
+  }
+}
+async function loadRedisBus() {
+  const specifier = new URL("./redis_bus.ts", import.meta.url).href;
+  try {
+    return await import(specifier);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotCapable)) throw error;
+    throw new Error(`the Redis bus needs read access to load ${specifier}: run deno with --allow-read`, {
+      cause: error
+    });
   }
 }
 
@@ -34456,8 +34474,10 @@ init_errors();
 init_log();
 
 // lib/address.ts
+var IPV4_MAPPED = /^::ffff:(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})$/i;
 function formatHostPort(hostname, port) {
-  return hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`;
+  const host = hostname.replace(IPV4_MAPPED, "$1");
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }
 function formatAddr(addr) {
   switch (addr.transport) {
@@ -34471,6 +34491,12 @@ function formatAddr(addr) {
       return "unknown";
   }
 }
+
+// lib/listen.ts
+init_errors();
+init_log();
+var log2 = logger("server");
+var LISTEN_BACKLOG = 65535;
 
 // lib/cidr.ts
 var IPV4_MAPPED_PREFIX = 0xffffn << 32n;
@@ -34544,9 +34570,22 @@ function formatIp(address) {
   }
   const groups = [];
   for (let shift = 112n; shift >= 0n; shift -= 16n) {
-    groups.push((address.value >> shift & 0xffffn).toString(16));
+    groups.push(Number(address.value >> shift & 0xffffn));
   }
-  return groups.join(":");
+  let runStart = -1;
+  let runLength = 1;
+  for (let start = 0; start < groups.length; ) {
+    let end = start;
+    while (end < groups.length && groups[end] === 0) end++;
+    if (end - start > runLength) [runStart, runLength] = [
+      start,
+      end - start
+    ];
+    start = end === start ? start + 1 : end;
+  }
+  const hex = groups.map((group) => group.toString(16));
+  if (runStart === -1) return hex.join(":");
+  return `${hex.slice(0, runStart).join(":")}::${hex.slice(runStart + runLength).join(":")}`;
 }
 
 // lib/token_bucket.ts
@@ -34722,7 +34761,8 @@ var Admission = class {
     const { allow = [], deny = [], maxConns = 0, maxPerIp = 0 } = this.#rules;
     const address = parseIp(host);
     const listed = (blocks) => address !== void 0 && blocks.some((block) => block.contains(address));
-    if (listed(deny) || allow.length > 0 && !listed(allow)) return DENIED;
+    const judged = address !== void 0 || allow.length === 0 && deny.length === 0;
+    if (!judged || listed(deny) || allow.length > 0 && !listed(allow)) return DENIED;
     const key = addressKey(host);
     if (this.#limiter && !this.#limiter.allow(key)) return RATE;
     if (maxConns > 0 && this.#open >= maxConns) return BUSY;
@@ -34788,9 +34828,18 @@ var Connection = class {
   /** Bytes written to the client. */
   bytesOut = 0;
   #conn;
-  /** The socket as `writeAll` sees it: each partial write counts as activity. */
+  /**
+   * The socket as `writeAll` sees it: each partial write counts as activity.
+   * Made on the first write, like everything below that a connection may never
+   * need: at ten thousand connections each object kept per client is
+   * ten thousand objects for the garbage collector to walk.
+   */
   #writer;
-  #closing = new AbortController();
+  #closed = false;
+  /** Made when someone first asks for {@link signal}; most connections never do. */
+  #closing;
+  /** Called once, at close, in the order they were given; see {@link whenClosed}. */
+  #onClose;
   #readBuffer = new Uint8Array(INITIAL_READ_BUFFER);
   #writeTail = Promise.resolve();
   /** Broadcasts queued last, behind the write under way, not yet started: they go out together. */
@@ -34811,23 +34860,15 @@ var Connection = class {
     this.id = id;
     this.remoteAddr = conn.remoteAddr;
     this.localAddr = conn.localAddr;
-    this.#peer = formatAddr(conn.remoteAddr);
-    this.#host = "hostname" in conn.remoteAddr ? conn.remoteAddr.hostname : this.#peer;
-    this.#writer = {
-      write: async (bytes) => {
-        const n = await conn.write(bytes);
-        this.lastActiveAt = performance.now();
-        return n;
-      }
-    };
   }
-  /** The client's address, e.g. `127.0.0.1:51234`. */
+  /** The client's address, e.g. `127.0.0.1:51234`; formatted when first asked for. */
   get peer() {
-    return this.#peer;
+    return this.#peer ??= formatAddr(this.remoteAddr);
   }
   /** The client's host alone, e.g. `127.0.0.1` or `::1`, for admission rules. */
   get host() {
-    return this.#host;
+    const remote = this.remoteAddr;
+    return this.#host ??= "hostname" in remote ? remote.hostname : this.peer;
   }
   /**
    * Presents the connection as coming from another address: the real client
@@ -34851,11 +34892,29 @@ var Connection = class {
   }
   /** Aborted when the connection closes. */
   get signal() {
+    if (!this.#closing) {
+      this.#closing = new AbortController();
+      if (this.#closed) this.#closing.abort();
+    }
     return this.#closing.signal;
   }
   /** Whether the connection has been closed. */
   get closed() {
-    return this.#closing.signal.aborted;
+    return this.#closed;
+  }
+  /**
+   * Calls `callback` the moment the connection closes, or now if it already
+   * has: a cheaper {@link signal} for servidor's own bookkeeping, which needs
+   * no event object.
+   *
+   * @param callback Told once; it must not throw.
+   */
+  whenClosed(callback) {
+    if (this.#closed) callback();
+    else if (this.#onClose) this.#onClose.push(callback);
+    else this.#onClose = [
+      callback
+    ];
   }
   /** Bytes handed to {@link write} and not yet written. */
   get queuedBytes() {
@@ -34864,6 +34923,10 @@ var Connection = class {
   /** What the writes not yet written hold in memory: their bytes and {@link QUEUED_WRITE_COST} each. */
   get queuedCost() {
     return this.#queuedBytes + this.#pendingWrites * QUEUED_WRITE_COST;
+  }
+  /** Whether {@link handshake} has work to do: the connection is TLS. */
+  get needsHandshake() {
+    return "handshake" in this.#conn;
   }
   /**
    * Completes the TLS handshake of a TLS connection, and does nothing for any
@@ -34881,34 +34944,36 @@ var Connection = class {
    * @returns The bytes read, or `null` at end of input or once the connection is gone.
    * @throws Errors other than close-path ones.
    */
-  async read() {
+  read() {
     const unread = this.#unread;
     if (unread) {
       this.#unread = void 0;
       this.bytesIn += unread.byteLength;
-      return unread;
+      return Promise.resolve(unread);
     }
-    const buffer = this.#readBuffer;
-    let n;
-    try {
-      n = await this.#conn.read(buffer);
-    } catch (error) {
-      if (this.closed) return null;
-      if (isDisconnect(error)) {
-        this.#wentAway(error);
-        this.close();
-        return null;
-      }
-      throw error;
-    }
+    return this.#conn.read(this.#readBuffer).then(this.#afterRead, this.#readFailed);
+  }
+  /** Counts what a read brought and grows the buffer when it came back full. */
+  #afterRead = (n) => {
     if (n === null) return null;
+    const buffer = this.#readBuffer;
     this.bytesIn += n;
     this.lastActiveAt = performance.now();
     if (n === buffer.byteLength && buffer.byteLength < MAX_READ_BUFFER) {
       this.#readBuffer = new Uint8Array(buffer.byteLength * 2);
     }
     return buffer.subarray(0, n);
-  }
+  };
+  /** A read that fails because the client left ends the input; any other failure is thrown. */
+  #readFailed = (error) => {
+    if (this.#closed) return null;
+    if (isDisconnect(error)) {
+      this.#wentAway(error);
+      this.close();
+      return null;
+    }
+    throw error;
+  };
   /**
    * Queues bytes behind earlier writes and resolves once they are all written.
    *
@@ -34964,7 +35029,7 @@ var Connection = class {
   async #writeNow(bytes) {
     try {
       if (this.closed) throw new ConnectionClosedError(this.peer);
-      await writeAll(this.#writer, bytes, this.peer);
+      await writeAll(this.#writer ??= this.#activityWriter(), bytes, this.peer);
       this.bytesOut += bytes.byteLength;
     } catch (error) {
       if (!this.closed && isDisconnect(error)) this.#wentAway(error);
@@ -34973,6 +35038,17 @@ var Connection = class {
     } finally {
       this.#queuedBytes -= bytes.byteLength;
     }
+  }
+  /** The socket as `writeAll` sees it: each partial write counts as activity. */
+  #activityWriter() {
+    const conn = this.#conn;
+    return {
+      write: async (bytes) => {
+        const n = await conn.write(bytes);
+        this.lastActiveAt = performance.now();
+        return n;
+      }
+    };
   }
   /** Resolves once every write queued so far has finished, well or not. */
   drain() {
@@ -35009,8 +35085,14 @@ var Connection = class {
   }
   /** Closes the socket at once; queued writes fail. Safe to call more than once. */
   close() {
-    if (this.closed) return;
-    this.#closing.abort();
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#closing?.abort();
+    const onClose = this.#onClose;
+    this.#onClose = void 0;
+    if (onClose) {
+      for (const callback of onClose) callback();
+    }
     try {
       this.#conn.close();
     } catch (error) {
@@ -35029,6 +35111,7 @@ var PAUSE_BACKLOG = 64 * 1024;
 var SLOW_READER_MS = 5e3;
 var MISSED_HEARTBEATS = 3;
 var log4 = logger("hub");
+var encoder3 = new TextEncoder();
 var Hub = class {
   #members = /* @__PURE__ */ new Map();
   #bus;
@@ -35036,13 +35119,17 @@ var Hub = class {
   #unsubscribe;
   #heartbeat;
   #closed = false;
+  #departed;
   /**
    * Makes a hub, alone or as one node of a room.
    *
    * @param bus How this hub reaches the others; by default it is alone.
+   * @param departed What this server's clients are told of each client of a
+   *   node that fell silent (the service's `departed`); by default nothing.
    */
-  constructor(bus = localBus) {
+  constructor(bus = localBus, departed) {
     this.#bus = bus;
+    this.#departed = departed;
     this.#unsubscribe = bus.subscribe((event) => this.#hear(event));
     if (bus === localBus) return;
     bus.publish({
@@ -35058,9 +35145,10 @@ var Hub = class {
   join(connection) {
     const member = {
       connection,
-      name: `guest${connection.id}`
+      name: void 0
     };
     this.#members.set(connection.id, member);
+    if (this.#bus === localBus) return;
     this.#publish({
       type: "join",
       node: this.#bus.node,
@@ -35069,7 +35157,7 @@ var Hub = class {
   }
   /** Removes a client; safe to call more than once. */
   leave(id) {
-    if (!this.#members.delete(id)) return;
+    if (!this.#members.delete(id) || this.#bus === localBus) return;
     this.#publish({
       type: "leave",
       node: this.#bus.node,
@@ -35196,6 +35284,11 @@ var Hub = class {
         node,
         count: known.peers.size
       });
+      if (this.#departed) {
+        for (const peer of known.peers.values()) {
+          this.#deliver(void 0, encoder3.encode(this.#departed(peer)));
+        }
+      }
     }
   }
   #hear(event) {
@@ -35243,7 +35336,7 @@ var Hub = class {
 function describe({ connection, name }) {
   return {
     id: connection.id,
-    name,
+    name: name ?? `guest${connection.id}`,
     peer: connection.peer
   };
 }
@@ -35450,24 +35543,27 @@ function parseV1(bytes) {
   if (protocol !== "TCP4" && protocol !== "TCP6") {
     throw new ProxyProtocolError(`v1 header has unknown protocol "${protocol}"`);
   }
-  const validAddress = protocol === "TCP4" ? isIpv4 : isIpv6;
-  if (extra.length > 0 || !validAddress(source) || !validAddress(destination) || !isPort(sourcePort) || !isPort(destinationPort)) {
+  const family = protocol === "TCP4" ? 4 : 6;
+  const client = ipOf(source, family);
+  if (extra.length > 0 || client === void 0 || ipOf(destination, family) === void 0 || !isPort(sourcePort) || !isPort(destinationPort)) {
     throw new ProxyProtocolError(`v1 header is malformed: "${line}"`);
   }
-  const client = formatHostPort(source, Number(sourcePort));
   return {
     version: 1,
     command: "proxy",
     length: end + 1,
-    source: client
+    source: formatHostPort(showIp(client), Number(sourcePort))
   };
 }
-function isIpv4(text) {
-  const parts = text?.split(".") ?? [];
-  return parts.length === 4 && parts.every((part) => /^\d{1,3}$/.test(part) && Number(part) < 256);
+function showIp(address) {
+  if (address.family === 4) return formatIp(address);
+  const bytes = new Uint8Array(16);
+  for (let i = 0; i < 16; i++) bytes[i] = Number(address.value >> BigInt(120 - 8 * i) & 0xffn);
+  return formatIpv6(bytes);
 }
-function isIpv6(text) {
-  return text !== void 0 && /^[0-9a-fA-F:.]{2,45}$/.test(text) && text.includes(":");
+function ipOf(text, family) {
+  if (text === void 0 || text.includes(":") !== (family === 6)) return void 0;
+  return parseIp(text);
 }
 function isPort(text) {
   return text !== void 0 && /^\d{1,5}$/.test(text) && Number(text) <= 65535;
@@ -35631,7 +35727,7 @@ async function serve(options) {
     serviceArgs: options.serviceArgs ?? [],
     maxLine: options.maxLine ?? DEFAULT_MAX_LINE,
     handlerTimeoutMs: options.handlerTimeoutMs ?? DEFAULT_HANDLER_TIMEOUT_MS,
-    hub: new Hub(options.bus),
+    hub: new Hub(options.bus, service.departed?.bind(service)),
     signal: hardStop.signal,
     onRequest: observer.request?.bind(observer)
   };
@@ -35657,7 +35753,13 @@ async function serve(options) {
     bytesOut: 0
   };
   const open = /* @__PURE__ */ new Set();
-  const handlers = /* @__PURE__ */ new Set();
+  let running = 0;
+  let noneRunning;
+  const allFinished = () => {
+    if (running === 0) return Promise.resolve();
+    noneRunning ??= Promise.withResolvers();
+    return noneRunning.promise;
+  };
   const { first: firstId, step: idStep } = options.ids ?? {
     first: 1,
     step: 1
@@ -35684,7 +35786,7 @@ async function serve(options) {
       open: open.size,
       graceMs
     });
-    const notice = encoder3.encode(`${SHUTDOWN_NOTICE}\r
+    const notice = encoder4.encode(`${SHUTDOWN_NOTICE}\r
 `);
     for (const connection of open) {
       if ((framingOf.get(connection) ?? service.framing) !== "lines") continue;
@@ -35697,75 +35799,85 @@ async function serve(options) {
   else stopping.addEventListener("abort", beginShutdown, {
     once: true
   });
-  const handle = async (connection) => {
+  const finished = () => {
+    if (--running === 0) {
+      noneRunning?.resolve();
+      noneRunning = void 0;
+    }
+  };
+  const admitAndHandle = async (connection) => {
+    running++;
+    let serving = false;
+    try {
+      if (options.proxyProtocol && !await acceptProxyHeader(connection)) {
+        open.delete(connection);
+        return;
+      }
+      const admitted = admission.admit(connection.host);
+      const refusal = admitted instanceof Promise ? await admitted : admitted;
+      if (refusal) {
+        open.delete(connection);
+        observer.refused?.(connection.peer, refusal.reason);
+        await refuse2(connection, refusal);
+        return;
+      }
+      connection.whenClosed(() => admission.release(connection.host));
+      summary.clients++;
+      observer.opened?.(connection);
+      const served = serveAdmitted(connection);
+      serving = true;
+      return served;
+    } finally {
+      if (!serving) finished();
+    }
+  };
+  const serveAdmitted = (connection) => {
     const served = contextForNewClient();
-    if (options.current) {
-      framingOf.set(connection, served.service.framing);
+    if (options.current) framingOf.set(connection, served.service.framing);
+    const logOpenClose = log6.isEnabledFor("info");
+    if (logOpenClose && options.current) {
       log6.info("open {peer} id={id} service_version={version}", {
         peer: connection.peer,
         id: connection.id,
         version: versionServed?.version
       });
-    } else {
+    } else if (logOpenClose) {
       log6.info("open {peer} id={id}", {
         peer: connection.peer,
         id: connection.id
       });
     }
     const idleTimeoutMs2 = idleTimeoutFor();
-    const stopWatching = idleTimeoutMs2 > 0 ? watchIdle(connection, idleTimeoutMs2, served.service.framing) : () => {
-    };
-    try {
-      try {
-        await connection.handshake();
-      } catch (error) {
-        log6.info("TLS handshake with {peer} failed: {reason}", {
-          peer: connection.peer,
-          reason: describeError(error)
-        });
-        return;
-      }
-      await strategy.handle(connection, served);
-    } finally {
-      stopWatching();
-      connection.close();
-      open.delete(connection);
-      summary.bytesIn += connection.bytesIn;
-      summary.bytesOut += connection.bytesOut;
-      observer.closed?.(connection);
-      log6.info("close {peer} id={id} in={bytesIn} out={bytesOut} duration_ms={durationMs}", {
+    const stopWatching = idleTimeoutMs2 > 0 ? watchIdle(connection, idleTimeoutMs2, served.service.framing) : void 0;
+    const handshakeFailed = (error) => {
+      log6.info("TLS handshake with {peer} failed: {reason}", {
         peer: connection.peer,
-        id: connection.id,
-        bytesIn: connection.bytesIn,
-        bytesOut: connection.bytesOut,
-        durationMs: Math.round(performance.now() - connection.openedAt)
+        reason: describeError(error)
       });
-    }
-  };
-  const admitAndHandle = async (connection) => {
-    if (options.proxyProtocol && !await acceptProxyHeader(connection)) {
-      open.delete(connection);
-      return;
-    }
-    const refusal = await admission.admit(connection.host);
-    if (refusal) {
-      open.delete(connection);
-      observer.refused?.(connection.peer, refusal.reason);
-      await refuse2(connection, refusal);
-      return;
-    }
-    const release = () => admission.release(connection.host);
-    if (connection.closed) release();
-    else connection.signal.addEventListener("abort", release, {
-      once: true
-    });
-    summary.clients++;
-    observer.opened?.(connection);
-    await handle(connection);
-  };
-  const track = (handler) => {
-    handlers.add(handler);
-    handler.finally(() => handlers.delete(handler));
+    };
+    const done = () => {
+      try {
+        stopWatching?.();
+        connection.close();
+        open.delete(connection);
+        summary.bytesIn += connection.bytesIn;
+        summary.bytesOut += connection.bytesOut;
+        observer.closed?.(connection);
+        if (logOpenClose) {
+          log6.info("close {peer} id={id} in={bytesIn} out={bytesOut} duration_ms={durationMs}", {
+            peer: connection.peer,
+            id: connection.id,
+            bytesIn: connection.bytesIn,
+            bytesOut: connection.bytesOut,
+            durationMs: Math.round(performance.now() - connection.openedAt)
+          });
+        }
+      } finally {
+        finished();
+      }
+    };
+    const handled = connection.needsHandshake ? connection.handshake().then(() => strategy.handle(connection, served), handshakeFailed) : strategy.handle(connection, served);
+    return handled.finally(done);
   };
   try {
     await strategy.start?.(context);
@@ -35798,27 +35910,25 @@ async function serve(options) {
       open.add(connection);
       const handler = admitAndHandle(connection);
       if (strategy.sequential) await handler;
-      else track(handler);
     }
   } finally {
     stopping.removeEventListener("abort", beginShutdown);
     closeListener();
-    if (stopping.aborted && !hardStop.signal.aborted && handlers.size > 0) {
-      const allDone = Promise.allSettled(handlers);
+    if (stopping.aborted && !hardStop.signal.aborted && running > 0) {
       await Promise.race([
-        allDone,
+        allFinished(),
         untilAborted(hardStop.signal)
       ]);
     }
     clearTimeout(graceTimer);
     hardStop.abort();
-    await Promise.allSettled(handlers);
+    await allFinished();
     await strategy.close?.();
     context.hub.close();
   }
   return summary;
 }
-var encoder3 = new TextEncoder();
+var encoder4 = new TextEncoder();
 async function refuse2(connection, refusal) {
   log6.info("refused {peer}: {reason}", {
     peer: connection.peer,
@@ -35949,12 +36059,16 @@ var SnapshotHeader = class {
   service;
   #mode;
   #workersAlive;
+  #serviceVersion;
+  #workersStuck;
   #now;
   #startedAt;
   constructor(options) {
     this.service = options.service;
     this.#mode = options.mode;
     this.#workersAlive = options.workersAlive;
+    this.#serviceVersion = options.serviceVersion ?? (() => "builtin");
+    this.#workersStuck = options.workersStuck;
     this.#now = options.now ?? (() => performance.now());
     this.#startedAt = this.#now();
   }
@@ -35962,8 +36076,10 @@ var SnapshotHeader = class {
     return {
       service: this.service,
       mode: this.#mode,
+      serviceVersion: this.#serviceVersion(),
       uptimeSeconds: (this.#now() - this.#startedAt) / 1e3,
-      workersAlive: this.#workersAlive?.() ?? null
+      workersAlive: this.#workersAlive?.() ?? null,
+      workersStuck: this.#workersStuck?.() ?? null
     };
   }
 };
@@ -36036,6 +36152,47 @@ var ServerStats = class {
   }
 };
 
+// lib/current_service.ts
+var CurrentService = class {
+  #version;
+  #listeners = /* @__PURE__ */ new Set();
+  /**
+   * Starts with a version in force.
+   *
+   * @param version The version the server started with.
+   */
+  constructor(version) {
+    this.#version = version;
+  }
+  /** The version the next client gets. */
+  get version() {
+    return this.#version;
+  }
+  /**
+   * Puts another version in force for the clients that connect from now on,
+   * and resolves once every listener has taken it up (the Workers of
+   * `reuseport` load it), so that "in force" means everywhere.
+   *
+   * @param version The new version, already loaded and checked.
+   */
+  async replace(version) {
+    this.#version = version;
+    await Promise.allSettled([
+      ...this.#listeners
+    ].map(async (listener) => await listener(version)));
+  }
+  /**
+   * Calls `listener` with each new version.
+   *
+   * @param listener Told of every {@link replace}; `replace` waits for what it returns.
+   * @returns A function that stops the calls.
+   */
+  subscribe(listener) {
+    this.#listeners.add(listener);
+    return () => void this.#listeners.delete(listener);
+  }
+};
+
 // services/mod.ts
 init_errors();
 import { isAbsolute, resolve } from "node:path";
@@ -36093,6 +36250,38 @@ function ucspiEnvironment(session) {
     TCPLOCALIP: localAddr.hostname,
     TCPLOCALPORT: String(localAddr.port)
   };
+}
+function programProblem(command) {
+  const readable = (path) => Deno.permissions.querySync({
+    name: "read",
+    path
+  }).state === "granted";
+  const executable = (path) => {
+    if (!readable(path)) return void 0;
+    try {
+      const info = Deno.statSync(path);
+      return info.isFile && (info.mode === null || (info.mode & 73) !== 0);
+    } catch {
+      return false;
+    }
+  };
+  if (command.includes("/")) {
+    return executable(command) === false ? `${command} is not an executable file` : void 0;
+  }
+  if (Deno.permissions.querySync({
+    name: "env",
+    variable: "PATH"
+  }).state !== "granted") {
+    return void 0;
+  }
+  const directories = (Deno.env.get("PATH") ?? "").split(":").map((dir) => dir || ".");
+  let unknown = false;
+  for (const directory of directories) {
+    const found = executable(`${directory}/${command}`);
+    if (found) return void 0;
+    if (found === void 0) unknown = true;
+  }
+  return unknown ? void 0 : `no program ${command} on PATH`;
 }
 function createExecService(command, args = []) {
   const running = /* @__PURE__ */ new Map();
@@ -36264,6 +36453,17 @@ var chargen = {
 
 // services/chat.ts
 var NICK = /^[\p{L}\p{N}_-]{1,32}$/u;
+var GUEST = /^guest\d+$/i;
+function sameName(one, other) {
+  return one.normalize("NFKC").toLowerCase() === other.normalize("NFKC").toLowerCase();
+}
+function neutralise(text) {
+  return text.replace(/[\x00-\x08\x0a-\x1f\x7f-\x9f]/g, (char) => {
+    const code = char.charCodeAt(0);
+    if (code < 32) return `^${String.fromCharCode(code + 64)}`;
+    return code === 127 ? "^?" : "\uFFFD";
+  });
+}
 var nicks = /* @__PURE__ */ new WeakMap();
 function nickOf(session) {
   return nicks.get(session) ?? `guest${session.id}`;
@@ -36275,7 +36475,11 @@ async function handleCommand(session, command, argument) {
         await session.sendLine("ERR usage: /nick NAME (1-32 letters, digits, _ or -)");
         return;
       }
-      const taken = argument !== nickOf(session) && (await session.who()).some((peer) => peer.name === argument);
+      if (GUEST.test(argument) && !sameName(argument, `guest${session.id}`)) {
+        await session.sendLine(`ERR nick ${argument} is kept for a guest; choose another`);
+        return;
+      }
+      const taken = !sameName(argument, nickOf(session)) && (await session.who()).some((peer) => sameName(peer.name, argument));
       if (taken) {
         await session.sendLine(`ERR nick ${argument} is taken`);
         return;
@@ -36319,8 +36523,12 @@ var chat = {
       await handleCommand(session, command, rest.join(" "));
       return;
     }
-    await session.broadcast(`<${nickOf(session)}> ${line}\r
+    await session.broadcast(`<${nickOf(session)}> ${neutralise(line)}\r
 `);
+  },
+  departed(peer) {
+    return `* ${peer.name} left\r
+`;
   },
   close(session) {
     session.broadcast(`* ${nickOf(session)} left\r
@@ -36456,6 +36664,8 @@ var SERVICE_FACTORIES = Object.freeze({
     }).state !== "granted") {
       throw new UnknownServiceError(`exec needs permission to run ${command}: run deno with --allow-run`);
     }
+    const problem = programProblem(command);
+    if (problem !== void 0) throw new UnknownServiceError(`exec: ${problem}`);
     return createExecService(command, rest);
   }
 });
@@ -36502,7 +36712,11 @@ async function importService(url, shownAs, explain = (message) => message) {
   try {
     module = await import(url);
   } catch (error) {
-    throw new UnknownServiceError(`cannot load service module ${shownAs}: ${explain(error instanceof Error ? error.message : String(error))}`);
+    throw new UnknownServiceError(`cannot load service module ${shownAs}: ${oneLine(explain(error instanceof Error ? error.message : String(error)))}`);
+  }
+  if (module.default === void 0) {
+    const named = Object.keys(module).filter((name) => serviceProblems(module[name]).length === 0);
+    throw new UnknownServiceError(`${shownAs} has no default export: end it with \`export default ${named[0] ?? "yourService"};\``);
   }
   const problems = serviceProblems(module.default);
   if (problems.length > 0) {
@@ -36512,7 +36726,7 @@ async function importService(url, shownAs, explain = (message) => message) {
 }
 
 // lib/connection_session.ts
-var encoder4 = new TextEncoder();
+var encoder5 = new TextEncoder();
 var ConnectionSession = class {
   #connection;
   #hub;
@@ -36536,14 +36750,14 @@ var ConnectionSession = class {
     return this.#connection.signal;
   }
   send(data) {
-    return this.#connection.write(typeof data === "string" ? encoder4.encode(data) : data);
+    return this.#connection.write(typeof data === "string" ? encoder5.encode(data) : data);
   }
   sendLine(text) {
     return this.send(`${text}\r
 `);
   }
   broadcast(data) {
-    return this.#hub.broadcast(this.id, typeof data === "string" ? encoder4.encode(data) : data.slice());
+    return this.#hub.broadcast(this.id, typeof data === "string" ? encoder5.encode(data) : data.slice());
   }
   setName(name) {
     this.#hub.rename(this.id, name);
@@ -36566,7 +36780,7 @@ var ServiceDriver = class {
   #framer;
   #onFailure;
   #onRequest;
-  #opening = Promise.resolve();
+  #opening;
   /**
    * @param service What to run.
    * @param session The client it talks to.
@@ -36583,6 +36797,7 @@ var ServiceDriver = class {
   }
   /** Calls the service's `open()` without waiting for it; see {@link ServiceHooks.open}. */
   start() {
+    if (!this.#service.open) return;
     this.#opening = (async () => {
       try {
         await this.#service.open?.(this.#session);
@@ -36648,7 +36863,7 @@ var ServiceDriver = class {
   }
   /** Waits for `open()` to end, then calls the service's `close()`. */
   async finish() {
-    await this.#opening;
+    if (this.#opening) await this.#opening;
     await this.#service.close?.(this.#session);
   }
   async #refuse(error) {
@@ -36733,6 +36948,29 @@ var remoteAdmission = {
     });
   }
 };
+var current;
+var serviceArgs = [];
+var serviceUpdates = Promise.resolve();
+async function takeUp(specifier, version) {
+  try {
+    const service = await loadService(specifier, serviceArgs);
+    await current?.replace({
+      service,
+      specifier,
+      version
+    });
+    post({
+      type: "serving",
+      version
+    });
+  } catch (error) {
+    post({
+      type: "serving",
+      version,
+      error: describeError(error)
+    });
+  }
+}
 async function run(start) {
   const { settings } = start;
   if (settings.log) configureLogging(settings.log);
@@ -36742,7 +36980,8 @@ async function run(start) {
     listener = Deno.listen({
       hostname: start.hostname,
       port: start.port,
-      reusePort: true
+      reusePort: true,
+      tcpBacklog: LISTEN_BACKLOG
     });
   } catch (error) {
     post({
@@ -36753,7 +36992,7 @@ async function run(start) {
   }
   let bus;
   try {
-    bus = await openBus(start.bus);
+    bus = await openBus(start.bus, () => Promise.resolve().then(() => (init_redis_bus(), redis_bus_exports)));
   } catch (error) {
     listener.close();
     post({
@@ -36764,9 +37003,18 @@ async function run(start) {
   }
   try {
     const service = await loadService(settings.service, settings.serviceArgs);
+    serviceArgs = settings.serviceArgs ?? [];
+    if (start.serviceVersion !== void 0) {
+      current = new CurrentService({
+        service,
+        specifier: settings.service,
+        version: start.serviceVersion
+      });
+    }
     const stats = start.reportStats ? new ServerStats({
       service: service.name,
-      mode: "reuseport"
+      mode: "reuseport",
+      serviceVersion: () => current?.version.version ?? "builtin"
     }) : void 0;
     const report = () => {
       if (stats) post({
@@ -36787,6 +37035,7 @@ async function run(start) {
       strategy: poll,
       service,
       serviceSpecifier: settings.service,
+      current,
       admission: remoteAdmission,
       idleTimeoutFor: () => idleTimeoutMs,
       shutdown: stop.signal,
@@ -36818,6 +37067,9 @@ self.onmessage = (event) => {
       break;
     case "stop":
       stop.abort();
+      break;
+    case "service":
+      serviceUpdates = serviceUpdates.then(() => takeUp(message.specifier, message.version));
       break;
     case "admitted":
       idleTimeoutMs = message.idleTimeoutMs;

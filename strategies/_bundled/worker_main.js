@@ -2665,6 +2665,13 @@ var SettingError = class extends Error {
 function errorStack(error) {
   return error instanceof Error ? error.stack ?? error.message : String(error);
 }
+function oneLine(message) {
+  const lines = message.split("\n").map((line) => line.trim()).filter((line) => line !== "");
+  const first = lines[0] ?? "";
+  const causes = lines.filter((line) => /^\d+: /.test(line));
+  const last = causes.at(-1)?.replace(/^\d+: /, "");
+  return last === void 0 ? first : `${first.replace(/\.$/, "")}: ${last}`;
+}
 
 // lib/line_framer.ts
 var LF = 10;
@@ -2803,7 +2810,7 @@ var ServiceDriver = class {
   #framer;
   #onFailure;
   #onRequest;
-  #opening = Promise.resolve();
+  #opening;
   /**
    * @param service What to run.
    * @param session The client it talks to.
@@ -2820,6 +2827,7 @@ var ServiceDriver = class {
   }
   /** Calls the service's `open()` without waiting for it; see {@link ServiceHooks.open}. */
   start() {
+    if (!this.#service.open) return;
     this.#opening = (async () => {
       try {
         await this.#service.open?.(this.#session);
@@ -2885,7 +2893,7 @@ var ServiceDriver = class {
   }
   /** Waits for `open()` to end, then calls the service's `close()`. */
   async finish() {
-    await this.#opening;
+    if (this.#opening) await this.#opening;
     await this.#service.close?.(this.#session);
   }
   async #refuse(error) {
@@ -2951,6 +2959,38 @@ function ucspiEnvironment(session2) {
     TCPLOCALIP: localAddr.hostname,
     TCPLOCALPORT: String(localAddr.port)
   };
+}
+function programProblem(command) {
+  const readable = (path) => Deno.permissions.querySync({
+    name: "read",
+    path
+  }).state === "granted";
+  const executable = (path) => {
+    if (!readable(path)) return void 0;
+    try {
+      const info = Deno.statSync(path);
+      return info.isFile && (info.mode === null || (info.mode & 73) !== 0);
+    } catch {
+      return false;
+    }
+  };
+  if (command.includes("/")) {
+    return executable(command) === false ? `${command} is not an executable file` : void 0;
+  }
+  if (Deno.permissions.querySync({
+    name: "env",
+    variable: "PATH"
+  }).state !== "granted") {
+    return void 0;
+  }
+  const directories = (Deno.env.get("PATH") ?? "").split(":").map((dir) => dir || ".");
+  let unknown = false;
+  for (const directory of directories) {
+    const found = executable(`${directory}/${command}`);
+    if (found) return void 0;
+    if (found === void 0) unknown = true;
+  }
+  return unknown ? void 0 : `no program ${command} on PATH`;
 }
 function createExecService(command, args = []) {
   const running = /* @__PURE__ */ new Map();
@@ -3122,6 +3162,17 @@ var chargen = {
 
 // services/chat.ts
 var NICK = /^[\p{L}\p{N}_-]{1,32}$/u;
+var GUEST = /^guest\d+$/i;
+function sameName(one, other) {
+  return one.normalize("NFKC").toLowerCase() === other.normalize("NFKC").toLowerCase();
+}
+function neutralise(text) {
+  return text.replace(/[\x00-\x08\x0a-\x1f\x7f-\x9f]/g, (char) => {
+    const code = char.charCodeAt(0);
+    if (code < 32) return `^${String.fromCharCode(code + 64)}`;
+    return code === 127 ? "^?" : "\uFFFD";
+  });
+}
 var nicks = /* @__PURE__ */ new WeakMap();
 function nickOf(session2) {
   return nicks.get(session2) ?? `guest${session2.id}`;
@@ -3133,7 +3184,11 @@ async function handleCommand(session2, command, argument) {
         await session2.sendLine("ERR usage: /nick NAME (1-32 letters, digits, _ or -)");
         return;
       }
-      const taken = argument !== nickOf(session2) && (await session2.who()).some((peer) => peer.name === argument);
+      if (GUEST.test(argument) && !sameName(argument, `guest${session2.id}`)) {
+        await session2.sendLine(`ERR nick ${argument} is kept for a guest; choose another`);
+        return;
+      }
+      const taken = !sameName(argument, nickOf(session2)) && (await session2.who()).some((peer) => sameName(peer.name, argument));
       if (taken) {
         await session2.sendLine(`ERR nick ${argument} is taken`);
         return;
@@ -3177,8 +3232,12 @@ var chat = {
       await handleCommand(session2, command, rest.join(" "));
       return;
     }
-    await session2.broadcast(`<${nickOf(session2)}> ${line}\r
+    await session2.broadcast(`<${nickOf(session2)}> ${neutralise(line)}\r
 `);
+  },
+  departed(peer) {
+    return `* ${peer.name} left\r
+`;
   },
   close(session2) {
     session2.broadcast(`* ${nickOf(session2)} left\r
@@ -3314,6 +3373,8 @@ var SERVICE_FACTORIES = Object.freeze({
     }).state !== "granted") {
       throw new UnknownServiceError(`exec needs permission to run ${command}: run deno with --allow-run`);
     }
+    const problem = programProblem(command);
+    if (problem !== void 0) throw new UnknownServiceError(`exec: ${problem}`);
     return createExecService(command, rest);
   }
 });
@@ -3360,7 +3421,11 @@ async function importService(url, shownAs, explain = (message) => message) {
   try {
     module = await import(url);
   } catch (error) {
-    throw new UnknownServiceError(`cannot load service module ${shownAs}: ${explain(error instanceof Error ? error.message : String(error))}`);
+    throw new UnknownServiceError(`cannot load service module ${shownAs}: ${oneLine(explain(error instanceof Error ? error.message : String(error)))}`);
+  }
+  if (module.default === void 0) {
+    const named = Object.keys(module).filter((name) => serviceProblems(module[name]).length === 0);
+    throw new UnknownServiceError(`${shownAs} has no default export: end it with \`export default ${named[0] ?? "yourService"};\``);
   }
   const problems = serviceProblems(module.default);
   if (problems.length > 0) {
@@ -3370,18 +3435,255 @@ async function importService(url, shownAs, explain = (message) => message) {
 }
 
 // strategies/worker_protocol.ts
-var SEND_WINDOW = 256 * 1024;
-var INPUT_WINDOW = 256 * 1024;
-var ACK_BATCH = 64 * 1024;
+var RING_CAPACITY = 64 * 1024;
 var TIMINGS_FLUSH_MS = 250;
+
+// strategies/workers/doorbell.ts
+var RUNG = 0;
+var LISTENING = 1;
+var Doorbell = class _Doorbell {
+  /** The shared memory; post it to each Worker and wrap it there. */
+  buffer;
+  #words;
+  /** Allocates a bell. */
+  static create() {
+    return new _Doorbell(new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT));
+  }
+  /**
+   * Wraps a bell that {@link Doorbell.create} allocated, on any thread.
+   *
+   * @param buffer The bell's shared memory.
+   */
+  constructor(buffer) {
+    this.buffer = buffer;
+    this.#words = new Int32Array(buffer);
+  }
+  /** The count so far; pass it to {@link wait} after looking at what the bell guards. */
+  get rung() {
+    return Atomics.load(this.#words, RUNG);
+  }
+  /** Rings: wakes the waiter, if one waits. */
+  ring() {
+    Atomics.add(this.#words, RUNG, 1);
+    if (Atomics.load(this.#words, LISTENING) === 1) Atomics.notify(this.#words, RUNG);
+  }
+  /**
+   * Resolves once the bell has rung since the count was `seen`, without
+   * blocking this thread's event loop. One thread waits at a time.
+   *
+   * @param seen {@link rung} as it was before the caller looked.
+   */
+  async wait(seen) {
+    Atomics.store(this.#words, LISTENING, 1);
+    try {
+      const result = Atomics.waitAsync(this.#words, RUNG, seen);
+      if (result.async) await result.value;
+    } finally {
+      Atomics.store(this.#words, LISTENING, 0);
+    }
+  }
+};
+
+// strategies/workers/ring.ts
+var WRITTEN = 0;
+var RELEASED = 16;
+var STATE = 32;
+var DATA_EVENTS = 48;
+var SPACE_EVENTS = 64;
+var HEADER_WORDS = 80;
+var HEADER_BYTES = HEADER_WORDS * Int32Array.BYTES_PER_ELEMENT;
+var OPEN = 0;
+var ENDED = 1;
+var ABORTED = 2;
+var ByteRing = class _ByteRing {
+  /** The shared memory; post it to the other thread and wrap it there. */
+  buffer;
+  /** How many bytes the ring holds. */
+  capacity;
+  #header;
+  #data;
+  #onWrite;
+  /** The reader's own cursor: bytes read, released or not, modulo 2³². */
+  #readTo;
+  /**
+   * Allocates a ring.
+   *
+   * @param capacity Bytes it holds: a power of two, at least 1.
+   * @returns The ring, open, with no bytes in it.
+   */
+  static create(capacity) {
+    if (!Number.isInteger(capacity) || capacity < 1 || capacity > 2 ** 30 || (capacity & capacity - 1) !== 0) {
+      throw new RangeError(`a ring's capacity must be a power of two up to 2\xB3\u2070, not ${capacity}`);
+    }
+    return new _ByteRing(new SharedArrayBuffer(HEADER_BYTES + capacity));
+  }
+  /**
+   * Wraps a ring that {@link ByteRing.create} allocated, on either thread.
+   * Each side wraps it once: the reader's cursor lives in its wrapper.
+   *
+   * @param buffer The ring's shared memory.
+   * @param onWrite For a writer: called after each write, e.g. to ring a
+   *   doorbell that a reader of many rings waits on.
+   */
+  constructor(buffer, onWrite) {
+    this.buffer = buffer;
+    this.#onWrite = onWrite;
+    this.capacity = buffer.byteLength - HEADER_BYTES;
+    this.#header = new Int32Array(buffer, 0, HEADER_WORDS);
+    this.#data = new Uint8Array(buffer, HEADER_BYTES, this.capacity);
+    this.#readTo = Atomics.load(this.#header, RELEASED);
+  }
+  /** Whether the ring is open, ended by its writer, or aborted by either side. */
+  get state() {
+    const state = Atomics.load(this.#header, STATE);
+    return state === OPEN ? "open" : state === ENDED ? "ended" : "aborted";
+  }
+  /** Bytes written and not yet released: what the writer sees as taken. */
+  get used() {
+    return Atomics.load(this.#header, WRITTEN) - Atomics.load(this.#header, RELEASED) >>> 0;
+  }
+  /** Bytes the writer may write now. */
+  get free() {
+    return this.capacity - this.used;
+  }
+  /** Bytes the reader has not read yet. */
+  get available() {
+    return Atomics.load(this.#header, WRITTEN) - this.#readTo >>> 0;
+  }
+  /**
+   * A number that changes whenever the reader releases bytes: how the writer
+   * sees that the reader is making progress without waiting for it.
+   */
+  get releasedCount() {
+    return Atomics.load(this.#header, RELEASED);
+  }
+  /**
+   * Copies as many of `bytes` as fit into the ring and wakes the reader.
+   *
+   * @param bytes What to write; not kept.
+   * @returns How many bytes were written: less than all when the ring filled,
+   *   and none once it has ended or been aborted.
+   */
+  write(bytes) {
+    if (Atomics.load(this.#header, STATE) !== OPEN) return 0;
+    const written = Atomics.load(this.#header, WRITTEN);
+    const n = Math.min(bytes.byteLength, this.capacity - (written - Atomics.load(this.#header, RELEASED) >>> 0));
+    if (n === 0) return 0;
+    const at = written & this.capacity - 1;
+    const first = Math.min(n, this.capacity - at);
+    this.#data.set(bytes.subarray(0, first), at);
+    if (first < n) this.#data.set(bytes.subarray(first, n), 0);
+    Atomics.store(this.#header, WRITTEN, written + n | 0);
+    Atomics.add(this.#header, DATA_EVENTS, 1);
+    Atomics.notify(this.#header, DATA_EVENTS);
+    this.#onWrite?.();
+    return n;
+  }
+  /**
+   * Copies out what is available, up to `max` bytes, and moves the reader's
+   * cursor past it. Their space stays taken until {@link release}.
+   *
+   * @param max The most bytes to take.
+   * @returns A fresh buffer, or `undefined` when nothing is available or
+   *   the ring was aborted.
+   */
+  read(max = Infinity) {
+    if (Atomics.load(this.#header, STATE) === ABORTED) return void 0;
+    const n = Math.min(this.available, max);
+    if (n === 0) return void 0;
+    const at = this.#readTo & this.capacity - 1;
+    const first = Math.min(n, this.capacity - at);
+    const bytes = new Uint8Array(n);
+    bytes.set(this.#data.subarray(at, at + first));
+    if (first < n) bytes.set(this.#data.subarray(0, n - first), first);
+    this.#readTo = this.#readTo + n | 0;
+    return bytes;
+  }
+  /**
+   * Like {@link read}, but without a copy: a view of the ring's own memory,
+   * as many bytes as lie together before the ring wraps around (call again
+   * for the rest). The view stays valid until its bytes are released, since
+   * until then the writer cannot reuse their space.
+   *
+   * @param max The most bytes to take.
+   * @returns A view into shared memory, or `undefined` when nothing is
+   *   available or the ring was aborted.
+   */
+  readInPlace(max = Infinity) {
+    if (Atomics.load(this.#header, STATE) === ABORTED) return void 0;
+    const at = this.#readTo & this.capacity - 1;
+    const n = Math.min(this.available, max, this.capacity - at);
+    if (n === 0) return void 0;
+    this.#readTo = this.#readTo + n | 0;
+    return this.#data.subarray(at, at + n);
+  }
+  /**
+   * Gives the space of `n` bytes read earlier back to the writer, and wakes it.
+   *
+   * @param n At most what was read and not yet released.
+   */
+  release(n) {
+    if (n === 0) return;
+    Atomics.add(this.#header, RELEASED, n);
+    Atomics.add(this.#header, SPACE_EVENTS, 1);
+    Atomics.notify(this.#header, SPACE_EVENTS);
+  }
+  /** The writer is done: the reader gets what is left, then the end. */
+  end() {
+    Atomics.compareExchange(this.#header, STATE, OPEN, ENDED);
+    this.#wakeBoth();
+  }
+  /** Stops both sides now: waits return, writes write nothing, what is inside is dropped. */
+  abort() {
+    Atomics.store(this.#header, STATE, ABORTED);
+    this.#wakeBoth();
+  }
+  /**
+   * Resolves once there is something to read, the writer has ended, or the
+   * ring was aborted, without blocking this thread's event loop.
+   */
+  async waitForData() {
+    const events = Atomics.load(this.#header, DATA_EVENTS);
+    if (this.available > 0 || Atomics.load(this.#header, STATE) !== OPEN) return;
+    const result = Atomics.waitAsync(this.#header, DATA_EVENTS, events);
+    if (result.async) await result.value;
+  }
+  /**
+   * Like {@link waitForData}, but blocks the thread, for at most `timeoutMs`.
+   * Only for a thread with nothing else to do meanwhile: its event loop
+   * stands still, and `Atomics.wait` is refused on the main thread of a
+   * browser (Deno allows it).
+   *
+   * @param timeoutMs The longest wait.
+   */
+  waitForDataBlocking(timeoutMs) {
+    const events = Atomics.load(this.#header, DATA_EVENTS);
+    if (this.available > 0 || Atomics.load(this.#header, STATE) !== OPEN) return;
+    Atomics.wait(this.#header, DATA_EVENTS, events, timeoutMs);
+  }
+  /**
+   * Resolves once the reader has released space, or either side has ended
+   * or aborted the ring, without blocking this thread's event loop.
+   */
+  async waitForSpace() {
+    const events = Atomics.load(this.#header, SPACE_EVENTS);
+    if (this.free > 0 || Atomics.load(this.#header, STATE) !== OPEN) return;
+    const result = Atomics.waitAsync(this.#header, SPACE_EVENTS, events);
+    if (result.async) await result.value;
+  }
+  /** Wakes whoever waits on either side, so that each looks at the state again. */
+  #wakeBoth() {
+    Atomics.add(this.#header, DATA_EVENTS, 1);
+    Atomics.notify(this.#header, DATA_EVENTS);
+    Atomics.add(this.#header, SPACE_EVENTS, 1);
+    Atomics.notify(this.#header, SPACE_EVENTS);
+  }
+};
 
 // strategies/worker_main.ts
 var encoder2 = new TextEncoder();
 function post(message, transfer = []) {
   self.postMessage(message, transfer);
-}
-function ownBytes(data) {
-  return typeof data === "string" ? encoder2.encode(data) : data.slice();
 }
 var SENT = Promise.resolve();
 var RemoteSession = class {
@@ -3389,46 +3691,44 @@ var RemoteSession = class {
   peer;
   remoteAddr;
   localAddr;
+  #output;
   #closing = new AbortController();
-  #sendWaiters = [];
+  /** Sends that wait for room in the ring, and the messages that must follow them. */
+  #outbox = [];
+  #draining = false;
   #pendingWho = /* @__PURE__ */ new Map();
-  #unwritten = 0;
   #nextRequest = 0;
-  constructor(opening) {
+  constructor(opening, output) {
     this.id = opening.id;
     this.peer = opening.peer;
     this.remoteAddr = opening.remoteAddr;
     this.localAddr = opening.localAddr;
+    this.#output = output;
   }
   get signal() {
     return this.#closing.signal;
   }
   send(data) {
     if (this.signal.aborted) return Promise.reject(new ConnectionClosedError(this.peer));
-    const bytes = ownBytes(data);
-    this.#unwritten += bytes.byteLength;
-    const full = this.#unwritten > SEND_WINDOW;
-    post({
-      type: "send",
-      bytes,
-      ack: full,
-      consumed: takeUnreportedInput(),
-      requests: takeTimings()
-    }, [
-      bytes.buffer
-    ]);
-    if (!full) return SENT;
-    return new Promise((resolve2, reject) => this.#sendWaiters.push({
-      resolve: resolve2,
-      reject
-    }));
+    const bytes = typeof data === "string" ? encoder2.encode(data) : data;
+    const n = this.#outbox.length === 0 ? this.#output.write(bytes) : 0;
+    if (n === bytes.byteLength) return SENT;
+    const rest = bytes.slice(n);
+    return new Promise((resolve2, reject) => {
+      this.#outbox.push({
+        bytes: rest,
+        resolve: resolve2,
+        reject
+      });
+      void this.#drain();
+    });
   }
   sendLine(text) {
     return this.send(`${text}\r
 `);
   }
   broadcast(data) {
-    const bytes = ownBytes(data);
+    const bytes = typeof data === "string" ? encoder2.encode(data) : data.slice();
     post({
       type: "broadcast",
       bytes
@@ -3453,46 +3753,89 @@ var RemoteSession = class {
     });
   }
   close() {
-    post({
+    this.postAfterSends({
       type: "close"
     });
   }
-  /** The main thread wrote `bytes` more of our sends: waiting sends may go on. */
-  written(bytes) {
-    this.#unwritten -= bytes;
-    if (this.#unwritten > SEND_WINDOW) return;
-    for (const waiter of this.#sendWaiters.splice(0)) waiter.resolve();
+  /**
+   * Posts `message` once every byte sent before it is in the ring, so that
+   * the main thread, which writes the ring out before it acts on a message,
+   * never lets it overtake them.
+   */
+  postAfterSends(message) {
+    if (this.#outbox.length === 0) {
+      post(message);
+    } else {
+      this.#outbox.push({
+        message
+      });
+    }
+  }
+  /**
+   * The connection is gone: sends that wait for room fail now, as later
+   * ones will, rather than wait on a ring nobody reads.
+   */
+  gone() {
+    this.#output.abort();
+    this.end();
   }
   answerWho(request, peers) {
     this.#pendingWho.get(request)?.(peers);
     this.#pendingWho.delete(request);
   }
-  /** The connection is gone: every waiting send fails, every `who` gets nobody. */
+  /**
+   * The service is done with the connection, or the connection is gone:
+   * later sends fail, and every `who` gets nobody. Sends already made still
+   * go out while the connection lasts; see {@link gone} for when it does not.
+   */
   end() {
     this.#closing.abort();
-    for (const waiter of this.#sendWaiters.splice(0)) {
-      waiter.reject(new ConnectionClosedError(this.peer));
-    }
     for (const answer of this.#pendingWho.values()) answer([]);
     this.#pendingWho.clear();
   }
+  /** Moves the outbox into the ring as room appears; one drain at a time. */
+  async #drain() {
+    if (this.#draining) return;
+    this.#draining = true;
+    try {
+      for (let next = this.#outbox[0]; next; next = this.#outbox[0]) {
+        if ("message" in next) {
+          this.#outbox.shift();
+          post(next.message);
+        } else if (this.#output.state !== "open") {
+          this.#outbox.shift();
+          next.reject(new ConnectionClosedError(this.peer));
+        } else {
+          next.bytes = next.bytes.subarray(this.#output.write(next.bytes));
+          if (next.bytes.byteLength === 0) {
+            this.#outbox.shift();
+            next.resolve();
+          } else {
+            await this.#output.waitForSpace();
+          }
+        }
+      }
+    } finally {
+      this.#draining = false;
+    }
+  }
 };
 function reportFailure(error) {
-  post({
+  const failure = {
     type: "failed",
     reason: describeError(error),
     stack: errorStack(error),
     disconnect: isDisconnect(error)
-  });
+  };
+  if (session) session.postAfterSends(failure);
+  else post(failure);
 }
 var service;
 var serviceSpecifier;
 var loggingConfigured = false;
 var session;
 var driver;
-var inputTail = Promise.resolve();
-var queuedSteps = 0;
-var unreportedInput = 0;
+var steps = Promise.resolve();
 var requestTimings = [];
 var timingsFlush;
 function recordTiming(seconds) {
@@ -3512,23 +3855,8 @@ function takeTimings() {
   requestTimings = [];
   return taken;
 }
-function takeUnreportedInput() {
-  const bytes = unreportedInput;
-  unreportedInput = 0;
-  return bytes;
-}
 function enqueue(step) {
-  queuedSteps++;
-  inputTail = inputTail.then(step).catch(reportFailure).finally(() => {
-    queuedSteps--;
-    if (unreportedInput > 0 && (queuedSteps === 0 || unreportedInput >= ACK_BATCH)) {
-      post({
-        type: "consumed",
-        bytes: takeUnreportedInput(),
-        requests: takeTimings()
-      });
-    }
-  });
+  steps = steps.then(step).catch(reportFailure);
 }
 async function openSession(message) {
   if (!loggingConfigured) {
@@ -3542,22 +3870,47 @@ async function openSession(message) {
       type: "loaded"
     });
   }
-  session = new RemoteSession(message);
+  const input = new ByteRing(message.input);
+  const doorbell = new Doorbell(message.doorbell);
+  session = new RemoteSession(message, new ByteRing(message.output, () => doorbell.ring()));
   const onRequest = message.timeRequests ? recordTiming : void 0;
   driver = new ServiceDriver(service, session, message.maxLine, reportFailure, onRequest);
   driver.start();
+  await serveInput(input, driver);
+}
+async function serveInput(input, serving) {
+  for (; ; ) {
+    const chunk = input.readInPlace();
+    if (chunk) {
+      try {
+        await serving.input(chunk);
+      } catch (error) {
+        reportFailure(error);
+      }
+      input.release(chunk.byteLength);
+      continue;
+    }
+    const state = input.state;
+    if (state === "aborted" || driver !== serving) return;
+    if (state === "ended") {
+      await serving.end();
+      await finishSession();
+      return;
+    }
+    await input.waitForData();
+  }
 }
 async function finishSession() {
   const finishing = driver;
-  if (!finishing) return;
-  session?.end();
+  const ending = session;
+  if (!finishing || !ending) return;
+  ending.end();
   session = void 0;
   driver = void 0;
-  unreportedInput = 0;
   try {
     await finishing.finish();
   } finally {
-    post({
+    ending.postAfterSends({
       type: "finished",
       requests: takeTimings()
     });
@@ -3569,26 +3922,11 @@ self.onmessage = (event) => {
     case "open":
       enqueue(() => openSession(message));
       break;
-    case "data":
-      enqueue(async () => {
-        unreportedInput += message.chunk.byteLength;
-        await driver?.input(message.chunk);
-      });
-      break;
-    case "end":
-      enqueue(async () => {
-        await driver?.end();
-        await finishSession();
-      });
-      break;
-    case "sent":
-      session?.written(message.bytes);
-      break;
     case "who":
       session?.answerWho(message.request, message.peers);
       break;
     case "closed":
-      session?.end();
+      session?.gone();
       enqueue(finishSession);
       break;
   }

@@ -1,7 +1,10 @@
 /**
  * The `workers` strategy's byte shuttle: the main thread keeps a client's
- * socket and carries its bytes to and from the client's Worker, with windows
- * both ways so that memory stays bounded whichever side is slow.
+ * socket and carries its bytes to and from the client's Worker through two
+ * rings in shared memory, one each way. Each ring is a window: a full one
+ * holds the side that fills it back, so memory stays bounded whichever side
+ * is slow. Messages carry only control: open, close, failures, `who`,
+ * broadcasts.
  *
  * @module
  */
@@ -9,7 +12,10 @@ import type { Connection } from "../../lib/connection.ts";
 import { INTERNAL_ERROR_NOTICE, logServiceFailure } from "../../lib/errors.ts";
 import { logger, type LogSettings } from "../../lib/log.ts";
 import type { ServerContext } from "../../lib/strategy.ts";
-import { ACK_BATCH, type FromWorker, INPUT_WINDOW, type ToWorker } from "../worker_protocol.ts";
+import { type FromWorker, RING_CAPACITY, type ToWorker } from "../worker_protocol.ts";
+import type { DoorbellWatcher } from "./doorbell.ts";
+import { terminateStuck } from "./pool.ts";
+import { ByteRing } from "./ring.ts";
 import { StuckWorkerWatchdog } from "./watchdog.ts";
 
 /**
@@ -32,11 +38,12 @@ export async function serveThroughWorker(
   connection: Connection,
   context: ServerContext,
   logSettings: LogSettings,
+  doorbell: DoorbellWatcher,
 ): Promise<boolean> {
   let reusable = true;
-  let inFlight = 0;
-  let writtenUnacknowledged = 0;
-  let creditWaiter: (() => void) | undefined;
+  // Fresh rings for each client, so nothing of the last one can be read by the next.
+  const input = ByteRing.create(RING_CAPACITY);
+  const output = ByteRing.create(RING_CAPACITY);
   const { promise: finished, resolve: resolveFinished } = Promise.withResolvers<void>();
   let isFinished = false;
   const finish = () => {
@@ -55,21 +62,23 @@ export async function serveThroughWorker(
   let awaitingFinish = false;
   const watchdog = new StuckWorkerWatchdog(
     context.handlerTimeoutMs,
-    // The Worker owes us work while input it was given is unacknowledged, or
-    // while it has been told the client is done and has not finished.
-    () => inFlight > 0 || awaitingFinish,
+    // The Worker owes us work while input is in its ring unhandled (it gives
+    // a chunk's room back only once its service has handled it), or while it
+    // has been told the client is done and has not finished.
+    () => input.used > 0 || awaitingFinish,
     () => {
       // A Worker stuck in a loop never reads another message; only terminate stops it.
-      worker.terminate();
+      terminateStuck(worker);
       fail(`its Worker ran past the handler timeout of ${context.handlerTimeoutMs} ms`);
     },
+    // Input handled is progress, though no message says so.
+    () => input.releasedCount,
   );
   // A Worker that loaded the service for an earlier client is running already.
   if (loadedServices.get(worker) === context.serviceSpecifier) watchdog.start();
-  const send = (message: ToWorker, transfer: Transferable[] = []) => {
-    if (message.type === "end" || message.type === "closed") awaitingFinish = true;
-    worker.postMessage(message, transfer);
-    if (message.type !== "sent" && message.type !== "who") watchdog.watch();
+  const post = (message: ToWorker) => {
+    worker.postMessage(message);
+    if (message.type !== "who") watchdog.watch();
   };
 
   const reportTimings = (timings: number[] | undefined) => {
@@ -77,30 +86,34 @@ export async function serveThroughWorker(
     for (const seconds of timings) context.onRequest(seconds);
   };
 
-  const acknowledgeInput = (bytes: number) => {
-    inFlight -= bytes;
-    if (inFlight <= INPUT_WINDOW) creditWaiter?.();
+  /**
+   * Queues for the socket everything the Worker has put in the output ring.
+   * The room of those bytes is given back only once they are written, so a
+   * client that does not read leaves the ring full and the Worker's sends
+   * waiting: that is the backpressure, and it is not a stuck handler.
+   */
+  const writeOutput = () => {
+    // Written straight from the ring, which is why its room waits for the write.
+    for (let bytes = output.readInPlace(); bytes; bytes = output.readInPlace()) {
+      watchdog.heard();
+      watchdog.holdBack();
+      const n = bytes.byteLength;
+      const written = () => {
+        output.release(n);
+        watchdog.letGo();
+      };
+      // A failed write closes the connection, and the Worker hears "closed".
+      connection.write(bytes).then(written, written);
+    }
   };
+  // The Worker rings the strategy's one doorbell after each write, and the
+  // main thread then looks at every client's output ring.
+  const stopWatchingOutput = doorbell.add(writeOutput);
 
   worker.onmessage = (event: MessageEvent<FromWorker>) => {
     const message = event.data;
     watchdog.heard();
     switch (message.type) {
-      case "send": {
-        const { bytes, ack } = message;
-        if (message.consumed > 0) acknowledgeInput(message.consumed);
-        reportTimings(message.requests);
-        watchdog.holdBack();
-        connection.write(bytes).then(() => {
-          writtenUnacknowledged += bytes.byteLength;
-          if (ack || writtenUnacknowledged >= ACK_BATCH) {
-            send({ type: "sent", bytes: writtenUnacknowledged });
-            writtenUnacknowledged = 0;
-          }
-          // A failed write closes the connection, and the Worker hears "closed".
-        }, () => {}).finally(() => watchdog.letGo());
-        break;
-      }
       case "broadcast":
         context.hub.broadcast(connection.id, message.bytes);
         break;
@@ -108,23 +121,22 @@ export async function serveThroughWorker(
         context.hub.rename(connection.id, message.name);
         break;
       case "who":
-        send({ type: "who", request: message.request, peers: context.hub.who() });
+        post({ type: "who", request: message.request, peers: context.hub.who() });
         break;
       case "close":
+        // What the service sent before it closed goes out first, here and below.
+        writeOutput();
         void connection.closeAfterWrites();
         break;
       case "loaded":
         loadedServices.set(worker, context.serviceSpecifier);
         watchdog.start();
         break;
-      case "consumed":
-        acknowledgeInput(message.bytes);
-        reportTimings(message.requests);
-        break;
       case "requests":
         reportTimings(message.requests);
         break;
       case "failed":
+        writeOutput();
         if (message.disconnect) {
           log.debug("{peer} went away: {reason}", {
             peer: connection.peer,
@@ -136,6 +148,7 @@ export async function serveThroughWorker(
         }
         break;
       case "finished":
+        writeOutput();
         reportTimings(message.requests);
         finish();
         break;
@@ -145,14 +158,22 @@ export async function serveThroughWorker(
     event.preventDefault();
     fail(event.message);
   };
-  // Credit waits and the final wait end when the connection or the server closes.
-  const wake = () => creditWaiter?.();
-  connection.signal.addEventListener("abort", wake, { once: true });
+  // Once the connection is gone, neither side may wait on the other: waits
+  // for room or data end, the Worker's waiting sends fail, and nothing more
+  // is read from either ring.
+  const abortRings = () => {
+    input.abort();
+    output.abort();
+  };
+  connection.signal.addEventListener("abort", abortRings, { once: true });
 
   context.hub.join(connection);
   try {
-    send({
+    post({
       type: "open",
+      input: input.buffer,
+      output: output.buffer,
+      doorbell: doorbell.bell.buffer,
       id: connection.id,
       peer: connection.peer,
       // Deno's Addr objects may carry a null prototype; a plain copy crosses cleanly.
@@ -164,18 +185,22 @@ export async function serveThroughWorker(
       timeRequests: context.onRequest !== undefined,
       log: logSettings,
     });
-    for (let chunk = await connection.read(); chunk; chunk = await connection.read()) {
-      const copy = chunk.slice();
-      inFlight += copy.byteLength;
-      send({ type: "data", chunk: copy }, [copy.buffer]);
-      if (inFlight > INPUT_WINDOW) {
-        await new Promise<void>((resolve) => creditWaiter = resolve);
-        creditWaiter = undefined;
+    reading: for (let chunk = await connection.read(); chunk; chunk = await connection.read()) {
+      // The ring copies the chunk, so the connection may reuse its buffer.
+      for (let at = input.write(chunk);; at += input.write(chunk.subarray(at))) {
+        watchdog.watch();
+        if (at === chunk.byteLength) break;
+        // The ring is full: the client is not read again until the Worker catches up.
+        await input.waitForSpace();
+        if (!reusable || input.state !== "open") break reading;
       }
       if (!reusable) break;
     }
     if (!connection.closed && reusable) {
-      send({ type: "end" });
+      // End of input: the Worker answers what is left, then finishes.
+      awaitingFinish = true;
+      input.end();
+      watchdog.watch();
       await untilAborted(finished, connection.signal);
       await connection.closeAfterWrites();
     }
@@ -184,8 +209,12 @@ export async function serveThroughWorker(
     // A failed service's client is owed its "ERR internal error" line.
     if (reusable) connection.close();
     else await connection.closeAfterWrites();
-    connection.signal.removeEventListener("abort", wake);
-    if (reusable && !isFinished) send({ type: "closed" });
+    connection.signal.removeEventListener("abort", abortRings);
+    abortRings();
+    if (reusable && !isFinished) {
+      awaitingFinish = true;
+      post({ type: "closed" });
+    }
     await untilAborted(finished, context.signal);
     // Shutting down: the service still gets a moment to finish, so that what
     // it holds outside the Worker (a program under exec) is let go, not orphaned.
@@ -193,6 +222,7 @@ export async function serveThroughWorker(
     watchdog.stop();
     worker.onmessage = null;
     worker.onerror = null;
+    stopWatchingOutput();
   }
   return reusable && !context.signal.aborted;
 }

@@ -19,16 +19,32 @@ export class StuckWorkerWatchdog {
   readonly #timeoutMs: number;
   readonly #owesWork: () => boolean;
   readonly #onStuck: () => void;
+  readonly #progress: () => number;
+  #lastProgress: number;
   #heldBack = 0;
   #lastHeardAt = performance.now();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #started = false;
   #stopped = false;
 
-  constructor(timeoutMs: number, owesWork: () => boolean, onStuck: () => void) {
+  /**
+   * @param timeoutMs How long a Worker that owes work may stay silent; 0 never times out.
+   * @param owesWork Whether the Worker has something to answer.
+   * @param onStuck Called once, when it is found stuck.
+   * @param progress A number that changes when the Worker makes progress no
+   *   message tells of (handled input, say); looked at when the time is up.
+   */
+  constructor(
+    timeoutMs: number,
+    owesWork: () => boolean,
+    onStuck: () => void,
+    progress: () => number = () => 0,
+  ) {
     this.#timeoutMs = timeoutMs;
     this.#owesWork = owesWork;
     this.#onStuck = onStuck;
+    this.#progress = progress;
+    this.#lastProgress = progress();
   }
 
   /** The Worker is up and its service loaded: from now on, silence counts. */
@@ -75,6 +91,12 @@ export class StuckWorkerWatchdog {
   #check(): void {
     this.#timer = undefined;
     if (this.#stopped || !this.#owesWork()) return;
+    const progress = this.#progress();
+    if (progress !== this.#lastProgress) {
+      // It moved since the last look, though it said nothing: not stuck, not yet.
+      this.#lastProgress = progress;
+      this.heard();
+    }
     const silentFor = performance.now() - this.#lastHeardAt;
     if (this.#heldBack === 0 && silentFor >= this.#timeoutMs) {
       this.stop();

@@ -159,7 +159,9 @@ export class CliServer {
       const { value, done } = await reader.read();
       if (done) break;
       text += decoder.decode(value, { stream: true });
-      listening = /^listening on (\S+) mode=.*$/m.exec(text);
+      // The line is text, or a JSON record with the same message under --log-format=json.
+      listening = /^(?:listening on (\S+) mode=.*|\{.*"message":"listening on ([^\s"]+) mode=.*)$/m
+        .exec(text);
     }
     reader.releaseLock();
     if (!listening) {
@@ -170,7 +172,7 @@ export class CliServer {
     const end = listening.index + listening[0].length;
     const server = new CliServer(
       child,
-      listening[1]!,
+      (listening[1] ?? listening[2])!,
       listening[0],
       text.slice(0, listening.index),
     );

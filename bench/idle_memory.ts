@@ -1,0 +1,184 @@
+/**
+ * What an idle connection costs a server, per 1,000 connections: servidor's
+ * `poll` (through `serve()`, in this process) against the least a Deno server
+ * can hold, a bare accept loop with one pending `read()` per connection.
+ *
+ * ```sh
+ * deno run -A --v8-flags=--expose-gc bench/idle_memory.ts            # 10,000 connections
+ * deno run -A --v8-flags=--expose-gc bench/idle_memory.ts 2000 bare  # one server, 2,000
+ * ```
+ *
+ * The clients live in another process (a `deno eval` that connects and waits),
+ * so what is measured here is the server's alone. Once every connection is
+ * accepted and has sent nothing, the garbage collector runs twice and the
+ * V8 heap in use and the resident set are read; the figure is the growth over
+ * the same process with no client, divided by thousands of connections.
+ * Memory is not CPU time: on a shared machine these figures hold run to run.
+ *
+ * @module
+ */
+import { serve } from "../lib/server.ts";
+import { LISTEN_BACKLOG } from "../lib/listen.ts";
+import { poll } from "../strategies/poll.ts";
+import { echo } from "../services/echo.ts";
+
+/** The servers this compares; each runs alone in a fresh measurement. */
+export const IDLE_SERVERS = ["bare", "bare-1b", "poll"] as const;
+type IdleServer = typeof IDLE_SERVERS[number];
+
+/** One measurement: growth per 1,000 idle connections. */
+export interface IdleCost {
+  server: IdleServer;
+  conns: number;
+  /** V8 heap in use after a full collection, MiB per 1,000 connections. */
+  heapMiBPer1000: number;
+  /** Resident set, MiB per 1,000 connections. */
+  rssMiBPer1000: number;
+}
+
+const MIB = 1024 * 1024;
+
+/** The clients: connect `conns` times, say so on stdout, then wait for stdin to close. */
+const HOLDER = `
+const [port, conns] = Deno.args.map(Number);
+const held = [];
+for (let i = 0; i < conns; i++) held.push(await Deno.connect({ hostname: "127.0.0.1", port }));
+console.log("connected");
+for await (const _ of Deno.stdin.readable) { /* until closed */ }
+`;
+
+/**
+ * Starts one server on a free port and returns how to stop it and how many it has accepted.
+ *
+ * `bare` is the floor: accept, then one pending `read()` into a 1 KiB buffer,
+ * what any Deno server that reads with `Deno.Conn` must hold per client.
+ * `bare-1b` reads into 1 byte, to show the buffer is not what costs.
+ */
+function startServer(
+  server: IdleServer,
+): { port: number; accepted: () => number; stop: () => Promise<void> } {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0, tcpBacklog: LISTEN_BACKLOG });
+  const port = listener.addr.port;
+  if (server === "poll") {
+    const stop = new AbortController();
+    let accepted = 0;
+    const served = serve({
+      listener,
+      strategy: poll,
+      service: echo,
+      shutdown: stop.signal,
+      graceMs: 0,
+      observer: { opened: () => accepted++ },
+    });
+    return {
+      port,
+      accepted: () => accepted,
+      stop: async () => {
+        stop.abort();
+        await served;
+      },
+    };
+  }
+  const conns: Deno.Conn[] = [];
+  const size = server === "bare" ? 1024 : 1;
+  const reading: Promise<unknown>[] = [];
+  const accepting = (async () => {
+    for await (const conn of listener) {
+      conns.push(conn);
+      reading.push(conn.read(new Uint8Array(size)).catch(() => null));
+    }
+  })();
+  return {
+    port,
+    accepted: () => conns.length,
+    stop: async () => {
+      listener.close();
+      await accepting;
+      for (const conn of conns) conn.close();
+      await Promise.all(reading);
+    },
+  };
+}
+
+function collect(): { heap: number; rss: number } {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error("run with --v8-flags=--expose-gc so the heap can be measured");
+  gc();
+  gc();
+  const { heapUsed, rss } = Deno.memoryUsage();
+  return { heap: heapUsed, rss };
+}
+
+/**
+ * Measures one server with `conns` idle clients.
+ *
+ * @param server Which server.
+ * @param conns How many clients connect and stay silent.
+ * @returns Its growth per 1,000 connections.
+ */
+export async function measureIdle(server: IdleServer, conns: number): Promise<IdleCost> {
+  const running = startServer(server);
+  const before = collect();
+  const holder = new Deno.Command(Deno.execPath(), {
+    args: ["eval", HOLDER, String(running.port), String(conns)],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const writer = holder.stdin.getWriter();
+  try {
+    const reader = holder.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    const { value } = await reader.read();
+    reader.releaseLock();
+    if (!value?.includes("connected")) throw new Error("the clients could not connect");
+    // Accepted is not yet connected: wait (bounded) for the server to take them all.
+    for (let i = 0; i < 600 && running.accepted() < conns; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    if (running.accepted() < conns) {
+      throw new Error(`only ${running.accepted()} of ${conns} connections were accepted`);
+    }
+    const after = collect();
+    const thousands = conns / 1000;
+    return {
+      server,
+      conns,
+      heapMiBPer1000: (after.heap - before.heap) / MIB / thousands,
+      rssMiBPer1000: (after.rss - before.rss) / MIB / thousands,
+    };
+  } finally {
+    await writer.close().catch(() => {});
+    await holder.stdout.cancel().catch(() => {});
+    await holder.status;
+    await running.stop();
+  }
+}
+
+if (import.meta.main) {
+  const conns = Number(Deno.args[0] ?? 10_000);
+  const only = Deno.args[1] as IdleServer | undefined;
+  if (!Number.isInteger(conns) || conns <= 0 || (only && !IDLE_SERVERS.includes(only))) {
+    console.error(`usage: idle_memory.ts [CONNS] [${IDLE_SERVERS.join(" | ")}]`);
+    Deno.exit(2);
+  }
+  if (only) {
+    const cost = await measureIdle(only, conns);
+    console.log(
+      `${only.padEnd(8)} ${conns} idle: heap ${cost.heapMiBPer1000.toFixed(2)} MiB, ` +
+        `rss ${cost.rssMiBPer1000.toFixed(2)} MiB per 1,000 connections`,
+    );
+  } else {
+    // Each server in a fresh process: a heap that grew for one must not count for the next.
+    for (const server of IDLE_SERVERS) {
+      const args = ["run", "-A", "--v8-flags=--expose-gc", import.meta.filename!];
+      const { code } = await new Deno.Command(Deno.execPath(), {
+        args: [...args, String(conns), server],
+      }).output().then((out) => {
+        Deno.stdout.writeSync(out.stdout);
+        Deno.stderr.writeSync(out.stderr);
+        return out;
+      });
+      if (code !== 0) Deno.exit(code);
+    }
+  }
+}
