@@ -44,7 +44,7 @@ const MODULE_MISTAKES: Array<[string, string[], RegExp]> = [
   [
     "./tests/fixtures/no_default_service.ts",
     ["--allow-net", "--allow-read"],
-    /^servidor: file:\/\/\S+\/tests\/fixtures\/no_default_service\.ts has no default export: end it with `export default shout;`/,
+    /^servidor: --service: file:\/\/\S+\/tests\/fixtures\/no_default_service\.ts has no default export: end it with `export default shout;`/,
   ],
   [
     "./tests/fixtures/no_such_service.ts",
