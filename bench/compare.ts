@@ -16,16 +16,18 @@
  *
  * Scenarios: `echo-small` (50 connections × 64 B), `echo-large` (20 × 64 KiB),
  * `churn` (50 connections, each connect → one round trip → close),
- * `many` (2,000 concurrent connections × 64 B), and `compute` (the `compute`
+ * `many` and `many-10k` (2,000 and 10,000 connections × 64 B at steady state)
+ * and `storm` (10,000 connecting at once), with fairness and connect-storm
+ * figures (see compare/many.ts and docs/scale.md), and `compute` (the `compute`
  * service under poll, workers and reuseport: throughput of 4 clients looping
  * `sha256 20000 x`, and the latency of a light `sha256 1 x` sent while another
  * client's heavy request is being computed).
  *
  * Each server is a fresh subprocess per scenario, so its CPU seconds (utime +
  * stime from /proc/PID/stat) and its peak RSS (VmHWM from /proc/PID/status)
- * belong to that scenario alone. The load comes from `echoload.c` of
- * `../shared/bench`, built with gcc into a temporary folder, or from
- * `bench/load.ts` when gcc or that source is missing. Everything listens and
+ * belong to that scenario alone. The load comes from `bench/echoload.c`
+ * (servidor's copy of `../shared/bench/echoload.c`), built with gcc into a
+ * temporary folder, or from `bench/load.ts` when gcc is missing. Everything listens and
  * connects on 127.0.0.1 only, every step has a time limit, and every
  * subprocess is killed before the harness exits, also on error or Ctrl-C.
  *
@@ -53,7 +55,7 @@ Options:
   --server=NAME     run only this server (repeatable): ${SERVER_IDS.slice(0, 4).join(", ")},
                     ${SERVER_IDS.slice(4).join(", ")}
   --duration=SECS   seconds of load per server and scenario (default 5)
-  --generator=NAME  echoload (the default, when gcc and ../shared/bench are there)
+  --generator=NAME  echoload (the default, bench/echoload.c, when gcc is there)
                     or load.ts (bench/load.ts, in the harness's own process)
   --quick           1 s per run and a lighter compute probe: a smoke test
   --help            print this help

@@ -8,7 +8,8 @@
  *   did before its rings;
  * - `ring-async`: a ring in shared memory each way (`strategies/workers/ring.ts`),
  *   woken with `Atomics.notify`, waited on with `Atomics.waitAsync` on both
- *   sides — what `workers` does now;
+ *   sides, the main thread on one doorbell for all Workers
+ *   (`strategies/workers/doorbell.ts`) — what `workers` does now;
  * - `ring-blocking`: the same rings, but the Worker blocks in `Atomics.wait`,
  *   which leaves its event loop standing still while it waits (see
  *   docs/workers.md for why `workers` does not do that).
@@ -20,6 +21,7 @@
  *
  * @module
  */
+import { DoorbellWatcher } from "../strategies/workers/doorbell.ts";
 import { ByteRing } from "../strategies/workers/ring.ts";
 
 /** The ways across, as the command line names them. */
@@ -41,8 +43,10 @@ self.onmessage = async (event) => {
   }
   // A ring hop: echo from one ring into the other until the input ends.
   const { ByteRing } = await import(message.ringModule);
+  const { Doorbell } = await import(message.doorbellModule);
+  const doorbell = new Doorbell(message.doorbell);
   const input = new ByteRing(message.input);
-  const output = new ByteRing(message.output);
+  const output = new ByteRing(message.output, () => doorbell.ring());
   self.postMessage({ type: "ready" });
   for (;;) {
     const chunk = input.readInPlace();
@@ -74,10 +78,11 @@ export async function measureWorkerHop(
 ): Promise<number> {
   const url = URL.createObjectURL(new Blob([WORKER_SOURCE], { type: "text/javascript" }));
   const pool = Array.from({ length: workers }, () => new Worker(url, { type: "module" }));
+  const doorbell = new DoorbellWatcher();
   let roundTrips = 0;
   try {
     const pingers = await Promise.all(
-      pool.map((worker) => hop === "post" ? postPinger(worker) : ringPinger(worker, hop)),
+      pool.map((worker) => hop === "post" ? postPinger(worker) : ringPinger(worker, hop, doorbell)),
     );
     // One round trip first, so start-up is not counted.
     await Promise.all(pingers.map((ping) => ping()));
@@ -109,7 +114,7 @@ function postPinger(worker: Worker): Pinger {
   return Object.assign(ping, { stop() {} });
 }
 
-async function ringPinger(worker: Worker, hop: Hop): Promise<Pinger> {
+async function ringPinger(worker: Worker, hop: Hop, doorbell: DoorbellWatcher): Promise<Pinger> {
   const input = ByteRing.create(RING_BYTES);
   const output = ByteRing.create(RING_BYTES);
   const { promise: ready, resolve } = Promise.withResolvers<void>();
@@ -118,22 +123,36 @@ async function ringPinger(worker: Worker, hop: Hop): Promise<Pinger> {
     type: "ring",
     input: input.buffer,
     output: output.buffer,
+    doorbell: doorbell.bell.buffer,
     blocking: hop === "ring-blocking",
     ringModule: new URL("../strategies/workers/ring.ts", import.meta.url).href,
+    doorbellModule: new URL("../strategies/workers/doorbell.ts", import.meta.url).href,
   });
   await ready;
   const request = new Uint8Array(SIZE);
-  const ping = async () => {
-    input.write(request);
-    for (let got = 0; got < SIZE;) {
-      await output.waitForData();
-      const reply = output.readInPlace();
-      if (!reply) continue;
-      got += reply.byteLength;
+  let awaited = 0;
+  let replied: (() => void) | undefined;
+  // As in the strategy: the main thread looks at every ring when the one bell rings.
+  const stop = doorbell.add(() => {
+    for (let reply = output.readInPlace(); reply; reply = output.readInPlace()) {
+      awaited -= reply.byteLength;
       output.release(reply.byteLength);
     }
+    if (awaited === 0) replied?.();
+  });
+  const ping = () => {
+    const { promise, resolve } = Promise.withResolvers<void>();
+    replied = resolve;
+    awaited += SIZE;
+    input.write(request);
+    return promise;
   };
-  return Object.assign(ping, { stop: () => input.end() });
+  return Object.assign(ping, {
+    stop: () => {
+      stop();
+      input.end();
+    },
+  });
 }
 
 if (import.meta.main) {

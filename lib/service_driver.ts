@@ -8,6 +8,16 @@
 import { LineFramer, LineTooLongError } from "./line_framer.ts";
 import type { ByteService, LineService, Service, Session } from "./service.ts";
 
+/**
+ * A request that held the thread this long is followed by a turn of the
+ * event loop before the next one from the same read. Lines that arrive
+ * together are otherwise handled in one go, in microtasks, and nothing else
+ * runs between them: not a signal handler, not a timer. A client that
+ * pipelined twenty `sha256` requests kept SIGTERM waiting for all twenty; now
+ * a shutdown (or a second signal's exit) begins right after the running one.
+ */
+const YIELD_AFTER_MS = 10;
+
 /** Told how long one request took, in seconds; see {@link ServiceDriver.input}. */
 export type RequestTimer = (seconds: number) => void;
 
@@ -91,7 +101,12 @@ export class ServiceDriver {
       tooLong = error;
     }
     const onRequest = this.#onRequest;
+    let turnStarted = performance.now();
     for (const line of lines) {
+      if (performance.now() - turnStarted >= YIELD_AFTER_MS) {
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        turnStarted = performance.now();
+      }
       if (this.#session.signal.aborted) return;
       // Timed inline, not through a closure: this loop runs once per request.
       const started = onRequest ? performance.now() : 0;

@@ -18,7 +18,7 @@
  *
  * @module
  */
-import { describeError, isDisconnect } from "../lib/errors.ts";
+import { isDisconnect } from "../lib/errors.ts";
 import { logger } from "../lib/log.ts";
 import type { ByteService, Session } from "../lib/service.ts";
 
@@ -162,7 +162,8 @@ export function createExecService(command: string, args: readonly string[] = [])
           env: ucspiEnvironment(session),
         }).spawn();
       } catch (error) {
-        throw new Error(`cannot run ${command}: ${describeError(error)}`, { cause: error });
+        // The cause carries the reason; logs print an error with its causes.
+        throw new Error(`cannot run ${command}`, { cause: error });
       }
       running.set(session, { stdin: child.stdin.getWriter() });
       log.debug("{peer} started {command} pid={pid}", {

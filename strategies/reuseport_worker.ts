@@ -17,7 +17,7 @@ import { LISTEN_BACKLOG } from "../lib/listen.ts";
 import { serve } from "../lib/server.ts";
 import { ServerStats } from "../lib/stats/counters.ts";
 import { CurrentService } from "../lib/current_service.ts";
-import { loadService } from "../services/mod.ts";
+import { loadService } from "../services/registry.ts";
 import { poll } from "./poll.ts";
 import { type FromListener, STATS_REPORT_MS, type ToListener } from "./reuseport_protocol.ts";
 

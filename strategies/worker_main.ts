@@ -14,7 +14,7 @@ import { ConnectionClosedError, describeError, errorStack, isDisconnect } from "
 import { configureLogging } from "../lib/log.ts";
 import type { PeerInfo, Service, Session } from "../lib/service.ts";
 import { ServiceDriver } from "../lib/service_driver.ts";
-import { loadService } from "../services/mod.ts";
+import { loadService } from "../services/registry.ts";
 import { type FromWorker, TIMINGS_FLUSH_MS, type ToWorker } from "./worker_protocol.ts";
 import { Doorbell } from "./workers/doorbell.ts";
 import { ByteRing } from "./workers/ring.ts";

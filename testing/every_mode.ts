@@ -59,9 +59,10 @@ export interface EveryModeOptions {
  * @example
  * ```ts
  * import { ModeFailures } from "../testing.ts";
+ * import assert from "node:assert/strict";
  *
  * const failed = new ModeFailures("upper", [{ mode: "workers", error: new Error("no answer") }]);
- * console.log(failed.message); // upper failed under workers: no answer
+ * assert.equal(failed.message, "upper failed under workers: no answer");
  * ```
  */
 export class ModeFailures extends AggregateError {

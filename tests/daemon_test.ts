@@ -3,7 +3,7 @@
  * PID file exactly while it listens, and exits promptly when told to stop.
  */
 import assert from "node:assert/strict";
-import { CliServer } from "./_helpers.ts";
+import { CliServer } from "./_helpers/cli.ts";
 
 Deno.test("--pid-file holds the PID once the server listens, and is gone after it stops", async () => {
   const dir = await Deno.makeTempDir({ dir: "/tmp", prefix: "servidor-pid-" });

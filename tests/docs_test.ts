@@ -2,7 +2,7 @@
  * The README and the manual in docs/ stay true to the tree: every relative
  * link leads to a file that exists (and to a heading that exists, when it
  * names one), the README stays short enough to onboard, and its Layout table
- * names every file in lib/, folder by folder.
+ * names every file in lib/, folder by folder, and no file that is not there.
  */
 import assert from "node:assert/strict";
 /** The repository's root, without a trailing slash. */
@@ -151,6 +151,20 @@ Deno.test("the README's Layout table names every file in lib/, in its folder's r
         : `${folder}${name}: add a \`${folder}\` row to README.md's Layout table`
     );
   assert.deepEqual(missing, [], missing.join("\n"));
+});
+
+Deno.test("every file the README's Layout table names in a lib/ row exists there", () => {
+  const missing = [...layoutRows()]
+    .filter(([folder]) => folder.startsWith("lib/"))
+    .flatMap(([folder, text]) =>
+      [...text.matchAll(/`([\w.-]+\.ts)`/g)].map((m) => `${folder}${m[1]}`)
+    )
+    .filter((path) => !exists(`${ROOT}/${path}`));
+  assert.deepEqual(
+    missing,
+    [],
+    `the Layout table names files that do not exist: ${missing.join(", ")}`,
+  );
 });
 
 Deno.test("every path in the README's Layout table exists", () => {

@@ -179,6 +179,30 @@ for (const [args, permissions, message] of EXEC_MISTAKES) {
   });
 }
 
+Deno.test("exec: a program that cannot be started is reported once, with its reason once", async () => {
+  const dir = await Deno.makeTempDir({ dir: "/tmp", prefix: "servidor-exec-" });
+  const program = `${dir}/vanishing.sh`;
+  try {
+    await Deno.writeTextFile(program, "#!/bin/sh\ncat\n", { mode: 0o755 });
+    await using server = await CliServer.start(
+      ["--service=exec", "--", program],
+      ["--allow-net", "--allow-read", "--allow-run", "--allow-env"],
+    );
+    // Found at start, gone by the time a client comes.
+    await Deno.remove(program);
+    {
+      using client = await TestClient.connect(server.port);
+      assert.equal(decoder.decode(await client.readAll()), "ERR internal error\r\n");
+    }
+    const { logged } = await server.stop();
+    const failures = logged.filter((line) => line.includes(`cannot run ${program}`));
+    assert.equal(failures.length, 1, logged.join("\n"));
+    assert.equal(failures[0]!.split("No such file or directory").length, 2, failures[0]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("exec: a command that cannot be started closes its client and the server goes on", async () => {
   // The CLI refuses a program it cannot find at start; this one vanishes later, as it were.
   await using server = await startTestServer({

@@ -5,6 +5,7 @@
  * run; a failure names its seed.
  */
 import { createHash } from "node:crypto";
+import { MAX_ROUNDS } from "../services/compute.ts";
 import { MODES } from "../strategies/mod.ts";
 import { startTestServer, TestClient } from "../testing.ts";
 
@@ -137,9 +138,9 @@ const MODELS: Record<string, Model> = {
       lines.map((line) => {
         const match = /^sha256 +(\d+) (.*)$/.exec(line);
         const rounds = match ? Number(match[1]) : 0;
-        return rounds >= 1 && rounds <= 10_000_000
+        return rounds >= 1 && rounds <= MAX_ROUNDS
           ? `${sha256Hex(match![2]!, rounds)}\r\n`
-          : "ERR usage: sha256 ROUNDS TEXT (ROUNDS from 1 to 10000000)\r\n";
+          : `ERR usage: sha256 ROUNDS TEXT (ROUNDS from 1 to ${MAX_ROUNDS})\r\n`;
       }).join(""),
   },
   chat: {

@@ -126,7 +126,12 @@ Deno.test({
 });
 
 Deno.test("a chat member that never reads is dropped as a slow reader, and the room carries on", async () => {
-  await using server = await CliServer.start(["--service=chat", "--mode=poll"]);
+  // Long lines, so that filling the sleeper's socket buffers takes few of them.
+  await using server = await CliServer.start([
+    "--service=chat",
+    "--mode=poll",
+    "--max-line=1048576",
+  ]);
   using reader = await TestClient.connect(server.port);
   assert.match((await reader.readLine())!, /^\* welcome/);
   using sleeper = await TestClient.connect(server.port);
@@ -134,19 +139,18 @@ Deno.test("a chat member that never reads is dropped as a slow reader, and the r
   using flooder = await TestClient.connect(server.port);
   const [, name] = /^\* welcome, (guest\d+);/.exec((await flooder.readLine())!)!;
   await readUntil(reader, new RegExp(`^\\* ${name} joined$`), /^$/);
-  const line = "x".repeat(8000);
-  const batch = `${line}\n`.repeat(128);
+  const line = "x".repeat(512 * 1024);
   const dropped = server.waitForLog(new RegExp(`dropping .*read nothing`));
   let gone = false;
   dropped.then(() => gone = true);
-  // Batches of 1 MB until the sleeper's socket buffers fill and it is dropped: bounded by 200 MB.
-  for (let round = 0; round < 200 && !gone; round++) {
-    await flooder.send(batch);
-    for (let i = 0; i < 128; i++) {
-      let heard = (await reader.readLine())!;
-      while (heard.startsWith("* ")) heard = (await reader.readLine())!;
-      assert.equal(heard, `<${name}> ${line}`);
-    }
+  // One 512 KiB line at a time until the sleeper's socket buffers fill and it is dropped: bounded by 200 MiB.
+  for (let round = 0; round < 400 && !gone; round++) {
+    // Sent and read at once: the server reads the flooder only as fast as the reader reads.
+    const [heard] = await Promise.all([
+      readUntil(reader, /^</, /^</).then((lines) => lines[0]!),
+      flooder.send(`${line}\n`),
+    ]);
+    assert.equal(heard.length, `<${name}> `.length + line.length);
   }
   await dropped;
   assert.match(

@@ -52,5 +52,8 @@ Deno.test("a URL --service that cannot be loaded is one line from servidor", asy
   const ours = result.stderr.split("\n").filter((line) => line !== "" && !/Download/.test(line));
   assert.equal(result.code, 2, result.stderr);
   assert.equal(ours.length, 1, result.stderr);
-  assert.match(ours[0]!, /^servidor: --service: cannot load service module .*missing\.ts: .*refused/);
+  assert.match(
+    ours[0]!,
+    /^servidor: --service: cannot load service module .*missing\.ts: .*refused/,
+  );
 });

@@ -36,3 +36,49 @@ for (const config of [false, true]) {
     }
   });
 }
+
+/** Pipelined requests, one write, so that the server reads them all in one chunk. */
+const PIPELINED = 10;
+const REQUESTS = Array.from({ length: PIPELINED }, (_, i) => `sha256 200000 ${i}\n`).join("");
+
+/** Reads answers until the server closes; returns how many came. */
+async function answersUntilClosed(client: TestClient): Promise<string[]> {
+  const answers: string[] = [];
+  for (let line = await client.readLine(); line !== null; line = await client.readLine()) {
+    if (/^[0-9a-f]{64}$/.test(line)) answers.push(line);
+  }
+  return answers;
+}
+
+for (const mode of ["poll", "reuseport"]) {
+  Deno.test(`${mode}: SIGTERM while compute runs starts the shutdown right after the running request`, async () => {
+    await using server = await CliServer.start([
+      `--mode=${mode}`,
+      "--service=compute",
+      "--grace=0",
+      "--threads=1",
+    ], ["--unstable-net", "--allow-net", "--allow-read"]);
+    using client = await TestClient.connect(server.port);
+    await client.send(REQUESTS);
+    assert.match((await client.readLine())!, /^[0-9a-f]{64}$/);
+    server.child.kill("SIGTERM");
+    const answers = await answersUntilClosed(client);
+    // The request running when the signal came may finish; no later one starts.
+    assert.ok(answers.length + 1 < PIPELINED, `${answers.length + 1} of ${PIPELINED} answered`);
+    const status = await server.exited();
+    assert.equal(status.code, 0);
+    assert.ok(server.log.some((line) => /shutting down/.test(line)), server.log.join("\n"));
+  });
+}
+
+Deno.test("poll: a second signal while compute runs exits right after the running request", async () => {
+  await using server = await CliServer.start(["--mode=poll", "--service=compute", "--grace=600"]);
+  using client = await TestClient.connect(server.port);
+  await client.send(REQUESTS);
+  assert.match((await client.readLine())!, /^[0-9a-f]{64}$/);
+  server.child.kill("SIGTERM");
+  server.child.kill("SIGINT");
+  const answers = await answersUntilClosed(client);
+  assert.ok(answers.length + 1 < PIPELINED, `${answers.length + 1} of ${PIPELINED} answered`);
+  assert.equal((await server.exited()).code, 130);
+});

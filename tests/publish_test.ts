@@ -5,7 +5,7 @@
  * `.gitignore` or `deno.json`'s publish exclude list is what keeps them out.
  */
 import assert from "node:assert/strict";
-import { ROOT } from "./_helpers.ts";
+import { ROOT } from "./_helpers/cli.ts";
 
 const decoder = new TextDecoder();
 
@@ -59,3 +59,48 @@ Deno.test("deno publish --dry-run lists no .pem file, by .gitignore or by the pu
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+/** The certificate-making lines of docs/transports.md's TLS steps, up to starting the server. */
+async function documentedCertificateSteps(): Promise<string> {
+  const page = await Deno.readTextFile(`${ROOT}/docs/transports.md`);
+  const block = /\*\*TLS\.\*\*[\s\S]*?```sh\n([\s\S]*?)```/.exec(page)?.[1];
+  assert.ok(block, "docs/transports.md has no TLS steps");
+  const lines = block.split("\n");
+  const server = lines.findIndex((line) => line.startsWith("deno run"));
+  assert.ok(server > 0, "the TLS steps start a server");
+  return lines.slice(0, server).join("\n");
+}
+
+Deno.test("the documented TLS steps leave no key in the checkout, and the package has none", async () => {
+  const dir = await Deno.makeTempDir({ dir: "/tmp", prefix: "servidor-publish-" });
+  let made: string | undefined;
+  try {
+    await copyCheckout(dir);
+    const steps = await documentedCertificateSteps();
+    const output = await new Deno.Command("bash", {
+      args: ["-euc", `${steps}\necho "$tls"`],
+      cwd: dir,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.ok(output.success, decoder.decode(output.stderr));
+    made = decoder.decode(output.stdout).trim();
+    assert.ok(!made.startsWith(dir), `the steps made their files inside the checkout: ${made}`);
+    assert.ok(Deno.statSync(`${made}/key.pem`).isFile && Deno.statSync(`${made}/cert.pem`).isFile);
+    const pems: string[] = [];
+    for await (const entry of walk(dir)) if (entry.endsWith(".pem")) pems.push(entry);
+    assert.deepEqual(pems, []);
+    assert.deepEqual((await publishedFiles(dir)).filter((file) => file.endsWith(".pem")), []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+    if (made) await Deno.remove(made, { recursive: true });
+  }
+});
+
+async function* walk(dir: string): AsyncGenerator<string> {
+  for await (const entry of Deno.readDir(dir)) {
+    const path = `${dir}/${entry.name}`;
+    if (entry.isDirectory) yield* walk(path);
+    else yield path;
+  }
+}

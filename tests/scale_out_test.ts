@@ -210,6 +210,15 @@ Deno.test({
         member.client.close();
       }
 
+      // The dead instance cannot say that its clients left; once it has been
+      // silent for three heartbeats, the survivor says it for them.
+      await Promise.all(survivors.map(async (survivor) => {
+        const expected = new Set(cut.map((member) => `* ${member.nick} left`));
+        while (expected.size > 0) {
+          expected.delete(await nextLine(survivor.client, (line) => expected.has(line)));
+        }
+      }));
+
       // New clients reach the survivor, once HAProxy has seen the first one fail.
       const late = await join(proxy.port, "eve");
       members.push(late);

@@ -7,7 +7,9 @@ import assert from "node:assert/strict";
 import { prometheusText } from "../lib/stats/prometheus.ts";
 import { ServerStats } from "../lib/stats/counters.ts";
 import { DEFAULT_IDLE_WORKERS, type WorkersStrategy } from "../strategies/workers.ts";
-import { CliServer, eventually, startServer, TestClient } from "./_helpers.ts";
+import { startTestServer, TestClient } from "../testing.ts";
+import { CliServer } from "./_helpers/cli.ts";
+import { eventually } from "./_helpers/tools.ts";
 
 const STUCK = new URL("./fixtures/stuck_service.ts", import.meta.url);
 
@@ -28,7 +30,7 @@ async function servedClient(port: number, text: string): Promise<TestClient> {
 }
 
 Deno.test("--max-workers=1 with the default ready Workers serves one client at a time", async () => {
-  await using server = await startServer({
+  await using server = await startTestServer({
     mode: "workers",
     service: "reverse",
     maxWorkers: 1,
@@ -45,7 +47,7 @@ Deno.test("--max-workers=1 with the default ready Workers serves one client at a
 });
 
 Deno.test("--max-workers=2 --idle-workers=10 serves two clients at a time", async () => {
-  await using server = await startServer({
+  await using server = await startTestServer({
     mode: "workers",
     service: "reverse",
     maxWorkers: 2,
@@ -66,7 +68,7 @@ Deno.test("a Worker stuck past the handler timeout is counted as stuck and again
   // The stuck handler spins while this file exists; removing it lets the thread end.
   const spinning = await Deno.makeTempFile({ prefix: "servidor-stuck-" });
   try {
-    await using server = await startServer({
+    await using server = await startTestServer({
       mode: "workers",
       service: STUCK,
       maxWorkers: 2,

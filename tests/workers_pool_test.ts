@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { WorkerPool } from "../strategies/workers/pool.ts";
-import { eventually } from "./_helpers.ts";
+import { eventually } from "./_helpers/tools.ts";
 
 /** Takes `count` Workers from the pool at once, as that many clients arriving together would. */
 async function acquireAll(pool: WorkerPool, count: number): Promise<Worker[]> {

@@ -19945,10 +19945,10 @@ var require_commands_queue = __commonJS({
         if (this.#waitingForReply.length === 0) {
           return;
         }
-        return new Promise((resolve2) => {
+        return new Promise((resolve) => {
           const onEmpty = () => {
             if (timeoutId) clearTimeout(timeoutId);
-            resolve2();
+            resolve();
           };
           let timeoutId;
           const timeoutMs = options?.timeoutMs;
@@ -19961,7 +19961,7 @@ var require_commands_queue = __commonJS({
                 (0, enterprise_maintenance_manager_1.dbgMaintenance)(`Flushing ${pendingCount} commands that timed out waiting for reply`);
                 this.#flushWaitingForReply(new errors_1.TimeoutError());
               }
-              resolve2();
+              resolve();
             }, timeoutMs);
           }
           this.#waitingForReply.events.once("empty", onEmpty);
@@ -19973,14 +19973,14 @@ var require_commands_queue = __commonJS({
         } else if (options?.abortSignal?.aborted) {
           return Promise.reject(new errors_1.AbortError());
         }
-        return new Promise((resolve2, reject) => {
+        return new Promise((resolve, reject) => {
           let node;
           const value = {
             args,
             chainId: options?.chainId,
             abort: void 0,
             timeout: void 0,
-            resolve: resolve2,
+            resolve,
             reject,
             channelsCounter: void 0,
             typeMapping: options?.typeMapping
@@ -20019,7 +20019,7 @@ var require_commands_queue = __commonJS({
         });
       }
       #addPubSubCommand(command, asap = false, chainId) {
-        return new Promise((resolve2, reject) => {
+        return new Promise((resolve, reject) => {
           this.#toWrite.add({
             args: command.args,
             chainId,
@@ -20027,7 +20027,7 @@ var require_commands_queue = __commonJS({
             timeout: void 0,
             resolve() {
               command.resolve();
-              resolve2();
+              resolve();
             },
             reject(err) {
               command.reject?.();
@@ -20045,8 +20045,8 @@ var require_commands_queue = __commonJS({
             if (this.#onPush(reply)) return;
             const firstElement = typeof reply[0] === "string" ? Buffer.from(reply[0]) : reply[0];
             if (PONG.equals(firstElement)) {
-              const { resolve: resolve2, typeMapping } = this.#waitingForReply.shift(), buffer = reply[1].length === 0 ? reply[0] : reply[1];
-              resolve2(typeMapping?.[decoder_1.RESP_TYPES.SIMPLE_STRING] === Buffer ? buffer : buffer.toString());
+              const { resolve, typeMapping } = this.#waitingForReply.shift(), buffer = reply[1].length === 0 ? reply[0] : reply[1];
+              resolve(typeMapping?.[decoder_1.RESP_TYPES.SIMPLE_STRING] === Buffer ? buffer : buffer.toString());
               return;
             }
           }
@@ -20068,12 +20068,12 @@ var require_commands_queue = __commonJS({
         const command = this.#pubSub.unsubscribe(type, channels, listener, returnBuffers);
         if (!command) return;
         if (command && this.#respVersion === 2) {
-          const { resolve: resolve2 } = command;
+          const { resolve } = command;
           command.resolve = () => {
             if (!this.#pubSub.isActive) {
               this.#resetDecoderCallbacks();
             }
-            resolve2();
+            resolve();
           };
         }
         return this.#addPubSubCommand(command);
@@ -20106,7 +20106,7 @@ var require_commands_queue = __commonJS({
         return this.#pubSub.listeners[type];
       }
       monitor(callback, options) {
-        return new Promise((resolve2, reject) => {
+        return new Promise((resolve, reject) => {
           const typeMapping = options?.typeMapping ?? {};
           this.#toWrite.add({
             args: [
@@ -20123,7 +20123,7 @@ var require_commands_queue = __commonJS({
                 this.decoder.onReply = callback;
               }
               this.decoder.getTypeMapping = () => typeMapping;
-              resolve2();
+              resolve();
             },
             reject,
             channelsCounter: void 0,
@@ -20137,7 +20137,7 @@ var require_commands_queue = __commonJS({
       }
       #resetFallbackOnReply;
       async reset(chainId, typeMapping) {
-        return new Promise((resolve2, reject) => {
+        return new Promise((resolve, reject) => {
           this.#resetFallbackOnReply = this.decoder.onReply;
           this.decoder.onReply = (reply) => {
             if (typeof reply === "string" && reply === "RESET" || reply instanceof Buffer && RESET2.equals(reply)) {
@@ -20156,7 +20156,7 @@ var require_commands_queue = __commonJS({
             chainId,
             abort: void 0,
             timeout: void 0,
-            resolve: resolve2,
+            resolve,
             reject,
             channelsCounter: void 0,
             typeMapping
@@ -21621,7 +21621,7 @@ var require_pool = __commonJS({
         this._self.#returnClient(node);
       }
       execute(fn) {
-        return new Promise((resolve2, reject) => {
+        return new Promise((resolve, reject) => {
           if (this._self.#isClosing || !this._self.#isOpen) {
             return reject(new errors_1.ClientClosedError());
           }
@@ -21638,7 +21638,7 @@ var require_pool = __commonJS({
             const task = this._self.#tasksQueue.push({
               timeout,
               // @ts-ignore
-              resolve: resolve2,
+              resolve,
               reject,
               fn,
               waitStartTimestamp
@@ -21653,17 +21653,17 @@ var require_pool = __commonJS({
             clientId: client._clientId,
             waitStartTimestamp
           }));
-          this._self.#executeTask(node, resolve2, reject, fn);
+          this._self.#executeTask(node, resolve, reject, fn);
         });
       }
-      #executeTask(node, resolve2, reject, fn) {
+      #executeTask(node, resolve, reject, fn) {
         const result = fn(node.value);
         if (result instanceof Promise) {
-          result.then(resolve2, reject).finally(() => {
+          result.then(resolve, reject).finally(() => {
             this.#returnClient(node);
           });
         } else {
-          resolve2(result);
+          resolve(result);
           this.#returnClient(node);
         }
       }
@@ -21713,8 +21713,8 @@ var require_pool = __commonJS({
         clearTimeout(this._self.cleanupTimeout);
         try {
           if (this._self.#clientsInUse.length > 0) {
-            await new Promise((resolve2) => {
-              this._self.#drainResolve = resolve2;
+            await new Promise((resolve) => {
+              this._self.#drainResolve = resolve;
             });
           }
           const promises = [];
@@ -24063,21 +24063,21 @@ var require_client = __commonJS({
          * Close the client. Wait for pending commands.
          */
       close() {
-        return new Promise((resolve2) => {
+        return new Promise((resolve) => {
           clearTimeout(this._self.#pingTimer);
           this._self.#socket.close();
           this._self.#clientSideCache?.onClose();
           if (this._self.#queue.isEmpty()) {
             this._self.#unregisterFromMetrics();
             this._self.#socket.destroySocket();
-            return resolve2();
+            return resolve();
           }
           const maybeClose = () => {
             if (!this._self.#queue.isEmpty()) return;
             this._self.#socket.off("data", maybeClose);
             this._self.#unregisterFromMetrics();
             this._self.#socket.destroySocket();
-            resolve2();
+            resolve();
           };
           this._self.#socket.on("data", maybeClose);
           this._self.#credentialsSubscription?.dispose();
@@ -25858,9 +25858,9 @@ var require_wait_queue = __commonJS({
       #list = new linked_list_1.SinglyLinkedList();
       #queue = new linked_list_1.SinglyLinkedList();
       push(value) {
-        const resolve2 = this.#queue.shift();
-        if (resolve2 !== void 0) {
-          resolve2(value);
+        const resolve = this.#queue.shift();
+        if (resolve !== void 0) {
+          resolve(value);
           return;
         }
         this.#list.push(value);
@@ -25869,7 +25869,7 @@ var require_wait_queue = __commonJS({
         return this.#list.shift();
       }
       wait() {
-        return new Promise((resolve2) => this.#queue.push(resolve2));
+        return new Promise((resolve) => this.#queue.push(resolve));
       }
     };
     exports.WaitQueue = WaitQueue;
@@ -35213,7 +35213,7 @@ var Hub = class {
   /** Waits for clients that fell behind to catch up; drops those that do not in time. */
   async #waitFor(behind) {
     let timer;
-    const late = new Promise((resolve2) => timer = setTimeout(resolve2, SLOW_READER_MS));
+    const late = new Promise((resolve) => timer = setTimeout(resolve, SLOW_READER_MS));
     await Promise.race([
       Promise.all(behind.map((connection) => connection.drain())),
       late
@@ -35898,7 +35898,7 @@ async function serve(options) {
           address: formatAddr(listener.addr),
           reason: describeError(error)
         });
-        await new Promise((resolve2) => setTimeout(resolve2, ACCEPT_ERROR_PAUSE_MS));
+        await new Promise((resolve) => setTimeout(resolve, ACCEPT_ERROR_PAUSE_MS));
         continue;
       }
       if (stopping.aborted) {
@@ -35963,7 +35963,7 @@ function watchIdle(connection, timeoutMs, framing) {
 }
 function untilAborted(signal) {
   if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve2) => signal.addEventListener("abort", () => resolve2(), {
+  return new Promise((resolve) => signal.addEventListener("abort", () => resolve(), {
     once: true
   }));
 }
@@ -36193,10 +36193,8 @@ var CurrentService = class {
   }
 };
 
-// services/mod.ts
+// services/registry.ts
 init_errors();
-import { isAbsolute, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
 
 // lib/service.ts
 function serviceProblems(value) {
@@ -36227,11 +36225,6 @@ function serviceProblems(value) {
   }
   return problems;
 }
-
-// services/pinned_module.ts
-import { dirname, relative } from "node:path";
-import { fileURLToPath as fromFileUrl } from "node:url";
-var ROOT = URL.canParse("../", import.meta.url) ? new URL("../", import.meta.url) : void 0;
 
 // services/exec.ts
 init_errors();
@@ -36306,7 +36299,7 @@ function createExecService(command, args = []) {
           env: ucspiEnvironment(session)
         }).spawn();
       } catch (error) {
-        throw new Error(`cannot run ${command}: ${describeError(error)}`, {
+        throw new Error(`cannot run ${command}`, {
           cause: error
         });
       }
@@ -36420,7 +36413,7 @@ function signalChild(child, signal) {
 }
 function untilAborted2(signal) {
   if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve2) => signal.addEventListener("abort", () => resolve2(), {
+  return new Promise((resolve) => signal.addEventListener("abort", () => resolve(), {
     once: true
   }));
 }
@@ -36542,7 +36535,7 @@ var createHash;
 async function loadHashing() {
   createHash ??= (await import("node:crypto")).createHash;
 }
-var MAX_ROUNDS = 1e7;
+var MAX_ROUNDS = 1e6;
 var USAGE = `ERR usage: sha256 ROUNDS TEXT (ROUNDS from 1 to ${MAX_ROUNDS})`;
 function sha256Rounds(rounds, text) {
   if (!createHash) throw new Error("call loadHashing() before sha256Rounds()");
@@ -36642,7 +36635,7 @@ var reverse = {
   line: (session, line) => session.sendLine(reverseText(line))
 };
 
-// services/mod.ts
+// services/registry.ts
 var SERVICES = Object.freeze({
   echo,
   discard,
@@ -36774,6 +36767,7 @@ var ConnectionSession = class {
 init_errors();
 
 // lib/service_driver.ts
+var YIELD_AFTER_MS = 10;
 var ServiceDriver = class {
   #service;
   #session;
@@ -36836,7 +36830,12 @@ var ServiceDriver = class {
       tooLong = error;
     }
     const onRequest = this.#onRequest;
+    let turnStarted = performance.now();
     for (const line of lines) {
+      if (performance.now() - turnStarted >= YIELD_AFTER_MS) {
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        turnStarted = performance.now();
+      }
       if (this.#session.signal.aborted) return;
       const started = onRequest ? performance.now() : 0;
       await service.line(this.#session, line);
@@ -36932,8 +36931,8 @@ var nextRequest = 0;
 var remoteAdmission = {
   admit(host) {
     const request = ++nextRequest;
-    return new Promise((resolve2) => {
-      pendingAdmissions.set(request, resolve2);
+    return new Promise((resolve) => {
+      pendingAdmissions.set(request, resolve);
       post({
         type: "admit",
         request,

@@ -2804,6 +2804,7 @@ function endsWithCR(bytes) {
 }
 
 // lib/service_driver.ts
+var YIELD_AFTER_MS = 10;
 var ServiceDriver = class {
   #service;
   #session;
@@ -2866,7 +2867,12 @@ var ServiceDriver = class {
       tooLong = error;
     }
     const onRequest = this.#onRequest;
+    let turnStarted = performance.now();
     for (const line of lines) {
+      if (performance.now() - turnStarted >= YIELD_AFTER_MS) {
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        turnStarted = performance.now();
+      }
       if (this.#session.signal.aborted) return;
       const started = onRequest ? performance.now() : 0;
       await service2.line(this.#session, line);
@@ -2905,10 +2911,6 @@ var ServiceDriver = class {
   }
 };
 
-// services/mod.ts
-import { isAbsolute, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
-
 // lib/service.ts
 function serviceProblems(value) {
   if (typeof value !== "object" || value === null) return [
@@ -2938,11 +2940,6 @@ function serviceProblems(value) {
   }
   return problems;
 }
-
-// services/pinned_module.ts
-import { dirname, relative } from "node:path";
-import { fileURLToPath as fromFileUrl } from "node:url";
-var ROOT = URL.canParse("../", import.meta.url) ? new URL("../", import.meta.url) : void 0;
 
 // services/exec.ts
 var log2 = logger("exec");
@@ -3015,7 +3012,7 @@ function createExecService(command, args = []) {
           env: ucspiEnvironment(session2)
         }).spawn();
       } catch (error) {
-        throw new Error(`cannot run ${command}: ${describeError(error)}`, {
+        throw new Error(`cannot run ${command}`, {
           cause: error
         });
       }
@@ -3129,7 +3126,7 @@ function signalChild(child, signal) {
 }
 function untilAborted(signal) {
   if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve2) => signal.addEventListener("abort", () => resolve2(), {
+  return new Promise((resolve) => signal.addEventListener("abort", () => resolve(), {
     once: true
   }));
 }
@@ -3251,7 +3248,7 @@ var createHash;
 async function loadHashing() {
   createHash ??= (await import("node:crypto")).createHash;
 }
-var MAX_ROUNDS = 1e7;
+var MAX_ROUNDS = 1e6;
 var USAGE = `ERR usage: sha256 ROUNDS TEXT (ROUNDS from 1 to ${MAX_ROUNDS})`;
 function sha256Rounds(rounds, text) {
   if (!createHash) throw new Error("call loadHashing() before sha256Rounds()");
@@ -3351,7 +3348,7 @@ var reverse = {
   line: (session2, line) => session2.sendLine(reverseText(line))
 };
 
-// services/mod.ts
+// services/registry.ts
 var SERVICES = Object.freeze({
   echo,
   discard,
@@ -3714,10 +3711,10 @@ var RemoteSession = class {
     const n = this.#outbox.length === 0 ? this.#output.write(bytes) : 0;
     if (n === bytes.byteLength) return SENT;
     const rest = bytes.slice(n);
-    return new Promise((resolve2, reject) => {
+    return new Promise((resolve, reject) => {
       this.#outbox.push({
         bytes: rest,
-        resolve: resolve2,
+        resolve,
         reject
       });
       void this.#drain();
@@ -3744,8 +3741,8 @@ var RemoteSession = class {
   }
   who() {
     const request = ++this.#nextRequest;
-    return new Promise((resolve2) => {
-      this.#pendingWho.set(request, resolve2);
+    return new Promise((resolve) => {
+      this.#pendingWho.set(request, resolve);
       post({
         type: "who",
         request
