@@ -23,12 +23,15 @@ import {
 import { PidFile, PidFileError } from "../lib/pid_file.ts";
 import { ServiceReloader } from "../services/reload.ts";
 import { DEFAULT_GRACE_MS } from "../lib/server.ts";
-import { DEFAULT_HANDLER_TIMEOUT_MS } from "../lib/strategy.ts";
 import { loadServiceVersion, SERVICE_NAMES, SERVICES, serviceSpecifier } from "../services/mod.ts";
 import { MODES } from "../strategies/mod.ts";
 import { DEFAULT_THREADS } from "../strategies/reuseport.ts";
 import { type ModeSettings, serveMode } from "../strategies/serve_mode.ts";
-import { DEFAULT_IDLE_WORKERS, DEFAULT_MAX_WORKERS } from "../strategies/workers.ts";
+import {
+  DEFAULT_HANDLER_TIMEOUT_MS,
+  DEFAULT_IDLE_WORKERS,
+  DEFAULT_MAX_WORKERS,
+} from "../strategies/workers.ts";
 import { Admission } from "../lib/admission.ts";
 import { busSpec } from "./bus.ts";
 import {

@@ -18,7 +18,7 @@ import { acceptProxyHeader } from "./proxy_protocol.ts";
 import type { ServiceVersion } from "./current_service.ts";
 import type { Service } from "./service.ts";
 import type { ServeControls, ServeSettings } from "./settings.ts";
-import { DEFAULT_HANDLER_TIMEOUT_MS, type ServerContext, type Strategy } from "./strategy.ts";
+import type { ServerContext, Strategy } from "./strategy.ts";
 
 const log = logger("server");
 
@@ -63,11 +63,6 @@ export interface ServeOptions extends Omit<ServeSettings, "service">, ServeContr
   service: Service;
   /** How a Worker loads the same service (the settings' `service`); defaults to `service.name`. */
   serviceSpecifier?: string;
-  /**
-   * `workers`: terminate a Worker that has not answered its client's input
-   * for this long (a stuck handler); 0 never. Default {@link DEFAULT_HANDLER_TIMEOUT_MS}.
-   */
-  handlerTimeoutMs?: number;
   /** Called once the strategy is ready, just before the first accept. */
   onReady?: () => void;
   /**
@@ -141,9 +136,8 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
     serviceSpecifier: options.serviceSpecifier ?? service.name,
     serviceArgs: options.serviceArgs ?? [],
     maxLine: options.maxLine ?? DEFAULT_MAX_LINE,
-    handlerTimeoutMs: options.handlerTimeoutMs ?? DEFAULT_HANDLER_TIMEOUT_MS,
     hub: new Hub(options.bus, service.departed?.bind(service)),
-    signal: hardStop.signal,
+    hardStop: hardStop.signal,
     onRequest: observer.request?.bind(observer),
   };
   // One context per version, made when the first client of a new version arrives.

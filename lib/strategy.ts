@@ -12,13 +12,6 @@ import type { Service } from "./service.ts";
 import type { RequestTimer } from "./service_driver.ts";
 
 /**
- * How long a `workers` handler may keep its client's input unanswered before
- * its Worker is presumed stuck and terminated. Generous, because `compute`'s
- * largest request takes seconds on a busy machine.
- */
-export const DEFAULT_HANDLER_TIMEOUT_MS = 30_000;
-
-/**
  * What a strategy gets to serve a connection with.
  *
  * @example
@@ -40,20 +33,16 @@ export interface ServerContext {
   readonly serviceArgs: readonly string[];
   /** The longest line a line service accepts. */
   readonly maxLine: number;
-  /**
-   * How long a handler that runs on its own thread may leave input
-   * unanswered before it is terminated; 0 never. Only `workers` can enforce
-   * it: a handler stuck on the main thread blocks the thread that would.
-   */
-  readonly handlerTimeoutMs: number;
   /** The server's clients, for broadcasts and `who`. */
   readonly hub: Hub;
   /**
-   * Aborted when the server stops for good: at once when it finishes, or
-   * after the grace period of a shutdown. Clients are still served during
-   * the grace period, so strategies must keep going until this aborts.
+   * The hard stop: aborted when the server stops for good, at once when it
+   * finishes, or when the grace period of a shutdown is over. It is not the
+   * shutdown signal a server's caller aborts (`ServeControls.shutdown`, the
+   * soft stop): clients are still served during the grace period, so
+   * strategies must keep going until this aborts.
    */
-  readonly signal: AbortSignal;
+  readonly hardStop: AbortSignal;
   /** Told how long each request took, when the server keeps statistics. */
   readonly onRequest?: RequestTimer;
 }

@@ -64,11 +64,6 @@ export interface ModeSettings extends ReusePortSettings, WorkersOptions {
   listen: ListenOptions;
   /** Who may connect, unless the controls bring an admission of their own. */
   rules?: AdmissionRules;
-  /**
-   * `workers`: terminate a Worker that has not answered its client's input
-   * for this long (a stuck handler); 0 never.
-   */
-  handlerTimeoutMs?: number;
   /** Keep statistics, and where to show them. */
   stats?: StatsSettings;
 }

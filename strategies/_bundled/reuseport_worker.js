@@ -35702,9 +35702,6 @@ function concat2(first, second) {
   return joined;
 }
 
-// lib/strategy.ts
-var DEFAULT_HANDLER_TIMEOUT_MS = 3e4;
-
 // lib/server.ts
 var log6 = logger("server");
 var ACCEPT_ERROR_PAUSE_MS = 50;
@@ -35726,9 +35723,8 @@ async function serve(options) {
     serviceSpecifier: options.serviceSpecifier ?? service.name,
     serviceArgs: options.serviceArgs ?? [],
     maxLine: options.maxLine ?? DEFAULT_MAX_LINE,
-    handlerTimeoutMs: options.handlerTimeoutMs ?? DEFAULT_HANDLER_TIMEOUT_MS,
     hub: new Hub(options.bus, service.departed?.bind(service)),
-    signal: hardStop.signal,
+    hardStop: hardStop.signal,
     onRequest: observer.request?.bind(observer)
   };
   let versionServed;
