@@ -113,6 +113,7 @@ export {
 export type { ReusePortSettings } from "./strategies/reuseport.ts";
 export type { WorkersOptions } from "./strategies/workers.ts";
 export type { ServeControls, ServeSettings } from "./lib/settings.ts";
+export { SettingError } from "./lib/errors.ts";
 export { ServiceReloader } from "./services/reload.ts";
 export {
   checkUnderEveryMode,
