@@ -81,7 +81,6 @@ export {
   serviceProblems,
   type Session,
 } from "./lib/service.ts";
-export { SettingError } from "./lib/errors.ts";
 export { writeAll, WriteError, type Writer } from "./lib/write_all.ts";
 export { LineFramer, LineTooLongError } from "./lib/line_framer.ts";
 export { createStrategy, type Mode, MODES, type StrategyName } from "./strategies/mod.ts";
