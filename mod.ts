@@ -22,7 +22,7 @@
  *   port: 0,
  * });
  * const stop = new AbortController();
- * const served = serve({ listener, strategy: createStrategy("poll"), service: shout, signal: stop.signal });
+ * const served = serve({ listener, strategy: createStrategy("poll"), service: shout, shutdown: stop.signal });
  * console.log(`listening on ${address}`);
  * stop.abort();
  * const summary = await served;
@@ -83,7 +83,7 @@ export {
 } from "./lib/service.ts";
 export { writeAll, WriteError, type Writer } from "./lib/write_all.ts";
 export { LineFramer, LineTooLongError } from "./lib/line_framer.ts";
-export { createStrategy, type Mode, MODES, type StrategyOptions } from "./strategies/mod.ts";
+export { createStrategy, type Mode, MODES, type StrategyName } from "./strategies/mod.ts";
 export {
   type LoadedService,
   loadService,
@@ -102,7 +102,17 @@ export { type ClientOptions, connectTo, type Reader, runClient } from "./lib/cli
 export { type Bus, type BusEvent, localBus, MessagePortBus } from "./lib/chat/bus.ts";
 export { type BusSpec, openBus, type RedisBusModule } from "./lib/chat/open_bus.ts";
 export { parseProxyHeader, type ProxyHeader, ProxyProtocolError } from "./lib/proxy_protocol.ts";
-export { type ReusePortOptions, serveReusePort } from "./strategies/reuseport.ts";
+export {
+  type ModeControls,
+  type ModeSettings,
+  type RunningServer,
+  serveMode,
+  type StatsSettings,
+} from "./strategies/serve_mode.ts";
+export type { ReusePortSettings } from "./strategies/reuseport.ts";
+export type { WorkersOptions } from "./strategies/workers.ts";
+export type { ServeControls, ServeSettings } from "./lib/settings.ts";
+export { SettingError } from "./lib/errors.ts";
 export { ServiceReloader } from "./services/reload.ts";
 export {
   checkUnderEveryMode,

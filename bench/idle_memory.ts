@@ -66,7 +66,7 @@ function startServer(
       listener,
       strategy: poll,
       service: echo,
-      signal: stop.signal,
+      shutdown: stop.signal,
       graceMs: 0,
       observer: { opened: () => accepted++ },
     });

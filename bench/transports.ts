@@ -11,27 +11,53 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
-import { type ClientOptions, connectTo } from "../lib/client.ts";
-import { type ListenOptions, openListener } from "../lib/listen.ts";
-import { serve } from "../lib/server.ts";
+import { type Flag, parseFlags, valueFlag } from "../cli/flag.ts";
+import { oneOf, wholeNumber } from "../cli/parse.ts";
+import type { ClientOptions } from "../lib/client.ts";
+import { connectTo } from "../lib/client.ts";
+import { SettingError } from "../lib/errors.ts";
 import { writeAll } from "../lib/write_all.ts";
-import { loadService } from "../services/mod.ts";
-import { createStrategy, type Mode, MODES } from "../strategies/mod.ts";
-import { oneOf, wholeNumber } from "../lib/flags.ts";
+import { type Mode, MODES } from "../strategies/mod.ts";
+import { type ModeSettings, serveMode } from "../strategies/serve_mode.ts";
 import { makeTestCertificate } from "../lib/test_certificate.ts";
 
-const flags = parseArgs({
-  args: Deno.args,
-  options: {
-    mode: { type: "string", default: "poll" },
-    conns: { type: "string", default: "300" },
-    mib: { type: "string", default: "64" },
-  },
-}).values;
-const mode: Mode = oneOf("mode", String(flags.mode), MODES);
-const conns = wholeNumber("conns", String(flags.conns), 1, 100_000);
-const mib = wholeNumber("mib", String(flags.mib), 1, 4096);
+interface BenchFlags {
+  mode: Mode;
+  conns: number;
+  mib: number;
+}
+const modeName = oneOf(MODES);
+const FLAGS: readonly Flag<BenchFlags>[] = [
+  valueFlag({
+    name: "mode",
+    placeholder: "MODE",
+    help: MODES.join(" | "),
+    default: "poll",
+    parse: modeName,
+    set: (flags, value) => void (flags.mode = value),
+  }),
+  valueFlag({
+    name: "conns",
+    placeholder: "N",
+    help: "connections in a row",
+    default: "300",
+    parse: wholeNumber(1, 100_000),
+    set: (flags, value) => void (flags.conns = value),
+  }),
+  valueFlag({
+    name: "mib",
+    placeholder: "MIB",
+    help: "bytes through one connection, in MiB",
+    default: "64",
+    parse: wholeNumber(1, 4096),
+    set: (flags, value) => void (flags.mib = value),
+  }),
+];
+const { mode, conns, mib } = parseFlags<BenchFlags>(Deno.args, FLAGS, {
+  mode: "poll",
+  conns: 300,
+  mib: 64,
+});
 
 // The throw-away certificate the tests use too, made by openssl in a fresh directory under /tmp.
 await using certificate = await makeTestCertificate();
@@ -39,12 +65,10 @@ const { certFile, keyFile } = certificate.files;
 const caCerts = [certificate.cert];
 const dir = await Deno.makeTempDir({ dir: "/tmp", prefix: "servidor-bench-" });
 
-interface Case {
+/** One transport and service: the server's settings for it, and how a client reaches it. */
+interface Case extends Pick<ModeSettings, "listen" | "service" | "serviceArgs"> {
   name: string;
-  listen: ListenOptions;
   connect: (port: number) => ClientOptions;
-  service: string;
-  serviceArgs?: string[];
 }
 
 const CASES: Case[] = [
@@ -120,24 +144,25 @@ console.log("| transport, service | connections/s | MiB/s |");
 console.log("| --- | ---: | ---: |");
 try {
   for (const benchCase of CASES) {
-    const { listener } = await openListener(benchCase.listen);
-    const port = listener.addr.transport === "tcp" ? listener.addr.port : 0;
     const stop = new AbortController();
-    const served = serve({
-      listener,
-      strategy: createStrategy(mode),
-      service: await loadService(benchCase.service, benchCase.serviceArgs),
-      serviceSpecifier: benchCase.service,
-      serviceArgs: benchCase.serviceArgs,
-      signal: stop.signal,
-    });
+    const { name: _, connect: __, ...settings } = benchCase;
+    let server;
+    try {
+      server = await serveMode({ ...settings, mode }, { shutdown: stop.signal });
+    } catch (error) {
+      // reuseport, for one, serves plain TCP only.
+      if (!(error instanceof SettingError)) throw error;
+      console.log(`| ${benchCase.name} | n/a: ${error.message} | |`);
+      continue;
+    }
+    const port = server.addr.transport === "tcp" ? server.addr.port : 0;
     try {
       const rate = await connectionsPerSecond(benchCase.connect(port), conns);
       const speed = await throughput(benchCase.connect(port), mib * 1024 * 1024);
       console.log(`| ${benchCase.name} | ${rate.toFixed(0)} | ${speed.toFixed(0)} |`);
     } finally {
       stop.abort();
-      await served;
+      await server.finished;
     }
   }
 } finally {

@@ -1,6 +1,6 @@
 /**
- * Who may connect: address rules (`--allow`, `--deny`), a per-address rate
- * (`--rate`) and connection caps (`--max-conns`, `--max-per-ip`), checked
+ * Who may connect: address rules (`allow`, `deny`), a per-address rate
+ * (`rate`) and connection caps (`maxConns`, `maxPerIp`), checked
  * once per accepted connection, before any strategy or service sees it.
  *
  * The rules and the counts are kept apart on purpose: {@link Admission.rules}
@@ -14,7 +14,7 @@ import { type Cidr, formatIp, parseIp } from "./cidr.ts";
 import { AddressRateLimiter, type Clock, type Rate } from "./token_bucket.ts";
 
 /**
- * Connections served at once unless `--max-conns` says otherwise. Each costs
+ * Connections served at once unless the rules say otherwise. Each costs
  * a descriptor and buffers; refusing past this keeps a flood from exhausting
  * the process's descriptors, which would stop even `accept` from working.
  *

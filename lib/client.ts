@@ -72,7 +72,7 @@ const BUFFER_SIZE = 64 * 1024;
  *
  * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
  * const stop = new AbortController();
- * const served = serve({ listener, strategy: poll, service: echo, signal: stop.signal });
+ * const served = serve({ listener, strategy: poll, service: echo, shutdown: stop.signal });
  *
  * const input = new TextEncoder().encode("hola");
  * let sent = false;

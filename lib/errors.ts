@@ -77,6 +77,36 @@ export function describeError(error: unknown): string {
 }
 
 /**
+ * A setting that cannot be used: a certificate file that cannot be read, a
+ * service module that does not load. Its message names the thing (the file,
+ * the address, the module), never how it was given; {@link SettingError.setting}
+ * says which setting it is, so that a front end can add its own name for it
+ * (the CLI, its flag), the way a server module never sees its command line.
+ *
+ * @example
+ * ```ts
+ * import { SettingError } from "./errors.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const error = new SettingError("certFile", "cannot read cert.pem: no such file");
+ * assert.equal(error.setting, "certFile");
+ * ```
+ */
+export class SettingError extends Error {
+  /**
+   * Makes the error.
+   *
+   * @param setting The setting's name, e.g. `certFile`, `service`, `mode`.
+   * @param message One sentence naming the thing and what is wrong with it.
+   * @param options The cause, if any.
+   */
+  constructor(readonly setting: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "SettingError";
+  }
+}
+
+/**
  * Logs a service's failure: the reason at warn, the stack at debug. Shared by
  * every strategy, whether the error was caught on the socket's thread or in a
  * Worker.

@@ -12,7 +12,7 @@ const CR = 0x0d;
 /** An unfinished-line buffer larger than this is freed once its line is done. */
 const KEPT_BUFFER = 16 * 1024;
 
-/** The limit a line may not exceed unless `--max-line` says otherwise. */
+/** The limit a line may not exceed unless the settings' `maxLine` says otherwise. */
 export const DEFAULT_MAX_LINE = 8192;
 
 /**
@@ -55,7 +55,7 @@ export class LineTooLongError extends Error {
  * bytes of an unfinished line, so a client cannot make it buffer without end.
  * The unfinished line grows in a buffer that doubles when full, so a long
  * line arriving in many reads is copied a few times in all, not once per read
- * (which made a 60 MB line under a raised `--max-line` take 16 s).
+ * (which made a 60 MB line under a raised line limit take 16 s).
  *
  * @example
  * ```ts

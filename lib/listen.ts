@@ -1,15 +1,15 @@
 /**
  * Opening the server's listener, once, for every transport servidor speaks:
  * TCP on IPv4 or IPv6, TLS over TCP, and Unix domain sockets. Everything a
- * person can get wrong here becomes one clear sentence: a {@link UsageError}
- * for what they typed (a certificate that cannot be read), a
+ * person can get wrong here becomes one clear sentence: a `SettingError`
+ * naming the thing that cannot be used (a certificate file that cannot be
+ * read), a
  * {@link ListenError} for what the machine refused (an address in use).
  *
  * @module
  */
 import { formatAddr, formatHostPort, isIpv4Mapped } from "./address.ts";
-import { describeError } from "./errors.ts";
-import { UsageError } from "./flags.ts";
+import { describeError, SettingError } from "./errors.ts";
 import { logger } from "./log.ts";
 
 const log = logger("server");
@@ -35,7 +35,7 @@ const log = logger("server");
 export type ListenOptions =
   /**
    * Plain TCP; `hostname` may be IPv4 (`127.0.0.1`, `0.0.0.0`) or IPv6 (`::1`, `::`).
-   * `reusePort` lets other listeners share the port (`--mode=reuseport`).
+   * `reusePort` lets other listeners share the port (the `reuseport` mode).
    */
   | {
     transport: "tcp";
@@ -132,8 +132,8 @@ export interface Listening {
  *
  * @param options The transport and its address.
  * @returns The listener and its printable address.
- * @throws {UsageError} When a TLS certificate or key cannot be read or used,
- *   or deno may not read and write a Unix socket's path.
+ * @throws {SettingError} When a TLS certificate or key cannot be read or used
+ *   (`certFile`, `keyFile`), or deno may not read and write a Unix socket's `path`.
  * @throws {ListenError} When the address cannot be listened on.
  *
  * @example Listen on a free IPv4 port
@@ -165,7 +165,7 @@ function listenTcp(options: Exclude<ListenOptions, { transport: "unix" }>): Deno
 function openTcp(options: Exclude<ListenOptions, { transport: "unix" }>): Deno.Listener {
   const { hostname, port } = options;
   const tls = options.transport === "tls"
-    ? { cert: readPem("tls-cert", options.certFile), key: readPem("tls-key", options.keyFile) }
+    ? { cert: readPem("certFile", options.certFile), key: readPem("keyFile", options.keyFile) }
     : undefined;
   try {
     const tcpBacklog = LISTEN_BACKLOG;
@@ -175,7 +175,11 @@ function openTcp(options: Exclude<ListenOptions, { transport: "unix" }>): Deno.L
   } catch (error) {
     if (tls && error instanceof Deno.errors.InvalidData) {
       // rustls says which half is bad ("No certificates found", "No key found").
-      throw new UsageError(`cannot use the TLS certificate and key: ${describeError(error)}`);
+      throw new SettingError(
+        "certFile",
+        `cannot use the TLS certificate and key: ${describeError(error)}`,
+        { cause: error },
+      );
     }
     throw new ListenError(
       `cannot listen on ${formatHostPort(hostname, port)}: ${listenReason(error)}`,
@@ -264,8 +268,8 @@ export class Ipv6OnlyListener implements Deno.Listener {
   }
 }
 
-/** Reads a PEM file named by a flag, turning every failure into one line about that flag. */
-function readPem(flag: string, file: string): string {
+/** Reads a PEM file, turning every failure into one line about that file. */
+function readPem(setting: "certFile" | "keyFile", file: string): string {
   try {
     return Deno.readTextFileSync(file);
   } catch (error) {
@@ -274,7 +278,7 @@ function readPem(flag: string, file: string): string {
       : error instanceof Deno.errors.NotCapable
       ? "no read access (run deno with --allow-read)"
       : describeError(error);
-    throw new UsageError(`cannot read --${flag} ${file}: ${reason}`);
+    throw new SettingError(setting, `cannot read ${file}: ${reason}`, { cause: error });
   }
 }
 
@@ -282,8 +286,9 @@ async function listenUnix(path: string): Promise<Deno.Listener> {
   const allowed = (name: "read" | "write") =>
     Deno.permissions.querySync({ name, path }).state === "granted";
   if (!allowed("read") || !allowed("write")) {
-    throw new UsageError(
-      `--unix ${path} needs read and write access to it: run deno with --allow-read --allow-write`,
+    throw new SettingError(
+      "path",
+      `${path} needs read and write access to it: run deno with --allow-read --allow-write`,
     );
   }
   await removeStaleSocket(path);

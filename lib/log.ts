@@ -17,7 +17,7 @@ import {
 import { writeAllSync } from "./write_all.ts";
 
 /**
- * The levels `--log-level` accepts, most verbose first.
+ * The log levels, most verbose first.
  *
  * @example
  * ```ts
@@ -39,7 +39,7 @@ export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
  */
 export type LogLevelName = typeof LOG_LEVELS[number];
 /**
- * The formats `--log-format` accepts.
+ * The log formats.
  *
  * @example
  * ```ts
@@ -117,7 +117,7 @@ export function configureLogging(settings: LogSettings): void {
  * and people wait for them: as the bare message in text, and as one JSON
  * object shaped like every other JSON log record otherwise.
  *
- * @param format `--log-format`'s value.
+ * @param format The log format.
  * @param message The line as text, e.g. `listening on 127.0.0.1:7000 mode=poll`.
  * @param properties The same facts as fields, for a machine to read.
  * @returns The line, without its newline.

@@ -2,7 +2,7 @@
  * The PROXY protocol (versions 1 and 2), as HAProxy, nginx `stream` and
  * cloud load balancers send it: one header before the client's first byte
  * that says who the client really is. Behind such a proxy every connection
- * comes from the proxy's address; with `--proxy-protocol` servidor reads the
+ * comes from the proxy's address; with `proxyProtocol` set, servidor reads the
  * header first, so that logs, `/who` and limits see the real client.
  *
  * The header is trusted, so it must be required only where every connection
@@ -141,7 +141,7 @@ function parseV1(bytes: Uint8Array): ProxyHeader | undefined {
   }
   const family = protocol === "TCP4" ? 4 : 6;
   // The same parser as admission's, so that every address a header can name
-  // is one that --allow and --deny can judge.
+  // is one that the allow and deny rules can judge.
   const client = ipOf(source, family);
   if (
     extra.length > 0 || client === undefined || ipOf(destination, family) === undefined ||

@@ -11,15 +11,14 @@ import { formatAddr } from "./address.ts";
 import { Admission, type AdmissionGate, DEFAULT_MAX_CONNS, type Refusal } from "./admission.ts";
 import { Connection } from "./connection.ts";
 import { describeError, isDisconnect } from "./errors.ts";
-import type { Bus } from "././chat/bus.ts";
 import { Hub } from "./chat/hub.ts";
 import { DEFAULT_MAX_LINE } from "./line_framer.ts";
 import { logger } from "./log.ts";
 import { acceptProxyHeader } from "./proxy_protocol.ts";
-import type { CurrentService, ServiceVersion } from "./current_service.ts";
+import type { ServiceVersion } from "./current_service.ts";
 import type { Service } from "./service.ts";
-import type { ServerObserver } from "././stats/counters.ts";
-import { DEFAULT_HANDLER_TIMEOUT_MS, type ServerContext, type Strategy } from "./strategy.ts";
+import type { ServeControls, ServeSettings } from "./settings.ts";
+import type { ServerContext, Strategy } from "./strategy.ts";
 
 const log = logger("server");
 
@@ -41,8 +40,9 @@ export const SHUTDOWN_NOTICE = "server shutting down";
 export const IDLE_NOTICE = "ERR idle timeout";
 
 /**
- * What {@link serve} needs. Every limit the server enforces enters here, so
- * the CLI, tests and embedders configure a server in one place.
+ * What {@link serve} needs: the listener and strategy, the loaded service,
+ * the {@link ServeSettings} every server shares and the live
+ * {@link ServeControls}. Every limit the server enforces enters here.
  *
  * @example
  * ```ts
@@ -54,56 +54,17 @@ export const IDLE_NOTICE = "ERR idle timeout";
  * const options: ServeOptions = { listener, strategy: poll, service: echo, maxLine: 1024 };
  * ```
  */
-export interface ServeOptions {
+export interface ServeOptions extends Omit<ServeSettings, "service">, ServeControls {
   /** A listener the caller opened, so the caller knows its address. */
   listener: Deno.Listener;
   /** How connections are handed off. */
   strategy: Strategy;
-  /** The service every client gets. */
+  /** The service every client gets, loaded. */
   service: Service;
-  /** How a Worker loads the same service; defaults to `service.name`. */
+  /** How a Worker loads the same service (the settings' `service`); defaults to `service.name`. */
   serviceSpecifier?: string;
-  /**
-   * The version each new client gets, when it may change while the server
-   * runs (a reload). Given, it overrides `service` and `serviceSpecifier`
-   * for every client accepted from then on, and the log names the version
-   * each client gets.
-   */
-  current?: CurrentService;
-  /** The words after `--` a Worker builds the same service with (exec); none by default. */
-  serviceArgs?: readonly string[];
-  /** The longest line a line service accepts; default {@link DEFAULT_MAX_LINE}. */
-  maxLine?: number;
-  /**
-   * Who may connect, and how many at once. Keep a reference to change its
-   * rules while the server runs; default: {@link DEFAULT_MAX_CONNS} clients, anyone.
-   */
-  admission?: AdmissionGate;
-  /**
-   * Close a client after this long with no byte moving either way; 0 (default)
-   * never. A function is asked once per new connection, so a reload can change it.
-   */
-  idleTimeoutMs?: number | (() => number);
-  /**
-   * After `signal` aborts, how long open clients may take to finish before
-   * they are closed; default {@link DEFAULT_GRACE_MS}.
-   */
-  graceMs?: number;
-  /**
-   * `workers`: terminate a Worker that has not answered its client's input
-   * for this long (a stuck handler); 0 never. Default {@link DEFAULT_HANDLER_TIMEOUT_MS}.
-   */
-  handlerTimeoutMs?: number;
-  /** Abort it to shut the server down. */
-  signal?: AbortSignal;
-  /** Told of every connection opened, closed or refused, and of every request. */
-  observer?: ServerObserver;
   /** Called once the strategy is ready, just before the first accept. */
   onReady?: () => void;
-  /** Require a PROXY header (v1 or v2) on every connection and trust the client it names. */
-  proxyProtocol?: boolean;
-  /** Joins this server's hub to others' (other Workers, other machines); default alone. */
-  bus?: Bus;
   /**
    * Connection ids are `first`, `first + step`, …; servers sharing a bus in
    * one process take interleaved ids so that no two clients share one.
@@ -123,7 +84,7 @@ export interface ServeOptions {
  *
  * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
  * const stop = new AbortController();
- * const served = serve({ listener, strategy: poll, service: echo, signal: stop.signal });
+ * const served = serve({ listener, strategy: poll, service: echo, shutdown: stop.signal });
  * stop.abort();
  * const { clients, bytesIn, bytesOut } = await served;
  * console.log(`${clients} clients, ${bytesIn} bytes in, ${bytesOut} bytes out`);
@@ -139,7 +100,7 @@ export interface ServeSummary {
 }
 
 /**
- * Serves clients from `listener` until `signal` aborts. Then it stops
+ * Serves clients from `listener` until `shutdown` aborts. Then it stops
  * accepting, tells line-service clients that it is shutting down, gives open
  * clients up to `graceMs` to finish, closes what is left, and resolves once
  * the last handler has finished.
@@ -155,19 +116,18 @@ export interface ServeSummary {
  *
  * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
  * const stop = new AbortController();
- * const served = serve({ listener, strategy: poll, service: echo, signal: stop.signal });
+ * const served = serve({ listener, strategy: poll, service: echo, shutdown: stop.signal });
  * stop.abort();
  * await served;
  * ```
  */
 export async function serve(options: ServeOptions): Promise<ServeSummary> {
   const { listener, strategy, service } = options;
-  const stopping = options.signal ?? new AbortController().signal;
+  const stopping = options.shutdown ?? new AbortController().signal;
   const observer = options.observer ?? {};
   const admission: AdmissionGate = options.admission ??
     new Admission({ maxConns: DEFAULT_MAX_CONNS });
-  const { idleTimeoutMs: idleTimeout = 0 } = options;
-  const idleTimeoutFor = typeof idleTimeout === "function" ? idleTimeout : () => idleTimeout;
+  const idleTimeoutFor = options.idleTimeoutFor ?? (() => options.idleTimeoutMs ?? 0);
   const graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
   // Strategies see only the hard stop: during the grace period they keep serving.
   const hardStop = new AbortController();
@@ -176,9 +136,8 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
     serviceSpecifier: options.serviceSpecifier ?? service.name,
     serviceArgs: options.serviceArgs ?? [],
     maxLine: options.maxLine ?? DEFAULT_MAX_LINE,
-    handlerTimeoutMs: options.handlerTimeoutMs ?? DEFAULT_HANDLER_TIMEOUT_MS,
     hub: new Hub(options.bus, service.departed?.bind(service)),
-    signal: hardStop.signal,
+    hardStop: hardStop.signal,
     onRequest: observer.request?.bind(observer),
   };
   // One context per version, made when the first client of a new version arrives.

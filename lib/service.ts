@@ -97,9 +97,9 @@ export interface Session {
  * ```
  */
 export interface ServiceHooks {
-  /** A short name, as given to `--service`. */
+  /** A short name, the one a server's settings name it by. */
   readonly name: string;
-  /** One line for `--help`. */
+  /** One line that says what it does, for a list of services. */
   readonly description: string;
   /**
    * Called once when the client connects. Input is delivered while it runs,

@@ -12,13 +12,6 @@ import type { Service } from "./service.ts";
 import type { RequestTimer } from "./service_driver.ts";
 
 /**
- * How long a `workers` handler may keep its client's input unanswered before
- * its Worker is presumed stuck and terminated. Generous, because `compute`'s
- * largest request takes seconds on a busy machine.
- */
-export const DEFAULT_HANDLER_TIMEOUT_MS = 30_000;
-
-/**
  * What a strategy gets to serve a connection with.
  *
  * @example
@@ -36,24 +29,20 @@ export interface ServerContext {
   readonly service: Service;
   /** How a Worker loads the same service: a built-in name or a module URL. */
   readonly serviceSpecifier: string;
-  /** The words after `--` that a service made from them (exec) is built with. */
+  /** The arguments a service made from them (exec) is built with. */
   readonly serviceArgs: readonly string[];
   /** The longest line a line service accepts. */
   readonly maxLine: number;
-  /**
-   * How long a handler that runs on its own thread may leave input
-   * unanswered before it is terminated; 0 never. Only `workers` can enforce
-   * it: a handler stuck on the main thread blocks the thread that would.
-   */
-  readonly handlerTimeoutMs: number;
   /** The server's clients, for broadcasts and `who`. */
   readonly hub: Hub;
   /**
-   * Aborted when the server stops for good: at once when it finishes, or
-   * after the grace period of a shutdown. Clients are still served during
-   * the grace period, so strategies must keep going until this aborts.
+   * The hard stop: aborted when the server stops for good, at once when it
+   * finishes, or when the grace period of a shutdown is over. It is not the
+   * shutdown signal a server's caller aborts (`ServeControls.shutdown`, the
+   * soft stop): clients are still served during the grace period, so
+   * strategies must keep going until this aborts.
    */
-  readonly signal: AbortSignal;
+  readonly hardStop: AbortSignal;
   /** Told how long each request took, when the server keeps statistics. */
   readonly onRequest?: RequestTimer;
 }
@@ -71,7 +60,7 @@ export interface ServerContext {
  * ```
  */
 export interface Strategy {
-  /** As given to `--mode`. */
+  /** The mode's name, as a server's settings give it. */
   readonly name: string;
   /**
    * Whether the accept loop waits for one client to finish before it accepts

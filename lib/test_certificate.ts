@@ -9,7 +9,7 @@
 
 /** A throw-away self-signed certificate, removed with its directory on dispose. */
 export interface TestCertificate {
-  /** The files as `--tls-cert`/`--tls-key` (and `ListenOptions`) take them. */
+  /** The files as `ListenOptions` takes them. */
   files: { certFile: string; keyFile: string };
   /** The certificate in PEM, for a client to trust. */
   cert: string;

@@ -1,6 +1,6 @@
 /**
  * Rate limits: a token bucket, and one bucket per client address for
- * `--rate N/SECONDS`. A client may open N connections at once and then one
+ * A rate of `N/SECONDS`. A client may open N connections at once and then one
  * more every SECONDS/N seconds; the clock is injectable so tests need no sleeps.
  *
  * @module
@@ -19,8 +19,12 @@ export interface Rate {
 
 /** Thrown by {@link parseRate} for text that is not `N/SECONDS`. */
 export class RateSyntaxError extends Error {
+  /** What a rate looks like, without the text that was given. */
+  readonly reason = "expected N/SECONDS, e.g. 10/1 or 100/60, with N at least 1";
+
   constructor(text: string) {
-    super(`"${text}": expected N/SECONDS, e.g. 10/1 or 100/60, with N at least 1`);
+    super();
+    this.message = `"${text}": ${this.reason}`;
     this.name = "RateSyntaxError";
   }
 }

@@ -1,6 +1,6 @@
 /**
  * servidor's version, read from `deno.json` so that there is one place to
- * change it: `deno publish`, `servidor --version` and the installed command
+ * change it: `deno publish`, the CLI's version command and the installed command
  * all agree.
  *
  * @module

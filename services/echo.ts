@@ -15,7 +15,7 @@ import type { ByteService } from "../lib/service.ts";
  *
  * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
  * const stop = new AbortController();
- * const served = serve({ listener, strategy: createStrategy("poll"), service: echo, signal: stop.signal });
+ * const served = serve({ listener, strategy: createStrategy("poll"), service: echo, shutdown: stop.signal });
  * stop.abort();
  * await served;
  * ```

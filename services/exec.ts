@@ -2,7 +2,7 @@
  * `exec`: the inetd service. For each client it runs a program with the
  * program's standard input and output joined to the connection, the way
  * `inetd`, `ncat -e` and ucspi-tcp's `tcpserver` do, so any filter becomes a
- * network service: `--service=exec -- bc -q` is a calculator server.
+ * network service: exec with the arguments `bc -q` is a calculator server.
  *
  * The program learns who called the way ucspi-tcp tells it, through
  * `PROTO`, `TCPREMOTEIP`, `TCPREMOTEPORT`, `TCPLOCALIP` and `TCPLOCALPORT`.

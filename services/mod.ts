@@ -30,7 +30,7 @@ export {
 } from "./registry.ts";
 
 /**
- * Turns what a person typed after `--service=` into what {@link loadService}
+ * Turns what a person typed as a service into what {@link loadService}
  * takes, the same on the main thread and in a Worker: a name stays a name,
  * a URL stays a URL, and a file path (`./my_service.ts`, `/srv/x.ts`, anything
  * with a slash or a script's extension) becomes an absolute `file:` URL.
@@ -79,7 +79,7 @@ export interface LoadedService extends ServiceVersion {
  * loads that exact text in any Worker, whatever happens to the files later.
  *
  * @param specifier As {@link loadService} takes it.
- * @param args The words after `--`; only a service made from them takes any.
+ * @param args The service's arguments; only a service made from them takes any.
  * @throws {UnknownServiceError} As {@link loadService} does, naming the module's file.
  *
  * @example

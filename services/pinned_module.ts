@@ -4,7 +4,7 @@
  * memory as `blob:` URLs. Importing the snapshot on the main thread and in
  * every Worker yields exactly that version, whatever happens to the files
  * afterwards, so a server serves the version it loaded until it is told to
- * load another (`--reload-service`).
+ * load another (a reload of the service).
  *
  * Which imports are pinned: local script files (`./helpers.ts`), followed
  * recursively. servidor's own modules (`../servidor/mod.ts`) are not: they are

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { oneLine } from "../lib/errors.ts";
+import { oneLine, SettingError } from "../lib/errors.ts";
 import { type Service, serviceProblems } from "../lib/service.ts";
 import { createExecService, programProblem } from "./exec.ts";
 import { chargen } from "./chargen.ts";
@@ -19,7 +19,7 @@ import { echo } from "./echo.ts";
 import { reverse } from "./reverse.ts";
 
 /**
- * Every built-in service, by the name `--service` takes.
+ * Every built-in service, by name.
  *
  * @example
  * ```ts
@@ -39,7 +39,7 @@ export const SERVICES: Readonly<Record<string, Service>> = Object.freeze({
 });
 
 /**
- * Makes a service from the words after `--` on the command line.
+ * Makes a service from arguments (exec's command and its own arguments).
  *
  * @param args The words; a factory throws {@link UnknownServiceError} when they do not fit.
  *
@@ -54,7 +54,7 @@ export const SERVICES: Readonly<Record<string, Service>> = Object.freeze({
 export type ServiceFactory = (args: readonly string[]) => Service;
 
 /**
- * Services made from the words after `--`, by the name `--service` takes.
+ * Services made from arguments (exec's command), by name.
  *
  * @example
  * ```ts
@@ -67,22 +67,22 @@ export const SERVICE_FACTORIES: Readonly<Record<string, ServiceFactory>> = Objec
   exec: (args: readonly string[]) => {
     const [command, ...rest] = args;
     if (command === undefined) {
-      throw new UnknownServiceError("--service=exec needs a command after --, e.g. -- cat");
+      throw new UnknownServiceError("exec needs a command to run, e.g. cat");
     }
     if (Deno.permissions.querySync({ name: "run", command }).state !== "granted") {
       throw new UnknownServiceError(
-        `--service=exec needs permission to run ${command}: run deno with --allow-run`,
+        `exec needs permission to run ${command}: run deno with --allow-run`,
       );
     }
     // A program that cannot be found would fail every client; say so now, once.
     const problem = programProblem(command);
-    if (problem !== undefined) throw new UnknownServiceError(`--service=exec: ${problem}`);
+    if (problem !== undefined) throw new UnknownServiceError(`exec: ${problem}`);
     return createExecService(command, rest);
   },
 });
 
 /**
- * Every name `--service` takes, built-ins first.
+ * Every service name, built-ins first.
  *
  * @example
  * ```ts
@@ -108,14 +108,14 @@ export const SERVICE_NAMES: readonly string[] = [
  * await assert.rejects(loadService("nope"), UnknownServiceError);
  * ```
  */
-export class UnknownServiceError extends Error {
+export class UnknownServiceError extends SettingError {
   /**
    * Makes the error.
    *
    * @param message One sentence naming the service and what is wrong.
    */
   constructor(message: string) {
-    super(message);
+    super("service", message);
     this.name = "UnknownServiceError";
   }
 }
@@ -139,7 +139,7 @@ export const HAS_SCHEME: RegExp = /^[a-z][a-z0-9+.-]*:/i;
  *
  * @param specifier A built-in name like `echo`, `exec`, or a module URL
  *   (`file:`, `https:`); see {@link serviceSpecifier} for paths.
- * @param args The words after `--`; only a service made from them takes any.
+ * @param args The service's arguments; only a service made from them takes any.
  * @throws {UnknownServiceError} For an unknown name, a module that fails to
  *   load, or one whose default export is not a service.
  *
@@ -161,9 +161,7 @@ export async function loadService(
   if (factory) return factory(args);
   if (args.length > 0) {
     throw new UnknownServiceError(
-      `--service=${specifier} takes no words after --; only ${
-        Object.keys(SERVICE_FACTORIES).join(", ")
-      } does`,
+      `${specifier} takes no arguments; only ${Object.keys(SERVICE_FACTORIES).join(", ")} does`,
     );
   }
   const builtIn = Object.hasOwn(SERVICES, specifier) ? SERVICES[specifier] : undefined;

@@ -1,5 +1,5 @@
 /**
- * `--reload-service`: a service module replaced while the server runs, as
+ * Reloading a service: a service module replaced while the server runs, as
  * Erlang/OTP swaps code under live connections. The module and the local
  * modules it imports are watched; on a change, or when asked (SIGHUP), the
  * new text is pinned, loaded and checked, and only then put in force for the

@@ -1,16 +1,15 @@
 /**
- * The strategies by the name `--mode` takes.
+ * The strategies by name, and the modes: each strategy, and `reuseport`.
  *
  * @module
  */
-import type { LogSettings } from "../lib/log.ts";
 import type { Strategy } from "../lib/strategy.ts";
 import { poll } from "./poll.ts";
 import { single } from "./single.ts";
-import { createWorkers } from "./workers.ts";
+import { createWorkers, type WorkersOptions } from "./workers.ts";
 
 /**
- * The names `--mode` accepts.
+ * Every mode a server can run in.
  *
  * @example
  * ```ts
@@ -25,42 +24,25 @@ export const MODES = ["single", "poll", "workers", "reuseport"] as const;
  *
  * @example
  * ```ts
- * import { createStrategy, type Mode } from "./mod.ts";
+ * import { type Mode, MODES } from "./mod.ts";
  *
  * const mode: Mode = "poll";
- * const strategy = createStrategy(mode);
+ * console.log(MODES.includes(mode));
  * ```
  */
 export type Mode = typeof MODES[number];
 
 /**
- * What any strategy may be tuned with.
- *
- * @example
- * ```ts
- * import { createStrategy, type StrategyOptions } from "./mod.ts";
- *
- * const options: StrategyOptions = { maxWorkers: 8, idleWorkers: 2 };
- * const workers = createStrategy("workers", options);
- * await workers.close?.();
- * ```
+ * The modes that are one server with one strategy. `reuseport` is not one:
+ * it is a topology of N `poll` servers, reached through `serveMode()`.
  */
-export interface StrategyOptions {
-  /** `workers`: Workers alive at once. */
-  maxWorkers?: number;
-  /** `workers`: ready Workers kept between clients. */
-  idleWorkers?: number;
-  /** `workers`: how each Worker logs. */
-  log?: LogSettings;
-}
+export type StrategyName = Exclude<Mode, "reuseport">;
 
 /**
- * Makes the strategy for a mode. `reuseport` runs `poll` in each of its
- * Workers, each with its own listener; the Workers themselves are started by
- * `serveReusePort()` in `reuseport.ts` instead of `serve()`.
+ * Makes the strategy for a one-loop mode.
  *
- * @param mode One of {@link MODES}.
- * @param options Knobs for the strategies that have them.
+ * @param name `single`, `poll` or `workers`.
+ * @param options The `workers` strategy's bounds; the others have none.
  *
  * @example
  * ```ts
@@ -71,15 +53,13 @@ export interface StrategyOptions {
  * assert.equal(createStrategy("poll").sequential, false);
  * ```
  */
-export function createStrategy(mode: Mode, options: StrategyOptions = {}): Strategy {
-  switch (mode) {
+export function createStrategy(name: StrategyName, options: WorkersOptions = {}): Strategy {
+  switch (name) {
     case "single":
       return single;
     case "poll":
       return poll;
     case "workers":
       return createWorkers(options);
-    case "reuseport":
-      return poll;
   }
 }

@@ -5,9 +5,9 @@
  * the only new thing here is starting and stopping them. Unlike `workers`, no
  * byte crosses between threads: a connection lives and dies in the Worker
  * that accepted it. Chat spans the Workers through a bus (a
- * `MessagePort` from each Worker to each other, or Redis with `--bus`).
+ * `MessagePort` from each Worker to each other, or Redis).
  *
- * SO_REUSEPORT in Deno is an unstable API (run with `--unstable-net`) and
+ * SO_REUSEPORT in Deno is an unstable API (`unstable-net`) and
  * spreads connections only on Linux; elsewhere it is silently ignored, so the
  * Workers could not share the port.
  *
@@ -17,8 +17,9 @@ import { Admission, DEFAULT_MAX_CONNS } from "../lib/admission.ts";
 import { MessagePortBus } from "../lib/chat/bus.ts";
 import type { BusSpec } from "../lib/chat/open_bus.ts";
 import { describeError } from "../lib/errors.ts";
-import { logger, type LogSettings } from "../lib/log.ts";
-import { DEFAULT_GRACE_MS, type ServeSummary } from "../lib/server.ts";
+import { logger } from "../lib/log.ts";
+import type { ServeSummary } from "../lib/server.ts";
+import type { ServeSettings } from "../lib/settings.ts";
 import type { CurrentService, ServiceVersion } from "../lib/current_service.ts";
 import type { CombinedStats } from "../lib/stats/counters.ts";
 import type { FromListener, ToListener } from "./reuseport_protocol.ts";
@@ -26,12 +27,12 @@ import { workerScriptUrl } from "./worker_script.ts";
 
 const log = logger("reuseport");
 
-/** One Worker a core unless `--threads` says otherwise. */
+/** One Worker a core unless the settings say otherwise. */
 export const DEFAULT_THREADS: number = navigator.hardwareConcurrency || 1;
 
 /**
  * Why `reuseport` cannot run here, in one line, or `undefined` if it can.
- * Deno ends the process at once on `reusePort` without `--unstable-net`, so
+ * Deno ends the process at once on `reusePort` without its unstable-net API, so
  * this must be asked before listening.
  *
  * @example
@@ -44,58 +45,44 @@ export const DEFAULT_THREADS: number = navigator.hardwareConcurrency || 1;
  */
 export function reusePortProblem(): string | undefined {
   if (Deno.build.os !== "linux") {
-    return `--mode=reuseport needs SO_REUSEPORT load balancing, which Deno offers only on Linux (this is ${Deno.build.os})`;
+    return `reuseport needs SO_REUSEPORT load balancing, which Deno offers only on Linux (this is ${Deno.build.os})`;
   }
   // `listenDatagram` is one of the APIs `--unstable-net` turns on.
   if (typeof (Deno as { listenDatagram?: unknown }).listenDatagram !== "function") {
-    return "--mode=reuseport needs Deno's unstable SO_REUSEPORT API: run deno with --unstable-net";
+    return "reuseport needs Deno's unstable SO_REUSEPORT API: run deno with --unstable-net";
   }
   return undefined;
 }
 
-/** What {@link serveReusePort} needs. */
-export interface ReusePortOptions {
-  /**
-   * A listener the caller opened with `reusePort: true`, which reserves the
-   * port (and resolves port 0). It is closed once the Workers listen, so that
-   * the kernel sends no connection to a socket nobody accepts on.
-   */
-  listener: Deno.TcpListener;
+/** What `reuseport` adds to the settings every server shares. */
+export interface ReusePortSettings extends ServeSettings {
   /** How many Workers; default {@link DEFAULT_THREADS}. */
   threads?: number;
-  /** The service, as `--service` names it, or a pinned module's URL. */
-  serviceSpecifier: string;
+  /** The bus the Workers' hubs share; default `MessagePort`s between them, a room of their own. */
+  bus?: BusSpec;
+}
+
+/** The live parts of a `reuseport` server, all on the main thread. */
+export interface ReusePortControls {
+  /** Abort it to stop every Worker, each after its grace period. */
+  shutdown: AbortSignal;
   /**
    * The version new clients get, when a reload may replace it: each Worker
    * loads each new version, and a replacement resolves once all of them
-   * serve it. `serviceSpecifier` is ignored when this is given.
+   * serve it. The settings' `service` is ignored when this is given.
    */
   current?: CurrentService;
-  /** Words for the service after `--` (exec's command). */
-  serviceArgs?: string[];
   /** Who may connect; the Workers ask it, so its limits hold for the whole server. */
   admission?: Admission;
   /**
-   * Close a client idle this long; 0 never. A function is asked at each
-   * admission, and the answer travels with it, so a reload reaches every Worker.
+   * The idle timeout in force, asked at each admission; the answer travels
+   * with it, so a reload reaches every Worker.
    */
-  idleTimeoutMs?: number | (() => number);
-  /** How long clients may finish after a stop. */
-  graceMs?: number;
-  /** The longest line a line service accepts. */
-  maxLine: number;
-  /** How each Worker logs. */
-  log: LogSettings;
-  /** Require a PROXY header on every connection. */
-  proxyProtocol?: boolean;
-  /** The bus the Workers' hubs share; default `MessagePort`s between them, a room of their own. */
-  bus?: BusSpec;
+  idleTimeoutFor?: () => number;
   /** Where the Workers' statistics are added up; none are kept unless given. */
   stats?: CombinedStats;
-  /** Abort it to stop every Worker. */
-  signal: AbortSignal;
   /** Called once every Worker is listening. */
-  onListening?: () => void;
+  onReady?: () => void;
 }
 
 /** One Worker and what it has said. */
@@ -108,70 +95,78 @@ interface Listener {
 }
 
 /**
- * Starts the Workers, serves until `signal` aborts, then stops them and adds
- * up what they did.
+ * Starts the Workers, serves until `shutdown` aborts, then stops them and
+ * adds up what they did.
  *
- * @param options The reserved listener, the service and the Workers' settings.
+ * @param listener A listener the caller opened with `reusePort: true`, which
+ *   reserves the port (and resolves port 0). It is closed once the Workers
+ *   listen, so that the kernel sends no connection to a socket nobody accepts on.
+ * @param settings The settings every Worker's server is started with.
+ * @param controls The shutdown signal, the admission and the statistics.
  * @throws When a Worker cannot start; the others are stopped first.
  */
-export async function serveReusePort(options: ReusePortOptions): Promise<ServeSummary> {
-  const threads = options.threads ?? DEFAULT_THREADS;
-  // A room of its own, so that two servers in one process never share a chat.
-  const mesh = options.bus ? undefined : MessagePortBus.mesh(threads);
-  const { hostname, port } = options.listener.addr;
-  const admission = options.admission ?? new Admission({ maxConns: DEFAULT_MAX_CONNS });
-  const { idleTimeoutMs: idleTimeout = 0 } = options;
-  const idleTimeoutFor = typeof idleTimeout === "function" ? idleTimeout : () => idleTimeout;
-  const listeners: Listener[] = [];
+export async function serveReusePort(
+  listener: Deno.TcpListener,
+  settings: ReusePortSettings,
+  controls: ReusePortControls,
+): Promise<ServeSummary> {
+  const threads = settings.threads ?? DEFAULT_THREADS;
+  // A room of its own (MessagePorts between the Workers) unless the settings name a bus,
+  // so that two servers in one process never share a chat.
+  const mesh = settings.bus ? undefined : MessagePortBus.mesh(threads);
+  const { hostname, port } = listener.addr;
+  const admission = controls.admission ?? new Admission({ maxConns: DEFAULT_MAX_CONNS });
+  const idleTimeoutFor = controls.idleTimeoutFor ?? (() => settings.idleTimeoutMs ?? 0);
+  const { shutdown, stats } = controls;
+  const workers: Listener[] = [];
   for (let index = 1; index <= threads; index++) {
-    listeners.push(startListener(admission, idleTimeoutFor, options.stats, {
+    workers.push(startListener(admission, idleTimeoutFor, stats, {
       type: "start",
       index,
       threads,
       hostname,
       port,
-      service: options.current?.version.specifier ?? options.serviceSpecifier,
-      serviceArgs: options.serviceArgs ?? [],
-      serviceVersion: options.current?.version.version,
-      maxLine: options.maxLine,
-      idleTimeoutMs: idleTimeoutFor(),
-      graceMs: options.graceMs ?? DEFAULT_GRACE_MS,
-      log: options.log,
-      proxyProtocol: options.proxyProtocol ?? false,
-      bus: mesh ? { kind: "ports", ports: mesh[index - 1]! } : options.bus!,
-      reportStats: options.stats !== undefined,
+      // Plain data, so it crosses as it is; the idle timeout is the one in force now.
+      settings: {
+        ...settings,
+        service: controls.current?.version.specifier ?? settings.service,
+        idleTimeoutMs: idleTimeoutFor(),
+      },
+      serviceVersion: controls.current?.version.version,
+      bus: mesh ? { kind: "ports", ports: mesh[index - 1]! } : settings.bus!,
+      reportStats: stats !== undefined,
     }));
   }
   const stopAll = () => {
-    for (const { worker } of listeners) worker.postMessage({ type: "stop" } satisfies ToListener);
+    for (const { worker } of workers) worker.postMessage({ type: "stop" } satisfies ToListener);
   };
   try {
-    await Promise.all(listeners.map((listener) => listener.listening));
+    await Promise.all(workers.map((worker) => worker.listening));
   } catch (error) {
-    for (const { worker } of listeners) worker.terminate();
-    options.listener.close();
+    for (const { worker } of workers) worker.terminate();
+    listener.close();
     throw error;
   }
-  options.listener.close();
-  const stopFollowing = options.current?.subscribe(async (version) => {
-    await Promise.all(listeners.map((listener) => listener.serve(version)));
+  listener.close();
+  const stopFollowing = controls.current?.subscribe(async (version) => {
+    await Promise.all(workers.map((worker) => worker.serve(version)));
   });
-  options.onListening?.();
-  if (options.signal.aborted) stopAll();
-  else options.signal.addEventListener("abort", stopAll, { once: true });
+  controls.onReady?.();
+  if (shutdown.aborted) stopAll();
+  else shutdown.addEventListener("abort", stopAll, { once: true });
 
   const summary: ServeSummary = { clients: 0, bytesIn: 0, bytesOut: 0 };
   try {
-    for (const result of await Promise.allSettled(listeners.map((l) => l.stopped))) {
+    for (const result of await Promise.allSettled(workers.map((worker) => worker.stopped))) {
       if (result.status === "rejected") continue;
       summary.clients += result.value.clients;
       summary.bytesIn += result.value.bytesIn;
       summary.bytesOut += result.value.bytesOut;
     }
   } finally {
-    options.signal.removeEventListener("abort", stopAll);
+    shutdown.removeEventListener("abort", stopAll);
     stopFollowing?.();
-    for (const { worker } of listeners) worker.terminate();
+    for (const { worker } of workers) worker.terminate();
   }
   return summary;
 }

@@ -7,8 +7,8 @@
  */
 import type { Refusal } from "../lib/admission.ts";
 import type { BusSpec } from "../lib/chat/open_bus.ts";
-import type { LogSettings } from "../lib/log.ts";
 import type { ServeSummary } from "../lib/server.ts";
+import type { ServeSettings } from "../lib/settings.ts";
 import type { StatsSnapshot } from "../lib/stats/counters.ts";
 
 /** How often a Worker that keeps statistics reports them while it serves. */
@@ -24,18 +24,13 @@ export type ToListener =
     threads: number;
     hostname: string;
     port: number;
-    service: string;
-    serviceArgs: string[];
+    /** The settings of the Worker's own server, the same type `serve()` takes. */
+    settings: ServeSettings;
     /**
      * The service's version, when it may be replaced while the server runs;
      * the Worker then logs which version each client gets.
      */
     serviceVersion?: string;
-    maxLine: number;
-    idleTimeoutMs: number;
-    graceMs: number;
-    log: LogSettings;
-    proxyProtocol: boolean;
     bus: BusSpec;
     /** Keep statistics and report them every {@link STATS_REPORT_MS}, and once more at the end. */
     reportStats: boolean;

@@ -29,7 +29,7 @@ function post(message: FromListener): void {
 
 /**
  * Admission is asked of the main thread, which holds one count for every
- * Worker: `--max-conns` and `--max-per-ip` limit the whole server, and a
+ * Worker: `maxConns` and `maxPerIp` limit the whole server, and a
  * reload of the rules reaches every Worker at once.
  */
 const pendingAdmissions = new Map<number, (refusal: Refusal | undefined) => void>();
@@ -66,8 +66,9 @@ async function takeUp(specifier: string, version: string): Promise<void> {
 }
 
 async function run(start: Extract<ToListener, { type: "start" }>): Promise<void> {
-  configureLogging(start.log);
-  idleTimeoutMs = start.idleTimeoutMs;
+  const { settings } = start;
+  if (settings.log) configureLogging(settings.log);
+  idleTimeoutMs = settings.idleTimeoutMs ?? 0;
   let listener: Deno.TcpListener;
   try {
     listener = Deno.listen({
@@ -91,12 +92,12 @@ async function run(start: Extract<ToListener, { type: "start" }>): Promise<void>
     return;
   }
   try {
-    const service = await loadService(start.service, start.serviceArgs);
-    serviceArgs = start.serviceArgs;
+    const service = await loadService(settings.service, settings.serviceArgs);
+    serviceArgs = settings.serviceArgs ?? [];
     if (start.serviceVersion !== undefined) {
       current = new CurrentService({
         service,
-        specifier: start.service,
+        specifier: settings.service,
         version: start.serviceVersion,
       });
     }
@@ -115,18 +116,15 @@ async function run(start: Extract<ToListener, { type: "start" }>): Promise<void>
     stop.signal.addEventListener("abort", () => clearInterval(reporter), { once: true });
     post({ type: "listening" });
     const summary = await serve({
+      ...settings,
       listener,
       strategy: poll,
       service,
-      serviceSpecifier: start.service,
-      serviceArgs: start.serviceArgs,
+      serviceSpecifier: settings.service,
       current,
-      maxLine: start.maxLine,
       admission: remoteAdmission,
-      idleTimeoutMs: () => idleTimeoutMs,
-      graceMs: start.graceMs,
-      signal: stop.signal,
-      proxyProtocol: start.proxyProtocol,
+      idleTimeoutFor: () => idleTimeoutMs,
+      shutdown: stop.signal,
       bus,
       ids: { first: start.index, step: start.threads },
       observer: stats,

@@ -8,7 +8,7 @@
  *
  * At most `maxWorkers` clients are served at once. The next client waits,
  * connected but unread, until a Worker is free, like a request queued for a
- * thread pool; `--max-conns` is the knob that refuses instead of waiting.
+ * thread pool; the admission's `maxConns` is the knob that refuses instead of waiting.
  * `idleWorkers` Workers are started before the first client is accepted, and
  * finished Workers are kept ready up to that number, because starting a Worker
  * (a thread, an isolate, its modules) costs far more than a connection does.
@@ -21,19 +21,32 @@ import type { ServerContext, Strategy } from "../lib/strategy.ts";
 import { logger } from "../lib/log.ts";
 import { DoorbellWatcher } from "./workers/doorbell.ts";
 import { OutOfDescriptorsError, WorkerPool } from "./workers/pool.ts";
-import { serveThroughWorker } from "./workers/shuttle.ts";
+import { serveThroughWorker, type WorkerTuning } from "./workers/shuttle.ts";
 
-/** The bound on Workers alive at once unless `--max-workers` says otherwise. */
+/** The bound on Workers alive at once unless the options say otherwise. */
 export const DEFAULT_MAX_WORKERS = 64;
-/** Ready Workers kept between clients unless `--idle-workers` says otherwise. */
+/** Ready Workers kept between clients unless the options say otherwise. */
 export const DEFAULT_IDLE_WORKERS = 4;
 
-/** How the `workers` strategy is tuned. */
+/**
+ * How long a `workers` handler may keep its client's input unanswered before
+ * its Worker is presumed stuck and terminated. Generous, because `compute`'s
+ * largest request takes seconds on a busy machine.
+ */
+export const DEFAULT_HANDLER_TIMEOUT_MS = 30_000;
+
+/** How the `workers` strategy is tuned: settings no other strategy has. */
 export interface WorkersOptions {
   /** Workers alive at once; each serves one client. */
   maxWorkers?: number;
   /** Finished Workers kept ready for the next client. */
   idleWorkers?: number;
+  /**
+   * Terminate a Worker that has left its client's input unanswered this long
+   * (a stuck handler); 0 never. Only `workers` can: a handler stuck on the
+   * main thread blocks the thread that would. Default {@link DEFAULT_HANDLER_TIMEOUT_MS}.
+   */
+  handlerTimeoutMs?: number;
   /** How each Worker logs. */
   log?: LogSettings;
 }
@@ -65,7 +78,10 @@ export function createWorkers(options: WorkersOptions = {}): WorkersStrategy {
   });
   // Out of descriptors, every client is refused until some come back: say so once a spell.
   let refusingSince: number | undefined;
-  const logSettings: LogSettings = options.log ?? { level: "warn", format: "text" };
+  const tuning = {
+    log: options.log ?? { level: "warn", format: "text" },
+    handlerTimeoutMs: options.handlerTimeoutMs ?? DEFAULT_HANDLER_TIMEOUT_MS,
+  } satisfies WorkerTuning;
   const doorbell = new DoorbellWatcher();
   return {
     name: "workers",
@@ -82,7 +98,7 @@ export function createWorkers(options: WorkersOptions = {}): WorkersStrategy {
     start: () => pool.prestart(),
     async handle(connection: Connection, context: ServerContext): Promise<void> {
       const onShutdown = () => pool.drain();
-      context.signal.addEventListener("abort", onShutdown, { once: true });
+      context.hardStop.addEventListener("abort", onShutdown, { once: true });
       try {
         let worker;
         try {
@@ -110,12 +126,12 @@ export function createWorkers(options: WorkersOptions = {}): WorkersStrategy {
           worker,
           connection,
           context,
-          logSettings,
+          tuning,
           doorbell,
         );
         pool.release(worker, reusable);
       } finally {
-        context.signal.removeEventListener("abort", onShutdown);
+        context.hardStop.removeEventListener("abort", onShutdown);
       }
     },
     close(): Promise<void> {

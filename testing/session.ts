@@ -154,10 +154,9 @@ export function openTestSession(service: Service, options: TestSessionOptions = 
     serviceSpecifier: service.name,
     serviceArgs: [],
     maxLine: options.maxLine ?? DEFAULT_MAX_LINE,
-    handlerTimeoutMs: 0,
     hub,
     // The server never stops under a test session; the client ends it.
-    signal: new AbortController().signal,
+    hardStop: new AbortController().signal,
   };
   const finished = handleConnection(connection, context).finally(() => connection.close());
   const reader = new ChunkReader(() => stream.nextOutput());

@@ -6,7 +6,10 @@ const decoder = new TextDecoder();
 
 const BAD_FLAGS: Array<[string[], RegExp]> = [
   [["--mode=bogus"], /^servidor: invalid --mode "bogus": expected one of single, poll, workers/],
-  [["--service=nope"], /^servidor: unknown service "nope"; known services: echo, discard, daytime/],
+  [
+    ["--service=nope"],
+    /^servidor: --service: unknown service "nope"; known services: echo, discard, daytime/,
+  ],
   [["--port=70000"], /^servidor: invalid --port "70000": expected a whole number from 0 to 65535/],
   [["--port=-1"], /^servidor: invalid --port "-1"/],
   [["--frobnicate"], /^servidor: unknown flag --frobnicate/],
@@ -40,7 +43,7 @@ Deno.test("the CLI refuses --mode=reuseport without --unstable-net, with one lin
       "--allow-read",
     ]),
     2,
-    /^servidor: --mode=reuseport needs .* run deno with --unstable-net/,
+    /^servidor: --mode: reuseport needs .* run deno with --unstable-net/,
   );
 });
 

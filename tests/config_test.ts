@@ -7,7 +7,7 @@ import {
   ConfigReloader,
   describeChanges,
   type ReloadableSettings,
-} from "../lib/config.ts";
+} from "../cli/config.ts";
 
 const BASE: ReloadableSettings = {
   rules: { maxConns: 100, maxPerIp: 0, allow: [], deny: [] },

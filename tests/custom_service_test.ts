@@ -39,22 +39,22 @@ const MODULE_MISTAKES: Array<[string, string[], RegExp]> = [
   [
     "./tests/fixtures/not_a_service.ts",
     ["--allow-net", "--allow-read"],
-    /^servidor: file:\/\/\S+\/tests\/fixtures\/not_a_service\.ts does not export a valid service as default: it needs a string `description`, `framing` set to "bytes" or "lines"/,
+    /^servidor: --service: file:\/\/\S+\/tests\/fixtures\/not_a_service\.ts does not export a valid service as default: it needs a string `description`, `framing` set to "bytes" or "lines"/,
   ],
   [
     "./tests/fixtures/no_default_service.ts",
     ["--allow-net", "--allow-read"],
-    /^servidor: file:\/\/\S+\/tests\/fixtures\/no_default_service\.ts has no default export: end it with `export default shout;`/,
+    /^servidor: --service: file:\/\/\S+\/tests\/fixtures\/no_default_service\.ts has no default export: end it with `export default shout;`/,
   ],
   [
     "./tests/fixtures/no_such_service.ts",
     ["--allow-net", "--allow-read"],
-    /^servidor: cannot load service module file:\/\/\S+no_such_service\.ts: /,
+    /^servidor: --service: cannot load service module file:\/\/\S+no_such_service\.ts: /,
   ],
   [
     EXAMPLE,
     ["--allow-net"],
-    /^servidor: loading the service module \S+\/services\/examples\/upper\.ts needs read access: run deno with --allow-read/,
+    /^servidor: --service: loading the service module \S+\/services\/examples\/upper\.ts needs read access: run deno with --allow-read/,
   ],
 ];
 

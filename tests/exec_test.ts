@@ -149,27 +149,27 @@ const EXEC_MISTAKES: Array<[string[], string[], RegExp]> = [
   [
     ["--service=exec", "--", "cat"],
     ["--allow-net"],
-    /^servidor: --service=exec needs permission to run cat: run deno with --allow-run/,
+    /^servidor: --service: exec needs permission to run cat: run deno with --allow-run/,
   ],
   [
     ["--service=exec"],
     ["--allow-net", "--allow-run"],
-    /^servidor: --service=exec needs a command after --/,
+    /^servidor: --service: exec needs a command to run, e.g. cat/,
   ],
   [
     ["--service=echo", "--", "cat"],
     ["--allow-net"],
-    /^servidor: --service=echo takes no words after --; only exec does/,
+    /^servidor: --service: echo takes no arguments; only exec does/,
   ],
   [
     ["--service=exec", "--", "servidor-no-such-program"],
     ["--allow-net", "--allow-run", "--allow-env", "--allow-read"],
-    /^servidor: --service=exec: no program servidor-no-such-program on PATH/,
+    /^servidor: --service: exec: no program servidor-no-such-program on PATH/,
   ],
   [
     ["--service=exec", "--", "./README.md"],
     ["--allow-net", "--allow-run", "--allow-env", "--allow-read"],
-    /^servidor: --service=exec: \.\/README\.md is not an executable file/,
+    /^servidor: --service: exec: \.\/README\.md is not an executable file/,
   ],
 ];
 

@@ -1,29 +1,26 @@
 /** The small promises of the command line that a hostile run found broken. */
 import assert from "node:assert/strict";
-import { host, positiveSeconds, seconds } from "../lib/flags.ts";
+import { host, positiveSeconds, seconds } from "../cli/parse.ts";
 import { assertOneLineError, CliServer, runCli } from "./_helpers/cli.ts";
 
 Deno.test("seconds() rounds a positive duration below a millisecond up to one, never down to 0 (off)", () => {
-  assert.equal(seconds("idle-timeout", "0.0001", 86_400), 1);
-  assert.equal(seconds("handler-timeout", "0.0004", 86_400), 1);
-  assert.equal(seconds("idle-timeout", "0", 86_400), 0);
-  assert.equal(seconds("grace", "0.25", 3_600), 250);
+  assert.equal(seconds(86_400)("0.0001"), 1);
+  assert.equal(seconds(86_400)("0.0004"), 1);
+  assert.equal(seconds(86_400)("0"), 0);
+  assert.equal(seconds(3_600)("0.25"), 250);
 });
 
 Deno.test("positiveSeconds() takes decimals and refuses 0", () => {
-  assert.equal(positiveSeconds("stats-interval", "0.5", 86_400), 500);
-  assert.throws(
-    () => positiveSeconds("stats-interval", "0", 86_400),
-    /invalid --stats-interval "0"/,
-  );
+  assert.equal(positiveSeconds(86_400)("0.5"), 500);
+  assert.throws(() => positiveSeconds(86_400)("0"), /expected seconds above 0/);
 });
 
 Deno.test("host() takes names and addresses, and refuses what looks like an address but is not one", () => {
   for (const good of ["localhost", "127.0.0.1", "::1", "0.0.0.0", "example.org"]) {
-    assert.equal(host("host", good), good);
+    assert.equal(host(good), good);
   }
   for (const bad of ["256.1.1.1", "1.2.3", "::::::::", "1:2:3:4:5:6:7:8:9", ""]) {
-    assert.throws(() => host("host", bad), /invalid --host/);
+    assert.throws(() => host(bad), /expected a host name or an IPv4 or IPv6 address/);
   }
 });
 
@@ -55,5 +52,8 @@ Deno.test("a URL --service that cannot be loaded is one line from servidor", asy
   const ours = result.stderr.split("\n").filter((line) => line !== "" && !/Download/.test(line));
   assert.equal(result.code, 2, result.stderr);
   assert.equal(ours.length, 1, result.stderr);
-  assert.match(ours[0]!, /^servidor: cannot load service module .*missing\.ts: .*refused/);
+  assert.match(
+    ours[0]!,
+    /^servidor: --service: cannot load service module .*missing\.ts: .*refused/,
+  );
 });

@@ -22,7 +22,7 @@ Deno.test("the CLI refuses a missing TLS key file with one line and exit status 
   assertOneLineError(
     result,
     2,
-    /^servidor: cannot read --tls-(cert|key) \/nonexistent\/\S+: no such file/,
+    /^servidor: --tls-(cert|key): cannot read \/nonexistent\/\S+: no such file/,
   );
 });
 
@@ -31,7 +31,7 @@ Deno.test("the CLI refuses a TLS key it may not read with one line and exit stat
     ["--port=0", "--tls-cert=/tmp/servidor-cert.pem", "--tls-key=/tmp/servidor-key.pem"],
     ["--allow-net"],
   );
-  assertOneLineError(result, 2, /^servidor: cannot read --tls-cert \S+: no read access/);
+  assertOneLineError(result, 2, /^servidor: --tls-cert: cannot read \S+: no read access/);
 });
 
 Deno.test("the CLI refuses a certificate without a key with one line and exit status 2", async () => {
@@ -47,7 +47,11 @@ Deno.test("the CLI refuses a key file that holds no key with one line and exit s
       ["--port=0", `--tls-cert=${dir}/junk.pem`, `--tls-key=${dir}/junk.pem`],
       ["--allow-net", "--allow-read"],
     );
-    assertOneLineError(result, 2, /^servidor: cannot use the TLS certificate and key: /);
+    assertOneLineError(
+      result,
+      2,
+      /^servidor: --tls-cert: cannot use the TLS certificate and key: /,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -239,7 +243,7 @@ Deno.test("the CLI refuses --unix without read and write access, with one line a
   assertOneLineError(
     result,
     2,
-    /^servidor: --unix \/tmp\/servidor-denied\.sock needs read and write access to it: run deno with --allow-read --allow-write/,
+    /^servidor: --unix: \/tmp\/servidor-denied\.sock needs read and write access to it: run deno with --allow-read --allow-write/,
   );
 });
 

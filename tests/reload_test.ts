@@ -120,7 +120,7 @@ for (const mode of ["poll", "reuseport"] as const) {
     await using server = await startTestServer({
       mode,
       service: "reverse",
-      idleTimeoutMs: () => idleTimeoutMs,
+      idleTimeoutFor: () => idleTimeoutMs,
     });
     using before = await TestClient.connect(server.port);
     await before.send("uno\n");

@@ -5,7 +5,6 @@
  *
  * @module
  */
-import { UsageError } from "../flags.ts";
 import { type Bus, localBus, MessagePortBus, newNodeName } from "./bus.ts";
 
 /** Which bus a server joins, in a form that can cross to a Worker. */
@@ -63,36 +62,4 @@ async function loadRedisBus(): Promise<RedisBusModule> {
       { cause: error },
     );
   }
-}
-
-/**
- * Reads `--bus`: `local` (alone), or `redis://HOST:PORT` for a room shared
- * through Redis.
- *
- * @param value What was given.
- * @throws {UsageError} For anything else, in one line.
- *
- * @example
- * ```ts
- * import { parseBusFlag } from "./open_bus.ts";
- * import assert from "node:assert/strict";
- *
- * assert.deepEqual(parseBusFlag("redis://127.0.0.1:6379"), {
- *   kind: "redis",
- *   url: "redis://127.0.0.1:6379",
- * });
- * ```
- */
-export function parseBusFlag(value: string): BusSpec {
-  if (value === "local") return { kind: "local" };
-  let url: URL | undefined;
-  try {
-    url = new URL(value);
-  } catch {
-    url = undefined;
-  }
-  if (url?.protocol !== "redis:" || url.hostname === "") {
-    throw new UsageError(`invalid --bus "${value}": expected local or redis://HOST:PORT`);
-  }
-  return { kind: "redis", url: value };
 }

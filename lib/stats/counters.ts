@@ -55,7 +55,7 @@ export interface StatsSnapshot {
   workersAlive: number | null;
   /**
    * Workers terminated past the handler timeout that may still be running
-   * (and count against `--max-workers`); `null` where no handler is timed.
+   * (and count against the bound on Workers); `null` where no handler is timed.
    */
   workersStuck: number | null;
 }

@@ -1,5 +1,5 @@
 /**
- * The statistics over HTTP, for `--stats-port`: `/stats.json` for programs,
+ * The statistics over HTTP: `/stats.json` for programs,
  * `/metrics` for Prometheus, `/history.json` for the chart, and `/` for
  * people: a page that polls the other two and redraws itself every second.
  * The page carries its own script and chart, so it works without internet.

@@ -1,5 +1,5 @@
 /**
- * `--stats-interval`: one summary line in the log at a fixed interval, for
+ * One summary line in the log at a fixed interval, for
  * operators who watch logs rather than dashboards.
  *
  * @module

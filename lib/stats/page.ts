@@ -1,5 +1,5 @@
 /**
- * The live statistics page that `--stats-port` serves at `/`. It is one
+ * The live statistics page that the statistics endpoint serves at `/`. It is one
  * self-contained document: its script polls `/stats.json` and
  * `/history.json` every second and draws its charts as SVG by hand, so it
  * needs no library and no internet access.

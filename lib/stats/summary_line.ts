@@ -8,7 +8,7 @@ import { REFUSAL_REASONS } from "../admission.ts";
 import type { StatsSnapshot } from "./counters.ts";
 
 /**
- * One line that sums the figures up, for `--stats-interval`.
+ * One line that sums the figures up, for the periodic log line.
  *
  * @param snapshot What to sum up.
  * @param requestsPerSecond The recent request rate.

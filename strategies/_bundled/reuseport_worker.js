@@ -2796,7 +2796,7 @@ function oneLine(message) {
   const last = causes.at(-1)?.replace(/^\d+: /, "");
   return last === void 0 ? first : `${first.replace(/\.$/, "")}: ${last}`;
 }
-var log, INTERNAL_ERROR_NOTICE, ConnectionClosedError, DISCONNECT_CLASSES;
+var log, INTERNAL_ERROR_NOTICE, ConnectionClosedError, DISCONNECT_CLASSES, SettingError;
 var init_errors = __esm({
   "lib/errors.ts"() {
     init_log();
@@ -2818,6 +2818,20 @@ var init_errors = __esm({
       Deno.errors.UnexpectedEof,
       ConnectionClosedError
     ];
+    SettingError = class extends Error {
+      setting;
+      /**
+       * Makes the error.
+       *
+       * @param setting The setting's name, e.g. `certFile`, `service`, `mode`.
+       * @param message One sentence naming the thing and what is wrong with it.
+       * @param options The cause, if any.
+       */
+      constructor(setting, message, options) {
+        super(message, options), this.setting = setting;
+        this.name = "SettingError";
+      }
+    };
   }
 });
 
@@ -4310,7 +4324,7 @@ var require_generic_transformers = __commonJS({
     function isPlainKeys(keys) {
       return isPlainKey(keys[0]);
     }
-    function parseArgs2(command, ...args) {
+    function parseArgs(command, ...args) {
       const parser = new parser_1.BasicCommandParser();
       command.parseCommand(parser, ...args);
       const redisArgs = parser.redisArgs;
@@ -4319,7 +4333,7 @@ var require_generic_transformers = __commonJS({
       }
       return redisArgs;
     }
-    exports.parseArgs = parseArgs2;
+    exports.parseArgs = parseArgs;
     function transformStreamMessageReply(typeMapping, reply) {
       const [id, message, millisElapsedFromDelivery, deliveriesCounter] = reply;
       return {
@@ -34364,8 +34378,125 @@ var init_redis_bus = __esm({
   }
 });
 
-// lib/flags.ts
-import { parseArgs } from "node:util";
+// lib/chat/bus.ts
+function newNodeName() {
+  return crypto.randomUUID().slice(0, 8);
+}
+var localBus = {
+  node: "local",
+  publish() {
+  },
+  subscribe() {
+    return () => {
+    };
+  },
+  close() {
+    return Promise.resolve();
+  }
+};
+var MessagePortBus = class {
+  node = newNodeName();
+  #ports;
+  #listeners = /* @__PURE__ */ new Set();
+  /**
+   * The ports of every node in a room of `count`: entry `i` holds node `i`'s
+   * ports, one to each other node.
+   *
+   * @param count How many nodes.
+   */
+  static mesh(count) {
+    const ports = Array.from({
+      length: count
+    }, () => []);
+    for (let i = 0; i < count; i++) {
+      for (let j = i + 1; j < count; j++) {
+        const { port1, port2 } = new MessageChannel();
+        ports[i].push(port1);
+        ports[j].push(port2);
+      }
+    }
+    return ports;
+  }
+  /**
+   * Joins a room through this node's ports.
+   *
+   * @param ports One per other node, from {@link MessagePortBus.mesh}.
+   */
+  constructor(ports) {
+    this.#ports = ports;
+  }
+  publish(event) {
+    for (const port of this.#ports) port.postMessage(event);
+  }
+  subscribe(listener) {
+    this.#listeners.add(listener);
+    for (const port of this.#ports) {
+      port.onmessage ??= (message) => {
+        for (const each of this.#listeners) each(message.data);
+      };
+    }
+    return () => this.#listeners.delete(listener);
+  }
+  close() {
+    this.#listeners.clear();
+    for (const port of this.#ports) port.close();
+    return Promise.resolve();
+  }
+};
+
+// lib/chat/open_bus.ts
+async function openBus(spec, loadRedis = loadRedisBus) {
+  switch (spec.kind) {
+    case "local":
+      return localBus;
+    case "ports":
+      return new MessagePortBus(spec.ports);
+    case "redis": {
+      const { connectRedisBus: connectRedisBus2 } = await loadRedis();
+      return await connectRedisBus2(spec.url, newNodeName());
+    }
+  }
+}
+async function loadRedisBus() {
+  const specifier = new URL("./redis_bus.ts", import.meta.url).href;
+  try {
+    return await import(specifier);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotCapable)) throw error;
+    throw new Error(`the Redis bus needs read access to load ${specifier}: run deno with --allow-read`, {
+      cause: error
+    });
+  }
+}
+
+// strategies/reuseport_worker.ts
+init_errors();
+init_log();
+
+// lib/address.ts
+var IPV4_MAPPED = /^::ffff:(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})$/i;
+function formatHostPort(hostname, port) {
+  const host = hostname.replace(IPV4_MAPPED, "$1");
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}
+function formatAddr(addr) {
+  switch (addr.transport) {
+    case "tcp":
+    case "udp":
+      return formatHostPort(addr.hostname, addr.port);
+    case "unix":
+    case "unixpacket":
+      return addr.path || "unix";
+    default:
+      return "unknown";
+  }
+}
+
+// lib/listen.ts
+init_errors();
+init_log();
+var log2 = logger("server");
+var LISTEN_BACKLOG = 65535;
 
 // lib/cidr.ts
 var IPV4_MAPPED_PREFIX = 0xffffn << 32n;
@@ -34550,126 +34681,6 @@ var AddressRateLimiter = class {
     this.#sweepAt = Math.max(FIRST_SWEEP_AT, this.#buckets.size * 2);
   }
 };
-
-// lib/chat/bus.ts
-function newNodeName() {
-  return crypto.randomUUID().slice(0, 8);
-}
-var localBus = {
-  node: "local",
-  publish() {
-  },
-  subscribe() {
-    return () => {
-    };
-  },
-  close() {
-    return Promise.resolve();
-  }
-};
-var MessagePortBus = class {
-  node = newNodeName();
-  #ports;
-  #listeners = /* @__PURE__ */ new Set();
-  /**
-   * The ports of every node in a room of `count`: entry `i` holds node `i`'s
-   * ports, one to each other node.
-   *
-   * @param count How many nodes.
-   */
-  static mesh(count) {
-    const ports = Array.from({
-      length: count
-    }, () => []);
-    for (let i = 0; i < count; i++) {
-      for (let j = i + 1; j < count; j++) {
-        const { port1, port2 } = new MessageChannel();
-        ports[i].push(port1);
-        ports[j].push(port2);
-      }
-    }
-    return ports;
-  }
-  /**
-   * Joins a room through this node's ports.
-   *
-   * @param ports One per other node, from {@link MessagePortBus.mesh}.
-   */
-  constructor(ports) {
-    this.#ports = ports;
-  }
-  publish(event) {
-    for (const port of this.#ports) port.postMessage(event);
-  }
-  subscribe(listener) {
-    this.#listeners.add(listener);
-    for (const port of this.#ports) {
-      port.onmessage ??= (message) => {
-        for (const each of this.#listeners) each(message.data);
-      };
-    }
-    return () => this.#listeners.delete(listener);
-  }
-  close() {
-    this.#listeners.clear();
-    for (const port of this.#ports) port.close();
-    return Promise.resolve();
-  }
-};
-
-// lib/chat/open_bus.ts
-async function openBus(spec, loadRedis = loadRedisBus) {
-  switch (spec.kind) {
-    case "local":
-      return localBus;
-    case "ports":
-      return new MessagePortBus(spec.ports);
-    case "redis": {
-      const { connectRedisBus: connectRedisBus2 } = await loadRedis();
-      return await connectRedisBus2(spec.url, newNodeName());
-    }
-  }
-}
-async function loadRedisBus() {
-  const specifier = new URL("./redis_bus.ts", import.meta.url).href;
-  try {
-    return await import(specifier);
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotCapable)) throw error;
-    throw new Error(`the Redis bus needs read access to load ${specifier}: run deno with --allow-read`, {
-      cause: error
-    });
-  }
-}
-
-// strategies/reuseport_worker.ts
-init_errors();
-init_log();
-
-// lib/address.ts
-var IPV4_MAPPED = /^::ffff:(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})$/i;
-function formatHostPort(hostname, port) {
-  const host = hostname.replace(IPV4_MAPPED, "$1");
-  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
-}
-function formatAddr(addr) {
-  switch (addr.transport) {
-    case "tcp":
-    case "udp":
-      return formatHostPort(addr.hostname, addr.port);
-    case "unix":
-    case "unixpacket":
-      return addr.path || "unix";
-    default:
-      return "unknown";
-  }
-}
-
-// lib/listen.ts
-init_errors();
-init_log();
-var log2 = logger("server");
-var LISTEN_BACKLOG = 65535;
 
 // lib/admission.ts
 var DEFAULT_MAX_CONNS = 1e4;
@@ -35691,9 +35702,6 @@ function concat2(first, second) {
   return joined;
 }
 
-// lib/strategy.ts
-var DEFAULT_HANDLER_TIMEOUT_MS = 3e4;
-
 // lib/server.ts
 var log6 = logger("server");
 var ACCEPT_ERROR_PAUSE_MS = 50;
@@ -35702,13 +35710,12 @@ var SHUTDOWN_NOTICE = "server shutting down";
 var IDLE_NOTICE = "ERR idle timeout";
 async function serve(options) {
   const { listener, strategy, service } = options;
-  const stopping = options.signal ?? new AbortController().signal;
+  const stopping = options.shutdown ?? new AbortController().signal;
   const observer = options.observer ?? {};
   const admission = options.admission ?? new Admission({
     maxConns: DEFAULT_MAX_CONNS
   });
-  const { idleTimeoutMs: idleTimeout = 0 } = options;
-  const idleTimeoutFor = typeof idleTimeout === "function" ? idleTimeout : () => idleTimeout;
+  const idleTimeoutFor = options.idleTimeoutFor ?? (() => options.idleTimeoutMs ?? 0);
   const graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
   const hardStop = new AbortController();
   const context = {
@@ -35716,9 +35723,8 @@ async function serve(options) {
     serviceSpecifier: options.serviceSpecifier ?? service.name,
     serviceArgs: options.serviceArgs ?? [],
     maxLine: options.maxLine ?? DEFAULT_MAX_LINE,
-    handlerTimeoutMs: options.handlerTimeoutMs ?? DEFAULT_HANDLER_TIMEOUT_MS,
     hub: new Hub(options.bus, service.departed?.bind(service)),
-    signal: hardStop.signal,
+    hardStop: hardStop.signal,
     onRequest: observer.request?.bind(observer)
   };
   let versionServed;
@@ -36639,16 +36645,16 @@ var SERVICE_FACTORIES = Object.freeze({
   exec: (args) => {
     const [command, ...rest] = args;
     if (command === void 0) {
-      throw new UnknownServiceError("--service=exec needs a command after --, e.g. -- cat");
+      throw new UnknownServiceError("exec needs a command to run, e.g. cat");
     }
     if (Deno.permissions.querySync({
       name: "run",
       command
     }).state !== "granted") {
-      throw new UnknownServiceError(`--service=exec needs permission to run ${command}: run deno with --allow-run`);
+      throw new UnknownServiceError(`exec needs permission to run ${command}: run deno with --allow-run`);
     }
     const problem = programProblem(command);
-    if (problem !== void 0) throw new UnknownServiceError(`--service=exec: ${problem}`);
+    if (problem !== void 0) throw new UnknownServiceError(`exec: ${problem}`);
     return createExecService(command, rest);
   }
 });
@@ -36656,14 +36662,14 @@ var SERVICE_NAMES = [
   ...Object.keys(SERVICES),
   ...Object.keys(SERVICE_FACTORIES)
 ];
-var UnknownServiceError = class extends Error {
+var UnknownServiceError = class extends SettingError {
   /**
    * Makes the error.
    *
    * @param message One sentence naming the service and what is wrong.
    */
   constructor(message) {
-    super(message);
+    super("service", message);
     this.name = "UnknownServiceError";
   }
 };
@@ -36672,7 +36678,7 @@ async function loadService(specifier, args = []) {
   const factory = Object.hasOwn(SERVICE_FACTORIES, specifier) ? SERVICE_FACTORIES[specifier] : void 0;
   if (factory) return factory(args);
   if (args.length > 0) {
-    throw new UnknownServiceError(`--service=${specifier} takes no words after --; only ${Object.keys(SERVICE_FACTORIES).join(", ")} does`);
+    throw new UnknownServiceError(`${specifier} takes no arguments; only ${Object.keys(SERVICE_FACTORIES).join(", ")} does`);
   }
   const builtIn = Object.hasOwn(SERVICES, specifier) ? SERVICES[specifier] : void 0;
   if (builtIn) return builtIn;
@@ -36961,8 +36967,9 @@ async function takeUp(specifier, version) {
   }
 }
 async function run(start) {
-  configureLogging(start.log);
-  idleTimeoutMs = start.idleTimeoutMs;
+  const { settings } = start;
+  if (settings.log) configureLogging(settings.log);
+  idleTimeoutMs = settings.idleTimeoutMs ?? 0;
   let listener;
   try {
     listener = Deno.listen({
@@ -36990,12 +36997,12 @@ async function run(start) {
     return;
   }
   try {
-    const service = await loadService(start.service, start.serviceArgs);
-    serviceArgs = start.serviceArgs;
+    const service = await loadService(settings.service, settings.serviceArgs);
+    serviceArgs = settings.serviceArgs ?? [];
     if (start.serviceVersion !== void 0) {
       current = new CurrentService({
         service,
-        specifier: start.service,
+        specifier: settings.service,
         version: start.serviceVersion
       });
     }
@@ -37018,18 +37025,15 @@ async function run(start) {
       type: "listening"
     });
     const summary = await serve({
+      ...settings,
       listener,
       strategy: poll,
       service,
-      serviceSpecifier: start.service,
-      serviceArgs: start.serviceArgs,
+      serviceSpecifier: settings.service,
       current,
-      maxLine: start.maxLine,
       admission: remoteAdmission,
-      idleTimeoutMs: () => idleTimeoutMs,
-      graceMs: start.graceMs,
-      signal: stop.signal,
-      proxyProtocol: start.proxyProtocol,
+      idleTimeoutFor: () => idleTimeoutMs,
+      shutdown: stop.signal,
       bus,
       ids: {
         first: start.index,

@@ -2648,6 +2648,20 @@ function describeError(error) {
   }
   return parts.join(": ");
 }
+var SettingError = class extends Error {
+  setting;
+  /**
+   * Makes the error.
+   *
+   * @param setting The setting's name, e.g. `certFile`, `service`, `mode`.
+   * @param message One sentence naming the thing and what is wrong with it.
+   * @param options The cause, if any.
+   */
+  constructor(setting, message, options) {
+    super(message, options), this.setting = setting;
+    this.name = "SettingError";
+  }
+};
 function errorStack(error) {
   return error instanceof Error ? error.stack ?? error.message : String(error);
 }
@@ -3348,16 +3362,16 @@ var SERVICE_FACTORIES = Object.freeze({
   exec: (args) => {
     const [command, ...rest] = args;
     if (command === void 0) {
-      throw new UnknownServiceError("--service=exec needs a command after --, e.g. -- cat");
+      throw new UnknownServiceError("exec needs a command to run, e.g. cat");
     }
     if (Deno.permissions.querySync({
       name: "run",
       command
     }).state !== "granted") {
-      throw new UnknownServiceError(`--service=exec needs permission to run ${command}: run deno with --allow-run`);
+      throw new UnknownServiceError(`exec needs permission to run ${command}: run deno with --allow-run`);
     }
     const problem = programProblem(command);
-    if (problem !== void 0) throw new UnknownServiceError(`--service=exec: ${problem}`);
+    if (problem !== void 0) throw new UnknownServiceError(`exec: ${problem}`);
     return createExecService(command, rest);
   }
 });
@@ -3365,14 +3379,14 @@ var SERVICE_NAMES = [
   ...Object.keys(SERVICES),
   ...Object.keys(SERVICE_FACTORIES)
 ];
-var UnknownServiceError = class extends Error {
+var UnknownServiceError = class extends SettingError {
   /**
    * Makes the error.
    *
    * @param message One sentence naming the service and what is wrong.
    */
   constructor(message) {
-    super(message);
+    super("service", message);
     this.name = "UnknownServiceError";
   }
 };
@@ -3381,7 +3395,7 @@ async function loadService(specifier, args = []) {
   const factory = Object.hasOwn(SERVICE_FACTORIES, specifier) ? SERVICE_FACTORIES[specifier] : void 0;
   if (factory) return factory(args);
   if (args.length > 0) {
-    throw new UnknownServiceError(`--service=${specifier} takes no words after --; only ${Object.keys(SERVICE_FACTORIES).join(", ")} does`);
+    throw new UnknownServiceError(`${specifier} takes no arguments; only ${Object.keys(SERVICE_FACTORIES).join(", ")} does`);
   }
   const builtIn = Object.hasOwn(SERVICES, specifier) ? SERVICES[specifier] : void 0;
   if (builtIn) return builtIn;

@@ -29,6 +29,14 @@ const FINISH_AFTER_CLOSE_MS = 5_000;
 
 const log = logger("workers");
 
+/** What the `workers` strategy tells each shuttle: its own settings, no other strategy's. */
+export interface WorkerTuning {
+  /** How the Worker logs. */
+  readonly log: LogSettings;
+  /** How long the Worker may leave its client's input unanswered; 0 never. */
+  readonly handlerTimeoutMs: number;
+}
+
 /**
  * Shuttles one client's bytes to and from its Worker until the service has
  * finished. Resolves with whether the Worker may serve another client.
@@ -37,9 +45,10 @@ export async function serveThroughWorker(
   worker: Worker,
   connection: Connection,
   context: ServerContext,
-  logSettings: LogSettings,
+  tuning: WorkerTuning,
   doorbell: DoorbellWatcher,
 ): Promise<boolean> {
+  const { log: logSettings, handlerTimeoutMs } = tuning;
   let reusable = true;
   // Fresh rings for each client, so nothing of the last one can be read by the next.
   const input = ByteRing.create(RING_CAPACITY);
@@ -61,7 +70,7 @@ export async function serveThroughWorker(
   };
   let awaitingFinish = false;
   const watchdog = new StuckWorkerWatchdog(
-    context.handlerTimeoutMs,
+    handlerTimeoutMs,
     // The Worker owes us work while input is in its ring unhandled (it gives
     // a chunk's room back only once its service has handled it), or while it
     // has been told the client is done and has not finished.
@@ -69,7 +78,7 @@ export async function serveThroughWorker(
     () => {
       // A Worker stuck in a loop never reads another message; only terminate stops it.
       terminateStuck(worker);
-      fail(`its Worker ran past the handler timeout of ${context.handlerTimeoutMs} ms`);
+      fail(`its Worker ran past the handler timeout of ${handlerTimeoutMs} ms`);
     },
     // Input handled is progress, though no message says so.
     () => input.releasedCount,
@@ -215,7 +224,7 @@ export async function serveThroughWorker(
       awaitingFinish = true;
       post({ type: "closed" });
     }
-    await untilAborted(finished, context.signal);
+    await untilAborted(finished, context.hardStop);
     // Shutting down: the service still gets a moment to finish, so that what
     // it holds outside the Worker (a program under exec) is let go, not orphaned.
     if (!isFinished) await withinGrace(finished, FINISH_AFTER_CLOSE_MS);
@@ -224,7 +233,7 @@ export async function serveThroughWorker(
     worker.onerror = null;
     stopWatchingOutput();
   }
-  return reusable && !context.signal.aborted;
+  return reusable && !context.hardStop.aborted;
 }
 
 /** Waits for `promise`, but no longer than `ms` milliseconds, leaving no timer behind. */

@@ -9,11 +9,12 @@
  *
  * @module
  */
-import type { Admission, AdmissionRules } from "./admission.ts";
-import type { Cidr } from "./cidr.ts";
-import { cidrList, rate, seconds, UsageError, wholeNumber } from "./flags.ts";
-import { logger } from "./log.ts";
-import { formatRate } from "./token_bucket.ts";
+import type { Admission, AdmissionRules } from "../lib/admission.ts";
+import type { Cidr } from "../lib/cidr.ts";
+import { logger } from "../lib/log.ts";
+import { formatRate } from "../lib/token_bucket.ts";
+import { invalidMessage, InvalidValue, UsageError } from "./flag.ts";
+import { cidr, rate, seconds, wholeNumber } from "./parse.ts";
 
 const log = logger("config");
 
@@ -83,50 +84,57 @@ export function applyConfig(base: ReloadableSettings, text: string): ReloadableS
       throw new ConfigError(`unknown key "${key}"; known keys: ${CONFIG_KEYS.join(", ")}`);
     }
   }
+  const rules: AdmissionRules = {
+    ...base.rules,
+    ...("allow" in file ? { allow: cidrs("allow", file.allow) } : {}),
+    ...("deny" in file ? { deny: cidrs("deny", file.deny) } : {}),
+    ...("max-conns" in file ? { maxConns: connectionLimit("max-conns", file) } : {}),
+    ...("max-per-ip" in file ? { maxPerIp: connectionLimit("max-per-ip", file) } : {}),
+    ...("rate" in file
+      ? {
+        rate: file.rate === null ? undefined : read("rate", stringValue("rate", file.rate), rate),
+      }
+      : {}),
+  };
+  const idleTimeoutMs = "idle-timeout" in file
+    ? read("idle-timeout", numberText("idle-timeout", file), seconds(MAX_IDLE_TIMEOUT_SECONDS))
+    : base.idleTimeoutMs;
+  return { rules, idleTimeoutMs };
+}
+
+/** A value read by its flag's parser, refused in the words the flag would use. */
+function read<Value>(key: string, text: string, parse: (text: string) => Value): Value {
   try {
-    const rules: AdmissionRules = {
-      ...base.rules,
-      ...("allow" in file ? { allow: cidrList("allow", stringList("allow", file.allow)) } : {}),
-      ...("deny" in file ? { deny: cidrList("deny", stringList("deny", file.deny)) } : {}),
-      ...("max-conns" in file ? { maxConns: connectionLimit("max-conns", file) } : {}),
-      ...("max-per-ip" in file ? { maxPerIp: connectionLimit("max-per-ip", file) } : {}),
-      ...("rate" in file
-        ? { rate: file.rate === null ? undefined : rate("rate", stringValue("rate", file.rate)) }
-        : {}),
-    };
-    const idleTimeoutMs = "idle-timeout" in file
-      ? seconds("idle-timeout", numberText("idle-timeout", file), MAX_IDLE_TIMEOUT_SECONDS)
-      : base.idleTimeoutMs;
-    return { rules, idleTimeoutMs };
+    return parse(text);
   } catch (error) {
-    if (error instanceof UsageError) throw new ConfigError(error.message);
+    if (error instanceof InvalidValue) throw new ConfigError(invalidMessage(key, text, error));
     throw error;
   }
 }
 
-function stringList(key: string, value: unknown): string[] {
+function cidrs(key: string, value: unknown): Cidr[] {
   if (!Array.isArray(value) || !value.every((item) => typeof item === "string")) {
-    throw new UsageError(`invalid --${key}: expected a list of CIDR blocks as strings`);
+    throw new ConfigError(`invalid --${key}: expected a list of CIDR blocks as strings`);
   }
-  return value;
+  return value.map((text) => read(key, text, cidr));
 }
 
 function stringValue(key: string, value: unknown): string {
   if (typeof value !== "string") {
-    throw new UsageError(`invalid --${key}: expected a string such as "10/1", or null`);
+    throw new ConfigError(`invalid --${key}: expected a string such as "10/1", or null`);
   }
   return value;
 }
 
-/** A number as the flag helpers read it; strings are refused, so a typo cannot pass. */
+/** A number as the flag parsers read it; strings are refused, so a typo cannot pass. */
 function numberText(key: string, file: Record<string, unknown>): string {
   const value = file[key];
-  if (typeof value !== "number") throw new UsageError(`invalid --${key}: expected a number`);
+  if (typeof value !== "number") throw new ConfigError(`invalid --${key}: expected a number`);
   return String(value);
 }
 
 function connectionLimit(key: string, file: Record<string, unknown>): number {
-  return wholeNumber(key, numberText(key, file), 0, MAX_CONNECTION_LIMIT);
+  return read(key, numberText(key, file), wholeNumber(0, MAX_CONNECTION_LIMIT));
 }
 
 /**
