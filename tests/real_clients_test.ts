@@ -8,8 +8,9 @@ import assert from "node:assert/strict";
 import { MODES } from "../strategies/mod.ts";
 import { TestClient } from "../testing.ts";
 import { CliServer } from "./_helpers/cli.ts";
+import { netcatChat } from "./_helpers/chat.ts";
 import { CONCURRENT_MODES } from "./_helpers/modes.ts";
-import { Netcat, runTool, toolInstalled } from "./_helpers/tools.ts";
+import { runTool, toolInstalled } from "./_helpers/tools.ts";
 
 const decoder = new TextDecoder();
 
@@ -161,24 +162,6 @@ for (const mode of CONCURRENT_MODES) {
     ignore: !HAVE_NC,
   }, async () => {
     await using server = await CliServer.start([`--mode=${mode}`, "--service=chat"]);
-    const ana = new Netcat(server.port);
-    assert.match((await ana.readLine())!, /^\* welcome, guest\d+/);
-    const ben = new Netcat(server.port);
-    assert.match((await ben.readLine())!, /^\* welcome, guest\d+/);
-    assert.match((await ana.readLine())!, /^\* guest\d+ joined$/);
-    await ana.send("/nick ana\n");
-    assert.equal(await ana.readLine(), "* you are now ana");
-    assert.match((await ben.readLine())!, /is now ana$/);
-    await ana.send("hola, ¿qué tal?\n");
-    assert.equal(await ben.readLine(), "<ana> hola, ¿qué tal?");
-    await ben.send("bien\n");
-    assert.match((await ana.readLine())!, /^<guest\d+> bien$/);
-    await ben.send("/quit\n");
-    assert.equal(await ben.readLine(), "* bye");
-    assert.equal(await ben.exited(), 0);
-    assert.match((await ana.readLine())!, /^\* guest\d+ left$/);
-    await ana.send("/quit\n");
-    assert.equal(await ana.readLine(), "* bye");
-    assert.equal(await ana.exited(), 0);
+    await netcatChat(server.port);
   });
 }

@@ -6,8 +6,9 @@
 import assert from "node:assert/strict";
 import { staleBundles } from "../tools/bundle_workers.ts";
 import { TestClient } from "../testing.ts";
+import { netcatChat } from "./_helpers/chat.ts";
 import { CliServer } from "./_helpers/cli.ts";
-import { eventually, hasCommand, Netcat } from "./_helpers/tools.ts";
+import { eventually, hasCommand } from "./_helpers/tools.ts";
 
 /** What each built-in service answers to one small request. */
 const PROBES: Record<string, (client: TestClient) => Promise<void>> = {
@@ -112,25 +113,7 @@ Deno.test({
     assert.equal(server.port, DEFAULT_PORT);
     assert.match(server.listening, /mode=workers/);
 
-    const ana = new Netcat(DEFAULT_PORT);
-    assert.match((await ana.readLine())!, /^\* welcome, guest\d+/);
-    const ben = new Netcat(DEFAULT_PORT);
-    assert.match((await ben.readLine())!, /^\* welcome, guest\d+/);
-    assert.match((await ana.readLine())!, /^\* guest\d+ joined$/);
-    await ana.send("/nick ana\n");
-    assert.equal(await ana.readLine(), "* you are now ana");
-    assert.match((await ben.readLine())!, /^\* guest\d+ is now ana$/);
-    await ana.send("hola, ben\n");
-    assert.equal(await ben.readLine(), "<ana> hola, ben");
-    await ben.send("hola, ana\n");
-    assert.match((await ana.readLine())!, /^<guest\d+> hola, ana$/);
-    await ben.send("/quit\n");
-    assert.equal(await ben.readLine(), "* bye");
-    assert.equal(await ben.exited(), 0);
-    assert.match((await ana.readLine())!, /^\* guest\d+ left$/);
-    await ana.send("/quit\n");
-    assert.equal(await ana.readLine(), "* bye");
-    assert.equal(await ana.exited(), 0);
+    await netcatChat(DEFAULT_PORT);
   },
 });
 

@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { TestClient } from "../../testing.ts";
+import { Netcat } from "./tools.ts";
 
 /**
  * Two chat clients, ana and ben, go through everything chat does: welcome,
@@ -46,4 +47,31 @@ export async function chatConversation(anaPort: number, benPort: number): Promis
   assert.equal(await ben.readLine(), "* bye");
   assert.equal(await ben.readLine(), null);
   assert.equal(await ana.readLine(), "* ben left");
+}
+
+/**
+ * Two real `nc` clients, ana and ben, chat on one server: welcome, join
+ * notice, a rename, a message each way, and `/quit` from both, each leaving
+ * `nc` with status 0.
+ */
+export async function netcatChat(port: number): Promise<void> {
+  const ana = new Netcat(port);
+  assert.match((await ana.readLine())!, /^\* welcome, guest\d+/);
+  const ben = new Netcat(port);
+  assert.match((await ben.readLine())!, /^\* welcome, guest\d+/);
+  assert.match((await ana.readLine())!, /^\* guest\d+ joined$/);
+  await ana.send("/nick ana\n");
+  assert.equal(await ana.readLine(), "* you are now ana");
+  assert.match((await ben.readLine())!, /^\* guest\d+ is now ana$/);
+  await ana.send("hola, ¿qué tal?\n");
+  assert.equal(await ben.readLine(), "<ana> hola, ¿qué tal?");
+  await ben.send("bien\n");
+  assert.match((await ana.readLine())!, /^<guest\d+> bien$/);
+  await ben.send("/quit\n");
+  assert.equal(await ben.readLine(), "* bye");
+  assert.equal(await ben.exited(), 0);
+  assert.match((await ana.readLine())!, /^\* guest\d+ left$/);
+  await ana.send("/quit\n");
+  assert.equal(await ana.readLine(), "* bye");
+  assert.equal(await ana.exited(), 0);
 }
