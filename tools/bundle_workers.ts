@@ -72,11 +72,16 @@ async function bundle(entry: string): Promise<string> {
 
 /**
  * Makes a bundle the same on every machine and says where it came from.
- * esbuild names each inlined module in a comment; an npm package's comment
- * holds the path of this machine's Deno cache, which is cut down to `npm:`.
+ * esbuild names each inlined module in a comment, and each lazily started
+ * CommonJS or ES module in a string key, by its path; an npm package's path
+ * runs through this machine's Deno cache (relative to the checkout, in the
+ * keys), so both are cut down to `npm:`. Without that, a clone in another
+ * folder or with another cache sees every bundle as stale.
  */
 function normalize(entry: string, code: string): string {
-  let text = code.replace(/^\/\/ [^\n]*?\/registry\.npmjs\.org\//gm, "// npm:");
+  let text = code
+    .replace(/^\/\/ [^\n]*?\/registry\.npmjs\.org\//gm, "// npm:")
+    .replace(/"[^"\n]*?\/registry\.npmjs\.org\//g, '"npm:');
   if (text.includes(NODE_UTIL_IMPORT)) {
     text = text.replace(NODE_UTIL_IMPORT, NODE_UTIL_STAND_IN);
   } else if (text.includes("@logtape/logtape")) {

@@ -39,7 +39,7 @@ var __toESM = (mod, isNodeMode, target) => (target = mod != null ? __create(__ge
 // npm:@logtape/logtape/2.4.2/dist/disposable.js
 var disposeSymbol, asyncDisposeSymbol;
 var init_disposable = __esm({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@logtape/logtape/2.4.2/dist/disposable.js"() {
+  "npm:@logtape/logtape/2.4.2/dist/disposable.js"() {
     disposeSymbol = Symbol.dispose ?? Symbol.for("Symbol.dispose");
     asyncDisposeSymbol = Symbol.asyncDispose ?? Symbol.for("Symbol.asyncDispose");
   }
@@ -76,7 +76,7 @@ function createLevelFilter(level) {
 }
 var levelFilters;
 var init_filter = __esm({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@logtape/logtape/2.4.2/dist/filter.js"() {
+  "npm:@logtape/logtape/2.4.2/dist/filter.js"() {
     levelFilters = getLevelFilters();
   }
 });
@@ -91,7 +91,7 @@ function compareLogLevel(a, b) {
 }
 var logLevels;
 var init_level = __esm({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@logtape/logtape/2.4.2/dist/level.js"() {
+  "npm:@logtape/logtape/2.4.2/dist/level.js"() {
     logLevels = [
       "trace",
       "debug",
@@ -237,7 +237,7 @@ function getScopedFilters(scopedConfig, category) {
 }
 var scopedConfigSymbol, defaultScopedLogger, noFilters;
 var init_scoped_config = __esm({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@logtape/logtape/2.4.2/dist/scoped-config.js"() {
+  "npm:@logtape/logtape/2.4.2/dist/scoped-config.js"() {
     init_level();
     scopedConfigSymbol = Symbol.for("logtape.scopedConfig");
     defaultScopedLogger = {
@@ -312,7 +312,7 @@ function parseLocation(location) {
 }
 var v8FramePrefix, absoluteFilePattern, locationPattern, rejected;
 var init_source_location = __esm({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@logtape/logtape/2.4.2/dist/source-location.js"() {
+  "npm:@logtape/logtape/2.4.2/dist/source-location.js"() {
     v8FramePrefix = "    at ";
     absoluteFilePattern = /^(?:[A-Za-z][A-Za-z0-9+.-]*:|\/|\\\\)/;
     locationPattern = /^(.+):(\d+):(\d+)$/;
@@ -576,7 +576,7 @@ function renderMessage(template, values) {
 }
 var lazySymbol, throttlingSummaryRecordSymbol, immediateSinkSymbol, internalStringLogRecords, resolvedStringLogRecords, globalSourceLocationCapture, scopedSourceLocationCaptures, globalRootLoggerSymbol, LoggerImpl, LoggerCtx, metaLogger;
 var init_logger = __esm({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@logtape/logtape/2.4.2/dist/logger.js"() {
+  "npm:@logtape/logtape/2.4.2/dist/logger.js"() {
     init_context();
     init_level();
     init_scoped_config();
@@ -1419,7 +1419,7 @@ function getImplicitContextIfAny() {
 }
 var categoryPrefixSymbol;
 var init_context = __esm({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@logtape/logtape/2.4.2/dist/context.js"() {
+  "npm:@logtape/logtape/2.4.2/dist/context.js"() {
     init_logger();
     categoryPrefixSymbol = Symbol.for("logtape.categoryPrefix");
   }
@@ -1487,7 +1487,7 @@ function getSanitizer(options) {
 }
 var sgrPattern, sgrReset;
 var init_sanitize = __esm({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@logtape/logtape/2.4.2/dist/sanitize.js"() {
+  "npm:@logtape/logtape/2.4.2/dist/sanitize.js"() {
     sgrPattern = /^\x1b\[([0-9;:]*)m/;
     sgrReset = "\x1B[0m";
   }
@@ -1518,7 +1518,7 @@ function stringifyWithoutCycles(value, replacer, space) {
   }
 }
 var init_circular = __esm({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@logtape/logtape/2.4.2/dist/circular.js"() {
+  "npm:@logtape/logtape/2.4.2/dist/circular.js"() {
   }
 });
 
@@ -1532,7 +1532,7 @@ function inspect(obj, options) {
   return util.inspect(obj, options);
 }
 var init_util_node = __esm({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@logtape/logtape/2.4.2/dist/util.node.js"() {
+  "npm:@logtape/logtape/2.4.2/dist/util.node.js"() {
   }
 });
 
@@ -2070,7 +2070,7 @@ function formatConsoleRecord(record, sourceLocation) {
 }
 var levelAbbreviations, platformInspect, inspect2, utf8Encoder, fixedOffsetPattern, levelRenderersCache, jsonControlPattern, defaultTextFormatter, RESET, ansiColors, ansiStyles, defaultLevelColors, ansiColorFormatter, jsonLinesFormatter, logfmtFormatter, logLevelStyles;
 var init_formatter = __esm({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@logtape/logtape/2.4.2/dist/formatter.js"() {
+  "npm:@logtape/logtape/2.4.2/dist/formatter.js"() {
     init_circular();
     init_sanitize();
     init_util_node();
@@ -2326,7 +2326,7 @@ function getConsoleSink(options = {}) {
 }
 var immediateSinkSymbol2, _asyncSinkError;
 var init_sink = __esm({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@logtape/logtape/2.4.2/dist/sink.js"() {
+  "npm:@logtape/logtape/2.4.2/dist/sink.js"() {
     init_disposable();
     init_formatter();
     immediateSinkSymbol2 = Symbol.for("LogTape.sinkSnapshotPolicy.immediate");
@@ -2611,7 +2611,7 @@ function throwDisposeErrors(errors) {
 }
 var currentConfig, activeScopedConfigCount, globalConfigMutationInProgress, strongRefs, installedSinks, inspectionStateSymbol, filterDisposables, sinkDisposables, asyncFilterDisposables, asyncSinkDisposables, unregisterDisposeHook, ConfigError;
 var init_config = __esm({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@logtape/logtape/2.4.2/dist/config.js"() {
+  "npm:@logtape/logtape/2.4.2/dist/config.js"() {
     init_disposable();
     init_filter();
     init_logger();
@@ -2641,7 +2641,7 @@ var init_config = __esm({
 
 // npm:@logtape/logtape/2.4.2/dist/mod.js
 var init_mod = __esm({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@logtape/logtape/2.4.2/dist/mod.js"() {
+  "npm:@logtape/logtape/2.4.2/dist/mod.js"() {
     init_logger();
     init_formatter();
     init_config();
@@ -2837,7 +2837,7 @@ var init_errors = __esm({
 
 // npm:@redis/client/5.12.1/dist/lib/RESP/verbatim-string.js
 var require_verbatim_string = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/RESP/verbatim-string.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/RESP/verbatim-string.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -2856,7 +2856,7 @@ var require_verbatim_string = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/errors.js
 var require_errors = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/errors.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/errors.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -2973,7 +2973,7 @@ var require_errors = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/RESP/decoder.js
 var require_decoder = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/RESP/decoder.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/RESP/decoder.js"(exports) {
     "use strict";
     var _a;
     Object.defineProperty(exports, "__esModule", {
@@ -3662,7 +3662,7 @@ var require_decoder = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/lua-script.js
 var require_lua_script = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/lua-script.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/lua-script.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -3685,7 +3685,7 @@ var require_lua_script = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/utils/digest.js
 var require_digest = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/utils/digest.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/utils/digest.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -3715,7 +3715,7 @@ var require_digest = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/ACL_CAT.js
 var require_ACL_CAT = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/ACL_CAT.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/ACL_CAT.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -3741,7 +3741,7 @@ var require_ACL_CAT = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/ACL_DELUSER.js
 var require_ACL_DELUSER = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/ACL_DELUSER.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/ACL_DELUSER.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -3765,7 +3765,7 @@ var require_ACL_DELUSER = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/ACL_DRYRUN.js
 var require_ACL_DRYRUN = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/ACL_DRYRUN.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/ACL_DRYRUN.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -3789,7 +3789,7 @@ var require_ACL_DRYRUN = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/ACL_GENPASS.js
 var require_ACL_GENPASS = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/ACL_GENPASS.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/ACL_GENPASS.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -3815,7 +3815,7 @@ var require_ACL_GENPASS = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/ACL_GETUSER.js
 var require_ACL_GETUSER = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/ACL_GETUSER.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/ACL_GETUSER.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -3855,7 +3855,7 @@ var require_ACL_GETUSER = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/ACL_LIST.js
 var require_ACL_LIST = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/ACL_LIST.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/ACL_LIST.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -3877,7 +3877,7 @@ var require_ACL_LIST = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/ACL_LOAD.js
 var require_ACL_LOAD = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/ACL_LOAD.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/ACL_LOAD.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -3899,7 +3899,7 @@ var require_ACL_LOAD = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/client/parser.js
 var require_parser = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/client/parser.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/client/parser.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -3983,7 +3983,7 @@ var require_parser = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/generic-transformers.js
 var require_generic_transformers = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/generic-transformers.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/generic-transformers.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -4465,7 +4465,7 @@ var require_generic_transformers = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/ACL_LOG.js
 var require_ACL_LOG = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/ACL_LOG.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/ACL_LOG.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -4511,7 +4511,7 @@ var require_ACL_LOG = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/ACL_LOG_RESET.js
 var require_ACL_LOG_RESET = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/ACL_LOG_RESET.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/ACL_LOG_RESET.js"(exports) {
     "use strict";
     var __importDefault = exports && exports.__importDefault || function(mod) {
       return mod && mod.__esModule ? mod : {
@@ -4539,7 +4539,7 @@ var require_ACL_LOG_RESET = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/ACL_SAVE.js
 var require_ACL_SAVE = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/ACL_SAVE.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/ACL_SAVE.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -4561,7 +4561,7 @@ var require_ACL_SAVE = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/ACL_SETUSER.js
 var require_ACL_SETUSER = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/ACL_SETUSER.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/ACL_SETUSER.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -4586,7 +4586,7 @@ var require_ACL_SETUSER = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/ACL_USERS.js
 var require_ACL_USERS = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/ACL_USERS.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/ACL_USERS.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -4608,7 +4608,7 @@ var require_ACL_USERS = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/ACL_WHOAMI.js
 var require_ACL_WHOAMI = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/ACL_WHOAMI.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/ACL_WHOAMI.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -4630,7 +4630,7 @@ var require_ACL_WHOAMI = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/APPEND.js
 var require_APPEND = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/APPEND.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/APPEND.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -4653,7 +4653,7 @@ var require_APPEND = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/ASKING.js
 var require_ASKING = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/ASKING.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/ASKING.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -4677,7 +4677,7 @@ var require_ASKING = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/AUTH.js
 var require_AUTH = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/AUTH.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/AUTH.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -4706,7 +4706,7 @@ var require_AUTH = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/BGREWRITEAOF.js
 var require_BGREWRITEAOF = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/BGREWRITEAOF.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/BGREWRITEAOF.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -4728,7 +4728,7 @@ var require_BGREWRITEAOF = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/BGSAVE.js
 var require_BGSAVE = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/BGSAVE.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/BGSAVE.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -4755,7 +4755,7 @@ var require_BGSAVE = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/BITCOUNT.js
 var require_BITCOUNT = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/BITCOUNT.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/BITCOUNT.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -4790,7 +4790,7 @@ var require_BITCOUNT = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/BITFIELD_RO.js
 var require_BITFIELD_RO = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/BITFIELD_RO.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/BITFIELD_RO.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -4820,7 +4820,7 @@ var require_BITFIELD_RO = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/BITFIELD.js
 var require_BITFIELD = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/BITFIELD.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/BITFIELD.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -4860,7 +4860,7 @@ var require_BITFIELD = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/BITOP.js
 var require_BITOP = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/BITOP.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/BITOP.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -4886,7 +4886,7 @@ var require_BITOP = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/BITPOS.js
 var require_BITPOS = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/BITPOS.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/BITPOS.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -4924,7 +4924,7 @@ var require_BITPOS = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/BLMOVE.js
 var require_BLMOVE = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/BLMOVE.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/BLMOVE.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -4955,7 +4955,7 @@ var require_BLMOVE = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/LMPOP.js
 var require_LMPOP = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/LMPOP.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/LMPOP.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -4989,7 +4989,7 @@ var require_LMPOP = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/BLMPOP.js
 var require_BLMPOP = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/BLMPOP.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/BLMPOP.js"(exports) {
     "use strict";
     var __createBinding = exports && exports.__createBinding || (Object.create ? function(o, m, k, k2) {
       if (k2 === void 0) k2 = k;
@@ -5047,7 +5047,7 @@ var require_BLMPOP = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/BLPOP.js
 var require_BLPOP = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/BLPOP.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/BLPOP.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -5078,7 +5078,7 @@ var require_BLPOP = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/BRPOP.js
 var require_BRPOP = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/BRPOP.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/BRPOP.js"(exports) {
     "use strict";
     var __importDefault = exports && exports.__importDefault || function(mod) {
       return mod && mod.__esModule ? mod : {
@@ -5109,7 +5109,7 @@ var require_BRPOP = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/BRPOPLPUSH.js
 var require_BRPOPLPUSH = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/BRPOPLPUSH.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/BRPOPLPUSH.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -5138,7 +5138,7 @@ var require_BRPOPLPUSH = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/ZMPOP.js
 var require_ZMPOP = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/ZMPOP.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/ZMPOP.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -5192,7 +5192,7 @@ var require_ZMPOP = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/BZMPOP.js
 var require_BZMPOP = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/BZMPOP.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/BZMPOP.js"(exports) {
     "use strict";
     var __createBinding = exports && exports.__createBinding || (Object.create ? function(o, m, k, k2) {
       if (k2 === void 0) k2 = k;
@@ -5250,7 +5250,7 @@ var require_BZMPOP = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/BZPOPMAX.js
 var require_BZPOPMAX = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/BZPOPMAX.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/BZPOPMAX.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -5291,7 +5291,7 @@ var require_BZPOPMAX = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/BZPOPMIN.js
 var require_BZPOPMIN = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/BZPOPMIN.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/BZPOPMIN.js"(exports) {
     "use strict";
     var __importDefault = exports && exports.__importDefault || function(mod) {
       return mod && mod.__esModule ? mod : {
@@ -5322,7 +5322,7 @@ var require_BZPOPMIN = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/CLIENT_CACHING.js
 var require_CLIENT_CACHING = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/CLIENT_CACHING.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/CLIENT_CACHING.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -5345,7 +5345,7 @@ var require_CLIENT_CACHING = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/CLIENT_GETNAME.js
 var require_CLIENT_GETNAME = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/CLIENT_GETNAME.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/CLIENT_GETNAME.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -5367,7 +5367,7 @@ var require_CLIENT_GETNAME = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/CLIENT_GETREDIR.js
 var require_CLIENT_GETREDIR = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/CLIENT_GETREDIR.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/CLIENT_GETREDIR.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -5389,7 +5389,7 @@ var require_CLIENT_GETREDIR = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/CLIENT_ID.js
 var require_CLIENT_ID = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/CLIENT_ID.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/CLIENT_ID.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -5411,7 +5411,7 @@ var require_CLIENT_ID = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/CLIENT_INFO.js
 var require_CLIENT_INFO = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/CLIENT_INFO.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/CLIENT_INFO.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -5480,7 +5480,7 @@ var require_CLIENT_INFO = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/CLIENT_KILL.js
 var require_CLIENT_KILL = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/CLIENT_KILL.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/CLIENT_KILL.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -5550,7 +5550,7 @@ var require_CLIENT_KILL = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/CLIENT_LIST.js
 var require_CLIENT_LIST = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/CLIENT_LIST.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/CLIENT_LIST.js"(exports) {
     "use strict";
     var __importDefault = exports && exports.__importDefault || function(mod) {
       return mod && mod.__esModule ? mod : {
@@ -5593,7 +5593,7 @@ var require_CLIENT_LIST = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/CLIENT_NO-EVICT.js
 var require_CLIENT_NO_EVICT = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/CLIENT_NO-EVICT.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/CLIENT_NO-EVICT.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -5616,7 +5616,7 @@ var require_CLIENT_NO_EVICT = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/CLIENT_NO-TOUCH.js
 var require_CLIENT_NO_TOUCH = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/CLIENT_NO-TOUCH.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/CLIENT_NO-TOUCH.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -5639,7 +5639,7 @@ var require_CLIENT_NO_TOUCH = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/CLIENT_PAUSE.js
 var require_CLIENT_PAUSE = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/CLIENT_PAUSE.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/CLIENT_PAUSE.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -5666,7 +5666,7 @@ var require_CLIENT_PAUSE = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/CLIENT_SETNAME.js
 var require_CLIENT_SETNAME = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/CLIENT_SETNAME.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/CLIENT_SETNAME.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -5689,7 +5689,7 @@ var require_CLIENT_SETNAME = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/CLIENT_TRACKING.js
 var require_CLIENT_TRACKING = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/CLIENT_TRACKING.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/CLIENT_TRACKING.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -5746,7 +5746,7 @@ var require_CLIENT_TRACKING = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/CLIENT_TRACKINGINFO.js
 var require_CLIENT_TRACKINGINFO = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/CLIENT_TRACKINGINFO.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/CLIENT_TRACKINGINFO.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -5775,7 +5775,7 @@ var require_CLIENT_TRACKINGINFO = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/CLIENT_UNPAUSE.js
 var require_CLIENT_UNPAUSE = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/CLIENT_UNPAUSE.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/CLIENT_UNPAUSE.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -5797,7 +5797,7 @@ var require_CLIENT_UNPAUSE = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/CLUSTER_ADDSLOTS.js
 var require_CLUSTER_ADDSLOTS = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/CLUSTER_ADDSLOTS.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/CLUSTER_ADDSLOTS.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -5821,7 +5821,7 @@ var require_CLUSTER_ADDSLOTS = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/CLUSTER_ADDSLOTSRANGE.js
 var require_CLUSTER_ADDSLOTSRANGE = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/CLUSTER_ADDSLOTSRANGE.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/CLUSTER_ADDSLOTSRANGE.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -5846,7 +5846,7 @@ var require_CLUSTER_ADDSLOTSRANGE = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/CLUSTER_BUMPEPOCH.js
 var require_CLUSTER_BUMPEPOCH = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/CLUSTER_BUMPEPOCH.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/CLUSTER_BUMPEPOCH.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -5868,7 +5868,7 @@ var require_CLUSTER_BUMPEPOCH = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/CLUSTER_COUNT-FAILURE-REPORTS.js
 var require_CLUSTER_COUNT_FAILURE_REPORTS = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/CLUSTER_COUNT-FAILURE-REPORTS.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/CLUSTER_COUNT-FAILURE-REPORTS.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -5891,7 +5891,7 @@ var require_CLUSTER_COUNT_FAILURE_REPORTS = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/CLUSTER_COUNTKEYSINSLOT.js
 var require_CLUSTER_COUNTKEYSINSLOT = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/CLUSTER_COUNTKEYSINSLOT.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/CLUSTER_COUNTKEYSINSLOT.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -5914,7 +5914,7 @@ var require_CLUSTER_COUNTKEYSINSLOT = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/CLUSTER_DELSLOTS.js
 var require_CLUSTER_DELSLOTS = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/CLUSTER_DELSLOTS.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/CLUSTER_DELSLOTS.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -5938,7 +5938,7 @@ var require_CLUSTER_DELSLOTS = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/CLUSTER_DELSLOTSRANGE.js
 var require_CLUSTER_DELSLOTSRANGE = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/CLUSTER_DELSLOTSRANGE.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/CLUSTER_DELSLOTSRANGE.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -5963,7 +5963,7 @@ var require_CLUSTER_DELSLOTSRANGE = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/CLUSTER_FAILOVER.js
 var require_CLUSTER_FAILOVER = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/CLUSTER_FAILOVER.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/CLUSTER_FAILOVER.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -5994,7 +5994,7 @@ var require_CLUSTER_FAILOVER = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/CLUSTER_FLUSHSLOTS.js
 var require_CLUSTER_FLUSHSLOTS = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/CLUSTER_FLUSHSLOTS.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/CLUSTER_FLUSHSLOTS.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -6016,7 +6016,7 @@ var require_CLUSTER_FLUSHSLOTS = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/CLUSTER_FORGET.js
 var require_CLUSTER_FORGET = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/CLUSTER_FORGET.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/CLUSTER_FORGET.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -6039,7 +6039,7 @@ var require_CLUSTER_FORGET = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/CLUSTER_GETKEYSINSLOT.js
 var require_CLUSTER_GETKEYSINSLOT = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/CLUSTER_GETKEYSINSLOT.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/CLUSTER_GETKEYSINSLOT.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -6063,7 +6063,7 @@ var require_CLUSTER_GETKEYSINSLOT = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/CLUSTER_INFO.js
 var require_CLUSTER_INFO = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/CLUSTER_INFO.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/CLUSTER_INFO.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -6085,7 +6085,7 @@ var require_CLUSTER_INFO = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/CLUSTER_KEYSLOT.js
 var require_CLUSTER_KEYSLOT = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/CLUSTER_KEYSLOT.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/CLUSTER_KEYSLOT.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -6108,7 +6108,7 @@ var require_CLUSTER_KEYSLOT = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/CLUSTER_LINKS.js
 var require_CLUSTER_LINKS = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/CLUSTER_LINKS.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/CLUSTER_LINKS.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -6143,7 +6143,7 @@ var require_CLUSTER_LINKS = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/CLUSTER_MEET.js
 var require_CLUSTER_MEET = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/CLUSTER_MEET.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/CLUSTER_MEET.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -6167,7 +6167,7 @@ var require_CLUSTER_MEET = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/CLUSTER_MYID.js
 var require_CLUSTER_MYID = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/CLUSTER_MYID.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/CLUSTER_MYID.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -6189,7 +6189,7 @@ var require_CLUSTER_MYID = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/CLUSTER_MYSHARDID.js
 var require_CLUSTER_MYSHARDID = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/CLUSTER_MYSHARDID.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/CLUSTER_MYSHARDID.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -6211,7 +6211,7 @@ var require_CLUSTER_MYSHARDID = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/CLUSTER_NODES.js
 var require_CLUSTER_NODES = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/CLUSTER_NODES.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/CLUSTER_NODES.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -6233,7 +6233,7 @@ var require_CLUSTER_NODES = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/CLUSTER_REPLICAS.js
 var require_CLUSTER_REPLICAS = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/CLUSTER_REPLICAS.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/CLUSTER_REPLICAS.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -6256,7 +6256,7 @@ var require_CLUSTER_REPLICAS = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/CLUSTER_REPLICATE.js
 var require_CLUSTER_REPLICATE = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/CLUSTER_REPLICATE.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/CLUSTER_REPLICATE.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -6279,7 +6279,7 @@ var require_CLUSTER_REPLICATE = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/CLUSTER_RESET.js
 var require_CLUSTER_RESET = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/CLUSTER_RESET.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/CLUSTER_RESET.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -6305,7 +6305,7 @@ var require_CLUSTER_RESET = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/CLUSTER_SAVECONFIG.js
 var require_CLUSTER_SAVECONFIG = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/CLUSTER_SAVECONFIG.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/CLUSTER_SAVECONFIG.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -6327,7 +6327,7 @@ var require_CLUSTER_SAVECONFIG = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/CLUSTER_SET-CONFIG-EPOCH.js
 var require_CLUSTER_SET_CONFIG_EPOCH = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/CLUSTER_SET-CONFIG-EPOCH.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/CLUSTER_SET-CONFIG-EPOCH.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -6350,7 +6350,7 @@ var require_CLUSTER_SET_CONFIG_EPOCH = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/CLUSTER_SETSLOT.js
 var require_CLUSTER_SETSLOT = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/CLUSTER_SETSLOT.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/CLUSTER_SETSLOT.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -6385,7 +6385,7 @@ var require_CLUSTER_SETSLOT = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/CLUSTER_SLOTS.js
 var require_CLUSTER_SLOTS = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/CLUSTER_SLOTS.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/CLUSTER_SLOTS.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -6422,7 +6422,7 @@ var require_CLUSTER_SLOTS = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/COMMAND_COUNT.js
 var require_COMMAND_COUNT = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/COMMAND_COUNT.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/COMMAND_COUNT.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -6444,7 +6444,7 @@ var require_COMMAND_COUNT = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/COMMAND_GETKEYS.js
 var require_COMMAND_GETKEYS = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/COMMAND_GETKEYS.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/COMMAND_GETKEYS.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -6468,7 +6468,7 @@ var require_COMMAND_GETKEYS = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/COMMAND_GETKEYSANDFLAGS.js
 var require_COMMAND_GETKEYSANDFLAGS = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/COMMAND_GETKEYSANDFLAGS.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/COMMAND_GETKEYSANDFLAGS.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -6500,7 +6500,7 @@ var require_COMMAND_GETKEYSANDFLAGS = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/COMMAND_INFO.js
 var require_COMMAND_INFO = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/COMMAND_INFO.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/COMMAND_INFO.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -6527,7 +6527,7 @@ var require_COMMAND_INFO = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/COMMAND_LIST.js
 var require_COMMAND_LIST = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/COMMAND_LIST.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/COMMAND_LIST.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -6559,7 +6559,7 @@ var require_COMMAND_LIST = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/COMMAND.js
 var require_COMMAND = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/COMMAND.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/COMMAND.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -6585,7 +6585,7 @@ var require_COMMAND = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/CONFIG_GET.js
 var require_CONFIG_GET = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/CONFIG_GET.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/CONFIG_GET.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -6613,7 +6613,7 @@ var require_CONFIG_GET = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/CONFIG_RESETSTAT.js
 var require_CONFIG_RESETSTAT = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/CONFIG_RESETSTAT.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/CONFIG_RESETSTAT.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -6635,7 +6635,7 @@ var require_CONFIG_RESETSTAT = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/CONFIG_REWRITE.js
 var require_CONFIG_REWRITE = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/CONFIG_REWRITE.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/CONFIG_REWRITE.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -6657,7 +6657,7 @@ var require_CONFIG_REWRITE = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/CONFIG_SET.js
 var require_CONFIG_SET = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/CONFIG_SET.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/CONFIG_SET.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -6688,7 +6688,7 @@ var require_CONFIG_SET = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/COPY.js
 var require_COPY = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/COPY.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/COPY.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -6722,7 +6722,7 @@ var require_COPY = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/DBSIZE.js
 var require_DBSIZE = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/DBSIZE.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/DBSIZE.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -6744,7 +6744,7 @@ var require_DBSIZE = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/DECR.js
 var require_DECR = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/DECR.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/DECR.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -6766,7 +6766,7 @@ var require_DECR = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/DECRBY.js
 var require_DECRBY = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/DECRBY.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/DECRBY.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -6790,7 +6790,7 @@ var require_DECRBY = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/DEL.js
 var require_DEL = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/DEL.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/DEL.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -6813,7 +6813,7 @@ var require_DEL = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/DELEX.js
 var require_DELEX = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/DELEX.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/DELEX.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -6863,7 +6863,7 @@ var require_DELEX = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/DIGEST.js
 var require_DIGEST = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/DIGEST.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/DIGEST.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -6890,7 +6890,7 @@ var require_DIGEST = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/DUMP.js
 var require_DUMP = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/DUMP.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/DUMP.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -6913,7 +6913,7 @@ var require_DUMP = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/ECHO.js
 var require_ECHO = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/ECHO.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/ECHO.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -6936,7 +6936,7 @@ var require_ECHO = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/EVAL.js
 var require_EVAL = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/EVAL.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/EVAL.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -6973,7 +6973,7 @@ var require_EVAL = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/EVAL_RO.js
 var require_EVAL_RO = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/EVAL_RO.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/EVAL_RO.js"(exports) {
     "use strict";
     var __createBinding = exports && exports.__createBinding || (Object.create ? function(o, m, k, k2) {
       if (k2 === void 0) k2 = k;
@@ -7031,7 +7031,7 @@ var require_EVAL_RO = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/EVALSHA_RO.js
 var require_EVALSHA_RO = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/EVALSHA_RO.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/EVALSHA_RO.js"(exports) {
     "use strict";
     var __createBinding = exports && exports.__createBinding || (Object.create ? function(o, m, k, k2) {
       if (k2 === void 0) k2 = k;
@@ -7089,7 +7089,7 @@ var require_EVALSHA_RO = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/EVALSHA.js
 var require_EVALSHA = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/EVALSHA.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/EVALSHA.js"(exports) {
     "use strict";
     var __createBinding = exports && exports.__createBinding || (Object.create ? function(o, m, k, k2) {
       if (k2 === void 0) k2 = k;
@@ -7147,7 +7147,7 @@ var require_EVALSHA = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/GEOADD.js
 var require_GEOADD = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/GEOADD.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/GEOADD.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -7192,7 +7192,7 @@ var require_GEOADD = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/GEODIST.js
 var require_GEODIST = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/GEODIST.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/GEODIST.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -7225,7 +7225,7 @@ var require_GEODIST = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/GEOHASH.js
 var require_GEOHASH = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/GEOHASH.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/GEOHASH.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -7251,7 +7251,7 @@ var require_GEOHASH = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/GEOPOS.js
 var require_GEOPOS = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/GEOPOS.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/GEOPOS.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -7285,7 +7285,7 @@ var require_GEOPOS = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/GEOSEARCH.js
 var require_GEOSEARCH = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/GEOSEARCH.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/GEOSEARCH.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -7343,7 +7343,7 @@ var require_GEOSEARCH = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/GEORADIUS.js
 var require_GEORADIUS = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/GEORADIUS.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/GEORADIUS.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -7378,7 +7378,7 @@ var require_GEORADIUS = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/GEOSEARCH_WITH.js
 var require_GEOSEARCH_WITH = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/GEOSEARCH_WITH.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/GEOSEARCH_WITH.js"(exports) {
     "use strict";
     var __importDefault = exports && exports.__importDefault || function(mod) {
       return mod && mod.__esModule ? mod : {
@@ -7442,7 +7442,7 @@ var require_GEOSEARCH_WITH = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/GEORADIUS_WITH.js
 var require_GEORADIUS_WITH = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/GEORADIUS_WITH.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/GEORADIUS_WITH.js"(exports) {
     "use strict";
     var __createBinding = exports && exports.__createBinding || (Object.create ? function(o, m, k, k2) {
       if (k2 === void 0) k2 = k;
@@ -7517,7 +7517,7 @@ var require_GEORADIUS_WITH = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/GEORADIUS_RO_WITH.js
 var require_GEORADIUS_RO_WITH = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/GEORADIUS_RO_WITH.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/GEORADIUS_RO_WITH.js"(exports) {
     "use strict";
     var __importDefault = exports && exports.__importDefault || function(mod) {
       return mod && mod.__esModule ? mod : {
@@ -7553,7 +7553,7 @@ var require_GEORADIUS_RO_WITH = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/GEORADIUS_RO.js
 var require_GEORADIUS_RO = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/GEORADIUS_RO.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/GEORADIUS_RO.js"(exports) {
     "use strict";
     var __createBinding = exports && exports.__createBinding || (Object.create ? function(o, m, k, k2) {
       if (k2 === void 0) k2 = k;
@@ -7615,7 +7615,7 @@ var require_GEORADIUS_RO = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/GEORADIUS_STORE.js
 var require_GEORADIUS_STORE = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/GEORADIUS_STORE.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/GEORADIUS_STORE.js"(exports) {
     "use strict";
     var __createBinding = exports && exports.__createBinding || (Object.create ? function(o, m, k, k2) {
       if (k2 === void 0) k2 = k;
@@ -7684,7 +7684,7 @@ var require_GEORADIUS_STORE = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/GEORADIUSBYMEMBER.js
 var require_GEORADIUSBYMEMBER = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/GEORADIUSBYMEMBER.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/GEORADIUSBYMEMBER.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -7719,7 +7719,7 @@ var require_GEORADIUSBYMEMBER = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/GEORADIUSBYMEMBER_WITH.js
 var require_GEORADIUSBYMEMBER_WITH = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/GEORADIUSBYMEMBER_WITH.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/GEORADIUSBYMEMBER_WITH.js"(exports) {
     "use strict";
     var __importDefault = exports && exports.__importDefault || function(mod) {
       return mod && mod.__esModule ? mod : {
@@ -7764,7 +7764,7 @@ var require_GEORADIUSBYMEMBER_WITH = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/GEORADIUSBYMEMBER_RO_WITH.js
 var require_GEORADIUSBYMEMBER_RO_WITH = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/GEORADIUSBYMEMBER_RO_WITH.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/GEORADIUSBYMEMBER_RO_WITH.js"(exports) {
     "use strict";
     var __createBinding = exports && exports.__createBinding || (Object.create ? function(o, m, k, k2) {
       if (k2 === void 0) k2 = k;
@@ -7827,7 +7827,7 @@ var require_GEORADIUSBYMEMBER_RO_WITH = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/GEORADIUSBYMEMBER_RO.js
 var require_GEORADIUSBYMEMBER_RO = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/GEORADIUSBYMEMBER_RO.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/GEORADIUSBYMEMBER_RO.js"(exports) {
     "use strict";
     var __createBinding = exports && exports.__createBinding || (Object.create ? function(o, m, k, k2) {
       if (k2 === void 0) k2 = k;
@@ -7890,7 +7890,7 @@ var require_GEORADIUSBYMEMBER_RO = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/GEORADIUSBYMEMBER_STORE.js
 var require_GEORADIUSBYMEMBER_STORE = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/GEORADIUSBYMEMBER_STORE.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/GEORADIUSBYMEMBER_STORE.js"(exports) {
     "use strict";
     var __createBinding = exports && exports.__createBinding || (Object.create ? function(o, m, k, k2) {
       if (k2 === void 0) k2 = k;
@@ -7959,7 +7959,7 @@ var require_GEORADIUSBYMEMBER_STORE = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/GEOSEARCHSTORE.js
 var require_GEOSEARCHSTORE = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/GEOSEARCHSTORE.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/GEOSEARCHSTORE.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -7993,7 +7993,7 @@ var require_GEOSEARCHSTORE = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/GET.js
 var require_GET = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/GET.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/GET.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -8017,7 +8017,7 @@ var require_GET = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/GETBIT.js
 var require_GETBIT = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/GETBIT.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/GETBIT.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -8043,7 +8043,7 @@ var require_GETBIT = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/GETDEL.js
 var require_GETDEL = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/GETDEL.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/GETDEL.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -8066,7 +8066,7 @@ var require_GETDEL = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/GETEX.js
 var require_GETEX = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/GETEX.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/GETEX.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -8118,7 +8118,7 @@ var require_GETEX = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/GETRANGE.js
 var require_GETRANGE = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/GETRANGE.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/GETRANGE.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -8145,7 +8145,7 @@ var require_GETRANGE = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/GETSET.js
 var require_GETSET = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/GETSET.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/GETSET.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -8170,7 +8170,7 @@ var require_GETSET = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/EXISTS.js
 var require_EXISTS = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/EXISTS.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/EXISTS.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -8194,7 +8194,7 @@ var require_EXISTS = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/EXPIRE.js
 var require_EXPIRE = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/EXPIRE.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/EXPIRE.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -8222,7 +8222,7 @@ var require_EXPIRE = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/EXPIREAT.js
 var require_EXPIREAT = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/EXPIREAT.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/EXPIREAT.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -8251,7 +8251,7 @@ var require_EXPIREAT = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/EXPIRETIME.js
 var require_EXPIRETIME = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/EXPIRETIME.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/EXPIRETIME.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -8274,7 +8274,7 @@ var require_EXPIRETIME = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/FLUSHALL.js
 var require_FLUSHALL = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/FLUSHALL.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/FLUSHALL.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -8305,7 +8305,7 @@ var require_FLUSHALL = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/FLUSHDB.js
 var require_FLUSHDB = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/FLUSHDB.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/FLUSHDB.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -8331,7 +8331,7 @@ var require_FLUSHDB = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/FCALL.js
 var require_FCALL = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/FCALL.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/FCALL.js"(exports) {
     "use strict";
     var __createBinding = exports && exports.__createBinding || (Object.create ? function(o, m, k, k2) {
       if (k2 === void 0) k2 = k;
@@ -8389,7 +8389,7 @@ var require_FCALL = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/FCALL_RO.js
 var require_FCALL_RO = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/FCALL_RO.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/FCALL_RO.js"(exports) {
     "use strict";
     var __createBinding = exports && exports.__createBinding || (Object.create ? function(o, m, k, k2) {
       if (k2 === void 0) k2 = k;
@@ -8447,7 +8447,7 @@ var require_FCALL_RO = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/FUNCTION_DELETE.js
 var require_FUNCTION_DELETE = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/FUNCTION_DELETE.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/FUNCTION_DELETE.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -8470,7 +8470,7 @@ var require_FUNCTION_DELETE = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/FUNCTION_DUMP.js
 var require_FUNCTION_DUMP = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/FUNCTION_DUMP.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/FUNCTION_DUMP.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -8492,7 +8492,7 @@ var require_FUNCTION_DUMP = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/FUNCTION_FLUSH.js
 var require_FUNCTION_FLUSH = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/FUNCTION_FLUSH.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/FUNCTION_FLUSH.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -8518,7 +8518,7 @@ var require_FUNCTION_FLUSH = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/FUNCTION_KILL.js
 var require_FUNCTION_KILL = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/FUNCTION_KILL.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/FUNCTION_KILL.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -8540,7 +8540,7 @@ var require_FUNCTION_KILL = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/FUNCTION_LIST.js
 var require_FUNCTION_LIST = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/FUNCTION_LIST.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/FUNCTION_LIST.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -8585,7 +8585,7 @@ var require_FUNCTION_LIST = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/FUNCTION_LIST_WITHCODE.js
 var require_FUNCTION_LIST_WITHCODE = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/FUNCTION_LIST_WITHCODE.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/FUNCTION_LIST_WITHCODE.js"(exports) {
     "use strict";
     var __importDefault = exports && exports.__importDefault || function(mod) {
       return mod && mod.__esModule ? mod : {
@@ -8635,7 +8635,7 @@ var require_FUNCTION_LIST_WITHCODE = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/FUNCTION_LOAD.js
 var require_FUNCTION_LOAD = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/FUNCTION_LOAD.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/FUNCTION_LOAD.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -8663,7 +8663,7 @@ var require_FUNCTION_LOAD = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/FUNCTION_RESTORE.js
 var require_FUNCTION_RESTORE = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/FUNCTION_RESTORE.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/FUNCTION_RESTORE.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -8690,7 +8690,7 @@ var require_FUNCTION_RESTORE = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/FUNCTION_STATS.js
 var require_FUNCTION_STATS = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/FUNCTION_STATS.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/FUNCTION_STATS.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -8744,7 +8744,7 @@ var require_FUNCTION_STATS = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/HDEL.js
 var require_HDEL = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/HDEL.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/HDEL.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -8768,7 +8768,7 @@ var require_HDEL = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/HELLO.js
 var require_HELLO = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/HELLO.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/HELLO.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -8810,7 +8810,7 @@ var require_HELLO = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/HEXISTS.js
 var require_HEXISTS = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/HEXISTS.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/HEXISTS.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -8836,7 +8836,7 @@ var require_HEXISTS = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/HEXPIRE.js
 var require_HEXPIRE = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/HEXPIRE.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/HEXPIRE.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -8878,7 +8878,7 @@ var require_HEXPIRE = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/HEXPIREAT.js
 var require_HEXPIREAT = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/HEXPIREAT.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/HEXPIREAT.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -8910,7 +8910,7 @@ var require_HEXPIREAT = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/HEXPIRETIME.js
 var require_HEXPIRETIME = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/HEXPIRETIME.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/HEXPIRETIME.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -8943,7 +8943,7 @@ var require_HEXPIRETIME = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/HGET.js
 var require_HGET = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/HGET.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/HGET.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -8969,7 +8969,7 @@ var require_HGET = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/HGETALL.js
 var require_HGETALL = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/HGETALL.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/HGETALL.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -8998,7 +8998,7 @@ var require_HGETALL = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/HGETDEL.js
 var require_HGETDEL = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/HGETDEL.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/HGETDEL.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -9023,7 +9023,7 @@ var require_HGETDEL = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/HGETEX.js
 var require_HGETEX = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/HGETEX.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/HGETEX.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -9058,7 +9058,7 @@ var require_HGETEX = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/HINCRBY.js
 var require_HINCRBY = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/HINCRBY.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/HINCRBY.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -9083,7 +9083,7 @@ var require_HINCRBY = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/HINCRBYFLOAT.js
 var require_HINCRBYFLOAT = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/HINCRBYFLOAT.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/HINCRBYFLOAT.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -9108,7 +9108,7 @@ var require_HINCRBYFLOAT = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/HKEYS.js
 var require_HKEYS = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/HKEYS.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/HKEYS.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -9132,7 +9132,7 @@ var require_HKEYS = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/HLEN.js
 var require_HLEN = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/HLEN.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/HLEN.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -9156,7 +9156,7 @@ var require_HLEN = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/HMGET.js
 var require_HMGET = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/HMGET.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/HMGET.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -9182,7 +9182,7 @@ var require_HMGET = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/HPERSIST.js
 var require_HPERSIST = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/HPERSIST.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/HPERSIST.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -9207,7 +9207,7 @@ var require_HPERSIST = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/HPEXPIRE.js
 var require_HPEXPIRE = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/HPEXPIRE.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/HPEXPIRE.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -9239,7 +9239,7 @@ var require_HPEXPIRE = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/HPEXPIREAT.js
 var require_HPEXPIREAT = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/HPEXPIREAT.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/HPEXPIREAT.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -9273,7 +9273,7 @@ var require_HPEXPIREAT = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/HPEXPIRETIME.js
 var require_HPEXPIRETIME = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/HPEXPIRETIME.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/HPEXPIRETIME.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -9301,7 +9301,7 @@ var require_HPEXPIRETIME = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/HPTTL.js
 var require_HPTTL = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/HPTTL.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/HPTTL.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -9329,7 +9329,7 @@ var require_HPTTL = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/HRANDFIELD_COUNT_WITHVALUES.js
 var require_HRANDFIELD_COUNT_WITHVALUES = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/HRANDFIELD_COUNT_WITHVALUES.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/HRANDFIELD_COUNT_WITHVALUES.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -9377,7 +9377,7 @@ var require_HRANDFIELD_COUNT_WITHVALUES = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/HRANDFIELD_COUNT.js
 var require_HRANDFIELD_COUNT = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/HRANDFIELD_COUNT.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/HRANDFIELD_COUNT.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -9404,7 +9404,7 @@ var require_HRANDFIELD_COUNT = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/HRANDFIELD.js
 var require_HRANDFIELD = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/HRANDFIELD.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/HRANDFIELD.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -9429,7 +9429,7 @@ var require_HRANDFIELD = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/SCAN.js
 var require_SCAN = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/SCAN.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/SCAN.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -9492,7 +9492,7 @@ var require_SCAN = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/HSCAN.js
 var require_HSCAN = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/HSCAN.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/HSCAN.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -9534,7 +9534,7 @@ var require_HSCAN = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/HSCAN_NOVALUES.js
 var require_HSCAN_NOVALUES = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/HSCAN_NOVALUES.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/HSCAN_NOVALUES.js"(exports) {
     "use strict";
     var __importDefault = exports && exports.__importDefault || function(mod) {
       return mod && mod.__esModule ? mod : {
@@ -9570,7 +9570,7 @@ var require_HSCAN_NOVALUES = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/HSET.js
 var require_HSET = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/HSET.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/HSET.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -9627,7 +9627,7 @@ var require_HSET = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/HSETEX.js
 var require_HSETEX = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/HSETEX.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/HSETEX.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -9711,7 +9711,7 @@ var require_HSETEX = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/HSETNX.js
 var require_HSETNX = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/HSETNX.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/HSETNX.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -9739,7 +9739,7 @@ var require_HSETNX = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/HSTRLEN.js
 var require_HSTRLEN = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/HSTRLEN.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/HSTRLEN.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -9767,7 +9767,7 @@ var require_HSTRLEN = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/HTTL.js
 var require_HTTL = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/HTTL.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/HTTL.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -9793,7 +9793,7 @@ var require_HTTL = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/HVALS.js
 var require_HVALS = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/HVALS.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/HVALS.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -9817,7 +9817,7 @@ var require_HVALS = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/HOTKEYS_GET.js
 var require_HOTKEYS_GET = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/HOTKEYS_GET.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/HOTKEYS_GET.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -9932,7 +9932,7 @@ var require_HOTKEYS_GET = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/HOTKEYS_RESET.js
 var require_HOTKEYS_RESET = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/HOTKEYS_RESET.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/HOTKEYS_RESET.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -9956,7 +9956,7 @@ var require_HOTKEYS_RESET = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/HOTKEYS_START.js
 var require_HOTKEYS_START = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/HOTKEYS_START.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/HOTKEYS_START.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -10007,7 +10007,7 @@ var require_HOTKEYS_START = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/HOTKEYS_STOP.js
 var require_HOTKEYS_STOP = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/HOTKEYS_STOP.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/HOTKEYS_STOP.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -10031,7 +10031,7 @@ var require_HOTKEYS_STOP = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/INCR.js
 var require_INCR = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/INCR.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/INCR.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -10055,7 +10055,7 @@ var require_INCR = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/INCRBY.js
 var require_INCRBY = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/INCRBY.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/INCRBY.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -10081,7 +10081,7 @@ var require_INCRBY = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/INCRBYFLOAT.js
 var require_INCRBYFLOAT = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/INCRBYFLOAT.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/INCRBYFLOAT.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -10107,7 +10107,7 @@ var require_INCRBYFLOAT = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/INFO.js
 var require_INFO = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/INFO.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/INFO.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -10135,7 +10135,7 @@ var require_INFO = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/KEYS.js
 var require_KEYS = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/KEYS.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/KEYS.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -10160,7 +10160,7 @@ var require_KEYS = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/LASTSAVE.js
 var require_LASTSAVE = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/LASTSAVE.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/LASTSAVE.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -10184,7 +10184,7 @@ var require_LASTSAVE = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/LATENCY_DOCTOR.js
 var require_LATENCY_DOCTOR = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/LATENCY_DOCTOR.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/LATENCY_DOCTOR.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -10208,7 +10208,7 @@ var require_LATENCY_DOCTOR = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/LATENCY_GRAPH.js
 var require_LATENCY_GRAPH = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/LATENCY_GRAPH.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/LATENCY_GRAPH.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -10252,7 +10252,7 @@ var require_LATENCY_GRAPH = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/LATENCY_HISTORY.js
 var require_LATENCY_HISTORY = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/LATENCY_HISTORY.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/LATENCY_HISTORY.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -10277,7 +10277,7 @@ var require_LATENCY_HISTORY = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/LATENCY_LATEST.js
 var require_LATENCY_LATEST = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/LATENCY_LATEST.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/LATENCY_LATEST.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -10301,7 +10301,7 @@ var require_LATENCY_LATEST = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/LATENCY_RESET.js
 var require_LATENCY_RESET = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/LATENCY_RESET.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/LATENCY_RESET.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -10340,7 +10340,7 @@ var require_LATENCY_RESET = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/LCS.js
 var require_LCS = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/LCS.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/LCS.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -10369,7 +10369,7 @@ var require_LCS = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/LCS_IDX.js
 var require_LCS_IDX = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/LCS_IDX.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/LCS_IDX.js"(exports) {
     "use strict";
     var __importDefault = exports && exports.__importDefault || function(mod) {
       return mod && mod.__esModule ? mod : {
@@ -10411,7 +10411,7 @@ var require_LCS_IDX = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/LCS_IDX_WITHMATCHLEN.js
 var require_LCS_IDX_WITHMATCHLEN = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/LCS_IDX_WITHMATCHLEN.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/LCS_IDX_WITHMATCHLEN.js"(exports) {
     "use strict";
     var __importDefault = exports && exports.__importDefault || function(mod) {
       return mod && mod.__esModule ? mod : {
@@ -10448,7 +10448,7 @@ var require_LCS_IDX_WITHMATCHLEN = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/LCS_LEN.js
 var require_LCS_LEN = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/LCS_LEN.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/LCS_LEN.js"(exports) {
     "use strict";
     var __importDefault = exports && exports.__importDefault || function(mod) {
       return mod && mod.__esModule ? mod : {
@@ -10479,7 +10479,7 @@ var require_LCS_LEN = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/LINDEX.js
 var require_LINDEX = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/LINDEX.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/LINDEX.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -10507,7 +10507,7 @@ var require_LINDEX = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/LINSERT.js
 var require_LINSERT = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/LINSERT.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/LINSERT.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -10536,7 +10536,7 @@ var require_LINSERT = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/LLEN.js
 var require_LLEN = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/LLEN.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/LLEN.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -10562,7 +10562,7 @@ var require_LLEN = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/LMOVE.js
 var require_LMOVE = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/LMOVE.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/LMOVE.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -10594,7 +10594,7 @@ var require_LMOVE = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/LOLWUT.js
 var require_LOLWUT = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/LOLWUT.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/LOLWUT.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -10624,7 +10624,7 @@ var require_LOLWUT = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/LPOP.js
 var require_LPOP = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/LPOP.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/LPOP.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -10648,7 +10648,7 @@ var require_LPOP = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/LPOP_COUNT.js
 var require_LPOP_COUNT = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/LPOP_COUNT.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/LPOP_COUNT.js"(exports) {
     "use strict";
     var __importDefault = exports && exports.__importDefault || function(mod) {
       return mod && mod.__esModule ? mod : {
@@ -10680,7 +10680,7 @@ var require_LPOP_COUNT = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/LPOS.js
 var require_LPOS = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/LPOS.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/LPOS.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -10715,7 +10715,7 @@ var require_LPOS = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/LPOS_COUNT.js
 var require_LPOS_COUNT = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/LPOS_COUNT.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/LPOS_COUNT.js"(exports) {
     "use strict";
     var __importDefault = exports && exports.__importDefault || function(mod) {
       return mod && mod.__esModule ? mod : {
@@ -10750,7 +10750,7 @@ var require_LPOS_COUNT = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/LPUSH.js
 var require_LPUSH = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/LPUSH.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/LPUSH.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -10776,7 +10776,7 @@ var require_LPUSH = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/LPUSHX.js
 var require_LPUSHX = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/LPUSHX.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/LPUSHX.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -10802,7 +10802,7 @@ var require_LPUSHX = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/LRANGE.js
 var require_LRANGE = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/LRANGE.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/LRANGE.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -10831,7 +10831,7 @@ var require_LRANGE = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/LREM.js
 var require_LREM = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/LREM.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/LREM.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -10860,7 +10860,7 @@ var require_LREM = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/LSET.js
 var require_LSET = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/LSET.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/LSET.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -10888,7 +10888,7 @@ var require_LSET = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/LTRIM.js
 var require_LTRIM = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/LTRIM.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/LTRIM.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -10915,7 +10915,7 @@ var require_LTRIM = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/MEMORY_DOCTOR.js
 var require_MEMORY_DOCTOR = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/MEMORY_DOCTOR.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/MEMORY_DOCTOR.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -10939,7 +10939,7 @@ var require_MEMORY_DOCTOR = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/MEMORY_MALLOC-STATS.js
 var require_MEMORY_MALLOC_STATS = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/MEMORY_MALLOC-STATS.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/MEMORY_MALLOC-STATS.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -10963,7 +10963,7 @@ var require_MEMORY_MALLOC_STATS = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/MEMORY_PURGE.js
 var require_MEMORY_PURGE = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/MEMORY_PURGE.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/MEMORY_PURGE.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -10987,7 +10987,7 @@ var require_MEMORY_PURGE = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/MEMORY_STATS.js
 var require_MEMORY_STATS = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/MEMORY_STATS.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/MEMORY_STATS.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -11033,7 +11033,7 @@ var require_MEMORY_STATS = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/MEMORY_USAGE.js
 var require_MEMORY_USAGE = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/MEMORY_USAGE.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/MEMORY_USAGE.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -11062,7 +11062,7 @@ var require_MEMORY_USAGE = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/MGET.js
 var require_MGET = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/MGET.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/MGET.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -11088,7 +11088,7 @@ var require_MGET = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/MIGRATE.js
 var require_MIGRATE = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/MIGRATE.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/MIGRATE.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -11141,7 +11141,7 @@ var require_MIGRATE = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/MODULE_LIST.js
 var require_MODULE_LIST = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/MODULE_LIST.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/MODULE_LIST.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -11176,7 +11176,7 @@ var require_MODULE_LIST = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/MODULE_LOAD.js
 var require_MODULE_LOAD = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/MODULE_LOAD.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/MODULE_LOAD.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -11205,7 +11205,7 @@ var require_MODULE_LOAD = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/MODULE_UNLOAD.js
 var require_MODULE_UNLOAD = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/MODULE_UNLOAD.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/MODULE_UNLOAD.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -11230,7 +11230,7 @@ var require_MODULE_UNLOAD = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/MOVE.js
 var require_MOVE = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/MOVE.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/MOVE.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -11256,7 +11256,7 @@ var require_MOVE = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/MSET.js
 var require_MSET = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/MSET.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/MSET.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -11307,7 +11307,7 @@ var require_MSET = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/MSETEX.js
 var require_MSETEX = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/MSETEX.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/MSETEX.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -11420,7 +11420,7 @@ var require_MSETEX = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/MSETNX.js
 var require_MSETNX = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/MSETNX.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/MSETNX.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -11446,7 +11446,7 @@ var require_MSETNX = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/OBJECT_ENCODING.js
 var require_OBJECT_ENCODING = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/OBJECT_ENCODING.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/OBJECT_ENCODING.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -11471,7 +11471,7 @@ var require_OBJECT_ENCODING = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/OBJECT_FREQ.js
 var require_OBJECT_FREQ = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/OBJECT_FREQ.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/OBJECT_FREQ.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -11496,7 +11496,7 @@ var require_OBJECT_FREQ = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/OBJECT_IDLETIME.js
 var require_OBJECT_IDLETIME = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/OBJECT_IDLETIME.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/OBJECT_IDLETIME.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -11521,7 +11521,7 @@ var require_OBJECT_IDLETIME = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/OBJECT_REFCOUNT.js
 var require_OBJECT_REFCOUNT = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/OBJECT_REFCOUNT.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/OBJECT_REFCOUNT.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -11546,7 +11546,7 @@ var require_OBJECT_REFCOUNT = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/PERSIST.js
 var require_PERSIST = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/PERSIST.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/PERSIST.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -11570,7 +11570,7 @@ var require_PERSIST = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/PEXPIRE.js
 var require_PEXPIRE = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/PEXPIRE.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/PEXPIRE.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -11601,7 +11601,7 @@ var require_PEXPIRE = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/PEXPIREAT.js
 var require_PEXPIREAT = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/PEXPIREAT.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/PEXPIREAT.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -11633,7 +11633,7 @@ var require_PEXPIREAT = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/PEXPIRETIME.js
 var require_PEXPIRETIME = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/PEXPIRETIME.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/PEXPIRETIME.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -11658,7 +11658,7 @@ var require_PEXPIRETIME = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/PFADD.js
 var require_PFADD = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/PFADD.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/PFADD.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -11687,7 +11687,7 @@ var require_PFADD = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/PFCOUNT.js
 var require_PFCOUNT = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/PFCOUNT.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/PFCOUNT.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -11712,7 +11712,7 @@ var require_PFCOUNT = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/PFMERGE.js
 var require_PFMERGE = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/PFMERGE.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/PFMERGE.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -11740,7 +11740,7 @@ var require_PFMERGE = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/PING.js
 var require_PING = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/PING.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/PING.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -11768,7 +11768,7 @@ var require_PING = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/PSETEX.js
 var require_PSETEX = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/PSETEX.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/PSETEX.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -11795,7 +11795,7 @@ var require_PSETEX = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/PTTL.js
 var require_PTTL = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/PTTL.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/PTTL.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -11820,7 +11820,7 @@ var require_PTTL = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/PUBLISH.js
 var require_PUBLISH = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/PUBLISH.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/PUBLISH.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -11847,7 +11847,7 @@ var require_PUBLISH = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/PUBSUB_CHANNELS.js
 var require_PUBSUB_CHANNELS = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/PUBSUB_CHANNELS.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/PUBSUB_CHANNELS.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -11875,7 +11875,7 @@ var require_PUBSUB_CHANNELS = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/PUBSUB_NUMPAT.js
 var require_PUBSUB_NUMPAT = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/PUBSUB_NUMPAT.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/PUBSUB_NUMPAT.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -11899,7 +11899,7 @@ var require_PUBSUB_NUMPAT = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/PUBSUB_NUMSUB.js
 var require_PUBSUB_NUMSUB = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/PUBSUB_NUMSUB.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/PUBSUB_NUMSUB.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -11940,7 +11940,7 @@ var require_PUBSUB_NUMSUB = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/PUBSUB_SHARDNUMSUB.js
 var require_PUBSUB_SHARDNUMSUB = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/PUBSUB_SHARDNUMSUB.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/PUBSUB_SHARDNUMSUB.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -11979,7 +11979,7 @@ var require_PUBSUB_SHARDNUMSUB = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/PUBSUB_SHARDCHANNELS.js
 var require_PUBSUB_SHARDCHANNELS = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/PUBSUB_SHARDCHANNELS.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/PUBSUB_SHARDCHANNELS.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -12007,7 +12007,7 @@ var require_PUBSUB_SHARDCHANNELS = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/RANDOMKEY.js
 var require_RANDOMKEY = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/RANDOMKEY.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/RANDOMKEY.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -12031,7 +12031,7 @@ var require_RANDOMKEY = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/READONLY.js
 var require_READONLY = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/READONLY.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/READONLY.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -12055,7 +12055,7 @@ var require_READONLY = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/RENAME.js
 var require_RENAME = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/RENAME.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/RENAME.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -12084,7 +12084,7 @@ var require_RENAME = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/RENAMENX.js
 var require_RENAMENX = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/RENAMENX.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/RENAMENX.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -12113,7 +12113,7 @@ var require_RENAMENX = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/REPLICAOF.js
 var require_REPLICAOF = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/REPLICAOF.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/REPLICAOF.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -12139,7 +12139,7 @@ var require_REPLICAOF = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/RESTORE-ASKING.js
 var require_RESTORE_ASKING = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/RESTORE-ASKING.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/RESTORE-ASKING.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -12163,7 +12163,7 @@ var require_RESTORE_ASKING = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/RESTORE.js
 var require_RESTORE = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/RESTORE.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/RESTORE.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -12204,7 +12204,7 @@ var require_RESTORE = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/ROLE.js
 var require_ROLE = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/ROLE.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/ROLE.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -12271,7 +12271,7 @@ var require_ROLE = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/RPOP_COUNT.js
 var require_RPOP_COUNT = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/RPOP_COUNT.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/RPOP_COUNT.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -12297,7 +12297,7 @@ var require_RPOP_COUNT = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/RPOP.js
 var require_RPOP = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/RPOP.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/RPOP.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -12321,7 +12321,7 @@ var require_RPOP = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/RPOPLPUSH.js
 var require_RPOPLPUSH = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/RPOPLPUSH.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/RPOPLPUSH.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -12349,7 +12349,7 @@ var require_RPOPLPUSH = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/RPUSH.js
 var require_RPUSH = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/RPUSH.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/RPUSH.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -12375,7 +12375,7 @@ var require_RPUSH = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/RPUSHX.js
 var require_RPUSHX = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/RPUSHX.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/RPUSHX.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -12401,7 +12401,7 @@ var require_RPUSHX = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/SADD.js
 var require_SADD = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/SADD.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/SADD.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -12427,7 +12427,7 @@ var require_SADD = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/SCARD.js
 var require_SCARD = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/SCARD.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/SCARD.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -12453,7 +12453,7 @@ var require_SCARD = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/SCRIPT_DEBUG.js
 var require_SCRIPT_DEBUG = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/SCRIPT_DEBUG.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/SCRIPT_DEBUG.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -12478,7 +12478,7 @@ var require_SCRIPT_DEBUG = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/SCRIPT_EXISTS.js
 var require_SCRIPT_EXISTS = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/SCRIPT_EXISTS.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/SCRIPT_EXISTS.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -12504,7 +12504,7 @@ var require_SCRIPT_EXISTS = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/SCRIPT_FLUSH.js
 var require_SCRIPT_FLUSH = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/SCRIPT_FLUSH.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/SCRIPT_FLUSH.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -12532,7 +12532,7 @@ var require_SCRIPT_FLUSH = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/SCRIPT_KILL.js
 var require_SCRIPT_KILL = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/SCRIPT_KILL.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/SCRIPT_KILL.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -12556,7 +12556,7 @@ var require_SCRIPT_KILL = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/SCRIPT_LOAD.js
 var require_SCRIPT_LOAD = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/SCRIPT_LOAD.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/SCRIPT_LOAD.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -12581,7 +12581,7 @@ var require_SCRIPT_LOAD = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/SDIFF.js
 var require_SDIFF = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/SDIFF.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/SDIFF.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -12607,7 +12607,7 @@ var require_SDIFF = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/SDIFFSTORE.js
 var require_SDIFFSTORE = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/SDIFFSTORE.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/SDIFFSTORE.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -12633,7 +12633,7 @@ var require_SDIFFSTORE = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/SET.js
 var require_SET = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/SET.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/SET.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -12692,7 +12692,7 @@ var require_SET = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/SETBIT.js
 var require_SETBIT = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/SETBIT.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/SETBIT.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -12720,7 +12720,7 @@ var require_SETBIT = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/SETEX.js
 var require_SETEX = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/SETEX.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/SETEX.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -12747,7 +12747,7 @@ var require_SETEX = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/SETNX.js
 var require_SETNX = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/SETNX.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/SETNX.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -12773,7 +12773,7 @@ var require_SETNX = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/SETRANGE.js
 var require_SETRANGE = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/SETRANGE.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/SETRANGE.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -12800,7 +12800,7 @@ var require_SETRANGE = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/SINTER.js
 var require_SINTER = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/SINTER.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/SINTER.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -12826,7 +12826,7 @@ var require_SINTER = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/SINTERCARD.js
 var require_SINTERCARD = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/SINTERCARD.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/SINTERCARD.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -12857,7 +12857,7 @@ var require_SINTERCARD = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/SINTERSTORE.js
 var require_SINTERSTORE = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/SINTERSTORE.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/SINTERSTORE.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -12884,7 +12884,7 @@ var require_SINTERSTORE = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/SISMEMBER.js
 var require_SISMEMBER = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/SISMEMBER.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/SISMEMBER.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -12912,7 +12912,7 @@ var require_SISMEMBER = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/SMEMBERS.js
 var require_SMEMBERS = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/SMEMBERS.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/SMEMBERS.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -12941,7 +12941,7 @@ var require_SMEMBERS = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/SMISMEMBER.js
 var require_SMISMEMBER = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/SMISMEMBER.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/SMISMEMBER.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -12969,7 +12969,7 @@ var require_SMISMEMBER = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/SMOVE.js
 var require_SMOVE = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/SMOVE.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/SMOVE.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -13000,7 +13000,7 @@ var require_SMOVE = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/SORT.js
 var require_SORT = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/SORT.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/SORT.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -13052,7 +13052,7 @@ var require_SORT = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/SORT_RO.js
 var require_SORT_RO = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/SORT_RO.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/SORT_RO.js"(exports) {
     "use strict";
     var __createBinding = exports && exports.__createBinding || (Object.create ? function(o, m, k, k2) {
       if (k2 === void 0) k2 = k;
@@ -13109,7 +13109,7 @@ var require_SORT_RO = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/SORT_STORE.js
 var require_SORT_STORE = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/SORT_STORE.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/SORT_STORE.js"(exports) {
     "use strict";
     var __importDefault = exports && exports.__importDefault || function(mod) {
       return mod && mod.__esModule ? mod : {
@@ -13140,7 +13140,7 @@ var require_SORT_STORE = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/SPOP_COUNT.js
 var require_SPOP_COUNT = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/SPOP_COUNT.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/SPOP_COUNT.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -13167,7 +13167,7 @@ var require_SPOP_COUNT = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/SPOP.js
 var require_SPOP = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/SPOP.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/SPOP.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -13192,7 +13192,7 @@ var require_SPOP = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/SPUBLISH.js
 var require_SPUBLISH = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/SPUBLISH.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/SPUBLISH.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -13219,7 +13219,7 @@ var require_SPUBLISH = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/SRANDMEMBER.js
 var require_SRANDMEMBER = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/SRANDMEMBER.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/SRANDMEMBER.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -13244,7 +13244,7 @@ var require_SRANDMEMBER = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/SRANDMEMBER_COUNT.js
 var require_SRANDMEMBER_COUNT = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/SRANDMEMBER_COUNT.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/SRANDMEMBER_COUNT.js"(exports) {
     "use strict";
     var __importDefault = exports && exports.__importDefault || function(mod) {
       return mod && mod.__esModule ? mod : {
@@ -13276,7 +13276,7 @@ var require_SRANDMEMBER_COUNT = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/SREM.js
 var require_SREM = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/SREM.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/SREM.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -13304,7 +13304,7 @@ var require_SREM = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/SSCAN.js
 var require_SSCAN = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/SSCAN.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/SSCAN.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -13346,7 +13346,7 @@ var require_SSCAN = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/STRLEN.js
 var require_STRLEN = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/STRLEN.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/STRLEN.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -13373,7 +13373,7 @@ var require_STRLEN = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/SUNION.js
 var require_SUNION = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/SUNION.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/SUNION.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -13400,7 +13400,7 @@ var require_SUNION = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/SUNIONSTORE.js
 var require_SUNIONSTORE = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/SUNIONSTORE.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/SUNIONSTORE.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -13428,7 +13428,7 @@ var require_SUNIONSTORE = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/SWAPDB.js
 var require_SWAPDB = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/SWAPDB.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/SWAPDB.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -13452,7 +13452,7 @@ var require_SWAPDB = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/TIME.js
 var require_TIME = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/TIME.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/TIME.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -13477,7 +13477,7 @@ var require_TIME = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/TOUCH.js
 var require_TOUCH = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/TOUCH.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/TOUCH.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -13503,7 +13503,7 @@ var require_TOUCH = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/TTL.js
 var require_TTL = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/TTL.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/TTL.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -13529,7 +13529,7 @@ var require_TTL = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/TYPE.js
 var require_TYPE = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/TYPE.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/TYPE.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -13556,7 +13556,7 @@ var require_TYPE = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/UNLINK.js
 var require_UNLINK = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/UNLINK.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/UNLINK.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -13582,7 +13582,7 @@ var require_UNLINK = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/WAIT.js
 var require_WAIT = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/WAIT.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/WAIT.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -13609,7 +13609,7 @@ var require_WAIT = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/XACK.js
 var require_XACK = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/XACK.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/XACK.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -13639,7 +13639,7 @@ var require_XACK = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/XACKDEL.js
 var require_XACKDEL = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/XACKDEL.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/XACKDEL.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -13674,7 +13674,7 @@ var require_XACKDEL = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/XADD.js
 var require_XADD = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/XADD.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/XADD.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -13738,7 +13738,7 @@ var require_XADD = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/XADD_NOMKSTREAM.js
 var require_XADD_NOMKSTREAM = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/XADD_NOMKSTREAM.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/XADD_NOMKSTREAM.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -13763,7 +13763,7 @@ var require_XADD_NOMKSTREAM = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/XAUTOCLAIM.js
 var require_XAUTOCLAIM = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/XAUTOCLAIM.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/XAUTOCLAIM.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -13813,7 +13813,7 @@ var require_XAUTOCLAIM = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/XAUTOCLAIM_JUSTID.js
 var require_XAUTOCLAIM_JUSTID = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/XAUTOCLAIM_JUSTID.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/XAUTOCLAIM_JUSTID.js"(exports) {
     "use strict";
     var __importDefault = exports && exports.__importDefault || function(mod) {
       return mod && mod.__esModule ? mod : {
@@ -13857,7 +13857,7 @@ var require_XAUTOCLAIM_JUSTID = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/XCLAIM.js
 var require_XCLAIM = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/XCLAIM.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/XCLAIM.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -13916,7 +13916,7 @@ var require_XCLAIM = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/XCLAIM_JUSTID.js
 var require_XCLAIM_JUSTID = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/XCLAIM_JUSTID.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/XCLAIM_JUSTID.js"(exports) {
     "use strict";
     var __importDefault = exports && exports.__importDefault || function(mod) {
       return mod && mod.__esModule ? mod : {
@@ -13953,7 +13953,7 @@ var require_XCLAIM_JUSTID = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/XCFGSET.js
 var require_XCFGSET = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/XCFGSET.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/XCFGSET.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -13988,7 +13988,7 @@ var require_XCFGSET = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/XDEL.js
 var require_XDEL = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/XDEL.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/XDEL.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -14016,7 +14016,7 @@ var require_XDEL = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/XDELEX.js
 var require_XDELEX = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/XDELEX.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/XDELEX.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -14049,7 +14049,7 @@ var require_XDELEX = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/XGROUP_CREATE.js
 var require_XGROUP_CREATE = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/XGROUP_CREATE.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/XGROUP_CREATE.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -14085,7 +14085,7 @@ var require_XGROUP_CREATE = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/XGROUP_CREATECONSUMER.js
 var require_XGROUP_CREATECONSUMER = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/XGROUP_CREATECONSUMER.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/XGROUP_CREATECONSUMER.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -14114,7 +14114,7 @@ var require_XGROUP_CREATECONSUMER = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/XGROUP_DELCONSUMER.js
 var require_XGROUP_DELCONSUMER = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/XGROUP_DELCONSUMER.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/XGROUP_DELCONSUMER.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -14143,7 +14143,7 @@ var require_XGROUP_DELCONSUMER = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/XGROUP_DESTROY.js
 var require_XGROUP_DESTROY = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/XGROUP_DESTROY.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/XGROUP_DESTROY.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -14171,7 +14171,7 @@ var require_XGROUP_DESTROY = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/XGROUP_SETID.js
 var require_XGROUP_SETID = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/XGROUP_SETID.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/XGROUP_SETID.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -14204,7 +14204,7 @@ var require_XGROUP_SETID = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/XINFO_CONSUMERS.js
 var require_XINFO_CONSUMERS = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/XINFO_CONSUMERS.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/XINFO_CONSUMERS.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -14251,7 +14251,7 @@ var require_XINFO_CONSUMERS = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/XINFO_GROUPS.js
 var require_XINFO_GROUPS = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/XINFO_GROUPS.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/XINFO_GROUPS.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -14304,7 +14304,7 @@ var require_XINFO_GROUPS = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/XINFO_STREAM.js
 var require_XINFO_STREAM = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/XINFO_STREAM.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/XINFO_STREAM.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -14372,7 +14372,7 @@ var require_XINFO_STREAM = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/XLEN.js
 var require_XLEN = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/XLEN.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/XLEN.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -14399,7 +14399,7 @@ var require_XLEN = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/XPENDING_RANGE.js
 var require_XPENDING_RANGE = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/XPENDING_RANGE.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/XPENDING_RANGE.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -14455,7 +14455,7 @@ var require_XPENDING_RANGE = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/XPENDING.js
 var require_XPENDING = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/XPENDING.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/XPENDING.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -14504,7 +14504,7 @@ var require_XPENDING = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/XRANGE.js
 var require_XRANGE = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/XRANGE.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/XRANGE.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -14556,7 +14556,7 @@ var require_XRANGE = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/XREAD.js
 var require_XREAD = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/XREAD.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/XREAD.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -14613,7 +14613,7 @@ var require_XREAD = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/XREADGROUP.js
 var require_XREADGROUP = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/XREADGROUP.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/XREADGROUP.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -14662,7 +14662,7 @@ var require_XREADGROUP = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/XREVRANGE.js
 var require_XREVRANGE = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/XREVRANGE.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/XREVRANGE.js"(exports) {
     "use strict";
     var __createBinding = exports && exports.__createBinding || (Object.create ? function(o, m, k, k2) {
       if (k2 === void 0) k2 = k;
@@ -14725,7 +14725,7 @@ var require_XREVRANGE = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/XSETID.js
 var require_XSETID = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/XSETID.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/XSETID.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -14750,7 +14750,7 @@ var require_XSETID = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/XTRIM.js
 var require_XTRIM = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/XTRIM.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/XTRIM.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -14790,7 +14790,7 @@ var require_XTRIM = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/ZADD.js
 var require_ZADD = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/ZADD.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/ZADD.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -14850,7 +14850,7 @@ var require_ZADD = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/ZADD_INCR.js
 var require_ZADD_INCR = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/ZADD_INCR.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/ZADD_INCR.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -14890,7 +14890,7 @@ var require_ZADD_INCR = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/ZCARD.js
 var require_ZCARD = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/ZCARD.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/ZCARD.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -14917,7 +14917,7 @@ var require_ZCARD = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/ZCOUNT.js
 var require_ZCOUNT = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/ZCOUNT.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/ZCOUNT.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -14945,7 +14945,7 @@ var require_ZCOUNT = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/ZDIFF.js
 var require_ZDIFF = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/ZDIFF.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/ZDIFF.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -14968,7 +14968,7 @@ var require_ZDIFF = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/ZDIFF_WITHSCORES.js
 var require_ZDIFF_WITHSCORES = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/ZDIFF_WITHSCORES.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/ZDIFF_WITHSCORES.js"(exports) {
     "use strict";
     var __importDefault = exports && exports.__importDefault || function(mod) {
       return mod && mod.__esModule ? mod : {
@@ -14998,7 +14998,7 @@ var require_ZDIFF_WITHSCORES = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/ZDIFFSTORE.js
 var require_ZDIFFSTORE = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/ZDIFFSTORE.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/ZDIFFSTORE.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -15023,7 +15023,7 @@ var require_ZDIFFSTORE = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/ZINCRBY.js
 var require_ZINCRBY = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/ZINCRBY.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/ZINCRBY.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -15049,7 +15049,7 @@ var require_ZINCRBY = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/ZINTER.js
 var require_ZINTER = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/ZINTER.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/ZINTER.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -15082,7 +15082,7 @@ var require_ZINTER = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/ZINTER_WITHSCORES.js
 var require_ZINTER_WITHSCORES = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/ZINTER_WITHSCORES.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/ZINTER_WITHSCORES.js"(exports) {
     "use strict";
     var __importDefault = exports && exports.__importDefault || function(mod) {
       return mod && mod.__esModule ? mod : {
@@ -15111,7 +15111,7 @@ var require_ZINTER_WITHSCORES = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/ZINTERCARD.js
 var require_ZINTERCARD = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/ZINTERCARD.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/ZINTERCARD.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -15140,7 +15140,7 @@ var require_ZINTERCARD = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/ZINTERSTORE.js
 var require_ZINTERSTORE = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/ZINTERSTORE.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/ZINTERSTORE.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -15167,7 +15167,7 @@ var require_ZINTERSTORE = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/ZLEXCOUNT.js
 var require_ZLEXCOUNT = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/ZLEXCOUNT.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/ZLEXCOUNT.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -15195,7 +15195,7 @@ var require_ZLEXCOUNT = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/ZMSCORE.js
 var require_ZMSCORE = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/ZMSCORE.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/ZMSCORE.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -15227,7 +15227,7 @@ var require_ZMSCORE = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/ZPOPMAX_COUNT.js
 var require_ZPOPMAX_COUNT = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/ZPOPMAX_COUNT.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/ZPOPMAX_COUNT.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -15253,7 +15253,7 @@ var require_ZPOPMAX_COUNT = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/ZPOPMAX.js
 var require_ZPOPMAX = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/ZPOPMAX.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/ZPOPMAX.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -15292,7 +15292,7 @@ var require_ZPOPMAX = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/ZPOPMIN_COUNT.js
 var require_ZPOPMIN_COUNT = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/ZPOPMIN_COUNT.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/ZPOPMIN_COUNT.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -15318,7 +15318,7 @@ var require_ZPOPMIN_COUNT = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/ZPOPMIN.js
 var require_ZPOPMIN = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/ZPOPMIN.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/ZPOPMIN.js"(exports) {
     "use strict";
     var __importDefault = exports && exports.__importDefault || function(mod) {
       return mod && mod.__esModule ? mod : {
@@ -15347,7 +15347,7 @@ var require_ZPOPMIN = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/ZRANDMEMBER.js
 var require_ZRANDMEMBER = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/ZRANDMEMBER.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/ZRANDMEMBER.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -15370,7 +15370,7 @@ var require_ZRANDMEMBER = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/ZRANDMEMBER_COUNT.js
 var require_ZRANDMEMBER_COUNT = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/ZRANDMEMBER_COUNT.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/ZRANDMEMBER_COUNT.js"(exports) {
     "use strict";
     var __importDefault = exports && exports.__importDefault || function(mod) {
       return mod && mod.__esModule ? mod : {
@@ -15400,7 +15400,7 @@ var require_ZRANDMEMBER_COUNT = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/ZRANDMEMBER_COUNT_WITHSCORES.js
 var require_ZRANDMEMBER_COUNT_WITHSCORES = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/ZRANDMEMBER_COUNT_WITHSCORES.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/ZRANDMEMBER_COUNT_WITHSCORES.js"(exports) {
     "use strict";
     var __importDefault = exports && exports.__importDefault || function(mod) {
       return mod && mod.__esModule ? mod : {
@@ -15431,7 +15431,7 @@ var require_ZRANDMEMBER_COUNT_WITHSCORES = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/ZRANGE.js
 var require_ZRANGE = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/ZRANGE.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/ZRANGE.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -15483,7 +15483,7 @@ var require_ZRANGE = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/ZRANGE_WITHSCORES.js
 var require_ZRANGE_WITHSCORES = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/ZRANGE_WITHSCORES.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/ZRANGE_WITHSCORES.js"(exports) {
     "use strict";
     var __importDefault = exports && exports.__importDefault || function(mod) {
       return mod && mod.__esModule ? mod : {
@@ -15514,7 +15514,7 @@ var require_ZRANGE_WITHSCORES = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/ZRANGEBYLEX.js
 var require_ZRANGEBYLEX = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/ZRANGEBYLEX.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/ZRANGEBYLEX.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -15546,7 +15546,7 @@ var require_ZRANGEBYLEX = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/ZRANGEBYSCORE.js
 var require_ZRANGEBYSCORE = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/ZRANGEBYSCORE.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/ZRANGEBYSCORE.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -15578,7 +15578,7 @@ var require_ZRANGEBYSCORE = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/ZRANGEBYSCORE_WITHSCORES.js
 var require_ZRANGEBYSCORE_WITHSCORES = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/ZRANGEBYSCORE_WITHSCORES.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/ZRANGEBYSCORE_WITHSCORES.js"(exports) {
     "use strict";
     var __importDefault = exports && exports.__importDefault || function(mod) {
       return mod && mod.__esModule ? mod : {
@@ -15609,7 +15609,7 @@ var require_ZRANGEBYSCORE_WITHSCORES = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/ZRANGESTORE.js
 var require_ZRANGESTORE = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/ZRANGESTORE.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/ZRANGESTORE.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -15653,7 +15653,7 @@ var require_ZRANGESTORE = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/ZREMRANGEBYSCORE.js
 var require_ZREMRANGEBYSCORE = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/ZREMRANGEBYSCORE.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/ZREMRANGEBYSCORE.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -15680,7 +15680,7 @@ var require_ZREMRANGEBYSCORE = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/ZRANK.js
 var require_ZRANK = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/ZRANK.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/ZRANK.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -15706,7 +15706,7 @@ var require_ZRANK = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/ZRANK_WITHSCORE.js
 var require_ZRANK_WITHSCORE = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/ZRANK_WITHSCORE.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/ZRANK_WITHSCORE.js"(exports) {
     "use strict";
     var __importDefault = exports && exports.__importDefault || function(mod) {
       return mod && mod.__esModule ? mod : {
@@ -15751,7 +15751,7 @@ var require_ZRANK_WITHSCORE = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/ZREM.js
 var require_ZREM = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/ZREM.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/ZREM.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -15776,7 +15776,7 @@ var require_ZREM = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/ZREMRANGEBYLEX.js
 var require_ZREMRANGEBYLEX = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/ZREMRANGEBYLEX.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/ZREMRANGEBYLEX.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -15803,7 +15803,7 @@ var require_ZREMRANGEBYLEX = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/ZREMRANGEBYRANK.js
 var require_ZREMRANGEBYRANK = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/ZREMRANGEBYRANK.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/ZREMRANGEBYRANK.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -15829,7 +15829,7 @@ var require_ZREMRANGEBYRANK = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/ZREVRANK.js
 var require_ZREVRANK = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/ZREVRANK.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/ZREVRANK.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -15855,7 +15855,7 @@ var require_ZREVRANK = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/ZSCAN.js
 var require_ZSCAN = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/ZSCAN.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/ZSCAN.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -15888,7 +15888,7 @@ var require_ZSCAN = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/ZSCORE.js
 var require_ZSCORE = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/ZSCORE.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/ZSCORE.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -15915,7 +15915,7 @@ var require_ZSCORE = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/ZUNION.js
 var require_ZUNION = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/ZUNION.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/ZUNION.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -15943,7 +15943,7 @@ var require_ZUNION = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/ZUNION_WITHSCORES.js
 var require_ZUNION_WITHSCORES = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/ZUNION_WITHSCORES.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/ZUNION_WITHSCORES.js"(exports) {
     "use strict";
     var __importDefault = exports && exports.__importDefault || function(mod) {
       return mod && mod.__esModule ? mod : {
@@ -15973,7 +15973,7 @@ var require_ZUNION_WITHSCORES = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/ZUNIONSTORE.js
 var require_ZUNIONSTORE = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/ZUNIONSTORE.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/ZUNIONSTORE.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -16003,7 +16003,7 @@ var require_ZUNIONSTORE = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/VADD.js
 var require_VADD = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/VADD.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/VADD.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -16052,7 +16052,7 @@ var require_VADD = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/VCARD.js
 var require_VCARD = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/VCARD.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/VCARD.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -16077,7 +16077,7 @@ var require_VCARD = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/VDIM.js
 var require_VDIM = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/VDIM.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/VDIM.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -16102,7 +16102,7 @@ var require_VDIM = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/VEMB.js
 var require_VEMB = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/VEMB.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/VEMB.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -16130,7 +16130,7 @@ var require_VEMB = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/VEMB_RAW.js
 var require_VEMB_RAW = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/VEMB_RAW.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/VEMB_RAW.js"(exports) {
     "use strict";
     var __importDefault = exports && exports.__importDefault || function(mod) {
       return mod && mod.__esModule ? mod : {
@@ -16183,7 +16183,7 @@ var require_VEMB_RAW = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/VGETATTR.js
 var require_VGETATTR = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/VGETATTR.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/VGETATTR.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -16211,7 +16211,7 @@ var require_VGETATTR = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/VINFO.js
 var require_VINFO = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/VINFO.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/VINFO.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -16245,7 +16245,7 @@ var require_VINFO = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/VLINKS.js
 var require_VLINKS = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/VLINKS.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/VLINKS.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -16272,7 +16272,7 @@ var require_VLINKS = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/VLINKS_WITHSCORES.js
 var require_VLINKS_WITHSCORES = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/VLINKS_WITHSCORES.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/VLINKS_WITHSCORES.js"(exports) {
     "use strict";
     var __importDefault = exports && exports.__importDefault || function(mod) {
       return mod && mod.__esModule ? mod : {
@@ -16319,7 +16319,7 @@ var require_VLINKS_WITHSCORES = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/VRANDMEMBER.js
 var require_VRANDMEMBER = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/VRANDMEMBER.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/VRANDMEMBER.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -16348,7 +16348,7 @@ var require_VRANDMEMBER = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/VRANGE.js
 var require_VRANGE = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/VRANGE.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/VRANGE.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -16386,7 +16386,7 @@ var require_VRANGE = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/VREM.js
 var require_VREM = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/VREM.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/VREM.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -16413,7 +16413,7 @@ var require_VREM = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/VSETATTR.js
 var require_VSETATTR = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/VSETATTR.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/VSETATTR.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -16446,7 +16446,7 @@ var require_VSETATTR = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/VSIM.js
 var require_VSIM = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/VSIM.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/VSIM.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -16503,7 +16503,7 @@ var require_VSIM = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/VSIM_WITHSCORES.js
 var require_VSIM_WITHSCORES = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/VSIM_WITHSCORES.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/VSIM_WITHSCORES.js"(exports) {
     "use strict";
     var __importDefault = exports && exports.__importDefault || function(mod) {
       return mod && mod.__esModule ? mod : {
@@ -16544,7 +16544,7 @@ var require_VSIM_WITHSCORES = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/LATENCY_HISTOGRAM.js
 var require_LATENCY_HISTOGRAM = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/LATENCY_HISTOGRAM.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/LATENCY_HISTOGRAM.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -16592,7 +16592,7 @@ var require_LATENCY_HISTOGRAM = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commands/index.js
 var require_commands = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commands/index.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commands/index.js"(exports) {
     "use strict";
     var __createBinding = exports && exports.__createBinding || (Object.create ? function(o, m, k, k2) {
       if (k2 === void 0) k2 = k;
@@ -17794,7 +17794,7 @@ var require_commands = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/client/tracing.js
 var require_tracing = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/client/tracing.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/client/tracing.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -17916,7 +17916,7 @@ var require_tracing = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/client/enterprise-maintenance-manager.js
 var require_enterprise_maintenance_manager = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/client/enterprise-maintenance-manager.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/client/enterprise-maintenance-manager.js"(exports) {
     "use strict";
     var __importDefault = exports && exports.__importDefault || function(mod) {
       return mod && mod.__esModule ? mod : {
@@ -18288,7 +18288,7 @@ var require_enterprise_maintenance_manager = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/client/socket.js
 var require_socket = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/client/socket.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/client/socket.js"(exports) {
     "use strict";
     var __importDefault = exports && exports.__importDefault || function(mod) {
       return mod && mod.__esModule ? mod : {
@@ -18624,7 +18624,7 @@ var require_socket = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/authx/token.js
 var require_token = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/authx/token.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/authx/token.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -18656,7 +18656,7 @@ var require_token = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/authx/token-manager.js
 var require_token_manager = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/authx/token-manager.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/authx/token-manager.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -18828,7 +18828,7 @@ var require_token_manager = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/authx/credentials-provider.js
 var require_credentials_provider = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/authx/credentials-provider.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/authx/credentials-provider.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -18853,7 +18853,7 @@ var require_credentials_provider = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/authx/index.js
 var require_authx = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/authx/index.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/authx/index.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -18897,7 +18897,7 @@ var require_authx = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/client/linked-list.js
 var require_linked_list = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/client/linked-list.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/client/linked-list.js"(exports) {
     "use strict";
     var __importDefault = exports && exports.__importDefault || function(mod) {
       return mod && mod.__esModule ? mod : {
@@ -19107,7 +19107,7 @@ var require_linked_list = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/RESP/encoder.js
 var require_encoder = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/RESP/encoder.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/RESP/encoder.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -19136,7 +19136,7 @@ var require_encoder = __commonJS({
 
 // npm:cluster-key-slot/1.1.2/lib/index.js
 var require_lib = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/cluster-key-slot/1.1.2/lib/index.js"(exports, module) {
+  "npm:cluster-key-slot/1.1.2/lib/index.js"(exports, module) {
     var lookup = [
       0,
       4129,
@@ -19459,7 +19459,7 @@ var require_lib = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/client/pub-sub.js
 var require_pub_sub = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/client/pub-sub.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/client/pub-sub.js"(exports) {
     "use strict";
     var __importDefault = exports && exports.__importDefault || function(mod) {
       return mod && mod.__esModule ? mod : {
@@ -19814,7 +19814,7 @@ var require_pub_sub = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/client/commands-queue.js
 var require_commands_queue = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/client/commands-queue.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/client/commands-queue.js"(exports) {
     "use strict";
     var __importDefault = exports && exports.__importDefault || function(mod) {
       return mod && mod.__esModule ? mod : {
@@ -20288,7 +20288,7 @@ var require_commands_queue = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/commander.js
 var require_commander = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/commander.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/commander.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -20385,7 +20385,7 @@ var require_commander = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/multi-command.js
 var require_multi_command = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/multi-command.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/multi-command.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -20438,7 +20438,7 @@ var require_multi_command = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/client/multi-command.js
 var require_multi_command2 = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/client/multi-command.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/client/multi-command.js"(exports) {
     "use strict";
     var __importDefault = exports && exports.__importDefault || function(mod) {
       return mod && mod.__esModule ? mod : {
@@ -20566,7 +20566,7 @@ var require_multi_command2 = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/client/legacy-mode.js
 var require_legacy_mode = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/client/legacy-mode.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/client/legacy-mode.js"(exports) {
     "use strict";
     var __importDefault = exports && exports.__importDefault || function(mod) {
       return mod && mod.__esModule ? mod : {
@@ -20685,7 +20685,7 @@ var require_legacy_mode = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/client/cache.js
 var require_cache = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/client/cache.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/client/cache.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -21294,7 +21294,7 @@ var require_cache = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/single-entry-cache.js
 var require_single_entry_cache = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/single-entry-cache.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/single-entry-cache.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -21339,7 +21339,7 @@ var require_single_entry_cache = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/client/identity.js
 var require_identity = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/client/identity.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/client/identity.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -21385,7 +21385,7 @@ var require_identity = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/client/pool.js
 var require_pool = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/client/pool.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/client/pool.js"(exports) {
     "use strict";
     var __importDefault = exports && exports.__importDefault || function(mod) {
       return mod && mod.__esModule ? mod : {
@@ -21751,7 +21751,7 @@ var require_pool = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/package.json
 var require_package = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/package.json"(exports, module) {
+  "npm:@redis/client/5.12.1/dist/package.json"(exports, module) {
     module.exports = {
       name: "@redis/client",
       version: "5.12.1",
@@ -21809,7 +21809,7 @@ var require_package = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/opentelemetry/client-registry.js
 var require_client_registry = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/opentelemetry/client-registry.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/opentelemetry/client-registry.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -21887,7 +21887,7 @@ var require_client_registry = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/opentelemetry/types.js
 var require_types = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/opentelemetry/types.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/opentelemetry/types.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -22024,7 +22024,7 @@ var require_types = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/opentelemetry/utils/error.util.js
 var require_error_util = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/opentelemetry/utils/error.util.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/opentelemetry/utils/error.util.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -22168,7 +22168,7 @@ var require_error_util = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/opentelemetry/utils/index.js
 var require_utils = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/opentelemetry/utils/index.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/opentelemetry/utils/index.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -22216,7 +22216,7 @@ var require_utils = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/opentelemetry/metrics.js
 var require_metrics = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/opentelemetry/metrics.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/opentelemetry/metrics.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -22853,7 +22853,7 @@ var require_metrics = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/opentelemetry/index.js
 var require_opentelemetry = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/opentelemetry/index.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/opentelemetry/index.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -22974,7 +22974,7 @@ var require_opentelemetry = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/client/index.js
 var require_client = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/client/index.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/client/index.js"(exports) {
     "use strict";
     var __createBinding = exports && exports.__createBinding || (Object.create ? function(o, m, k, k2) {
       if (k2 === void 0) k2 = k;
@@ -24110,7 +24110,7 @@ var require_client = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/cluster/cluster-slots.js
 var require_cluster_slots = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/cluster/cluster-slots.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/cluster/cluster-slots.js"(exports) {
     "use strict";
     var __importDefault = exports && exports.__importDefault || function(mod) {
       return mod && mod.__esModule ? mod : {
@@ -24713,7 +24713,7 @@ var require_cluster_slots = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/cluster/multi-command.js
 var require_multi_command3 = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/cluster/multi-command.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/cluster/multi-command.js"(exports) {
     "use strict";
     var __importDefault = exports && exports.__importDefault || function(mod) {
       return mod && mod.__esModule ? mod : {
@@ -24844,7 +24844,7 @@ var require_multi_command3 = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/cluster/index.js
 var require_cluster = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/cluster/index.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/cluster/index.js"(exports) {
     "use strict";
     var __createBinding = exports && exports.__createBinding || (Object.create ? function(o, m, k, k2) {
       if (k2 === void 0) k2 = k;
@@ -25287,7 +25287,7 @@ var require_cluster = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/sentinel/utils.js
 var require_utils2 = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/sentinel/utils.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/sentinel/utils.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -25392,7 +25392,7 @@ var require_utils2 = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/sentinel/multi-commands.js
 var require_multi_commands = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/sentinel/multi-commands.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/sentinel/multi-commands.js"(exports) {
     "use strict";
     var __importDefault = exports && exports.__importDefault || function(mod) {
       return mod && mod.__esModule ? mod : {
@@ -25514,7 +25514,7 @@ var require_multi_commands = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/sentinel/pub-sub-proxy.js
 var require_pub_sub_proxy = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/sentinel/pub-sub-proxy.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/sentinel/pub-sub-proxy.js"(exports) {
     "use strict";
     var __importDefault = exports && exports.__importDefault || function(mod) {
       return mod && mod.__esModule ? mod : {
@@ -25658,7 +25658,7 @@ var require_pub_sub_proxy = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/sentinel/commands/SENTINEL_MASTER.js
 var require_SENTINEL_MASTER = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/sentinel/commands/SENTINEL_MASTER.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/sentinel/commands/SENTINEL_MASTER.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -25683,7 +25683,7 @@ var require_SENTINEL_MASTER = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/sentinel/commands/SENTINEL_MONITOR.js
 var require_SENTINEL_MONITOR = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/sentinel/commands/SENTINEL_MONITOR.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/sentinel/commands/SENTINEL_MONITOR.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -25707,7 +25707,7 @@ var require_SENTINEL_MONITOR = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/sentinel/commands/SENTINEL_REPLICAS.js
 var require_SENTINEL_REPLICAS = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/sentinel/commands/SENTINEL_REPLICAS.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/sentinel/commands/SENTINEL_REPLICAS.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -25739,7 +25739,7 @@ var require_SENTINEL_REPLICAS = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/sentinel/commands/SENTINEL_SENTINELS.js
 var require_SENTINEL_SENTINELS = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/sentinel/commands/SENTINEL_SENTINELS.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/sentinel/commands/SENTINEL_SENTINELS.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -25771,7 +25771,7 @@ var require_SENTINEL_SENTINELS = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/sentinel/commands/SENTINEL_SET.js
 var require_SENTINEL_SET = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/sentinel/commands/SENTINEL_SET.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/sentinel/commands/SENTINEL_SET.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -25796,7 +25796,7 @@ var require_SENTINEL_SET = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/sentinel/commands/index.js
 var require_commands2 = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/sentinel/commands/index.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/sentinel/commands/index.js"(exports) {
     "use strict";
     var __importDefault = exports && exports.__importDefault || function(mod) {
       return mod && mod.__esModule ? mod : {
@@ -25828,7 +25828,7 @@ var require_commands2 = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/sentinel/module.js
 var require_module = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/sentinel/module.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/sentinel/module.js"(exports) {
     "use strict";
     var __importDefault = exports && exports.__importDefault || function(mod) {
       return mod && mod.__esModule ? mod : {
@@ -25847,7 +25847,7 @@ var require_module = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/sentinel/wait-queue.js
 var require_wait_queue = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/sentinel/wait-queue.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/sentinel/wait-queue.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -25878,7 +25878,7 @@ var require_wait_queue = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/lib/sentinel/index.js
 var require_sentinel = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/lib/sentinel/index.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/lib/sentinel/index.js"(exports) {
     "use strict";
     var __importDefault = exports && exports.__importDefault || function(mod) {
       return mod && mod.__esModule ? mod : {
@@ -27095,7 +27095,7 @@ var require_sentinel = __commonJS({
 
 // npm:@redis/client/5.12.1/dist/index.js
 var require_dist = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/client/5.12.1/dist/index.js"(exports) {
+  "npm:@redis/client/5.12.1/dist/index.js"(exports) {
     "use strict";
     var __createBinding = exports && exports.__createBinding || (Object.create ? function(o, m, k, k2) {
       if (k2 === void 0) k2 = k;
@@ -27232,7 +27232,7 @@ var require_dist = __commonJS({
 
 // npm:@redis/bloom/5.12.1/dist/lib/commands/bloom/ADD.js
 var require_ADD = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/bloom/5.12.1/dist/lib/commands/bloom/ADD.js"(exports) {
+  "npm:@redis/bloom/5.12.1/dist/lib/commands/bloom/ADD.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -27258,7 +27258,7 @@ var require_ADD = __commonJS({
 
 // npm:@redis/bloom/5.12.1/dist/lib/commands/bloom/CARD.js
 var require_CARD = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/bloom/5.12.1/dist/lib/commands/bloom/CARD.js"(exports) {
+  "npm:@redis/bloom/5.12.1/dist/lib/commands/bloom/CARD.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -27281,7 +27281,7 @@ var require_CARD = __commonJS({
 
 // npm:@redis/bloom/5.12.1/dist/lib/commands/bloom/EXISTS.js
 var require_EXISTS2 = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/bloom/5.12.1/dist/lib/commands/bloom/EXISTS.js"(exports) {
+  "npm:@redis/bloom/5.12.1/dist/lib/commands/bloom/EXISTS.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -27307,7 +27307,7 @@ var require_EXISTS2 = __commonJS({
 
 // npm:@redis/bloom/5.12.1/dist/lib/commands/bloom/helpers.js
 var require_helpers = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/bloom/5.12.1/dist/lib/commands/bloom/helpers.js"(exports) {
+  "npm:@redis/bloom/5.12.1/dist/lib/commands/bloom/helpers.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -27342,7 +27342,7 @@ var require_helpers = __commonJS({
 
 // npm:@redis/bloom/5.12.1/dist/lib/commands/bloom/INFO.js
 var require_INFO2 = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/bloom/5.12.1/dist/lib/commands/bloom/INFO.js"(exports) {
+  "npm:@redis/bloom/5.12.1/dist/lib/commands/bloom/INFO.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -27371,7 +27371,7 @@ var require_INFO2 = __commonJS({
 
 // npm:@redis/bloom/5.12.1/dist/lib/commands/bloom/INSERT.js
 var require_INSERT = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/bloom/5.12.1/dist/lib/commands/bloom/INSERT.js"(exports) {
+  "npm:@redis/bloom/5.12.1/dist/lib/commands/bloom/INSERT.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -27419,7 +27419,7 @@ var require_INSERT = __commonJS({
 
 // npm:@redis/bloom/5.12.1/dist/lib/commands/bloom/LOADCHUNK.js
 var require_LOADCHUNK = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/bloom/5.12.1/dist/lib/commands/bloom/LOADCHUNK.js"(exports) {
+  "npm:@redis/bloom/5.12.1/dist/lib/commands/bloom/LOADCHUNK.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -27445,7 +27445,7 @@ var require_LOADCHUNK = __commonJS({
 
 // npm:@redis/bloom/5.12.1/dist/lib/commands/bloom/MADD.js
 var require_MADD = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/bloom/5.12.1/dist/lib/commands/bloom/MADD.js"(exports) {
+  "npm:@redis/bloom/5.12.1/dist/lib/commands/bloom/MADD.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -27471,7 +27471,7 @@ var require_MADD = __commonJS({
 
 // npm:@redis/bloom/5.12.1/dist/lib/commands/bloom/MEXISTS.js
 var require_MEXISTS = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/bloom/5.12.1/dist/lib/commands/bloom/MEXISTS.js"(exports) {
+  "npm:@redis/bloom/5.12.1/dist/lib/commands/bloom/MEXISTS.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -27497,7 +27497,7 @@ var require_MEXISTS = __commonJS({
 
 // npm:@redis/bloom/5.12.1/dist/lib/commands/bloom/RESERVE.js
 var require_RESERVE = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/bloom/5.12.1/dist/lib/commands/bloom/RESERVE.js"(exports) {
+  "npm:@redis/bloom/5.12.1/dist/lib/commands/bloom/RESERVE.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -27532,7 +27532,7 @@ var require_RESERVE = __commonJS({
 
 // npm:@redis/bloom/5.12.1/dist/lib/commands/bloom/SCANDUMP.js
 var require_SCANDUMP = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/bloom/5.12.1/dist/lib/commands/bloom/SCANDUMP.js"(exports) {
+  "npm:@redis/bloom/5.12.1/dist/lib/commands/bloom/SCANDUMP.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -27562,7 +27562,7 @@ var require_SCANDUMP = __commonJS({
 
 // npm:@redis/bloom/5.12.1/dist/lib/commands/bloom/index.js
 var require_bloom = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/bloom/5.12.1/dist/lib/commands/bloom/index.js"(exports) {
+  "npm:@redis/bloom/5.12.1/dist/lib/commands/bloom/index.js"(exports) {
     "use strict";
     var __createBinding = exports && exports.__createBinding || (Object.create ? function(o, m, k, k2) {
       if (k2 === void 0) k2 = k;
@@ -27629,7 +27629,7 @@ var require_bloom = __commonJS({
 
 // npm:@redis/bloom/5.12.1/dist/lib/commands/count-min-sketch/INCRBY.js
 var require_INCRBY2 = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/bloom/5.12.1/dist/lib/commands/count-min-sketch/INCRBY.js"(exports) {
+  "npm:@redis/bloom/5.12.1/dist/lib/commands/count-min-sketch/INCRBY.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -27663,7 +27663,7 @@ var require_INCRBY2 = __commonJS({
 
 // npm:@redis/bloom/5.12.1/dist/lib/commands/count-min-sketch/INFO.js
 var require_INFO3 = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/bloom/5.12.1/dist/lib/commands/count-min-sketch/INFO.js"(exports) {
+  "npm:@redis/bloom/5.12.1/dist/lib/commands/count-min-sketch/INFO.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -27692,7 +27692,7 @@ var require_INFO3 = __commonJS({
 
 // npm:@redis/bloom/5.12.1/dist/lib/commands/count-min-sketch/INITBYDIM.js
 var require_INITBYDIM = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/bloom/5.12.1/dist/lib/commands/count-min-sketch/INITBYDIM.js"(exports) {
+  "npm:@redis/bloom/5.12.1/dist/lib/commands/count-min-sketch/INITBYDIM.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -27718,7 +27718,7 @@ var require_INITBYDIM = __commonJS({
 
 // npm:@redis/bloom/5.12.1/dist/lib/commands/count-min-sketch/INITBYPROB.js
 var require_INITBYPROB = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/bloom/5.12.1/dist/lib/commands/count-min-sketch/INITBYPROB.js"(exports) {
+  "npm:@redis/bloom/5.12.1/dist/lib/commands/count-min-sketch/INITBYPROB.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -27744,7 +27744,7 @@ var require_INITBYPROB = __commonJS({
 
 // npm:@redis/bloom/5.12.1/dist/lib/commands/count-min-sketch/MERGE.js
 var require_MERGE = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/bloom/5.12.1/dist/lib/commands/count-min-sketch/MERGE.js"(exports) {
+  "npm:@redis/bloom/5.12.1/dist/lib/commands/count-min-sketch/MERGE.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -27783,7 +27783,7 @@ var require_MERGE = __commonJS({
 
 // npm:@redis/bloom/5.12.1/dist/lib/commands/count-min-sketch/QUERY.js
 var require_QUERY = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/bloom/5.12.1/dist/lib/commands/count-min-sketch/QUERY.js"(exports) {
+  "npm:@redis/bloom/5.12.1/dist/lib/commands/count-min-sketch/QUERY.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -27808,7 +27808,7 @@ var require_QUERY = __commonJS({
 
 // npm:@redis/bloom/5.12.1/dist/lib/commands/count-min-sketch/index.js
 var require_count_min_sketch = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/bloom/5.12.1/dist/lib/commands/count-min-sketch/index.js"(exports) {
+  "npm:@redis/bloom/5.12.1/dist/lib/commands/count-min-sketch/index.js"(exports) {
     "use strict";
     var __importDefault = exports && exports.__importDefault || function(mod) {
       return mod && mod.__esModule ? mod : {
@@ -27843,7 +27843,7 @@ var require_count_min_sketch = __commonJS({
 
 // npm:@redis/bloom/5.12.1/dist/lib/commands/cuckoo/ADD.js
 var require_ADD2 = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/bloom/5.12.1/dist/lib/commands/cuckoo/ADD.js"(exports) {
+  "npm:@redis/bloom/5.12.1/dist/lib/commands/cuckoo/ADD.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -27869,7 +27869,7 @@ var require_ADD2 = __commonJS({
 
 // npm:@redis/bloom/5.12.1/dist/lib/commands/cuckoo/ADDNX.js
 var require_ADDNX = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/bloom/5.12.1/dist/lib/commands/cuckoo/ADDNX.js"(exports) {
+  "npm:@redis/bloom/5.12.1/dist/lib/commands/cuckoo/ADDNX.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -27895,7 +27895,7 @@ var require_ADDNX = __commonJS({
 
 // npm:@redis/bloom/5.12.1/dist/lib/commands/cuckoo/COUNT.js
 var require_COUNT = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/bloom/5.12.1/dist/lib/commands/cuckoo/COUNT.js"(exports) {
+  "npm:@redis/bloom/5.12.1/dist/lib/commands/cuckoo/COUNT.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -27920,7 +27920,7 @@ var require_COUNT = __commonJS({
 
 // npm:@redis/bloom/5.12.1/dist/lib/commands/cuckoo/DEL.js
 var require_DEL2 = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/bloom/5.12.1/dist/lib/commands/cuckoo/DEL.js"(exports) {
+  "npm:@redis/bloom/5.12.1/dist/lib/commands/cuckoo/DEL.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -27946,7 +27946,7 @@ var require_DEL2 = __commonJS({
 
 // npm:@redis/bloom/5.12.1/dist/lib/commands/cuckoo/EXISTS.js
 var require_EXISTS3 = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/bloom/5.12.1/dist/lib/commands/cuckoo/EXISTS.js"(exports) {
+  "npm:@redis/bloom/5.12.1/dist/lib/commands/cuckoo/EXISTS.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -27972,7 +27972,7 @@ var require_EXISTS3 = __commonJS({
 
 // npm:@redis/bloom/5.12.1/dist/lib/commands/cuckoo/INFO.js
 var require_INFO4 = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/bloom/5.12.1/dist/lib/commands/cuckoo/INFO.js"(exports) {
+  "npm:@redis/bloom/5.12.1/dist/lib/commands/cuckoo/INFO.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -28001,7 +28001,7 @@ var require_INFO4 = __commonJS({
 
 // npm:@redis/bloom/5.12.1/dist/lib/commands/cuckoo/INSERT.js
 var require_INSERT2 = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/bloom/5.12.1/dist/lib/commands/cuckoo/INSERT.js"(exports) {
+  "npm:@redis/bloom/5.12.1/dist/lib/commands/cuckoo/INSERT.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -28042,7 +28042,7 @@ var require_INSERT2 = __commonJS({
 
 // npm:@redis/bloom/5.12.1/dist/lib/commands/cuckoo/INSERTNX.js
 var require_INSERTNX = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/bloom/5.12.1/dist/lib/commands/cuckoo/INSERTNX.js"(exports) {
+  "npm:@redis/bloom/5.12.1/dist/lib/commands/cuckoo/INSERTNX.js"(exports) {
     "use strict";
     var __createBinding = exports && exports.__createBinding || (Object.create ? function(o, m, k, k2) {
       if (k2 === void 0) k2 = k;
@@ -28094,7 +28094,7 @@ var require_INSERTNX = __commonJS({
 
 // npm:@redis/bloom/5.12.1/dist/lib/commands/cuckoo/LOADCHUNK.js
 var require_LOADCHUNK2 = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/bloom/5.12.1/dist/lib/commands/cuckoo/LOADCHUNK.js"(exports) {
+  "npm:@redis/bloom/5.12.1/dist/lib/commands/cuckoo/LOADCHUNK.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -28120,7 +28120,7 @@ var require_LOADCHUNK2 = __commonJS({
 
 // npm:@redis/bloom/5.12.1/dist/lib/commands/cuckoo/RESERVE.js
 var require_RESERVE2 = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/bloom/5.12.1/dist/lib/commands/cuckoo/RESERVE.js"(exports) {
+  "npm:@redis/bloom/5.12.1/dist/lib/commands/cuckoo/RESERVE.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -28158,7 +28158,7 @@ var require_RESERVE2 = __commonJS({
 
 // npm:@redis/bloom/5.12.1/dist/lib/commands/cuckoo/SCANDUMP.js
 var require_SCANDUMP2 = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/bloom/5.12.1/dist/lib/commands/cuckoo/SCANDUMP.js"(exports) {
+  "npm:@redis/bloom/5.12.1/dist/lib/commands/cuckoo/SCANDUMP.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -28188,7 +28188,7 @@ var require_SCANDUMP2 = __commonJS({
 
 // npm:@redis/bloom/5.12.1/dist/lib/commands/cuckoo/index.js
 var require_cuckoo = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/bloom/5.12.1/dist/lib/commands/cuckoo/index.js"(exports) {
+  "npm:@redis/bloom/5.12.1/dist/lib/commands/cuckoo/index.js"(exports) {
     "use strict";
     var __importDefault = exports && exports.__importDefault || function(mod) {
       return mod && mod.__esModule ? mod : {
@@ -28238,7 +28238,7 @@ var require_cuckoo = __commonJS({
 
 // npm:@redis/bloom/5.12.1/dist/lib/commands/t-digest/ADD.js
 var require_ADD3 = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/bloom/5.12.1/dist/lib/commands/t-digest/ADD.js"(exports) {
+  "npm:@redis/bloom/5.12.1/dist/lib/commands/t-digest/ADD.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -28265,7 +28265,7 @@ var require_ADD3 = __commonJS({
 
 // npm:@redis/bloom/5.12.1/dist/lib/commands/t-digest/BYRANK.js
 var require_BYRANK = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/bloom/5.12.1/dist/lib/commands/t-digest/BYRANK.js"(exports) {
+  "npm:@redis/bloom/5.12.1/dist/lib/commands/t-digest/BYRANK.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -28298,7 +28298,7 @@ var require_BYRANK = __commonJS({
 
 // npm:@redis/bloom/5.12.1/dist/lib/commands/t-digest/BYREVRANK.js
 var require_BYREVRANK = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/bloom/5.12.1/dist/lib/commands/t-digest/BYREVRANK.js"(exports) {
+  "npm:@redis/bloom/5.12.1/dist/lib/commands/t-digest/BYREVRANK.js"(exports) {
     "use strict";
     var __createBinding = exports && exports.__createBinding || (Object.create ? function(o, m, k, k2) {
       if (k2 === void 0) k2 = k;
@@ -28350,7 +28350,7 @@ var require_BYREVRANK = __commonJS({
 
 // npm:@redis/bloom/5.12.1/dist/lib/commands/t-digest/CDF.js
 var require_CDF = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/bloom/5.12.1/dist/lib/commands/t-digest/CDF.js"(exports) {
+  "npm:@redis/bloom/5.12.1/dist/lib/commands/t-digest/CDF.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -28378,7 +28378,7 @@ var require_CDF = __commonJS({
 
 // npm:@redis/bloom/5.12.1/dist/lib/commands/t-digest/CREATE.js
 var require_CREATE = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/bloom/5.12.1/dist/lib/commands/t-digest/CREATE.js"(exports) {
+  "npm:@redis/bloom/5.12.1/dist/lib/commands/t-digest/CREATE.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -28406,7 +28406,7 @@ var require_CREATE = __commonJS({
 
 // npm:@redis/bloom/5.12.1/dist/lib/commands/t-digest/INFO.js
 var require_INFO5 = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/bloom/5.12.1/dist/lib/commands/t-digest/INFO.js"(exports) {
+  "npm:@redis/bloom/5.12.1/dist/lib/commands/t-digest/INFO.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -28435,7 +28435,7 @@ var require_INFO5 = __commonJS({
 
 // npm:@redis/bloom/5.12.1/dist/lib/commands/t-digest/MAX.js
 var require_MAX = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/bloom/5.12.1/dist/lib/commands/t-digest/MAX.js"(exports) {
+  "npm:@redis/bloom/5.12.1/dist/lib/commands/t-digest/MAX.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -28459,7 +28459,7 @@ var require_MAX = __commonJS({
 
 // npm:@redis/bloom/5.12.1/dist/lib/commands/t-digest/MERGE.js
 var require_MERGE2 = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/bloom/5.12.1/dist/lib/commands/t-digest/MERGE.js"(exports) {
+  "npm:@redis/bloom/5.12.1/dist/lib/commands/t-digest/MERGE.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -28493,7 +28493,7 @@ var require_MERGE2 = __commonJS({
 
 // npm:@redis/bloom/5.12.1/dist/lib/commands/t-digest/MIN.js
 var require_MIN = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/bloom/5.12.1/dist/lib/commands/t-digest/MIN.js"(exports) {
+  "npm:@redis/bloom/5.12.1/dist/lib/commands/t-digest/MIN.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -28517,7 +28517,7 @@ var require_MIN = __commonJS({
 
 // npm:@redis/bloom/5.12.1/dist/lib/commands/t-digest/QUANTILE.js
 var require_QUANTILE = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/bloom/5.12.1/dist/lib/commands/t-digest/QUANTILE.js"(exports) {
+  "npm:@redis/bloom/5.12.1/dist/lib/commands/t-digest/QUANTILE.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -28545,7 +28545,7 @@ var require_QUANTILE = __commonJS({
 
 // npm:@redis/bloom/5.12.1/dist/lib/commands/t-digest/RANK.js
 var require_RANK = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/bloom/5.12.1/dist/lib/commands/t-digest/RANK.js"(exports) {
+  "npm:@redis/bloom/5.12.1/dist/lib/commands/t-digest/RANK.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -28577,7 +28577,7 @@ var require_RANK = __commonJS({
 
 // npm:@redis/bloom/5.12.1/dist/lib/commands/t-digest/RESET.js
 var require_RESET = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/bloom/5.12.1/dist/lib/commands/t-digest/RESET.js"(exports) {
+  "npm:@redis/bloom/5.12.1/dist/lib/commands/t-digest/RESET.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -28600,7 +28600,7 @@ var require_RESET = __commonJS({
 
 // npm:@redis/bloom/5.12.1/dist/lib/commands/t-digest/REVRANK.js
 var require_REVRANK = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/bloom/5.12.1/dist/lib/commands/t-digest/REVRANK.js"(exports) {
+  "npm:@redis/bloom/5.12.1/dist/lib/commands/t-digest/REVRANK.js"(exports) {
     "use strict";
     var __createBinding = exports && exports.__createBinding || (Object.create ? function(o, m, k, k2) {
       if (k2 === void 0) k2 = k;
@@ -28652,7 +28652,7 @@ var require_REVRANK = __commonJS({
 
 // npm:@redis/bloom/5.12.1/dist/lib/commands/t-digest/TRIMMED_MEAN.js
 var require_TRIMMED_MEAN = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/bloom/5.12.1/dist/lib/commands/t-digest/TRIMMED_MEAN.js"(exports) {
+  "npm:@redis/bloom/5.12.1/dist/lib/commands/t-digest/TRIMMED_MEAN.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -28679,7 +28679,7 @@ var require_TRIMMED_MEAN = __commonJS({
 
 // npm:@redis/bloom/5.12.1/dist/lib/commands/t-digest/index.js
 var require_t_digest = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/bloom/5.12.1/dist/lib/commands/t-digest/index.js"(exports) {
+  "npm:@redis/bloom/5.12.1/dist/lib/commands/t-digest/index.js"(exports) {
     "use strict";
     var __importDefault = exports && exports.__importDefault || function(mod) {
       return mod && mod.__esModule ? mod : {
@@ -28738,7 +28738,7 @@ var require_t_digest = __commonJS({
 
 // npm:@redis/bloom/5.12.1/dist/lib/commands/top-k/ADD.js
 var require_ADD4 = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/bloom/5.12.1/dist/lib/commands/top-k/ADD.js"(exports) {
+  "npm:@redis/bloom/5.12.1/dist/lib/commands/top-k/ADD.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -28763,7 +28763,7 @@ var require_ADD4 = __commonJS({
 
 // npm:@redis/bloom/5.12.1/dist/lib/commands/top-k/COUNT.js
 var require_COUNT2 = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/bloom/5.12.1/dist/lib/commands/top-k/COUNT.js"(exports) {
+  "npm:@redis/bloom/5.12.1/dist/lib/commands/top-k/COUNT.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -28788,7 +28788,7 @@ var require_COUNT2 = __commonJS({
 
 // npm:@redis/bloom/5.12.1/dist/lib/commands/top-k/INCRBY.js
 var require_INCRBY3 = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/bloom/5.12.1/dist/lib/commands/top-k/INCRBY.js"(exports) {
+  "npm:@redis/bloom/5.12.1/dist/lib/commands/top-k/INCRBY.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -28822,7 +28822,7 @@ var require_INCRBY3 = __commonJS({
 
 // npm:@redis/bloom/5.12.1/dist/lib/commands/top-k/INFO.js
 var require_INFO6 = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/bloom/5.12.1/dist/lib/commands/top-k/INFO.js"(exports) {
+  "npm:@redis/bloom/5.12.1/dist/lib/commands/top-k/INFO.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -28853,7 +28853,7 @@ var require_INFO6 = __commonJS({
 
 // npm:@redis/bloom/5.12.1/dist/lib/commands/top-k/LIST_WITHCOUNT.js
 var require_LIST_WITHCOUNT = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/bloom/5.12.1/dist/lib/commands/top-k/LIST_WITHCOUNT.js"(exports) {
+  "npm:@redis/bloom/5.12.1/dist/lib/commands/top-k/LIST_WITHCOUNT.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -28886,7 +28886,7 @@ var require_LIST_WITHCOUNT = __commonJS({
 
 // npm:@redis/bloom/5.12.1/dist/lib/commands/top-k/LIST.js
 var require_LIST = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/bloom/5.12.1/dist/lib/commands/top-k/LIST.js"(exports) {
+  "npm:@redis/bloom/5.12.1/dist/lib/commands/top-k/LIST.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -28909,7 +28909,7 @@ var require_LIST = __commonJS({
 
 // npm:@redis/bloom/5.12.1/dist/lib/commands/top-k/QUERY.js
 var require_QUERY2 = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/bloom/5.12.1/dist/lib/commands/top-k/QUERY.js"(exports) {
+  "npm:@redis/bloom/5.12.1/dist/lib/commands/top-k/QUERY.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -28935,7 +28935,7 @@ var require_QUERY2 = __commonJS({
 
 // npm:@redis/bloom/5.12.1/dist/lib/commands/top-k/RESERVE.js
 var require_RESERVE3 = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/bloom/5.12.1/dist/lib/commands/top-k/RESERVE.js"(exports) {
+  "npm:@redis/bloom/5.12.1/dist/lib/commands/top-k/RESERVE.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -28967,7 +28967,7 @@ var require_RESERVE3 = __commonJS({
 
 // npm:@redis/bloom/5.12.1/dist/lib/commands/top-k/index.js
 var require_top_k = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/bloom/5.12.1/dist/lib/commands/top-k/index.js"(exports) {
+  "npm:@redis/bloom/5.12.1/dist/lib/commands/top-k/index.js"(exports) {
     "use strict";
     var __importDefault = exports && exports.__importDefault || function(mod) {
       return mod && mod.__esModule ? mod : {
@@ -29008,7 +29008,7 @@ var require_top_k = __commonJS({
 
 // npm:@redis/bloom/5.12.1/dist/lib/commands/index.js
 var require_commands3 = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/bloom/5.12.1/dist/lib/commands/index.js"(exports) {
+  "npm:@redis/bloom/5.12.1/dist/lib/commands/index.js"(exports) {
     "use strict";
     var __importDefault = exports && exports.__importDefault || function(mod) {
       return mod && mod.__esModule ? mod : {
@@ -29035,7 +29035,7 @@ var require_commands3 = __commonJS({
 
 // npm:@redis/bloom/5.12.1/dist/lib/index.js
 var require_lib2 = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/bloom/5.12.1/dist/lib/index.js"(exports) {
+  "npm:@redis/bloom/5.12.1/dist/lib/index.js"(exports) {
     "use strict";
     var __importDefault = exports && exports.__importDefault || function(mod) {
       return mod && mod.__esModule ? mod : {
@@ -29058,7 +29058,7 @@ var require_lib2 = __commonJS({
 
 // npm:@redis/json/5.12.1/dist/lib/commands/ARRAPPEND.js
 var require_ARRAPPEND = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/json/5.12.1/dist/lib/commands/ARRAPPEND.js"(exports) {
+  "npm:@redis/json/5.12.1/dist/lib/commands/ARRAPPEND.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -29091,7 +29091,7 @@ var require_ARRAPPEND = __commonJS({
 
 // npm:@redis/json/5.12.1/dist/lib/commands/ARRINDEX.js
 var require_ARRINDEX = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/json/5.12.1/dist/lib/commands/ARRINDEX.js"(exports) {
+  "npm:@redis/json/5.12.1/dist/lib/commands/ARRINDEX.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -29129,7 +29129,7 @@ var require_ARRINDEX = __commonJS({
 
 // npm:@redis/json/5.12.1/dist/lib/commands/ARRINSERT.js
 var require_ARRINSERT = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/json/5.12.1/dist/lib/commands/ARRINSERT.js"(exports) {
+  "npm:@redis/json/5.12.1/dist/lib/commands/ARRINSERT.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -29163,7 +29163,7 @@ var require_ARRINSERT = __commonJS({
 
 // npm:@redis/json/5.12.1/dist/lib/commands/ARRLEN.js
 var require_ARRLEN = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/json/5.12.1/dist/lib/commands/ARRLEN.js"(exports) {
+  "npm:@redis/json/5.12.1/dist/lib/commands/ARRLEN.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -29193,7 +29193,7 @@ var require_ARRLEN = __commonJS({
 
 // npm:@redis/json/5.12.1/dist/lib/commands/ARRPOP.js
 var require_ARRPOP = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/json/5.12.1/dist/lib/commands/ARRPOP.js"(exports) {
+  "npm:@redis/json/5.12.1/dist/lib/commands/ARRPOP.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -29230,7 +29230,7 @@ var require_ARRPOP = __commonJS({
 
 // npm:@redis/json/5.12.1/dist/lib/commands/ARRTRIM.js
 var require_ARRTRIM = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/json/5.12.1/dist/lib/commands/ARRTRIM.js"(exports) {
+  "npm:@redis/json/5.12.1/dist/lib/commands/ARRTRIM.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -29259,7 +29259,7 @@ var require_ARRTRIM = __commonJS({
 
 // npm:@redis/json/5.12.1/dist/lib/commands/CLEAR.js
 var require_CLEAR = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/json/5.12.1/dist/lib/commands/CLEAR.js"(exports) {
+  "npm:@redis/json/5.12.1/dist/lib/commands/CLEAR.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -29289,7 +29289,7 @@ var require_CLEAR = __commonJS({
 
 // npm:@redis/json/5.12.1/dist/lib/commands/DEBUG_MEMORY.js
 var require_DEBUG_MEMORY = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/json/5.12.1/dist/lib/commands/DEBUG_MEMORY.js"(exports) {
+  "npm:@redis/json/5.12.1/dist/lib/commands/DEBUG_MEMORY.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -29319,7 +29319,7 @@ var require_DEBUG_MEMORY = __commonJS({
 
 // npm:@redis/json/5.12.1/dist/lib/commands/DEL.js
 var require_DEL3 = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/json/5.12.1/dist/lib/commands/DEL.js"(exports) {
+  "npm:@redis/json/5.12.1/dist/lib/commands/DEL.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -29349,7 +29349,7 @@ var require_DEL3 = __commonJS({
 
 // npm:@redis/json/5.12.1/dist/lib/commands/FORGET.js
 var require_FORGET = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/json/5.12.1/dist/lib/commands/FORGET.js"(exports) {
+  "npm:@redis/json/5.12.1/dist/lib/commands/FORGET.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -29379,7 +29379,7 @@ var require_FORGET = __commonJS({
 
 // npm:@redis/json/5.12.1/dist/lib/commands/GET.js
 var require_GET2 = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/json/5.12.1/dist/lib/commands/GET.js"(exports) {
+  "npm:@redis/json/5.12.1/dist/lib/commands/GET.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -29410,7 +29410,7 @@ var require_GET2 = __commonJS({
 
 // npm:@redis/json/5.12.1/dist/lib/commands/MERGE.js
 var require_MERGE3 = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/json/5.12.1/dist/lib/commands/MERGE.js"(exports) {
+  "npm:@redis/json/5.12.1/dist/lib/commands/MERGE.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -29439,7 +29439,7 @@ var require_MERGE3 = __commonJS({
 
 // npm:@redis/json/5.12.1/dist/lib/commands/MGET.js
 var require_MGET2 = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/json/5.12.1/dist/lib/commands/MGET.js"(exports) {
+  "npm:@redis/json/5.12.1/dist/lib/commands/MGET.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -29469,7 +29469,7 @@ var require_MGET2 = __commonJS({
 
 // npm:@redis/json/5.12.1/dist/lib/commands/MSET.js
 var require_MSET2 = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/json/5.12.1/dist/lib/commands/MSET.js"(exports) {
+  "npm:@redis/json/5.12.1/dist/lib/commands/MSET.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -29501,7 +29501,7 @@ var require_MSET2 = __commonJS({
 
 // npm:@redis/json/5.12.1/dist/lib/commands/NUMINCRBY.js
 var require_NUMINCRBY = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/json/5.12.1/dist/lib/commands/NUMINCRBY.js"(exports) {
+  "npm:@redis/json/5.12.1/dist/lib/commands/NUMINCRBY.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -29534,7 +29534,7 @@ var require_NUMINCRBY = __commonJS({
 
 // npm:@redis/json/5.12.1/dist/lib/commands/NUMMULTBY.js
 var require_NUMMULTBY = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/json/5.12.1/dist/lib/commands/NUMMULTBY.js"(exports) {
+  "npm:@redis/json/5.12.1/dist/lib/commands/NUMMULTBY.js"(exports) {
     "use strict";
     var __importDefault = exports && exports.__importDefault || function(mod) {
       return mod && mod.__esModule ? mod : {
@@ -29568,7 +29568,7 @@ var require_NUMMULTBY = __commonJS({
 
 // npm:@redis/json/5.12.1/dist/lib/commands/OBJKEYS.js
 var require_OBJKEYS = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/json/5.12.1/dist/lib/commands/OBJKEYS.js"(exports) {
+  "npm:@redis/json/5.12.1/dist/lib/commands/OBJKEYS.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -29598,7 +29598,7 @@ var require_OBJKEYS = __commonJS({
 
 // npm:@redis/json/5.12.1/dist/lib/commands/OBJLEN.js
 var require_OBJLEN = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/json/5.12.1/dist/lib/commands/OBJLEN.js"(exports) {
+  "npm:@redis/json/5.12.1/dist/lib/commands/OBJLEN.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -29628,7 +29628,7 @@ var require_OBJLEN = __commonJS({
 
 // npm:@redis/json/5.12.1/dist/lib/commands/SET.js
 var require_SET2 = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/json/5.12.1/dist/lib/commands/SET.js"(exports) {
+  "npm:@redis/json/5.12.1/dist/lib/commands/SET.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -29668,7 +29668,7 @@ var require_SET2 = __commonJS({
 
 // npm:@redis/json/5.12.1/dist/lib/commands/STRAPPEND.js
 var require_STRAPPEND = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/json/5.12.1/dist/lib/commands/STRAPPEND.js"(exports) {
+  "npm:@redis/json/5.12.1/dist/lib/commands/STRAPPEND.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -29701,7 +29701,7 @@ var require_STRAPPEND = __commonJS({
 
 // npm:@redis/json/5.12.1/dist/lib/commands/STRLEN.js
 var require_STRLEN2 = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/json/5.12.1/dist/lib/commands/STRLEN.js"(exports) {
+  "npm:@redis/json/5.12.1/dist/lib/commands/STRLEN.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -29731,7 +29731,7 @@ var require_STRLEN2 = __commonJS({
 
 // npm:@redis/json/5.12.1/dist/lib/commands/TOGGLE.js
 var require_TOGGLE = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/json/5.12.1/dist/lib/commands/TOGGLE.js"(exports) {
+  "npm:@redis/json/5.12.1/dist/lib/commands/TOGGLE.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -29758,7 +29758,7 @@ var require_TOGGLE = __commonJS({
 
 // npm:@redis/json/5.12.1/dist/lib/commands/TYPE.js
 var require_TYPE2 = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/json/5.12.1/dist/lib/commands/TYPE.js"(exports) {
+  "npm:@redis/json/5.12.1/dist/lib/commands/TYPE.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -29794,7 +29794,7 @@ var require_TYPE2 = __commonJS({
 
 // npm:@redis/json/5.12.1/dist/lib/commands/index.js
 var require_commands4 = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/json/5.12.1/dist/lib/commands/index.js"(exports) {
+  "npm:@redis/json/5.12.1/dist/lib/commands/index.js"(exports) {
     "use strict";
     var __importDefault = exports && exports.__importDefault || function(mod) {
       return mod && mod.__esModule ? mod : {
@@ -29908,7 +29908,7 @@ var require_commands4 = __commonJS({
 
 // npm:@redis/json/5.12.1/dist/lib/index.js
 var require_lib3 = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/json/5.12.1/dist/lib/index.js"(exports) {
+  "npm:@redis/json/5.12.1/dist/lib/index.js"(exports) {
     "use strict";
     var __importDefault = exports && exports.__importDefault || function(mod) {
       return mod && mod.__esModule ? mod : {
@@ -29931,7 +29931,7 @@ var require_lib3 = __commonJS({
 
 // npm:@redis/search/5.12.1/dist/lib/commands/_LIST.js
 var require_LIST2 = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/search/5.12.1/dist/lib/commands/_LIST.js"(exports) {
+  "npm:@redis/search/5.12.1/dist/lib/commands/_LIST.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -29956,7 +29956,7 @@ var require_LIST2 = __commonJS({
 
 // npm:@redis/search/5.12.1/dist/lib/commands/CREATE.js
 var require_CREATE2 = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/search/5.12.1/dist/lib/commands/CREATE.js"(exports) {
+  "npm:@redis/search/5.12.1/dist/lib/commands/CREATE.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -30236,7 +30236,7 @@ var require_CREATE2 = __commonJS({
 
 // npm:@redis/search/5.12.1/dist/lib/commands/ALTER.js
 var require_ALTER = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/search/5.12.1/dist/lib/commands/ALTER.js"(exports) {
+  "npm:@redis/search/5.12.1/dist/lib/commands/ALTER.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -30262,7 +30262,7 @@ var require_ALTER = __commonJS({
 
 // npm:@redis/search/5.12.1/dist/lib/dialect/default.js
 var require_default = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/search/5.12.1/dist/lib/dialect/default.js"(exports) {
+  "npm:@redis/search/5.12.1/dist/lib/dialect/default.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -30274,7 +30274,7 @@ var require_default = __commonJS({
 
 // npm:@redis/search/5.12.1/dist/lib/commands/SEARCH.js
 var require_SEARCH = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/search/5.12.1/dist/lib/commands/SEARCH.js"(exports) {
+  "npm:@redis/search/5.12.1/dist/lib/commands/SEARCH.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -30435,7 +30435,7 @@ var require_SEARCH = __commonJS({
 
 // npm:@redis/search/5.12.1/dist/lib/commands/AGGREGATE.js
 var require_AGGREGATE = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/search/5.12.1/dist/lib/commands/AGGREGATE.js"(exports) {
+  "npm:@redis/search/5.12.1/dist/lib/commands/AGGREGATE.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -30647,7 +30647,7 @@ var require_AGGREGATE = __commonJS({
 
 // npm:@redis/search/5.12.1/dist/lib/commands/AGGREGATE_WITHCURSOR.js
 var require_AGGREGATE_WITHCURSOR = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/search/5.12.1/dist/lib/commands/AGGREGATE_WITHCURSOR.js"(exports) {
+  "npm:@redis/search/5.12.1/dist/lib/commands/AGGREGATE_WITHCURSOR.js"(exports) {
     "use strict";
     var __importDefault = exports && exports.__importDefault || function(mod) {
       return mod && mod.__esModule ? mod : {
@@ -30696,7 +30696,7 @@ var require_AGGREGATE_WITHCURSOR = __commonJS({
 
 // npm:@redis/search/5.12.1/dist/lib/commands/ALIASADD.js
 var require_ALIASADD = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/search/5.12.1/dist/lib/commands/ALIASADD.js"(exports) {
+  "npm:@redis/search/5.12.1/dist/lib/commands/ALIASADD.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -30720,7 +30720,7 @@ var require_ALIASADD = __commonJS({
 
 // npm:@redis/search/5.12.1/dist/lib/commands/ALIASDEL.js
 var require_ALIASDEL = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/search/5.12.1/dist/lib/commands/ALIASDEL.js"(exports) {
+  "npm:@redis/search/5.12.1/dist/lib/commands/ALIASDEL.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -30743,7 +30743,7 @@ var require_ALIASDEL = __commonJS({
 
 // npm:@redis/search/5.12.1/dist/lib/commands/ALIASUPDATE.js
 var require_ALIASUPDATE = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/search/5.12.1/dist/lib/commands/ALIASUPDATE.js"(exports) {
+  "npm:@redis/search/5.12.1/dist/lib/commands/ALIASUPDATE.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -30767,7 +30767,7 @@ var require_ALIASUPDATE = __commonJS({
 
 // npm:@redis/search/5.12.1/dist/lib/commands/CONFIG_GET.js
 var require_CONFIG_GET2 = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/search/5.12.1/dist/lib/commands/CONFIG_GET.js"(exports) {
+  "npm:@redis/search/5.12.1/dist/lib/commands/CONFIG_GET.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -30797,7 +30797,7 @@ var require_CONFIG_GET2 = __commonJS({
 
 // npm:@redis/search/5.12.1/dist/lib/commands/CONFIG_SET.js
 var require_CONFIG_SET2 = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/search/5.12.1/dist/lib/commands/CONFIG_SET.js"(exports) {
+  "npm:@redis/search/5.12.1/dist/lib/commands/CONFIG_SET.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -30821,7 +30821,7 @@ var require_CONFIG_SET2 = __commonJS({
 
 // npm:@redis/search/5.12.1/dist/lib/commands/CURSOR_DEL.js
 var require_CURSOR_DEL = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/search/5.12.1/dist/lib/commands/CURSOR_DEL.js"(exports) {
+  "npm:@redis/search/5.12.1/dist/lib/commands/CURSOR_DEL.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -30845,7 +30845,7 @@ var require_CURSOR_DEL = __commonJS({
 
 // npm:@redis/search/5.12.1/dist/lib/commands/CURSOR_READ.js
 var require_CURSOR_READ = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/search/5.12.1/dist/lib/commands/CURSOR_READ.js"(exports) {
+  "npm:@redis/search/5.12.1/dist/lib/commands/CURSOR_READ.js"(exports) {
     "use strict";
     var __importDefault = exports && exports.__importDefault || function(mod) {
       return mod && mod.__esModule ? mod : {
@@ -30881,7 +30881,7 @@ var require_CURSOR_READ = __commonJS({
 
 // npm:@redis/search/5.12.1/dist/lib/commands/DICTADD.js
 var require_DICTADD = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/search/5.12.1/dist/lib/commands/DICTADD.js"(exports) {
+  "npm:@redis/search/5.12.1/dist/lib/commands/DICTADD.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -30906,7 +30906,7 @@ var require_DICTADD = __commonJS({
 
 // npm:@redis/search/5.12.1/dist/lib/commands/DICTDEL.js
 var require_DICTDEL = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/search/5.12.1/dist/lib/commands/DICTDEL.js"(exports) {
+  "npm:@redis/search/5.12.1/dist/lib/commands/DICTDEL.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -30931,7 +30931,7 @@ var require_DICTDEL = __commonJS({
 
 // npm:@redis/search/5.12.1/dist/lib/commands/DICTDUMP.js
 var require_DICTDUMP = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/search/5.12.1/dist/lib/commands/DICTDUMP.js"(exports) {
+  "npm:@redis/search/5.12.1/dist/lib/commands/DICTDUMP.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -30957,7 +30957,7 @@ var require_DICTDUMP = __commonJS({
 
 // npm:@redis/search/5.12.1/dist/lib/commands/DROPINDEX.js
 var require_DROPINDEX = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/search/5.12.1/dist/lib/commands/DROPINDEX.js"(exports) {
+  "npm:@redis/search/5.12.1/dist/lib/commands/DROPINDEX.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -30988,7 +30988,7 @@ var require_DROPINDEX = __commonJS({
 
 // npm:@redis/search/5.12.1/dist/lib/commands/EXPLAIN.js
 var require_EXPLAIN = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/search/5.12.1/dist/lib/commands/EXPLAIN.js"(exports) {
+  "npm:@redis/search/5.12.1/dist/lib/commands/EXPLAIN.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -31023,7 +31023,7 @@ var require_EXPLAIN = __commonJS({
 
 // npm:@redis/search/5.12.1/dist/lib/commands/EXPLAINCLI.js
 var require_EXPLAINCLI = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/search/5.12.1/dist/lib/commands/EXPLAINCLI.js"(exports) {
+  "npm:@redis/search/5.12.1/dist/lib/commands/EXPLAINCLI.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -31055,7 +31055,7 @@ var require_EXPLAINCLI = __commonJS({
 
 // npm:@redis/search/5.12.1/dist/lib/commands/HYBRID.js
 var require_HYBRID = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/search/5.12.1/dist/lib/commands/HYBRID.js"(exports) {
+  "npm:@redis/search/5.12.1/dist/lib/commands/HYBRID.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -31316,7 +31316,7 @@ var require_HYBRID = __commonJS({
 
 // npm:@redis/search/5.12.1/dist/lib/commands/INFO.js
 var require_INFO7 = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/search/5.12.1/dist/lib/commands/INFO.js"(exports) {
+  "npm:@redis/search/5.12.1/dist/lib/commands/INFO.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -31429,7 +31429,7 @@ var require_INFO7 = __commonJS({
 
 // npm:@redis/search/5.12.1/dist/lib/commands/PROFILE_SEARCH.js
 var require_PROFILE_SEARCH = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/search/5.12.1/dist/lib/commands/PROFILE_SEARCH.js"(exports) {
+  "npm:@redis/search/5.12.1/dist/lib/commands/PROFILE_SEARCH.js"(exports) {
     "use strict";
     var __createBinding = exports && exports.__createBinding || (Object.create ? function(o, m, k, k2) {
       if (k2 === void 0) k2 = k;
@@ -31504,7 +31504,7 @@ var require_PROFILE_SEARCH = __commonJS({
 
 // npm:@redis/search/5.12.1/dist/lib/commands/PROFILE_AGGREGATE.js
 var require_PROFILE_AGGREGATE = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/search/5.12.1/dist/lib/commands/PROFILE_AGGREGATE.js"(exports) {
+  "npm:@redis/search/5.12.1/dist/lib/commands/PROFILE_AGGREGATE.js"(exports) {
     "use strict";
     var __createBinding = exports && exports.__createBinding || (Object.create ? function(o, m, k, k2) {
       if (k2 === void 0) k2 = k;
@@ -31579,7 +31579,7 @@ var require_PROFILE_AGGREGATE = __commonJS({
 
 // npm:@redis/search/5.12.1/dist/lib/commands/SEARCH_NOCONTENT.js
 var require_SEARCH_NOCONTENT = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/search/5.12.1/dist/lib/commands/SEARCH_NOCONTENT.js"(exports) {
+  "npm:@redis/search/5.12.1/dist/lib/commands/SEARCH_NOCONTENT.js"(exports) {
     "use strict";
     var __importDefault = exports && exports.__importDefault || function(mod) {
       return mod && mod.__esModule ? mod : {
@@ -31621,7 +31621,7 @@ var require_SEARCH_NOCONTENT = __commonJS({
 
 // npm:@redis/search/5.12.1/dist/lib/commands/SPELLCHECK.js
 var require_SPELLCHECK = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/search/5.12.1/dist/lib/commands/SPELLCHECK.js"(exports) {
+  "npm:@redis/search/5.12.1/dist/lib/commands/SPELLCHECK.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -31682,7 +31682,7 @@ var require_SPELLCHECK = __commonJS({
 
 // npm:@redis/search/5.12.1/dist/lib/commands/SUGADD.js
 var require_SUGADD = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/search/5.12.1/dist/lib/commands/SUGADD.js"(exports) {
+  "npm:@redis/search/5.12.1/dist/lib/commands/SUGADD.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -31717,7 +31717,7 @@ var require_SUGADD = __commonJS({
 
 // npm:@redis/search/5.12.1/dist/lib/commands/SUGDEL.js
 var require_SUGDEL = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/search/5.12.1/dist/lib/commands/SUGDEL.js"(exports) {
+  "npm:@redis/search/5.12.1/dist/lib/commands/SUGDEL.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -31742,7 +31742,7 @@ var require_SUGDEL = __commonJS({
 
 // npm:@redis/search/5.12.1/dist/lib/commands/SUGGET.js
 var require_SUGGET = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/search/5.12.1/dist/lib/commands/SUGGET.js"(exports) {
+  "npm:@redis/search/5.12.1/dist/lib/commands/SUGGET.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -31776,7 +31776,7 @@ var require_SUGGET = __commonJS({
 
 // npm:@redis/search/5.12.1/dist/lib/commands/SUGGET_WITHPAYLOADS.js
 var require_SUGGET_WITHPAYLOADS = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/search/5.12.1/dist/lib/commands/SUGGET_WITHPAYLOADS.js"(exports) {
+  "npm:@redis/search/5.12.1/dist/lib/commands/SUGGET_WITHPAYLOADS.js"(exports) {
     "use strict";
     var __importDefault = exports && exports.__importDefault || function(mod) {
       return mod && mod.__esModule ? mod : {
@@ -31820,7 +31820,7 @@ var require_SUGGET_WITHPAYLOADS = __commonJS({
 
 // npm:@redis/search/5.12.1/dist/lib/commands/SUGGET_WITHSCORES_WITHPAYLOADS.js
 var require_SUGGET_WITHSCORES_WITHPAYLOADS = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/search/5.12.1/dist/lib/commands/SUGGET_WITHSCORES_WITHPAYLOADS.js"(exports) {
+  "npm:@redis/search/5.12.1/dist/lib/commands/SUGGET_WITHSCORES_WITHPAYLOADS.js"(exports) {
     "use strict";
     var __importDefault = exports && exports.__importDefault || function(mod) {
       return mod && mod.__esModule ? mod : {
@@ -31880,7 +31880,7 @@ var require_SUGGET_WITHSCORES_WITHPAYLOADS = __commonJS({
 
 // npm:@redis/search/5.12.1/dist/lib/commands/SUGGET_WITHSCORES.js
 var require_SUGGET_WITHSCORES = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/search/5.12.1/dist/lib/commands/SUGGET_WITHSCORES.js"(exports) {
+  "npm:@redis/search/5.12.1/dist/lib/commands/SUGGET_WITHSCORES.js"(exports) {
     "use strict";
     var __importDefault = exports && exports.__importDefault || function(mod) {
       return mod && mod.__esModule ? mod : {
@@ -31938,7 +31938,7 @@ var require_SUGGET_WITHSCORES = __commonJS({
 
 // npm:@redis/search/5.12.1/dist/lib/commands/SUGLEN.js
 var require_SUGLEN = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/search/5.12.1/dist/lib/commands/SUGLEN.js"(exports) {
+  "npm:@redis/search/5.12.1/dist/lib/commands/SUGLEN.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -31960,7 +31960,7 @@ var require_SUGLEN = __commonJS({
 
 // npm:@redis/search/5.12.1/dist/lib/commands/SYNDUMP.js
 var require_SYNDUMP = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/search/5.12.1/dist/lib/commands/SYNDUMP.js"(exports) {
+  "npm:@redis/search/5.12.1/dist/lib/commands/SYNDUMP.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -31994,7 +31994,7 @@ var require_SYNDUMP = __commonJS({
 
 // npm:@redis/search/5.12.1/dist/lib/commands/SYNUPDATE.js
 var require_SYNUPDATE = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/search/5.12.1/dist/lib/commands/SYNUPDATE.js"(exports) {
+  "npm:@redis/search/5.12.1/dist/lib/commands/SYNUPDATE.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -32025,7 +32025,7 @@ var require_SYNUPDATE = __commonJS({
 
 // npm:@redis/search/5.12.1/dist/lib/commands/TAGVALS.js
 var require_TAGVALS = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/search/5.12.1/dist/lib/commands/TAGVALS.js"(exports) {
+  "npm:@redis/search/5.12.1/dist/lib/commands/TAGVALS.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -32052,7 +32052,7 @@ var require_TAGVALS = __commonJS({
 
 // npm:@redis/search/5.12.1/dist/lib/commands/index.js
 var require_commands5 = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/search/5.12.1/dist/lib/commands/index.js"(exports) {
+  "npm:@redis/search/5.12.1/dist/lib/commands/index.js"(exports) {
     "use strict";
     var __importDefault = exports && exports.__importDefault || function(mod) {
       return mod && mod.__esModule ? mod : {
@@ -32186,7 +32186,7 @@ var require_commands5 = __commonJS({
 
 // npm:@redis/search/5.12.1/dist/lib/index.js
 var require_lib4 = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/search/5.12.1/dist/lib/index.js"(exports) {
+  "npm:@redis/search/5.12.1/dist/lib/index.js"(exports) {
     "use strict";
     var __importDefault = exports && exports.__importDefault || function(mod) {
       return mod && mod.__esModule ? mod : {
@@ -32247,7 +32247,7 @@ var require_lib4 = __commonJS({
 
 // npm:@redis/time-series/5.12.1/dist/lib/commands/helpers.js
 var require_helpers2 = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/time-series/5.12.1/dist/lib/commands/helpers.js"(exports) {
+  "npm:@redis/time-series/5.12.1/dist/lib/commands/helpers.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -32483,7 +32483,7 @@ var require_helpers2 = __commonJS({
 
 // npm:@redis/time-series/5.12.1/dist/lib/commands/ADD.js
 var require_ADD5 = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/time-series/5.12.1/dist/lib/commands/ADD.js"(exports) {
+  "npm:@redis/time-series/5.12.1/dist/lib/commands/ADD.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -32519,7 +32519,7 @@ var require_ADD5 = __commonJS({
 
 // npm:@redis/time-series/5.12.1/dist/lib/commands/ALTER.js
 var require_ALTER2 = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/time-series/5.12.1/dist/lib/commands/ALTER.js"(exports) {
+  "npm:@redis/time-series/5.12.1/dist/lib/commands/ALTER.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -32549,7 +32549,7 @@ var require_ALTER2 = __commonJS({
 
 // npm:@redis/time-series/5.12.1/dist/lib/commands/CREATE.js
 var require_CREATE3 = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/time-series/5.12.1/dist/lib/commands/CREATE.js"(exports) {
+  "npm:@redis/time-series/5.12.1/dist/lib/commands/CREATE.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -32580,7 +32580,7 @@ var require_CREATE3 = __commonJS({
 
 // npm:@redis/time-series/5.12.1/dist/lib/commands/CREATERULE.js
 var require_CREATERULE = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/time-series/5.12.1/dist/lib/commands/CREATERULE.js"(exports) {
+  "npm:@redis/time-series/5.12.1/dist/lib/commands/CREATERULE.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -32638,7 +32638,7 @@ var require_CREATERULE = __commonJS({
 
 // npm:@redis/time-series/5.12.1/dist/lib/commands/INCRBY.js
 var require_INCRBY4 = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/time-series/5.12.1/dist/lib/commands/INCRBY.js"(exports) {
+  "npm:@redis/time-series/5.12.1/dist/lib/commands/INCRBY.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -32678,7 +32678,7 @@ var require_INCRBY4 = __commonJS({
 
 // npm:@redis/time-series/5.12.1/dist/lib/commands/DECRBY.js
 var require_DECRBY2 = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/time-series/5.12.1/dist/lib/commands/DECRBY.js"(exports) {
+  "npm:@redis/time-series/5.12.1/dist/lib/commands/DECRBY.js"(exports) {
     "use strict";
     var __createBinding = exports && exports.__createBinding || (Object.create ? function(o, m, k, k2) {
       if (k2 === void 0) k2 = k;
@@ -32735,7 +32735,7 @@ var require_DECRBY2 = __commonJS({
 
 // npm:@redis/time-series/5.12.1/dist/lib/commands/DEL.js
 var require_DEL4 = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/time-series/5.12.1/dist/lib/commands/DEL.js"(exports) {
+  "npm:@redis/time-series/5.12.1/dist/lib/commands/DEL.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -32762,7 +32762,7 @@ var require_DEL4 = __commonJS({
 
 // npm:@redis/time-series/5.12.1/dist/lib/commands/DELETERULE.js
 var require_DELETERULE = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/time-series/5.12.1/dist/lib/commands/DELETERULE.js"(exports) {
+  "npm:@redis/time-series/5.12.1/dist/lib/commands/DELETERULE.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -32789,7 +32789,7 @@ var require_DELETERULE = __commonJS({
 
 // npm:@redis/time-series/5.12.1/dist/lib/commands/GET.js
 var require_GET3 = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/time-series/5.12.1/dist/lib/commands/GET.js"(exports) {
+  "npm:@redis/time-series/5.12.1/dist/lib/commands/GET.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -32829,7 +32829,7 @@ var require_GET3 = __commonJS({
 
 // npm:@redis/time-series/5.12.1/dist/lib/commands/INFO.js
 var require_INFO8 = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/time-series/5.12.1/dist/lib/commands/INFO.js"(exports) {
+  "npm:@redis/time-series/5.12.1/dist/lib/commands/INFO.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -32894,7 +32894,7 @@ var require_INFO8 = __commonJS({
 
 // npm:@redis/time-series/5.12.1/dist/lib/commands/INFO_DEBUG.js
 var require_INFO_DEBUG = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/time-series/5.12.1/dist/lib/commands/INFO_DEBUG.js"(exports) {
+  "npm:@redis/time-series/5.12.1/dist/lib/commands/INFO_DEBUG.js"(exports) {
     "use strict";
     var __importDefault = exports && exports.__importDefault || function(mod) {
       return mod && mod.__esModule ? mod : {
@@ -32949,7 +32949,7 @@ var require_INFO_DEBUG = __commonJS({
 
 // npm:@redis/time-series/5.12.1/dist/lib/commands/MADD.js
 var require_MADD2 = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/time-series/5.12.1/dist/lib/commands/MADD.js"(exports) {
+  "npm:@redis/time-series/5.12.1/dist/lib/commands/MADD.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -32976,7 +32976,7 @@ var require_MADD2 = __commonJS({
 
 // npm:@redis/time-series/5.12.1/dist/lib/commands/MGET.js
 var require_MGET3 = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/time-series/5.12.1/dist/lib/commands/MGET.js"(exports) {
+  "npm:@redis/time-series/5.12.1/dist/lib/commands/MGET.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -33030,7 +33030,7 @@ var require_MGET3 = __commonJS({
 
 // npm:@redis/time-series/5.12.1/dist/lib/commands/MGET_WITHLABELS.js
 var require_MGET_WITHLABELS = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/time-series/5.12.1/dist/lib/commands/MGET_WITHLABELS.js"(exports) {
+  "npm:@redis/time-series/5.12.1/dist/lib/commands/MGET_WITHLABELS.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -33080,7 +33080,7 @@ var require_MGET_WITHLABELS = __commonJS({
 
 // npm:@redis/time-series/5.12.1/dist/lib/commands/MGET_SELECTED_LABELS.js
 var require_MGET_SELECTED_LABELS = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/time-series/5.12.1/dist/lib/commands/MGET_SELECTED_LABELS.js"(exports) {
+  "npm:@redis/time-series/5.12.1/dist/lib/commands/MGET_SELECTED_LABELS.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -33110,7 +33110,7 @@ var require_MGET_SELECTED_LABELS = __commonJS({
 
 // npm:@redis/time-series/5.12.1/dist/lib/commands/RANGE.js
 var require_RANGE = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/time-series/5.12.1/dist/lib/commands/RANGE.js"(exports) {
+  "npm:@redis/time-series/5.12.1/dist/lib/commands/RANGE.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -33183,7 +33183,7 @@ var require_RANGE = __commonJS({
 
 // npm:@redis/time-series/5.12.1/dist/lib/commands/MRANGE_GROUPBY.js
 var require_MRANGE_GROUPBY = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/time-series/5.12.1/dist/lib/commands/MRANGE_GROUPBY.js"(exports) {
+  "npm:@redis/time-series/5.12.1/dist/lib/commands/MRANGE_GROUPBY.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -33271,7 +33271,7 @@ var require_MRANGE_GROUPBY = __commonJS({
 
 // npm:@redis/time-series/5.12.1/dist/lib/commands/MRANGE_SELECTED_LABELS.js
 var require_MRANGE_SELECTED_LABELS = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/time-series/5.12.1/dist/lib/commands/MRANGE_SELECTED_LABELS.js"(exports) {
+  "npm:@redis/time-series/5.12.1/dist/lib/commands/MRANGE_SELECTED_LABELS.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -33325,7 +33325,7 @@ var require_MRANGE_SELECTED_LABELS = __commonJS({
 
 // npm:@redis/time-series/5.12.1/dist/lib/commands/MRANGE_SELECTED_LABELS_GROUPBY.js
 var require_MRANGE_SELECTED_LABELS_GROUPBY = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/time-series/5.12.1/dist/lib/commands/MRANGE_SELECTED_LABELS_GROUPBY.js"(exports) {
+  "npm:@redis/time-series/5.12.1/dist/lib/commands/MRANGE_SELECTED_LABELS_GROUPBY.js"(exports) {
     "use strict";
     var __importDefault = exports && exports.__importDefault || function(mod) {
       return mod && mod.__esModule ? mod : {
@@ -33382,7 +33382,7 @@ var require_MRANGE_SELECTED_LABELS_GROUPBY = __commonJS({
 
 // npm:@redis/time-series/5.12.1/dist/lib/commands/MRANGE_WITHLABELS_GROUPBY.js
 var require_MRANGE_WITHLABELS_GROUPBY = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/time-series/5.12.1/dist/lib/commands/MRANGE_WITHLABELS_GROUPBY.js"(exports) {
+  "npm:@redis/time-series/5.12.1/dist/lib/commands/MRANGE_WITHLABELS_GROUPBY.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -33441,7 +33441,7 @@ var require_MRANGE_WITHLABELS_GROUPBY = __commonJS({
 
 // npm:@redis/time-series/5.12.1/dist/lib/commands/MRANGE_WITHLABELS.js
 var require_MRANGE_WITHLABELS = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/time-series/5.12.1/dist/lib/commands/MRANGE_WITHLABELS.js"(exports) {
+  "npm:@redis/time-series/5.12.1/dist/lib/commands/MRANGE_WITHLABELS.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -33502,7 +33502,7 @@ var require_MRANGE_WITHLABELS = __commonJS({
 
 // npm:@redis/time-series/5.12.1/dist/lib/commands/MRANGE.js
 var require_MRANGE = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/time-series/5.12.1/dist/lib/commands/MRANGE.js"(exports) {
+  "npm:@redis/time-series/5.12.1/dist/lib/commands/MRANGE.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -33549,7 +33549,7 @@ var require_MRANGE = __commonJS({
 
 // npm:@redis/time-series/5.12.1/dist/lib/commands/MREVRANGE_GROUPBY.js
 var require_MREVRANGE_GROUPBY = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/time-series/5.12.1/dist/lib/commands/MREVRANGE_GROUPBY.js"(exports) {
+  "npm:@redis/time-series/5.12.1/dist/lib/commands/MREVRANGE_GROUPBY.js"(exports) {
     "use strict";
     var __createBinding = exports && exports.__createBinding || (Object.create ? function(o, m, k, k2) {
       if (k2 === void 0) k2 = k;
@@ -33607,7 +33607,7 @@ var require_MREVRANGE_GROUPBY = __commonJS({
 
 // npm:@redis/time-series/5.12.1/dist/lib/commands/MREVRANGE_SELECTED_LABELS_GROUPBY.js
 var require_MREVRANGE_SELECTED_LABELS_GROUPBY = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/time-series/5.12.1/dist/lib/commands/MREVRANGE_SELECTED_LABELS_GROUPBY.js"(exports) {
+  "npm:@redis/time-series/5.12.1/dist/lib/commands/MREVRANGE_SELECTED_LABELS_GROUPBY.js"(exports) {
     "use strict";
     var __createBinding = exports && exports.__createBinding || (Object.create ? function(o, m, k, k2) {
       if (k2 === void 0) k2 = k;
@@ -33666,7 +33666,7 @@ var require_MREVRANGE_SELECTED_LABELS_GROUPBY = __commonJS({
 
 // npm:@redis/time-series/5.12.1/dist/lib/commands/MREVRANGE_SELECTED_LABELS.js
 var require_MREVRANGE_SELECTED_LABELS = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/time-series/5.12.1/dist/lib/commands/MREVRANGE_SELECTED_LABELS.js"(exports) {
+  "npm:@redis/time-series/5.12.1/dist/lib/commands/MREVRANGE_SELECTED_LABELS.js"(exports) {
     "use strict";
     var __createBinding = exports && exports.__createBinding || (Object.create ? function(o, m, k, k2) {
       if (k2 === void 0) k2 = k;
@@ -33724,7 +33724,7 @@ var require_MREVRANGE_SELECTED_LABELS = __commonJS({
 
 // npm:@redis/time-series/5.12.1/dist/lib/commands/MREVRANGE_WITHLABELS_GROUPBY.js
 var require_MREVRANGE_WITHLABELS_GROUPBY = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/time-series/5.12.1/dist/lib/commands/MREVRANGE_WITHLABELS_GROUPBY.js"(exports) {
+  "npm:@redis/time-series/5.12.1/dist/lib/commands/MREVRANGE_WITHLABELS_GROUPBY.js"(exports) {
     "use strict";
     var __createBinding = exports && exports.__createBinding || (Object.create ? function(o, m, k, k2) {
       if (k2 === void 0) k2 = k;
@@ -33782,7 +33782,7 @@ var require_MREVRANGE_WITHLABELS_GROUPBY = __commonJS({
 
 // npm:@redis/time-series/5.12.1/dist/lib/commands/MREVRANGE_WITHLABELS.js
 var require_MREVRANGE_WITHLABELS = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/time-series/5.12.1/dist/lib/commands/MREVRANGE_WITHLABELS.js"(exports) {
+  "npm:@redis/time-series/5.12.1/dist/lib/commands/MREVRANGE_WITHLABELS.js"(exports) {
     "use strict";
     var __createBinding = exports && exports.__createBinding || (Object.create ? function(o, m, k, k2) {
       if (k2 === void 0) k2 = k;
@@ -33840,7 +33840,7 @@ var require_MREVRANGE_WITHLABELS = __commonJS({
 
 // npm:@redis/time-series/5.12.1/dist/lib/commands/MREVRANGE.js
 var require_MREVRANGE = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/time-series/5.12.1/dist/lib/commands/MREVRANGE.js"(exports) {
+  "npm:@redis/time-series/5.12.1/dist/lib/commands/MREVRANGE.js"(exports) {
     "use strict";
     var __createBinding = exports && exports.__createBinding || (Object.create ? function(o, m, k, k2) {
       if (k2 === void 0) k2 = k;
@@ -33898,7 +33898,7 @@ var require_MREVRANGE = __commonJS({
 
 // npm:@redis/time-series/5.12.1/dist/lib/commands/QUERYINDEX.js
 var require_QUERYINDEX = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/time-series/5.12.1/dist/lib/commands/QUERYINDEX.js"(exports) {
+  "npm:@redis/time-series/5.12.1/dist/lib/commands/QUERYINDEX.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", {
       value: true
@@ -33925,7 +33925,7 @@ var require_QUERYINDEX = __commonJS({
 
 // npm:@redis/time-series/5.12.1/dist/lib/commands/REVRANGE.js
 var require_REVRANGE = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/time-series/5.12.1/dist/lib/commands/REVRANGE.js"(exports) {
+  "npm:@redis/time-series/5.12.1/dist/lib/commands/REVRANGE.js"(exports) {
     "use strict";
     var __createBinding = exports && exports.__createBinding || (Object.create ? function(o, m, k, k2) {
       if (k2 === void 0) k2 = k;
@@ -33982,7 +33982,7 @@ var require_REVRANGE = __commonJS({
 
 // npm:@redis/time-series/5.12.1/dist/lib/commands/index.js
 var require_commands6 = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/time-series/5.12.1/dist/lib/commands/index.js"(exports) {
+  "npm:@redis/time-series/5.12.1/dist/lib/commands/index.js"(exports) {
     "use strict";
     var __createBinding = exports && exports.__createBinding || (Object.create ? function(o, m, k, k2) {
       if (k2 === void 0) k2 = k;
@@ -34109,7 +34109,7 @@ var require_commands6 = __commonJS({
 
 // npm:@redis/time-series/5.12.1/dist/lib/index.js
 var require_lib5 = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/@redis/time-series/5.12.1/dist/lib/index.js"(exports) {
+  "npm:@redis/time-series/5.12.1/dist/lib/index.js"(exports) {
     "use strict";
     var __importDefault = exports && exports.__importDefault || function(mod) {
       return mod && mod.__esModule ? mod : {
@@ -34165,7 +34165,7 @@ var require_lib5 = __commonJS({
 
 // npm:redis/5.12.1/dist/index.js
 var require_dist2 = __commonJS({
-  "../../root/.cache/deno/npm/registry.npmjs.org/redis/5.12.1/dist/index.js"(exports) {
+  "npm:redis/5.12.1/dist/index.js"(exports) {
     "use strict";
     var __createBinding = exports && exports.__createBinding || (Object.create ? function(o, m, k, k2) {
       if (k2 === void 0) k2 = k;
