@@ -13,7 +13,6 @@ import { HAVE_PROC, readProc } from "./_helpers/proc.ts";
 import { eventually, hasCommand } from "./_helpers/tools.ts";
 
 const SPINNING = new URL("./fixtures/spinning_service.ts", import.meta.url);
-const FAULTY = new URL("./fixtures/faulty_service.ts", import.meta.url);
 
 /** Asks a `spinning` service for the id of the process that runs it. */
 async function childPid(client: TestClient): Promise<number> {
@@ -56,38 +55,6 @@ Deno.test({
       () => Promise.resolve(strategy.alive === 0 || undefined),
     );
   },
-});
-
-Deno.test("a child that dies of an uncaught error gets its client ERR internal error; the next is served", async () => {
-  await using server = await startTestServer({ mode: "processes", service: FAULTY });
-  using client = await TestClient.connect(server.port);
-  await client.send("crash\n");
-  assert.equal(await client.readLine(), "ERR internal error");
-  assert.equal(await client.readLine(), null);
-  using next = await TestClient.connect(server.port);
-  await next.send("next\n");
-  assert.equal(await next.readLine(), "next");
-});
-
-Deno.test("a child waiting on a client that does not read is not mistaken for a stuck one", async () => {
-  await using server = await startTestServer({
-    mode: "processes",
-    service: "echo",
-    // Generous: on a loaded machine a busy child may well be silent for a tenth of a second.
-    handlerTimeoutMs: 400,
-  });
-  using client = await TestClient.connect(server.port);
-  // More than the kernel's socket buffers and the pipes hold, so the echo must wait on its sends.
-  const mebibytes = 32;
-  const message = new Uint8Array(mebibytes * 1024 * 1024).fill(0x2a);
-  const sending = client.send(message).then(() => undefined, (error: unknown) => error);
-  // Nothing to wait for: the point is that nothing happens over many timeouts.
-  await new Promise((resolve) => setTimeout(resolve, 2000));
-  for (let i = 0; i < mebibytes; i++) {
-    const echoed = await client.readBytes(1024 * 1024);
-    assert.ok(echoed.every((byte) => byte === 0x2a), "the echo was corrupted");
-  }
-  assert.equal(await sending, undefined);
 });
 
 Deno.test("chat carries messages, names, who and notices between clients in two processes", async () => {

@@ -8,8 +8,7 @@
  *
  * @module
  */
-import type { LogSettings } from "../../lib/log.ts";
-import type { PeerInfo } from "../../lib/service.ts";
+import type { FromWorker, ToWorker } from "../worker_protocol.ts";
 
 /**
  * Bytes of the client's input the main process sends ahead of the child's
@@ -28,47 +27,26 @@ export const INPUT_WINDOW = 64 * 1024;
  */
 export const OUTPUT_WINDOW = 64 * 1024;
 
-/** From the main process to the child. */
+/**
+ * From the main process to the child: what a Worker is told, with frames
+ * where a Worker has rings. The `open` message is a Worker's without its
+ * rings and doorbell; the client's bytes follow it in data frames.
+ */
 export type ToChild =
-  /** The client: load the service and call `open()`; its bytes follow in data frames. */
-  | {
-    type: "open";
-    id: number;
-    peer: string;
-    remoteAddr: Deno.Addr;
-    localAddr: Deno.Addr;
-    /** A built-in name or module URL, as `loadService` takes it. */
-    service: string;
-    /** The words after `--` for a service made from them (exec). */
-    serviceArgs: readonly string[];
-    maxLine: number;
-    log: LogSettings;
-    /** Whether to time requests and report their durations. */
-    timeRequests: boolean;
-  }
+  | Omit<Extract<ToWorker, { type: "open" }>, "input" | "output" | "doorbell">
   /** The client finished sending: answer what is left, then finish. */
   | { type: "end" }
-  /** The connection is gone: finish the service and report `finished`. */
-  | { type: "closed" }
-  /** The answer to a `who` request. */
-  | { type: "who"; request: number; peers: PeerInfo[] };
+  | Extract<ToWorker, { type: "closed" | "who" }>;
 
-/** From the child to the main process. */
+/**
+ * From the child to the main process: what a Worker says, except what a
+ * Worker's rings and its `ready` cover, and with `handled`, which
+ * acknowledges input as a ring's released room does.
+ */
 export type FromChild =
-  /** The service is loaded; from now on the handler timeout counts. */
-  | { type: "loaded" }
-  /** The client's new name. */
-  | { type: "name"; name: string }
-  /** List the server's clients; answer with `who`. */
-  | { type: "who"; request: number }
-  /** Close the connection once what was sent before is written. */
-  | { type: "close" }
+  | Extract<FromWorker, { type: "loaded" | "name" | "who" | "close" | "failed" | "finished" }>
   /**
    * The service has handled this many more bytes of input, and these
    * requests took these many seconds (when asked to time them).
    */
-  | { type: "handled"; bytes: number; requests?: number[] }
-  /** The service threw; `disconnect` says whether it only met a closed connection. */
-  | { type: "failed"; reason: string; stack: string; disconnect: boolean }
-  /** The service's `close()` ran; the child exits next. */
-  | { type: "finished"; requests?: number[] };
+  | { type: "handled"; bytes: number; requests?: number[] };
