@@ -26,8 +26,15 @@ import { ByteRing } from "./workers/ring.ts";
 
 const encoder = new TextEncoder();
 
+/**
+ * Where messages to the main thread go: this Worker's own channel to its
+ * parent, or the port that the spawner (`workers/spawner.ts`) hands over
+ * when it, not the main thread, started this Worker.
+ */
+let toMain: { postMessage(message: FromWorker, transfer: Transferable[]): void } = self;
+
 function post(message: FromWorker, transfer: Transferable[] = []): void {
-  self.postMessage(message, transfer);
+  toMain.postMessage(message, transfer);
 }
 
 const SENT = Promise.resolve();
@@ -297,9 +304,15 @@ async function finishSession(): Promise<void> {
   }
 }
 
-self.onmessage = (event: MessageEvent<ToWorker>) => {
+function onMessage(event: MessageEvent<ToWorker>): void {
   const message = event.data;
   switch (message.type) {
+    case "port":
+      // Started by the spawner: the main thread is at the other end of this port.
+      toMain = message.port;
+      message.port.onmessage = onMessage;
+      post({ type: "ready" });
+      break;
     case "open":
       enqueue(() => openSession(message));
       break;
@@ -312,6 +325,7 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
       enqueue(finishSession);
       break;
   }
-};
+}
 
+self.onmessage = onMessage;
 post({ type: "ready" });

@@ -3711,8 +3711,9 @@ var ByteRing = class _ByteRing {
 
 // strategies/worker_main.ts
 var encoder2 = new TextEncoder();
+var toMain = self;
 function post(message, transfer = []) {
-  self.postMessage(message, transfer);
+  toMain.postMessage(message, transfer);
 }
 var SENT = Promise.resolve();
 var RemoteSession = class {
@@ -3948,9 +3949,16 @@ async function finishSession() {
     });
   }
 }
-self.onmessage = (event) => {
+function onMessage(event) {
   const message = event.data;
   switch (message.type) {
+    case "port":
+      toMain = message.port;
+      message.port.onmessage = onMessage;
+      post({
+        type: "ready"
+      });
+      break;
     case "open":
       enqueue(() => openSession(message));
       break;
@@ -3962,7 +3970,8 @@ self.onmessage = (event) => {
       enqueue(finishSession);
       break;
   }
-};
+}
+self.onmessage = onMessage;
 post({
   type: "ready"
 });

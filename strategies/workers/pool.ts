@@ -24,8 +24,8 @@
  *
  * @module
  */
-import type { FromWorker } from "../worker_protocol.ts";
 import { workerScriptUrl } from "../worker_script.ts";
+import { type SpawnedWorker, WorkerSpawner } from "./spawner.ts";
 
 /**
  * How long ready Workers beyond the floor are kept with nothing needing them.
@@ -41,6 +41,15 @@ export const DEFAULT_QUIET_MS = 10_000;
  * (`exec` opens three pipes a client).
  */
 export const WORKER_DESCRIPTORS = 16;
+
+/**
+ * Descriptors that must be free for a Worker to be started off the main
+ * thread (see `spawner.ts`); with fewer, it is started on the main thread,
+ * where no accept can come between the check and the start. The margin is
+ * the connections the main thread could accept while another thread starts
+ * a Worker; probing for it costs a few milliseconds a Worker started.
+ */
+export const ASIDE_DESCRIPTORS = 256;
 
 /**
  * Workers started at once. Starting one is CPU work (a thread, an isolate,
@@ -80,17 +89,22 @@ export interface WorkerPoolOptions {
   quietMs?: number;
   /** Whether a Worker can be started now; by default, whether descriptors are free for it. */
   canStart?: () => boolean;
+  /**
+   * Whether a Worker can be started off the main thread now; by default,
+   * whether {@link ASIDE_DESCRIPTORS} are free.
+   */
+  canStartAside?: () => boolean;
 }
 
 interface Waiter {
   /** When it began to wait, by `performance.now()`. */
   since: number;
-  resolve(worker: Worker | undefined): void;
+  resolve(worker: SpawnedWorker | undefined): void;
   reject(error: Error): void;
 }
 
 /** Workers terminated as stuck; the pool counts them until the process ends. */
-const stuckWorkers = new WeakSet<Worker>();
+const stuckWorkers = new WeakSet<SpawnedWorker>();
 
 /**
  * Terminates a Worker whose handler is stuck, and marks it so that its pool
@@ -98,7 +112,7 @@ const stuckWorkers = new WeakSet<Worker>();
  *
  * @param worker The stuck Worker.
  */
-export function terminateStuck(worker: Worker): void {
+export function terminateStuck(worker: SpawnedWorker): void {
   stuckWorkers.add(worker);
   worker.terminate();
 }
@@ -109,26 +123,30 @@ export class WorkerPool {
   readonly #idleWorkers: number;
   readonly #quietMs: number;
   readonly #canStart: () => boolean;
-  readonly #idle: Worker[] = [];
-  readonly #busy = new Set<Worker>();
+  readonly #canStartAside: () => boolean;
+  readonly #idle: SpawnedWorker[] = [];
+  readonly #busy = new Set<SpawnedWorker>();
   readonly #waiters: Waiter[] = [];
   #stuck = 0;
   /** Busy Workers whose client is gone, running only their service's close (also busy). */
-  readonly #finishing = new Set<Worker>();
+  readonly #finishing = new Set<SpawnedWorker>();
   /** Workers handed to a client as they started, and not yet ready (also busy). */
-  readonly #startingWorkers = new Set<Worker>();
+  readonly #startingWorkers = new Set<SpawnedWorker>();
   /** The most Workers busy at once since the last trim. */
   #recentPeak = 0;
   #trimTimer: ReturnType<typeof setTimeout> | undefined;
   /** Set while {@link START_DELAY_MS} runs for the longest-waiting client. */
   #growTimer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
+  /** Starts the Workers, so that starting one does not stall the main thread. */
+  readonly #spawner = new WorkerSpawner();
 
   constructor(options: WorkerPoolOptions) {
     this.#maxWorkers = options.maxWorkers;
     this.#idleWorkers = Math.min(options.idleWorkers, options.maxWorkers);
     this.#quietMs = options.quietMs ?? DEFAULT_QUIET_MS;
     this.#canStart = options.canStart ?? (() => descriptorsFree(WORKER_DESCRIPTORS));
+    this.#canStartAside = options.canStartAside ?? (() => descriptorsFree(ASIDE_DESCRIPTORS));
   }
 
   /** Clients waiting for a Worker. */
@@ -152,11 +170,11 @@ export class WorkerPool {
    *
    * @throws {OutOfDescriptorsError} When a Worker is needed and cannot be started.
    */
-  acquire(): Promise<Worker | undefined> {
+  acquire(): Promise<SpawnedWorker | undefined> {
     if (this.#closed) return Promise.resolve(undefined);
     const worker = this.#take();
     if (worker) return Promise.resolve(worker);
-    const waiting = new Promise<Worker | undefined>((resolve, reject) =>
+    const waiting = new Promise<SpawnedWorker | undefined>((resolve, reject) =>
       this.#waiters.push({ since: performance.now(), resolve, reject })
     );
     this.#grow();
@@ -171,12 +189,12 @@ export class WorkerPool {
    * Worker is free; starting one for it would keep twice the Workers, each
    * started at the cost of tens of milliseconds of the main thread.
    */
-  finishing(worker: Worker): void {
+  finishing(worker: SpawnedWorker): void {
     if (this.#busy.has(worker)) this.#finishing.add(worker);
   }
 
   /** Gives a Worker back; one that cannot be trusted again is terminated. */
-  release(worker: Worker, reusable: boolean): void {
+  release(worker: SpawnedWorker, reusable: boolean): void {
     this.#busy.delete(worker);
     this.#finishing.delete(worker);
     this.#startingWorkers.delete(worker);
@@ -214,6 +232,7 @@ export class WorkerPool {
     this.#busy.clear();
     this.#finishing.clear();
     this.#startingWorkers.clear();
+    this.#spawner.close();
   }
 
   /**
@@ -223,9 +242,9 @@ export class WorkerPool {
    */
   async prestart(): Promise<void> {
     await Promise.all(Array.from({ length: this.#idleWorkers }, async () => {
-      const worker = spawnWorker();
+      const worker = this.#spawn();
       try {
-        await untilReady(worker);
+        await worker.started;
       } catch (error) {
         worker.terminate();
         throw error;
@@ -261,19 +280,12 @@ export class WorkerPool {
         for (const waiter of this.#waiters.splice(0)) waiter.reject(new OutOfDescriptorsError());
         return;
       }
-      const worker = spawnWorker();
+      const worker = this.#spawn();
       this.#startingWorkers.add(worker);
       const started = () => {
-        worker.removeEventListener("message", onMessage);
-        worker.removeEventListener("error", started);
         if (this.#startingWorkers.delete(worker)) this.#grow();
       };
-      const onMessage = (event: MessageEvent<FromWorker>) => {
-        if (event.data.type === "ready") started();
-      };
-      // Listeners beside the shuttle's own handlers, which the Worker is handed with.
-      worker.addEventListener("message", onMessage);
-      worker.addEventListener("error", started);
+      worker.started.then(started, started);
       this.#busy.add(worker);
       this.#recentPeak = Math.max(this.#recentPeak, this.#busy.size);
       this.#waiters.shift()!.resolve(worker);
@@ -291,13 +303,21 @@ export class WorkerPool {
   }
 
   /** A ready Worker, marked busy; `undefined` when none is ready or at the ceiling. */
-  #take(): Worker | undefined {
+  #take(): SpawnedWorker | undefined {
     if (this.#closed || this.#busy.size + this.#stuck >= this.#maxWorkers) return undefined;
     const worker = this.#idle.pop();
     if (!worker) return undefined;
     this.#busy.add(worker);
     this.#recentPeak = Math.max(this.#recentPeak, this.#busy.size);
     return worker;
+  }
+
+  #spawn(): SpawnedWorker {
+    return this.#spawner.spawn(
+      workerScriptUrl("service"),
+      "servidor-service",
+      this.#canStartAside(),
+    );
   }
 
   /**
@@ -316,31 +336,6 @@ export class WorkerPool {
     // Ready Workers are no reason to keep the process alive.
     Deno.unrefTimer(this.#trimTimer);
   }
-}
-
-/** Resolves once a new Worker says it has loaded its modules; rejects if it fails to. */
-async function untilReady(worker: Worker): Promise<void> {
-  const { promise: loaded, resolve, reject } = Promise.withResolvers<void>();
-  worker.onmessage = (event: MessageEvent<FromWorker>) => {
-    if (event.data.type === "ready") resolve();
-  };
-  worker.onerror = (event: ErrorEvent) => {
-    event.preventDefault();
-    reject(new Error(`a Worker failed to start: ${event.message}`));
-  };
-  try {
-    await loaded;
-  } finally {
-    worker.onmessage = null;
-    worker.onerror = null;
-  }
-}
-
-function spawnWorker(): Worker {
-  return new Worker(workerScriptUrl("service"), {
-    type: "module",
-    name: "servidor-service",
-  });
 }
 
 /**

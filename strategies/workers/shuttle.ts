@@ -21,6 +21,7 @@ import {
 import type { DoorbellWatcher } from "./doorbell.ts";
 import { terminateStuck } from "./pool.ts";
 import { ByteRing } from "./ring.ts";
+import type { SpawnedWorker } from "./spawner.ts";
 import { StuckWorkerWatchdog } from "./watchdog.ts";
 
 /**
@@ -43,7 +44,7 @@ export interface WorkerTuning {
 }
 
 /** The rings each Worker keeps for every client it serves, made with its first. */
-const workerRings = new WeakMap<Worker, WorkerRings>();
+const workerRings = new WeakMap<SpawnedWorker, WorkerRings>();
 
 /**
  * Shuttles one client's bytes to and from its Worker until the service has
@@ -54,7 +55,7 @@ const workerRings = new WeakMap<Worker, WorkerRings>();
  *   soon, which the pool counts on rather than start another.
  */
 export async function serveThroughWorker(
-  worker: Worker,
+  worker: SpawnedWorker,
   connection: Connection,
   context: ServerContext,
   tuning: WorkerTuning,
@@ -279,7 +280,7 @@ async function withinGrace(promise: Promise<void>, ms: number): Promise<void> {
  * The service each Worker has loaded, so start-up no longer counts against
  * it; a Worker that meets a new version (a reload) loads again first.
  */
-const loadedServices = new WeakMap<Worker, string>();
+const loadedServices = new WeakMap<SpawnedWorker, string>();
 
 /** Waits for `promise`, or less if `signal` aborts first, leaving no listener behind. */
 async function untilAborted(promise: Promise<void>, signal: AbortSignal): Promise<void> {
