@@ -43,31 +43,44 @@ export const DEFAULT_QUIET_MS = 10_000;
 export const WORKER_DESCRIPTORS = 16;
 
 /**
- * Descriptors that must be free for a Worker to be started off the main
- * thread (see `spawner.ts`); with fewer, it is started on the main thread,
- * where no accept can come between the check and the start. The margin is
- * the connections the main thread could accept while another thread starts
- * a Worker; probing for it costs a few milliseconds a Worker started.
+ * Descriptors that must be known free for a Worker to be started off the
+ * main thread (see `spawner.ts`); with fewer, it is started on the main
+ * thread, where no accept can come between the check and the start. The
+ * margin is for the connections the main thread may accept while another
+ * thread starts a Worker. Probing for this many costs milliseconds, so a
+ * probe's answer is kept and spent: {@link CLIENT_DESCRIPTORS} for every
+ * client that comes and {@link WORKER_DESCRIPTORS} for every Worker started,
+ * until less than {@link ASIDE_MARGIN} of it is left and the next start
+ * probes again.
  */
 export const ASIDE_DESCRIPTORS = 256;
+/** What must be left of {@link ASIDE_DESCRIPTORS}, as the pool counts, to start a Worker off the main thread. */
+export const ASIDE_MARGIN = 128;
+/** Descriptors a client may take: its socket, and the three pipes of a program under exec. */
+export const CLIENT_DESCRIPTORS = 4;
 
 /**
- * Workers started at once. Starting one is CPU work (a thread, an isolate,
- * compiling its modules), so more at once than there are cores only makes
- * each slower; a client that finds no ready Worker waits for the first one
- * that is ready or freed, whichever comes first, rather than for its own.
+ * Workers started at once: four a core. Starting one is CPU work (a thread,
+ * an isolate, compiling its modules), and its client gets nothing until it
+ * is done, while the clients that have a Worker keep the cores busy; with
+ * the main thread free (see `spawner.ts`), a few starts a core get the
+ * waiting clients their share of the CPU instead of the leftovers. A client
+ * that finds no ready Worker waits for the first one that is ready or freed,
+ * whichever comes first, rather than for its own.
  */
-export const CONCURRENT_STARTS: number = Math.max(1, navigator.hardwareConcurrency || 1);
+export const CONCURRENT_STARTS: number = 4 * Math.max(1, navigator.hardwareConcurrency || 1);
 
 /**
- * How long a client waits for a busy Worker to come back before one is
- * started for it. Under churn (connect, one request, close, connect again)
- * the next client is often accepted a moment before the last one's Worker
- * is free; starting a Worker at once would keep up to twice the Workers the
- * load needs, each started at the cost of tens of milliseconds of the main
- * thread and 9 MiB. A Worker comes back within a millisecond or two of its
- * client leaving; a real burst of new clients pays this once, beside the
- * hundreds of milliseconds that starting its Workers takes.
+ * The least time a client waits for a busy Worker to come back before one
+ * is started for it; the pool waits as long as starting a Worker has lately
+ * taken, if that is longer. Under churn (connect, one request, close,
+ * connect again) the next client is often accepted a moment before the last
+ * one's Worker is free; starting a Worker at once would keep up to twice the
+ * Workers the load needs, each costing a start and 9 MiB, and on a loaded
+ * machine the starts slow everything down further, so that more clients
+ * wait and more Workers start. Waiting as long as a start takes before
+ * starting costs a client that really needs a new Worker at most twice the
+ * start, and a client that a busy Worker could serve no start at all.
  */
 export const START_DELAY_MS = 20;
 
@@ -135,7 +148,11 @@ export class WorkerPool {
   /** The most Workers busy at once since the last trim. */
   #recentPeak = 0;
   #trimTimer: ReturnType<typeof setTimeout> | undefined;
-  /** Set while {@link START_DELAY_MS} runs for the longest-waiting client. */
+  /** How long starting a Worker has lately taken, in milliseconds (a moving average). */
+  #startMs = START_DELAY_MS;
+  /** Descriptors free at the last probe for {@link ASIDE_DESCRIPTORS}, less what has been spent since. */
+  #asideBudget = 0;
+  /** Set while the start delay runs for the longest-waiting client. */
   #growTimer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
   /** Starts the Workers, so that starting one does not stall the main thread. */
@@ -172,6 +189,7 @@ export class WorkerPool {
    */
   acquire(): Promise<SpawnedWorker | undefined> {
     if (this.#closed) return Promise.resolve(undefined);
+    this.#asideBudget -= CLIENT_DESCRIPTORS;
     const worker = this.#take();
     if (worker) return Promise.resolve(worker);
     const waiting = new Promise<SpawnedWorker | undefined>((resolve, reject) =>
@@ -258,7 +276,7 @@ export class WorkerPool {
    * Starts Workers for waiting clients, the longest-waiting first, no more
    * at once than {@link CONCURRENT_STARTS} and never past the ceiling, and
    * not for the clients that Workers about to be free will serve, nor for
-   * one that has waited less than {@link START_DELAY_MS}. A
+   * one that has waited less than a start takes ({@link START_DELAY_MS}). A
    * Worker is handed over as it starts: its client's bytes wait in it while
    * it loads, rather than unread in the socket. Out of descriptors, every
    * client still waiting is refused.
@@ -268,7 +286,8 @@ export class WorkerPool {
       !this.#closed && this.#waiters.length > this.#finishing.size &&
       this.#startingWorkers.size < CONCURRENT_STARTS && this.alive < this.#maxWorkers
     ) {
-      const wait = this.#waiters[0]!.since + START_DELAY_MS - performance.now();
+      const wait = this.#waiters[0]!.since + Math.max(START_DELAY_MS, this.#startMs) -
+        performance.now();
       if (wait > 0) {
         this.#growTimer ??= setTimeout(() => {
           this.#growTimer = undefined;
@@ -282,7 +301,9 @@ export class WorkerPool {
       }
       const worker = this.#spawn();
       this.#startingWorkers.add(worker);
+      const startedAt = performance.now();
       const started = () => {
+        this.#startMs += (performance.now() - startedAt - this.#startMs) / 4;
         if (this.#startingWorkers.delete(worker)) this.#grow();
       };
       worker.started.then(started, started);
@@ -312,12 +333,14 @@ export class WorkerPool {
     return worker;
   }
 
+  /** Starts a Worker: off the main thread while descriptors are known to be plenty. */
   #spawn(): SpawnedWorker {
-    return this.#spawner.spawn(
-      workerScriptUrl("service"),
-      "servidor-service",
-      this.#canStartAside(),
-    );
+    if (this.#asideBudget < ASIDE_MARGIN + WORKER_DESCRIPTORS) {
+      this.#asideBudget = this.#canStartAside() ? ASIDE_DESCRIPTORS : 0;
+    }
+    const aside = this.#asideBudget >= ASIDE_MARGIN + WORKER_DESCRIPTORS;
+    this.#asideBudget -= WORKER_DESCRIPTORS;
+    return this.#spawner.spawn(workerScriptUrl("service"), "servidor-service", aside);
   }
 
   /**
