@@ -16,14 +16,26 @@ import type { PeerInfo, Service, Session } from "../lib/service.ts";
 import { ServiceDriver } from "../lib/service_driver.ts";
 import { Credit } from "../lib/chat/credit.ts";
 import { loadService } from "../services/registry.ts";
-import { type FromWorker, TIMINGS_FLUSH_MS, type ToWorker } from "./worker_protocol.ts";
+import {
+  type FromWorker,
+  TIMINGS_FLUSH_MS,
+  type ToWorker,
+  type WorkerRings,
+} from "./worker_protocol.ts";
 import { Doorbell } from "./workers/doorbell.ts";
 import { ByteRing } from "./workers/ring.ts";
 
 const encoder = new TextEncoder();
 
+/**
+ * Where messages to the main thread go: this Worker's own channel to its
+ * parent, or the port that the spawner (`workers/spawner.ts`) hands over
+ * when it, not the main thread, started this Worker.
+ */
+let toMain: { postMessage(message: FromWorker, transfer: Transferable[]): void } = self;
+
 function post(message: FromWorker, transfer: Transferable[] = []): void {
-  self.postMessage(message, transfer);
+  toMain.postMessage(message, transfer);
 }
 
 const SENT = Promise.resolve();
@@ -195,6 +207,8 @@ let service: Service | undefined;
 let serviceSpecifier: string | undefined;
 let loggingConfigured = false;
 let session: RemoteSession | undefined;
+/** This Worker's rings and doorbell, sent with its first client and kept for every later one. */
+let rings: WorkerRings | undefined;
 let driver: ServiceDriver | undefined;
 // Opening, serving and finishing a client run strictly one after another.
 let steps: Promise<void> = Promise.resolve();
@@ -238,9 +252,12 @@ async function openSession(message: Extract<ToWorker, { type: "open" }>): Promis
     serviceSpecifier = message.service;
     post({ type: "loaded" });
   }
-  const input = new ByteRing(message.input);
-  const doorbell = new Doorbell(message.doorbell);
-  session = new RemoteSession(message, new ByteRing(message.output, () => doorbell.ring()));
+  rings = message.rings ?? rings;
+  if (!rings) throw new Error("the first client came without the Worker's rings");
+  // Wrapped anew for each client: the main thread emptied the rings before it posted `open`.
+  const input = new ByteRing(rings.input);
+  const doorbell = new Doorbell(rings.doorbell);
+  session = new RemoteSession(message, new ByteRing(rings.output, () => doorbell.ring()));
   const onRequest = message.timeRequests ? recordTiming : undefined;
   driver = new ServiceDriver(service, session, message.maxLine, reportFailure, onRequest);
   driver.start();
@@ -299,9 +316,15 @@ async function finishSession(): Promise<void> {
   }
 }
 
-self.onmessage = (event: MessageEvent<ToWorker>) => {
+function onMessage(event: MessageEvent<ToWorker>): void {
   const message = event.data;
   switch (message.type) {
+    case "port":
+      // Started by the spawner: the main thread is at the other end of this port.
+      toMain = message.port;
+      message.port.onmessage = onMessage;
+      post({ type: "ready" });
+      break;
     case "open":
       enqueue(() => openSession(message));
       break;
@@ -317,6 +340,7 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
       enqueue(finishSession);
       break;
   }
-};
+}
 
+self.onmessage = onMessage;
 post({ type: "ready" });
