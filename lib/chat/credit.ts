@@ -159,11 +159,14 @@ export class Acknowledgements<Sender> {
    * everything held is acknowledged. Already holding, this does nothing.
    *
    * @param behind The wait for the clients behind now, or `undefined`.
+   * @param first A wait to hold for before `behind` is first asked, if one is known.
    */
-  holdWhile(behind: () => Promise<void> | undefined): void {
+  holdWhile(behind: () => Promise<void> | undefined, first?: Promise<void>): void {
     if (this.#holding || this.#closed) return;
+    let known = first;
     const release = (): void => {
-      const again = this.#closed ? undefined : behind();
+      const again = this.#closed ? undefined : known ?? behind();
+      known = undefined;
       if (again) {
         this.#holding = true;
         again.then(release, release);

@@ -35186,11 +35186,14 @@ var Acknowledgements = class {
    * everything held is acknowledged. Already holding, this does nothing.
    *
    * @param behind The wait for the clients behind now, or `undefined`.
+   * @param first A wait to hold for before `behind` is first asked, if one is known.
    */
-  holdWhile(behind) {
+  holdWhile(behind, first) {
     if (this.#holding || this.#closed) return;
+    let known = first;
     const release = () => {
-      const again = this.#closed ? void 0 : behind();
+      const again = this.#closed ? void 0 : known ?? behind();
+      known = void 0;
       if (again) {
         this.#holding = true;
         again.then(release, release);

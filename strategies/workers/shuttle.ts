@@ -159,12 +159,13 @@ export async function serveThroughWorker(
     const message = event.data;
     watchdog.heard();
     switch (message.type) {
-      case "broadcast":
-        if (context.hub.broadcast(connection.id, message.bytes)) {
-          acknowledgements.holdWhile(() => context.hub.caughtUp());
-        }
+      case "broadcast": {
+        // The room (here, and on other nodes over a bus) is behind: hold.
+        const paced = context.hub.broadcast(connection.id, message.bytes);
+        if (paced) acknowledgements.holdWhile(() => context.hub.caughtUp(), paced);
         acknowledgements.received(undefined, message.bytes.byteLength);
         break;
+      }
       case "name":
         context.hub.rename(connection.id, message.name);
         break;
