@@ -14,6 +14,7 @@ import { ConnectionClosedError, describeError, errorStack, isDisconnect } from "
 import { configureLogging } from "../lib/log.ts";
 import type { PeerInfo, Service, Session } from "../lib/service.ts";
 import { ServiceDriver } from "../lib/service_driver.ts";
+import { Credit } from "../lib/chat/credit.ts";
 import { loadService } from "../services/registry.ts";
 import {
   type FromWorker,
@@ -60,6 +61,8 @@ class RemoteSession implements Session {
   #draining = false;
   readonly #pendingWho = new Map<number, (peers: PeerInfo[]) => void>();
   #nextRequest = 0;
+  /** Broadcasts the main thread has not acknowledged; a full window makes the sender wait. */
+  readonly #credit = new Credit();
 
   constructor(opening: Extract<ToWorker, { type: "open" }>, output: ByteRing) {
     this.id = opening.id;
@@ -92,9 +95,16 @@ class RemoteSession implements Session {
     return this.send(`${text}\r\n`);
   }
 
-  broadcast(data: string | Uint8Array): void {
+  broadcast(data: string | Uint8Array): Promise<void> | undefined {
     const bytes = typeof data === "string" ? encoder.encode(data) : data.slice();
+    this.#credit.spend(bytes.byteLength);
     post({ type: "broadcast", bytes }, [bytes.buffer]);
+    return this.#credit.exhausted ? this.#credit.whenOpen() : undefined;
+  }
+
+  /** The main thread acknowledged broadcasts. */
+  credit(bytes: number): void {
+    this.#credit.grant(bytes);
   }
 
   setName(name: string): void {
@@ -147,6 +157,8 @@ class RemoteSession implements Session {
    */
   end(): void {
     this.#closing.abort();
+    // No acknowledgement comes for a client that is gone; a sender waiting on one would hang.
+    this.#credit.forgive();
     for (const answer of this.#pendingWho.values()) answer([]);
     this.#pendingWho.clear();
   }
@@ -318,6 +330,9 @@ function onMessage(event: MessageEvent<ToWorker>): void {
       break;
     case "who":
       session?.answerWho(message.request, message.peers);
+      break;
+    case "credit":
+      session?.credit(message.bytes);
       break;
     case "closed":
       // Fail the waiting sends first, so a service blocked on one can finish.

@@ -81,7 +81,12 @@ export type ToWorker =
   /** The connection is gone; finish the service and report `finished`. */
   | { type: "closed" }
   /** The answer to a `who` request. */
-  | { type: "who"; request: number; peers: PeerInfo[] };
+  | { type: "who"; request: number; peers: PeerInfo[] }
+  /**
+   * `bytes` more of this client's broadcasts reached a room that is not
+   * behind: credit for more (`lib/chat/credit.ts`).
+   */
+  | { type: "credit"; bytes: number };
 
 /** From a Worker to the main thread. */
 export type FromWorker =

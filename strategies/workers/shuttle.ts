@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { Acknowledgements } from "../../lib/chat/credit.ts";
 import type { Connection } from "../../lib/connection.ts";
 import { INTERNAL_ERROR_NOTICE, logServiceFailure } from "../../lib/errors.ts";
 import { logger, type LogSettings } from "../../lib/log.ts";
@@ -148,13 +149,23 @@ export async function serveThroughWorker(
   // main thread then looks at every client's output ring.
   const stopWatchingOutput = doorbell.add(writeOutput);
 
+  // Broadcasts are acknowledged while the room keeps up; the Worker waits
+  // for credit when it does not, so a flooder's reads pause (lib/chat/credit.ts).
+  const acknowledgements = new Acknowledgements<void>((_, bytes) => {
+    worker.postMessage({ type: "credit", bytes } satisfies ToWorker);
+  });
+
   worker.onmessage = (event: MessageEvent<FromWorker>) => {
     const message = event.data;
     watchdog.heard();
     switch (message.type) {
-      case "broadcast":
-        context.hub.broadcast(connection.id, message.bytes);
+      case "broadcast": {
+        // The room (here, and on other nodes over a bus) is behind: hold.
+        const paced = context.hub.broadcast(connection.id, message.bytes);
+        if (paced) acknowledgements.holdWhile(() => context.hub.caughtUp(), paced);
+        acknowledgements.received(undefined, message.bytes.byteLength);
         break;
+      }
       case "name":
         context.hub.rename(connection.id, message.name);
         break;
@@ -243,6 +254,7 @@ export async function serveThroughWorker(
     }
   } finally {
     context.hub.leave(connection.id);
+    acknowledgements.close();
     // A failed service's client is owed its "ERR internal error" line.
     if (reusable) connection.close();
     else await connection.closeAfterWrites();
