@@ -34,19 +34,31 @@ export const RING_CAPACITY = 64 * 1024;
  */
 export const TIMINGS_FLUSH_MS = 250;
 
+/** The shared memory a Worker keeps for all its clients. */
+export interface WorkerRings {
+  /** The client's bytes, main thread to Worker. */
+  input: SharedArrayBuffer;
+  /** The service's sends, Worker to main thread. */
+  output: SharedArrayBuffer;
+  /** The doorbell (`workers/doorbell.ts`) to ring after each write to `output`. */
+  doorbell: SharedArrayBuffer;
+}
+
 /** From the main thread to a Worker. */
 export type ToWorker =
   /**
    * A new client: load the service (once per Worker) and call `open()`. Its
-   * bytes arrive in the `input` ring, which the main thread ends when the
-   * client finishes sending; what the service sends goes into `output`.
+   * bytes arrive in the input ring, which the main thread ends when the
+   * client finishes sending; what the service sends goes into the output ring.
    */
   | {
     type: "open";
-    input: SharedArrayBuffer;
-    output: SharedArrayBuffer;
-    /** The doorbell (`workers/doorbell.ts`) to ring after each write to `output`. */
-    doorbell: SharedArrayBuffer;
+    /**
+     * The Worker's rings and the doorbell, with its first client only: the
+     * Worker keeps them for every later client, and the main thread empties
+     * the rings (`ByteRing.reset`) before each `open`.
+     */
+    rings?: WorkerRings;
     id: number;
     peer: string;
     remoteAddr: Deno.Addr;
@@ -60,10 +72,21 @@ export type ToWorker =
     /** Whether to time requests and report their durations (see `requests` below). */
     timeRequests: boolean;
   }
+  /**
+   * From the spawner that started this Worker (`workers/spawner.ts`), before
+   * anything else: the port to the main thread, which every later message
+   * comes through and every reply goes to.
+   */
+  | { type: "port"; port: MessagePort }
   /** The connection is gone; finish the service and report `finished`. */
   | { type: "closed" }
   /** The answer to a `who` request. */
-  | { type: "who"; request: number; peers: PeerInfo[] };
+  | { type: "who"; request: number; peers: PeerInfo[] }
+  /**
+   * `bytes` more of this client's broadcasts reached a room that is not
+   * behind: credit for more (`lib/chat/credit.ts`).
+   */
+  | { type: "credit"; bytes: number };
 
 /** From a Worker to the main thread. */
 export type FromWorker =

@@ -2911,6 +2911,53 @@ var ServiceDriver = class {
   }
 };
 
+// lib/chat/credit.ts
+var CREDIT_WINDOW = 32 * 1024;
+var ACK_EVERY = CREDIT_WINDOW / 4;
+var Credit = class {
+  #outstanding = 0;
+  #opened;
+  /** Whether the window is full: the sender should wait for {@link whenOpen}. */
+  get exhausted() {
+    return this.#outstanding >= CREDIT_WINDOW;
+  }
+  /** Bytes sent and not yet acknowledged. */
+  get outstanding() {
+    return this.#outstanding;
+  }
+  /**
+   * Counts bytes sent.
+   *
+   * @param bytes How many.
+   */
+  spend(bytes) {
+    this.#outstanding += bytes;
+  }
+  /**
+   * Counts bytes the other side acknowledged, and wakes a waiting sender once there is room.
+   *
+   * @param bytes How many.
+   */
+  grant(bytes) {
+    this.#outstanding = Math.max(0, this.#outstanding - bytes);
+    if (!this.exhausted) this.#open();
+  }
+  /** Writes off everything outstanding: the other side is gone, or will never answer. */
+  forgive() {
+    this.#outstanding = 0;
+    this.#open();
+  }
+  /** Resolves once the window has room; at once if it has now. */
+  whenOpen() {
+    if (!this.exhausted) return Promise.resolve();
+    return (this.#opened ??= Promise.withResolvers()).promise;
+  }
+  #open() {
+    this.#opened?.resolve();
+    this.#opened = void 0;
+  }
+};
+
 // lib/service.ts
 function serviceProblems(value) {
   if (typeof value !== "object" || value === null) return [
@@ -3487,6 +3534,8 @@ var RELEASED = 16;
 var STATE = 32;
 var DATA_EVENTS = 48;
 var SPACE_EVENTS = 64;
+var DATA_WAITERS = DATA_EVENTS + 1;
+var SPACE_WAITERS = SPACE_EVENTS + 1;
 var HEADER_WORDS = 80;
 var HEADER_BYTES = HEADER_WORDS * Int32Array.BYTES_PER_ELEMENT;
 var OPEN = 0;
@@ -3530,6 +3579,22 @@ var ByteRing = class _ByteRing {
     this.#data = new Uint8Array(buffer, HEADER_BYTES, this.capacity);
     this.#readTo = Atomics.load(this.#header, RELEASED);
   }
+  /**
+   * Empties the ring and opens it again, for the next writer and reader: a
+   * Worker keeps its two rings for every client it serves, because a fresh
+   * `SharedArrayBuffer` per client costs an allocation, a zeroing and, worse,
+   * memory outside both threads' heaps that neither garbage collector hurries
+   * to give back. Call it only while neither side uses the ring (between two
+   * clients); each side wraps the buffer anew afterwards. What the last
+   * client left in the ring stays in memory but cannot be read: the counters
+   * say the ring is empty.
+   */
+  reset() {
+    Atomics.store(this.#header, WRITTEN, 0);
+    Atomics.store(this.#header, RELEASED, 0);
+    Atomics.store(this.#header, STATE, OPEN);
+    this.#readTo = 0;
+  }
   /** Whether the ring is open, ended by its writer, or aborted by either side. */
   get state() {
     const state = Atomics.load(this.#header, STATE);
@@ -3571,8 +3636,7 @@ var ByteRing = class _ByteRing {
     this.#data.set(bytes.subarray(0, first), at);
     if (first < n) this.#data.set(bytes.subarray(first, n), 0);
     Atomics.store(this.#header, WRITTEN, written + n | 0);
-    Atomics.add(this.#header, DATA_EVENTS, 1);
-    Atomics.notify(this.#header, DATA_EVENTS);
+    this.#signal(DATA_EVENTS, DATA_WAITERS);
     this.#onWrite?.();
     return n;
   }
@@ -3622,8 +3686,7 @@ var ByteRing = class _ByteRing {
   release(n) {
     if (n === 0) return;
     Atomics.add(this.#header, RELEASED, n);
-    Atomics.add(this.#header, SPACE_EVENTS, 1);
-    Atomics.notify(this.#header, SPACE_EVENTS);
+    this.#signal(SPACE_EVENTS, SPACE_WAITERS);
   }
   /** The writer is done: the reader gets what is left, then the end. */
   end() {
@@ -3642,8 +3705,7 @@ var ByteRing = class _ByteRing {
   async waitForData() {
     const events = Atomics.load(this.#header, DATA_EVENTS);
     if (this.available > 0 || Atomics.load(this.#header, STATE) !== OPEN) return;
-    const result = Atomics.waitAsync(this.#header, DATA_EVENTS, events);
-    if (result.async) await result.value;
+    await this.#waitAsync(DATA_EVENTS, DATA_WAITERS, events);
   }
   /**
    * Like {@link waitForData}, but blocks the thread, for at most `timeoutMs`.
@@ -3656,7 +3718,12 @@ var ByteRing = class _ByteRing {
   waitForDataBlocking(timeoutMs) {
     const events = Atomics.load(this.#header, DATA_EVENTS);
     if (this.available > 0 || Atomics.load(this.#header, STATE) !== OPEN) return;
-    Atomics.wait(this.#header, DATA_EVENTS, events, timeoutMs);
+    Atomics.add(this.#header, DATA_WAITERS, 1);
+    try {
+      Atomics.wait(this.#header, DATA_EVENTS, events, timeoutMs);
+    } finally {
+      Atomics.sub(this.#header, DATA_WAITERS, 1);
+    }
   }
   /**
    * Resolves once the reader has released space, or either side has ended
@@ -3665,22 +3732,35 @@ var ByteRing = class _ByteRing {
   async waitForSpace() {
     const events = Atomics.load(this.#header, SPACE_EVENTS);
     if (this.free > 0 || Atomics.load(this.#header, STATE) !== OPEN) return;
-    const result = Atomics.waitAsync(this.#header, SPACE_EVENTS, events);
-    if (result.async) await result.value;
+    await this.#waitAsync(SPACE_EVENTS, SPACE_WAITERS, events);
+  }
+  /** Waits, counted among the word's waiters, until the word is no longer `seen`. */
+  async #waitAsync(word, waiters, seen) {
+    Atomics.add(this.#header, waiters, 1);
+    try {
+      const result = Atomics.waitAsync(this.#header, word, seen);
+      if (result.async) await result.value;
+    } finally {
+      Atomics.sub(this.#header, waiters, 1);
+    }
+  }
+  /** Changes an events word, and wakes its waiters if any wait. */
+  #signal(word, waiters) {
+    Atomics.add(this.#header, word, 1);
+    if (Atomics.load(this.#header, waiters) > 0) Atomics.notify(this.#header, word);
   }
   /** Wakes whoever waits on either side, so that each looks at the state again. */
   #wakeBoth() {
-    Atomics.add(this.#header, DATA_EVENTS, 1);
-    Atomics.notify(this.#header, DATA_EVENTS);
-    Atomics.add(this.#header, SPACE_EVENTS, 1);
-    Atomics.notify(this.#header, SPACE_EVENTS);
+    this.#signal(DATA_EVENTS, DATA_WAITERS);
+    this.#signal(SPACE_EVENTS, SPACE_WAITERS);
   }
 };
 
 // strategies/worker_main.ts
 var encoder2 = new TextEncoder();
+var toMain = self;
 function post(message, transfer = []) {
-  self.postMessage(message, transfer);
+  toMain.postMessage(message, transfer);
 }
 var SENT = Promise.resolve();
 var RemoteSession = class {
@@ -3695,6 +3775,8 @@ var RemoteSession = class {
   #draining = false;
   #pendingWho = /* @__PURE__ */ new Map();
   #nextRequest = 0;
+  /** Broadcasts the main thread has not acknowledged; a full window makes the sender wait. */
+  #credit = new Credit();
   constructor(opening, output) {
     this.id = opening.id;
     this.peer = opening.peer;
@@ -3726,12 +3808,18 @@ var RemoteSession = class {
   }
   broadcast(data) {
     const bytes = typeof data === "string" ? encoder2.encode(data) : data.slice();
+    this.#credit.spend(bytes.byteLength);
     post({
       type: "broadcast",
       bytes
     }, [
       bytes.buffer
     ]);
+    return this.#credit.exhausted ? this.#credit.whenOpen() : void 0;
+  }
+  /** The main thread acknowledged broadcasts. */
+  credit(bytes) {
+    this.#credit.grant(bytes);
   }
   setName(name) {
     post({
@@ -3787,6 +3875,7 @@ var RemoteSession = class {
    */
   end() {
     this.#closing.abort();
+    this.#credit.forgive();
     for (const answer of this.#pendingWho.values()) answer([]);
     this.#pendingWho.clear();
   }
@@ -3831,6 +3920,7 @@ var service;
 var serviceSpecifier;
 var loggingConfigured = false;
 var session;
+var rings;
 var driver;
 var steps = Promise.resolve();
 var requestTimings = [];
@@ -3867,9 +3957,11 @@ async function openSession(message) {
       type: "loaded"
     });
   }
-  const input = new ByteRing(message.input);
-  const doorbell = new Doorbell(message.doorbell);
-  session = new RemoteSession(message, new ByteRing(message.output, () => doorbell.ring()));
+  rings = message.rings ?? rings;
+  if (!rings) throw new Error("the first client came without the Worker's rings");
+  const input = new ByteRing(rings.input);
+  const doorbell = new Doorbell(rings.doorbell);
+  session = new RemoteSession(message, new ByteRing(rings.output, () => doorbell.ring()));
   const onRequest = message.timeRequests ? recordTiming : void 0;
   driver = new ServiceDriver(service, session, message.maxLine, reportFailure, onRequest);
   driver.start();
@@ -3913,21 +4005,32 @@ async function finishSession() {
     });
   }
 }
-self.onmessage = (event) => {
+function onMessage(event) {
   const message = event.data;
   switch (message.type) {
+    case "port":
+      toMain = message.port;
+      message.port.onmessage = onMessage;
+      post({
+        type: "ready"
+      });
+      break;
     case "open":
       enqueue(() => openSession(message));
       break;
     case "who":
       session?.answerWho(message.request, message.peers);
       break;
+    case "credit":
+      session?.credit(message.bytes);
+      break;
     case "closed":
       session?.gone();
       enqueue(finishSession);
       break;
   }
-};
+}
+self.onmessage = onMessage;
 post({
   type: "ready"
 });

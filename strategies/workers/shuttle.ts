@@ -8,14 +8,21 @@
  *
  * @module
  */
+import { Acknowledgements } from "../../lib/chat/credit.ts";
 import type { Connection } from "../../lib/connection.ts";
 import { INTERNAL_ERROR_NOTICE, logServiceFailure } from "../../lib/errors.ts";
 import { logger, type LogSettings } from "../../lib/log.ts";
 import type { ServerContext } from "../../lib/strategy.ts";
-import { type FromWorker, RING_CAPACITY, type ToWorker } from "../worker_protocol.ts";
+import {
+  type FromWorker,
+  RING_CAPACITY,
+  type ToWorker,
+  type WorkerRings,
+} from "../worker_protocol.ts";
 import type { DoorbellWatcher } from "./doorbell.ts";
 import { terminateStuck } from "./pool.ts";
 import { ByteRing } from "./ring.ts";
+import type { SpawnedWorker } from "./spawner.ts";
 import { StuckWorkerWatchdog } from "./watchdog.ts";
 
 /**
@@ -37,22 +44,44 @@ export interface WorkerTuning {
   readonly handlerTimeoutMs: number;
 }
 
+/** The rings each Worker keeps for every client it serves, made with its first. */
+const workerRings = new WeakMap<SpawnedWorker, WorkerRings>();
+
 /**
  * Shuttles one client's bytes to and from its Worker until the service has
  * finished. Resolves with whether the Worker may serve another client.
+ *
+ * @param onFinishing Called once the client is gone (or done sending) and
+ *   the Worker has only its service's close to run: the Worker will be free
+ *   soon, which the pool counts on rather than start another.
  */
 export async function serveThroughWorker(
-  worker: Worker,
+  worker: SpawnedWorker,
   connection: Connection,
   context: ServerContext,
   tuning: WorkerTuning,
   doorbell: DoorbellWatcher,
+  onFinishing: () => void = () => {},
 ): Promise<boolean> {
   const { log: logSettings, handlerTimeoutMs } = tuning;
   let reusable = true;
-  // Fresh rings for each client, so nothing of the last one can be read by the next.
-  const input = ByteRing.create(RING_CAPACITY);
-  const output = ByteRing.create(RING_CAPACITY);
+  // The Worker's own rings, emptied for this client, so nothing of the last
+  // one can be read by this one.
+  let rings = workerRings.get(worker);
+  const firstClient = rings === undefined;
+  rings ??= {
+    input: ByteRing.create(RING_CAPACITY).buffer,
+    output: ByteRing.create(RING_CAPACITY).buffer,
+    doorbell: doorbell.bell.buffer,
+  };
+  workerRings.set(worker, rings);
+  const input = new ByteRing(rings.input);
+  const output = new ByteRing(rings.output);
+  input.reset();
+  output.reset();
+  // Set once this client is over: a write of its that settles later must not
+  // give room back in a ring that the next client's has been emptied for.
+  let over = false;
   const { promise: finished, resolve: resolveFinished } = Promise.withResolvers<void>();
   let isFinished = false;
   const finish = () => {
@@ -108,6 +137,7 @@ export async function serveThroughWorker(
       watchdog.holdBack();
       const n = bytes.byteLength;
       const written = () => {
+        if (over) return;
         output.release(n);
         watchdog.letGo();
       };
@@ -119,13 +149,23 @@ export async function serveThroughWorker(
   // main thread then looks at every client's output ring.
   const stopWatchingOutput = doorbell.add(writeOutput);
 
+  // Broadcasts are acknowledged while the room keeps up; the Worker waits
+  // for credit when it does not, so a flooder's reads pause (lib/chat/credit.ts).
+  const acknowledgements = new Acknowledgements<void>((_, bytes) => {
+    worker.postMessage({ type: "credit", bytes } satisfies ToWorker);
+  });
+
   worker.onmessage = (event: MessageEvent<FromWorker>) => {
     const message = event.data;
     watchdog.heard();
     switch (message.type) {
-      case "broadcast":
-        context.hub.broadcast(connection.id, message.bytes);
+      case "broadcast": {
+        // The room (here, and on other nodes over a bus) is behind: hold.
+        const paced = context.hub.broadcast(connection.id, message.bytes);
+        if (paced) acknowledgements.holdWhile(() => context.hub.caughtUp(), paced);
+        acknowledgements.received(undefined, message.bytes.byteLength);
         break;
+      }
       case "name":
         context.hub.rename(connection.id, message.name);
         break;
@@ -180,9 +220,7 @@ export async function serveThroughWorker(
   try {
     post({
       type: "open",
-      input: input.buffer,
-      output: output.buffer,
-      doorbell: doorbell.bell.buffer,
+      rings: firstClient ? rings : undefined,
       id: connection.id,
       peer: connection.peer,
       // Deno's Addr objects may carry a null prototype; a plain copy crosses cleanly.
@@ -205,6 +243,7 @@ export async function serveThroughWorker(
       }
       if (!reusable) break;
     }
+    if (reusable) onFinishing();
     if (!connection.closed && reusable) {
       // End of input: the Worker answers what is left, then finishes.
       awaitingFinish = true;
@@ -215,6 +254,7 @@ export async function serveThroughWorker(
     }
   } finally {
     context.hub.leave(connection.id);
+    acknowledgements.close();
     // A failed service's client is owed its "ERR internal error" line.
     if (reusable) connection.close();
     else await connection.closeAfterWrites();
@@ -232,6 +272,7 @@ export async function serveThroughWorker(
     worker.onmessage = null;
     worker.onerror = null;
     stopWatchingOutput();
+    over = true;
   }
   return reusable && !context.hardStop.aborted;
 }
@@ -251,7 +292,7 @@ export async function withinGrace(promise: Promise<void>, ms: number): Promise<v
  * The service each Worker has loaded, so start-up no longer counts against
  * it; a Worker that meets a new version (a reload) loads again first.
  */
-const loadedServices = new WeakMap<Worker, string>();
+const loadedServices = new WeakMap<SpawnedWorker, string>();
 
 /** Waits for `promise`, or less if `signal` aborts first, leaving no listener behind. */
 export async function untilAborted(promise: Promise<void>, signal: AbortSignal): Promise<void> {
