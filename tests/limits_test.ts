@@ -7,10 +7,12 @@ import { startTestServer, TestClient } from "../testing.ts";
 import { CONCURRENT_MODES } from "./_helpers/modes.ts";
 
 /**
- * Long enough that a Worker starting on a busy machine does not count as the
- * client being idle before its first answer: idle means no byte moved at all.
+ * Long enough that a Worker or a child process starting on a busy machine
+ * does not count as the client being idle before its first answer: idle
+ * means no byte moved at all. Under `processes` every client waits for a
+ * process to start, which took over 400 ms with the machine's load above 20.
  */
-const IDLE_MS = 400;
+const IDLE_MS = 1_500;
 
 /** Proves a client is being served: one line there and back through `reverse`. */
 async function assertServed(client: TestClient, text: string): Promise<void> {
