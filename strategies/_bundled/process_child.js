@@ -3455,6 +3455,7 @@ var CONTROL = 2;
 var HEADER_BYTES = 5;
 var MAX_FRAME_BYTES = 16 * 1024 * 1024;
 var encoder2 = new TextEncoder();
+var SENT = Promise.resolve();
 var decoder = new TextDecoder();
 var FrameError = class extends Error {
   constructor(message) {
@@ -3462,6 +3463,18 @@ var FrameError = class extends Error {
     this.name = "FrameError";
   }
 };
+function readHeader(bytes, at) {
+  const view = new DataView(bytes.buffer, bytes.byteOffset + at, HEADER_BYTES);
+  const kind = view.getUint8(0);
+  const length = view.getUint32(1);
+  if (kind > CONTROL || length > MAX_FRAME_BYTES) {
+    throw new FrameError(`a frame of kind ${kind} and ${length} bytes is not ours`);
+  }
+  return {
+    kind,
+    length
+  };
+}
 var FrameReader = class {
   #buffer = new Uint8Array(0);
   #start = 0;
@@ -3469,21 +3482,20 @@ var FrameReader = class {
   /**
    * Takes the next chunk of the stream and returns the frames it completed.
    *
-   * @param chunk Copied; the caller may reuse it.
+   * @param chunk Copied, unless `owned`; the caller may then reuse it.
+   * @param owned The chunk is the reader's to keep (a stream's fresh chunk):
+   *   frames wholly inside it are views of it, not copies, which spares a
+   *   copy of every byte on the way from a child to its client.
    * @throws {FrameError} For a length no frame of ours has.
    */
-  push(chunk) {
-    this.#append(chunk);
+  push(chunk, owned = false) {
     const frames = [];
+    if (owned && this.#start === this.#end) chunk = this.#takeWhole(chunk, frames);
+    this.#append(chunk);
     for (; ; ) {
       const available = this.#end - this.#start;
       if (available < HEADER_BYTES) break;
-      const view = new DataView(this.#buffer.buffer, this.#start, HEADER_BYTES);
-      const kind = view.getUint8(0);
-      const length = view.getUint32(1);
-      if (kind > CONTROL || length > MAX_FRAME_BYTES) {
-        throw new FrameError(`a frame of kind ${kind} and ${length} bytes is not ours`);
-      }
+      const { kind, length } = readHeader(this.#buffer, this.#start);
       if (available < HEADER_BYTES + length) break;
       const from = this.#start + HEADER_BYTES;
       frames.push({
@@ -3494,6 +3506,21 @@ var FrameReader = class {
     }
     if (this.#start === this.#end) this.#start = this.#end = 0;
     return frames;
+  }
+  /** Cuts the whole frames at the start of `chunk` as views; returns what is left. */
+  #takeWhole(chunk, frames) {
+    let at = 0;
+    while (chunk.byteLength - at >= HEADER_BYTES) {
+      const { kind, length } = readHeader(chunk, at);
+      if (chunk.byteLength - at < HEADER_BYTES + length) break;
+      const from = at + HEADER_BYTES;
+      frames.push({
+        kind,
+        payload: chunk.subarray(from, from + length)
+      });
+      at = from + length;
+    }
+    return chunk.subarray(at);
   }
   /** Whether a frame has begun and not ended: a stream that ends now ends mid-frame. */
   get partial() {
@@ -3525,9 +3552,18 @@ var FrameWriter = class {
   #writing = false;
   #failed;
   #last = Promise.resolve();
-  /** @param writer The pipe. */
-  constructor(writer) {
+  #timer;
+  #window;
+  /** Bytes queued or being written. */
+  #unwritten = 0;
+  /**
+   * @param writer The pipe.
+   * @param window Bytes that may wait to be written while their frames
+   *   count as sent; beyond it, a frame's promise waits for its write.
+   */
+  constructor(writer, window = 64 * 1024) {
     this.#writer = writer;
+    this.#window = window;
   }
   /**
    * Queues one frame; its payload is copied now.
@@ -3543,15 +3579,19 @@ var FrameWriter = class {
     view.setUint32(1, payload.byteLength);
     bytes.set(payload, HEADER_BYTES);
     const { promise, resolve, reject } = Promise.withResolvers();
+    const withinWindow = this.#unwritten + bytes.byteLength <= this.#window;
+    this.#unwritten += bytes.byteLength;
     this.#queue.push({
       bytes,
       resolve,
       reject
     });
-    if (!this.#writing) void this.#flush();
+    if (!this.#writing && this.#timer === void 0) {
+      this.#timer = setTimeout(() => this.flush(), 0);
+    }
     this.#last = promise.catch(() => {
     });
-    return promise;
+    return withinWindow ? SENT : promise;
   }
   /**
    * Queues one control message.
@@ -3563,11 +3603,17 @@ var FrameWriter = class {
   }
   /** Resolves once everything queued so far is written, or has failed. */
   flushed() {
+    this.flush();
     return this.#last;
   }
-  async #flush() {
+  /** Starts writing what is queued now, rather than a macrotask later. */
+  flush() {
+    clearTimeout(this.#timer);
+    this.#timer = void 0;
+    if (!this.#writing && this.#queue.length > 0) void this.#write();
+  }
+  async #write() {
     this.#writing = true;
-    await Promise.resolve();
     try {
       while (this.#queue.length > 0) {
         const batch = this.#queue;
@@ -3584,6 +3630,7 @@ var FrameWriter = class {
           this.#queue = [];
           return;
         }
+        this.#unwritten -= bytes.byteLength;
         for (const pending of batch) pending.resolve();
       }
     } finally {
@@ -3747,6 +3794,7 @@ async function runProcessChild() {
         bytes: next.byteLength,
         requests: takeTimings()
       });
+      out.flush();
     }
   })().catch(reportFailure);
   const onGone = () => {

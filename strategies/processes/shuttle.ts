@@ -75,7 +75,11 @@ export async function serveThroughProcess(
       return bytes.byteLength;
     },
   });
-  const send = (message: ToChild) => frames.control(message).catch(() => {});
+  // One frame at a time from this side: nothing to gather, so each goes out at once.
+  const send = (message: ToChild) => {
+    frames.control(message).catch(() => {});
+    frames.flush();
+  };
 
   let exited = false;
   const status = child.status.finally(() => exited = true);
@@ -176,7 +180,8 @@ export async function serveThroughProcess(
       watchdog.heard();
       let frames;
       try {
-        frames = reader.push(chunk);
+        // Each chunk is a fresh array, so frames may be views of it.
+        frames = reader.push(chunk, true);
       } catch (error) {
         if (!(error instanceof FrameError)) throw error;
         fail(`its process wrote something that is not a frame: ${error.message}`);
@@ -226,6 +231,7 @@ export async function serveThroughProcess(
       sent += chunk.byteLength;
       // The frame is a copy, so the connection may reuse its read buffer.
       const delivered = frames.frame(DATA, chunk);
+      frames.flush();
       watchdog.watch();
       if ((await delivered.then(() => true, () => false)) === false) break;
     }
