@@ -278,7 +278,7 @@ export async function serveThroughWorker(
 }
 
 /** Waits for `promise`, but no longer than `ms` milliseconds, leaving no timer behind. */
-async function withinGrace(promise: Promise<void>, ms: number): Promise<void> {
+export async function withinGrace(promise: Promise<void>, ms: number): Promise<void> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const expired = new Promise<void>((resolve) => timer = setTimeout(resolve, ms));
   try {
@@ -295,7 +295,7 @@ async function withinGrace(promise: Promise<void>, ms: number): Promise<void> {
 const loadedServices = new WeakMap<SpawnedWorker, string>();
 
 /** Waits for `promise`, or less if `signal` aborts first, leaving no listener behind. */
-async function untilAborted(promise: Promise<void>, signal: AbortSignal): Promise<void> {
+export async function untilAborted(promise: Promise<void>, signal: AbortSignal): Promise<void> {
   if (signal.aborted) return;
   let onAbort = () => {};
   const aborted = new Promise<void>((resolve) => {
