@@ -6,22 +6,7 @@
 import assert from "node:assert/strict";
 import { MAX_HTTP_CONNECTIONS } from "../lib/stats/small_http.ts";
 import { TestClient } from "../testing.ts";
-import { CliServer, MAIN } from "./_helpers/cli.ts";
-
-/** Starts the CLI with at most `files` descriptors, as `ulimit -n` would. */
-function startWithDescriptors(files: number, args: string[]): Promise<CliServer> {
-  return CliServer.startProgram("prlimit", [
-    `--nofile=${files}:${files}`,
-    Deno.execPath(),
-    "run",
-    "--no-check",
-    "--allow-net",
-    "--allow-read",
-    MAIN,
-    "--port=0",
-    ...args,
-  ]);
-}
+import { CliServer, haveProcLimit, startWithDescriptors } from "./_helpers/cli.ts";
 
 /** Sends one raw HTTP request and returns the whole answer. */
 async function rawRequest(port: number, request: string): Promise<string> {
@@ -29,8 +14,6 @@ async function rawRequest(port: number, request: string): Promise<string> {
   await client.send(request);
   return new TextDecoder().decode(await client.readAll());
 }
-
-const haveProcLimit = new Deno.Command("prlimit", { args: ["--version"] }).outputSync().success;
 
 Deno.test({
   name:

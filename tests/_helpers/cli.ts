@@ -293,3 +293,22 @@ export class CliServer {
     if (this.#partial) this.#addLine(this.#partial);
   }
 }
+
+/** Starts the CLI with at most `files` descriptors, as `ulimit -n` would. */
+export function startWithDescriptors(files: number, args: string[]): Promise<CliServer> {
+  return CliServer.startProgram("prlimit", [
+    `--nofile=${files}:${files}`,
+    Deno.execPath(),
+    "run",
+    "--no-check",
+    "--allow-net",
+    "--allow-read",
+    MAIN,
+    "--port=0",
+    ...args,
+  ]);
+}
+
+/** Whether `prlimit` (util-linux) is here to run the CLI with few descriptors. */
+export const haveProcLimit = new Deno.Command("prlimit", { args: ["--version"] }).outputSync()
+  .success;
