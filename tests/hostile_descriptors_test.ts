@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { TestClient } from "../testing.ts";
-import { haveProcLimit, startWithDescriptors } from "./_helpers/cli.ts";
+import { connectUntil, haveProcLimit, startWithDescriptors } from "./_helpers/cli.ts";
 
 Deno.test({
   name:
@@ -16,20 +16,12 @@ Deno.test({
       "--service=echo",
       "--max-conns=0",
     ]);
-    const clients: TestClient[] = [];
-    const exhausted = server.waitForLog(
-      /refusing clients: fewer than \d+ descriptors|accept on .* failed/,
-    );
-    let full = false;
-    exhausted.then(() => full = true);
     // Bounded: 128 descriptors run out long before 300 clients.
-    for (let i = 0; i < 300 && !full; i++) {
-      const client = await TestClient.connect(server.port);
-      clients.push(client);
-      await client.send("x\n");
-      if (i % 10 === 0) await Promise.race([exhausted, client.readLine()]);
-    }
-    await exhausted;
+    const clients = await connectUntil(
+      server,
+      /refusing clients: fewer than \d+ descriptors|accept on .* failed/,
+      300,
+    );
     for (const client of clients) client.close();
     using echo = await TestClient.connect(server.port);
     await echo.send("still here\n");

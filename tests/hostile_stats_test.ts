@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { MAX_HTTP_CONNECTIONS } from "../lib/stats/small_http.ts";
 import { TestClient } from "../testing.ts";
-import { CliServer, haveProcLimit, startWithDescriptors } from "./_helpers/cli.ts";
+import { CliServer, connectUntil, haveProcLimit, startWithDescriptors } from "./_helpers/cli.ts";
 
 /** Sends one raw HTTP request and returns the whole answer. */
 async function rawRequest(port: number, request: string): Promise<string> {
@@ -29,18 +29,7 @@ Deno.test({
       /^statistics on http:\/\/127\.0\.0\.1:(\d+)\/$/,
     );
     // Clients until the server can accept no more: bounded, since 64 descriptors run out long before.
-    const clients: TestClient[] = [];
-    const exhausted = server.waitForLog(/accept on .* failed/);
-    let full = false;
-    exhausted.then(() => full = true);
-    for (let i = 0; i < 200 && !full; i++) {
-      const client = await TestClient.connect(server.port);
-      clients.push(client);
-      await client.send("x\n");
-      // The server echoes while it still has descriptors; after that the line waits in the kernel.
-      if (i % 10 === 0) await Promise.race([exhausted, client.readLine()]);
-    }
-    await exhausted;
+    const clients = await connectUntil(server, /accept on .* failed/, 200);
     // The statistics listener now meets the same lack of descriptors.
     using scrape = await TestClient.connect(Number(statsPort));
     await scrape.send("GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
