@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { type Bus, type BusEvent, MessagePortBus } from "../lib/chat/bus.ts";
-import { startTestServer, TestClient } from "../testing.ts";
+import { startTestServer, type TestClient } from "../testing.ts";
 import { chatConversation, joinChat } from "./_helpers/chat.ts";
 
 Deno.test("two servers on one MessagePort bus are one chat room: messages, names, /who and leaves", async () => {

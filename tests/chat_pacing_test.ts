@@ -6,7 +6,7 @@
  * slowed to their pace rather than drop them or fill the server's memory.
  */
 import assert from "node:assert/strict";
-import { TestClient } from "../testing.ts";
+import type { TestClient } from "../testing.ts";
 import { joinChat } from "./_helpers/chat.ts";
 import { CliServer } from "./_helpers/cli.ts";
 import { HAVE_PROC, procStatus } from "./_helpers/proc.ts";

@@ -6,7 +6,22 @@
 import assert from "node:assert/strict";
 import { MAX_HTTP_CONNECTIONS } from "../lib/stats/small_http.ts";
 import { TestClient } from "../testing.ts";
-import { CliServer, connectUntil, haveProcLimit, startWithDescriptors } from "./_helpers/cli.ts";
+import { CliServer, MAIN } from "./_helpers/cli.ts";
+
+/** Starts the CLI with at most `files` descriptors, as `ulimit -n` would. */
+function startWithDescriptors(files: number, args: string[]): Promise<CliServer> {
+  return CliServer.startProgram("prlimit", [
+    `--nofile=${files}:${files}`,
+    Deno.execPath(),
+    "run",
+    "--no-check",
+    "--allow-net",
+    "--allow-read",
+    MAIN,
+    "--port=0",
+    ...args,
+  ]);
+}
 
 /** Sends one raw HTTP request and returns the whole answer. */
 async function rawRequest(port: number, request: string): Promise<string> {
@@ -14,6 +29,8 @@ async function rawRequest(port: number, request: string): Promise<string> {
   await client.send(request);
   return new TextDecoder().decode(await client.readAll());
 }
+
+const haveProcLimit = new Deno.Command("prlimit", { args: ["--version"] }).outputSync().success;
 
 Deno.test({
   name:
@@ -29,7 +46,18 @@ Deno.test({
       /^statistics on http:\/\/127\.0\.0\.1:(\d+)\/$/,
     );
     // Clients until the server can accept no more: bounded, since 64 descriptors run out long before.
-    const clients = await connectUntil(server, /accept on .* failed/, 200);
+    const clients: TestClient[] = [];
+    const exhausted = server.waitForLog(/accept on .* failed/);
+    let full = false;
+    exhausted.then(() => full = true);
+    for (let i = 0; i < 200 && !full; i++) {
+      const client = await TestClient.connect(server.port);
+      clients.push(client);
+      await client.send("x\n");
+      // The server echoes while it still has descriptors; after that the line waits in the kernel.
+      if (i % 10 === 0) await Promise.race([exhausted, client.readLine()]);
+    }
+    await exhausted;
     // The statistics listener now meets the same lack of descriptors.
     using scrape = await TestClient.connect(Number(statsPort));
     await scrape.send("GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");

@@ -6,7 +6,6 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { TestClient } from "../../testing.ts";
 
 const decoder = new TextDecoder();
 
@@ -293,50 +292,4 @@ export class CliServer {
     }
     if (this.#partial) this.#addLine(this.#partial);
   }
-}
-
-/** Starts the CLI with at most `files` descriptors, as `ulimit -n` would. */
-export function startWithDescriptors(files: number, args: string[]): Promise<CliServer> {
-  return CliServer.startProgram("prlimit", [
-    `--nofile=${files}:${files}`,
-    Deno.execPath(),
-    "run",
-    "--no-check",
-    "--allow-net",
-    "--allow-read",
-    MAIN,
-    "--port=0",
-    ...args,
-  ]);
-}
-
-/** Whether `prlimit` (util-linux) is here to run the CLI with few descriptors. */
-export const haveProcLimit = new Deno.Command("prlimit", { args: ["--version"] }).outputSync()
-  .success;
-
-/**
- * Connects echo clients to `server` until it logs a line matching `full`
- * (it has run out of descriptors), at most `most` of them; each sends a line,
- * which the server echoes while it still can.
- *
- * @returns The clients, for the caller to close.
- */
-export async function connectUntil(
-  server: CliServer,
-  full: RegExp,
-  most: number,
-): Promise<TestClient[]> {
-  const clients: TestClient[] = [];
-  const exhausted = server.waitForLog(full);
-  let done = false;
-  exhausted.then(() => done = true);
-  for (let i = 0; i < most && !done; i++) {
-    const client = await TestClient.connect(server.port);
-    clients.push(client);
-    await client.send("x\n");
-    // The server echoes while it still has descriptors; after that the line waits in the kernel.
-    if (i % 10 === 0) await Promise.race([exhausted, client.readLine()]);
-  }
-  await exhausted;
-  return clients;
 }
