@@ -45,6 +45,44 @@ const encoder = new TextEncoder();
 const log = logger("connection");
 
 /**
+ * A socket that reads into a buffer it is given, like `Deno.Conn` (TCP, TLS
+ * or Unix): a read must be pending, with its buffer, to learn that bytes came.
+ */
+export interface BufferSocket {
+  /** The client's address. */
+  readonly remoteAddr: Deno.Addr;
+  /** The server's side. */
+  readonly localAddr: Deno.Addr;
+  /** Fills some of `buffer`; `null` at end of input. */
+  read(buffer: Uint8Array): Promise<number | null>;
+  /** Writes some of `bytes` and resolves with how many. */
+  write(bytes: Uint8Array): Promise<number>;
+  /** Closes at once. */
+  close(): void;
+}
+
+/**
+ * A socket that hands out the chunks it received, each a buffer of its own,
+ * like `NodeTcpSocket` (`node_tcp.ts`): nothing is held per idle client
+ * beyond the promise of the next chunk.
+ */
+export interface ChunkSocket {
+  /** The client's address. */
+  readonly remoteAddr: Deno.Addr;
+  /** The server's side. */
+  readonly localAddr: Deno.Addr;
+  /** The next chunk, the reader's to keep; `null` at end of input. */
+  readChunk(): Promise<Uint8Array | null>;
+  /** Writes some of `bytes` and resolves with how many. */
+  write(bytes: Uint8Array): Promise<number>;
+  /** Closes at once. */
+  close(): void;
+}
+
+/** What a {@link Connection} can wrap: a `Deno.Conn`, or a socket that reads by chunks. */
+export type Socket = BufferSocket | ChunkSocket;
+
+/**
  * One accepted client.
  *
  * @example
@@ -76,7 +114,7 @@ export class Connection {
   /** Bytes written to the client. */
   bytesOut = 0;
 
-  readonly #conn: Deno.Conn;
+  readonly #conn: Socket;
   /**
    * The socket as `writeAll` sees it: each partial write counts as activity.
    * Made on the first write, like everything below that a connection may never
@@ -89,7 +127,8 @@ export class Connection {
   #closing: AbortController | undefined;
   /** Called once, at close, in the order they were given; see {@link whenClosed}. */
   #onClose: (() => void)[] | undefined;
-  #readBuffer = new Uint8Array(INITIAL_READ_BUFFER);
+  /** For a {@link BufferSocket}; made at the first read. */
+  #readBuffer: Uint8Array | undefined;
   #writeTail: Promise<void> = Promise.resolve();
   /** Broadcasts queued last, behind the write under way, not yet started: they go out together. */
   #batch: Batch | undefined;
@@ -102,10 +141,10 @@ export class Connection {
   /**
    * Wraps an accepted socket.
    *
-   * @param conn The socket: TCP, TLS or Unix.
+   * @param conn The socket: a `Deno.Conn` (TCP, TLS or Unix) or a {@link ChunkSocket}.
    * @param id Unique within one server.
    */
-  constructor(conn: Deno.Conn, id: number) {
+  constructor(conn: Socket, id: number) {
     this.#conn = conn;
     this.id = id;
     this.remoteAddr = conn.remoteAddr;
@@ -217,13 +256,24 @@ export class Connection {
     // long as it likes, and an async function waiting holds a frame, two
     // closures and a promise more than this `then` does; at ten thousand idle
     // clients that is megabytes (see docs/scale.md).
-    return this.#conn.read(this.#readBuffer).then(this.#afterRead, this.#readFailed);
+    const conn = this.#conn;
+    if ("readChunk" in conn) return conn.readChunk().then(this.#afterChunk, this.#readFailed);
+    const buffer = this.#readBuffer ??= new Uint8Array(INITIAL_READ_BUFFER);
+    return conn.read(buffer).then(this.#afterRead, this.#readFailed);
   }
+
+  /** Counts a chunk that a {@link ChunkSocket} received. */
+  readonly #afterChunk = (chunk: Uint8Array | null): Uint8Array | null => {
+    if (chunk === null) return null;
+    this.bytesIn += chunk.byteLength;
+    this.lastActiveAt = performance.now();
+    return chunk;
+  };
 
   /** Counts what a read brought and grows the buffer when it came back full. */
   readonly #afterRead = (n: number | null): Uint8Array | null => {
-    if (n === null) return null;
     const buffer = this.#readBuffer;
+    if (n === null || !buffer) return null;
     this.bytesIn += n;
     this.lastActiveAt = performance.now();
     if (n === buffer.byteLength && buffer.byteLength < MAX_READ_BUFFER) {

@@ -9,13 +9,14 @@
  */
 import { formatAddr } from "./address.ts";
 import { Admission, type AdmissionGate, DEFAULT_MAX_CONNS, type Refusal } from "./admission.ts";
-import { Connection } from "./connection.ts";
+import { Connection, type Socket } from "./connection.ts";
 import { describeError, isDisconnect } from "./errors.ts";
 import { Hub } from "./chat/hub.ts";
 import { DEFAULT_MAX_LINE } from "./line_framer.ts";
 import { logger } from "./log.ts";
 import { acceptProxyHeader } from "./proxy_protocol.ts";
 import type { ServiceVersion } from "./current_service.ts";
+import type { Listener } from "./listen.ts";
 import type { Service } from "./service.ts";
 import type { ServeControls, ServeSettings } from "./settings.ts";
 import type { ServerContext, Strategy } from "./strategy.ts";
@@ -55,8 +56,11 @@ export const IDLE_NOTICE = "ERR idle timeout";
  * ```
  */
 export interface ServeOptions extends Omit<ServeSettings, "service">, ServeControls {
-  /** A listener the caller opened, so the caller knows its address. */
-  listener: Deno.Listener;
+  /**
+   * A listener the caller opened, so the caller knows its address: a
+   * `Deno.Listener`, or one from `openListener` (which may be `node:net`'s).
+   */
+  listener: Listener;
   /** How connections are handed off. */
   strategy: Strategy;
   /** The service every client gets, loaded. */
@@ -307,7 +311,7 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
     await strategy.start?.(context);
     options.onReady?.();
     while (!stopping.aborted) {
-      let conn: Deno.Conn;
+      let conn: Socket;
       try {
         conn = await listener.accept();
       } catch (error) {
@@ -409,10 +413,10 @@ function untilAborted(signal: AbortSignal): Promise<void> {
 }
 
 /** Small replies must leave at once rather than wait for Nagle's timer. */
-function setNoDelay(conn: Deno.Conn): void {
+function setNoDelay(conn: Socket): void {
   if (!("setNoDelay" in conn)) return;
   try {
-    (conn as Deno.TcpConn).setNoDelay(true);
+    (conn as { setNoDelay(noDelay: boolean): void }).setNoDelay(true);
   } catch (error) {
     if (!isDisconnect(error)) throw error;
   }

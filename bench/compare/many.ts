@@ -27,6 +27,7 @@ import type { EchoScenario } from "./scenarios.ts";
  */
 const MANY_SERVERS = [
   "poll",
+  "poll-deno-conn",
   "reuseport",
   "c-epoll",
   "node-net",

@@ -30,6 +30,7 @@ export type Group = "servidor" | "reference";
 export const SERVER_IDS = [
   "single",
   "poll",
+  "poll-deno-conn",
   "workers",
   "workers-tuned",
   "reuseport",
@@ -161,6 +162,8 @@ export function serverSpecs(tools: Tools, notes: string[]): ServerSpec[] {
       flags: mode === "reuseport" ? ["--threads=2"] : [],
     }));
     variants.splice(3, 0, { id: "workers-tuned", mode: "workers", flags: ["--idle-workers=64"] });
+    // poll over Deno.listen and Deno.Conn, as it served plain TCP before node:net's handles.
+    variants.splice(2, 0, { id: "poll-deno-conn", mode: "poll", flags: ["--tcp-api=deno"] });
     for (const { id, mode, flags } of variants) {
       specs.push({
         id,

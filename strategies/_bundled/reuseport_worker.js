@@ -34285,7 +34285,7 @@ function redisClient(url, role) {
       reconnectStrategy: (retries, cause) => {
         if (!everConnected) return false;
         const delay = Math.min(FIRST_RETRY_MS * 2 ** retries, MAX_RETRY_MS);
-        log8.warn("lost Redis at {url} ({role}): {reason}; reconnecting in {delay} ms", {
+        log7.warn("lost Redis at {url} ({role}): {reason}; reconnecting in {delay} ms", {
           url,
           role,
           reason: describeError(cause),
@@ -34296,13 +34296,13 @@ function redisClient(url, role) {
     }
   });
   client.on("error", (error) => {
-    log8.debug("{role}: {reason}", {
+    log7.debug("{role}: {reason}", {
       role,
       reason: describeError(error)
     });
   });
   client.on("ready", () => {
-    if (everConnected) log8.info("reconnected to Redis at {url} ({role})", {
+    if (everConnected) log7.info("reconnected to Redis at {url} ({role})", {
       url,
       role
     });
@@ -34322,7 +34322,7 @@ async function connectRedisBus(url, node, channel = CHANNEL) {
       try {
         event = fromWire(message);
       } catch (error) {
-        log8.warn("ignoring a message on {channel} that is not servidor's: {reason}", {
+        log7.warn("ignoring a message on {channel} that is not servidor's: {reason}", {
           channel,
           reason: describeError(error)
         });
@@ -34337,7 +34337,7 @@ async function connectRedisBus(url, node, channel = CHANNEL) {
     ]) if (client.isOpen) client.destroy();
     throw new Error(`cannot reach Redis at ${url}: ${describeError(error)}`);
   }
-  log8.info("joined the room {channel} on Redis at {url}", {
+  log7.info("joined the room {channel} on Redis at {url}", {
     channel,
     url
   });
@@ -34346,7 +34346,7 @@ async function connectRedisBus(url, node, channel = CHANNEL) {
     heartbeatMs: HEARTBEAT_MS,
     publish(event) {
       publisher.publish(channel, toWire(event)).catch((error) => {
-        log8.warn("could not publish to Redis: {reason}", {
+        log7.warn("could not publish to Redis: {reason}", {
           reason: describeError(error)
         });
       });
@@ -34364,7 +34364,7 @@ async function connectRedisBus(url, node, channel = CHANNEL) {
     }
   };
 }
-var import_npm_redis_5_12, CHANNEL, HEARTBEAT_MS, FIRST_RETRY_MS, MAX_RETRY_MS, log8;
+var import_npm_redis_5_12, CHANNEL, HEARTBEAT_MS, FIRST_RETRY_MS, MAX_RETRY_MS, log7;
 var init_redis_bus = __esm({
   "lib/chat/redis_bus.ts"() {
     import_npm_redis_5_12 = __toESM(require_dist2());
@@ -34374,7 +34374,7 @@ var init_redis_bus = __esm({
     HEARTBEAT_MS = 1e3;
     FIRST_RETRY_MS = 100;
     MAX_RETRY_MS = 5e3;
-    log8 = logger("redis");
+    log7 = logger("redis");
   }
 });
 
@@ -34491,12 +34491,6 @@ function formatAddr(addr) {
       return "unknown";
   }
 }
-
-// lib/listen.ts
-init_errors();
-init_log();
-var log2 = logger("server");
-var LISTEN_BACKLOG = 65535;
 
 // lib/cidr.ts
 var IPV4_MAPPED_PREFIX = 0xffffn << 32n;
@@ -34811,7 +34805,7 @@ function concat(chunks) {
   return joined;
 }
 var encoder2 = new TextEncoder();
-var log3 = logger("connection");
+var log2 = logger("connection");
 var Connection = class {
   /** Unique within one server. */
   id;
@@ -34840,7 +34834,8 @@ var Connection = class {
   #closing;
   /** Called once, at close, in the order they were given; see {@link whenClosed}. */
   #onClose;
-  #readBuffer = new Uint8Array(INITIAL_READ_BUFFER);
+  /** For a {@link BufferSocket}; made at the first read. */
+  #readBuffer;
   #writeTail = Promise.resolve();
   /** Broadcasts queued last, behind the write under way, not yet started: they go out together. */
   #batch;
@@ -34852,7 +34847,7 @@ var Connection = class {
   /**
    * Wraps an accepted socket.
    *
-   * @param conn The socket: TCP, TLS or Unix.
+   * @param conn The socket: a `Deno.Conn` (TCP, TLS or Unix) or a {@link ChunkSocket}.
    * @param id Unique within one server.
    */
   constructor(conn, id) {
@@ -34951,12 +34946,22 @@ var Connection = class {
       this.bytesIn += unread.byteLength;
       return Promise.resolve(unread);
     }
-    return this.#conn.read(this.#readBuffer).then(this.#afterRead, this.#readFailed);
+    const conn = this.#conn;
+    if ("readChunk" in conn) return conn.readChunk().then(this.#afterChunk, this.#readFailed);
+    const buffer = this.#readBuffer ??= new Uint8Array(INITIAL_READ_BUFFER);
+    return conn.read(buffer).then(this.#afterRead, this.#readFailed);
   }
+  /** Counts a chunk that a {@link ChunkSocket} received. */
+  #afterChunk = (chunk) => {
+    if (chunk === null) return null;
+    this.bytesIn += chunk.byteLength;
+    this.lastActiveAt = performance.now();
+    return chunk;
+  };
   /** Counts what a read brought and grows the buffer when it came back full. */
   #afterRead = (n) => {
-    if (n === null) return null;
     const buffer = this.#readBuffer;
+    if (n === null || !buffer) return null;
     this.bytesIn += n;
     this.lastActiveAt = performance.now();
     if (n === buffer.byteLength && buffer.byteLength < MAX_READ_BUFFER) {
@@ -35078,7 +35083,7 @@ var Connection = class {
    * `workers` a send can be acknowledged before it is written.
    */
   #wentAway(error) {
-    log3.debug("{peer} went away: {reason}", {
+    log2.debug("{peer} went away: {reason}", {
       peer: this.peer,
       reason: describeError(error)
     });
@@ -35110,7 +35115,7 @@ var MAX_BROADCAST_BACKLOG = 1024 * 1024;
 var PAUSE_BACKLOG = 64 * 1024;
 var SLOW_READER_MS = 5e3;
 var MISSED_HEARTBEATS = 3;
-var log4 = logger("hub");
+var log3 = logger("hub");
 var encoder3 = new TextEncoder();
 var Hub = class {
   #members = /* @__PURE__ */ new Map();
@@ -35221,7 +35226,7 @@ var Hub = class {
     clearTimeout(timer);
     for (const connection of behind) {
       if (connection.closed || connection.queuedCost <= PAUSE_BACKLOG) continue;
-      log4.info("dropping {peer}: it read nothing of {backlog} queued bytes in {seconds} s", {
+      log3.info("dropping {peer}: it read nothing of {backlog} queued bytes in {seconds} s", {
         peer: connection.peer,
         backlog: connection.queuedBytes,
         seconds: SLOW_READER_MS / 1e3
@@ -35250,7 +35255,7 @@ var Hub = class {
     for (const { connection } of this.#members.values()) {
       if (connection.id === fromId || connection.closed) continue;
       if (connection.queuedCost + bytes.byteLength > MAX_BROADCAST_BACKLOG) {
-        log4.info("dropping {peer}: it fell {backlog} bytes behind on broadcasts", {
+        log3.info("dropping {peer}: it fell {backlog} bytes behind on broadcasts", {
           peer: connection.peer,
           backlog: connection.queuedBytes
         });
@@ -35280,7 +35285,7 @@ var Hub = class {
     for (const [node, known] of this.#remote) {
       if (known.heardAt >= deadline) continue;
       this.#remote.delete(node);
-      log4.warn("node {node} fell silent; forgetting its {count} clients", {
+      log3.warn("node {node} fell silent; forgetting its {count} clients", {
         node,
         count: known.peers.size
       });
@@ -35642,7 +35647,7 @@ function formatIpv6(bytes) {
   if (bestStart === -1) return hex.join(":");
   return `${hex.slice(0, bestStart).join(":")}::${hex.slice(bestStart + bestLength).join(":")}`;
 }
-var log5 = logger("proxy");
+var log4 = logger("proxy");
 async function acceptProxyHeader(connection, timeoutMs = HEADER_TIMEOUT_MS) {
   let timedOut = false;
   const timer = setTimeout(() => {
@@ -35664,7 +35669,7 @@ async function acceptProxyHeader(connection, timeoutMs = HEADER_TIMEOUT_MS) {
       if (header.command === "local" && rest.byteLength === 0) {
         const first = await connection.read();
         if (first === null) {
-          log5.debug("{peer}: the proxy's health check", {
+          log4.debug("{peer}: the proxy's health check", {
             peer: connection.peer
           });
           connection.close();
@@ -35685,11 +35690,11 @@ async function acceptProxyHeader(connection, timeoutMs = HEADER_TIMEOUT_MS) {
 }
 function refuse(connection, reason, quiet) {
   const message = "refused {peer}: {reason}";
-  if (quiet) log5.debug(message, {
+  if (quiet) log4.debug(message, {
     peer: connection.peer,
     reason
   });
-  else log5.warn(message, {
+  else log4.warn(message, {
     peer: connection.peer,
     reason
   });
@@ -35703,7 +35708,7 @@ function concat2(first, second) {
 }
 
 // lib/server.ts
-var log6 = logger("server");
+var log5 = logger("server");
 var ACCEPT_ERROR_PAUSE_MS = 50;
 var DEFAULT_GRACE_MS = 5e3;
 var SHUTDOWN_NOTICE = "server shutting down";
@@ -35778,7 +35783,7 @@ async function serve(options) {
   });
   const beginShutdown = () => {
     closeListener();
-    log6.info("shutting down: {open} clients get up to {graceMs} ms to finish", {
+    log5.info("shutting down: {open} clients get up to {graceMs} ms to finish", {
       open: open.size,
       graceMs
     });
@@ -35830,15 +35835,15 @@ async function serve(options) {
   const serveAdmitted = (connection) => {
     const served = contextForNewClient();
     if (options.current) framingOf.set(connection, served.service.framing);
-    const logOpenClose = log6.isEnabledFor("info");
+    const logOpenClose = log5.isEnabledFor("info");
     if (logOpenClose && options.current) {
-      log6.info("open {peer} id={id} service_version={version}", {
+      log5.info("open {peer} id={id} service_version={version}", {
         peer: connection.peer,
         id: connection.id,
         version: versionServed?.version
       });
     } else if (logOpenClose) {
-      log6.info("open {peer} id={id}", {
+      log5.info("open {peer} id={id}", {
         peer: connection.peer,
         id: connection.id
       });
@@ -35846,7 +35851,7 @@ async function serve(options) {
     const idleTimeoutMs2 = idleTimeoutFor();
     const stopWatching = idleTimeoutMs2 > 0 ? watchIdle(connection, idleTimeoutMs2, served.service.framing) : void 0;
     const handshakeFailed = (error) => {
-      log6.info("TLS handshake with {peer} failed: {reason}", {
+      log5.info("TLS handshake with {peer} failed: {reason}", {
         peer: connection.peer,
         reason: describeError(error)
       });
@@ -35860,7 +35865,7 @@ async function serve(options) {
         summary.bytesOut += connection.bytesOut;
         observer.closed?.(connection);
         if (logOpenClose) {
-          log6.info("close {peer} id={id} in={bytesIn} out={bytesOut} duration_ms={durationMs}", {
+          log5.info("close {peer} id={id} in={bytesIn} out={bytesOut} duration_ms={durationMs}", {
             peer: connection.peer,
             id: connection.id,
             bytesIn: connection.bytesIn,
@@ -35885,12 +35890,12 @@ async function serve(options) {
       } catch (error) {
         if (stopping.aborted || error instanceof Deno.errors.BadResource) break;
         if (isDisconnect(error)) {
-          log6.debug("a client left before it was accepted: {reason}", {
+          log5.debug("a client left before it was accepted: {reason}", {
             reason: describeError(error)
           });
           continue;
         }
-        log6.error("accept on {address} failed: {reason}", {
+        log5.error("accept on {address} failed: {reason}", {
           address: formatAddr(listener.addr),
           reason: describeError(error)
         });
@@ -35926,7 +35931,7 @@ async function serve(options) {
 }
 var encoder4 = new TextEncoder();
 async function refuse2(connection, refusal) {
-  log6.info("refused {peer}: {reason}", {
+  log5.info("refused {peer}: {reason}", {
     peer: connection.peer,
     reason: refusal.reason
   });
@@ -35942,7 +35947,7 @@ function watchIdle(connection, timeoutMs, framing) {
       timer = setTimeout(check, timeoutMs - idleFor);
       return;
     }
-    log6.info("closing {peer}: idle for {idleMs} ms", {
+    log5.info("closing {peer}: idle for {idleMs} ms", {
       peer: connection.peer,
       idleMs: Math.round(idleFor)
     });
@@ -36225,7 +36230,7 @@ function serviceProblems(value) {
 // services/exec.ts
 init_errors();
 init_log();
-var log7 = logger("exec");
+var log6 = logger("exec");
 var KILL_GRACE_MS = 2e3;
 function ucspiEnvironment(session) {
   const { remoteAddr, localAddr } = session;
@@ -36302,7 +36307,7 @@ function createExecService(command, args = []) {
       running.set(session, {
         stdin: child.stdin.getWriter()
       });
-      log7.debug("{peer} started {command} pid={pid}", {
+      log6.debug("{peer} started {command} pid={pid}", {
         peer: session.peer,
         command: commandLine,
         pid: child.pid
@@ -36333,7 +36338,7 @@ function createExecService(command, args = []) {
         await sendOutput(output, session);
         await logging;
         const { code, signal } = await status;
-        log7.debug("{peer} {command} exited code={code} signal={signal}", {
+        log6.debug("{peer} {command} exited code={code} signal={signal}", {
           peer: session.peer,
           command: commandLine,
           code,
@@ -36380,7 +36385,7 @@ async function sendOutput(output, session) {
 async function logStderr(errors, peer, command) {
   const decoder = new TextDecoder();
   let pending = "";
-  const emit = (line) => log7.info("{peer} {command}: {line}", {
+  const emit = (line) => log6.info("{peer} {command}: {line}", {
     peer,
     command,
     line
@@ -36976,7 +36981,7 @@ async function run(start) {
       hostname: start.hostname,
       port: start.port,
       reusePort: true,
-      tcpBacklog: LISTEN_BACKLOG
+      tcpBacklog: start.backlog
     });
   } catch (error) {
     post({
