@@ -10,11 +10,11 @@
  *
  * @module
  */
+import { benchCommand } from "./cli/bench.ts";
 import { clientCommand } from "./cli/client.ts";
 import { UsageError } from "./cli/flag.ts";
 import { printError, printLine } from "./cli/output.ts";
 import { serveCommand } from "./cli/serve.ts";
-import { runBenchCommand } from "./bench/load.ts";
 import { VERSION } from "./lib/version.ts";
 
 /**
@@ -29,7 +29,7 @@ export async function main(args: string[]): Promise<number> {
       case "client":
         return await clientCommand(rest);
       case "bench":
-        return await runBenchCommand(rest);
+        return await benchCommand(rest);
       case "serve":
         return await serveCommand(rest);
       case "--version":

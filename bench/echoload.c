@@ -13,7 +13,8 @@
  *   -v   verify the reply equals the request byte for byte (echo servers)
  *   -C   connection churn: open, 1 round trip, close, repeat (measures accept cost)
  *   -w   run this long first without recording, and leave each connection's first round trip
- *        out: rps and p50/p99 then describe the steady state of connections that are up;
+ *        out: rps and p50/p99 then describe the steady state of connections that are up
+ *        (under -C every round trip is a connection's first, so all after the warm-up count);
  *        first_p99_us is always the p99 of each connection's first
  *        round trip, connect included (a connect storm that overflows the listen backlog shows
  *        there as ~1 s SYN retransmissions).
@@ -90,7 +91,7 @@ int main(int argc,char**argv){
         if(c->fd<0){ if(now()<end) open_conn(c); continue; }
         if(c->got==size){
           double t=now(); int first=c->first; if(first){ recfirst((t-c->t0)*1e6); c->first=churn; }
-          if(t>=rec_from && (!first || warm==0)){ rec((t-c->t0)*1e6); done++; c->n++; }
+          if(t>=rec_from && (!first || warm==0 || churn)){ rec((t-c->t0)*1e6); done++; c->n++; }
           if(churn){ drop(c); open_conn(c); continue; }
           c->sent=c->got=0; c->t0=t;
           ssize_t w=send(c->fd,req,size,MSG_NOSIGNAL);

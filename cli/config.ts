@@ -75,12 +75,10 @@ export function applyConfig(base: ReloadableSettings, text: string): ReloadableS
   } catch (error) {
     throw new ConfigError(`not valid JSON: ${error instanceof Error ? error.message : error}`);
   }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-    throw new ConfigError("expected a JSON object of settings");
-  }
-  const file = parsed as Record<string, unknown>;
+  if (!isJsonObject(parsed)) throw new ConfigError("expected a JSON object of settings");
+  const file = parsed;
   for (const key of Object.keys(file)) {
-    if (!(CONFIG_KEYS as readonly string[]).includes(key)) {
+    if (!CONFIG_KEYS.some((known) => known === key)) {
       throw new ConfigError(`unknown key "${key}"; known keys: ${CONFIG_KEYS.join(", ")}`);
     }
   }
@@ -100,6 +98,11 @@ export function applyConfig(base: ReloadableSettings, text: string): ReloadableS
     ? read("idle-timeout", numberText("idle-timeout", file), seconds(MAX_IDLE_TIMEOUT_SECONDS))
     : base.idleTimeoutMs;
   return { rules, idleTimeoutMs };
+}
+
+/** Whether parsed JSON is an object (not null, not an array), so its keys can be read. */
+function isJsonObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /** A value read by its flag's parser, refused in the words the flag would use. */

@@ -15,7 +15,12 @@ import { configureLogging } from "../lib/log.ts";
 import type { PeerInfo, Service, Session } from "../lib/service.ts";
 import { ServiceDriver } from "../lib/service_driver.ts";
 import { loadService } from "../services/registry.ts";
-import { type FromWorker, TIMINGS_FLUSH_MS, type ToWorker } from "./worker_protocol.ts";
+import {
+  type FromWorker,
+  TIMINGS_FLUSH_MS,
+  type ToWorker,
+  type WorkerRings,
+} from "./worker_protocol.ts";
 import { Doorbell } from "./workers/doorbell.ts";
 import { ByteRing } from "./workers/ring.ts";
 
@@ -183,6 +188,8 @@ let service: Service | undefined;
 let serviceSpecifier: string | undefined;
 let loggingConfigured = false;
 let session: RemoteSession | undefined;
+/** This Worker's rings and doorbell, sent with its first client and kept for every later one. */
+let rings: WorkerRings | undefined;
 let driver: ServiceDriver | undefined;
 // Opening, serving and finishing a client run strictly one after another.
 let steps: Promise<void> = Promise.resolve();
@@ -226,9 +233,12 @@ async function openSession(message: Extract<ToWorker, { type: "open" }>): Promis
     serviceSpecifier = message.service;
     post({ type: "loaded" });
   }
-  const input = new ByteRing(message.input);
-  const doorbell = new Doorbell(message.doorbell);
-  session = new RemoteSession(message, new ByteRing(message.output, () => doorbell.ring()));
+  rings = message.rings ?? rings;
+  if (!rings) throw new Error("the first client came without the Worker's rings");
+  // Wrapped anew for each client: the main thread emptied the rings before it posted `open`.
+  const input = new ByteRing(rings.input);
+  const doorbell = new Doorbell(rings.doorbell);
+  session = new RemoteSession(message, new ByteRing(rings.output, () => doorbell.ring()));
   const onRequest = message.timeRequests ? recordTiming : undefined;
   driver = new ServiceDriver(service, session, message.maxLine, reportFailure, onRequest);
   driver.start();

@@ -34,19 +34,31 @@ export const RING_CAPACITY = 64 * 1024;
  */
 export const TIMINGS_FLUSH_MS = 250;
 
+/** The shared memory a Worker keeps for all its clients. */
+export interface WorkerRings {
+  /** The client's bytes, main thread to Worker. */
+  input: SharedArrayBuffer;
+  /** The service's sends, Worker to main thread. */
+  output: SharedArrayBuffer;
+  /** The doorbell (`workers/doorbell.ts`) to ring after each write to `output`. */
+  doorbell: SharedArrayBuffer;
+}
+
 /** From the main thread to a Worker. */
 export type ToWorker =
   /**
    * A new client: load the service (once per Worker) and call `open()`. Its
-   * bytes arrive in the `input` ring, which the main thread ends when the
-   * client finishes sending; what the service sends goes into `output`.
+   * bytes arrive in the input ring, which the main thread ends when the
+   * client finishes sending; what the service sends goes into the output ring.
    */
   | {
     type: "open";
-    input: SharedArrayBuffer;
-    output: SharedArrayBuffer;
-    /** The doorbell (`workers/doorbell.ts`) to ring after each write to `output`. */
-    doorbell: SharedArrayBuffer;
+    /**
+     * The Worker's rings and the doorbell, with its first client only: the
+     * Worker keeps them for every later client, and the main thread empties
+     * the rings (`ByteRing.reset`) before each `open`.
+     */
+    rings?: WorkerRings;
     id: number;
     peer: string;
     remoteAddr: Deno.Addr;

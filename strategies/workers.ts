@@ -128,6 +128,7 @@ export function createWorkers(options: WorkersOptions = {}): WorkersStrategy {
           context,
           tuning,
           doorbell,
+          () => pool.finishing(worker),
         );
         pool.release(worker, reusable);
       } finally {

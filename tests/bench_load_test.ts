@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
-import { runBenchCommand, runLoad } from "../bench/load.ts";
+import { runLoad } from "../bench/load.ts";
+import { BENCH_FLAGS } from "../cli/bench.ts";
+import { assertOneLineError, runCli } from "./_helpers/cli.ts";
 
 /**
  * A plain echo server for the load generator to talk to, independent of
@@ -154,33 +156,53 @@ Deno.test("runLoad() counts a refused connection as an error instead of throwing
   assert.equal(result.errors, 2);
 });
 
-Deno.test("runBenchCommand() against a closed port says why in one line and returns 1", async () => {
+Deno.test("`servidor bench` against a closed port says why in one line and exits 1", async () => {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = listener.addr.port;
   listener.close();
-  const errors: string[] = [];
-  const original = console.error;
-  console.error = (...data: unknown[]) => errors.push(data.join(" "));
-  try {
-    assert.equal(await runBenchCommand(["--port", String(port), "--duration", "1"]), 1);
-  } finally {
-    console.error = original;
-  }
-  assert.deepEqual(errors, [
-    `bench: cannot connect to 127.0.0.1:${port}: connection refused (is a server listening there?)`,
-  ]);
+  const result = await runCli(["bench", `--port=${port}`, "--duration=1"]);
+  assertOneLineError(
+    result,
+    1,
+    new RegExp(
+      `^servidor: bench: cannot connect to 127\\.0\\.0\\.1:${port}: connection refused \\(is a server listening there\\?\\)`,
+    ),
+  );
 });
 
-Deno.test("runBenchCommand() returns 2 for a port that is not a number", async () => {
-  const errors: string[] = [];
-  const original = console.error;
-  console.error = (...data: unknown[]) => errors.push(data.join(" "));
+Deno.test("`servidor bench` refuses a bad flag in one line naming it, exit status 2", async () => {
+  assertOneLineError(await runCli(["bench", "--port=x"]), 2, /^servidor: invalid --port "x"/);
+  assertOneLineError(await runCli(["bench", "--port=7000", "--no-such-flag"]), 2, /no-such-flag/);
+  assertOneLineError(await runCli(["bench"]), 2, /^servidor: bench needs --port/);
+  assertOneLineError(
+    await runCli(["bench", "--port=7000", "--conns=2", "--threads=3"]),
+    2,
+    /--threads cannot exceed --conns/,
+  );
+});
+
+Deno.test("`servidor bench --help` is generated from its flag table", async () => {
+  const result = await runCli(["bench", "--help"]);
+  assert.equal(result.code, 0, result.stderr);
+  for (const flag of BENCH_FLAGS) assert.match(result.stdout, new RegExp(`--${flag.name}\\b`));
+});
+
+Deno.test("`servidor bench --json` prints one JSON object for a run against a real echo server", async () => {
+  const server = startEcho();
   try {
-    assert.equal(await runBenchCommand(["--port", "x"]), 2);
-    assert.equal(await runBenchCommand(["--port", "7000", "--no-such-flag"]), 2);
+    const result = await runCli([
+      "bench",
+      `--port=${server.port}`,
+      "--conns=2",
+      "--requests=5",
+      "--verify",
+      "--json",
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    const parsed = JSON.parse(result.stdout);
+    assert.equal(parsed.requests, 10);
+    assert.equal(parsed.mismatches, 0);
   } finally {
-    console.error = original;
+    await server.close();
   }
-  assert.equal(errors.length, 2);
-  assert.match(errors[0]!, /--port/);
 });

@@ -60,7 +60,9 @@ function markdown(report: Report): string {
     "",
     `${report.durationS} s of load per server and scenario, from ${
       report.loadGenerator === "echoload" ? "`echoload` (C, epoll, one thread)" : "`bench/load.ts`"
-    }, on 127.0.0.1: the load generator and the server share the machine's CPUs. ` +
+    }, on 127.0.0.1, after an untimed warm-up (with echoload, on the same connections: \`-w\`, ` +
+    "the first round trips reported apart as first_p99); the load generator and the server " +
+    "share the machine's CPUs. " +
     "Server CPU s is the server's utime + stime during the load; peak RSS is its VmHWM.",
   ];
   if (report.notes.length > 0) out.push("", ...report.notes.map((note) => `- ${note}`));

@@ -3487,6 +3487,8 @@ var RELEASED = 16;
 var STATE = 32;
 var DATA_EVENTS = 48;
 var SPACE_EVENTS = 64;
+var DATA_WAITERS = DATA_EVENTS + 1;
+var SPACE_WAITERS = SPACE_EVENTS + 1;
 var HEADER_WORDS = 80;
 var HEADER_BYTES = HEADER_WORDS * Int32Array.BYTES_PER_ELEMENT;
 var OPEN = 0;
@@ -3530,6 +3532,22 @@ var ByteRing = class _ByteRing {
     this.#data = new Uint8Array(buffer, HEADER_BYTES, this.capacity);
     this.#readTo = Atomics.load(this.#header, RELEASED);
   }
+  /**
+   * Empties the ring and opens it again, for the next writer and reader: a
+   * Worker keeps its two rings for every client it serves, because a fresh
+   * `SharedArrayBuffer` per client costs an allocation, a zeroing and, worse,
+   * memory outside both threads' heaps that neither garbage collector hurries
+   * to give back. Call it only while neither side uses the ring (between two
+   * clients); each side wraps the buffer anew afterwards. What the last
+   * client left in the ring stays in memory but cannot be read: the counters
+   * say the ring is empty.
+   */
+  reset() {
+    Atomics.store(this.#header, WRITTEN, 0);
+    Atomics.store(this.#header, RELEASED, 0);
+    Atomics.store(this.#header, STATE, OPEN);
+    this.#readTo = 0;
+  }
   /** Whether the ring is open, ended by its writer, or aborted by either side. */
   get state() {
     const state = Atomics.load(this.#header, STATE);
@@ -3571,8 +3589,7 @@ var ByteRing = class _ByteRing {
     this.#data.set(bytes.subarray(0, first), at);
     if (first < n) this.#data.set(bytes.subarray(first, n), 0);
     Atomics.store(this.#header, WRITTEN, written + n | 0);
-    Atomics.add(this.#header, DATA_EVENTS, 1);
-    Atomics.notify(this.#header, DATA_EVENTS);
+    this.#signal(DATA_EVENTS, DATA_WAITERS);
     this.#onWrite?.();
     return n;
   }
@@ -3622,8 +3639,7 @@ var ByteRing = class _ByteRing {
   release(n) {
     if (n === 0) return;
     Atomics.add(this.#header, RELEASED, n);
-    Atomics.add(this.#header, SPACE_EVENTS, 1);
-    Atomics.notify(this.#header, SPACE_EVENTS);
+    this.#signal(SPACE_EVENTS, SPACE_WAITERS);
   }
   /** The writer is done: the reader gets what is left, then the end. */
   end() {
@@ -3642,8 +3658,7 @@ var ByteRing = class _ByteRing {
   async waitForData() {
     const events = Atomics.load(this.#header, DATA_EVENTS);
     if (this.available > 0 || Atomics.load(this.#header, STATE) !== OPEN) return;
-    const result = Atomics.waitAsync(this.#header, DATA_EVENTS, events);
-    if (result.async) await result.value;
+    await this.#waitAsync(DATA_EVENTS, DATA_WAITERS, events);
   }
   /**
    * Like {@link waitForData}, but blocks the thread, for at most `timeoutMs`.
@@ -3656,7 +3671,12 @@ var ByteRing = class _ByteRing {
   waitForDataBlocking(timeoutMs) {
     const events = Atomics.load(this.#header, DATA_EVENTS);
     if (this.available > 0 || Atomics.load(this.#header, STATE) !== OPEN) return;
-    Atomics.wait(this.#header, DATA_EVENTS, events, timeoutMs);
+    Atomics.add(this.#header, DATA_WAITERS, 1);
+    try {
+      Atomics.wait(this.#header, DATA_EVENTS, events, timeoutMs);
+    } finally {
+      Atomics.sub(this.#header, DATA_WAITERS, 1);
+    }
   }
   /**
    * Resolves once the reader has released space, or either side has ended
@@ -3665,15 +3685,27 @@ var ByteRing = class _ByteRing {
   async waitForSpace() {
     const events = Atomics.load(this.#header, SPACE_EVENTS);
     if (this.free > 0 || Atomics.load(this.#header, STATE) !== OPEN) return;
-    const result = Atomics.waitAsync(this.#header, SPACE_EVENTS, events);
-    if (result.async) await result.value;
+    await this.#waitAsync(SPACE_EVENTS, SPACE_WAITERS, events);
+  }
+  /** Waits, counted among the word's waiters, until the word is no longer `seen`. */
+  async #waitAsync(word, waiters, seen) {
+    Atomics.add(this.#header, waiters, 1);
+    try {
+      const result = Atomics.waitAsync(this.#header, word, seen);
+      if (result.async) await result.value;
+    } finally {
+      Atomics.sub(this.#header, waiters, 1);
+    }
+  }
+  /** Changes an events word, and wakes its waiters if any wait. */
+  #signal(word, waiters) {
+    Atomics.add(this.#header, word, 1);
+    if (Atomics.load(this.#header, waiters) > 0) Atomics.notify(this.#header, word);
   }
   /** Wakes whoever waits on either side, so that each looks at the state again. */
   #wakeBoth() {
-    Atomics.add(this.#header, DATA_EVENTS, 1);
-    Atomics.notify(this.#header, DATA_EVENTS);
-    Atomics.add(this.#header, SPACE_EVENTS, 1);
-    Atomics.notify(this.#header, SPACE_EVENTS);
+    this.#signal(DATA_EVENTS, DATA_WAITERS);
+    this.#signal(SPACE_EVENTS, SPACE_WAITERS);
   }
 };
 
@@ -3831,6 +3863,7 @@ var service;
 var serviceSpecifier;
 var loggingConfigured = false;
 var session;
+var rings;
 var driver;
 var steps = Promise.resolve();
 var requestTimings = [];
@@ -3867,9 +3900,11 @@ async function openSession(message) {
       type: "loaded"
     });
   }
-  const input = new ByteRing(message.input);
-  const doorbell = new Doorbell(message.doorbell);
-  session = new RemoteSession(message, new ByteRing(message.output, () => doorbell.ring()));
+  rings = message.rings ?? rings;
+  if (!rings) throw new Error("the first client came without the Worker's rings");
+  const input = new ByteRing(rings.input);
+  const doorbell = new Doorbell(rings.doorbell);
+  session = new RemoteSession(message, new ByteRing(rings.output, () => doorbell.ring()));
   const onRequest = message.timeRequests ? recordTiming : void 0;
   driver = new ServiceDriver(service, session, message.maxLine, reportFailure, onRequest);
   driver.start();

@@ -50,6 +50,18 @@ export const WORKER_DESCRIPTORS = 16;
  */
 export const CONCURRENT_STARTS: number = Math.max(1, navigator.hardwareConcurrency || 1);
 
+/**
+ * How long a client waits for a busy Worker to come back before one is
+ * started for it. Under churn (connect, one request, close, connect again)
+ * the next client is often accepted a moment before the last one's Worker
+ * is free; starting a Worker at once would keep up to twice the Workers the
+ * load needs, each started at the cost of tens of milliseconds of the main
+ * thread and 9 MiB. A Worker comes back within a millisecond or two of its
+ * client leaving; a real burst of new clients pays this once, beside the
+ * hundreds of milliseconds that starting its Workers takes.
+ */
+export const START_DELAY_MS = 20;
+
 /** A client was refused a Worker because the process has no descriptors to start one. */
 export class OutOfDescriptorsError extends Error {
   constructor() {
@@ -71,6 +83,8 @@ export interface WorkerPoolOptions {
 }
 
 interface Waiter {
+  /** When it began to wait, by `performance.now()`. */
+  since: number;
   resolve(worker: Worker | undefined): void;
   reject(error: Error): void;
 }
@@ -99,11 +113,15 @@ export class WorkerPool {
   readonly #busy = new Set<Worker>();
   readonly #waiters: Waiter[] = [];
   #stuck = 0;
+  /** Busy Workers whose client is gone, running only their service's close (also busy). */
+  readonly #finishing = new Set<Worker>();
   /** Workers handed to a client as they started, and not yet ready (also busy). */
   readonly #startingWorkers = new Set<Worker>();
   /** The most Workers busy at once since the last trim. */
   #recentPeak = 0;
   #trimTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Set while {@link START_DELAY_MS} runs for the longest-waiting client. */
+  #growTimer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
 
   constructor(options: WorkerPoolOptions) {
@@ -139,15 +157,28 @@ export class WorkerPool {
     const worker = this.#take();
     if (worker) return Promise.resolve(worker);
     const waiting = new Promise<Worker | undefined>((resolve, reject) =>
-      this.#waiters.push({ resolve, reject })
+      this.#waiters.push({ since: performance.now(), resolve, reject })
     );
     this.#grow();
     return waiting;
   }
 
+  /**
+   * Says that a busy Worker's client is gone and it will be back as soon as
+   * its service has closed: a client waiting meanwhile waits for it rather
+   * than start a Worker of its own. Under churn (connect, one request, close,
+   * connect again) the next client usually arrives before the last one's
+   * Worker is free; starting one for it would keep twice the Workers, each
+   * started at the cost of tens of milliseconds of the main thread.
+   */
+  finishing(worker: Worker): void {
+    if (this.#busy.has(worker)) this.#finishing.add(worker);
+  }
+
   /** Gives a Worker back; one that cannot be trusted again is terminated. */
   release(worker: Worker, reusable: boolean): void {
     this.#busy.delete(worker);
+    this.#finishing.delete(worker);
     this.#startingWorkers.delete(worker);
     if (stuckWorkers.has(worker)) {
       this.#stuck++;
@@ -169,6 +200,8 @@ export class WorkerPool {
     this.#closed = true;
     clearTimeout(this.#trimTimer);
     this.#trimTimer = undefined;
+    clearTimeout(this.#growTimer);
+    this.#growTimer = undefined;
     for (const worker of this.#idle) worker.terminate();
     this.#idle.length = 0;
     for (const waiter of this.#waiters.splice(0)) waiter.resolve(undefined);
@@ -179,6 +212,7 @@ export class WorkerPool {
     this.drain();
     for (const worker of this.#busy) worker.terminate();
     this.#busy.clear();
+    this.#finishing.clear();
     this.#startingWorkers.clear();
   }
 
@@ -203,16 +237,26 @@ export class WorkerPool {
 
   /**
    * Starts Workers for waiting clients, the longest-waiting first, no more
-   * at once than {@link CONCURRENT_STARTS} and never past the ceiling. A
+   * at once than {@link CONCURRENT_STARTS} and never past the ceiling, and
+   * not for the clients that Workers about to be free will serve, nor for
+   * one that has waited less than {@link START_DELAY_MS}. A
    * Worker is handed over as it starts: its client's bytes wait in it while
    * it loads, rather than unread in the socket. Out of descriptors, every
    * client still waiting is refused.
    */
   #grow(): void {
     while (
-      !this.#closed && this.#waiters.length > 0 &&
+      !this.#closed && this.#waiters.length > this.#finishing.size &&
       this.#startingWorkers.size < CONCURRENT_STARTS && this.alive < this.#maxWorkers
     ) {
+      const wait = this.#waiters[0]!.since + START_DELAY_MS - performance.now();
+      if (wait > 0) {
+        this.#growTimer ??= setTimeout(() => {
+          this.#growTimer = undefined;
+          this.#grow();
+        }, wait);
+        return;
+      }
       if (!this.#canStart()) {
         for (const waiter of this.#waiters.splice(0)) waiter.reject(new OutOfDescriptorsError());
         return;

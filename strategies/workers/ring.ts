@@ -36,6 +36,13 @@ const STATE = 32; // OPEN, ENDED or ABORTED.
 // still holds that value, so no wake-up can fall between its look and its wait.
 const DATA_EVENTS = 48;
 const SPACE_EVENTS = 64;
+// How many wait on each word. A change skips its Atomics.notify while none
+// does: notify takes a lock that every thread of the process shares, and
+// under load the side that changes the ring rarely finds the other waiting.
+// Either the changer sees the waiter counted, or the waiter, counted first,
+// sees the changed word when Atomics.waitAsync compares it and does not sleep.
+const DATA_WAITERS = DATA_EVENTS + 1;
+const SPACE_WAITERS = SPACE_EVENTS + 1;
 const HEADER_WORDS = 80;
 const HEADER_BYTES = HEADER_WORDS * Int32Array.BYTES_PER_ELEMENT;
 
@@ -109,6 +116,23 @@ export class ByteRing {
     this.#readTo = Atomics.load(this.#header, RELEASED);
   }
 
+  /**
+   * Empties the ring and opens it again, for the next writer and reader: a
+   * Worker keeps its two rings for every client it serves, because a fresh
+   * `SharedArrayBuffer` per client costs an allocation, a zeroing and, worse,
+   * memory outside both threads' heaps that neither garbage collector hurries
+   * to give back. Call it only while neither side uses the ring (between two
+   * clients); each side wraps the buffer anew afterwards. What the last
+   * client left in the ring stays in memory but cannot be read: the counters
+   * say the ring is empty.
+   */
+  reset(): void {
+    Atomics.store(this.#header, WRITTEN, 0);
+    Atomics.store(this.#header, RELEASED, 0);
+    Atomics.store(this.#header, STATE, OPEN);
+    this.#readTo = 0;
+  }
+
   /** Whether the ring is open, ended by its writer, or aborted by either side. */
   get state(): RingState {
     const state = Atomics.load(this.#header, STATE);
@@ -159,8 +183,7 @@ export class ByteRing {
     if (first < n) this.#data.set(bytes.subarray(first, n), 0);
     // The store publishes the bytes: the reader loads WRITTEN before it reads them.
     Atomics.store(this.#header, WRITTEN, (written + n) | 0);
-    Atomics.add(this.#header, DATA_EVENTS, 1);
-    Atomics.notify(this.#header, DATA_EVENTS);
+    this.#signal(DATA_EVENTS, DATA_WAITERS);
     this.#onWrite?.();
     return n;
   }
@@ -213,8 +236,7 @@ export class ByteRing {
   release(n: number): void {
     if (n === 0) return;
     Atomics.add(this.#header, RELEASED, n);
-    Atomics.add(this.#header, SPACE_EVENTS, 1);
-    Atomics.notify(this.#header, SPACE_EVENTS);
+    this.#signal(SPACE_EVENTS, SPACE_WAITERS);
   }
 
   /** The writer is done: the reader gets what is left, then the end. */
@@ -236,8 +258,7 @@ export class ByteRing {
   async waitForData(): Promise<void> {
     const events = Atomics.load(this.#header, DATA_EVENTS);
     if (this.available > 0 || Atomics.load(this.#header, STATE) !== OPEN) return;
-    const result = Atomics.waitAsync(this.#header, DATA_EVENTS, events);
-    if (result.async) await result.value;
+    await this.#waitAsync(DATA_EVENTS, DATA_WAITERS, events);
   }
 
   /**
@@ -251,7 +272,12 @@ export class ByteRing {
   waitForDataBlocking(timeoutMs: number): void {
     const events = Atomics.load(this.#header, DATA_EVENTS);
     if (this.available > 0 || Atomics.load(this.#header, STATE) !== OPEN) return;
-    Atomics.wait(this.#header, DATA_EVENTS, events, timeoutMs);
+    Atomics.add(this.#header, DATA_WAITERS, 1);
+    try {
+      Atomics.wait(this.#header, DATA_EVENTS, events, timeoutMs);
+    } finally {
+      Atomics.sub(this.#header, DATA_WAITERS, 1);
+    }
   }
 
   /**
@@ -261,15 +287,29 @@ export class ByteRing {
   async waitForSpace(): Promise<void> {
     const events = Atomics.load(this.#header, SPACE_EVENTS);
     if (this.free > 0 || Atomics.load(this.#header, STATE) !== OPEN) return;
-    const result = Atomics.waitAsync(this.#header, SPACE_EVENTS, events);
-    if (result.async) await result.value;
+    await this.#waitAsync(SPACE_EVENTS, SPACE_WAITERS, events);
+  }
+
+  /** Waits, counted among the word's waiters, until the word is no longer `seen`. */
+  async #waitAsync(word: number, waiters: number, seen: number): Promise<void> {
+    Atomics.add(this.#header, waiters, 1);
+    try {
+      const result = Atomics.waitAsync(this.#header, word, seen);
+      if (result.async) await result.value;
+    } finally {
+      Atomics.sub(this.#header, waiters, 1);
+    }
+  }
+
+  /** Changes an events word, and wakes its waiters if any wait. */
+  #signal(word: number, waiters: number): void {
+    Atomics.add(this.#header, word, 1);
+    if (Atomics.load(this.#header, waiters) > 0) Atomics.notify(this.#header, word);
   }
 
   /** Wakes whoever waits on either side, so that each looks at the state again. */
   #wakeBoth(): void {
-    Atomics.add(this.#header, DATA_EVENTS, 1);
-    Atomics.notify(this.#header, DATA_EVENTS);
-    Atomics.add(this.#header, SPACE_EVENTS, 1);
-    Atomics.notify(this.#header, SPACE_EVENTS);
+    this.#signal(DATA_EVENTS, DATA_WAITERS);
+    this.#signal(SPACE_EVENTS, SPACE_WAITERS);
   }
 }

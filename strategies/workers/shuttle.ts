@@ -12,7 +12,12 @@ import type { Connection } from "../../lib/connection.ts";
 import { INTERNAL_ERROR_NOTICE, logServiceFailure } from "../../lib/errors.ts";
 import { logger, type LogSettings } from "../../lib/log.ts";
 import type { ServerContext } from "../../lib/strategy.ts";
-import { type FromWorker, RING_CAPACITY, type ToWorker } from "../worker_protocol.ts";
+import {
+  type FromWorker,
+  RING_CAPACITY,
+  type ToWorker,
+  type WorkerRings,
+} from "../worker_protocol.ts";
 import type { DoorbellWatcher } from "./doorbell.ts";
 import { terminateStuck } from "./pool.ts";
 import { ByteRing } from "./ring.ts";
@@ -37,9 +42,16 @@ export interface WorkerTuning {
   readonly handlerTimeoutMs: number;
 }
 
+/** The rings each Worker keeps for every client it serves, made with its first. */
+const workerRings = new WeakMap<Worker, WorkerRings>();
+
 /**
  * Shuttles one client's bytes to and from its Worker until the service has
  * finished. Resolves with whether the Worker may serve another client.
+ *
+ * @param onFinishing Called once the client is gone (or done sending) and
+ *   the Worker has only its service's close to run: the Worker will be free
+ *   soon, which the pool counts on rather than start another.
  */
 export async function serveThroughWorker(
   worker: Worker,
@@ -47,12 +59,27 @@ export async function serveThroughWorker(
   context: ServerContext,
   tuning: WorkerTuning,
   doorbell: DoorbellWatcher,
+  onFinishing: () => void = () => {},
 ): Promise<boolean> {
   const { log: logSettings, handlerTimeoutMs } = tuning;
   let reusable = true;
-  // Fresh rings for each client, so nothing of the last one can be read by the next.
-  const input = ByteRing.create(RING_CAPACITY);
-  const output = ByteRing.create(RING_CAPACITY);
+  // The Worker's own rings, emptied for this client, so nothing of the last
+  // one can be read by this one.
+  let rings = workerRings.get(worker);
+  const firstClient = rings === undefined;
+  rings ??= {
+    input: ByteRing.create(RING_CAPACITY).buffer,
+    output: ByteRing.create(RING_CAPACITY).buffer,
+    doorbell: doorbell.bell.buffer,
+  };
+  workerRings.set(worker, rings);
+  const input = new ByteRing(rings.input);
+  const output = new ByteRing(rings.output);
+  input.reset();
+  output.reset();
+  // Set once this client is over: a write of its that settles later must not
+  // give room back in a ring that the next client's has been emptied for.
+  let over = false;
   const { promise: finished, resolve: resolveFinished } = Promise.withResolvers<void>();
   let isFinished = false;
   const finish = () => {
@@ -108,6 +135,7 @@ export async function serveThroughWorker(
       watchdog.holdBack();
       const n = bytes.byteLength;
       const written = () => {
+        if (over) return;
         output.release(n);
         watchdog.letGo();
       };
@@ -180,9 +208,7 @@ export async function serveThroughWorker(
   try {
     post({
       type: "open",
-      input: input.buffer,
-      output: output.buffer,
-      doorbell: doorbell.bell.buffer,
+      rings: firstClient ? rings : undefined,
       id: connection.id,
       peer: connection.peer,
       // Deno's Addr objects may carry a null prototype; a plain copy crosses cleanly.
@@ -205,6 +231,7 @@ export async function serveThroughWorker(
       }
       if (!reusable) break;
     }
+    if (reusable) onFinishing();
     if (!connection.closed && reusable) {
       // End of input: the Worker answers what is left, then finishes.
       awaitingFinish = true;
@@ -232,6 +259,7 @@ export async function serveThroughWorker(
     worker.onmessage = null;
     worker.onerror = null;
     stopWatchingOutput();
+    over = true;
   }
   return reusable && !context.hardStop.aborted;
 }
