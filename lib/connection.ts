@@ -101,10 +101,6 @@ export type Socket = BufferSocket | ChunkSocket;
 export class Connection {
   /** Unique within one server. */
   readonly id: number;
-  /** The client's address as the socket reports it. */
-  readonly remoteAddr: Deno.Addr;
-  /** The server's side of the connection. */
-  readonly localAddr: Deno.Addr;
   /** When it was accepted, from `performance.now()`. */
   readonly openedAt: number = performance.now();
   /** When a byte last moved either way, from `performance.now()`; for the idle timeout. */
@@ -147,8 +143,16 @@ export class Connection {
   constructor(conn: Socket, id: number) {
     this.#conn = conn;
     this.id = id;
-    this.remoteAddr = conn.remoteAddr;
-    this.localAddr = conn.localAddr;
+  }
+
+  /** The client's address as the socket reports it. */
+  get remoteAddr(): Deno.Addr {
+    return this.#conn.remoteAddr;
+  }
+
+  /** The server's side of the connection. */
+  get localAddr(): Deno.Addr {
+    return this.#conn.localAddr;
   }
 
   /** The client's address, e.g. `127.0.0.1:51234`; formatted when first asked for. */
@@ -256,22 +260,31 @@ export class Connection {
     // long as it likes, and an async function waiting holds a frame, two
     // closures and a promise more than this `then` does; at ten thousand idle
     // clients that is megabytes (see docs/scale.md).
+    // The callbacks are made at the first read, each once: a connection
+    // that never reads, or reads only one way, holds no closure it never uses.
     const conn = this.#conn;
-    if ("readChunk" in conn) return conn.readChunk().then(this.#afterChunk, this.#readFailed);
+    const failed = this.#readFailed ??= (error) => this.#failedRead(error);
+    if ("readChunk" in conn) {
+      return conn.readChunk().then(this.#afterChunk ??= (chunk) => this.#countChunk(chunk), failed);
+    }
     const buffer = this.#readBuffer ??= new Uint8Array(INITIAL_READ_BUFFER);
-    return conn.read(buffer).then(this.#afterRead, this.#readFailed);
+    return conn.read(buffer).then(this.#afterRead ??= (n) => this.#countRead(n), failed);
   }
 
+  #afterChunk: ((chunk: Uint8Array | null) => Uint8Array | null) | undefined;
+  #afterRead: ((n: number | null) => Uint8Array | null) | undefined;
+  #readFailed: ((error: unknown) => null) | undefined;
+
   /** Counts a chunk that a {@link ChunkSocket} received. */
-  readonly #afterChunk = (chunk: Uint8Array | null): Uint8Array | null => {
+  #countChunk(chunk: Uint8Array | null): Uint8Array | null {
     if (chunk === null) return null;
     this.bytesIn += chunk.byteLength;
     this.lastActiveAt = performance.now();
     return chunk;
-  };
+  }
 
   /** Counts what a read brought and grows the buffer when it came back full. */
-  readonly #afterRead = (n: number | null): Uint8Array | null => {
+  #countRead(n: number | null): Uint8Array | null {
     const buffer = this.#readBuffer;
     if (n === null || !buffer) return null;
     this.bytesIn += n;
@@ -280,10 +293,10 @@ export class Connection {
       this.#readBuffer = new Uint8Array(buffer.byteLength * 2);
     }
     return buffer.subarray(0, n);
-  };
+  }
 
   /** A read that fails because the client left ends the input; any other failure is thrown. */
-  readonly #readFailed = (error: unknown): null => {
+  #failedRead(error: unknown): null {
     if (this.#closed) return null;
     if (isDisconnect(error)) {
       // A reset is not an end of input the client chose: it is gone, so
@@ -293,7 +306,7 @@ export class Connection {
       return null;
     }
     throw error;
-  };
+  }
 
   /**
    * Queues bytes behind earlier writes and resolves once they are all written.
@@ -343,14 +356,13 @@ export class Connection {
 
   #enqueue(written: Promise<void>): Promise<void> {
     this.#pendingWrites++;
-    this.#writeTail = written.then(this.#settled, this.#settled);
+    const settled = this.#settled ??= () => void this.#pendingWrites--;
+    this.#writeTail = written.then(settled, settled);
     return written;
   }
 
-  /** Counts a finished write, well or not; bound once so each write reuses it. */
-  readonly #settled = (): void => {
-    this.#pendingWrites--;
-  };
+  /** Counts a finished write, well or not; made at the first write, then reused by each. */
+  #settled: (() => void) | undefined;
 
   async #writeNow(bytes: Uint8Array): Promise<void> {
     try {

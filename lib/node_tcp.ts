@@ -20,6 +20,13 @@
 import net from "node:net";
 
 /**
+ * How much may arrive while nobody reads before the socket is paused: enough
+ * that a bulk sender's next chunk is already here when the service asks, as
+ * with a `Deno.Conn` read into a 64 KiB buffer.
+ */
+const MAX_UNREAD = 64 * 1024;
+
+/**
  * Turns a Node socket error into the `Deno.errors` class that means the same,
  * so that `isDisconnect` recognises the close path by class, as for a
  * `Deno.Conn`. The original is kept as the cause.
@@ -52,6 +59,24 @@ function asDenoError(error: Error): Error {
   }
 }
 
+/** Where a Node socket keeps the {@link NodeTcpSocket} that wraps it. */
+const OWNER = Symbol("servidor.NodeTcpSocket");
+type OwnedSocket = net.Socket & { [OWNER]: NodeTcpSocket };
+
+// The socket's events, shared by every socket: Node calls them with `this` the socket.
+function onData(this: net.Socket, data: Uint8Array): void {
+  (this as OwnedSocket)[OWNER].received(data);
+}
+function onEnd(this: net.Socket): void {
+  (this as OwnedSocket)[OWNER].inputEnded();
+}
+function onError(this: net.Socket, error: Error): void {
+  (this as OwnedSocket)[OWNER].failed(error);
+}
+function onClose(this: net.Socket): void {
+  (this as OwnedSocket)[OWNER].gone();
+}
+
 /** A Node socket's address as a `Deno.NetAddr`; a socket already gone reports port 0. */
 function netAddr(address: string | undefined, port: number | undefined): Deno.NetAddr {
   return { transport: "tcp", hostname: address ?? "", port: port ?? 0 };
@@ -63,10 +88,9 @@ function netAddr(address: string | undefined, port: number | undefined): Deno.Ne
  * ({@link readChunk}) instead of filling a buffer it is given.
  *
  * Backpressure: the socket starts paused (nothing is read before someone
- * asks), and a chunk that arrives while nobody waits for one pauses it again,
- * so the kernel's receive buffer, then the client, hold what the service has
- * not taken yet. At most one chunk, and Node's stream buffer behind it, wait
- * here per client.
+ * asks), and once {@link MAX_UNREAD} bytes wait here unread it is paused
+ * again, so the kernel's receive buffer, then the client, hold what the
+ * service has not taken yet.
  *
  * @example
  * ```ts
@@ -84,13 +108,15 @@ function netAddr(address: string | undefined, port: number | undefined): Deno.Ne
  * ```
  */
 export class NodeTcpSocket {
-  /** The client's address. */
-  readonly remoteAddr: Deno.NetAddr;
-  /** The server's side. */
-  readonly localAddr: Deno.NetAddr;
   readonly #socket: net.Socket;
-  /** Chunks that arrived while nobody waited; the socket is paused while any wait here. */
+  #remote: Deno.NetAddr | undefined;
+  #local: Deno.NetAddr | undefined;
+  /** Chunks that arrived while nobody waited for one. */
   readonly #chunks: Uint8Array[] = [];
+  /** Their bytes; past {@link MAX_UNREAD} the socket is paused. */
+  #unread = 0;
+  /** Whether the socket is paused: at first, and whenever too much waits unread. */
+  #paused = true;
   /** The reader waiting for the next chunk, when there is one. */
   #waiting: PromiseWithResolvers<Uint8Array | null> | undefined;
   /** The client ended its side (`null` comes after the chunks). */
@@ -106,12 +132,23 @@ export class NodeTcpSocket {
    */
   constructor(socket: net.Socket) {
     this.#socket = socket;
-    this.remoteAddr = netAddr(socket.remoteAddress, socket.remotePort);
-    this.localAddr = netAddr(socket.localAddress, socket.localPort);
-    socket.on("data", this.#received);
-    socket.on("end", this.#inputEnded);
-    socket.on("error", this.#failed);
-    socket.on("close", this.#gone);
+    // The listeners are shared by every socket and find this one through
+    // the socket: four closures per client are ten thousand times four.
+    (socket as OwnedSocket)[OWNER] = this;
+    socket.on("data", onData);
+    socket.on("end", onEnd);
+    socket.on("error", onError);
+    socket.on("close", onClose);
+  }
+
+  /** The client's address; made when first asked for (admission asks for every client). */
+  get remoteAddr(): Deno.NetAddr {
+    return this.#remote ??= netAddr(this.#socket.remoteAddress, this.#socket.remotePort);
+  }
+
+  /** The server's side; made when first asked for, which few services do. */
+  get localAddr(): Deno.NetAddr {
+    return this.#local ??= netAddr(this.#socket.localAddress, this.#socket.localPort);
   }
 
   /**
@@ -122,11 +159,15 @@ export class NodeTcpSocket {
    */
   readChunk(): Promise<Uint8Array | null> {
     const chunk = this.#chunks.shift();
-    if (chunk) return Promise.resolve(chunk);
+    if (chunk) {
+      this.#unread -= chunk.byteLength;
+      if (this.#paused && this.#unread < MAX_UNREAD) this.#resume();
+      return Promise.resolve(chunk);
+    }
     if (this.#failure) return Promise.reject(this.#failure);
     if (this.#ended || this.#closed) return Promise.resolve(null);
     this.#waiting = Promise.withResolvers();
-    this.#socket.resume();
+    if (this.#paused) this.#resume();
     return this.#waiting.promise;
   }
 
@@ -163,7 +204,12 @@ export class NodeTcpSocket {
     this.#settle();
   }
 
-  readonly #received = (data: Uint8Array): void => {
+  /**
+   * What the socket's `data` event brings: for the reader waiting, or kept.
+   *
+   * @param data The bytes, in a buffer of their own.
+   */
+  received(data: Uint8Array): void {
     // A plain view, not the Buffer: a service should not meet Buffer's
     // `slice`, which shares memory where Uint8Array's copies.
     const chunk = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
@@ -174,23 +220,39 @@ export class NodeTcpSocket {
       return;
     }
     this.#chunks.push(chunk);
-    this.#socket.pause();
-  };
+    this.#unread += chunk.byteLength;
+    if (this.#unread >= MAX_UNREAD) {
+      this.#paused = true;
+      this.#socket.pause();
+    }
+  }
 
-  readonly #inputEnded = (): void => {
+  #resume(): void {
+    this.#paused = false;
+    this.#socket.resume();
+  }
+
+  /** The socket's `end` event: the client ended its side. */
+  inputEnded(): void {
     this.#ended = true;
     this.#settle();
-  };
+  }
 
-  readonly #failed = (error: Error): void => {
+  /**
+   * The socket's `error` event.
+   *
+   * @param error Node's error, thrown to the reader as its `Deno.errors` class.
+   */
+  failed(error: Error): void {
     this.#failure ??= asDenoError(error);
     this.#settle();
-  };
+  }
 
-  readonly #gone = (): void => {
+  /** The socket's `close` event. */
+  gone(): void {
     this.#closed = true;
     this.#settle();
-  };
+  }
 
   /** Tells a waiting reader that no more chunks will come, and why. */
   #settle(): void {
