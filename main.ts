@@ -16,6 +16,7 @@ import { UsageError } from "./cli/flag.ts";
 import { printError, printLine } from "./cli/output.ts";
 import { serveCommand } from "./cli/serve.ts";
 import { VERSION } from "./lib/version.ts";
+import { CHILD_COMMAND, runProcessChild } from "./strategies/processes/child.ts";
 
 /**
  * Runs one command line and returns the exit status.
@@ -32,6 +33,10 @@ export async function main(args: string[]): Promise<number> {
         return await benchCommand(rest);
       case "serve":
         return await serveCommand(rest);
+      case CHILD_COMMAND:
+        // A compiled binary's `processes` child: the binary runs itself as one.
+        await runProcessChild();
+        return 0;
       case "--version":
         printLine(Deno.stdout, `servidor ${VERSION}`);
         return 0;

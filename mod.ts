@@ -83,7 +83,13 @@ export {
 } from "./lib/service.ts";
 export { writeAll, WriteError, type Writer } from "./lib/write_all.ts";
 export { LineFramer, LineTooLongError } from "./lib/line_framer.ts";
-export { createStrategy, type Mode, MODES, type StrategyName } from "./strategies/mod.ts";
+export {
+  createStrategy,
+  type Mode,
+  MODES,
+  type StrategyName,
+  type StrategyOptions,
+} from "./strategies/mod.ts";
 export {
   type LoadedService,
   loadService,
@@ -119,6 +125,7 @@ export {
 } from "./strategies/serve_mode.ts";
 export type { ReusePortSettings } from "./strategies/reuseport.ts";
 export type { WorkersOptions } from "./strategies/workers.ts";
+export type { ProcessesOptions } from "./strategies/processes.ts";
 export type { ServeControls, ServeSettings } from "./lib/settings.ts";
 export { SettingError } from "./lib/errors.ts";
 export { ServiceReloader } from "./services/reload.ts";

@@ -31,6 +31,7 @@ import { ServiceReloader } from "../services/reload.ts";
 import { DEFAULT_GRACE_MS } from "../lib/server.ts";
 import { loadServiceVersion, SERVICE_NAMES, SERVICES, serviceSpecifier } from "../services/mod.ts";
 import { MODES } from "../strategies/mod.ts";
+import { DEFAULT_MAX_PROCESSES } from "../strategies/processes.ts";
 import { DEFAULT_THREADS } from "../strategies/reuseport.ts";
 import { type ModeSettings, serveMode } from "../strategies/serve_mode.ts";
 import {
@@ -227,6 +228,14 @@ export const SERVE_FLAGS: readonly Flag<ServeCommandLine>[] = [
     set: (line, count) => void (line.settings.idleWorkers = count),
   }),
   valueFlag({
+    name: "max-processes",
+    placeholder: "N",
+    help: "processes: clients served at once, a process each; the next ones wait",
+    default: String(DEFAULT_MAX_PROCESSES),
+    parse: wholeNumber(1, 10_000),
+    set: (line, count) => void (line.settings.maxProcesses = count),
+  }),
+  valueFlag({
     name: "max-conns",
     placeholder: "N",
     help: `clients served at once; the next gets "ERR server busy"`,
@@ -294,7 +303,8 @@ export const SERVE_FLAGS: readonly Flag<ServeCommandLine>[] = [
   valueFlag({
     name: "handler-timeout",
     placeholder: "SECS",
-    help: "workers: terminate a handler stuck this long",
+    help: "workers, processes: stop a handler stuck this long (a Worker is cut\n" +
+      "off, its thread may spin on; a process is killed)",
     default: String(DEFAULT_HANDLER_TIMEOUT_MS / 1000),
     defaultNote: "0 = never",
     parse: seconds(86_400),

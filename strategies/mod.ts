@@ -6,6 +6,7 @@
 import type { Strategy } from "../lib/strategy.ts";
 import { poll } from "./poll.ts";
 import { single } from "./single.ts";
+import { createProcesses, type ProcessesOptions } from "./processes.ts";
 import { createWorkers, type WorkersOptions } from "./workers.ts";
 
 /**
@@ -15,10 +16,10 @@ import { createWorkers, type WorkersOptions } from "./workers.ts";
  * ```ts
  * import { MODES } from "./mod.ts";
  *
- * console.log(MODES.join(", ")); // single, poll, workers, reuseport
+ * console.log(MODES.join(", ")); // single, poll, workers, processes, reuseport
  * ```
  */
-export const MODES = ["single", "poll", "workers", "reuseport"] as const;
+export const MODES = ["single", "poll", "workers", "processes", "reuseport"] as const;
 /**
  * One of {@link MODES}.
  *
@@ -38,11 +39,20 @@ export type Mode = typeof MODES[number];
  */
 export type StrategyName = Exclude<Mode, "reuseport">;
 
+/** What {@link createStrategy} takes besides the name: the bounds of `workers` and `processes`. */
+export interface StrategyOptions extends WorkersOptions, ProcessesOptions {
+  /**
+   * The service as a `processes` child loads it: a built-in name, `exec`, or
+   * a module's URL. `processes` needs it; the others load nothing.
+   */
+  service?: string;
+}
+
 /**
  * Makes the strategy for a one-loop mode.
  *
- * @param name `single`, `poll` or `workers`.
- * @param options The `workers` strategy's bounds; the others have none.
+ * @param name `single`, `poll`, `workers` or `processes`.
+ * @param options The `workers` and `processes` strategies' bounds; the others have none.
  *
  * @example
  * ```ts
@@ -53,7 +63,7 @@ export type StrategyName = Exclude<Mode, "reuseport">;
  * assert.equal(createStrategy("poll").sequential, false);
  * ```
  */
-export function createStrategy(name: StrategyName, options: WorkersOptions = {}): Strategy {
+export function createStrategy(name: StrategyName, options: StrategyOptions = {}): Strategy {
   switch (name) {
     case "single":
       return single;
@@ -61,5 +71,10 @@ export function createStrategy(name: StrategyName, options: WorkersOptions = {})
       return poll;
     case "workers":
       return createWorkers(options);
+    case "processes":
+      if (options.service === undefined) {
+        throw new TypeError("processes needs the service its children load, by name or module");
+      }
+      return createProcesses(options, options.service);
   }
 }

@@ -30,6 +30,7 @@ import {
   type ReusePortSettings,
   serveReusePort,
 } from "./reuseport.ts";
+import { createProcesses, type ProcessesOptions, processesProblem } from "./processes.ts";
 import { createWorkers, type WorkersOptions } from "./workers.ts";
 
 /** Where the statistics go; any of them makes the server keep statistics. */
@@ -57,7 +58,7 @@ export interface StatsSettings {
  * };
  * ```
  */
-export interface ModeSettings extends ReusePortSettings, WorkersOptions {
+export interface ModeSettings extends ReusePortSettings, WorkersOptions, ProcessesOptions {
   /** Which strategy, or the `reuseport` topology. */
   mode: Mode;
   /** Where to listen. */
@@ -269,6 +270,10 @@ function checkSettings(settings: ModeSettings): void {
       throw new SettingError("ipv6Only", "IPv6 only is not available with reuseport");
     }
   }
+  if (mode === "processes") {
+    const problem = processesProblem();
+    if (problem) throw new SettingError("mode", problem);
+  }
   if (settings.proxyProtocol && listen.transport === "tls") {
     // The PROXY header comes before the TLS handshake, which Deno performs before we see a byte.
     throw new SettingError(
@@ -284,6 +289,11 @@ function strategyFor(mode: StrategyName, settings: ModeSettings): {
   workersAlive: (() => number) | undefined;
   workersStuck: (() => number) | undefined;
 } {
+  if (mode === "processes") {
+    // A child loads the service by its name or module, not the pinned copy only this process has.
+    const processes = createProcesses(settings, settings.service);
+    return { strategy: processes, workersAlive: () => processes.alive, workersStuck: () => 0 };
+  }
   if (mode !== "workers") {
     return { strategy: createStrategy(mode), workersAlive: undefined, workersStuck: undefined };
   }

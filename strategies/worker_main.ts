@@ -14,6 +14,7 @@ import { ConnectionClosedError, describeError, errorStack, isDisconnect } from "
 import { configureLogging } from "../lib/log.ts";
 import type { PeerInfo, Service, Session } from "../lib/service.ts";
 import { ServiceDriver } from "../lib/service_driver.ts";
+import { Credit } from "../lib/chat/credit.ts";
 import { loadService } from "../services/registry.ts";
 import {
   type FromWorker,
@@ -26,8 +27,15 @@ import { ByteRing } from "./workers/ring.ts";
 
 const encoder = new TextEncoder();
 
+/**
+ * Where messages to the main thread go: this Worker's own channel to its
+ * parent, or the port that the spawner (`workers/spawner.ts`) hands over
+ * when it, not the main thread, started this Worker.
+ */
+let toMain: { postMessage(message: FromWorker, transfer: Transferable[]): void } = self;
+
 function post(message: FromWorker, transfer: Transferable[] = []): void {
-  self.postMessage(message, transfer);
+  toMain.postMessage(message, transfer);
 }
 
 const SENT = Promise.resolve();
@@ -53,6 +61,8 @@ class RemoteSession implements Session {
   #draining = false;
   readonly #pendingWho = new Map<number, (peers: PeerInfo[]) => void>();
   #nextRequest = 0;
+  /** Broadcasts the main thread has not acknowledged; a full window makes the sender wait. */
+  readonly #credit = new Credit();
 
   constructor(opening: Extract<ToWorker, { type: "open" }>, output: ByteRing) {
     this.id = opening.id;
@@ -85,9 +95,16 @@ class RemoteSession implements Session {
     return this.send(`${text}\r\n`);
   }
 
-  broadcast(data: string | Uint8Array): void {
+  broadcast(data: string | Uint8Array): Promise<void> | undefined {
     const bytes = typeof data === "string" ? encoder.encode(data) : data.slice();
+    this.#credit.spend(bytes.byteLength);
     post({ type: "broadcast", bytes }, [bytes.buffer]);
+    return this.#credit.exhausted ? this.#credit.whenOpen() : undefined;
+  }
+
+  /** The main thread acknowledged broadcasts. */
+  credit(bytes: number): void {
+    this.#credit.grant(bytes);
   }
 
   setName(name: string): void {
@@ -140,6 +157,8 @@ class RemoteSession implements Session {
    */
   end(): void {
     this.#closing.abort();
+    // No acknowledgement comes for a client that is gone; a sender waiting on one would hang.
+    this.#credit.forgive();
     for (const answer of this.#pendingWho.values()) answer([]);
     this.#pendingWho.clear();
   }
@@ -297,14 +316,23 @@ async function finishSession(): Promise<void> {
   }
 }
 
-self.onmessage = (event: MessageEvent<ToWorker>) => {
+function onMessage(event: MessageEvent<ToWorker>): void {
   const message = event.data;
   switch (message.type) {
+    case "port":
+      // Started by the spawner: the main thread is at the other end of this port.
+      toMain = message.port;
+      message.port.onmessage = onMessage;
+      post({ type: "ready" });
+      break;
     case "open":
       enqueue(() => openSession(message));
       break;
     case "who":
       session?.answerWho(message.request, message.peers);
+      break;
+    case "credit":
+      session?.credit(message.bytes);
       break;
     case "closed":
       // Fail the waiting sends first, so a service blocked on one can finish.
@@ -312,6 +340,7 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
       enqueue(finishSession);
       break;
   }
-};
+}
 
+self.onmessage = onMessage;
 post({ type: "ready" });

@@ -72,10 +72,21 @@ export type ToWorker =
     /** Whether to time requests and report their durations (see `requests` below). */
     timeRequests: boolean;
   }
+  /**
+   * From the spawner that started this Worker (`workers/spawner.ts`), before
+   * anything else: the port to the main thread, which every later message
+   * comes through and every reply goes to.
+   */
+  | { type: "port"; port: MessagePort }
   /** The connection is gone; finish the service and report `finished`. */
   | { type: "closed" }
   /** The answer to a `who` request. */
-  | { type: "who"; request: number; peers: PeerInfo[] };
+  | { type: "who"; request: number; peers: PeerInfo[] }
+  /**
+   * `bytes` more of this client's broadcasts reached a room that is not
+   * behind: credit for more (`lib/chat/credit.ts`).
+   */
+  | { type: "credit"; bytes: number };
 
 /** From a Worker to the main thread. */
 export type FromWorker =

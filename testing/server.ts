@@ -60,9 +60,9 @@ export interface TestServerOptions
     Omit<ModeControls, "admission" | "shutdown" | "service"> {
   /**
    * A built-in's name, the path or URL of a module whose default export is a
-   * service, or a service itself. Workers (`workers`, `reuseport`) load their
-   * service by name or module, so they take a service object only when it is
-   * a built-in.
+   * service, or a service itself. Workers and child processes (`workers`,
+   * `reuseport`, `processes`) load their service by name or module, so they
+   * take a service object only when it is a built-in.
    */
   service: string | URL | Service;
   /** Where to listen; 127.0.0.1 port 0 over TCP unless given. */
@@ -83,7 +83,7 @@ function resolveService(
 ): { specifier: string; loaded: Service | undefined } {
   if (typeof service === "object" && !(service instanceof URL)) {
     const builtIn = Object.hasOwn(SERVICES, service.name) && SERVICES[service.name] === service;
-    if (!builtIn && (mode === "workers" || mode === "reuseport")) {
+    if (!builtIn && (mode === "workers" || mode === "processes" || mode === "reuseport")) {
       throw new TypeError(
         `${mode} loads the service in Workers, which cannot be handed the object ` +
           `"${service.name}": pass its module instead, e.g. ` +

@@ -1,6 +1,7 @@
 /** The small promises of the command line that a hostile run found broken. */
 import assert from "node:assert/strict";
 import { host, positiveSeconds, seconds } from "../cli/parse.ts";
+import { TestClient } from "../testing.ts";
 import { assertOneLineError, CliServer, runCli } from "./_helpers/cli.ts";
 
 Deno.test("seconds() rounds a positive duration below a millisecond up to one, never down to 0 (off)", () => {
@@ -56,4 +57,32 @@ Deno.test("a URL --service that cannot be loaded is one line from servidor", asy
     ours[0]!,
     /^servidor: --service: cannot load service module .*missing\.ts: .*refused/,
   );
+});
+
+Deno.test("the CLI with --idle-timeout=0.0001 closes a silent client, not never", async () => {
+  await using server = await CliServer.start(["--service=echo", "--idle-timeout=0.0001"]);
+  using client = await TestClient.connect(server.port);
+  // Rounded to 0, the timeout was off and this read waited for ever; the cap only bounds the test.
+  let cap: ReturnType<typeof setTimeout> | undefined;
+  const capped = new Promise<string>((resolve) =>
+    cap = setTimeout(() => resolve("(no line in 60 s)"), 60_000)
+  );
+  try {
+    // echo is a byte service: it is closed without a notice line.
+    assert.equal(await Promise.race([client.readLine(), capped]), null);
+  } finally {
+    clearTimeout(cap);
+  }
+});
+
+Deno.test("the CLI with --handler-timeout=0.0004 cuts off a long compute request under workers, not never", async () => {
+  await using server = await CliServer.start([
+    "--mode=workers",
+    "--service=compute",
+    "--handler-timeout=0.0004",
+  ]);
+  using client = await TestClient.connect(server.port);
+  await client.send("sha256 1000000 x\n");
+  // Rounded to 0, the timeout was off and the hash came back.
+  assert.equal(await client.readLine(), "ERR internal error");
 });

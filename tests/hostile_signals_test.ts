@@ -4,6 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { TestClient } from "../testing.ts";
+import { MAX_ROUNDS } from "../services/compute.ts";
+import { DEFAULT_HANDLER_TIMEOUT_MS } from "../strategies/workers.ts";
 import { CliServer } from "./_helpers/cli.ts";
 
 for (const config of [false, true]) {
@@ -81,4 +83,19 @@ Deno.test("poll: a second signal while compute runs exits right after the runnin
   const answers = await answersUntilClosed(client);
   assert.ok(answers.length + 1 < PIPELINED, `${answers.length + 1} of ${PIPELINED} answered`);
   assert.equal((await server.exited()).code, 130);
+});
+
+Deno.test("compute refuses more than MAX_ROUNDS rounds, the bound that keeps its largest request inside the default handler timeout", async () => {
+  await using server = await CliServer.start(["--service=compute"]);
+  using client = await TestClient.connect(server.port);
+  // 10,000,000 rounds took ~25 s here, near the 30 s default; the bound is a tenth of that.
+  assert.equal(MAX_ROUNDS, 1_000_000);
+  assert.ok(DEFAULT_HANDLER_TIMEOUT_MS >= 30_000);
+  await client.send(`sha256 ${MAX_ROUNDS + 1} x\nsha256 10000000 x\n`);
+  for (let i = 0; i < 2; i++) {
+    assert.equal(
+      await client.readLine(),
+      `ERR usage: sha256 ROUNDS TEXT (ROUNDS from 1 to ${MAX_ROUNDS})`,
+    );
+  }
 });

@@ -4,10 +4,11 @@
  */
 import assert from "node:assert/strict";
 import { WorkerPool } from "../strategies/workers/pool.ts";
+import type { SpawnedWorker } from "../strategies/workers/spawner.ts";
 import { eventually } from "./_helpers/tools.ts";
 
 /** Takes `count` Workers from the pool at once, as that many clients arriving together would. */
-async function acquireAll(pool: WorkerPool, count: number): Promise<Worker[]> {
+async function acquireAll(pool: WorkerPool, count: number): Promise<SpawnedWorker[]> {
   const workers = await Promise.all(Array.from({ length: count }, () => pool.acquire()));
   return workers.map((worker) => {
     assert.ok(worker, "the pool lent no Worker");
@@ -41,7 +42,7 @@ Deno.test("the pool starts no more Workers than --max-workers, and makes the nex
     await pool.prestart();
     assert.equal(pool.alive, 2);
     const [a] = await acquireAll(pool, 2);
-    let third: Worker | undefined;
+    let third: SpawnedWorker | undefined;
     const waiting = pool.acquire().then((worker) => third = worker);
     assert.equal(pool.waiting, 1);
     assert.equal(third, undefined);

@@ -34,12 +34,13 @@ const HEAVY_TARGET_QUICK_MS = 500;
 
 /**
  * The servidor specs for the compute service: poll (hashes on the event
- * loop), workers (a thread per client) and reuseport (a poll loop per core).
+ * loop), workers (a thread per client), processes (a process per client)
+ * and reuseport (a poll loop per core).
  */
 function computeSpecs(servers: ServerSpec[]): ServerSpec[] {
   return servers
     .filter((spec) =>
-      spec.group === "servidor" && ["poll", "workers", "reuseport"].includes(spec.id)
+      spec.group === "servidor" && ["poll", "workers", "processes", "reuseport"].includes(spec.id)
     )
     .map((spec) => ({
       ...spec,

@@ -33,6 +33,7 @@ export const SERVER_IDS = [
   "poll-deno-conn",
   "workers",
   "workers-tuned",
+  "processes",
   "reuseport",
   "c-epoll",
   "node-net",
@@ -152,7 +153,13 @@ export function serverSpecs(tools: Tools, notes: string[]): ServerSpec[] {
   const deno = Deno.execPath();
   const main = MAIN_TS.pathname;
   if (tools.servidor) {
-    const modes = ["single", "poll", "workers", ...(tools.reuseport ? ["reuseport"] : [])];
+    const modes = [
+      "single",
+      "poll",
+      "workers",
+      "processes",
+      ...(tools.reuseport ? ["reuseport"] : []),
+    ];
     // Each strategy runs as a user types it: `deno run --allow-net main.ts`
     // and default flags. `workers-tuned` is workers with a ready Worker for
     // every connection of the churn scenario, the figure beside the default.
@@ -173,6 +180,8 @@ export function serverSpecs(tools: Tools, notes: string[]): ServerSpec[] {
         args: [
           "run",
           "--allow-net",
+          // A process per client: the one mode that needs to run one.
+          ...(mode === "processes" ? ["--allow-run"] : []),
           main,
           "serve",
           `--mode=${mode}`,

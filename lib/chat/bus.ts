@@ -27,6 +27,11 @@ export type BusEvent =
   | { type: "hello"; node: string }
   /** Every client of one node, replacing what was known about it. */
   | { type: "members"; node: string; peers: PeerInfo[] }
+  /**
+   * `bytes` more of node `to`'s broadcasts were delivered to this node's
+   * clients, which are not behind (see `credit.ts`); other nodes ignore it.
+   */
+  | { type: "ack"; node: string; to: string; bytes: number }
   /** A node stopped: forget its clients. */
   | { type: "goodbye"; node: string };
 

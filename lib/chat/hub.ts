@@ -13,6 +13,7 @@
  * @module
  */
 import { type Bus, type BusEvent, localBus } from "./bus.ts";
+import { Acknowledgements, Credit } from "./credit.ts";
 import type { Connection } from "../connection.ts";
 import { logger } from "../log.ts";
 import type { PeerInfo } from "../service.ts";
@@ -41,6 +42,15 @@ export const PAUSE_BACKLOG = 64 * 1024;
  */
 export const SLOW_READER_MS = 5_000;
 
+/**
+ * How long a sender waits for another node to acknowledge its broadcasts
+ * (`credit.ts`). A live node holds its acknowledgements back only while its
+ * clients catch up, and drops those that have not after
+ * {@link SLOW_READER_MS}; one silent for twice that is not coming back (a
+ * Worker that died), and its room is no longer waited for.
+ */
+export const CREDIT_TIMEOUT_MS = 2 * SLOW_READER_MS;
+
 /** A node not heard from for this many heartbeats is taken for dead. */
 const MISSED_HEARTBEATS = 3;
 
@@ -57,6 +67,8 @@ interface Member {
 interface RemoteNode {
   peers: Map<number, PeerInfo>;
   heardAt: number;
+  /** This node's broadcasts on their way to that node, unacknowledged. */
+  credit: Credit;
 }
 
 /**
@@ -78,6 +90,8 @@ export class Hub {
   readonly #remote = new Map<string, RemoteNode>();
   readonly #unsubscribe: () => void;
   readonly #heartbeat: ReturnType<typeof setInterval> | undefined;
+  /** Other nodes' broadcasts delivered here, acknowledged unless this node's clients are behind. */
+  readonly #acknowledgements: Acknowledgements<string>;
   #closed = false;
 
   readonly #departed: ((peer: PeerInfo) => string) | undefined;
@@ -92,6 +106,9 @@ export class Hub {
   constructor(bus: Bus = localBus, departed?: (peer: PeerInfo) => string) {
     this.#bus = bus;
     this.#departed = departed;
+    this.#acknowledgements = new Acknowledgements((to, bytes) => {
+      this.#publish({ type: "ack", node: bus.node, to, bytes });
+    });
     this.#unsubscribe = bus.subscribe((event) => this.#hear(event));
     if (bus === localBus) return;
     bus.publish({ type: "hello", node: bus.node });
@@ -133,19 +150,63 @@ export class Hub {
 
   /**
    * Queues bytes to every client but the sender, here and on every other
-   * node. It returns at once unless a client of this node is now
-   * {@link PAUSE_BACKLOG} behind: then the promise resolves once those have
-   * caught up, or have been dropped as slow readers after
-   * {@link SLOW_READER_MS}. A sender that awaits it reads no faster than its
-   * room.
+   * node. It returns at once unless the room is behind: a client of this
+   * node is now {@link PAUSE_BACKLOG} behind, or another node has not
+   * acknowledged a whole window of this node's broadcasts (its clients are
+   * behind). Then the promise resolves once those clients have caught up, or
+   * have been dropped as slow readers after {@link SLOW_READER_MS}, and the
+   * other nodes have acknowledged (or stayed silent for
+   * {@link CREDIT_TIMEOUT_MS}). A sender that awaits it reads no faster than
+   * its room, on every node.
    *
    * @param fromId The sender's connection id.
    * @param bytes Shared by every recipient, so the caller must not reuse them.
    */
   broadcast(fromId: number, bytes: Uint8Array): Promise<void> | undefined {
     const behind = this.#deliver(fromId, bytes);
+    if (this.#bus === localBus) return behind.length > 0 ? this.#waitFor(behind) : undefined;
     this.#publish({ type: "broadcast", node: this.#bus.node, bytes });
+    const waits: Promise<void>[] = [];
+    if (behind.length > 0) waits.push(this.#waitFor(behind));
+    const exhausted: [string, Credit][] = [];
+    for (const [node, { credit }] of this.#remote) {
+      credit.spend(bytes.byteLength);
+      if (credit.exhausted) exhausted.push([node, credit]);
+    }
+    if (exhausted.length > 0) waits.push(this.#waitForCredit(exhausted));
+    if (waits.length < 2) return waits[0];
+    return Promise.all(waits).then(() => {});
+  }
+
+  /**
+   * Resolves once every client of this node now {@link PAUSE_BACKLOG} behind
+   * has caught up or been dropped; `undefined` when none is behind.
+   */
+  caughtUp(): Promise<void> | undefined {
+    const behind = [...this.#members.values()]
+      .map((member) => member.connection)
+      .filter((connection) => !connection.closed && connection.queuedCost > PAUSE_BACKLOG);
     return behind.length > 0 ? this.#waitFor(behind) : undefined;
+  }
+
+  /** Waits for other nodes to acknowledge; writes off those silent for {@link CREDIT_TIMEOUT_MS}. */
+  async #waitForCredit(exhausted: [string, Credit][]): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<void>((resolve) => timer = setTimeout(resolve, CREDIT_TIMEOUT_MS));
+    await Promise.race([Promise.all(exhausted.map(([, credit]) => credit.whenOpen())), late]);
+    clearTimeout(timer);
+    for (const [node, credit] of exhausted) {
+      if (!credit.exhausted) continue;
+      log.warn(
+        "node {node} acknowledged none of {bytes} broadcast bytes in {seconds} s; not waiting for it",
+        {
+          node,
+          bytes: credit.outstanding,
+          seconds: CREDIT_TIMEOUT_MS / 1000,
+        },
+      );
+      credit.forgive();
+    }
   }
 
   /** Waits for clients that fell behind to catch up; drops those that do not in time. */
@@ -172,7 +233,15 @@ export class Hub {
     clearInterval(this.#heartbeat);
     this.#publish({ type: "goodbye", node: this.#bus.node });
     this.#unsubscribe();
-    this.#remote.clear();
+    this.#acknowledgements.close();
+    for (const node of this.#remote.keys()) this.#forget(node);
+  }
+
+  /** Forgets a node and lets this node's senders stop waiting for it. */
+  #forget(node: string): void {
+    this.#remote.get(node)?.credit.forgive();
+    this.#remote.delete(node);
+    this.#acknowledgements.forget(node);
   }
 
   #publish(event: BusEvent): void {
@@ -210,7 +279,7 @@ export class Hub {
     const deadline = performance.now() - MISSED_HEARTBEATS * period;
     for (const [node, known] of this.#remote) {
       if (known.heardAt >= deadline) continue;
-      this.#remote.delete(node);
+      this.#forget(node);
       log.warn("node {node} fell silent; forgetting its {count} clients", {
         node,
         count: known.peers.size,
@@ -228,18 +297,27 @@ export class Hub {
     // Some buses (Redis) hand a node its own events back.
     if (event.node === this.#bus.node || this.#closed) return;
     if (event.type === "goodbye") {
-      this.#remote.delete(event.node);
+      this.#forget(event.node);
       return;
     }
     let known = this.#remote.get(event.node);
     if (!known) {
-      known = { peers: new Map(), heardAt: 0 };
+      known = { peers: new Map(), heardAt: 0, credit: new Credit() };
       this.#remote.set(event.node, known);
     }
     known.heardAt = performance.now();
     switch (event.type) {
-      case "broadcast":
-        this.#deliver(undefined, event.bytes);
+      case "broadcast": {
+        // Delivered at once; acknowledged only once no client here is behind,
+        // which is what holds the sender back on its own node.
+        if (this.#deliver(undefined, event.bytes).length > 0) {
+          this.#acknowledgements.holdWhile(() => this.caughtUp());
+        }
+        this.#acknowledgements.received(event.node, event.bytes.byteLength);
+        break;
+      }
+      case "ack":
+        if (event.to === this.#bus.node) known.credit.grant(event.bytes);
         break;
       case "join":
         known.peers.set(event.peer.id, event.peer);

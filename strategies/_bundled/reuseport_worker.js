@@ -34809,10 +34809,6 @@ var log2 = logger("connection");
 var Connection = class {
   /** Unique within one server. */
   id;
-  /** The client's address as the socket reports it. */
-  remoteAddr;
-  /** The server's side of the connection. */
-  localAddr;
   /** When it was accepted, from `performance.now()`. */
   openedAt = performance.now();
   /** When a byte last moved either way, from `performance.now()`; for the idle timeout. */
@@ -34853,8 +34849,14 @@ var Connection = class {
   constructor(conn, id) {
     this.#conn = conn;
     this.id = id;
-    this.remoteAddr = conn.remoteAddr;
-    this.localAddr = conn.localAddr;
+  }
+  /** The client's address as the socket reports it. */
+  get remoteAddr() {
+    return this.#conn.remoteAddr;
+  }
+  /** The server's side of the connection. */
+  get localAddr() {
+    return this.#conn.localAddr;
   }
   /** The client's address, e.g. `127.0.0.1:51234`; formatted when first asked for. */
   get peer() {
@@ -34947,19 +34949,25 @@ var Connection = class {
       return Promise.resolve(unread);
     }
     const conn = this.#conn;
-    if ("readChunk" in conn) return conn.readChunk().then(this.#afterChunk, this.#readFailed);
+    const failed = this.#readFailed ??= (error) => this.#failedRead(error);
+    if ("readChunk" in conn) {
+      return conn.readChunk().then(this.#afterChunk ??= (chunk) => this.#countChunk(chunk), failed);
+    }
     const buffer = this.#readBuffer ??= new Uint8Array(INITIAL_READ_BUFFER);
-    return conn.read(buffer).then(this.#afterRead, this.#readFailed);
+    return conn.read(buffer).then(this.#afterRead ??= (n) => this.#countRead(n), failed);
   }
+  #afterChunk;
+  #afterRead;
+  #readFailed;
   /** Counts a chunk that a {@link ChunkSocket} received. */
-  #afterChunk = (chunk) => {
+  #countChunk(chunk) {
     if (chunk === null) return null;
     this.bytesIn += chunk.byteLength;
     this.lastActiveAt = performance.now();
     return chunk;
-  };
+  }
   /** Counts what a read brought and grows the buffer when it came back full. */
-  #afterRead = (n) => {
+  #countRead(n) {
     const buffer = this.#readBuffer;
     if (n === null || !buffer) return null;
     this.bytesIn += n;
@@ -34968,9 +34976,9 @@ var Connection = class {
       this.#readBuffer = new Uint8Array(buffer.byteLength * 2);
     }
     return buffer.subarray(0, n);
-  };
+  }
   /** A read that fails because the client left ends the input; any other failure is thrown. */
-  #readFailed = (error) => {
+  #failedRead(error) {
     if (this.#closed) return null;
     if (isDisconnect(error)) {
       this.#wentAway(error);
@@ -34978,7 +34986,7 @@ var Connection = class {
       return null;
     }
     throw error;
-  };
+  }
   /**
    * Queues bytes behind earlier writes and resolves once they are all written.
    *
@@ -35024,13 +35032,12 @@ var Connection = class {
   }
   #enqueue(written) {
     this.#pendingWrites++;
-    this.#writeTail = written.then(this.#settled, this.#settled);
+    const settled = this.#settled ??= () => void this.#pendingWrites--;
+    this.#writeTail = written.then(settled, settled);
     return written;
   }
-  /** Counts a finished write, well or not; bound once so each write reuses it. */
-  #settled = () => {
-    this.#pendingWrites--;
-  };
+  /** Counts a finished write, well or not; made at the first write, then reused by each. */
+  #settled;
   async #writeNow(bytes) {
     try {
       if (this.closed) throw new ConnectionClosedError(this.peer);
@@ -35109,11 +35116,124 @@ var Connection = class {
 // lib/server.ts
 init_errors();
 
+// lib/chat/credit.ts
+var CREDIT_WINDOW = 32 * 1024;
+var ACK_EVERY = CREDIT_WINDOW / 4;
+var Credit = class {
+  #outstanding = 0;
+  #opened;
+  /** Whether the window is full: the sender should wait for {@link whenOpen}. */
+  get exhausted() {
+    return this.#outstanding >= CREDIT_WINDOW;
+  }
+  /** Bytes sent and not yet acknowledged. */
+  get outstanding() {
+    return this.#outstanding;
+  }
+  /**
+   * Counts bytes sent.
+   *
+   * @param bytes How many.
+   */
+  spend(bytes) {
+    this.#outstanding += bytes;
+  }
+  /**
+   * Counts bytes the other side acknowledged, and wakes a waiting sender once there is room.
+   *
+   * @param bytes How many.
+   */
+  grant(bytes) {
+    this.#outstanding = Math.max(0, this.#outstanding - bytes);
+    if (!this.exhausted) this.#open();
+  }
+  /** Writes off everything outstanding: the other side is gone, or will never answer. */
+  forgive() {
+    this.#outstanding = 0;
+    this.#open();
+  }
+  /** Resolves once the window has room; at once if it has now. */
+  whenOpen() {
+    if (!this.exhausted) return Promise.resolve();
+    return (this.#opened ??= Promise.withResolvers()).promise;
+  }
+  #open() {
+    this.#opened?.resolve();
+    this.#opened = void 0;
+  }
+};
+var Acknowledgements = class {
+  #pending = /* @__PURE__ */ new Map();
+  #acknowledge;
+  #holding = false;
+  #closed = false;
+  /**
+   * @param acknowledge Tells a sending thread that `bytes` more of its broadcasts were delivered.
+   */
+  constructor(acknowledge) {
+    this.#acknowledge = acknowledge;
+  }
+  /**
+   * Counts bytes delivered from `from`; acknowledges them once there are
+   * {@link ACK_EVERY} of them, unless held. Less than that never holds a
+   * sender up: it waits only with a whole window outstanding.
+   *
+   * @param from The sending thread.
+   * @param bytes How many.
+   */
+  received(from, bytes) {
+    const pending = (this.#pending.get(from) ?? 0) + bytes;
+    if (this.#holding || pending < ACK_EVERY) {
+      this.#pending.set(from, pending);
+      return;
+    }
+    this.#pending.delete(from);
+    if (!this.#closed) this.#acknowledge(from, pending);
+  }
+  /**
+   * Holds every acknowledgement while clients here are behind: `behind`
+   * returns a promise that settles once those behind now have caught up or
+   * been dropped, or `undefined` when none is. It is asked again each time
+   * (others may have fallen behind meanwhile), and once it says none,
+   * everything held is acknowledged. Already holding, this does nothing.
+   *
+   * @param behind The wait for the clients behind now, or `undefined`.
+   * @param first A wait to hold for before `behind` is first asked, if one is known.
+   */
+  holdWhile(behind, first) {
+    if (this.#holding || this.#closed) return;
+    let known = first;
+    const release = () => {
+      const again = this.#closed ? void 0 : known ?? behind();
+      known = void 0;
+      if (again) {
+        this.#holding = true;
+        again.then(release, release);
+        return;
+      }
+      this.#holding = false;
+      for (const [to, bytes] of this.#pending) if (!this.#closed) this.#acknowledge(to, bytes);
+      this.#pending.clear();
+    };
+    release();
+  }
+  /** Forgets what `from` sent: it is gone. */
+  forget(from) {
+    this.#pending.delete(from);
+  }
+  /** Acknowledges nothing more, ever: the edge is gone. */
+  close() {
+    this.#closed = true;
+    this.#pending.clear();
+  }
+};
+
 // lib/chat/hub.ts
 init_log();
 var MAX_BROADCAST_BACKLOG = 1024 * 1024;
 var PAUSE_BACKLOG = 64 * 1024;
 var SLOW_READER_MS = 5e3;
+var CREDIT_TIMEOUT_MS = 2 * SLOW_READER_MS;
 var MISSED_HEARTBEATS = 3;
 var log3 = logger("hub");
 var encoder3 = new TextEncoder();
@@ -35123,6 +35243,8 @@ var Hub = class {
   #remote = /* @__PURE__ */ new Map();
   #unsubscribe;
   #heartbeat;
+  /** Other nodes' broadcasts delivered here, acknowledged unless this node's clients are behind. */
+  #acknowledgements;
   #closed = false;
   #departed;
   /**
@@ -35135,6 +35257,14 @@ var Hub = class {
   constructor(bus = localBus, departed) {
     this.#bus = bus;
     this.#departed = departed;
+    this.#acknowledgements = new Acknowledgements((to, bytes) => {
+      this.#publish({
+        type: "ack",
+        node: bus.node,
+        to,
+        bytes
+      });
+    });
     this.#unsubscribe = bus.subscribe((event) => this.#hear(event));
     if (bus === localBus) return;
     bus.publish({
@@ -35197,23 +35327,69 @@ var Hub = class {
   }
   /**
    * Queues bytes to every client but the sender, here and on every other
-   * node. It returns at once unless a client of this node is now
-   * {@link PAUSE_BACKLOG} behind: then the promise resolves once those have
-   * caught up, or have been dropped as slow readers after
-   * {@link SLOW_READER_MS}. A sender that awaits it reads no faster than its
-   * room.
+   * node. It returns at once unless the room is behind: a client of this
+   * node is now {@link PAUSE_BACKLOG} behind, or another node has not
+   * acknowledged a whole window of this node's broadcasts (its clients are
+   * behind). Then the promise resolves once those clients have caught up, or
+   * have been dropped as slow readers after {@link SLOW_READER_MS}, and the
+   * other nodes have acknowledged (or stayed silent for
+   * {@link CREDIT_TIMEOUT_MS}). A sender that awaits it reads no faster than
+   * its room, on every node.
    *
    * @param fromId The sender's connection id.
    * @param bytes Shared by every recipient, so the caller must not reuse them.
    */
   broadcast(fromId, bytes) {
     const behind = this.#deliver(fromId, bytes);
+    if (this.#bus === localBus) return behind.length > 0 ? this.#waitFor(behind) : void 0;
     this.#publish({
       type: "broadcast",
       node: this.#bus.node,
       bytes
     });
+    const waits = [];
+    if (behind.length > 0) waits.push(this.#waitFor(behind));
+    const exhausted = [];
+    for (const [node, { credit }] of this.#remote) {
+      credit.spend(bytes.byteLength);
+      if (credit.exhausted) exhausted.push([
+        node,
+        credit
+      ]);
+    }
+    if (exhausted.length > 0) waits.push(this.#waitForCredit(exhausted));
+    if (waits.length < 2) return waits[0];
+    return Promise.all(waits).then(() => {
+    });
+  }
+  /**
+   * Resolves once every client of this node now {@link PAUSE_BACKLOG} behind
+   * has caught up or been dropped; `undefined` when none is behind.
+   */
+  caughtUp() {
+    const behind = [
+      ...this.#members.values()
+    ].map((member) => member.connection).filter((connection) => !connection.closed && connection.queuedCost > PAUSE_BACKLOG);
     return behind.length > 0 ? this.#waitFor(behind) : void 0;
+  }
+  /** Waits for other nodes to acknowledge; writes off those silent for {@link CREDIT_TIMEOUT_MS}. */
+  async #waitForCredit(exhausted) {
+    let timer;
+    const late = new Promise((resolve) => timer = setTimeout(resolve, CREDIT_TIMEOUT_MS));
+    await Promise.race([
+      Promise.all(exhausted.map(([, credit]) => credit.whenOpen())),
+      late
+    ]);
+    clearTimeout(timer);
+    for (const [node, credit] of exhausted) {
+      if (!credit.exhausted) continue;
+      log3.warn("node {node} acknowledged none of {bytes} broadcast bytes in {seconds} s; not waiting for it", {
+        node,
+        bytes: credit.outstanding,
+        seconds: CREDIT_TIMEOUT_MS / 1e3
+      });
+      credit.forgive();
+    }
   }
   /** Waits for clients that fell behind to catch up; drops those that do not in time. */
   async #waitFor(behind) {
@@ -35244,7 +35420,14 @@ var Hub = class {
       node: this.#bus.node
     });
     this.#unsubscribe();
-    this.#remote.clear();
+    this.#acknowledgements.close();
+    for (const node of this.#remote.keys()) this.#forget(node);
+  }
+  /** Forgets a node and lets this node's senders stop waiting for it. */
+  #forget(node) {
+    this.#remote.get(node)?.credit.forgive();
+    this.#remote.delete(node);
+    this.#acknowledgements.forget(node);
   }
   #publish(event) {
     if (!this.#closed || event.type === "goodbye") this.#bus.publish(event);
@@ -35284,7 +35467,7 @@ var Hub = class {
     const deadline = performance.now() - MISSED_HEARTBEATS * period;
     for (const [node, known] of this.#remote) {
       if (known.heardAt >= deadline) continue;
-      this.#remote.delete(node);
+      this.#forget(node);
       log3.warn("node {node} fell silent; forgetting its {count} clients", {
         node,
         count: known.peers.size
@@ -35299,21 +35482,29 @@ var Hub = class {
   #hear(event) {
     if (event.node === this.#bus.node || this.#closed) return;
     if (event.type === "goodbye") {
-      this.#remote.delete(event.node);
+      this.#forget(event.node);
       return;
     }
     let known = this.#remote.get(event.node);
     if (!known) {
       known = {
         peers: /* @__PURE__ */ new Map(),
-        heardAt: 0
+        heardAt: 0,
+        credit: new Credit()
       };
       this.#remote.set(event.node, known);
     }
     known.heardAt = performance.now();
     switch (event.type) {
-      case "broadcast":
-        this.#deliver(void 0, event.bytes);
+      case "broadcast": {
+        if (this.#deliver(void 0, event.bytes).length > 0) {
+          this.#acknowledgements.holdWhile(() => this.caughtUp());
+        }
+        this.#acknowledgements.received(event.node, event.bytes.byteLength);
+        break;
+      }
+      case "ack":
+        if (event.to === this.#bus.node) known.credit.grant(event.bytes);
         break;
       case "join":
         known.peers.set(event.peer.id, event.peer);

@@ -2911,6 +2911,53 @@ var ServiceDriver = class {
   }
 };
 
+// lib/chat/credit.ts
+var CREDIT_WINDOW = 32 * 1024;
+var ACK_EVERY = CREDIT_WINDOW / 4;
+var Credit = class {
+  #outstanding = 0;
+  #opened;
+  /** Whether the window is full: the sender should wait for {@link whenOpen}. */
+  get exhausted() {
+    return this.#outstanding >= CREDIT_WINDOW;
+  }
+  /** Bytes sent and not yet acknowledged. */
+  get outstanding() {
+    return this.#outstanding;
+  }
+  /**
+   * Counts bytes sent.
+   *
+   * @param bytes How many.
+   */
+  spend(bytes) {
+    this.#outstanding += bytes;
+  }
+  /**
+   * Counts bytes the other side acknowledged, and wakes a waiting sender once there is room.
+   *
+   * @param bytes How many.
+   */
+  grant(bytes) {
+    this.#outstanding = Math.max(0, this.#outstanding - bytes);
+    if (!this.exhausted) this.#open();
+  }
+  /** Writes off everything outstanding: the other side is gone, or will never answer. */
+  forgive() {
+    this.#outstanding = 0;
+    this.#open();
+  }
+  /** Resolves once the window has room; at once if it has now. */
+  whenOpen() {
+    if (!this.exhausted) return Promise.resolve();
+    return (this.#opened ??= Promise.withResolvers()).promise;
+  }
+  #open() {
+    this.#opened?.resolve();
+    this.#opened = void 0;
+  }
+};
+
 // lib/service.ts
 function serviceProblems(value) {
   if (typeof value !== "object" || value === null) return [
@@ -3711,8 +3758,9 @@ var ByteRing = class _ByteRing {
 
 // strategies/worker_main.ts
 var encoder2 = new TextEncoder();
+var toMain = self;
 function post(message, transfer = []) {
-  self.postMessage(message, transfer);
+  toMain.postMessage(message, transfer);
 }
 var SENT = Promise.resolve();
 var RemoteSession = class {
@@ -3727,6 +3775,8 @@ var RemoteSession = class {
   #draining = false;
   #pendingWho = /* @__PURE__ */ new Map();
   #nextRequest = 0;
+  /** Broadcasts the main thread has not acknowledged; a full window makes the sender wait. */
+  #credit = new Credit();
   constructor(opening, output) {
     this.id = opening.id;
     this.peer = opening.peer;
@@ -3758,12 +3808,18 @@ var RemoteSession = class {
   }
   broadcast(data) {
     const bytes = typeof data === "string" ? encoder2.encode(data) : data.slice();
+    this.#credit.spend(bytes.byteLength);
     post({
       type: "broadcast",
       bytes
     }, [
       bytes.buffer
     ]);
+    return this.#credit.exhausted ? this.#credit.whenOpen() : void 0;
+  }
+  /** The main thread acknowledged broadcasts. */
+  credit(bytes) {
+    this.#credit.grant(bytes);
   }
   setName(name) {
     post({
@@ -3819,6 +3875,7 @@ var RemoteSession = class {
    */
   end() {
     this.#closing.abort();
+    this.#credit.forgive();
     for (const answer of this.#pendingWho.values()) answer([]);
     this.#pendingWho.clear();
   }
@@ -3948,21 +4005,32 @@ async function finishSession() {
     });
   }
 }
-self.onmessage = (event) => {
+function onMessage(event) {
   const message = event.data;
   switch (message.type) {
+    case "port":
+      toMain = message.port;
+      message.port.onmessage = onMessage;
+      post({
+        type: "ready"
+      });
+      break;
     case "open":
       enqueue(() => openSession(message));
       break;
     case "who":
       session?.answerWho(message.request, message.peers);
       break;
+    case "credit":
+      session?.credit(message.bytes);
+      break;
     case "closed":
       session?.gone();
       enqueue(finishSession);
       break;
   }
-};
+}
+self.onmessage = onMessage;
 post({
   type: "ready"
 });

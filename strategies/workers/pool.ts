@@ -24,8 +24,8 @@
  *
  * @module
  */
-import type { FromWorker } from "../worker_protocol.ts";
 import { workerScriptUrl } from "../worker_script.ts";
+import { type SpawnedWorker, WorkerSpawner } from "./spawner.ts";
 
 /**
  * How long ready Workers beyond the floor are kept with nothing needing them.
@@ -43,22 +43,44 @@ export const DEFAULT_QUIET_MS = 10_000;
 export const WORKER_DESCRIPTORS = 16;
 
 /**
- * Workers started at once. Starting one is CPU work (a thread, an isolate,
- * compiling its modules), so more at once than there are cores only makes
- * each slower; a client that finds no ready Worker waits for the first one
- * that is ready or freed, whichever comes first, rather than for its own.
+ * Descriptors that must be known free for a Worker to be started off the
+ * main thread (see `spawner.ts`); with fewer, it is started on the main
+ * thread, where no accept can come between the check and the start. The
+ * margin is for the connections the main thread may accept while another
+ * thread starts a Worker. Probing for this many costs milliseconds, so a
+ * probe's answer is kept and spent: {@link CLIENT_DESCRIPTORS} for every
+ * client that comes and {@link WORKER_DESCRIPTORS} for every Worker started,
+ * until less than {@link ASIDE_MARGIN} of it is left and the next start
+ * probes again.
  */
-export const CONCURRENT_STARTS: number = Math.max(1, navigator.hardwareConcurrency || 1);
+export const ASIDE_DESCRIPTORS = 256;
+/** What must be left of {@link ASIDE_DESCRIPTORS}, as the pool counts, to start a Worker off the main thread. */
+export const ASIDE_MARGIN = 128;
+/** Descriptors a client may take: its socket, and the three pipes of a program under exec. */
+export const CLIENT_DESCRIPTORS = 4;
 
 /**
- * How long a client waits for a busy Worker to come back before one is
- * started for it. Under churn (connect, one request, close, connect again)
- * the next client is often accepted a moment before the last one's Worker
- * is free; starting a Worker at once would keep up to twice the Workers the
- * load needs, each started at the cost of tens of milliseconds of the main
- * thread and 9 MiB. A Worker comes back within a millisecond or two of its
- * client leaving; a real burst of new clients pays this once, beside the
- * hundreds of milliseconds that starting its Workers takes.
+ * Workers started at once: four a core. Starting one is CPU work (a thread,
+ * an isolate, compiling its modules), and its client gets nothing until it
+ * is done, while the clients that have a Worker keep the cores busy; with
+ * the main thread free (see `spawner.ts`), a few starts a core get the
+ * waiting clients their share of the CPU instead of the leftovers. A client
+ * that finds no ready Worker waits for the first one that is ready or freed,
+ * whichever comes first, rather than for its own.
+ */
+export const CONCURRENT_STARTS: number = 4 * Math.max(1, navigator.hardwareConcurrency || 1);
+
+/**
+ * The least time a client waits for a busy Worker to come back before one
+ * is started for it; the pool waits as long as starting a Worker has lately
+ * taken, if that is longer. Under churn (connect, one request, close,
+ * connect again) the next client is often accepted a moment before the last
+ * one's Worker is free; starting a Worker at once would keep up to twice the
+ * Workers the load needs, each costing a start and 9 MiB, and on a loaded
+ * machine the starts slow everything down further, so that more clients
+ * wait and more Workers start. Waiting as long as a start takes before
+ * starting costs a client that really needs a new Worker at most twice the
+ * start, and a client that a busy Worker could serve no start at all.
  */
 export const START_DELAY_MS = 20;
 
@@ -80,17 +102,22 @@ export interface WorkerPoolOptions {
   quietMs?: number;
   /** Whether a Worker can be started now; by default, whether descriptors are free for it. */
   canStart?: () => boolean;
+  /**
+   * Whether a Worker can be started off the main thread now; by default,
+   * whether {@link ASIDE_DESCRIPTORS} are free.
+   */
+  canStartAside?: () => boolean;
 }
 
 interface Waiter {
   /** When it began to wait, by `performance.now()`. */
   since: number;
-  resolve(worker: Worker | undefined): void;
+  resolve(worker: SpawnedWorker | undefined): void;
   reject(error: Error): void;
 }
 
 /** Workers terminated as stuck; the pool counts them until the process ends. */
-const stuckWorkers = new WeakSet<Worker>();
+const stuckWorkers = new WeakSet<SpawnedWorker>();
 
 /**
  * Terminates a Worker whose handler is stuck, and marks it so that its pool
@@ -98,7 +125,7 @@ const stuckWorkers = new WeakSet<Worker>();
  *
  * @param worker The stuck Worker.
  */
-export function terminateStuck(worker: Worker): void {
+export function terminateStuck(worker: SpawnedWorker): void {
   stuckWorkers.add(worker);
   worker.terminate();
 }
@@ -109,26 +136,34 @@ export class WorkerPool {
   readonly #idleWorkers: number;
   readonly #quietMs: number;
   readonly #canStart: () => boolean;
-  readonly #idle: Worker[] = [];
-  readonly #busy = new Set<Worker>();
+  readonly #canStartAside: () => boolean;
+  readonly #idle: SpawnedWorker[] = [];
+  readonly #busy = new Set<SpawnedWorker>();
   readonly #waiters: Waiter[] = [];
   #stuck = 0;
   /** Busy Workers whose client is gone, running only their service's close (also busy). */
-  readonly #finishing = new Set<Worker>();
+  readonly #finishing = new Set<SpawnedWorker>();
   /** Workers handed to a client as they started, and not yet ready (also busy). */
-  readonly #startingWorkers = new Set<Worker>();
+  readonly #startingWorkers = new Set<SpawnedWorker>();
   /** The most Workers busy at once since the last trim. */
   #recentPeak = 0;
   #trimTimer: ReturnType<typeof setTimeout> | undefined;
-  /** Set while {@link START_DELAY_MS} runs for the longest-waiting client. */
+  /** How long starting a Worker has lately taken, in milliseconds (a moving average). */
+  #startMs = START_DELAY_MS;
+  /** Descriptors free at the last probe for {@link ASIDE_DESCRIPTORS}, less what has been spent since. */
+  #asideBudget = 0;
+  /** Set while the start delay runs for the longest-waiting client. */
   #growTimer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
+  /** Starts the Workers, so that starting one does not stall the main thread. */
+  readonly #spawner = new WorkerSpawner();
 
   constructor(options: WorkerPoolOptions) {
     this.#maxWorkers = options.maxWorkers;
     this.#idleWorkers = Math.min(options.idleWorkers, options.maxWorkers);
     this.#quietMs = options.quietMs ?? DEFAULT_QUIET_MS;
     this.#canStart = options.canStart ?? (() => descriptorsFree(WORKER_DESCRIPTORS));
+    this.#canStartAside = options.canStartAside ?? (() => descriptorsFree(ASIDE_DESCRIPTORS));
   }
 
   /** Clients waiting for a Worker. */
@@ -152,11 +187,12 @@ export class WorkerPool {
    *
    * @throws {OutOfDescriptorsError} When a Worker is needed and cannot be started.
    */
-  acquire(): Promise<Worker | undefined> {
+  acquire(): Promise<SpawnedWorker | undefined> {
     if (this.#closed) return Promise.resolve(undefined);
+    this.#asideBudget -= CLIENT_DESCRIPTORS;
     const worker = this.#take();
     if (worker) return Promise.resolve(worker);
-    const waiting = new Promise<Worker | undefined>((resolve, reject) =>
+    const waiting = new Promise<SpawnedWorker | undefined>((resolve, reject) =>
       this.#waiters.push({ since: performance.now(), resolve, reject })
     );
     this.#grow();
@@ -171,12 +207,12 @@ export class WorkerPool {
    * Worker is free; starting one for it would keep twice the Workers, each
    * started at the cost of tens of milliseconds of the main thread.
    */
-  finishing(worker: Worker): void {
+  finishing(worker: SpawnedWorker): void {
     if (this.#busy.has(worker)) this.#finishing.add(worker);
   }
 
   /** Gives a Worker back; one that cannot be trusted again is terminated. */
-  release(worker: Worker, reusable: boolean): void {
+  release(worker: SpawnedWorker, reusable: boolean): void {
     this.#busy.delete(worker);
     this.#finishing.delete(worker);
     this.#startingWorkers.delete(worker);
@@ -214,6 +250,7 @@ export class WorkerPool {
     this.#busy.clear();
     this.#finishing.clear();
     this.#startingWorkers.clear();
+    this.#spawner.close();
   }
 
   /**
@@ -223,9 +260,9 @@ export class WorkerPool {
    */
   async prestart(): Promise<void> {
     await Promise.all(Array.from({ length: this.#idleWorkers }, async () => {
-      const worker = spawnWorker();
+      const worker = this.#spawn();
       try {
-        await untilReady(worker);
+        await worker.started;
       } catch (error) {
         worker.terminate();
         throw error;
@@ -239,7 +276,7 @@ export class WorkerPool {
    * Starts Workers for waiting clients, the longest-waiting first, no more
    * at once than {@link CONCURRENT_STARTS} and never past the ceiling, and
    * not for the clients that Workers about to be free will serve, nor for
-   * one that has waited less than {@link START_DELAY_MS}. A
+   * one that has waited less than a start takes ({@link START_DELAY_MS}). A
    * Worker is handed over as it starts: its client's bytes wait in it while
    * it loads, rather than unread in the socket. Out of descriptors, every
    * client still waiting is refused.
@@ -249,7 +286,8 @@ export class WorkerPool {
       !this.#closed && this.#waiters.length > this.#finishing.size &&
       this.#startingWorkers.size < CONCURRENT_STARTS && this.alive < this.#maxWorkers
     ) {
-      const wait = this.#waiters[0]!.since + START_DELAY_MS - performance.now();
+      const wait = this.#waiters[0]!.since + Math.max(START_DELAY_MS, this.#startMs) -
+        performance.now();
       if (wait > 0) {
         this.#growTimer ??= setTimeout(() => {
           this.#growTimer = undefined;
@@ -261,19 +299,14 @@ export class WorkerPool {
         for (const waiter of this.#waiters.splice(0)) waiter.reject(new OutOfDescriptorsError());
         return;
       }
-      const worker = spawnWorker();
+      const worker = this.#spawn();
       this.#startingWorkers.add(worker);
+      const startedAt = performance.now();
       const started = () => {
-        worker.removeEventListener("message", onMessage);
-        worker.removeEventListener("error", started);
+        this.#startMs += (performance.now() - startedAt - this.#startMs) / 4;
         if (this.#startingWorkers.delete(worker)) this.#grow();
       };
-      const onMessage = (event: MessageEvent<FromWorker>) => {
-        if (event.data.type === "ready") started();
-      };
-      // Listeners beside the shuttle's own handlers, which the Worker is handed with.
-      worker.addEventListener("message", onMessage);
-      worker.addEventListener("error", started);
+      worker.started.then(started, started);
       this.#busy.add(worker);
       this.#recentPeak = Math.max(this.#recentPeak, this.#busy.size);
       this.#waiters.shift()!.resolve(worker);
@@ -291,13 +324,23 @@ export class WorkerPool {
   }
 
   /** A ready Worker, marked busy; `undefined` when none is ready or at the ceiling. */
-  #take(): Worker | undefined {
+  #take(): SpawnedWorker | undefined {
     if (this.#closed || this.#busy.size + this.#stuck >= this.#maxWorkers) return undefined;
     const worker = this.#idle.pop();
     if (!worker) return undefined;
     this.#busy.add(worker);
     this.#recentPeak = Math.max(this.#recentPeak, this.#busy.size);
     return worker;
+  }
+
+  /** Starts a Worker: off the main thread while descriptors are known to be plenty. */
+  #spawn(): SpawnedWorker {
+    if (this.#asideBudget < ASIDE_MARGIN + WORKER_DESCRIPTORS) {
+      this.#asideBudget = this.#canStartAside() ? ASIDE_DESCRIPTORS : 0;
+    }
+    const aside = this.#asideBudget >= ASIDE_MARGIN + WORKER_DESCRIPTORS;
+    this.#asideBudget -= WORKER_DESCRIPTORS;
+    return this.#spawner.spawn(workerScriptUrl("service"), "servidor-service", aside);
   }
 
   /**
@@ -316,31 +359,6 @@ export class WorkerPool {
     // Ready Workers are no reason to keep the process alive.
     Deno.unrefTimer(this.#trimTimer);
   }
-}
-
-/** Resolves once a new Worker says it has loaded its modules; rejects if it fails to. */
-async function untilReady(worker: Worker): Promise<void> {
-  const { promise: loaded, resolve, reject } = Promise.withResolvers<void>();
-  worker.onmessage = (event: MessageEvent<FromWorker>) => {
-    if (event.data.type === "ready") resolve();
-  };
-  worker.onerror = (event: ErrorEvent) => {
-    event.preventDefault();
-    reject(new Error(`a Worker failed to start: ${event.message}`));
-  };
-  try {
-    await loaded;
-  } finally {
-    worker.onmessage = null;
-    worker.onerror = null;
-  }
-}
-
-function spawnWorker(): Worker {
-  return new Worker(workerScriptUrl("service"), {
-    type: "module",
-    name: "servidor-service",
-  });
 }
 
 /**

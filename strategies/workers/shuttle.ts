@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { Acknowledgements } from "../../lib/chat/credit.ts";
 import type { Connection } from "../../lib/connection.ts";
 import { INTERNAL_ERROR_NOTICE, logServiceFailure } from "../../lib/errors.ts";
 import { logger, type LogSettings } from "../../lib/log.ts";
@@ -21,6 +22,7 @@ import {
 import type { DoorbellWatcher } from "./doorbell.ts";
 import { terminateStuck } from "./pool.ts";
 import { ByteRing } from "./ring.ts";
+import type { SpawnedWorker } from "./spawner.ts";
 import { StuckWorkerWatchdog } from "./watchdog.ts";
 
 /**
@@ -43,7 +45,7 @@ export interface WorkerTuning {
 }
 
 /** The rings each Worker keeps for every client it serves, made with its first. */
-const workerRings = new WeakMap<Worker, WorkerRings>();
+const workerRings = new WeakMap<SpawnedWorker, WorkerRings>();
 
 /**
  * Shuttles one client's bytes to and from its Worker until the service has
@@ -54,7 +56,7 @@ const workerRings = new WeakMap<Worker, WorkerRings>();
  *   soon, which the pool counts on rather than start another.
  */
 export async function serveThroughWorker(
-  worker: Worker,
+  worker: SpawnedWorker,
   connection: Connection,
   context: ServerContext,
   tuning: WorkerTuning,
@@ -147,13 +149,23 @@ export async function serveThroughWorker(
   // main thread then looks at every client's output ring.
   const stopWatchingOutput = doorbell.add(writeOutput);
 
+  // Broadcasts are acknowledged while the room keeps up; the Worker waits
+  // for credit when it does not, so a flooder's reads pause (lib/chat/credit.ts).
+  const acknowledgements = new Acknowledgements<void>((_, bytes) => {
+    worker.postMessage({ type: "credit", bytes } satisfies ToWorker);
+  });
+
   worker.onmessage = (event: MessageEvent<FromWorker>) => {
     const message = event.data;
     watchdog.heard();
     switch (message.type) {
-      case "broadcast":
-        context.hub.broadcast(connection.id, message.bytes);
+      case "broadcast": {
+        // The room (here, and on other nodes over a bus) is behind: hold.
+        const paced = context.hub.broadcast(connection.id, message.bytes);
+        if (paced) acknowledgements.holdWhile(() => context.hub.caughtUp(), paced);
+        acknowledgements.received(undefined, message.bytes.byteLength);
         break;
+      }
       case "name":
         context.hub.rename(connection.id, message.name);
         break;
@@ -242,6 +254,7 @@ export async function serveThroughWorker(
     }
   } finally {
     context.hub.leave(connection.id);
+    acknowledgements.close();
     // A failed service's client is owed its "ERR internal error" line.
     if (reusable) connection.close();
     else await connection.closeAfterWrites();
@@ -265,7 +278,7 @@ export async function serveThroughWorker(
 }
 
 /** Waits for `promise`, but no longer than `ms` milliseconds, leaving no timer behind. */
-async function withinGrace(promise: Promise<void>, ms: number): Promise<void> {
+export async function withinGrace(promise: Promise<void>, ms: number): Promise<void> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const expired = new Promise<void>((resolve) => timer = setTimeout(resolve, ms));
   try {
@@ -279,10 +292,10 @@ async function withinGrace(promise: Promise<void>, ms: number): Promise<void> {
  * The service each Worker has loaded, so start-up no longer counts against
  * it; a Worker that meets a new version (a reload) loads again first.
  */
-const loadedServices = new WeakMap<Worker, string>();
+const loadedServices = new WeakMap<SpawnedWorker, string>();
 
 /** Waits for `promise`, or less if `signal` aborts first, leaving no listener behind. */
-async function untilAborted(promise: Promise<void>, signal: AbortSignal): Promise<void> {
+export async function untilAborted(promise: Promise<void>, signal: AbortSignal): Promise<void> {
   if (signal.aborted) return;
   let onAbort = () => {};
   const aborted = new Promise<void>((resolve) => {

@@ -121,11 +121,17 @@ export class CliServer {
 
   /**
    * Starts `main.ts serve` with `args` on a free port (unless `args` name
-   * another), with `permissions`, and resolves once it listens.
+   * another), with `permissions`, and resolves once it listens. By default
+   * it may read, and under `--mode=processes` it may start its children.
    */
   static start(
     args: string[],
-    permissions: string[] = ["--unstable-net", "--allow-net", "--allow-read"],
+    permissions: string[] = [
+      "--unstable-net",
+      "--allow-net",
+      "--allow-read",
+      ...(args.includes("--mode=processes") ? ["--allow-run"] : []),
+    ],
   ): Promise<CliServer> {
     return CliServer.startProgram(Deno.execPath(), [
       "run",
