@@ -172,9 +172,9 @@ export const SERVE_FLAGS: readonly Flag<ServeCommandLine>[] = [
   valueFlag({
     name: "tcp-api",
     placeholder: "API",
-    help: `${TCP_APIS.join(" | ")}: which of Deno's APIs serves plain TCP (default node:\n` +
-      "node:net's handles, no read pending per idle client; deno: Deno.listen and\n" +
-      "Deno.Conn, which TLS, --unix and reuseport always use)",
+    help: `${TCP_APIS.join(" | ")}: which of Deno's APIs serves plain TCP (default deno:\n` +
+      "Deno.listen and Deno.Conn, as TLS, --unix and reuseport always are; node: Deno's\n" +
+      "node:net, no read pending per idle client, for thousands of clients)",
     setting: "api",
     parse: tcpApi,
     set: (line, api) => void (line.listen.api = api),

@@ -215,8 +215,15 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
    * Learns who the client really is (from a PROXY header, when required),
    * then admits or refuses it before any service runs, and hands an admitted
    * client to {@link serveAdmitted}.
+   *
+   * @returns Once admitted or refused: what serves an admitted client, in an
+   *   object, because an async function that returned the promise itself
+   *   would wait on it, with a job, a reaction and two closures more per
+   *   client (see docs/scale.md).
    */
-  const admitAndHandle = async (connection: Connection): Promise<void> => {
+  const admitAndHandle = async (
+    connection: Connection,
+  ): Promise<{ served: Promise<void> } | undefined> => {
     running++;
     let serving = false;
     try {
@@ -243,7 +250,7 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
       // than kept for the connection's whole life (see serveAdmitted).
       const served = serveAdmitted(connection);
       serving = true;
-      return served;
+      return { served };
     } finally {
       if (!serving) finished();
     }
@@ -304,7 +311,9 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
     const handled = connection.needsHandshake
       ? connection.handshake().then(() => strategy.handle(connection, served), handshakeFailed)
       : strategy.handle(connection, served);
-    return handled.finally(done);
+    // then, not finally: handle() never rejects, and finally would keep two
+    // closures more per client until it ends.
+    return handled.then(done, done);
   };
 
   try {
@@ -340,7 +349,7 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
       // Tracked from here, so that shutdown closes it even while its PROXY header is awaited.
       open.add(connection);
       const handler = admitAndHandle(connection);
-      if (strategy.sequential) await handler;
+      if (strategy.sequential) await (await handler)?.served;
     }
   } finally {
     stopping.removeEventListener("abort", beginShutdown);

@@ -27,7 +27,7 @@ import type { EchoScenario } from "./scenarios.ts";
  */
 const MANY_SERVERS = [
   "poll",
-  "poll-deno-conn",
+  "poll-node-net",
   "reuseport",
   "c-epoll",
   "node-net",
