@@ -102,6 +102,17 @@ export interface ServiceHooks {
   /** One line that says what it does, for a list of services. */
   readonly description: string;
   /**
+   * Declares that the service does nothing outside its handlers: no timer,
+   * no I/O or program of its own, no message from other clients, no
+   * `who()`; each handler is done when its promise settles. Under `workers`,
+   * its Worker may then block its thread while it waits for the client's
+   * next bytes (`Atomics.wait`, several times quicker to wake than an
+   * asynchronous wait), since nothing else would need the thread meanwhile.
+   * A wrong declaration delays the service's own work by up to 20 ms a
+   * wait; leave it unset when unsure.
+   */
+  readonly handlersOnly?: boolean;
+  /**
    * Called once when the client connects. Input is delivered while it runs,
    * so a service that produces output on its own (chargen) may stay in here
    * until `session.signal` aborts.

@@ -24,5 +24,6 @@ export const echo: ByteService = {
   name: "echo",
   description: "RFC 862: sends back every byte it receives",
   framing: "bytes",
+  handlersOnly: true,
   data: (session, chunk) => session.send(chunk),
 };

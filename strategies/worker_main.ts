@@ -91,6 +91,11 @@ class RemoteSession implements Session {
     });
   }
 
+  /** Whether sends wait for room in the ring. */
+  get sendsWaiting(): boolean {
+    return this.#outbox.length > 0;
+  }
+
   sendLine(text: string): Promise<void> {
     return this.send(`${text}\r\n`);
   }
@@ -261,8 +266,17 @@ async function openSession(message: Extract<ToWorker, { type: "open" }>): Promis
   const onRequest = message.timeRequests ? recordTiming : undefined;
   driver = new ServiceDriver(service, session, message.maxLine, reportFailure, onRequest);
   driver.start();
-  await serveInput(input, driver);
+  await serveInput(input, driver, service.handlersOnly === true ? session : undefined);
 }
+
+/**
+ * How long a Worker whose service works only in its handlers blocks for the
+ * client's next bytes before it waits without blocking: long enough for the
+ * next request of a busy client, short enough that an idle one costs nothing.
+ */
+const BLOCK_MS = 20;
+/** How often a blocking Worker still lets its event loop run (messages, the timings' timer). */
+const YIELD_EVERY_MS = 100;
 
 /**
  * Hands the client's bytes to the service in order, each chunk once the one
@@ -272,7 +286,12 @@ async function openSession(message: Extract<ToWorker, { type: "open" }>): Promis
  * Waiting is `Atomics.waitAsync`, so the service's own timers and I/O run
  * meanwhile.
  */
-async function serveInput(input: ByteRing, serving: ServiceDriver): Promise<void> {
+async function serveInput(
+  input: ByteRing,
+  serving: ServiceDriver,
+  blocking?: RemoteSession,
+): Promise<void> {
+  let yieldedAt = performance.now();
   for (;;) {
     // A view of the ring, not a copy: a service reads its input only until
     // the promise settles (as on the main thread, where the read buffer is
@@ -297,7 +316,20 @@ async function serveInput(input: ByteRing, serving: ServiceDriver): Promise<void
       await finishSession();
       return;
     }
+    // A service that works only in its handlers has nothing to run while it
+    // waits for input, so the thread may block; not while its own sends wait
+    // for room, which only an asynchronous wait would see come.
+    if (blocking && !blocking.sendsWaiting) {
+      if (performance.now() - yieldedAt > YIELD_EVERY_MS) {
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        yieldedAt = performance.now();
+        continue;
+      }
+      input.waitForDataBlocking(BLOCK_MS);
+      if (input.available > 0 || input.state !== "open") continue;
+    }
     await input.waitForData();
+    yieldedAt = performance.now();
   }
 }
 

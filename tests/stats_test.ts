@@ -248,6 +248,24 @@ Deno.test("workers report request timings while their client stays connected", a
   assert.equal(requests, 3);
 });
 
+Deno.test("a Worker that blocks for its input (echo) still reports timings while its client keeps sending", async () => {
+  let requests = 0;
+  const observer = {
+    request() {
+      requests++;
+    },
+  };
+  await using server = await startTestServer({ mode: "workers", service: "echo", observer });
+  using client = await TestClient.connect(server.port);
+  // Round trips one after another: the Worker always finds the next byte within its blocking
+  // wait, so only its turns of the event loop between waits can send the timings out.
+  for (let sent = 0; requests === 0 && sent < 20_000; sent++) {
+    await client.send("x");
+    await client.readBytes(1);
+  }
+  assert.ok(requests > 0, "no request timing came while the client kept sending");
+});
+
 Deno.test("the statistics count refused connections by reason", async () => {
   const cases = [
     // 127.0.0.1 is outside the only allowed block.

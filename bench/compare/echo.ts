@@ -114,17 +114,18 @@ export function parseEchoload(stdout: string): Figures | null {
 }
 
 /**
- * echoload's warm-up for the echo and churn scenarios: as long as the
- * measured run, at least 2 s. Long enough for a server's start-up work to
- * end before anything is recorded (JIT, and under `workers` with default
- * flags a Worker started for each of the 50 clients, 50 to 300 ms of the
- * main thread each on this machine); that first-contact cost is reported
- * apart, as first_p99.
+ * echoload's warm-up for the echo and churn scenarios: twice the measured
+ * run (10 s before a 5 s run, 2 s before --quick's 1 s). Long enough for a
+ * server's start-up work to end before anything is recorded (JIT, and under
+ * `workers` with default flags a Worker started for each of the 50 clients:
+ * 30 ms of CPU each on an idle machine, but while the first clients' traffic
+ * keeps both cores busy, the 46 starts took 7 to 8 s); that first-contact
+ * cost is reported apart, as first_p99.
  *
  * @param durationS The measured run's seconds.
  */
 export function steadyWarmUpSeconds(durationS: number): number {
-  return Math.max(2, durationS);
+  return 2 * durationS;
 }
 
 export async function runEchoScenario(

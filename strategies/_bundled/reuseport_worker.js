@@ -36813,6 +36813,7 @@ var echo = {
   name: "echo",
   description: "RFC 862: sends back every byte it receives",
   framing: "bytes",
+  handlersOnly: true,
   data: (session, chunk) => session.send(chunk)
 };
 

@@ -3381,6 +3381,7 @@ var echo = {
   name: "echo",
   description: "RFC 862: sends back every byte it receives",
   framing: "bytes",
+  handlersOnly: true,
   data: (session2, chunk) => session2.send(chunk)
 };
 
@@ -3802,6 +3803,10 @@ var RemoteSession = class {
       void this.#drain();
     });
   }
+  /** Whether sends wait for room in the ring. */
+  get sendsWaiting() {
+    return this.#outbox.length > 0;
+  }
   sendLine(text) {
     return this.send(`${text}\r
 `);
@@ -3965,9 +3970,12 @@ async function openSession(message) {
   const onRequest = message.timeRequests ? recordTiming : void 0;
   driver = new ServiceDriver(service, session, message.maxLine, reportFailure, onRequest);
   driver.start();
-  await serveInput(input, driver);
+  await serveInput(input, driver, service.handlersOnly === true ? session : void 0);
 }
-async function serveInput(input, serving) {
+var BLOCK_MS = 20;
+var YIELD_EVERY_MS = 100;
+async function serveInput(input, serving, blocking) {
+  let yieldedAt = performance.now();
   for (; ; ) {
     const chunk = input.readInPlace();
     if (chunk) {
@@ -3986,7 +3994,17 @@ async function serveInput(input, serving) {
       await finishSession();
       return;
     }
+    if (blocking && !blocking.sendsWaiting) {
+      if (performance.now() - yieldedAt > YIELD_EVERY_MS) {
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        yieldedAt = performance.now();
+        continue;
+      }
+      input.waitForDataBlocking(BLOCK_MS);
+      if (input.available > 0 || input.state !== "open") continue;
+    }
     await input.waitForData();
+    yieldedAt = performance.now();
   }
 }
 async function finishSession() {
