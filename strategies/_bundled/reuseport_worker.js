@@ -36018,7 +36018,9 @@ async function serve(options) {
       observer.opened?.(connection);
       const served = serveAdmitted(connection);
       serving = true;
-      return served;
+      return {
+        served
+      };
     } finally {
       if (!serving) finished();
     }
@@ -36069,7 +36071,7 @@ async function serve(options) {
       }
     };
     const handled = connection.needsHandshake ? connection.handshake().then(() => strategy.handle(connection, served), handshakeFailed) : strategy.handle(connection, served);
-    return handled.finally(done);
+    return handled.then(done, done);
   };
   try {
     await strategy.start?.(context);
@@ -36101,7 +36103,7 @@ async function serve(options) {
       setNoDelay(conn);
       open.add(connection);
       const handler = admitAndHandle(connection);
-      if (strategy.sequential) await handler;
+      if (strategy.sequential) await (await handler)?.served;
     }
   } finally {
     stopping.removeEventListener("abort", beginShutdown);
