@@ -1,16 +1,7 @@
 import assert from "node:assert/strict";
 import { type Bus, type BusEvent, MessagePortBus } from "../lib/chat/bus.ts";
-import { startTestServer, TestClient } from "../testing.ts";
-import { chatConversation } from "./_helpers/chat.ts";
-
-/** Connects and reads the welcome line; returns the client and its guest number. */
-async function joinChat(port: number): Promise<{ client: TestClient; guest: number }> {
-  const client = await TestClient.connect(port);
-  const welcome = (await client.readLine())!;
-  const match = /^\* welcome, guest(\d+);/.exec(welcome);
-  assert.ok(match, `unexpected welcome: ${welcome}`);
-  return { client, guest: Number(match[1]) };
-}
+import { startTestServer, type TestClient } from "../testing.ts";
+import { chatConversation, joinChat } from "./_helpers/chat.ts";
 
 Deno.test("two servers on one MessagePort bus are one chat room: messages, names, /who and leaves", async () => {
   const [portsOne, portsTwo] = MessagePortBus.mesh(2);

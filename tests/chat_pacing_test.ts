@@ -6,7 +6,8 @@
  * slowed to their pace rather than drop them or fill the server's memory.
  */
 import assert from "node:assert/strict";
-import { TestClient } from "../testing.ts";
+import type { TestClient } from "../testing.ts";
+import { joinChat } from "./_helpers/chat.ts";
 import { CliServer } from "./_helpers/cli.ts";
 import { HAVE_PROC, procStatus } from "./_helpers/proc.ts";
 import { startRedis } from "./_helpers/redis.ts";
@@ -42,15 +43,6 @@ function flood(): Uint8Array {
   let text = "";
   for (let i = 0; i < FLOOD_LINES; i++) text += `line ${i}${FILLER}\n`;
   return encoder.encode(`${text}end\n`);
-}
-
-/** A chat client's guest number, from its welcome. */
-async function joinRoom(port: number): Promise<{ client: TestClient; guest: number }> {
-  const client = await TestClient.connect(port);
-  const welcome = (await client.readLine())!;
-  const match = /^\* welcome, guest(\d+);/.exec(welcome);
-  assert.ok(match, `not a welcome: ${welcome}`);
-  return { client, guest: Number(match[1]) };
 }
 
 /**
@@ -142,7 +134,7 @@ Deno.test({
     const extras: TestClient[] = [];
     try {
       for (let attempt = 0; attempt < 200 && readers.length < READERS; attempt++) {
-        const joined = await joinRoom(server.port);
+        const joined = await joinChat(server.port);
         if (!flooder && joined.guest % 2 === 1) flooder = joined;
         else if (flooder && joined.guest % 2 === 0) readers.push(joined.client);
         else extras.push(joined.client);
@@ -175,7 +167,7 @@ Deno.test({
     await using server = await CliServer.start(["--service=chat", "--mode=workers"]);
     const readers: TestClient[] = [];
     try {
-      for (let i = 0; i < READERS; i++) readers.push((await joinRoom(server.port)).client);
+      for (let i = 0; i < READERS; i++) readers.push((await joinChat(server.port)).client);
       const nc = new Deno.Command("nc", {
         args: ["-N", "127.0.0.1", String(server.port)],
         stdin: "piped",
@@ -212,9 +204,9 @@ Deno.test({
     await using two = await CliServer.start(["--service=chat", "--mode=poll", bus]);
     const readers: TestClient[] = [];
     try {
-      const { client: flooder } = await joinRoom(one.port);
+      const { client: flooder } = await joinChat(one.port);
       using _flooder = flooder;
-      for (let i = 0; i < READERS; i++) readers.push((await joinRoom(two.port)).client);
+      for (let i = 0; i < READERS; i++) readers.push((await joinChat(two.port)).client);
       // Once the flooder has heard every reader join, its server knows the other is there and
       // counts its credit. Guest numbers are per server, so it takes a name of its own.
       for (let joined = 0; joined < READERS;) {

@@ -75,3 +75,12 @@ export async function netcatChat(port: number): Promise<void> {
   assert.equal(await ana.readLine(), "* bye");
   assert.equal(await ana.exited(), 0);
 }
+
+/** Connects and reads the welcome line; returns the client and its guest number. */
+export async function joinChat(port: number): Promise<{ client: TestClient; guest: number }> {
+  const client = await TestClient.connect(port);
+  const welcome = (await client.readLine())!;
+  const match = /^\* welcome, guest(\d+);/.exec(welcome);
+  assert.ok(match, `unexpected welcome: ${welcome}`);
+  return { client, guest: Number(match[1]) };
+}
