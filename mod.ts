@@ -63,7 +63,7 @@ export { serveStats, type StatsServer, type StatsServerOptions } from "./lib/sta
 export type { RequestTimer } from "./lib/service_driver.ts";
 export { Cidr, CidrError, formatIp, type IpAddress, parseIp } from "./lib/cidr.ts";
 export type { ServerContext, Strategy } from "./lib/strategy.ts";
-export type { Connection } from "./lib/connection.ts";
+export type { BufferSocket, ChunkSocket, Connection, Socket } from "./lib/connection.ts";
 export type { Hub } from "./lib/chat/hub.ts";
 export {
   LOG_FORMATS,
@@ -103,7 +103,15 @@ export {
 } from "./services/mod.ts";
 export { echo } from "./services/echo.ts";
 export { createExecService, ucspiEnvironment } from "./services/exec.ts";
-export { ListenError, type Listening, type ListenOptions, openListener } from "./lib/listen.ts";
+export {
+  type Listener,
+  ListenError,
+  type Listening,
+  type ListenOptions,
+  openListener,
+  TCP_APIS,
+  type TcpApi,
+} from "./lib/listen.ts";
 export { type ClientOptions, connectTo, type Reader, runClient } from "./lib/client.ts";
 export { type Bus, type BusEvent, localBus, MessagePortBus } from "./lib/chat/bus.ts";
 export { type BusSpec, openBus, type RedisBusModule } from "./lib/chat/open_bus.ts";

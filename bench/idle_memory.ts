@@ -1,7 +1,9 @@
 /**
  * What an idle connection costs a server, per 1,000 connections: servidor's
- * `poll` (through `serve()`, in this process) against the least a Deno server
- * can hold, a bare accept loop with one pending `read()` per connection.
+ * `poll` (through `serve()`, in this process) over `Deno.Conn` (its default
+ * for plain TCP) and over `node:net`, against the least a Deno server can
+ * hold with each: a bare accept loop with one pending `read()` per
+ * connection, and a bare `node:net` echo.
  *
  * ```sh
  * deno run -A --v8-flags=--expose-gc bench/idle_memory.ts            # 10,000 connections
@@ -18,12 +20,12 @@
  * @module
  */
 import { serve } from "../lib/server.ts";
-import { LISTEN_BACKLOG } from "../lib/listen.ts";
+import { LISTEN_BACKLOG, openListener } from "../lib/listen.ts";
 import { poll } from "../strategies/poll.ts";
 import { echo } from "../services/echo.ts";
 
 /** The servers this compares; each runs alone in a fresh measurement. */
-export const IDLE_SERVERS = ["bare", "bare-1b", "poll"] as const;
+export const IDLE_SERVERS = ["bare", "bare-1b", "node-net", "poll", "poll-node-net"] as const;
 type IdleServer = typeof IDLE_SERVERS[number];
 
 /** One measurement: growth per 1,000 idle connections. */
@@ -53,13 +55,21 @@ for await (const _ of Deno.stdin.readable) { /* until closed */ }
  * `bare` is the floor: accept, then one pending `read()` into a 1 KiB buffer,
  * what any Deno server that reads with `Deno.Conn` must hold per client.
  * `bare-1b` reads into 1 byte, to show the buffer is not what costs.
+ * `node-net` is Node's echo through Deno's `node:net`: the floor of that API.
+ * `poll` is servidor as it serves plain TCP by default, over `Deno.Conn`;
+ * `poll-node-net` is the same through `node:net` (`--tcp-api=node`).
  */
-function startServer(
+async function startServer(
   server: IdleServer,
-): { port: number; accepted: () => number; stop: () => Promise<void> } {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0, tcpBacklog: LISTEN_BACKLOG });
-  const port = listener.addr.port;
-  if (server === "poll") {
+): Promise<{ port: number; accepted: () => number; stop: () => Promise<void> }> {
+  if (server === "node-net") return await startNodeNet();
+  if (server === "poll" || server === "poll-node-net") {
+    const { listener } = await openListener({
+      transport: "tcp",
+      hostname: "127.0.0.1",
+      port: 0,
+      api: server === "poll-node-net" ? "node" : "deno",
+    });
     const stop = new AbortController();
     let accepted = 0;
     const served = serve({
@@ -71,7 +81,7 @@ function startServer(
       observer: { opened: () => accepted++ },
     });
     return {
-      port,
+      port: (listener.addr as Deno.NetAddr).port,
       accepted: () => accepted,
       stop: async () => {
         stop.abort();
@@ -79,23 +89,48 @@ function startServer(
       },
     };
   }
+  const bare = Deno.listen({ hostname: "127.0.0.1", port: 0, tcpBacklog: LISTEN_BACKLOG });
   const conns: Deno.Conn[] = [];
   const size = server === "bare" ? 1024 : 1;
   const reading: Promise<unknown>[] = [];
   const accepting = (async () => {
-    for await (const conn of listener) {
+    for await (const conn of bare) {
       conns.push(conn);
       reading.push(conn.read(new Uint8Array(size)).catch(() => null));
     }
   })();
   return {
-    port,
+    port: bare.addr.port,
     accepted: () => conns.length,
     stop: async () => {
-      listener.close();
+      bare.close();
       await accepting;
       for (const conn of conns) conn.close();
       await Promise.all(reading);
+    },
+  };
+}
+
+/** Node's echo, as `../shared/bench/anchors/node_net_echo.mjs` has it, through Deno's `node:net`. */
+async function startNodeNet(): Promise<
+  { port: number; accepted: () => number; stop: () => Promise<void> }
+> {
+  const { default: net } = await import("node:net");
+  const sockets = new Set<import("node:net").Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on("data", (data) => socket.write(data));
+    socket.on("error", () => {});
+  });
+  await new Promise<void>((resolve) =>
+    server.listen({ host: "127.0.0.1", port: 0, backlog: LISTEN_BACKLOG }, resolve)
+  );
+  return {
+    port: (server.address() as import("node:net").AddressInfo).port,
+    accepted: () => sockets.size,
+    stop: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
     },
   };
 }
@@ -117,7 +152,7 @@ function collect(): { heap: number; rss: number } {
  * @returns Its growth per 1,000 connections.
  */
 export async function measureIdle(server: IdleServer, conns: number): Promise<IdleCost> {
-  const running = startServer(server);
+  const running = await startServer(server);
   const before = collect();
   const holder = new Deno.Command(Deno.execPath(), {
     args: ["eval", HOLDER, String(running.port), String(conns)],

@@ -10,7 +10,13 @@ import { DEFAULT_MAX_CONNS } from "../lib/admission.ts";
 import { formatHostPort } from "../lib/address.ts";
 import { describeError, SettingError } from "../lib/errors.ts";
 import { DEFAULT_MAX_LINE } from "../lib/line_framer.ts";
-import { ListenError, type ListenOptions } from "../lib/listen.ts";
+import {
+  LISTEN_BACKLOG,
+  ListenError,
+  type ListenOptions,
+  TCP_APIS,
+  type TcpApi,
+} from "../lib/listen.ts";
 import {
   announcement,
   configureLogging,
@@ -72,6 +78,7 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 const mode = oneOf(MODES);
 const logLevel = oneOf(LOG_LEVELS);
 const logFormat = oneOf(LOG_FORMATS);
+const tcpApi = oneOf(TCP_APIS);
 
 /** What the serve flags fill in, before the flags given together are checked. */
 export interface ServeCommandLine {
@@ -87,6 +94,8 @@ export interface ServeCommandLine {
     keyFile?: string;
     unix?: string;
     ipv6Only?: boolean;
+    backlog?: number;
+    api?: TcpApi;
   };
   /** The admission flags, which a config file may override. */
   rules: Mutable<AdmissionRules>;
@@ -149,6 +158,26 @@ export const SERVE_FLAGS: readonly Flag<ServeCommandLine>[] = [
     default: "7000",
     parse: port,
     set: (line, value) => void (line.listen.port = value),
+  }),
+  valueFlag({
+    name: "backlog",
+    placeholder: "N",
+    help: "handshakes the kernel completes ahead of accept; a deep one takes a connect\n" +
+      "storm without drops but grows memory in the burst (capped by net.core.somaxconn)",
+    default: String(LISTEN_BACKLOG),
+    setting: "backlog",
+    parse: wholeNumber(1, LISTEN_BACKLOG),
+    set: (line, count) => void (line.listen.backlog = count),
+  }),
+  valueFlag({
+    name: "tcp-api",
+    placeholder: "API",
+    help: `${TCP_APIS.join(" | ")}: which of Deno's APIs serves plain TCP (default deno:\n` +
+      "Deno.listen and Deno.Conn, as TLS, --unix and reuseport always are; node: Deno's\n" +
+      "node:net, no read pending per idle client, for thousands of clients)",
+    setting: "api",
+    parse: tcpApi,
+    set: (line, api) => void (line.listen.api = api),
   }),
   valueFlag({
     name: "tls-cert",
@@ -405,13 +434,15 @@ export function parseServeCommandLine(commandLine: string[]): ServeCommandLine {
 
 /** The transport the listening flags ask for together. */
 function listenOptions(line: ServeCommandLine): ListenOptions {
-  const { hostname = "127.0.0.1", port = 0, certFile, keyFile, unix, ipv6Only } = line.listen;
+  const { hostname = "127.0.0.1", port = 0, certFile, keyFile, unix, ipv6Only, backlog, api } =
+    line.listen;
   if ((certFile === undefined) !== (keyFile === undefined)) {
     throw new UsageError("--tls-cert and --tls-key go together: give both or neither");
   }
   if (unix !== undefined) {
     if (certFile !== undefined) throw new UsageError("--unix cannot be combined with TLS");
     if (ipv6Only) throw new UsageError("--unix cannot be combined with --ipv6-only");
+    if (api === "node") throw new UsageError("--tcp-api=node serves plain TCP, not --unix");
     // A Unix socket's clients have no address, so address rules would lump them together.
     const byAddress = [
       ...(line.rules.allow ? ["allow"] : []),
@@ -431,9 +462,14 @@ function listenOptions(line: ServeCommandLine): ListenOptions {
     throw new UsageError(`--ipv6-only needs an IPv6 --host such as ::, not ${hostname}`);
   }
   if (certFile !== undefined && keyFile !== undefined) {
-    return { transport: "tls", hostname, port, certFile, keyFile, ipv6Only };
+    if (api === "node") throw new UsageError("--tcp-api=node serves plain TCP, not TLS");
+    return { transport: "tls", hostname, port, certFile, keyFile, ipv6Only, backlog };
   }
-  return { transport: "tcp", hostname, port, ipv6Only };
+  if (api === "node" && line.settings.mode === "reuseport") {
+    // The Workers share the port through Deno.listen's SO_REUSEPORT, and load no node: module.
+    throw new UsageError("--tcp-api=node cannot be combined with --mode=reuseport");
+  }
+  return { transport: "tcp", hostname, port, ipv6Only, backlog, api };
 }
 
 /** The settings for `serveMode()`, once the flags given together make sense. */

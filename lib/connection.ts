@@ -45,6 +45,44 @@ const encoder = new TextEncoder();
 const log = logger("connection");
 
 /**
+ * A socket that reads into a buffer it is given, like `Deno.Conn` (TCP, TLS
+ * or Unix): a read must be pending, with its buffer, to learn that bytes came.
+ */
+export interface BufferSocket {
+  /** The client's address. */
+  readonly remoteAddr: Deno.Addr;
+  /** The server's side. */
+  readonly localAddr: Deno.Addr;
+  /** Fills some of `buffer`; `null` at end of input. */
+  read(buffer: Uint8Array): Promise<number | null>;
+  /** Writes some of `bytes` and resolves with how many. */
+  write(bytes: Uint8Array): Promise<number>;
+  /** Closes at once. */
+  close(): void;
+}
+
+/**
+ * A socket that hands out the chunks it received, each a buffer of its own,
+ * like `NodeTcpSocket` (`node_tcp.ts`): nothing is held per idle client
+ * beyond the promise of the next chunk.
+ */
+export interface ChunkSocket {
+  /** The client's address. */
+  readonly remoteAddr: Deno.Addr;
+  /** The server's side. */
+  readonly localAddr: Deno.Addr;
+  /** The next chunk, the reader's to keep; `null` at end of input. */
+  readChunk(): Promise<Uint8Array | null>;
+  /** Writes some of `bytes` and resolves with how many. */
+  write(bytes: Uint8Array): Promise<number>;
+  /** Closes at once. */
+  close(): void;
+}
+
+/** What a {@link Connection} can wrap: a `Deno.Conn`, or a socket that reads by chunks. */
+export type Socket = BufferSocket | ChunkSocket;
+
+/**
  * One accepted client.
  *
  * @example
@@ -63,10 +101,6 @@ const log = logger("connection");
 export class Connection {
   /** Unique within one server. */
   readonly id: number;
-  /** The client's address as the socket reports it. */
-  readonly remoteAddr: Deno.Addr;
-  /** The server's side of the connection. */
-  readonly localAddr: Deno.Addr;
   /** When it was accepted, from `performance.now()`. */
   readonly openedAt: number = performance.now();
   /** When a byte last moved either way, from `performance.now()`; for the idle timeout. */
@@ -76,7 +110,7 @@ export class Connection {
   /** Bytes written to the client. */
   bytesOut = 0;
 
-  readonly #conn: Deno.Conn;
+  readonly #conn: Socket;
   /**
    * The socket as `writeAll` sees it: each partial write counts as activity.
    * Made on the first write, like everything below that a connection may never
@@ -89,7 +123,8 @@ export class Connection {
   #closing: AbortController | undefined;
   /** Called once, at close, in the order they were given; see {@link whenClosed}. */
   #onClose: (() => void)[] | undefined;
-  #readBuffer = new Uint8Array(INITIAL_READ_BUFFER);
+  /** For a {@link BufferSocket}; made at the first read. */
+  #readBuffer: Uint8Array | undefined;
   #writeTail: Promise<void> = Promise.resolve();
   /** Broadcasts queued last, behind the write under way, not yet started: they go out together. */
   #batch: Batch | undefined;
@@ -102,14 +137,22 @@ export class Connection {
   /**
    * Wraps an accepted socket.
    *
-   * @param conn The socket: TCP, TLS or Unix.
+   * @param conn The socket: a `Deno.Conn` (TCP, TLS or Unix) or a {@link ChunkSocket}.
    * @param id Unique within one server.
    */
-  constructor(conn: Deno.Conn, id: number) {
+  constructor(conn: Socket, id: number) {
     this.#conn = conn;
     this.id = id;
-    this.remoteAddr = conn.remoteAddr;
-    this.localAddr = conn.localAddr;
+  }
+
+  /** The client's address as the socket reports it. */
+  get remoteAddr(): Deno.Addr {
+    return this.#conn.remoteAddr;
+  }
+
+  /** The server's side of the connection. */
+  get localAddr(): Deno.Addr {
+    return this.#conn.localAddr;
   }
 
   /** The client's address, e.g. `127.0.0.1:51234`; formatted when first asked for. */
@@ -217,23 +260,43 @@ export class Connection {
     // long as it likes, and an async function waiting holds a frame, two
     // closures and a promise more than this `then` does; at ten thousand idle
     // clients that is megabytes (see docs/scale.md).
-    return this.#conn.read(this.#readBuffer).then(this.#afterRead, this.#readFailed);
+    // The callbacks are made at the first read, each once: a connection
+    // that never reads, or reads only one way, holds no closure it never uses.
+    const conn = this.#conn;
+    const failed = this.#readFailed ??= (error) => this.#failedRead(error);
+    if ("readChunk" in conn) {
+      return conn.readChunk().then(this.#afterChunk ??= (chunk) => this.#countChunk(chunk), failed);
+    }
+    const buffer = this.#readBuffer ??= new Uint8Array(INITIAL_READ_BUFFER);
+    return conn.read(buffer).then(this.#afterRead ??= (n) => this.#countRead(n), failed);
+  }
+
+  #afterChunk: ((chunk: Uint8Array | null) => Uint8Array | null) | undefined;
+  #afterRead: ((n: number | null) => Uint8Array | null) | undefined;
+  #readFailed: ((error: unknown) => null) | undefined;
+
+  /** Counts a chunk that a {@link ChunkSocket} received. */
+  #countChunk(chunk: Uint8Array | null): Uint8Array | null {
+    if (chunk === null) return null;
+    this.bytesIn += chunk.byteLength;
+    this.lastActiveAt = performance.now();
+    return chunk;
   }
 
   /** Counts what a read brought and grows the buffer when it came back full. */
-  readonly #afterRead = (n: number | null): Uint8Array | null => {
-    if (n === null) return null;
+  #countRead(n: number | null): Uint8Array | null {
     const buffer = this.#readBuffer;
+    if (n === null || !buffer) return null;
     this.bytesIn += n;
     this.lastActiveAt = performance.now();
     if (n === buffer.byteLength && buffer.byteLength < MAX_READ_BUFFER) {
       this.#readBuffer = new Uint8Array(buffer.byteLength * 2);
     }
     return buffer.subarray(0, n);
-  };
+  }
 
   /** A read that fails because the client left ends the input; any other failure is thrown. */
-  readonly #readFailed = (error: unknown): null => {
+  #failedRead(error: unknown): null {
     if (this.#closed) return null;
     if (isDisconnect(error)) {
       // A reset is not an end of input the client chose: it is gone, so
@@ -243,7 +306,7 @@ export class Connection {
       return null;
     }
     throw error;
-  };
+  }
 
   /**
    * Queues bytes behind earlier writes and resolves once they are all written.
@@ -293,14 +356,13 @@ export class Connection {
 
   #enqueue(written: Promise<void>): Promise<void> {
     this.#pendingWrites++;
-    this.#writeTail = written.then(this.#settled, this.#settled);
+    const settled = this.#settled ??= () => void this.#pendingWrites--;
+    this.#writeTail = written.then(settled, settled);
     return written;
   }
 
-  /** Counts a finished write, well or not; bound once so each write reuses it. */
-  readonly #settled = (): void => {
-    this.#pendingWrites--;
-  };
+  /** Counts a finished write, well or not; made at the first write, then reused by each. */
+  #settled: (() => void) | undefined;
 
   async #writeNow(bytes: Uint8Array): Promise<void> {
     try {

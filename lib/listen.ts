@@ -9,6 +9,7 @@
  * @module
  */
 import { formatAddr, formatHostPort, isIpv4Mapped } from "./address.ts";
+import type { Socket } from "./connection.ts";
 import { describeError, SettingError } from "./errors.ts";
 import { logger } from "./log.ts";
 
@@ -44,6 +45,14 @@ export type ListenOptions =
     reusePort?: boolean;
     /** On `::`, turn away IPv4 clients; see {@link Ipv6OnlyListener}. */
     ipv6Only?: boolean;
+    /** The listen backlog; default {@link LISTEN_BACKLOG}. */
+    backlog?: number;
+    /**
+     * Which of Deno's APIs serves the sockets: `deno` (default),
+     * `Deno.listen` and `Deno.Conn`, or `node`, Deno's `node:net` handles.
+     * See {@link TcpApi}. With `reusePort` it is always `deno`.
+     */
+    api?: TcpApi;
   }
   /** TLS over TCP, with a PEM certificate chain and private key read from files. */
   | {
@@ -54,6 +63,8 @@ export type ListenOptions =
     keyFile: string;
     /** As for plain TCP. */
     ipv6Only?: boolean;
+    /** As for plain TCP. */
+    backlog?: number;
   }
   /** A Unix domain socket at `path`. */
   | { transport: "unix"; path: string };
@@ -75,6 +86,45 @@ export type ListenOptions =
  * ```
  */
 export const LISTEN_BACKLOG = 65_535;
+
+/**
+ * The two ways Deno serves plain TCP. `deno`, the default, is `Deno.listen`
+ * and `Deno.Conn`, which TLS, Unix sockets and `reuseport`'s shared port
+ * always use. `node` is Deno's `node:net`, on handles that are read when the
+ * kernel says bytes arrived and a listener that drains every ready
+ * connection at once: no read is pending per idle client, which at ten
+ * thousand clients is most of the memory, the slowest replies and the
+ * connect storm. It is not the default because in Deno 2.9.6 its listener
+ * stops accepting for good once an accept has failed for want of
+ * descriptors, and it moves 64 KiB messages at about half the rate
+ * (docs/scale.md has both, measured).
+ */
+export const TCP_APIS = ["deno", "node"] as const;
+
+/** One of {@link TCP_APIS}. */
+export type TcpApi = typeof TCP_APIS[number];
+
+/**
+ * What the server's accept loop needs of a listener: `Deno.Listener` has it,
+ * and so does the `node:net` one `openListener` opens for plain TCP.
+ *
+ * @example
+ * ```ts
+ * import type { Listener } from "./listen.ts";
+ *
+ * using denoListener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const listener: Listener = denoListener;
+ * console.log(listener.addr);
+ * ```
+ */
+export interface Listener {
+  /** Where it listens. */
+  readonly addr: Deno.Addr;
+  /** The next client; rejects with `Deno.errors.BadResource` once closed. */
+  accept(): Promise<Socket>;
+  /** Stops listening. */
+  close(): void;
+}
 
 /**
  * The machine refused to listen (address in use, a live server on the socket); exit status 1.
@@ -119,7 +169,7 @@ export class ListenError extends Error {
  */
 export interface Listening {
   /** Hand it to `serve()`. */
-  readonly listener: Deno.Listener;
+  readonly listener: Listener;
   /** The address as logs print it: `127.0.0.1:7000`, `[::1]:7000`, or the socket's path. */
   readonly address: string;
 }
@@ -153,13 +203,34 @@ export interface Listening {
 export async function openListener(options: ListenOptions): Promise<Listening> {
   const listener = options.transport === "unix"
     ? await listenUnix(options.path)
-    : listenTcp(options);
+    : await listenTcp(options);
   return { listener, address: formatAddr(listener.addr) };
 }
 
-function listenTcp(options: Exclude<ListenOptions, { transport: "unix" }>): Deno.Listener {
-  const listener = openTcp(options);
+async function listenTcp(
+  options: Exclude<ListenOptions, { transport: "unix" }>,
+): Promise<Listener> {
+  const listener = usesNodeNet(options) ? await openNodeTcp(options) : openTcp(options);
   return options.ipv6Only ? new Ipv6OnlyListener(listener) : listener;
+}
+
+/** Whether plain TCP is served through `node:net`: when asked, unless the port is shared. */
+function usesNodeNet(options: Exclude<ListenOptions, { transport: "unix" }>): boolean {
+  return options.transport === "tcp" && options.reusePort !== true && options.api === "node";
+}
+
+async function openNodeTcp(options: Exclude<ListenOptions, { transport: "unix" }>) {
+  const { hostname, port, backlog = LISTEN_BACKLOG } = options;
+  // Loaded only here: TLS, Unix and reuseport servers never set up Deno's Node layer.
+  const { listenNodeTcp } = await import("./node_tcp.ts");
+  try {
+    return await listenNodeTcp({ hostname, port, backlog });
+  } catch (error) {
+    throw new ListenError(
+      `cannot listen on ${formatHostPort(hostname, port)}: ${listenReason(error)}`,
+      { cause: error },
+    );
+  }
 }
 
 function openTcp(options: Exclude<ListenOptions, { transport: "unix" }>): Deno.Listener {
@@ -168,7 +239,7 @@ function openTcp(options: Exclude<ListenOptions, { transport: "unix" }>): Deno.L
     ? { cert: readPem("certFile", options.certFile), key: readPem("keyFile", options.keyFile) }
     : undefined;
   try {
-    const tcpBacklog = LISTEN_BACKLOG;
+    const tcpBacklog = options.backlog ?? LISTEN_BACKLOG;
     if (tls) return Deno.listenTls({ hostname, port, tcpBacklog, ...tls });
     const reusePort = options.transport === "tcp" && options.reusePort === true;
     return Deno.listen({ hostname, port, tcpBacklog, ...(reusePort ? { reusePort } : {}) });
@@ -205,15 +276,15 @@ function openTcp(options: Exclude<ListenOptions, { transport: "unix" }>): Deno.L
  * listener.close();
  * ```
  */
-export class Ipv6OnlyListener implements Deno.Listener {
-  readonly #inner: Deno.Listener;
+export class Ipv6OnlyListener implements Listener {
+  readonly #inner: Listener;
 
   /**
    * Wraps a listener.
    *
    * @param inner A listener on an IPv6 address.
    */
-  constructor(inner: Deno.Listener) {
+  constructor(inner: Listener) {
     this.#inner = inner;
   }
 
@@ -223,7 +294,7 @@ export class Ipv6OnlyListener implements Deno.Listener {
   }
 
   /** The next IPv6 client; IPv4 ones are closed on the way. */
-  async accept(): Promise<Deno.Conn> {
+  async accept(): Promise<Socket> {
     while (true) {
       const conn = await this.#inner.accept();
       const remote = conn.remoteAddr;
@@ -238,33 +309,6 @@ export class Ipv6OnlyListener implements Deno.Listener {
   /** Closes the wrapped listener. */
   close(): void {
     this.#inner.close();
-  }
-
-  /** See `Deno.Listener.ref`. */
-  ref(): void {
-    this.#inner.ref();
-  }
-
-  /** See `Deno.Listener.unref`. */
-  unref(): void {
-    this.#inner.unref();
-  }
-
-  /** Accepts until the listener is closed. */
-  async *[Symbol.asyncIterator](): AsyncIterableIterator<Deno.Conn> {
-    while (true) {
-      try {
-        yield await this.accept();
-      } catch (error) {
-        if (error instanceof Deno.errors.BadResource) return;
-        throw error;
-      }
-    }
-  }
-
-  /** Closes the wrapped listener. */
-  [Symbol.dispose](): void {
-    this.close();
   }
 }
 

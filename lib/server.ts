@@ -9,13 +9,14 @@
  */
 import { formatAddr } from "./address.ts";
 import { Admission, type AdmissionGate, DEFAULT_MAX_CONNS, type Refusal } from "./admission.ts";
-import { Connection } from "./connection.ts";
+import { Connection, type Socket } from "./connection.ts";
 import { describeError, isDisconnect } from "./errors.ts";
 import { Hub } from "./chat/hub.ts";
 import { DEFAULT_MAX_LINE } from "./line_framer.ts";
 import { logger } from "./log.ts";
 import { acceptProxyHeader } from "./proxy_protocol.ts";
 import type { ServiceVersion } from "./current_service.ts";
+import type { Listener } from "./listen.ts";
 import type { Service } from "./service.ts";
 import type { ServeControls, ServeSettings } from "./settings.ts";
 import type { ServerContext, Strategy } from "./strategy.ts";
@@ -55,8 +56,11 @@ export const IDLE_NOTICE = "ERR idle timeout";
  * ```
  */
 export interface ServeOptions extends Omit<ServeSettings, "service">, ServeControls {
-  /** A listener the caller opened, so the caller knows its address. */
-  listener: Deno.Listener;
+  /**
+   * A listener the caller opened, so the caller knows its address: a
+   * `Deno.Listener`, or one from `openListener` (which may be `node:net`'s).
+   */
+  listener: Listener;
   /** How connections are handed off. */
   strategy: Strategy;
   /** The service every client gets, loaded. */
@@ -211,8 +215,15 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
    * Learns who the client really is (from a PROXY header, when required),
    * then admits or refuses it before any service runs, and hands an admitted
    * client to {@link serveAdmitted}.
+   *
+   * @returns Once admitted or refused: what serves an admitted client, in an
+   *   object, because an async function that returned the promise itself
+   *   would wait on it, with a job, a reaction and two closures more per
+   *   client (see docs/scale.md).
    */
-  const admitAndHandle = async (connection: Connection): Promise<void> => {
+  const admitAndHandle = async (
+    connection: Connection,
+  ): Promise<{ served: Promise<void> } | undefined> => {
     running++;
     let serving = false;
     try {
@@ -239,7 +250,7 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
       // than kept for the connection's whole life (see serveAdmitted).
       const served = serveAdmitted(connection);
       serving = true;
-      return served;
+      return { served };
     } finally {
       if (!serving) finished();
     }
@@ -300,14 +311,16 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
     const handled = connection.needsHandshake
       ? connection.handshake().then(() => strategy.handle(connection, served), handshakeFailed)
       : strategy.handle(connection, served);
-    return handled.finally(done);
+    // then, not finally: handle() never rejects, and finally would keep two
+    // closures more per client until it ends.
+    return handled.then(done, done);
   };
 
   try {
     await strategy.start?.(context);
     options.onReady?.();
     while (!stopping.aborted) {
-      let conn: Deno.Conn;
+      let conn: Socket;
       try {
         conn = await listener.accept();
       } catch (error) {
@@ -336,7 +349,7 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
       // Tracked from here, so that shutdown closes it even while its PROXY header is awaited.
       open.add(connection);
       const handler = admitAndHandle(connection);
-      if (strategy.sequential) await handler;
+      if (strategy.sequential) await (await handler)?.served;
     }
   } finally {
     stopping.removeEventListener("abort", beginShutdown);
@@ -409,10 +422,10 @@ function untilAborted(signal: AbortSignal): Promise<void> {
 }
 
 /** Small replies must leave at once rather than wait for Nagle's timer. */
-function setNoDelay(conn: Deno.Conn): void {
+function setNoDelay(conn: Socket): void {
   if (!("setNoDelay" in conn)) return;
   try {
-    (conn as Deno.TcpConn).setNoDelay(true);
+    (conn as { setNoDelay(noDelay: boolean): void }).setNoDelay(true);
   } catch (error) {
     if (!isDisconnect(error)) throw error;
   }

@@ -17,6 +17,7 @@ import { Admission, DEFAULT_MAX_CONNS } from "../lib/admission.ts";
 import { MessagePortBus } from "../lib/chat/bus.ts";
 import type { BusSpec } from "../lib/chat/open_bus.ts";
 import { describeError } from "../lib/errors.ts";
+import { LISTEN_BACKLOG } from "../lib/listen.ts";
 import { logger } from "../lib/log.ts";
 import type { ServeSummary } from "../lib/server.ts";
 import type { ServeSettings } from "../lib/settings.ts";
@@ -60,6 +61,8 @@ export interface ReusePortSettings extends ServeSettings {
   threads?: number;
   /** The bus the Workers' hubs share; default `MessagePort`s between them, a room of their own. */
   bus?: BusSpec;
+  /** Each Worker's listen backlog; default `LISTEN_BACKLOG`. */
+  backlog?: number;
 }
 
 /** The live parts of a `reuseport` server, all on the main thread. */
@@ -126,6 +129,7 @@ export async function serveReusePort(
       threads,
       hostname,
       port,
+      backlog: settings.backlog ?? LISTEN_BACKLOG,
       // Plain data, so it crosses as it is; the idle timeout is the one in force now.
       settings: {
         ...settings,

@@ -24,6 +24,8 @@ export type ToListener =
     threads: number;
     hostname: string;
     port: number;
+    /** The listen backlog each Worker asks for. */
+    backlog: number;
     /** The settings of the Worker's own server, the same type `serve()` takes. */
     settings: ServeSettings;
     /**

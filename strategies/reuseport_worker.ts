@@ -13,7 +13,6 @@ import type { AdmissionGate, Refusal } from "../lib/admission.ts";
 import { openBus } from "../lib/chat/open_bus.ts";
 import { describeError } from "../lib/errors.ts";
 import { configureLogging } from "../lib/log.ts";
-import { LISTEN_BACKLOG } from "../lib/listen.ts";
 import { serve } from "../lib/server.ts";
 import { ServerStats } from "../lib/stats/counters.ts";
 import { CurrentService } from "../lib/current_service.ts";
@@ -75,7 +74,7 @@ async function run(start: Extract<ToListener, { type: "start" }>): Promise<void>
       hostname: start.hostname,
       port: start.port,
       reusePort: true,
-      tcpBacklog: LISTEN_BACKLOG,
+      tcpBacklog: start.backlog,
     });
   } catch (error) {
     post({ type: "failed", reason: `cannot listen: ${describeError(error)}` });

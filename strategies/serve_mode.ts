@@ -14,7 +14,7 @@ import type { Bus } from "../lib/chat/bus.ts";
 import { openBus } from "../lib/chat/open_bus.ts";
 import { CurrentService } from "../lib/current_service.ts";
 import { SettingError } from "../lib/errors.ts";
-import { type ListenOptions, openListener } from "../lib/listen.ts";
+import { type Listener, type ListenOptions, openListener } from "../lib/listen.ts";
 import { serve, type ServeSummary } from "../lib/server.ts";
 import type { Service } from "../lib/service.ts";
 import type { ServeControls } from "../lib/settings.ts";
@@ -190,7 +190,11 @@ export async function serveMode(
         current,
         onReady: ready.resolve,
       })
-      : serveReusePort(listenerForReusePort(listener), { ...settings, service: specifier }, {
+      : serveReusePort(listenerForReusePort(listener), {
+        ...settings,
+        service: specifier,
+        backlog: listen.transport === "tcp" ? listen.backlog : undefined,
+      }, {
         shutdown: stopping.signal,
         current,
         admission,
@@ -301,13 +305,13 @@ function strategyFor(mode: StrategyName, settings: ModeSettings): {
   };
 }
 
-function listenerForReusePort(listener: Deno.Listener): Deno.TcpListener {
+function listenerForReusePort(listener: Listener): Deno.TcpListener {
   const { addr } = listener;
   if (addr.transport !== "tcp") throw new TypeError("reuseport listens on TCP only");
   return listener as Deno.TcpListener;
 }
 
-function closeQuietly(listener: Deno.Listener): void {
+function closeQuietly(listener: Listener): void {
   try {
     listener.close();
   } catch (error) {

@@ -27,6 +27,7 @@ import type { EchoScenario } from "./scenarios.ts";
  */
 const MANY_SERVERS = [
   "poll",
+  "poll-node-net",
   "reuseport",
   "c-epoll",
   "node-net",

@@ -34285,7 +34285,7 @@ function redisClient(url, role) {
       reconnectStrategy: (retries, cause) => {
         if (!everConnected) return false;
         const delay = Math.min(FIRST_RETRY_MS * 2 ** retries, MAX_RETRY_MS);
-        log8.warn("lost Redis at {url} ({role}): {reason}; reconnecting in {delay} ms", {
+        log7.warn("lost Redis at {url} ({role}): {reason}; reconnecting in {delay} ms", {
           url,
           role,
           reason: describeError(cause),
@@ -34296,13 +34296,13 @@ function redisClient(url, role) {
     }
   });
   client.on("error", (error) => {
-    log8.debug("{role}: {reason}", {
+    log7.debug("{role}: {reason}", {
       role,
       reason: describeError(error)
     });
   });
   client.on("ready", () => {
-    if (everConnected) log8.info("reconnected to Redis at {url} ({role})", {
+    if (everConnected) log7.info("reconnected to Redis at {url} ({role})", {
       url,
       role
     });
@@ -34322,7 +34322,7 @@ async function connectRedisBus(url, node, channel = CHANNEL) {
       try {
         event = fromWire(message);
       } catch (error) {
-        log8.warn("ignoring a message on {channel} that is not servidor's: {reason}", {
+        log7.warn("ignoring a message on {channel} that is not servidor's: {reason}", {
           channel,
           reason: describeError(error)
         });
@@ -34337,7 +34337,7 @@ async function connectRedisBus(url, node, channel = CHANNEL) {
     ]) if (client.isOpen) client.destroy();
     throw new Error(`cannot reach Redis at ${url}: ${describeError(error)}`);
   }
-  log8.info("joined the room {channel} on Redis at {url}", {
+  log7.info("joined the room {channel} on Redis at {url}", {
     channel,
     url
   });
@@ -34346,7 +34346,7 @@ async function connectRedisBus(url, node, channel = CHANNEL) {
     heartbeatMs: HEARTBEAT_MS,
     publish(event) {
       publisher.publish(channel, toWire(event)).catch((error) => {
-        log8.warn("could not publish to Redis: {reason}", {
+        log7.warn("could not publish to Redis: {reason}", {
           reason: describeError(error)
         });
       });
@@ -34364,7 +34364,7 @@ async function connectRedisBus(url, node, channel = CHANNEL) {
     }
   };
 }
-var import_npm_redis_5_12, CHANNEL, HEARTBEAT_MS, FIRST_RETRY_MS, MAX_RETRY_MS, log8;
+var import_npm_redis_5_12, CHANNEL, HEARTBEAT_MS, FIRST_RETRY_MS, MAX_RETRY_MS, log7;
 var init_redis_bus = __esm({
   "lib/chat/redis_bus.ts"() {
     import_npm_redis_5_12 = __toESM(require_dist2());
@@ -34374,7 +34374,7 @@ var init_redis_bus = __esm({
     HEARTBEAT_MS = 1e3;
     FIRST_RETRY_MS = 100;
     MAX_RETRY_MS = 5e3;
-    log8 = logger("redis");
+    log7 = logger("redis");
   }
 });
 
@@ -34491,12 +34491,6 @@ function formatAddr(addr) {
       return "unknown";
   }
 }
-
-// lib/listen.ts
-init_errors();
-init_log();
-var log2 = logger("server");
-var LISTEN_BACKLOG = 65535;
 
 // lib/cidr.ts
 var IPV4_MAPPED_PREFIX = 0xffffn << 32n;
@@ -34811,14 +34805,10 @@ function concat(chunks) {
   return joined;
 }
 var encoder2 = new TextEncoder();
-var log3 = logger("connection");
+var log2 = logger("connection");
 var Connection = class {
   /** Unique within one server. */
   id;
-  /** The client's address as the socket reports it. */
-  remoteAddr;
-  /** The server's side of the connection. */
-  localAddr;
   /** When it was accepted, from `performance.now()`. */
   openedAt = performance.now();
   /** When a byte last moved either way, from `performance.now()`; for the idle timeout. */
@@ -34840,7 +34830,8 @@ var Connection = class {
   #closing;
   /** Called once, at close, in the order they were given; see {@link whenClosed}. */
   #onClose;
-  #readBuffer = new Uint8Array(INITIAL_READ_BUFFER);
+  /** For a {@link BufferSocket}; made at the first read. */
+  #readBuffer;
   #writeTail = Promise.resolve();
   /** Broadcasts queued last, behind the write under way, not yet started: they go out together. */
   #batch;
@@ -34852,14 +34843,20 @@ var Connection = class {
   /**
    * Wraps an accepted socket.
    *
-   * @param conn The socket: TCP, TLS or Unix.
+   * @param conn The socket: a `Deno.Conn` (TCP, TLS or Unix) or a {@link ChunkSocket}.
    * @param id Unique within one server.
    */
   constructor(conn, id) {
     this.#conn = conn;
     this.id = id;
-    this.remoteAddr = conn.remoteAddr;
-    this.localAddr = conn.localAddr;
+  }
+  /** The client's address as the socket reports it. */
+  get remoteAddr() {
+    return this.#conn.remoteAddr;
+  }
+  /** The server's side of the connection. */
+  get localAddr() {
+    return this.#conn.localAddr;
   }
   /** The client's address, e.g. `127.0.0.1:51234`; formatted when first asked for. */
   get peer() {
@@ -34951,21 +34948,37 @@ var Connection = class {
       this.bytesIn += unread.byteLength;
       return Promise.resolve(unread);
     }
-    return this.#conn.read(this.#readBuffer).then(this.#afterRead, this.#readFailed);
+    const conn = this.#conn;
+    const failed = this.#readFailed ??= (error) => this.#failedRead(error);
+    if ("readChunk" in conn) {
+      return conn.readChunk().then(this.#afterChunk ??= (chunk) => this.#countChunk(chunk), failed);
+    }
+    const buffer = this.#readBuffer ??= new Uint8Array(INITIAL_READ_BUFFER);
+    return conn.read(buffer).then(this.#afterRead ??= (n) => this.#countRead(n), failed);
+  }
+  #afterChunk;
+  #afterRead;
+  #readFailed;
+  /** Counts a chunk that a {@link ChunkSocket} received. */
+  #countChunk(chunk) {
+    if (chunk === null) return null;
+    this.bytesIn += chunk.byteLength;
+    this.lastActiveAt = performance.now();
+    return chunk;
   }
   /** Counts what a read brought and grows the buffer when it came back full. */
-  #afterRead = (n) => {
-    if (n === null) return null;
+  #countRead(n) {
     const buffer = this.#readBuffer;
+    if (n === null || !buffer) return null;
     this.bytesIn += n;
     this.lastActiveAt = performance.now();
     if (n === buffer.byteLength && buffer.byteLength < MAX_READ_BUFFER) {
       this.#readBuffer = new Uint8Array(buffer.byteLength * 2);
     }
     return buffer.subarray(0, n);
-  };
+  }
   /** A read that fails because the client left ends the input; any other failure is thrown. */
-  #readFailed = (error) => {
+  #failedRead(error) {
     if (this.#closed) return null;
     if (isDisconnect(error)) {
       this.#wentAway(error);
@@ -34973,7 +34986,7 @@ var Connection = class {
       return null;
     }
     throw error;
-  };
+  }
   /**
    * Queues bytes behind earlier writes and resolves once they are all written.
    *
@@ -35019,13 +35032,12 @@ var Connection = class {
   }
   #enqueue(written) {
     this.#pendingWrites++;
-    this.#writeTail = written.then(this.#settled, this.#settled);
+    const settled = this.#settled ??= () => void this.#pendingWrites--;
+    this.#writeTail = written.then(settled, settled);
     return written;
   }
-  /** Counts a finished write, well or not; bound once so each write reuses it. */
-  #settled = () => {
-    this.#pendingWrites--;
-  };
+  /** Counts a finished write, well or not; made at the first write, then reused by each. */
+  #settled;
   async #writeNow(bytes) {
     try {
       if (this.closed) throw new ConnectionClosedError(this.peer);
@@ -35078,7 +35090,7 @@ var Connection = class {
    * `workers` a send can be acknowledged before it is written.
    */
   #wentAway(error) {
-    log3.debug("{peer} went away: {reason}", {
+    log2.debug("{peer} went away: {reason}", {
       peer: this.peer,
       reason: describeError(error)
     });
@@ -35223,7 +35235,7 @@ var PAUSE_BACKLOG = 64 * 1024;
 var SLOW_READER_MS = 5e3;
 var CREDIT_TIMEOUT_MS = 2 * SLOW_READER_MS;
 var MISSED_HEARTBEATS = 3;
-var log4 = logger("hub");
+var log3 = logger("hub");
 var encoder3 = new TextEncoder();
 var Hub = class {
   #members = /* @__PURE__ */ new Map();
@@ -35371,7 +35383,7 @@ var Hub = class {
     clearTimeout(timer);
     for (const [node, credit] of exhausted) {
       if (!credit.exhausted) continue;
-      log4.warn("node {node} acknowledged none of {bytes} broadcast bytes in {seconds} s; not waiting for it", {
+      log3.warn("node {node} acknowledged none of {bytes} broadcast bytes in {seconds} s; not waiting for it", {
         node,
         bytes: credit.outstanding,
         seconds: CREDIT_TIMEOUT_MS / 1e3
@@ -35390,7 +35402,7 @@ var Hub = class {
     clearTimeout(timer);
     for (const connection of behind) {
       if (connection.closed || connection.queuedCost <= PAUSE_BACKLOG) continue;
-      log4.info("dropping {peer}: it read nothing of {backlog} queued bytes in {seconds} s", {
+      log3.info("dropping {peer}: it read nothing of {backlog} queued bytes in {seconds} s", {
         peer: connection.peer,
         backlog: connection.queuedBytes,
         seconds: SLOW_READER_MS / 1e3
@@ -35426,7 +35438,7 @@ var Hub = class {
     for (const { connection } of this.#members.values()) {
       if (connection.id === fromId || connection.closed) continue;
       if (connection.queuedCost + bytes.byteLength > MAX_BROADCAST_BACKLOG) {
-        log4.info("dropping {peer}: it fell {backlog} bytes behind on broadcasts", {
+        log3.info("dropping {peer}: it fell {backlog} bytes behind on broadcasts", {
           peer: connection.peer,
           backlog: connection.queuedBytes
         });
@@ -35456,7 +35468,7 @@ var Hub = class {
     for (const [node, known] of this.#remote) {
       if (known.heardAt >= deadline) continue;
       this.#forget(node);
-      log4.warn("node {node} fell silent; forgetting its {count} clients", {
+      log3.warn("node {node} fell silent; forgetting its {count} clients", {
         node,
         count: known.peers.size
       });
@@ -35826,7 +35838,7 @@ function formatIpv6(bytes) {
   if (bestStart === -1) return hex.join(":");
   return `${hex.slice(0, bestStart).join(":")}::${hex.slice(bestStart + bestLength).join(":")}`;
 }
-var log5 = logger("proxy");
+var log4 = logger("proxy");
 async function acceptProxyHeader(connection, timeoutMs = HEADER_TIMEOUT_MS) {
   let timedOut = false;
   const timer = setTimeout(() => {
@@ -35848,7 +35860,7 @@ async function acceptProxyHeader(connection, timeoutMs = HEADER_TIMEOUT_MS) {
       if (header.command === "local" && rest.byteLength === 0) {
         const first = await connection.read();
         if (first === null) {
-          log5.debug("{peer}: the proxy's health check", {
+          log4.debug("{peer}: the proxy's health check", {
             peer: connection.peer
           });
           connection.close();
@@ -35869,11 +35881,11 @@ async function acceptProxyHeader(connection, timeoutMs = HEADER_TIMEOUT_MS) {
 }
 function refuse(connection, reason, quiet) {
   const message = "refused {peer}: {reason}";
-  if (quiet) log5.debug(message, {
+  if (quiet) log4.debug(message, {
     peer: connection.peer,
     reason
   });
-  else log5.warn(message, {
+  else log4.warn(message, {
     peer: connection.peer,
     reason
   });
@@ -35887,7 +35899,7 @@ function concat2(first, second) {
 }
 
 // lib/server.ts
-var log6 = logger("server");
+var log5 = logger("server");
 var ACCEPT_ERROR_PAUSE_MS = 50;
 var DEFAULT_GRACE_MS = 5e3;
 var SHUTDOWN_NOTICE = "server shutting down";
@@ -35962,7 +35974,7 @@ async function serve(options) {
   });
   const beginShutdown = () => {
     closeListener();
-    log6.info("shutting down: {open} clients get up to {graceMs} ms to finish", {
+    log5.info("shutting down: {open} clients get up to {graceMs} ms to finish", {
       open: open.size,
       graceMs
     });
@@ -36006,7 +36018,9 @@ async function serve(options) {
       observer.opened?.(connection);
       const served = serveAdmitted(connection);
       serving = true;
-      return served;
+      return {
+        served
+      };
     } finally {
       if (!serving) finished();
     }
@@ -36014,15 +36028,15 @@ async function serve(options) {
   const serveAdmitted = (connection) => {
     const served = contextForNewClient();
     if (options.current) framingOf.set(connection, served.service.framing);
-    const logOpenClose = log6.isEnabledFor("info");
+    const logOpenClose = log5.isEnabledFor("info");
     if (logOpenClose && options.current) {
-      log6.info("open {peer} id={id} service_version={version}", {
+      log5.info("open {peer} id={id} service_version={version}", {
         peer: connection.peer,
         id: connection.id,
         version: versionServed?.version
       });
     } else if (logOpenClose) {
-      log6.info("open {peer} id={id}", {
+      log5.info("open {peer} id={id}", {
         peer: connection.peer,
         id: connection.id
       });
@@ -36030,7 +36044,7 @@ async function serve(options) {
     const idleTimeoutMs2 = idleTimeoutFor();
     const stopWatching = idleTimeoutMs2 > 0 ? watchIdle(connection, idleTimeoutMs2, served.service.framing) : void 0;
     const handshakeFailed = (error) => {
-      log6.info("TLS handshake with {peer} failed: {reason}", {
+      log5.info("TLS handshake with {peer} failed: {reason}", {
         peer: connection.peer,
         reason: describeError(error)
       });
@@ -36044,7 +36058,7 @@ async function serve(options) {
         summary.bytesOut += connection.bytesOut;
         observer.closed?.(connection);
         if (logOpenClose) {
-          log6.info("close {peer} id={id} in={bytesIn} out={bytesOut} duration_ms={durationMs}", {
+          log5.info("close {peer} id={id} in={bytesIn} out={bytesOut} duration_ms={durationMs}", {
             peer: connection.peer,
             id: connection.id,
             bytesIn: connection.bytesIn,
@@ -36057,7 +36071,7 @@ async function serve(options) {
       }
     };
     const handled = connection.needsHandshake ? connection.handshake().then(() => strategy.handle(connection, served), handshakeFailed) : strategy.handle(connection, served);
-    return handled.finally(done);
+    return handled.then(done, done);
   };
   try {
     await strategy.start?.(context);
@@ -36069,12 +36083,12 @@ async function serve(options) {
       } catch (error) {
         if (stopping.aborted || error instanceof Deno.errors.BadResource) break;
         if (isDisconnect(error)) {
-          log6.debug("a client left before it was accepted: {reason}", {
+          log5.debug("a client left before it was accepted: {reason}", {
             reason: describeError(error)
           });
           continue;
         }
-        log6.error("accept on {address} failed: {reason}", {
+        log5.error("accept on {address} failed: {reason}", {
           address: formatAddr(listener.addr),
           reason: describeError(error)
         });
@@ -36089,7 +36103,7 @@ async function serve(options) {
       setNoDelay(conn);
       open.add(connection);
       const handler = admitAndHandle(connection);
-      if (strategy.sequential) await handler;
+      if (strategy.sequential) await (await handler)?.served;
     }
   } finally {
     stopping.removeEventListener("abort", beginShutdown);
@@ -36110,7 +36124,7 @@ async function serve(options) {
 }
 var encoder4 = new TextEncoder();
 async function refuse2(connection, refusal) {
-  log6.info("refused {peer}: {reason}", {
+  log5.info("refused {peer}: {reason}", {
     peer: connection.peer,
     reason: refusal.reason
   });
@@ -36126,7 +36140,7 @@ function watchIdle(connection, timeoutMs, framing) {
       timer = setTimeout(check, timeoutMs - idleFor);
       return;
     }
-    log6.info("closing {peer}: idle for {idleMs} ms", {
+    log5.info("closing {peer}: idle for {idleMs} ms", {
       peer: connection.peer,
       idleMs: Math.round(idleFor)
     });
@@ -36409,7 +36423,7 @@ function serviceProblems(value) {
 // services/exec.ts
 init_errors();
 init_log();
-var log7 = logger("exec");
+var log6 = logger("exec");
 var KILL_GRACE_MS = 2e3;
 function ucspiEnvironment(session) {
   const { remoteAddr, localAddr } = session;
@@ -36486,7 +36500,7 @@ function createExecService(command, args = []) {
       running.set(session, {
         stdin: child.stdin.getWriter()
       });
-      log7.debug("{peer} started {command} pid={pid}", {
+      log6.debug("{peer} started {command} pid={pid}", {
         peer: session.peer,
         command: commandLine,
         pid: child.pid
@@ -36517,7 +36531,7 @@ function createExecService(command, args = []) {
         await sendOutput(output, session);
         await logging;
         const { code, signal } = await status;
-        log7.debug("{peer} {command} exited code={code} signal={signal}", {
+        log6.debug("{peer} {command} exited code={code} signal={signal}", {
           peer: session.peer,
           command: commandLine,
           code,
@@ -36564,7 +36578,7 @@ async function sendOutput(output, session) {
 async function logStderr(errors, peer, command) {
   const decoder = new TextDecoder();
   let pending = "";
-  const emit = (line) => log7.info("{peer} {command}: {line}", {
+  const emit = (line) => log6.info("{peer} {command}: {line}", {
     peer,
     command,
     line
@@ -37161,7 +37175,7 @@ async function run(start) {
       hostname: start.hostname,
       port: start.port,
       reusePort: true,
-      tcpBacklog: LISTEN_BACKLOG
+      tcpBacklog: start.backlog
     });
   } catch (error) {
     post({

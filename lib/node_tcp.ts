@@ -1,0 +1,396 @@
+/**
+ * Plain TCP through Deno's `node:net` (`--tcp-api=node`). Deno implements `node:net` on handles of its own (a libuv-style
+ * layer in Rust): the listener drains every ready connection on each readiness
+ * event, and a socket is read only when the kernel says bytes are there, into
+ * a buffer made then. A `Deno.Conn`, by contrast, learns of bytes only through
+ * a `read()` that is pending, with its buffer, on every idle client; and a
+ * `Deno.Listener` accepts one connection per `accept()` op. At ten thousand
+ * clients that difference is most of a server's memory, its slowest replies
+ * and the length of a connect storm (see docs/scale.md).
+ *
+ * Each socket here has the shape `Connection` reads and writes
+ * ({@link NodeTcpSocket}), so services, admission, PROXY headers, the idle
+ * timeout, statistics and shutdown work unchanged, and every write still goes
+ * through `writeAll`. Only the main thread loads this module: a Worker that
+ * imported `node:net` would set up Deno's whole Node layer, about 2 MiB each.
+ *
+ * @module
+ */
+import net from "node:net";
+
+/**
+ * How much may arrive while nobody reads before the socket is paused: enough
+ * that a bulk sender's next chunk is already here when the service asks, as
+ * with a `Deno.Conn` read into a 64 KiB buffer.
+ */
+const MAX_UNREAD = 64 * 1024;
+
+/**
+ * Turns a Node socket error into the `Deno.errors` class that means the same,
+ * so that `isDisconnect` recognises the close path by class, as for a
+ * `Deno.Conn`. The original is kept as the cause.
+ */
+function asDenoError(error: Error): Error {
+  const code = (error as NodeJS.ErrnoException).code;
+  const message = error.message;
+  switch (code) {
+    case "ECONNRESET":
+      return new Deno.errors.ConnectionReset(message, { cause: error });
+    case "EPIPE":
+      return new Deno.errors.BrokenPipe(message, { cause: error });
+    case "ECONNABORTED":
+      return new Deno.errors.ConnectionAborted(message, { cause: error });
+    case "ENOTCONN":
+      return new Deno.errors.NotConnected(message, { cause: error });
+    case "ERR_STREAM_DESTROYED":
+    case "ERR_STREAM_WRITE_AFTER_END":
+    case "EBADF":
+      return new Deno.errors.BadResource(message, { cause: error });
+    case "EADDRINUSE":
+      return new Deno.errors.AddrInUse(message, { cause: error });
+    case "EADDRNOTAVAIL":
+      return new Deno.errors.AddrNotAvailable(message, { cause: error });
+    case "EACCES":
+    case "EPERM":
+      return new Deno.errors.PermissionDenied(message, { cause: error });
+    default:
+      return error;
+  }
+}
+
+/** Where a Node socket keeps the {@link NodeTcpSocket} that wraps it. */
+const OWNER = Symbol("servidor.NodeTcpSocket");
+type OwnedSocket = net.Socket & { [OWNER]: NodeTcpSocket };
+
+// The socket's events, shared by every socket: Node calls them with `this` the socket.
+function onData(this: net.Socket, data: Uint8Array): void {
+  (this as OwnedSocket)[OWNER].received(data);
+}
+function onEnd(this: net.Socket): void {
+  (this as OwnedSocket)[OWNER].inputEnded();
+}
+function onError(this: net.Socket, error: Error): void {
+  (this as OwnedSocket)[OWNER].failed(error);
+}
+function onClose(this: net.Socket): void {
+  (this as OwnedSocket)[OWNER].gone();
+}
+
+/** A Node socket's address as a `Deno.NetAddr`; a socket already gone reports port 0. */
+function netAddr(address: string | undefined, port: number | undefined): Deno.NetAddr {
+  return { transport: "tcp", hostname: address ?? "", port: port ?? 0 };
+}
+
+/**
+ * One accepted client over `node:net`, with the part of `Deno.Conn` that
+ * `Connection` uses, except that it hands out the chunks it received
+ * ({@link readChunk}) instead of filling a buffer it is given.
+ *
+ * Backpressure: the socket starts paused (nothing is read before someone
+ * asks), and once {@link MAX_UNREAD} bytes wait here unread it is paused
+ * again, so the kernel's receive buffer, then the client, hold what the
+ * service has not taken yet.
+ *
+ * @example
+ * ```ts
+ * import { listenNodeTcp } from "./node_tcp.ts";
+ *
+ * const listener = await listenNodeTcp({ hostname: "127.0.0.1", port: 0 });
+ * const client = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
+ * const socket = await listener.accept();
+ * await client.write(new TextEncoder().encode("hola"));
+ * const chunk = await socket.readChunk(); // the four bytes
+ * await socket.write(chunk ?? new Uint8Array());
+ * socket.close();
+ * client.close();
+ * listener.close();
+ * ```
+ */
+export class NodeTcpSocket {
+  readonly #socket: net.Socket;
+  #remote: Deno.NetAddr | undefined;
+  #local: Deno.NetAddr | undefined;
+  /** Chunks that arrived while nobody waited for one. */
+  readonly #chunks: Uint8Array[] = [];
+  /** Their bytes; past {@link MAX_UNREAD} the socket is paused. */
+  #unread = 0;
+  /** Whether the socket is paused: at first, and whenever too much waits unread. */
+  #paused = true;
+  /** The reader waiting for the next chunk, when there is one. */
+  #waiting: PromiseWithResolvers<Uint8Array | null> | undefined;
+  /** The client ended its side (`null` comes after the chunks). */
+  #ended = false;
+  /** What failed, to be thrown to the reader after the chunks. */
+  #failure: Error | undefined;
+  #closed = false;
+
+  /**
+   * Wraps a socket that `node:net` accepted paused.
+   *
+   * @param socket Accepted with `pauseOnConnect` and `allowHalfOpen`.
+   */
+  constructor(socket: net.Socket) {
+    this.#socket = socket;
+    // The listeners are shared by every socket and find this one through
+    // the socket: four closures per client are ten thousand times four.
+    (socket as OwnedSocket)[OWNER] = this;
+    socket.on("data", onData);
+    socket.on("end", onEnd);
+    socket.on("error", onError);
+    socket.on("close", onClose);
+  }
+
+  /** The client's address; made when first asked for (admission asks for every client). */
+  get remoteAddr(): Deno.NetAddr {
+    return this.#remote ??= netAddr(this.#socket.remoteAddress, this.#socket.remotePort);
+  }
+
+  /** The server's side; made when first asked for, which few services do. */
+  get localAddr(): Deno.NetAddr {
+    return this.#local ??= netAddr(this.#socket.localAddress, this.#socket.localPort);
+  }
+
+  /**
+   * The next chunk the client sent, or `null` once its input has ended or
+   * the socket is closed. The chunk is the reader's to keep: each is a new buffer.
+   *
+   * @throws A `Deno.errors` class for a socket that failed (a reset is `ConnectionReset`).
+   */
+  readChunk(): Promise<Uint8Array | null> {
+    const chunk = this.#chunks.shift();
+    if (chunk) {
+      this.#unread -= chunk.byteLength;
+      if (this.#paused && this.#unread < MAX_UNREAD) this.#resume();
+      return Promise.resolve(chunk);
+    }
+    if (this.#failure) return Promise.reject(this.#failure);
+    if (this.#ended || this.#closed) return Promise.resolve(null);
+    this.#waiting = Promise.withResolvers();
+    if (this.#paused) this.#resume();
+    return this.#waiting.promise;
+  }
+
+  /**
+   * Hands `bytes` to the socket and resolves once they are written to the
+   * kernel, so that a caller awaiting it is held back by a slow reader.
+   *
+   * @param bytes Not copied: keep them unchanged until the promise settles.
+   * @returns How many bytes were written: all of them.
+   */
+  write(bytes: Uint8Array): Promise<number> {
+    const { promise, resolve, reject } = Promise.withResolvers<number>();
+    this.#socket.write(bytes, (error) => {
+      if (error) reject(asDenoError(error));
+      else resolve(bytes.byteLength);
+    });
+    return promise;
+  }
+
+  /**
+   * Turns Nagle's algorithm off (`true`) or on.
+   *
+   * @param noDelay Whether small writes leave at once.
+   */
+  setNoDelay(noDelay = true): void {
+    this.#socket.setNoDelay(noDelay);
+  }
+
+  /** Closes the socket at once; a pending {@link readChunk} gets `null`. Safe to call again. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#socket.destroy();
+    this.#settle();
+  }
+
+  /**
+   * What the socket's `data` event brings: for the reader waiting, or kept.
+   *
+   * @param data The bytes, in a buffer of their own.
+   */
+  received(data: Uint8Array): void {
+    // A plain view, not the Buffer: a service should not meet Buffer's
+    // `slice`, which shares memory where Uint8Array's copies.
+    const chunk = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    const waiting = this.#waiting;
+    if (waiting) {
+      this.#waiting = undefined;
+      waiting.resolve(chunk);
+      return;
+    }
+    this.#chunks.push(chunk);
+    this.#unread += chunk.byteLength;
+    if (this.#unread >= MAX_UNREAD) {
+      this.#paused = true;
+      this.#socket.pause();
+    }
+  }
+
+  #resume(): void {
+    this.#paused = false;
+    this.#socket.resume();
+  }
+
+  /** The socket's `end` event: the client ended its side. */
+  inputEnded(): void {
+    this.#ended = true;
+    this.#settle();
+  }
+
+  /**
+   * The socket's `error` event.
+   *
+   * @param error Node's error, thrown to the reader as its `Deno.errors` class.
+   */
+  failed(error: Error): void {
+    this.#failure ??= asDenoError(error);
+    this.#settle();
+  }
+
+  /** The socket's `close` event. */
+  gone(): void {
+    this.#closed = true;
+    this.#settle();
+  }
+
+  /** Tells a waiting reader that no more chunks will come, and why. */
+  #settle(): void {
+    const waiting = this.#waiting;
+    if (!waiting) return;
+    this.#waiting = undefined;
+    if (this.#failure) waiting.reject(this.#failure);
+    else waiting.resolve(null);
+  }
+}
+
+/** Where {@link listenNodeTcp} listens. */
+export interface NodeTcpOptions {
+  /** An IPv4 or IPv6 address. */
+  hostname: string;
+  /** 0 for any free port. */
+  port: number;
+  /** The listen backlog the kernel is asked for (it caps it at `net.core.somaxconn`). */
+  backlog?: number;
+}
+
+/**
+ * A TCP listener over `node:net` with `Deno.Listener`'s `accept`/`close`/`addr`,
+ * so that the server's accept loop takes either. The connections Deno's
+ * listener drains on each readiness event wait here until accepted.
+ *
+ * @example
+ * ```ts
+ * import { listenNodeTcp } from "./node_tcp.ts";
+ *
+ * const listener = await listenNodeTcp({ hostname: "127.0.0.1", port: 0, backlog: 4096 });
+ * console.log(listener.addr);
+ * listener.close();
+ * ```
+ */
+export class NodeTcpListener {
+  /** Where it listens. */
+  readonly addr: Deno.NetAddr;
+  readonly #server: net.Server;
+  readonly #accepted: NodeTcpSocket[] = [];
+  #waiting: PromiseWithResolvers<NodeTcpSocket> | undefined;
+  #failure: Error | undefined;
+  #closed = false;
+
+  /**
+   * Wraps a listening server; use {@link listenNodeTcp}.
+   *
+   * @param server Listening, with `pauseOnConnect` and `allowHalfOpen`.
+   */
+  constructor(server: net.Server) {
+    this.#server = server;
+    const address = server.address() as net.AddressInfo;
+    this.addr = netAddr(address.address, address.port);
+    server.on("connection", this.#connected);
+    server.on("error", this.#failed);
+  }
+
+  /**
+   * The next client.
+   *
+   * @throws {Deno.errors.BadResource} Once the listener is closed.
+   */
+  accept(): Promise<NodeTcpSocket> {
+    const socket = this.#accepted.shift();
+    if (socket) return Promise.resolve(socket);
+    if (this.#closed) return Promise.reject(new Deno.errors.BadResource("the listener is closed"));
+    const failure = this.#failure;
+    if (failure) {
+      this.#failure = undefined;
+      return Promise.reject(failure);
+    }
+    this.#waiting = Promise.withResolvers();
+    return this.#waiting.promise;
+  }
+
+  /** Stops listening and closes the clients not yet accepted. Safe to call again. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#server.close();
+    for (const socket of this.#accepted.splice(0)) socket.close();
+    const waiting = this.#waiting;
+    this.#waiting = undefined;
+    waiting?.reject(new Deno.errors.BadResource("the listener is closed"));
+  }
+
+  readonly #connected = (socket: net.Socket): void => {
+    const accepted = new NodeTcpSocket(socket);
+    if (this.#closed) {
+      accepted.close();
+      return;
+    }
+    const waiting = this.#waiting;
+    if (waiting) {
+      this.#waiting = undefined;
+      waiting.resolve(accepted);
+    } else {
+      this.#accepted.push(accepted);
+    }
+  };
+
+  /** An accept that failed (out of descriptors, say) is the next `accept()`'s error. */
+  readonly #failed = (error: Error): void => {
+    const failure = asDenoError(error);
+    const waiting = this.#waiting;
+    if (waiting) {
+      this.#waiting = undefined;
+      waiting.reject(failure);
+    } else {
+      this.#failure = failure;
+    }
+  };
+}
+
+/**
+ * Listens on TCP through `node:net`.
+ *
+ * @param options The address and backlog.
+ * @returns The listener, once it listens.
+ * @throws The `Deno.errors` class of the failure, e.g. `AddrInUse`.
+ *
+ * @example
+ * ```ts
+ * import { listenNodeTcp } from "./node_tcp.ts";
+ *
+ * const listener = await listenNodeTcp({ hostname: "127.0.0.1", port: 0 });
+ * listener.close();
+ * ```
+ */
+export function listenNodeTcp(options: NodeTcpOptions): Promise<NodeTcpListener> {
+  // allowHalfOpen: a client that ends its input still gets every reply, as
+  // with Deno.Conn. pauseOnConnect: nothing is read before the server asks.
+  const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true });
+  const { promise, resolve, reject } = Promise.withResolvers<NodeTcpListener>();
+  const failed = (error: Error) => reject(asDenoError(error));
+  server.once("error", failed);
+  server.listen({ host: options.hostname, port: options.port, backlog: options.backlog }, () => {
+    server.off("error", failed);
+    resolve(new NodeTcpListener(server));
+  });
+  return promise;
+}

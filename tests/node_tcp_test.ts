@@ -1,0 +1,142 @@
+/**
+ * Plain TCP through Deno's `node:net` (lib/node_tcp.ts, `--tcp-api=node`),
+ * and the flags that choose it and the listen backlog.
+ */
+import assert from "node:assert/strict";
+import { openListener } from "../lib/listen.ts";
+import { type ChunkSocket, Connection, type Socket } from "../lib/connection.ts";
+import { listenNodeTcp } from "../lib/node_tcp.ts";
+import { TestClient } from "../testing.ts";
+import { assertOneLineError, CliServer, runCli } from "./_helpers/cli.ts";
+import { hasCommand, runTool } from "./_helpers/tools.ts";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+function readsByChunk(socket: Socket): socket is ChunkSocket {
+  return "readChunk" in socket;
+}
+
+Deno.test("openListener() serves plain TCP through Deno.Conn unless asked for node:net", async () => {
+  for (const api of [undefined, "node", "deno"] as const) {
+    const { listener } = await openListener({
+      transport: "tcp",
+      hostname: "127.0.0.1",
+      port: 0,
+      api,
+    });
+    const port = (listener.addr as Deno.NetAddr).port;
+    using client = await Deno.connect({ hostname: "127.0.0.1", port });
+    const socket = await listener.accept();
+    assert.equal(readsByChunk(socket), api === "node", `api ${api}`);
+    // Either way a Connection serves it the same.
+    const connection = new Connection(socket, 1);
+    assert.equal(connection.host, "127.0.0.1");
+    assert.equal(
+      (connection.remoteAddr as Deno.NetAddr).port,
+      (client.localAddr as Deno.NetAddr).port,
+    );
+    await client.write(encoder.encode("hola"));
+    assert.equal(decoder.decode((await connection.read())!), "hola");
+    await connection.write(encoder.encode("adios"));
+    const reply = new Uint8Array(5);
+    assert.equal(await client.read(reply), 5);
+    assert.equal(decoder.decode(reply), "adios");
+    connection.close();
+    assert.equal(await client.read(reply), null);
+    listener.close();
+  }
+});
+
+Deno.test("a node:net socket hands over every chunk in order, then null once the client ends", async () => {
+  const listener = await listenNodeTcp({ hostname: "127.0.0.1", port: 0 });
+  const client = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
+  const socket = await listener.accept();
+  // Sent before anyone reads: the socket was accepted paused, and gives all of it once asked.
+  const sent = Uint8Array.from({ length: 256 * 1024 }, (_, i) => i % 251);
+  await client.write(sent);
+  await client.closeWrite();
+  const received: number[] = [];
+  for (let chunk = await socket.readChunk(); chunk; chunk = await socket.readChunk()) {
+    assert.ok(!("readUInt8" in chunk), "a chunk is a plain Uint8Array, not a Buffer");
+    received.push(...chunk);
+  }
+  assert.deepEqual(received, [...sent]);
+  // Half-closed: the server can still answer a client that ended its input.
+  assert.equal(await socket.write(encoder.encode("ok")), 2);
+  const reply = new Uint8Array(2);
+  assert.equal(await client.read(reply), 2);
+  socket.close();
+  client.close();
+  listener.close();
+});
+
+Deno.test("closing a node:net socket gives its pending read null, and a closed listener refuses accept", async () => {
+  const listener = await listenNodeTcp({ hostname: "127.0.0.1", port: 0 });
+  using _client = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
+  const socket = await listener.accept();
+  const pending = socket.readChunk();
+  socket.close();
+  socket.close();
+  assert.equal(await pending, null);
+  assert.equal(await socket.readChunk(), null);
+  const accepting = listener.accept();
+  listener.close();
+  await assert.rejects(accepting, Deno.errors.BadResource);
+  await assert.rejects(listener.accept(), Deno.errors.BadResource);
+});
+
+Deno.test("a port already taken is a ListenError that says so, through node:net too", async () => {
+  using taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  await assert.rejects(
+    openListener({ transport: "tcp", hostname: "127.0.0.1", port: taken.addr.port }),
+    /cannot listen on 127\.0\.0\.1:\d+: address already in use/,
+  );
+});
+
+for (const api of ["node", "deno"]) {
+  Deno.test(`poll serves echo with --tcp-api=${api}`, async () => {
+    await using server = await CliServer.start([`--tcp-api=${api}`, "--service=echo"]);
+    using client = await TestClient.connect(server.port);
+    await client.send("hola\n");
+    assert.equal(await client.readLine(), "hola");
+  });
+}
+
+const ss = hasCommand("ss");
+Deno.test({
+  name: `--backlog sets the listen backlog the kernel reports${ss ? "" : " (skipped: no ss)"}`,
+  ignore: !ss,
+  async fn() {
+    for (const api of ["node", "deno"]) {
+      await using server = await CliServer.start([`--tcp-api=${api}`, "--backlog=37"]);
+      // For a listening socket, ss prints the backlog in the Send-Q column.
+      const listing = await runTool("ss", ["-tlnH", `sport = :${server.port}`]);
+      const [, , sendQ] = listing.trim().split(/\s+/);
+      assert.equal(sendQ, "37", `${api}: ${listing}`);
+    }
+  },
+});
+
+Deno.test("--backlog and --tcp-api refuse what they cannot do, in one line, exit status 2", async () => {
+  assertOneLineError(
+    await runCli(["--backlog=0"]),
+    2,
+    /^servidor: invalid --backlog "0": expected a whole number from 1 to 65535/,
+  );
+  assertOneLineError(
+    await runCli(["--tcp-api=libuv"]),
+    2,
+    /^servidor: invalid --tcp-api "libuv": expected one of deno, node/,
+  );
+  assertOneLineError(
+    await runCli(["--tcp-api=node", "--unix=/tmp/servidor-never.sock"]),
+    2,
+    /^servidor: --tcp-api=node serves plain TCP, not --unix/,
+  );
+  assertOneLineError(
+    await runCli(["--tcp-api=node", "--mode=reuseport"]),
+    2,
+    /^servidor: --tcp-api=node cannot be combined with --mode=reuseport/,
+  );
+});
