@@ -13,7 +13,7 @@
  * await client.send("hola\n");
  * assert.equal(await client.readLine(), "aloh");
  *
- * // On the wire, under single, poll, workers and reuseport.
+ * // On the wire, under single, poll, workers, processes and reuseport.
  * await checkUnderEveryMode("reverse", async (client) => {
  *   await client.send("hola\n");
  *   assert.equal(await client.readLine(), "aloh");

@@ -45,7 +45,7 @@ export interface ModeContext {
  * ```
  */
 export interface EveryModeOptions {
-  /** The modes to run under; every mode (`single`, `poll`, `workers`, `reuseport`) unless given. */
+  /** The modes to run under; every mode (`single`, `poll`, `workers`, `processes`, `reuseport`) unless given. */
   modes?: readonly Mode[];
   /** The longest line a line service accepts. */
   maxLine?: number;
