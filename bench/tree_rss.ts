@@ -4,8 +4,9 @@
  * own, which `bench:compare`'s peak RSS (the server process's VmHWM) does
  * not see. Each mode runs as a user types it (`deno run main.ts
  * --mode=MODE --service=echo`); N clients connect, each makes one round
- * trip and stays, and then the RSS of the server and of all its descendants
- * is added up from /proc (Linux only).
+ * trip and stays, and then the memory of the server and of all its
+ * descendants is added up from /proc (Linux only): RSS, and PSS, which counts
+ * the pages the children share (Deno's code) once rather than once a child.
  *
  * ```sh
  * deno run -A bench/tree_rss.ts               # 50 clients; reading /proc needs -A
@@ -41,13 +42,20 @@ function tree(pid: number): number[] {
   return found;
 }
 
-/** A process's resident set in KiB, or 0 once it is gone. */
-function rssKiB(pid: number): number {
+/**
+ * A process's resident set in KiB (RSS), and its proportional share of it
+ * (PSS: a page shared by N processes, such as Deno's own code, counts 1/N
+ * in each), or 0 once it is gone. Added up over processes, RSS counts the
+ * shared pages once a process and PSS once in all.
+ */
+function memoryKiB(pid: number): { rss: number; pss: number } {
   try {
-    const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-    return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? 0);
+    const rollup = Deno.readTextFileSync(`/proc/${pid}/smaps_rollup`);
+    const field = (name: string) =>
+      Number(new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(rollup)?.[1] ?? 0);
+    return { rss: field("Rss"), pss: field("Pss") };
   } catch {
-    return 0;
+    return { rss: 0, pss: 0 };
   }
 }
 
@@ -90,8 +98,10 @@ async function measure(mode: string, count: number) {
       while (got < 5) got += (await conn.read(buffer)) ?? 5;
     }
     const pids = tree(child.pid);
-    const kib = pids.reduce((sum, pid) => sum + rssKiB(pid), 0);
-    return { mode, clients: count, processes: pids.length, rssMiB: kib / MIB };
+    const memory = pids.map(memoryKiB);
+    const rssMiB = memory.reduce((sum, { rss }) => sum + rss, 0) / MIB;
+    const pssMiB = memory.reduce((sum, { pss }) => sum + pss, 0) / MIB;
+    return { mode, clients: count, processes: pids.length, rssMiB, pssMiB };
   } finally {
     for (const conn of conns) conn.close();
     reader.releaseLock();
@@ -104,13 +114,15 @@ async function measure(mode: string, count: number) {
 if (import.meta.main) {
   const count = Number(Deno.args[0] ?? 50);
   const modes = Deno.args.length > 1 ? Deno.args.slice(1) : ["poll", "workers", "processes"];
-  console.log("| mode | clients | processes | RSS, all processes (MiB) | per client (MiB) |");
-  console.log("| --- | --- | --- | --- | --- |");
+  console.log(
+    "| mode | clients | processes | RSS, added up (MiB) | PSS, added up (MiB) | PSS per client |",
+  );
+  console.log("| --- | --- | --- | --- | --- | --- |");
   for (const mode of modes) {
-    const { clients, processes, rssMiB } = await measure(mode, count);
+    const { clients, processes, rssMiB, pssMiB } = await measure(mode, count);
     console.log(
-      `| ${mode} | ${clients} | ${processes} | ${rssMiB.toFixed(0)} | ${
-        (rssMiB / clients).toFixed(1)
+      `| ${mode} | ${clients} | ${processes} | ${rssMiB.toFixed(0)} | ${pssMiB.toFixed(0)} | ${
+        (pssMiB / clients).toFixed(1)
       } |`,
     );
   }

@@ -93,6 +93,8 @@ export function createProcesses(options: ProcessesOptions, service: string): Pro
   };
   let alive = 0;
   const waiters: (() => void)[] = [];
+  /** Children whose clients are done, until they have exited (or been killed). */
+  const exiting = new Set<Promise<void>>();
   const release = () => {
     alive--;
     waiters.shift()?.();
@@ -133,6 +135,8 @@ export function createProcesses(options: ProcessesOptions, service: string): Pro
         connection.close();
         return;
       }
+      // The child's slot is free once it is gone, which may be after its client is.
+      let releaseOnExit: Promise<void> | undefined;
       try {
         if (connection.closed) return;
         const { command, args } = childCommand(service, context.serviceArgs);
@@ -153,10 +157,18 @@ export function createProcesses(options: ProcessesOptions, service: string): Pro
           await connection.closeWithLine(NO_PROCESS_NOTICE);
           return;
         }
-        await serveThroughProcess(child, connection, context, tuning);
+        const { gone } = await serveThroughProcess(child, connection, context, tuning);
+        releaseOnExit = gone.finally(() => {
+          exiting.delete(releaseOnExit!);
+          release();
+        });
+        exiting.add(releaseOnExit);
       } finally {
-        release();
+        if (!releaseOnExit) release();
       }
+    },
+    async close(): Promise<void> {
+      await Promise.all(exiting);
     },
   };
 }

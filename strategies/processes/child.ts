@@ -188,6 +188,8 @@ export async function runProcessChild(): Promise<void> {
         reportFailure(error);
       }
       control(out, { type: "handled", bytes: next.byteLength, requests: takeTimings() });
+      // The reply and this acknowledgement go out in one write.
+      out.flush();
     }
   })().catch(reportFailure);
 

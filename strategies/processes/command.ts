@@ -18,7 +18,13 @@ export interface ChildCommand {
   readonly args: readonly string[];
 }
 
-const CHILD_ENTRY = new URL("./child.ts", import.meta.url);
+/**
+ * The child's entry, bundled into one JavaScript file (`deno task bundle`):
+ * with no TypeScript to strip, no import map to read and no npm package to
+ * resolve, it starts in about half the time `child.ts` does, and it runs
+ * with `--no-config`, whatever folder the server was started in.
+ */
+const CHILD_BUNDLE = new URL("../_bundled/process_child.js", import.meta.url);
 
 /**
  * The Deno permissions a child needs for this service: none for a built-in,
@@ -42,7 +48,7 @@ export function childPermissions(service: string, serviceArgs: readonly string[]
 
 /**
  * The command line of a child for this service. Under `deno run`, Deno runs
- * the child's entry with only {@link childPermissions}. A compiled binary has
+ * the child's bundled entry with only {@link childPermissions}. A compiled binary has
  * no Deno to run and no flags to give: it runs itself with
  * {@link CHILD_COMMAND}, and the child gives up the permissions it does not
  * need as it starts (`Deno.permissions.revoke`).
@@ -54,6 +60,12 @@ export function childCommand(service: string, serviceArgs: readonly string[]): C
   if (Deno.build.standalone) return { command: Deno.execPath(), args: [CHILD_COMMAND] };
   return {
     command: Deno.execPath(),
-    args: ["run", "--no-prompt", ...childPermissions(service, serviceArgs), CHILD_ENTRY.href],
+    args: [
+      "run",
+      "--no-prompt",
+      "--no-config",
+      ...childPermissions(service, serviceArgs),
+      CHILD_BUNDLE.href,
+    ],
   };
 }

@@ -34,6 +34,7 @@ const HEADER_BYTES = 5;
 export const MAX_FRAME_BYTES = 16 * 1024 * 1024;
 
 const encoder = new TextEncoder();
+const SENT = Promise.resolve();
 const decoder = new TextDecoder();
 
 /** A frame's length field was larger than {@link MAX_FRAME_BYTES}: the stream is not ours. */
@@ -42,6 +43,17 @@ export class FrameError extends Error {
     super(message);
     this.name = "FrameError";
   }
+}
+
+/** A frame's header at `at` in `bytes`, checked. */
+function readHeader(bytes: Uint8Array, at: number): { kind: FrameKind; length: number } {
+  const view = new DataView(bytes.buffer, bytes.byteOffset + at, HEADER_BYTES);
+  const kind = view.getUint8(0);
+  const length = view.getUint32(1);
+  if (kind > CONTROL || length > MAX_FRAME_BYTES) {
+    throw new FrameError(`a frame of kind ${kind} and ${length} bytes is not ours`);
+  }
+  return { kind: kind as FrameKind, length };
 }
 
 /**
@@ -56,28 +68,40 @@ export class FrameReader {
   /**
    * Takes the next chunk of the stream and returns the frames it completed.
    *
-   * @param chunk Copied; the caller may reuse it.
+   * @param chunk Copied, unless `owned`; the caller may then reuse it.
+   * @param owned The chunk is the reader's to keep (a stream's fresh chunk):
+   *   frames wholly inside it are views of it, not copies, which spares a
+   *   copy of every byte on the way from a child to its client.
    * @throws {FrameError} For a length no frame of ours has.
    */
-  push(chunk: Uint8Array): Frame[] {
-    this.#append(chunk);
+  push(chunk: Uint8Array, owned = false): Frame[] {
     const frames: Frame[] = [];
+    if (owned && this.#start === this.#end) chunk = this.#takeWhole(chunk, frames);
+    this.#append(chunk);
     for (;;) {
       const available = this.#end - this.#start;
       if (available < HEADER_BYTES) break;
-      const view = new DataView(this.#buffer.buffer, this.#start, HEADER_BYTES);
-      const kind = view.getUint8(0);
-      const length = view.getUint32(1);
-      if (kind > CONTROL || length > MAX_FRAME_BYTES) {
-        throw new FrameError(`a frame of kind ${kind} and ${length} bytes is not ours`);
-      }
+      const { kind, length } = readHeader(this.#buffer, this.#start);
       if (available < HEADER_BYTES + length) break;
       const from = this.#start + HEADER_BYTES;
-      frames.push({ kind: kind as FrameKind, payload: this.#buffer.slice(from, from + length) });
+      frames.push({ kind, payload: this.#buffer.slice(from, from + length) });
       this.#start = from + length;
     }
     if (this.#start === this.#end) this.#start = this.#end = 0;
     return frames;
+  }
+
+  /** Cuts the whole frames at the start of `chunk` as views; returns what is left. */
+  #takeWhole(chunk: Uint8Array, frames: Frame[]): Uint8Array {
+    let at = 0;
+    while (chunk.byteLength - at >= HEADER_BYTES) {
+      const { kind, length } = readHeader(chunk, at);
+      if (chunk.byteLength - at < HEADER_BYTES + length) break;
+      const from = at + HEADER_BYTES;
+      frames.push({ kind, payload: chunk.subarray(from, from + length) });
+      at = from + length;
+    }
+    return chunk.subarray(at);
   }
 
   /** Whether a frame has begun and not ended: a stream that ends now ends mid-frame. */
@@ -116,11 +140,16 @@ interface Pending {
 }
 
 /**
- * Writes frames in order, one writer for a whole pipe. Frames queued while a
- * write is under way go out together in the next one, so a reply, its
- * acknowledgement and a `close` cost one system call, not three. Each
- * frame's promise resolves once the pipe has taken it: a full pipe (a reader
- * that does not keep up) holds its writer back, which is the backpressure.
+ * Writes frames in order, one writer for a whole pipe. Up to a window of
+ * bytes, a frame counts as sent as soon as it is queued; past it, its
+ * promise waits for the pipe. Frames queued before
+ * a write starts go out together, so a reply and its acknowledgement cost
+ * one system call, not two: a write starts a macrotask after the first frame
+ * is queued, or at once on {@link FrameWriter.flush}, which a writer that
+ * knows it has queued the last frame of a turn calls. Frames queued while a
+ * write is under way go out together in the next one. A full pipe (a reader
+ * that does not keep up) fills the window and holds its writer back, which
+ * is the backpressure.
  */
 export class FrameWriter {
   readonly #writer: Writer;
@@ -128,10 +157,20 @@ export class FrameWriter {
   #writing = false;
   #failed: unknown;
   #last: Promise<void> = Promise.resolve();
+  #timer: ReturnType<typeof setTimeout> | undefined;
 
-  /** @param writer The pipe. */
-  constructor(writer: Writer) {
+  readonly #window: number;
+  /** Bytes queued or being written. */
+  #unwritten = 0;
+
+  /**
+   * @param writer The pipe.
+   * @param window Bytes that may wait to be written while their frames
+   *   count as sent; beyond it, a frame's promise waits for its write.
+   */
+  constructor(writer: Writer, window = 64 * 1024) {
     this.#writer = writer;
+    this.#window = window;
   }
 
   /**
@@ -148,10 +187,17 @@ export class FrameWriter {
     view.setUint32(1, payload.byteLength);
     bytes.set(payload, HEADER_BYTES);
     const { promise, resolve, reject } = Promise.withResolvers<void>();
+    // Within the window, the frame counts as sent at once, as a send into a
+    // Worker's ring does: the service goes on, and its reply and the
+    // acknowledgement that follows it can share one write.
+    const withinWindow = this.#unwritten + bytes.byteLength <= this.#window;
+    this.#unwritten += bytes.byteLength;
     this.#queue.push({ bytes, resolve, reject });
-    if (!this.#writing) void this.#flush();
+    if (!this.#writing && this.#timer === undefined) {
+      this.#timer = setTimeout(() => this.flush(), 0);
+    }
     this.#last = promise.catch(() => {});
-    return promise;
+    return withinWindow ? SENT : promise;
   }
 
   /**
@@ -165,13 +211,19 @@ export class FrameWriter {
 
   /** Resolves once everything queued so far is written, or has failed. */
   flushed(): Promise<void> {
+    this.flush();
     return this.#last;
   }
 
-  async #flush(): Promise<void> {
+  /** Starts writing what is queued now, rather than a macrotask later. */
+  flush(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (!this.#writing && this.#queue.length > 0) void this.#write();
+  }
+
+  async #write(): Promise<void> {
     this.#writing = true;
-    // The write starts a turn later, so that frames queued in the same turn join it.
-    await Promise.resolve();
     try {
       while (this.#queue.length > 0) {
         const batch = this.#queue;
@@ -186,6 +238,7 @@ export class FrameWriter {
           this.#queue = [];
           return;
         }
+        this.#unwritten -= bytes.byteLength;
         for (const pending of batch) pending.resolve();
       }
     } finally {

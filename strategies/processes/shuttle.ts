@@ -53,8 +53,10 @@ export interface ProcessTuning {
 
 /**
  * Shuttles one client's bytes to and from its child until the service has
- * finished, then makes sure the child is gone: it exits by itself once its
- * service is done, and is killed if it does not.
+ * finished. Resolves then, with `gone`, which resolves once the child is:
+ * it exits by itself once its service is done, and is killed if it does not.
+ * The client is done with before the child is reaped, so that a server
+ * counts a connection as open for as long as its client is, not its process.
  *
  * @param child The child, just spawned, its standard input and output piped.
  * @param connection The client.
@@ -66,7 +68,7 @@ export async function serveThroughProcess(
   connection: Connection,
   context: ServerContext,
   tuning: ProcessTuning,
-): Promise<void> {
+): Promise<{ gone: Promise<void> }> {
   const { handlerTimeoutMs } = tuning;
   const toChild = child.stdin.getWriter();
   const frames = new FrameWriter({
@@ -75,7 +77,11 @@ export async function serveThroughProcess(
       return bytes.byteLength;
     },
   });
-  const send = (message: ToChild) => frames.control(message).catch(() => {});
+  // One frame at a time from this side: nothing to gather, so each goes out at once.
+  const send = (message: ToChild) => {
+    frames.control(message).catch(() => {});
+    frames.flush();
+  };
 
   let exited = false;
   const status = child.status.finally(() => exited = true);
@@ -176,7 +182,8 @@ export async function serveThroughProcess(
       watchdog.heard();
       let frames;
       try {
-        frames = reader.push(chunk);
+        // Each chunk is a fresh array, so frames may be views of it.
+        frames = reader.push(chunk, true);
       } catch (error) {
         if (!(error instanceof FrameError)) throw error;
         fail(`its process wrote something that is not a frame: ${error.message}`);
@@ -226,6 +233,7 @@ export async function serveThroughProcess(
       sent += chunk.byteLength;
       // The frame is a copy, so the connection may reuse its read buffer.
       const delivered = frames.frame(DATA, chunk);
+      frames.flush();
       watchdog.watch();
       if ((await delivered.then(() => true, () => false)) === false) break;
     }
@@ -250,10 +258,13 @@ export async function serveThroughProcess(
     // it holds outside the child (a program under exec) is let go.
     if (!isFinished) await withinGrace(finished, FINISH_AFTER_CLOSE_MS);
     watchdog.stop();
+  }
+  const reap = async () => {
     // A finished child exits by itself; one that does not, or never finished, is killed.
     if (isFinished) await withinGrace(status.then(() => {}), FINISH_AFTER_CLOSE_MS);
     await kill();
     await toChild.close().catch(() => {});
     await output;
-  }
+  };
+  return { gone: reap() };
 }
