@@ -8,7 +8,7 @@
  * code) is run against the same echo through Node's `net` API
  * (`starvation/node_net_echo.mjs`), once under Node and once under Deno,
  * where Deno serves it with its own native TCP handles; then servidor's
- * `poll`. All listen with the same backlog, and `echoload` (bench/echoload.c)
+ * `poll`, over `Deno.Conn` (its default) and with `--tcp-api=node`. All listen with the same backlog, and `echoload` (bench/echoload.c)
  * opens the connections at a steady pace, so no handshake is dropped and
  * what is left is the runtime's scheduling. Fairness is read from the round
  * trips each connection completed (fewest / median / most) and from the p99
@@ -28,6 +28,29 @@ import { RunningServer, type ServerSpec } from "./compare/servers.ts";
 import { parseEchoload } from "./compare/echo.ts";
 
 const here = (file: string) => new URL(file, import.meta.url).pathname;
+
+/** servidor's `poll` with echo, as a user starts it, plus `flags`. */
+function servidor(id: string, name: string, flags: string[]): ServerSpec {
+  return {
+    id,
+    name,
+    group: "servidor",
+    command: Deno.execPath(),
+    args: [
+      "run",
+      "--allow-net",
+      here("../main.ts"),
+      "serve",
+      "--mode=poll",
+      "--service=echo",
+      "--host=127.0.0.1",
+      "--port=0",
+      "--log-level=error",
+      ...flags,
+    ],
+    portFrom: "stderr",
+  };
+}
 
 if (import.meta.main) {
   const [conns = 2000, warmUpS = 3, durationS = 5] = Deno.args.map(Number);
@@ -62,24 +85,8 @@ if (import.meta.main) {
         args: [here("starvation/node_net_echo.mjs")],
         portFrom: "argv",
       },
-      {
-        id: "poll",
-        name: "servidor poll",
-        group: "servidor",
-        command: deno,
-        args: [
-          "run",
-          "--allow-net",
-          here("../main.ts"),
-          "serve",
-          "--mode=poll",
-          "--service=echo",
-          "--host=127.0.0.1",
-          "--port=0",
-          "--log-level=error",
-        ],
-        portFrom: "stderr",
-      },
+      servidor("poll", "servidor poll", []),
+      servidor("poll-node-net", "poll --tcp-api=node", ["--tcp-api=node"]),
     ];
     console.log(
       `${conns} connections × 64 B, opened at 4,000 a second, ${warmUpS} s warm-up, ` +

@@ -9,7 +9,15 @@ import { formatHostPort } from "../lib/address.ts";
 import { describeError } from "../lib/errors.ts";
 import { writeAllSync } from "../lib/write_all.ts";
 import { fmtInt, formatResult, type LoadOptions, type LoadResult, runLoad } from "../bench/load.ts";
-import { type Flag, flagHelp, parseFlags, switchFlag, UsageError, valueFlag } from "./flag.ts";
+import {
+  type Flag,
+  flagHelp,
+  helpFlag,
+  parseFlags,
+  switchFlag,
+  UsageError,
+  valueFlag,
+} from "./flag.ts";
 import { printError, printLine } from "./output.ts";
 import { host, port, positiveSeconds, text, wholeNumber } from "./parse.ts";
 
@@ -105,12 +113,7 @@ export const BENCH_FLAGS: readonly Flag<BenchCommandLine>[] = [
     help: "print the result as one JSON object on stdout",
     set: (line, on) => void (line.json = on),
   }),
-  switchFlag({
-    name: "help",
-    short: "h",
-    help: "show this help",
-    set: (line, on) => void (line.help = on),
-  }),
+  helpFlag(),
 ];
 
 /** `--help` for `bench`, made from {@link BENCH_FLAGS}. */

@@ -6,7 +6,15 @@
 import { formatHostPort } from "../lib/address.ts";
 import { type ClientOptions, runClient } from "../lib/client.ts";
 import { describeError } from "../lib/errors.ts";
-import { type Flag, flagHelp, parseFlags, switchFlag, UsageError, valueFlag } from "./flag.ts";
+import {
+  type Flag,
+  flagHelp,
+  helpFlag,
+  parseFlags,
+  switchFlag,
+  UsageError,
+  valueFlag,
+} from "./flag.ts";
 import { printError, printLine } from "./output.ts";
 import { host, port, text } from "./parse.ts";
 
@@ -57,12 +65,7 @@ export const CLIENT_FLAGS: readonly Flag<ClientCommandLine>[] = [
     parse: text,
     set: (line, path) => void (line.unix = path),
   }),
-  switchFlag({
-    name: "help",
-    short: "h",
-    help: "show this help",
-    set: (line, on) => void (line.help = on),
-  }),
+  helpFlag(),
 ];
 
 /** `--help` for `client`, made from {@link CLIENT_FLAGS}. */

@@ -160,6 +160,16 @@ export function switchFlag<Target>(spec: SwitchFlagSpec<Target>): Flag<Target> {
   };
 }
 
+/** `--help` (or `-h`), the last entry of every command's table. */
+export function helpFlag<Target extends { help: boolean }>(): Flag<Target> {
+  return switchFlag({
+    name: "help",
+    short: "h",
+    help: "show this help",
+    set: (line, on) => void (line.help = on),
+  });
+}
+
 function withDefault(help: string, value: string | undefined, note: string | undefined): string {
   if (value === undefined) return help;
   const [first = "", ...rest] = help.split("\n");

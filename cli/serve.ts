@@ -53,6 +53,7 @@ import {
   type Flag,
   flagForSetting,
   flagHelp,
+  helpFlag,
   listFlag,
   parseFlags,
   switchFlag,
@@ -378,12 +379,7 @@ export const SERVE_FLAGS: readonly Flag<ServeCommandLine>[] = [
     parse: text,
     set: (line, path) => void (line.pidFile = path),
   }),
-  switchFlag({
-    name: "help",
-    short: "h",
-    help: "show this help",
-    set: (line, on) => void (line.help = on),
-  }),
+  helpFlag(),
 ];
 
 /** `servidor --version`, which is a command of its own rather than a serve flag. */
