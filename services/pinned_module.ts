@@ -16,6 +16,7 @@
  */
 import { dirname, relative } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
+import type { PinnedSources, PinnedText } from "./pinned_copy.ts";
 
 /** A module's text, pinned. */
 export interface PinnedModule {
@@ -87,6 +88,7 @@ const SPECIFIER = /(?:\bfrom\s*|\bimport\s*\(?\s*)(["'])([^"'\n]+)\1/g;
 export async function pinModule(url: URL): Promise<PinnedModule> {
   const pinner = new Pinner();
   const blob = await pinner.pin(url);
+  SOURCES.set(blob, { file: url.href, modules: pinner.texts });
   const hash = new Uint8Array(
     await crypto.subtle.digest("SHA-256", new TextEncoder().encode(pinner.hashed.join(""))),
   );
@@ -107,10 +109,26 @@ export async function pinModule(url: URL): Promise<PinnedModule> {
   };
 }
 
+/** Every module pinned in this process, by its `blob:` URL, for {@link pinnedSources}. */
+const SOURCES = new Map<string, PinnedSources>();
+
+/**
+ * The texts behind a pinned module's `blob:` URL, for a process that cannot
+ * load that URL (a `processes` child: see `pinned_copy.ts`), or `undefined`
+ * when `specifier` is not a module pinned here (a built-in's name, a remote URL).
+ *
+ * @param specifier What a Worker would load: a built-in name or a module URL.
+ */
+export function pinnedSources(specifier: string): PinnedSources | undefined {
+  return SOURCES.get(specifier);
+}
+
 /** One pinning: the files read so far and their `blob:` URLs. */
 class Pinner {
   /** Path → blob URL, in the order the files were finished. */
   readonly blobs = new Map<string, string>();
+  /** The same files' texts as pinned, in the same order: each after its imports. */
+  readonly texts: PinnedText[] = [];
   /** The texts that make up the version, in the order they were read. */
   readonly hashed: string[] = [];
   readonly #inProgress = new Set<string>();
@@ -151,6 +169,7 @@ class Pinner {
     const blob = URL.createObjectURL(new Blob([rewritten], { type }));
     this.#inProgress.delete(path);
     this.blobs.set(path, blob);
+    this.texts.push({ url: blob, type, text: rewritten });
     return blob;
   }
 

@@ -23,6 +23,7 @@ import type { ServerContext, Strategy } from "../lib/strategy.ts";
 import { childCommand } from "./processes/command.ts";
 import { serveThroughProcess } from "./processes/shuttle.ts";
 import { DEFAULT_HANDLER_TIMEOUT_MS } from "./workers.ts";
+import { pinnedSources } from "../services/pinned_module.ts";
 
 /**
  * The bound on children alive at once unless the options say otherwise. A
@@ -82,7 +83,9 @@ export function processesProblem(): string | undefined {
  *
  * @param options The bound, the handler timeout and the children's logging.
  * @param service The service as a child loads it: a built-in name, `exec`, or
- *   a module's URL (not a pinned `blob:` URL, which only this process can load).
+ *   a module's URL. A module pinned in this process is sent to each child as
+ *   its texts (`services/pinned_copy.ts`), since a `blob:` URL means nothing
+ *   to another process.
  */
 export function createProcesses(options: ProcessesOptions, service: string): ProcessesStrategy {
   const maxProcesses = options.maxProcesses ?? DEFAULT_MAX_PROCESSES;
@@ -139,7 +142,10 @@ export function createProcesses(options: ProcessesOptions, service: string): Pro
       let releaseOnExit: Promise<void> | undefined;
       try {
         if (connection.closed) return;
-        const { command, args } = childCommand(service, context.serviceArgs);
+        // A pinned module (the version this client gets, after any reload) goes as its texts.
+        const pinned = pinnedSources(context.serviceSpecifier);
+        const childService = pinned?.file ?? service;
+        const { command, args } = childCommand(childService, context.serviceArgs);
         let child: Deno.ChildProcess;
         try {
           child = new Deno.Command(command, {
@@ -157,7 +163,11 @@ export function createProcesses(options: ProcessesOptions, service: string): Pro
           await connection.closeWithLine(NO_PROCESS_NOTICE);
           return;
         }
-        const { gone } = await serveThroughProcess(child, connection, context, tuning);
+        const { gone } = await serveThroughProcess(child, connection, context, {
+          ...tuning,
+          service: childService,
+          pinned,
+        });
         releaseOnExit = gone.finally(() => {
           exiting.delete(releaseOnExit!);
           release();

@@ -290,7 +290,7 @@ function strategyFor(mode: StrategyName, settings: ModeSettings): {
   workersStuck: (() => number) | undefined;
 } {
   if (mode === "processes") {
-    // A child loads the service by its name or module, not the pinned copy only this process has.
+    // A child is sent a module's pinned texts with each client (processes.ts), so it needs only the name here.
     const processes = createProcesses(settings, settings.service);
     return { strategy: processes, workersAlive: () => processes.alive, workersStuck: () => 0 };
   }

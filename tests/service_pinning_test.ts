@@ -56,7 +56,7 @@ async function greeted(port: number): Promise<[TestClient, string | null]> {
   return [client, await client.readLine()];
 }
 
-for (const mode of ["single", "poll", "workers", "reuseport"] as const) {
+for (const mode of ["single", "poll", "workers", "reuseport", "processes"] as const) {
   Deno.test(`without --reload-service an edit on disk reaches no new client under ${mode}`, async () => {
     await using files = await writeServiceFiles("v1");
     // No ready Workers: under workers each client gets a Worker started after the edit.

@@ -67,7 +67,7 @@ async function reloaded(server: CliServer, why: string): Promise<[string, string
   return [old!, version!];
 }
 
-for (const mode of ["poll", "workers", "reuseport"] as const) {
+for (const mode of ["poll", "workers", "reuseport", "processes"] as const) {
   Deno.test(`--reload-service under ${mode}: a new client gets the edited chat, the two connected keep theirs and all three talk`, async () => {
     await using file = await chatFile();
     await using server = await CliServer.start([

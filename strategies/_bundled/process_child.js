@@ -2928,6 +2928,23 @@ var ServiceDriver = class {
   }
 };
 
+// services/pinned_copy.ts
+function loadablePinnedCopy(sources) {
+  const ours = /* @__PURE__ */ new Map();
+  let entry = "";
+  for (const { url, type, text } of sources.modules) {
+    let local = text;
+    for (const [theirs, mine] of ours) local = local.replaceAll(theirs, mine);
+    entry = URL.createObjectURL(new Blob([
+      local
+    ], {
+      type
+    }));
+    ours.set(url, entry);
+  }
+  return entry;
+}
+
 // lib/service.ts
 function serviceProblems(value) {
   if (typeof value !== "object" || value === null) return [
@@ -3745,7 +3762,8 @@ async function runProcessChild() {
   };
   let service;
   try {
-    service = await loadService(opening.service, opening.serviceArgs);
+    const specifier = opening.pinned ? loadablePinnedCopy(opening.pinned) : opening.service;
+    service = await loadService(specifier, opening.serviceArgs);
   } catch (error) {
     reportFailure(error);
     control(out, {

@@ -19,6 +19,7 @@ import {
 import { configureLogging } from "../../lib/log.ts";
 import type { PeerInfo, Service, Session } from "../../lib/service.ts";
 import { ServiceDriver } from "../../lib/service_driver.ts";
+import { loadablePinnedCopy } from "../../services/pinned_copy.ts";
 import { loadService } from "../../services/registry.ts";
 import {
   BROADCAST,
@@ -141,7 +142,9 @@ export async function runProcessChild(): Promise<void> {
   };
   let service: Service;
   try {
-    service = await loadService(opening.service, opening.serviceArgs);
+    // A module is loaded from the texts the server pinned, not from the file, which may have changed.
+    const specifier = opening.pinned ? loadablePinnedCopy(opening.pinned) : opening.service;
+    service = await loadService(specifier, opening.serviceArgs);
   } catch (error) {
     reportFailure(error);
     control(out, { type: "finished" });

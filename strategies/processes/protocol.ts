@@ -9,6 +9,7 @@
  * @module
  */
 import type { FromWorker, ToWorker } from "../worker_protocol.ts";
+import type { PinnedSources } from "../../services/pinned_copy.ts";
 
 /**
  * Bytes of the client's input the main process sends ahead of the child's
@@ -33,7 +34,13 @@ export const OUTPUT_WINDOW = 64 * 1024;
  * rings and doorbell; the client's bytes follow it in data frames.
  */
 export type ToChild =
-  | Omit<Extract<ToWorker, { type: "open" }>, "input" | "output" | "doorbell">
+  | Omit<Extract<ToWorker, { type: "open" }>, "rings"> & {
+    /**
+     * A module's pinned texts: a `blob:` URL of the main process means
+     * nothing to a child, so it gets the texts and makes its own.
+     */
+    pinned?: PinnedSources;
+  }
   /** The client finished sending: answer what is left, then finish. */
   | { type: "end" }
   | Extract<ToWorker, { type: "closed" | "who" }>;

@@ -31,6 +31,7 @@ import {
   parseControl,
 } from "./frames.ts";
 import { type FromChild, INPUT_WINDOW, OUTPUT_WINDOW, type ToChild } from "./protocol.ts";
+import type { PinnedSources } from "../../services/pinned_copy.ts";
 
 /**
  * After the server's hard stop has closed its client, how long a child's
@@ -49,6 +50,8 @@ export interface ProcessTuning {
   readonly handlerTimeoutMs: number;
   /** The service as the child loads it: a built-in name, `exec`, or a module URL. */
   readonly service: string;
+  /** The module's pinned texts, when it is one: the child loads those, not the file. */
+  readonly pinned?: PinnedSources;
 }
 
 /**
@@ -219,6 +222,7 @@ export async function serveThroughProcess(
       remoteAddr: { ...connection.remoteAddr },
       localAddr: { ...connection.localAddr },
       service: tuning.service,
+      pinned: tuning.pinned,
       serviceArgs: context.serviceArgs,
       maxLine: context.maxLine,
       timeRequests: context.onRequest !== undefined,
