@@ -91,7 +91,7 @@ Deno.test("a child gets only the permissions its service needs: no network, no e
     assert.notEqual(await client.readLine(), "granted", `the child may use ${name}`);
   }
   // Its own module's folder it may read: that is how it loaded.
-  await client.send("read\n");
+  await client.send(`read ${new URL("./fixtures/", import.meta.url).pathname}\n`);
   assert.equal(await client.readLine(), "granted");
 });
 
