@@ -20,7 +20,8 @@ import {
 import { logger, type LogSettings } from "../../lib/log.ts";
 import type { ServerContext } from "../../lib/strategy.ts";
 import { StuckWorkerWatchdog } from "../workers/watchdog.ts";
-import { untilAborted, withinGrace } from "../workers/shuttle.ts";
+// After the hard stop a child's service gets the grace a Worker's gets (exec stops its program).
+import { FINISH_AFTER_CLOSE_MS, untilAborted, withinGrace } from "../workers/shuttle.ts";
 import {
   BROADCAST,
   CONTROL,
@@ -32,13 +33,6 @@ import {
 } from "./frames.ts";
 import { type FromChild, INPUT_WINDOW, OUTPUT_WINDOW, type ToChild } from "./protocol.ts";
 import type { PinnedSources } from "../../services/pinned_copy.ts";
-
-/**
- * After the server's hard stop has closed its client, how long a child's
- * service gets to finish (exec stops its program) before the child is
- * killed; the same grace a Worker gets.
- */
-const FINISH_AFTER_CLOSE_MS = 5_000;
 
 const log = logger("processes");
 

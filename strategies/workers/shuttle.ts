@@ -32,7 +32,7 @@ import { StuckWorkerWatchdog } from "./watchdog.ts";
  * so exec needs the chance to stop its program (it sends SIGKILL two seconds
  * after SIGTERM); a service stuck in a long computation is cut off after this.
  */
-const FINISH_AFTER_CLOSE_MS = 5_000;
+export const FINISH_AFTER_CLOSE_MS = 5_000;
 
 const log = logger("workers");
 
