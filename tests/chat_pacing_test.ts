@@ -159,39 +159,42 @@ Deno.test({
   },
 });
 
-Deno.test({
-  name:
-    "workers: a flooder pasting through nc -N is slowed to its readers' pace; none is dropped, all get every line in order, memory stays bounded",
-  ignore: !HAVE_PROC,
-  async fn() {
-    await using server = await CliServer.start(["--service=chat", "--mode=workers"]);
-    const readers: TestClient[] = [];
-    try {
-      for (let i = 0; i < READERS; i++) readers.push((await joinChat(server.port)).client);
-      const nc = new Deno.Command("nc", {
-        args: ["-N", "127.0.0.1", String(server.port)],
-        stdin: "piped",
-        stdout: "piped",
-        stderr: "inherit",
-      }).spawn();
-      const output = new Response(nc.stdout).text();
-      const writer = nc.stdin.getWriter();
-      // The flooder's join is the first notice the last reader hears; the others heard later readers first.
-      const joined = (await readers.at(-1)!.readLine())!;
-      const [, name] = /^\* (guest\d+) joined$/.exec(joined)!;
-      await heardJoin(readers.slice(0, -1), name!);
-      await floodAndCheck([server], readers, name!, async (bytes) => {
-        await writer.write(bytes);
-        await writer.close();
-      });
-      // nc -N sent its end of input after the flood; the server closed, and nc exited cleanly.
-      assert.equal((await nc.status).code, 0);
-      assert.match(await output, /^\* welcome, guest\d+;/);
-    } finally {
-      for (const reader of readers) reader.close();
-    }
-  },
-});
+// A Worker, or a child process, per client: the room lives on the main thread either way.
+for (const mode of ["workers", "processes"] as const) {
+  Deno.test({
+    name:
+      `${mode}: a flooder pasting through nc -N is slowed to its readers' pace; none is dropped, all get every line in order, memory stays bounded`,
+    ignore: !HAVE_PROC,
+    async fn() {
+      await using server = await CliServer.start(["--service=chat", `--mode=${mode}`]);
+      const readers: TestClient[] = [];
+      try {
+        for (let i = 0; i < READERS; i++) readers.push((await joinChat(server.port)).client);
+        const nc = new Deno.Command("nc", {
+          args: ["-N", "127.0.0.1", String(server.port)],
+          stdin: "piped",
+          stdout: "piped",
+          stderr: "inherit",
+        }).spawn();
+        const output = new Response(nc.stdout).text();
+        const writer = nc.stdin.getWriter();
+        // The flooder's join is the first notice the last reader hears; the others heard later readers first.
+        const joined = (await readers.at(-1)!.readLine())!;
+        const [, name] = /^\* (guest\d+) joined$/.exec(joined)!;
+        await heardJoin(readers.slice(0, -1), name!);
+        await floodAndCheck([server], readers, name!, async (bytes) => {
+          await writer.write(bytes);
+          await writer.close();
+        });
+        // nc -N sent its end of input after the flood; the server closed, and nc exited cleanly.
+        assert.equal((await nc.status).code, 0);
+        assert.match(await output, /^\* welcome, guest\d+;/);
+      } finally {
+        for (const reader of readers) reader.close();
+      }
+    },
+  });
+}
 
 Deno.test({
   name:

@@ -196,7 +196,16 @@ export async function serveThroughProcess(
             watchdog.letGo();
           }
         } else if (frame.kind === BROADCAST) {
-          context.hub.broadcast(connection.id, frame.payload);
+          // The room is behind (here, or on other nodes over a bus): read no
+          // more of this child until it catches up. Its pipe fills, its input
+          // goes unacknowledged, the window stops its client's reads: a
+          // flooder is paced as under every other mode (lib/chat/credit.ts).
+          const paced = context.hub.broadcast(connection.id, frame.payload);
+          if (paced) {
+            watchdog.holdBack();
+            await paced;
+            watchdog.letGo();
+          }
         } else if (frame.kind === CONTROL) {
           onControl(parseControl<FromChild>(frame.payload));
         }
