@@ -10,13 +10,14 @@
  */
 /// <reference no-default-lib="true" />
 /// <reference lib="deno.worker" />
-import { ConnectionClosedError, describeError, errorStack, isDisconnect } from "../lib/errors.ts";
+import { ConnectionClosedError } from "../lib/errors.ts";
 import { configureLogging } from "../lib/log.ts";
 import type { PeerInfo, Service, Session } from "../lib/service.ts";
 import { ServiceDriver } from "../lib/service_driver.ts";
 import { Credit } from "../lib/chat/credit.ts";
 import { loadService } from "../services/registry.ts";
 import {
+  failedMessage,
   type FromWorker,
   TIMINGS_FLUSH_MS,
   type ToWorker,
@@ -197,12 +198,7 @@ class RemoteSession implements Session {
 }
 
 function reportFailure(error: unknown): void {
-  const failure: FromWorker = {
-    type: "failed",
-    reason: describeError(error),
-    stack: errorStack(error),
-    disconnect: isDisconnect(error),
-  };
+  const failure = failedMessage(error);
   if (session) session.postAfterSends(failure);
   else post(failure);
 }

@@ -14,6 +14,7 @@
  *
  * @module
  */
+import { describeError, errorStack, isDisconnect } from "../lib/errors.ts";
 import type { LogSettings } from "../lib/log.ts";
 import type { PeerInfo } from "../lib/service.ts";
 
@@ -112,3 +113,18 @@ export type FromWorker =
   | { type: "failed"; reason: string; stack: string; disconnect: boolean }
   /** The service's `close()` ran; the Worker is free for another client. */
   | { type: "finished"; requests?: number[] };
+
+/**
+ * The `failed` message for an error a service threw: what a Worker, and a
+ * `processes` child, tell the main thread.
+ *
+ * @param error What the service threw.
+ */
+export function failedMessage(error: unknown): Extract<FromWorker, { type: "failed" }> {
+  return {
+    type: "failed",
+    reason: describeError(error),
+    stack: errorStack(error),
+    disconnect: isDisconnect(error),
+  };
+}

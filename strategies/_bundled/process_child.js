@@ -2690,6 +2690,17 @@ function oneLine(message) {
   return last === void 0 ? first : `${first.replace(/\.$/, "")}: ${last}`;
 }
 
+// strategies/worker_protocol.ts
+var RING_CAPACITY = 64 * 1024;
+function failedMessage(error) {
+  return {
+    type: "failed",
+    reason: describeError(error),
+    stack: errorStack(error),
+    disconnect: isDisconnect(error)
+  };
+}
+
 // lib/line_framer.ts
 var LF = 10;
 var CR = 13;
@@ -3753,12 +3764,7 @@ async function runProcessChild() {
   if (opening.type !== "open") return;
   configureLogging(opening.log);
   const reportFailure = (error) => {
-    control(out, {
-      type: "failed",
-      reason: describeError(error),
-      stack: errorStack(error),
-      disconnect: isDisconnect(error)
-    });
+    control(out, failedMessage(error));
   };
   let service;
   try {

@@ -3482,6 +3482,14 @@ async function importService(url, shownAs, explain = (message) => message) {
 // strategies/worker_protocol.ts
 var RING_CAPACITY = 64 * 1024;
 var TIMINGS_FLUSH_MS = 250;
+function failedMessage(error) {
+  return {
+    type: "failed",
+    reason: describeError(error),
+    stack: errorStack(error),
+    disconnect: isDisconnect(error)
+  };
+}
 
 // strategies/workers/doorbell.ts
 var RUNG = 0;
@@ -3912,12 +3920,7 @@ var RemoteSession = class {
   }
 };
 function reportFailure(error) {
-  const failure = {
-    type: "failed",
-    reason: describeError(error),
-    stack: errorStack(error),
-    disconnect: isDisconnect(error)
-  };
+  const failure = failedMessage(error);
   if (session) session.postAfterSends(failure);
   else post(failure);
 }

@@ -10,12 +10,8 @@
  *
  * @module
  */
-import {
-  ConnectionClosedError,
-  describeError,
-  errorStack,
-  isDisconnect,
-} from "../../lib/errors.ts";
+import { ConnectionClosedError } from "../../lib/errors.ts";
+import { failedMessage } from "../worker_protocol.ts";
 import { configureLogging } from "../../lib/log.ts";
 import type { PeerInfo, Service, Session } from "../../lib/service.ts";
 import { ServiceDriver } from "../../lib/service_driver.ts";
@@ -133,12 +129,7 @@ export async function runProcessChild(): Promise<void> {
   configureLogging(opening.log);
 
   const reportFailure = (error: unknown) => {
-    control(out, {
-      type: "failed",
-      reason: describeError(error),
-      stack: errorStack(error),
-      disconnect: isDisconnect(error),
-    });
+    control(out, failedMessage(error));
   };
   let service: Service;
   try {
