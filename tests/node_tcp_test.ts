@@ -87,6 +87,37 @@ Deno.test("closing a node:net socket gives its pending read null, and a closed l
   await assert.rejects(listener.accept(), Deno.errors.BadResource);
 });
 
+Deno.test("a node:net write resolves once the kernel has its bytes: a reply at once, a bulk write only as the client reads", async () => {
+  const listener = await listenNodeTcp({ hostname: "127.0.0.1", port: 0 });
+  using client = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
+  const socket = await listener.accept();
+  await client.write(encoder.encode("x"));
+  assert.equal((await socket.readChunk())?.byteLength, 1);
+  assert.equal(await socket.write(encoder.encode("hola")), 4);
+  const reply = new Uint8Array(4);
+  assert.equal(await client.read(reply), 4);
+  // More than loopback's socket buffers hold: the write must wait for the reader.
+  const bulk = new Uint8Array(64 * 1024 * 1024).fill(0x61);
+  let written = false;
+  const writing = socket.write(bulk).then((n) => {
+    written = true;
+    return n;
+  });
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.equal(written, false, "resolved before the client read what the kernel could not hold");
+  const buffer = new Uint8Array(1024 * 1024);
+  let received = 0;
+  while (received < bulk.byteLength) {
+    const n = await client.read(buffer);
+    assert.ok(n !== null, "the server closed early");
+    assert.equal(buffer[n - 1], 0x61);
+    received += n;
+  }
+  assert.equal(await writing, bulk.byteLength);
+  socket.close();
+  listener.close();
+});
+
 Deno.test("a port already taken is a ListenError that says so, through node:net too", async () => {
   using taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   await assert.rejects(
