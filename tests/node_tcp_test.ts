@@ -1,6 +1,8 @@
 /**
- * Plain TCP through Deno's `node:net` (lib/node_tcp.ts, `--tcp-api=node`),
- * and the flags that choose it and the listen backlog.
+ * Plain TCP through Deno's `node:net` (lib/node_tcp.ts), the default, and the
+ * flags that choose it and the listen backlog. What it must keep from
+ * `Deno.Conn` — every mode, PROXY headers, backpressure, the idle timeout,
+ * shutdown — is tested by the other files, which run on this default.
  */
 import assert from "node:assert/strict";
 import { openListener } from "../lib/listen.ts";
@@ -18,7 +20,7 @@ function readsByChunk(socket: Socket): socket is ChunkSocket {
   return "readChunk" in socket;
 }
 
-Deno.test("openListener() serves plain TCP through Deno.Conn unless asked for node:net", async () => {
+Deno.test("openListener() serves plain TCP through node:net unless asked for Deno.Conn", async () => {
   for (const api of [undefined, "node", "deno"] as const) {
     const { listener } = await openListener({
       transport: "tcp",
@@ -29,7 +31,7 @@ Deno.test("openListener() serves plain TCP through Deno.Conn unless asked for no
     const port = (listener.addr as Deno.NetAddr).port;
     using client = await Deno.connect({ hostname: "127.0.0.1", port });
     const socket = await listener.accept();
-    assert.equal(readsByChunk(socket), api === "node", `api ${api}`);
+    assert.equal(readsByChunk(socket), api !== "deno", `api ${api}`);
     // Either way a Connection serves it the same.
     const connection = new Connection(socket, 1);
     assert.equal(connection.host, "127.0.0.1");
@@ -221,7 +223,7 @@ Deno.test("--backlog and --tcp-api refuse what they cannot do, in one line, exit
   assertOneLineError(
     await runCli(["--tcp-api=libuv"]),
     2,
-    /^servidor: invalid --tcp-api "libuv": expected one of deno, node/,
+    /^servidor: invalid --tcp-api "libuv": expected one of node, deno/,
   );
   assertOneLineError(
     await runCli(["--tcp-api=node", "--unix=/tmp/servidor-never.sock"]),
