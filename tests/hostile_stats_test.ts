@@ -6,24 +6,8 @@
 import assert from "node:assert/strict";
 import { MAX_HTTP_CONNECTIONS } from "../lib/stats/small_http.ts";
 import { TestClient } from "../testing.ts";
-import { CliServer, MAIN } from "./_helpers/cli.ts";
-import { openDescriptors } from "./_helpers/proc.ts";
-import { eventually } from "./_helpers/tools.ts";
-
-/** Starts the CLI with at most `files` descriptors, as `ulimit -n` would. */
-function startWithDescriptors(files: number, args: string[]): Promise<CliServer> {
-  return CliServer.startProgram("prlimit", [
-    `--nofile=${files}:${files}`,
-    Deno.execPath(),
-    "run",
-    "--no-check",
-    "--allow-net",
-    "--allow-read",
-    MAIN,
-    "--port=0",
-    ...args,
-  ]);
-}
+import { CliServer } from "./_helpers/cli.ts";
+import { exhaustDescriptors, HAVE_PRLIMIT, startWithDescriptors } from "./_helpers/descriptors.ts";
 
 /** Sends one raw HTTP request and returns the whole answer. */
 async function rawRequest(port: number, request: string): Promise<string> {
@@ -34,12 +18,11 @@ async function rawRequest(port: number, request: string): Promise<string> {
 
 /** The descriptors the server under test may hold. */
 const DESCRIPTORS = 64;
-const haveProcLimit = new Deno.Command("prlimit", { args: ["--version"] }).outputSync().success;
 
 Deno.test({
   name:
     "a /metrics request while descriptors have run out waits for one instead of ending the server",
-  ignore: !haveProcLimit,
+  ignore: !HAVE_PRLIMIT,
   async fn() {
     await using server = await startWithDescriptors(DESCRIPTORS, [
       "--service=echo",
@@ -49,18 +32,7 @@ Deno.test({
     const [, statsPort] = await server.waitForMatch(
       /^statistics on http:\/\/127\.0\.0\.1:(\d+)\/$/,
     );
-    // More clients than the server has descriptors for: the last ones wait in
-    // the kernel's queue. (Over node:net, the default, a failed accept logs
-    // nothing, so the descriptors themselves say when they have run out.)
-    const clients: TestClient[] = [];
-    for (let i = 0; i < DESCRIPTORS; i++) {
-      const client = await TestClient.connect(server.port);
-      clients.push(client);
-      await client.send("x\n");
-    }
-    await eventually("the server holds every descriptor it may", () => {
-      return Promise.resolve(openDescriptors(server.pid) >= DESCRIPTORS ? true : undefined);
-    });
+    const clients = await exhaustDescriptors(server, DESCRIPTORS);
     // The statistics listener now meets the same lack of descriptors.
     using scrape = await TestClient.connect(Number(statsPort));
     await scrape.send("GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
