@@ -1,9 +1,10 @@
 /**
- * The minimal reproduction of why `--tcp-api=node` is not servidor's default:
- * in Deno 2.9.6, once an accept through `node:net` fails for want of
- * descriptors (EMFILE), that listener never accepts again, even after
- * descriptors are free. A `Deno.listen` accept loop sees the error, pauses and
- * goes on.
+ * The minimal reproduction of a Deno 2.9.6 bug, and of its remedy: once an
+ * accept through `node:net` fails for want of descriptors (EMFILE), that
+ * listener never accepts again, even after descriptors are free. Calling the
+ * native `listen()` of the server's handle again whenever a socket closes
+ * (what `lib/node_tcp.ts` does) makes it accept again. A `Deno.listen`
+ * accept loop sees the error, pauses and goes on.
  *
  * ```sh
  * deno run -A bench/node_net_emfile.ts      # needs prlimit (util-linux)
@@ -19,7 +20,16 @@
  * From Deno's source (libs/core/uv_compat/tcp.rs, `poll_tcp_handle`): the
  * listener drains `poll_accept` while it returns a connection and stops at
  * the first error without clearing tokio's readiness, so no waker is
- * registered and the listener is never polled again.
+ * registered and the listener is never polled again. `uv_listen` on a handle
+ * that already listens skips bind and listen and calls `mark_ready()` on the
+ * handle's waker, so the listener is polled once more and accepts whatever
+ * waits, as long as a descriptor is free.
+ *
+ * ```
+ * node:net          after running out of descriptors: never accepts again
+ * node:net + re-arm after running out of descriptors: accepts again
+ * Deno.listen       after running out of descriptors: accepts again
+ * ```
  *
  * @module
  */
@@ -31,6 +41,18 @@ import net from "node:net";
 const server = net.createServer((socket) => {
   socket.on("data", (data) => socket.write(data));
   socket.on("error", () => {});
+});
+server.listen(0, "127.0.0.1", () => console.log(server.address().port));
+`,
+  "node:net + re-arm": `
+Deno.addSignalListener("SIGTERM", () => Deno.exit(0));
+import net from "node:net";
+const server = net.createServer((socket) => {
+  socket.on("data", (data) => socket.write(data));
+  socket.on("error", () => {});
+  // A descriptor is free again: a second native listen() on the listening
+  // handle skips bind and listen and marks the handle ready to poll again.
+  socket.on("close", () => server._handle?.listen(511));
 });
 server.listen(0, "127.0.0.1", () => console.log(server.address().port));
 `,
@@ -98,7 +120,7 @@ async function afterExhaustion(code: string): Promise<string> {
 if (import.meta.main) {
   for (const [name, code] of Object.entries(SERVERS)) {
     console.log(
-      `${name.padEnd(12)} after running out of descriptors: ${await afterExhaustion(code)}`,
+      `${name.padEnd(17)} after running out of descriptors: ${await afterExhaustion(code)}`,
     );
   }
 }

@@ -73,7 +73,9 @@ function onError(this: net.Socket, error: Error): void {
   (this as OwnedSocket)[OWNER].failed(error);
 }
 function onClose(this: net.Socket): void {
-  (this as OwnedSocket)[OWNER].gone();
+  const owner = (this as OwnedSocket)[OWNER];
+  owner.gone();
+  owner.onGone?.();
 }
 
 /** A Node socket's address as a `Deno.NetAddr`; a socket already gone reports port 0. */
@@ -123,6 +125,8 @@ export class NodeTcpSocket {
   /** What failed, to be thrown to the reader after the chunks. */
   #failure: Error | undefined;
   #closed = false;
+  /** Told once the socket's descriptor is closed; the listener re-arms itself there. */
+  onGone: (() => void) | undefined;
 
   /**
    * Wraps a socket that `node:net` accepted paused.
@@ -263,6 +267,12 @@ export class NodeTcpSocket {
   }
 }
 
+/** The native handle under a listening `net.Server`: Node's `TCPWrap`, private to `node:net`. */
+type ServerWithHandle = net.Server & { _handle?: { listen?(backlog: number): number } | null };
+
+/** The listen backlog Node asks for when given none, as `net.ts` does. */
+const NODE_DEFAULT_BACKLOG = 511;
+
 /** Where {@link listenNodeTcp} listens. */
 export interface NodeTcpOptions {
   /** An IPv4 or IPv6 address. */
@@ -295,18 +305,22 @@ export class NodeTcpListener {
   #waiting: PromiseWithResolvers<NodeTcpSocket> | undefined;
   #failure: Error | undefined;
   #closed = false;
+  /** What the server listened with, for {@link rearm}. */
+  readonly #backlog: number;
 
   /**
    * Wraps a listening server; use {@link listenNodeTcp}.
    *
    * @param server Listening, with `pauseOnConnect` and `allowHalfOpen`.
+   * @param backlog The backlog it listened with.
    */
-  constructor(server: net.Server) {
+  constructor(server: net.Server, backlog: number) {
     this.#server = server;
     const address = server.address() as net.AddressInfo;
     this.addr = netAddr(address.address, address.port);
     server.on("connection", this.#connected);
     server.on("error", this.#failed);
+    this.#backlog = backlog;
   }
 
   /**
@@ -338,8 +352,33 @@ export class NodeTcpListener {
     waiting?.reject(new Deno.errors.BadResource("the listener is closed"));
   }
 
+  /**
+   * Makes Deno poll the listener again, because a descriptor is free again.
+   *
+   * Deno 2.9.6's `node:net` stops accepting for good once an accept fails for
+   * want of descriptors (EMFILE; `bench/node_net_emfile.ts` shows it): in
+   * `libs/core/uv_compat/tcp.rs`, `poll_tcp_handle` drains `poll_accept`
+   * only while it returns a connection, and on an error it neither reports
+   * it nor registers a waker, so the listener is never polled again and the
+   * clients wait in the kernel's queue. No `error` event comes, so the
+   * server cannot tell. But `uv_listen` on a handle that already listens
+   * skips bind and listen, keeps the callback and calls `mark_ready()` on
+   * the handle's waker (read in denoland/deno at 98f9507, `uv_listen`), so a
+   * second native `listen()` puts the listener back on the ready queue; the
+   * JavaScript wrapper of `onconnection` is set up in `net.ts`, not there,
+   * so it is not wrapped twice. Called on every close, when a descriptor
+   * has just been freed: it costs one native call and, when nothing waits,
+   * one `accept` that finds nothing.
+   */
+  readonly #rearm = (): void => {
+    if (this.#closed) return;
+    const handle = (this.#server as ServerWithHandle)._handle;
+    handle?.listen?.(this.#backlog);
+  };
+
   readonly #connected = (socket: net.Socket): void => {
     const accepted = new NodeTcpSocket(socket);
+    accepted.onGone = this.#rearm;
     if (this.#closed) {
       accepted.close();
       return;
@@ -390,7 +429,7 @@ export function listenNodeTcp(options: NodeTcpOptions): Promise<NodeTcpListener>
   server.once("error", failed);
   server.listen({ host: options.hostname, port: options.port, backlog: options.backlog }, () => {
     server.off("error", failed);
-    resolve(new NodeTcpListener(server));
+    resolve(new NodeTcpListener(server, options.backlog ?? NODE_DEFAULT_BACKLOG));
   });
   return promise;
 }

@@ -23,6 +23,7 @@ import {
   type ToWorker,
   type WorkerRings,
 } from "./worker_protocol.ts";
+import { WorkerControl } from "./workers/control.ts";
 import { Doorbell } from "./workers/doorbell.ts";
 import { ByteRing } from "./workers/ring.ts";
 
@@ -35,16 +36,24 @@ const encoder = new TextEncoder();
  */
 let toMain: { postMessage(message: FromWorker, transfer: Transferable[]): void } = self;
 
+/**
+ * Whether this client has exchanged a message with the main thread: then
+ * it finishes by message too, so that the next client's `open`, through
+ * shared memory, overtakes nothing still on its way (see `workers/control.ts`).
+ */
+let postedSinceOpen = false;
+
 function post(message: FromWorker, transfer: Transferable[] = []): void {
+  postedSinceOpen = true;
   toMain.postMessage(message, transfer);
 }
 
 const SENT = Promise.resolve();
 
-/** What waits to go out, in order: bytes that did not fit in the ring, or a message behind them. */
+/** What waits to go out, in order: bytes that did not fit in the ring, or what must follow them. */
 type Outgoing =
   | { bytes: Uint8Array; resolve(): void; reject(error: Error): void }
-  | { message: FromWorker };
+  | { then: () => void };
 
 /**
  * A session whose sends go into the output ring and whose other actions are
@@ -57,7 +66,7 @@ class RemoteSession implements Session {
   readonly localAddr: Deno.Addr;
   readonly #output: ByteRing;
   readonly #closing = new AbortController();
-  /** Sends that wait for room in the ring, and the messages that must follow them. */
+  /** Sends that wait for room in the ring, and the messages and signals that must follow them. */
   readonly #outbox: Outgoing[] = [];
   #draining = false;
   readonly #pendingWho = new Map<number, (peers: PeerInfo[]) => void>();
@@ -135,10 +144,16 @@ class RemoteSession implements Session {
    * never lets it overtake them.
    */
   postAfterSends(message: FromWorker): void {
+    postedSinceOpen = true;
+    this.afterSends(() => post(message));
+  }
+
+  /** Runs `then` once every byte sent before it is in the ring: now, or once they are. */
+  afterSends(then: () => void): void {
     if (this.#outbox.length === 0) {
-      post(message);
+      then();
     } else {
-      this.#outbox.push({ message });
+      this.#outbox.push({ then });
     }
   }
 
@@ -175,9 +190,9 @@ class RemoteSession implements Session {
     this.#draining = true;
     try {
       for (let next = this.#outbox[0]; next; next = this.#outbox[0]) {
-        if ("message" in next) {
+        if ("then" in next) {
           this.#outbox.shift();
-          post(next.message);
+          next.then();
         } else if (this.#output.state !== "open") {
           this.#outbox.shift();
           next.reject(new ConnectionClosedError(this.peer));
@@ -210,6 +225,9 @@ let loggingConfigured = false;
 let session: RemoteSession | undefined;
 /** This Worker's rings and doorbell, sent with its first client and kept for every later one. */
 let rings: WorkerRings | undefined;
+/** The doorbell and the control block of {@link rings}, wrapped once. */
+let doorbell: Doorbell | undefined;
+let control: WorkerControl | undefined;
 let driver: ServiceDriver | undefined;
 // Opening, serving and finishing a client run strictly one after another.
 let steps: Promise<void> = Promise.resolve();
@@ -242,7 +260,11 @@ function enqueue(step: () => Promise<void>): void {
   steps = steps.then(step).catch(reportFailure);
 }
 
-async function openSession(message: Extract<ToWorker, { type: "open" }>): Promise<void> {
+/** A client to serve, by message or through the control block. */
+type Opening = Extract<ToWorker, { type: "open" }>;
+
+async function openSession(message: Opening): Promise<void> {
+  postedSinceOpen = false;
   if (!loggingConfigured) {
     configureLogging(message.log);
     loggingConfigured = true;
@@ -255,10 +277,11 @@ async function openSession(message: Extract<ToWorker, { type: "open" }>): Promis
   }
   rings = message.rings ?? rings;
   if (!rings) throw new Error("the first client came without the Worker's rings");
-  // Wrapped anew for each client: the main thread emptied the rings before it posted `open`.
+  const bell = doorbell ??= new Doorbell(rings.doorbell);
+  control ??= new WorkerControl(rings.control);
+  // Wrapped anew for each client: the main thread emptied the rings before it opened this one.
   const input = new ByteRing(rings.input);
-  const doorbell = new Doorbell(rings.doorbell);
-  session = new RemoteSession(message, new ByteRing(rings.output, () => doorbell.ring()));
+  session = new RemoteSession(message, new ByteRing(rings.output, () => bell.ring()));
   const onRequest = message.timeRequests ? recordTiming : undefined;
   driver = new ServiceDriver(service, session, message.maxLine, reportFailure, onRequest);
   driver.start();
@@ -273,6 +296,16 @@ async function openSession(message: Extract<ToWorker, { type: "open" }>): Promis
 const BLOCK_MS = 20;
 /** How often a blocking Worker still lets its event loop run (messages, the timings' timer). */
 const YIELD_EVERY_MS = 100;
+/** When this Worker's event loop last ran: a blocking Worker lets it run every YIELD_EVERY_MS. */
+let yieldedAt = performance.now();
+
+/** Lets the event loop run (a message, a timer) if a blocking wait has held it YIELD_EVERY_MS. */
+async function yieldIfDue(): Promise<boolean> {
+  if (performance.now() - yieldedAt <= YIELD_EVERY_MS) return false;
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  yieldedAt = performance.now();
+  return true;
+}
 
 /**
  * Hands the client's bytes to the service in order, each chunk once the one
@@ -287,7 +320,6 @@ async function serveInput(
   serving: ServiceDriver,
   blocking?: RemoteSession,
 ): Promise<void> {
-  let yieldedAt = performance.now();
   for (;;) {
     // A view of the ring, not a copy: a service reads its input only until
     // the promise settles (as on the main thread, where the read buffer is
@@ -303,8 +335,14 @@ async function serveInput(
       continue;
     }
     const state = input.state;
-    // Aborted: the connection is gone, and a `closed` message follows.
-    if (state === "aborted" || driver !== serving) return;
+    if (driver !== serving) return;
+    if (state === "aborted") {
+      // The connection is gone (a `closed` message follows, which this makes
+      // moot): fail the waiting sends, finish, and be free for the next client.
+      session?.gone();
+      await finishSession();
+      return;
+    }
     if (state === "ended") {
       // The client finished sending: answer what is left, then finish, so the
       // main thread can close the socket knowing this Worker is free again.
@@ -316,11 +354,7 @@ async function serveInput(
     // waits for input, so the thread may block; not while its own sends wait
     // for room, which only an asynchronous wait would see come.
     if (blocking && !blocking.sendsWaiting) {
-      if (performance.now() - yieldedAt > YIELD_EVERY_MS) {
-        await new Promise((resolve) => setTimeout(resolve, 0));
-        yieldedAt = performance.now();
-        continue;
-      }
+      if (await yieldIfDue()) continue;
       input.waitForDataBlocking(BLOCK_MS);
       if (input.available > 0 || input.state !== "open") continue;
     }
@@ -340,8 +374,46 @@ async function finishSession(): Promise<void> {
   try {
     await finishing.finish();
   } finally {
-    ending.postAfterSends({ type: "finished", requests: takeTimings() });
+    const requests = takeTimings();
+    const block = control;
+    const bell = doorbell;
+    if (postedSinceOpen || requests || !block || !bell) {
+      ending.postAfterSends({ type: "finished", requests });
+    } else {
+      // Nothing of this client's is on its way by message: finish through
+      // shared memory, and wait there for the next client.
+      ending.afterSends(() => {
+        const seen = block.opened;
+        block.finish();
+        bell.ring();
+        awaitNextOpen(block, seen).catch(reportFailure);
+      });
+    }
   }
+}
+
+/**
+ * Waits for the main thread to open the next client through the control
+ * block, then serves it. A Worker whose service works only in its handlers
+ * blocks for it, as it does for input (see {@link serveInput}): between two
+ * clients it has nothing at all to run, and a blocked thread wakes by the
+ * futex alone, where an asynchronous wait wakes through the event loop.
+ *
+ * @param seen The block's open count before this Worker said it finished.
+ */
+async function awaitNextOpen(block: WorkerControl, seen: number): Promise<void> {
+  const blocking = service?.handlersOnly === true;
+  while (block.opened === seen) {
+    if (blocking) {
+      if (await yieldIfDue()) continue;
+      if (block.waitForOpenBlocking(seen, BLOCK_MS)) break;
+    }
+    await block.waitForOpen(seen);
+    yieldedAt = performance.now();
+  }
+  // Nothing there: the open was too long for the block, and comes by message.
+  const message = block.readOpen() as Opening | undefined;
+  if (message) enqueue(() => openSession(message));
 }
 
 function onMessage(event: MessageEvent<ToWorker>): void {
@@ -363,6 +435,8 @@ function onMessage(event: MessageEvent<ToWorker>): void {
       session?.credit(message.bytes);
       break;
     case "closed":
+      // Late, for a client this Worker finished by itself once its input was aborted.
+      if (message.id !== undefined && message.id !== session?.id) break;
       // Fail the waiting sends first, so a service blocked on one can finish.
       session?.gone();
       enqueue(finishSession);

@@ -43,6 +43,11 @@ export interface WorkerRings {
   output: SharedArrayBuffer;
   /** The doorbell (`workers/doorbell.ts`) to ring after each write to `output`. */
   doorbell: SharedArrayBuffer;
+  /**
+   * The control block (`workers/control.ts`): later clients are opened, and
+   * finished, through it when no message has to keep its order with them.
+   */
+  control: SharedArrayBuffer;
 }
 
 /** From the main thread to a Worker. */
@@ -79,8 +84,13 @@ export type ToWorker =
    * comes through and every reply goes to.
    */
   | { type: "port"; port: MessagePort }
-  /** The connection is gone; finish the service and report `finished`. */
-  | { type: "closed" }
+  /**
+   * The connection is gone; finish the service and report `finished`. A
+   * Worker ignores a `closed` for a client other than the one it serves: it
+   * may come after the Worker, seeing its input ring aborted, finished that
+   * client by itself and took the next one through shared memory.
+   */
+  | { type: "closed"; id?: number }
   /** The answer to a `who` request. */
   | { type: "who"; request: number; peers: PeerInfo[] }
   /**
@@ -111,7 +121,11 @@ export type FromWorker =
   | { type: "requests"; requests: number[] }
   /** The service threw; `disconnect` says whether it only met a closed connection. */
   | { type: "failed"; reason: string; stack: string; disconnect: boolean }
-  /** The service's `close()` ran; the Worker is free for another client. */
+  /**
+   * The service's `close()` ran; the Worker is free for another client. A
+   * client that exchanged no other message finishes through the control
+   * block instead (`workers/control.ts`).
+   */
   | { type: "finished"; requests?: number[] };
 
 /**

@@ -7,8 +7,9 @@ import { openListener } from "../lib/listen.ts";
 import { type ChunkSocket, Connection, type Socket } from "../lib/connection.ts";
 import { listenNodeTcp } from "../lib/node_tcp.ts";
 import { TestClient } from "../testing.ts";
-import { assertOneLineError, CliServer, runCli } from "./_helpers/cli.ts";
-import { hasCommand, runTool } from "./_helpers/tools.ts";
+import { assertOneLineError, CliServer, MAIN, runCli } from "./_helpers/cli.ts";
+import { openDescriptors } from "./_helpers/proc.ts";
+import { eventually, hasCommand, runTool } from "./_helpers/tools.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -100,6 +101,68 @@ for (const api of ["node", "deno"]) {
     using client = await TestClient.connect(server.port);
     await client.send("hola\n");
     assert.equal(await client.readLine(), "hola");
+  });
+}
+
+/** The descriptors the server under test may hold, as `ulimit -n` would set. */
+const DESCRIPTORS = 64;
+const prlimit = hasCommand("prlimit");
+for (const api of ["node", "deno"]) {
+  Deno.test({
+    name:
+      `with --tcp-api=${api}, a server that ran out of descriptors serves a new client once others leave${
+        prlimit ? "" : " (skipped: no prlimit)"
+      }`,
+    ignore: !prlimit,
+    async fn() {
+      await using server = await CliServer.startProgram("prlimit", [
+        `--nofile=${DESCRIPTORS}:${DESCRIPTORS}`,
+        Deno.execPath(),
+        "run",
+        "--no-check",
+        "--allow-net",
+        "--allow-read",
+        MAIN,
+        "--port=0",
+        `--tcp-api=${api}`,
+        "--service=echo",
+        "--max-conns=0",
+      ]);
+      // More clients than the server has descriptors for: the last ones wait
+      // in the kernel's queue, and at least one accept fails with EMFILE.
+      const clients: TestClient[] = [];
+      try {
+        for (let i = 0; i < DESCRIPTORS; i++) {
+          const client = await TestClient.connect(server.port);
+          clients.push(client);
+          await client.send("x\n");
+        }
+        await eventually("the server holds every descriptor it may", () => {
+          return Promise.resolve(openDescriptors(server.pid) >= DESCRIPTORS ? true : undefined);
+        });
+      } finally {
+        for (const client of clients) client.close();
+      }
+      // Descriptors come free as those clients leave; a new client is served.
+      using late = await TestClient.connect(server.port);
+      await late.send("late\n");
+      const reply = late.readLine();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const stalled = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error("no reply in 30 s: the listener stalled")),
+          30_000,
+        );
+      });
+      try {
+        assert.equal(await Promise.race([reply, stalled]), "late");
+      } finally {
+        clearTimeout(timer);
+      }
+      late.close();
+      const status = await server.stop();
+      assert.equal(status.code, 0, status.logged.join("\n"));
+    },
   });
 }
 

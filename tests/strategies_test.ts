@@ -113,6 +113,40 @@ Deno.test("workers keeps a finished Worker ready and serves the next client with
   assert.equal(strategy.alive, 1);
 });
 
+Deno.test("workers serves client after client on one Worker, also after clients that left without a word or without reading", async () => {
+  // One Worker for everybody: after its first client, each is opened and
+  // finished through shared memory, and a client that sends nothing is opened
+  // only by its end (echo has no open() of its own).
+  await using server = await startTestServer({
+    mode: "workers",
+    service: "echo",
+    idleWorkers: 1,
+    maxWorkers: 1,
+  });
+  const strategy = server.strategy as WorkersStrategy;
+  const roundTrip = async (text: string) => {
+    using client = await TestClient.connect(server.port);
+    await client.send(`${text}\n`);
+    assert.equal(await client.readLine(), text);
+    await client.closeWrite();
+    assert.equal(await client.readLine(), null);
+  };
+  await roundTrip("first");
+  await roundTrip("second");
+  for (let round = 0; round < 3; round++) {
+    // Connects and leaves without a byte.
+    (await TestClient.connect(server.port)).close();
+    await roundTrip(`after a silent client ${round}`);
+    // Sends, and leaves without reading the echo.
+    const rude = await TestClient.connect(server.port);
+    await rude.send("never read\n");
+    rude.close();
+    await roundTrip(`after a rude client ${round}`);
+  }
+  assert.equal(strategy.alive, 1);
+  assert.equal(strategy.stuck, 0);
+});
+
 for (const mode of CONCURRENT_MODES) {
   Deno.test(`chat carries messages, names and notices between clients under ${mode}`, async () => {
     await using server = await startTestServer({ mode, service: "chat" });

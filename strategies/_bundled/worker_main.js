@@ -3142,7 +3142,7 @@ async function sendOutput(output, session2) {
   }
 }
 async function logStderr(errors, peer, command) {
-  const decoder = new TextDecoder();
+  const decoder2 = new TextDecoder();
   let pending = "";
   const emit = (line) => log2.info("{peer} {command}: {line}", {
     peer,
@@ -3151,7 +3151,7 @@ async function logStderr(errors, peer, command) {
   });
   try {
     for (let read = await errors.read(); !read.done; read = await errors.read()) {
-      pending += decoder.decode(read.value, {
+      pending += decoder2.decode(read.value, {
         stream: true
       });
       const lines = pending.split("\n");
@@ -3161,7 +3161,7 @@ async function logStderr(errors, peer, command) {
   } finally {
     errors.releaseLock();
   }
-  pending += decoder.decode();
+  pending += decoder2.decode();
   if (pending !== "") emit(pending);
 }
 function signalChild(child, signal) {
@@ -3491,6 +3491,108 @@ function failedMessage(error) {
   };
 }
 
+// strategies/workers/control.ts
+var OPENED = 0;
+var OPEN_WAITING = 1;
+var FINISHED = 16;
+var OPEN_LENGTH = 32;
+var HEADER_WORDS = 64;
+var HEADER_BYTES = HEADER_WORDS * Int32Array.BYTES_PER_ELEMENT;
+var OPEN_TEXT_BYTES = 4096;
+var encoder2 = new TextEncoder();
+var decoder = new TextDecoder();
+var WorkerControl = class _WorkerControl {
+  /** The shared memory; post it to the Worker and wrap it there. */
+  buffer;
+  #words;
+  #text;
+  /** Allocates a block. */
+  static create() {
+    return new _WorkerControl(new SharedArrayBuffer(HEADER_BYTES + OPEN_TEXT_BYTES));
+  }
+  /**
+   * Wraps a block that {@link WorkerControl.create} allocated, on either thread.
+   *
+   * @param buffer The block's shared memory.
+   */
+  constructor(buffer) {
+    this.buffer = buffer;
+    this.#words = new Int32Array(buffer, 0, HEADER_WORDS);
+    this.#text = new Uint8Array(buffer, HEADER_BYTES);
+  }
+  /**
+   * The main thread's side: opens the Worker's next client, and wakes the
+   * Worker if it waits. Call it only for a Worker that finished its last
+   * client through this block, which waits on it for the next.
+   *
+   * @param message The open, which must survive `JSON.stringify`.
+   * @returns Whether it went through the block; when it did not (too long),
+   *   the Worker was told to expect it by message, which the caller posts.
+   */
+  open(message) {
+    const text = encoder2.encode(JSON.stringify(message));
+    const fits = text.byteLength <= this.#text.byteLength;
+    if (fits) this.#text.set(text);
+    Atomics.store(this.#words, OPEN_LENGTH, fits ? text.byteLength : 0);
+    Atomics.add(this.#words, OPENED, 1);
+    if (Atomics.load(this.#words, OPEN_WAITING) === 1) Atomics.notify(this.#words, OPENED);
+    return fits;
+  }
+  /** The main thread's side: clients the Worker has finished through the block. */
+  get finished() {
+    return Atomics.load(this.#words, FINISHED);
+  }
+  /** The Worker's side: opens posted so far; it changes when a client is opened. */
+  get opened() {
+    return Atomics.load(this.#words, OPENED);
+  }
+  /**
+   * The Worker's side: the open the main thread wrote, or `undefined` when it
+   * comes by message. Read it once {@link opened} has changed.
+   */
+  readOpen() {
+    const length = Atomics.load(this.#words, OPEN_LENGTH);
+    if (length === 0) return void 0;
+    return JSON.parse(decoder.decode(this.#text.slice(0, length)));
+  }
+  /**
+   * The Worker's side: blocks this thread until {@link opened} is no longer
+   * `seen`, for at most `timeoutMs`. Only for a thread with nothing else to
+   * run meanwhile: its event loop stands still.
+   *
+   * @returns Whether a client was opened.
+   */
+  waitForOpenBlocking(seen, timeoutMs) {
+    Atomics.store(this.#words, OPEN_WAITING, 1);
+    try {
+      Atomics.wait(this.#words, OPENED, seen, timeoutMs);
+    } finally {
+      Atomics.store(this.#words, OPEN_WAITING, 0);
+    }
+    return this.opened !== seen;
+  }
+  /**
+   * The Worker's side: resolves once {@link opened} is no longer `seen`,
+   * leaving the event loop running meanwhile.
+   */
+  async waitForOpen(seen) {
+    Atomics.store(this.#words, OPEN_WAITING, 1);
+    try {
+      const result = Atomics.waitAsync(this.#words, OPENED, seen);
+      if (result.async) await result.value;
+    } finally {
+      Atomics.store(this.#words, OPEN_WAITING, 0);
+    }
+  }
+  /**
+   * The Worker's side: its client is finished; the caller rings the doorbell
+   * after, so that the main thread looks.
+   */
+  finish() {
+    Atomics.add(this.#words, FINISHED, 1);
+  }
+};
+
 // strategies/workers/doorbell.ts
 var RUNG = 0;
 var LISTENING = 1;
@@ -3545,8 +3647,8 @@ var DATA_EVENTS = 48;
 var SPACE_EVENTS = 64;
 var DATA_WAITERS = DATA_EVENTS + 1;
 var SPACE_WAITERS = SPACE_EVENTS + 1;
-var HEADER_WORDS = 80;
-var HEADER_BYTES = HEADER_WORDS * Int32Array.BYTES_PER_ELEMENT;
+var HEADER_WORDS2 = 80;
+var HEADER_BYTES2 = HEADER_WORDS2 * Int32Array.BYTES_PER_ELEMENT;
 var OPEN = 0;
 var ENDED = 1;
 var ABORTED = 2;
@@ -3570,7 +3672,7 @@ var ByteRing = class _ByteRing {
     if (!Number.isInteger(capacity) || capacity < 1 || capacity > 2 ** 30 || (capacity & capacity - 1) !== 0) {
       throw new RangeError(`a ring's capacity must be a power of two up to 2\xB3\u2070, not ${capacity}`);
     }
-    return new _ByteRing(new SharedArrayBuffer(HEADER_BYTES + capacity));
+    return new _ByteRing(new SharedArrayBuffer(HEADER_BYTES2 + capacity));
   }
   /**
    * Wraps a ring that {@link ByteRing.create} allocated, on either thread.
@@ -3583,9 +3685,9 @@ var ByteRing = class _ByteRing {
   constructor(buffer, onWrite) {
     this.buffer = buffer;
     this.#onWrite = onWrite;
-    this.capacity = buffer.byteLength - HEADER_BYTES;
-    this.#header = new Int32Array(buffer, 0, HEADER_WORDS);
-    this.#data = new Uint8Array(buffer, HEADER_BYTES, this.capacity);
+    this.capacity = buffer.byteLength - HEADER_BYTES2;
+    this.#header = new Int32Array(buffer, 0, HEADER_WORDS2);
+    this.#data = new Uint8Array(buffer, HEADER_BYTES2, this.capacity);
     this.#readTo = Atomics.load(this.#header, RELEASED);
   }
   /**
@@ -3766,9 +3868,11 @@ var ByteRing = class _ByteRing {
 };
 
 // strategies/worker_main.ts
-var encoder2 = new TextEncoder();
+var encoder3 = new TextEncoder();
 var toMain = self;
+var postedSinceOpen = false;
 function post(message, transfer = []) {
+  postedSinceOpen = true;
   toMain.postMessage(message, transfer);
 }
 var SENT = Promise.resolve();
@@ -3779,7 +3883,7 @@ var RemoteSession = class {
   localAddr;
   #output;
   #closing = new AbortController();
-  /** Sends that wait for room in the ring, and the messages that must follow them. */
+  /** Sends that wait for room in the ring, and the messages and signals that must follow them. */
   #outbox = [];
   #draining = false;
   #pendingWho = /* @__PURE__ */ new Map();
@@ -3798,7 +3902,7 @@ var RemoteSession = class {
   }
   send(data) {
     if (this.signal.aborted) return Promise.reject(new ConnectionClosedError(this.peer));
-    const bytes = typeof data === "string" ? encoder2.encode(data) : data;
+    const bytes = typeof data === "string" ? encoder3.encode(data) : data;
     const n = this.#outbox.length === 0 ? this.#output.write(bytes) : 0;
     if (n === bytes.byteLength) return SENT;
     const rest = bytes.slice(n);
@@ -3820,7 +3924,7 @@ var RemoteSession = class {
 `);
   }
   broadcast(data) {
-    const bytes = typeof data === "string" ? encoder2.encode(data) : data.slice();
+    const bytes = typeof data === "string" ? encoder3.encode(data) : data.slice();
     this.#credit.spend(bytes.byteLength);
     post({
       type: "broadcast",
@@ -3861,11 +3965,16 @@ var RemoteSession = class {
    * never lets it overtake them.
    */
   postAfterSends(message) {
+    postedSinceOpen = true;
+    this.afterSends(() => post(message));
+  }
+  /** Runs `then` once every byte sent before it is in the ring: now, or once they are. */
+  afterSends(then) {
     if (this.#outbox.length === 0) {
-      post(message);
+      then();
     } else {
       this.#outbox.push({
-        message
+        then
       });
     }
   }
@@ -3898,9 +4007,9 @@ var RemoteSession = class {
     this.#draining = true;
     try {
       for (let next = this.#outbox[0]; next; next = this.#outbox[0]) {
-        if ("message" in next) {
+        if ("then" in next) {
           this.#outbox.shift();
-          post(next.message);
+          next.then();
         } else if (this.#output.state !== "open") {
           this.#outbox.shift();
           next.reject(new ConnectionClosedError(this.peer));
@@ -3929,6 +4038,8 @@ var serviceSpecifier;
 var loggingConfigured = false;
 var session;
 var rings;
+var doorbell;
+var control;
 var driver;
 var steps = Promise.resolve();
 var requestTimings = [];
@@ -3954,6 +4065,7 @@ function enqueue(step) {
   steps = steps.then(step).catch(reportFailure);
 }
 async function openSession(message) {
+  postedSinceOpen = false;
   if (!loggingConfigured) {
     configureLogging(message.log);
     loggingConfigured = true;
@@ -3967,9 +4079,10 @@ async function openSession(message) {
   }
   rings = message.rings ?? rings;
   if (!rings) throw new Error("the first client came without the Worker's rings");
+  const bell = doorbell ??= new Doorbell(rings.doorbell);
+  control ??= new WorkerControl(rings.control);
   const input = new ByteRing(rings.input);
-  const doorbell = new Doorbell(rings.doorbell);
-  session = new RemoteSession(message, new ByteRing(rings.output, () => doorbell.ring()));
+  session = new RemoteSession(message, new ByteRing(rings.output, () => bell.ring()));
   const onRequest = message.timeRequests ? recordTiming : void 0;
   driver = new ServiceDriver(service, session, message.maxLine, reportFailure, onRequest);
   driver.start();
@@ -3977,8 +4090,14 @@ async function openSession(message) {
 }
 var BLOCK_MS = 20;
 var YIELD_EVERY_MS = 100;
+var yieldedAt = performance.now();
+async function yieldIfDue() {
+  if (performance.now() - yieldedAt <= YIELD_EVERY_MS) return false;
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  yieldedAt = performance.now();
+  return true;
+}
 async function serveInput(input, serving, blocking) {
-  let yieldedAt = performance.now();
   for (; ; ) {
     const chunk = input.readInPlace();
     if (chunk) {
@@ -3991,18 +4110,19 @@ async function serveInput(input, serving, blocking) {
       continue;
     }
     const state = input.state;
-    if (state === "aborted" || driver !== serving) return;
+    if (driver !== serving) return;
+    if (state === "aborted") {
+      session?.gone();
+      await finishSession();
+      return;
+    }
     if (state === "ended") {
       await serving.end();
       await finishSession();
       return;
     }
     if (blocking && !blocking.sendsWaiting) {
-      if (performance.now() - yieldedAt > YIELD_EVERY_MS) {
-        await new Promise((resolve) => setTimeout(resolve, 0));
-        yieldedAt = performance.now();
-        continue;
-      }
+      if (await yieldIfDue()) continue;
       input.waitForDataBlocking(BLOCK_MS);
       if (input.available > 0 || input.state !== "open") continue;
     }
@@ -4020,11 +4140,36 @@ async function finishSession() {
   try {
     await finishing.finish();
   } finally {
-    ending.postAfterSends({
-      type: "finished",
-      requests: takeTimings()
-    });
+    const requests = takeTimings();
+    const block = control;
+    const bell = doorbell;
+    if (postedSinceOpen || requests || !block || !bell) {
+      ending.postAfterSends({
+        type: "finished",
+        requests
+      });
+    } else {
+      ending.afterSends(() => {
+        const seen = block.opened;
+        block.finish();
+        bell.ring();
+        awaitNextOpen(block, seen).catch(reportFailure);
+      });
+    }
   }
+}
+async function awaitNextOpen(block, seen) {
+  const blocking = service?.handlersOnly === true;
+  while (block.opened === seen) {
+    if (blocking) {
+      if (await yieldIfDue()) continue;
+      if (block.waitForOpenBlocking(seen, BLOCK_MS)) break;
+    }
+    await block.waitForOpen(seen);
+    yieldedAt = performance.now();
+  }
+  const message = block.readOpen();
+  if (message) enqueue(() => openSession(message));
 }
 function onMessage(event) {
   const message = event.data;
@@ -4046,6 +4191,7 @@ function onMessage(event) {
       session?.credit(message.bytes);
       break;
     case "closed":
+      if (message.id !== void 0 && message.id !== session?.id) break;
       session?.gone();
       enqueue(finishSession);
       break;

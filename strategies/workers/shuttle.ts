@@ -3,8 +3,10 @@
  * socket and carries its bytes to and from the client's Worker through two
  * rings in shared memory, one each way. Each ring is a window: a full one
  * holds the side that fills it back, so memory stays bounded whichever side
- * is slow. Messages carry only control: open, close, failures, `who`,
- * broadcasts.
+ * is slow. Messages carry the control that is rare: close, failures, `who`,
+ * broadcasts. A client's `open` and `finished` cross through the Worker's
+ * control block in shared memory (`control.ts`) when no message has to keep
+ * its order with them, which under churn is nearly every client.
  *
  * @module
  */
@@ -19,6 +21,7 @@ import {
   type ToWorker,
   type WorkerRings,
 } from "../worker_protocol.ts";
+import { WorkerControl } from "./control.ts";
 import type { DoorbellWatcher } from "./doorbell.ts";
 import { terminateStuck } from "./pool.ts";
 import { ByteRing } from "./ring.ts";
@@ -44,8 +47,44 @@ export interface WorkerTuning {
   readonly handlerTimeoutMs: number;
 }
 
-/** The rings each Worker keeps for every client it serves, made with its first. */
-const workerRings = new WeakMap<SpawnedWorker, WorkerRings>();
+/** What the main thread keeps of each Worker's shared memory, made with its first client. */
+interface WorkerMemory {
+  /** What the Worker was sent with its first client. */
+  readonly rings: WorkerRings;
+  readonly input: ByteRing;
+  readonly output: ByteRing;
+  readonly control: WorkerControl;
+  /**
+   * Whether the Worker finished its last client through the control block,
+   * and so waits there for the next one; otherwise it waits for a message.
+   */
+  waitsOnControl: boolean;
+}
+
+const workerMemory = new WeakMap<SpawnedWorker, WorkerMemory>();
+
+function memoryOf(worker: SpawnedWorker, doorbell: DoorbellWatcher): WorkerMemory {
+  let memory = workerMemory.get(worker);
+  if (memory === undefined) {
+    const input = ByteRing.create(RING_CAPACITY);
+    const output = ByteRing.create(RING_CAPACITY);
+    const control = WorkerControl.create();
+    memory = {
+      rings: {
+        input: input.buffer,
+        output: output.buffer,
+        doorbell: doorbell.bell.buffer,
+        control: control.buffer,
+      },
+      input,
+      output,
+      control,
+      waitsOnControl: false,
+    };
+    workerMemory.set(worker, memory);
+  }
+  return memory;
+}
 
 /**
  * Shuttles one client's bytes to and from its Worker until the service has
@@ -67,18 +106,13 @@ export async function serveThroughWorker(
   let reusable = true;
   // The Worker's own rings, emptied for this client, so nothing of the last
   // one can be read by this one.
-  let rings = workerRings.get(worker);
-  const firstClient = rings === undefined;
-  rings ??= {
-    input: ByteRing.create(RING_CAPACITY).buffer,
-    output: ByteRing.create(RING_CAPACITY).buffer,
-    doorbell: doorbell.bell.buffer,
-  };
-  workerRings.set(worker, rings);
-  const input = new ByteRing(rings.input);
-  const output = new ByteRing(rings.output);
+  const firstClient = !workerMemory.has(worker);
+  const memory = memoryOf(worker, doorbell);
+  const { input, output, control } = memory;
   input.reset();
   output.reset();
+  // The Worker finished this many clients through the control block before this one.
+  const finishedBefore = control.finished;
   // Set once this client is over: a write of its that settles later must not
   // give room back in a ring that the next client's has been emptied for.
   let over = false;
@@ -145,9 +179,18 @@ export async function serveThroughWorker(
       connection.write(bytes).then(written, written);
     }
   };
-  // The Worker rings the strategy's one doorbell after each write, and the
-  // main thread then looks at every client's output ring.
-  const stopWatchingOutput = doorbell.add(writeOutput);
+  // The Worker rings the strategy's one doorbell after each write, and after
+  // it finishes through the control block; the main thread then looks at
+  // every client's output ring and control block.
+  const stopWatchingOutput = doorbell.add(() => {
+    // Loaded first: the Worker writes the last of its output before it finishes.
+    const finishedHere = control.finished !== finishedBefore;
+    writeOutput();
+    if (finishedHere && !isFinished) {
+      memory.waitsOnControl = true;
+      finish();
+    }
+  });
 
   // Broadcasts are acknowledged while the room keeps up; the Worker waits
   // for credit when it does not, so a flooder's reads pause (lib/chat/credit.ts).
@@ -199,6 +242,7 @@ export async function serveThroughWorker(
       case "finished":
         writeOutput();
         reportTimings(message.requests);
+        memory.waitsOnControl = false;
         finish();
         break;
     }
@@ -216,11 +260,21 @@ export async function serveThroughWorker(
   };
   connection.signal.addEventListener("abort", abortRings, { once: true });
 
+  /** An open through the control block that waits for the client's first bytes. */
+  let unopened: ToWorker | undefined;
+  const openNow = () => {
+    if (unopened === undefined) return;
+    const opening = unopened;
+    unopened = undefined;
+    // By message if too long for the block; the Worker, told so, waits for it.
+    if (!control.open(opening)) worker.postMessage(opening);
+    watchdog.watch();
+  };
+
   context.hub.join(connection);
   try {
-    post({
+    const opening: ToWorker = {
       type: "open",
-      rings: firstClient ? rings : undefined,
       id: connection.id,
       peer: connection.peer,
       // Deno's Addr objects may carry a null prototype; a plain copy crosses cleanly.
@@ -231,10 +285,22 @@ export async function serveThroughWorker(
       maxLine: context.maxLine,
       timeRequests: context.onRequest !== undefined,
       log: logSettings,
-    });
+    };
+    if (memory.waitsOnControl) {
+      // Through shared memory, where the Worker waits. A service with no
+      // open() of its own has nothing to do before the client's first bytes,
+      // so it is opened with them (or with the client's end): one wake-up of
+      // the Worker for both.
+      memory.waitsOnControl = false;
+      unopened = opening;
+      if (context.service.open) openNow();
+    } else {
+      post(firstClient ? { ...opening, rings: memory.rings } : opening);
+    }
     reading: for (let chunk = await connection.read(); chunk; chunk = await connection.read()) {
       // The ring copies the chunk, so the connection may reuse its buffer.
       for (let at = input.write(chunk);; at += input.write(chunk.subarray(at))) {
+        openNow();
         watchdog.watch();
         if (at === chunk.byteLength) break;
         // The ring is full: the client is not read again until the Worker catches up.
@@ -248,6 +314,7 @@ export async function serveThroughWorker(
       // End of input: the Worker answers what is left, then finishes.
       awaitingFinish = true;
       input.end();
+      openNow();
       watchdog.watch();
       await untilAborted(finished, connection.signal);
       await connection.closeAfterWrites();
@@ -260,9 +327,11 @@ export async function serveThroughWorker(
     else await connection.closeAfterWrites();
     connection.signal.removeEventListener("abort", abortRings);
     abortRings();
+    // Never opened: the Worker opens now, finds its input aborted, and finishes.
+    openNow();
     if (reusable && !isFinished) {
       awaitingFinish = true;
-      post({ type: "closed" });
+      post({ type: "closed", id: connection.id });
     }
     await untilAborted(finished, context.hardStop);
     // Shutting down: the service still gets a moment to finish, so that what
