@@ -1,6 +1,8 @@
 /**
- * Logging set-up, done once per thread. Every log line goes to standard error
- * so that standard output stays free for data (the `client` command's).
+ * Logging set-up, done once per thread, with LogTape. Every log line goes to
+ * standard error so that standard output stays free for data (the `client`
+ * command's). The loggers themselves are in `logger.ts`, which does not load
+ * LogTape: loading this module makes LogTape their back end.
  *
  * @module
  */
