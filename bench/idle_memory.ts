@@ -1,7 +1,7 @@
 /**
  * What an idle connection costs a server, per 1,000 connections: servidor's
- * `poll` (through `serve()`, in this process) over `Deno.Conn` (its default
- * for plain TCP) and over `node:net`, against the least a Deno server can
+ * `poll` (through `serve()`, in this process) over `node:net` (its default
+ * for plain TCP) and over `Deno.Conn`, against the least a Deno server can
  * hold with each: a bare accept loop with one pending `read()` per
  * connection, and a bare `node:net` echo.
  *
@@ -25,7 +25,7 @@ import { poll } from "../strategies/poll.ts";
 import { echo } from "../services/echo.ts";
 
 /** The servers this compares; each runs alone in a fresh measurement. */
-export const IDLE_SERVERS = ["bare", "bare-1b", "node-net", "poll", "poll-node-net"] as const;
+export const IDLE_SERVERS = ["bare", "bare-1b", "node-net", "poll", "poll-deno-conn"] as const;
 type IdleServer = typeof IDLE_SERVERS[number];
 
 /** One measurement: growth per 1,000 idle connections. */
@@ -56,19 +56,19 @@ for await (const _ of Deno.stdin.readable) { /* until closed */ }
  * what any Deno server that reads with `Deno.Conn` must hold per client.
  * `bare-1b` reads into 1 byte, to show the buffer is not what costs.
  * `node-net` is Node's echo through Deno's `node:net`: the floor of that API.
- * `poll` is servidor as it serves plain TCP by default, over `Deno.Conn`;
- * `poll-node-net` is the same through `node:net` (`--tcp-api=node`).
+ * `poll` is servidor as it serves plain TCP by default, through `node:net`;
+ * `poll-deno-conn` is the same over `Deno.Conn` (`--tcp-api=deno`).
  */
 async function startServer(
   server: IdleServer,
 ): Promise<{ port: number; accepted: () => number; stop: () => Promise<void> }> {
   if (server === "node-net") return await startNodeNet();
-  if (server === "poll" || server === "poll-node-net") {
+  if (server === "poll" || server === "poll-deno-conn") {
     const { listener } = await openListener({
       transport: "tcp",
       hostname: "127.0.0.1",
       port: 0,
-      api: server === "poll-node-net" ? "node" : "deno",
+      api: server === "poll" ? "node" : "deno",
     });
     const stop = new AbortController();
     let accepted = 0;

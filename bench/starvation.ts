@@ -8,7 +8,8 @@
  * code) is run against the same echo through Node's `net` API
  * (`starvation/node_net_echo.mjs`), once under Node and once under Deno,
  * where Deno serves it with its own native TCP handles; then servidor's
- * `poll`, over `Deno.Conn` (its default) and with `--tcp-api=node`. All listen with the same backlog, and `echoload` (bench/echoload.c)
+ * `poll`, through `node:net` (its default) and with `--tcp-api=deno`. All
+ * listen with the same backlog, and `echoload` (bench/echoload.c)
  * opens the connections at a steady pace, so no handshake is dropped and
  * what is left is the runtime's scheduling. Fairness is read from the round
  * trips each connection completed (fewest / median / most) and from the p99
@@ -86,7 +87,7 @@ if (import.meta.main) {
         portFrom: "argv",
       },
       servidor("poll", "servidor poll", []),
-      servidor("poll-node-net", "poll --tcp-api=node", ["--tcp-api=node"]),
+      servidor("poll-deno-conn", "poll --tcp-api=deno", ["--tcp-api=deno"]),
     ];
     console.log(
       `${conns} connections × 64 B, opened at 4,000 a second, ${warmUpS} s warm-up, ` +

@@ -173,9 +173,9 @@ export const SERVE_FLAGS: readonly Flag<ServeCommandLine>[] = [
   valueFlag({
     name: "tcp-api",
     placeholder: "API",
-    help: `${TCP_APIS.join(" | ")}: which of Deno's APIs serves plain TCP (default deno:\n` +
-      "Deno.listen and Deno.Conn, as TLS, --unix and reuseport always are; node: Deno's\n" +
-      "node:net, no read pending per idle client, for thousands of clients)",
+    help: `${TCP_APIS.join(" | ")}: which of Deno's APIs serves plain TCP (default node:\n` +
+      "Deno's node:net, no read pending per idle client, fair to thousands of clients;\n" +
+      "deno: Deno.listen and Deno.Conn, as TLS, --unix and reuseport always are)",
     setting: "api",
     parse: tcpApi,
     set: (line, api) => void (line.listen.api = api),

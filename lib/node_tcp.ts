@@ -178,16 +178,36 @@ export class NodeTcpSocket {
    * Hands `bytes` to the socket and resolves once they are written to the
    * kernel, so that a caller awaiting it is held back by a slow reader.
    *
+   * Most writes reach the kernel inside `write()` itself: Deno tries the
+   * send at once, and Node's stream then holds nothing (`writableLength` is
+   * 0). Those resolve at once, as `Deno.Conn`'s do; only a write that had to
+   * wait (the client reads slowly) waits for Node's callback. Node's callback
+   * alone would come a microtask and a tick later for every reply. Deno keeps
+   * a pointer to the bytes of a write that waits, not a copy, so resolving
+   * that one early would let a caller change bytes not yet sent.
+   *
    * @param bytes Not copied: keep them unchanged until the promise settles.
    * @returns How many bytes were written: all of them.
    */
   write(bytes: Uint8Array): Promise<number> {
-    const { promise, resolve, reject } = Promise.withResolvers<number>();
-    this.#socket.write(bytes, (error) => {
-      if (error) reject(asDenoError(error));
-      else resolve(bytes.byteLength);
+    const socket = this.#socket;
+    let waiting: PromiseWithResolvers<number> | undefined;
+    let failure: Error | undefined;
+    const sent = socket.writable;
+    socket.write(bytes, (error) => {
+      if (error) failure = asDenoError(error);
+      if (!waiting) return;
+      if (failure) waiting.reject(failure);
+      else waiting.resolve(bytes.byteLength);
     });
-    return promise;
+    if (failure) return Promise.reject(failure);
+    // A write refused or failed at once reports it through the callback,
+    // later; the socket is then destroyed, or was not writable to begin with.
+    if (sent && !socket.destroyed && socket.writableLength === 0) {
+      return Promise.resolve(bytes.byteLength);
+    }
+    waiting = Promise.withResolvers();
+    return waiting.promise;
   }
 
   /**

@@ -51,6 +51,12 @@ function post(message: FromWorker, transfer: Transferable[] = []): void {
 
 const SENT = Promise.resolve();
 
+/**
+ * Why a session's signal aborts, made once: `abort()` without a reason makes
+ * a DOMException and captures its stack each time, once a client.
+ */
+const SESSION_ENDED = new DOMException("The session ended.", "AbortError");
+
 /** What waits to go out, in order: bytes that did not fit in the ring, or what must follow them. */
 type Outgoing =
   | { bytes: Uint8Array; resolve(): void; reject(error: Error): void }
@@ -178,7 +184,7 @@ class RemoteSession implements Session {
    * go out while the connection lasts; see {@link gone} for when it does not.
    */
   end(): void {
-    this.#closing.abort();
+    this.#closing.abort(SESSION_ENDED);
     // No acknowledgement comes for a client that is gone; a sender waiting on one would hang.
     this.#credit.forgive();
     for (const answer of this.#pendingWho.values()) answer([]);

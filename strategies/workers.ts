@@ -1,8 +1,9 @@
 /**
  * `workers`: a Web Worker per client, the thread-per-client server. A
  * `Deno.Conn` cannot move into a Worker, so the main thread keeps the socket
- * and shuttles bytes: what the client sends goes to its Worker by message,
- * and what the service sends comes back the same way and is written here.
+ * and shuttles bytes: what the client sends goes to its Worker through a ring
+ * in shared memory, and what the service sends comes back through another
+ * and is written here (see `workers/shuttle.ts`).
  * The service runs on its own thread, so a CPU-bound request stalls only its
  * own client.
  *

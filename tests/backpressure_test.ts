@@ -13,7 +13,14 @@ import { HAVE_PROC, procStatus } from "./_helpers/proc.ts";
 
 const MiB = 1024 * 1024;
 /** What a server that buffered for a non-reading client would reach, and more. */
-const PUSHED = 64 * MiB;
+const PUSHED = 128 * MiB;
+/**
+ * The growth allowed meanwhile. Over `node:net` (plain TCP's default) every
+ * full read is a fresh 64 KiB buffer that V8 frees at its next collection,
+ * which its external-memory heuristic starts at about 64 MiB: the probe's
+ * 64 MiB of echo leave up to that much garbage behind, though nothing is kept.
+ */
+const ALLOWED_GROWTH = 96 * MiB;
 /** The resident set size of a process, in bytes. */
 function residentBytes(pid: number): number {
   return procStatus(pid, "VmRSS") * 1024;
@@ -89,7 +96,7 @@ for (const mode of [...CONCURRENT_MODES, "processes"]) {
         `${mode}: hog pushed ${(progress.written / MiB).toFixed(1)} MiB before stalling; ` +
           `probe echoed ${rounds} MiB; server RSS grew by ${(growth / MiB).toFixed(1)} MiB`,
       );
-      assert.ok(growth < 64 * MiB, `RSS grew by ${(growth / MiB).toFixed(1)} MiB`);
+      assert.ok(growth < ALLOWED_GROWTH, `RSS grew by ${(growth / MiB).toFixed(1)} MiB`);
       hog.close();
       await pushing;
     },
@@ -114,7 +121,7 @@ for (const mode of [...CONCURRENT_MODES, "processes"]) {
       await hog.readBytes(74);
       const baseline = residentBytes(server.pid);
       let peak = baseline;
-      // The server produces ≥ 64 MiB for the reader while the hog reads nothing more.
+      // The server produces PUSHED bytes for the reader while the hog reads nothing more.
       for (let read = 0; read < PUSHED;) {
         const n = await reader.conn.read(buffer);
         assert.ok(n !== null, "chargen ended");
@@ -124,7 +131,7 @@ for (const mode of [...CONCURRENT_MODES, "processes"]) {
       peak = Math.max(peak, residentBytes(server.pid));
       const growth = peak - baseline;
       console.log(`${mode}: chargen RSS grew by ${(growth / MiB).toFixed(1)} MiB`);
-      assert.ok(growth < 64 * MiB, `RSS grew by ${(growth / MiB).toFixed(1)} MiB`);
+      assert.ok(growth < ALLOWED_GROWTH, `RSS grew by ${(growth / MiB).toFixed(1)} MiB`);
     },
   );
 }

@@ -1,6 +1,8 @@
 /**
- * Plain TCP through Deno's `node:net` (lib/node_tcp.ts, `--tcp-api=node`),
- * and the flags that choose it and the listen backlog.
+ * Plain TCP through Deno's `node:net` (lib/node_tcp.ts), the default, and the
+ * flags that choose it and the listen backlog. What it must keep from
+ * `Deno.Conn` — every mode, PROXY headers, backpressure, the idle timeout,
+ * shutdown — is tested by the other files, which run on this default.
  */
 import assert from "node:assert/strict";
 import { openListener } from "../lib/listen.ts";
@@ -18,7 +20,7 @@ function readsByChunk(socket: Socket): socket is ChunkSocket {
   return "readChunk" in socket;
 }
 
-Deno.test("openListener() serves plain TCP through Deno.Conn unless asked for node:net", async () => {
+Deno.test("openListener() serves plain TCP through node:net unless asked for Deno.Conn", async () => {
   for (const api of [undefined, "node", "deno"] as const) {
     const { listener } = await openListener({
       transport: "tcp",
@@ -29,7 +31,7 @@ Deno.test("openListener() serves plain TCP through Deno.Conn unless asked for no
     const port = (listener.addr as Deno.NetAddr).port;
     using client = await Deno.connect({ hostname: "127.0.0.1", port });
     const socket = await listener.accept();
-    assert.equal(readsByChunk(socket), api === "node", `api ${api}`);
+    assert.equal(readsByChunk(socket), api !== "deno", `api ${api}`);
     // Either way a Connection serves it the same.
     const connection = new Connection(socket, 1);
     assert.equal(connection.host, "127.0.0.1");
@@ -85,6 +87,37 @@ Deno.test("closing a node:net socket gives its pending read null, and a closed l
   listener.close();
   await assert.rejects(accepting, Deno.errors.BadResource);
   await assert.rejects(listener.accept(), Deno.errors.BadResource);
+});
+
+Deno.test("a node:net write resolves once the kernel has its bytes: a reply at once, a bulk write only as the client reads", async () => {
+  const listener = await listenNodeTcp({ hostname: "127.0.0.1", port: 0 });
+  using client = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
+  const socket = await listener.accept();
+  await client.write(encoder.encode("x"));
+  assert.equal((await socket.readChunk())?.byteLength, 1);
+  assert.equal(await socket.write(encoder.encode("hola")), 4);
+  const reply = new Uint8Array(4);
+  assert.equal(await client.read(reply), 4);
+  // More than loopback's socket buffers hold: the write must wait for the reader.
+  const bulk = new Uint8Array(64 * 1024 * 1024).fill(0x61);
+  let written = false;
+  const writing = socket.write(bulk).then((n) => {
+    written = true;
+    return n;
+  });
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.equal(written, false, "resolved before the client read what the kernel could not hold");
+  const buffer = new Uint8Array(1024 * 1024);
+  let received = 0;
+  while (received < bulk.byteLength) {
+    const n = await client.read(buffer);
+    assert.ok(n !== null, "the server closed early");
+    assert.equal(buffer[n - 1], 0x61);
+    received += n;
+  }
+  assert.equal(await writing, bulk.byteLength);
+  socket.close();
+  listener.close();
 });
 
 Deno.test("a port already taken is a ListenError that says so, through node:net too", async () => {
@@ -190,7 +223,7 @@ Deno.test("--backlog and --tcp-api refuse what they cannot do, in one line, exit
   assertOneLineError(
     await runCli(["--tcp-api=libuv"]),
     2,
-    /^servidor: invalid --tcp-api "libuv": expected one of deno, node/,
+    /^servidor: invalid --tcp-api "libuv": expected one of node, deno/,
   );
   assertOneLineError(
     await runCli(["--tcp-api=node", "--unix=/tmp/servidor-never.sock"]),

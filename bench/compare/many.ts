@@ -27,7 +27,7 @@ import type { EchoScenario } from "./scenarios.ts";
  */
 const MANY_SERVERS = [
   "poll",
-  "poll-node-net",
+  "poll-deno-conn",
   "reuseport",
   "c-epoll",
   "node-net",

@@ -30,7 +30,7 @@ export type Group = "servidor" | "reference";
 export const SERVER_IDS = [
   "single",
   "poll",
-  "poll-node-net",
+  "poll-deno-conn",
   "workers",
   "workers-tuned",
   "processes",
@@ -169,8 +169,8 @@ export function serverSpecs(tools: Tools, notes: string[]): ServerSpec[] {
       flags: mode === "reuseport" ? ["--threads=2"] : [],
     }));
     variants.splice(3, 0, { id: "workers-tuned", mode: "workers", flags: ["--idle-workers=64"] });
-    // poll over Deno's node:net handles instead of Deno.Conn: the choice for thousands of clients.
-    variants.splice(2, 0, { id: "poll-node-net", mode: "poll", flags: ["--tcp-api=node"] });
+    // poll over Deno.listen and Deno.Conn instead of its default, Deno's node:net handles.
+    variants.splice(2, 0, { id: "poll-deno-conn", mode: "poll", flags: ["--tcp-api=deno"] });
     for (const { id, mode, flags } of variants) {
       specs.push({
         id,

@@ -1289,6 +1289,7 @@ function post(message, transfer = []) {
   toMain.postMessage(message, transfer);
 }
 var SENT = Promise.resolve();
+var SESSION_ENDED = new DOMException("The session ended.", "AbortError");
 var RemoteSession = class {
   id;
   peer;
@@ -1409,7 +1410,7 @@ var RemoteSession = class {
    * go out while the connection lasts; see {@link gone} for when it does not.
    */
   end() {
-    this.#closing.abort();
+    this.#closing.abort(SESSION_ENDED);
     this.#credit.forgive();
     for (const answer of this.#pendingWho.values()) answer([]);
     this.#pendingWho.clear();
