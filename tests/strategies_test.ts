@@ -147,6 +147,27 @@ Deno.test("workers serves client after client on one Worker, also after clients 
   assert.equal(strategy.stuck, 0);
 });
 
+Deno.test("workers serves client after client on one Worker that waits for them without blocking", async () => {
+  // reverse does not declare handlersOnly, so its Worker never blocks in
+  // Atomics.wait: between clients it waits on its control block with
+  // Atomics.waitAsync, its event loop free, and each client is opened there.
+  await using server = await startTestServer({
+    mode: "workers",
+    service: "reverse",
+    idleWorkers: 1,
+    maxWorkers: 1,
+  });
+  const strategy = server.strategy as WorkersStrategy;
+  for (let round = 0; round < 4; round++) {
+    using client = await TestClient.connect(server.port);
+    await client.send(`abc ${round}\n`);
+    assert.equal(await client.readLine(), `${round} cba`);
+    await client.closeWrite();
+    assert.equal(await client.readLine(), null);
+  }
+  assert.equal(strategy.alive, 1);
+});
+
 for (const mode of CONCURRENT_MODES) {
   Deno.test(`chat carries messages, names and notices between clients under ${mode}`, async () => {
     await using server = await startTestServer({ mode, service: "chat" });

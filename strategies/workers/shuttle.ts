@@ -337,7 +337,8 @@ export async function serveThroughWorker(
       awaitingFinish = true;
       post({ type: "closed", id: connection.id });
     }
-    await untilAborted(finished, context.hardStop);
+    // Usually finished by now (a client's last wake-up is its Worker's `finished`).
+    if (!isFinished) await untilAborted(finished, context.hardStop);
     // Shutting down: the service still gets a moment to finish, so that what
     // it holds outside the Worker (a program under exec) is let go, not orphaned.
     if (!isFinished) await withinGrace(finished, FINISH_AFTER_CLOSE_MS);
