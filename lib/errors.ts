@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { logger } from "./log.ts";
+import { logger } from "./logger.ts";
 
 const log = logger("connection");
 

@@ -1,6 +1,8 @@
 /**
- * Logging set-up, done once per thread. Every log line goes to standard error
- * so that standard output stays free for data (the `client` command's).
+ * Logging set-up, done once per thread, with LogTape. Every log line goes to
+ * standard error so that standard output stays free for data (the `client`
+ * command's). The loggers themselves are in `logger.ts`, which does not load
+ * LogTape: loading this module makes LogTape their back end.
  *
  * @module
  */
@@ -9,12 +11,22 @@ import {
   getLogger,
   getTextFormatter,
   jsonLinesFormatter,
-  type Logger,
   type LogLevel,
   type LogRecord,
   resetSync,
 } from "@logtape/logtape";
+import { setLogBackend } from "./logger.ts";
 import { writeAllSync } from "./write_all.ts";
+
+export { type Logger, logger } from "./logger.ts";
+
+// Every thread that loads this module logs through LogTape; a `workers`
+// Worker, which does not load it, hands its records to the main thread (see
+// logger.ts for why).
+setLogBackend({
+  write: (category, level, message, properties) => getLogger(category)[level](message, properties),
+  isEnabledFor: (category, level) => getLogger(category).isEnabledFor(level),
+});
 
 /**
  * The log levels, most verbose first.
@@ -165,13 +177,4 @@ export function announcement(
  */
 export function counted(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? "" : "s"}`;
-}
-
-/**
- * The logger for one part of servidor, e.g. `logger("server")`.
- *
- * @param part The category below `servidor`.
- */
-export function logger(part: string): Logger {
-  return getLogger(["servidor", part]);
 }

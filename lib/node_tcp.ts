@@ -191,23 +191,23 @@ export class NodeTcpSocket {
    */
   write(bytes: Uint8Array): Promise<number> {
     const socket = this.#socket;
-    let waiting: PromiseWithResolvers<number> | undefined;
-    let failure: Error | undefined;
+    // Settled by the callback only once the write is known to wait for it.
+    const outcome: { waiting?: PromiseWithResolvers<number>; failure?: Error } = {};
     const sent = socket.writable;
     socket.write(bytes, (error) => {
-      if (error) failure = asDenoError(error);
-      if (!waiting) return;
-      if (failure) waiting.reject(failure);
-      else waiting.resolve(bytes.byteLength);
+      if (error) outcome.failure = asDenoError(error);
+      if (!outcome.waiting) return;
+      if (outcome.failure) outcome.waiting.reject(outcome.failure);
+      else outcome.waiting.resolve(bytes.byteLength);
     });
-    if (failure) return Promise.reject(failure);
+    if (outcome.failure) return Promise.reject(outcome.failure);
     // A write refused or failed at once reports it through the callback,
     // later; the socket is then destroyed, or was not writable to begin with.
     if (sent && !socket.destroyed && socket.writableLength === 0) {
       return Promise.resolve(bytes.byteLength);
     }
-    waiting = Promise.withResolvers();
-    return waiting.promise;
+    outcome.waiting = Promise.withResolvers();
+    return outcome.waiting.promise;
   }
 
   /**

@@ -19,7 +19,7 @@
  * @module
  */
 import { isDisconnect } from "../lib/errors.ts";
-import { logger } from "../lib/log.ts";
+import { logger } from "../lib/logger.ts";
 import type { ByteService, Session } from "../lib/service.ts";
 
 const log = logger("exec");

@@ -11,7 +11,8 @@
 /// <reference no-default-lib="true" />
 /// <reference lib="deno.worker" />
 import { ConnectionClosedError } from "../lib/errors.ts";
-import { configureLogging } from "../lib/log.ts";
+import type { LogSettings } from "../lib/log.ts";
+import { type LogRecordLevel, setLogBackend } from "../lib/logger.ts";
 import type { PeerInfo, Service, Session } from "../lib/service.ts";
 import { ServiceDriver } from "../lib/service_driver.ts";
 import { Credit } from "../lib/chat/credit.ts";
@@ -262,6 +263,23 @@ function takeTimings(): number[] | undefined {
   return taken;
 }
 
+const LEVEL_RANK: Record<LogRecordLevel, number> = { debug: 0, info: 1, warning: 2, error: 3 };
+
+/**
+ * Hands this Worker's log records at or above the server's level to the main
+ * thread, which logs them: a Worker does not load LogTape (lib/logger.ts).
+ */
+function forwardLogs(settings: LogSettings): void {
+  const lowest = LEVEL_RANK[settings.level === "warn" ? "warning" : settings.level];
+  setLogBackend({
+    write(category, level, message, properties) {
+      if (LEVEL_RANK[level] < lowest) return;
+      post({ type: "log", category: [...category], level, message, properties });
+    },
+    isEnabledFor: (_, level) => LEVEL_RANK[level] >= lowest,
+  });
+}
+
 function enqueue(step: () => Promise<void>): void {
   steps = steps.then(step).catch(reportFailure);
 }
@@ -272,7 +290,7 @@ type Opening = Extract<ToWorker, { type: "open" }>;
 async function openSession(message: Opening): Promise<void> {
   postedSinceOpen = false;
   if (!loggingConfigured) {
-    configureLogging(message.log);
+    forwardLogs(message.log);
     loggingConfigured = true;
   }
   // A Worker kept for the next client may meet a new version of the service (a reload).

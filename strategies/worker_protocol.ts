@@ -16,6 +16,7 @@
  */
 import { describeError, errorStack, isDisconnect } from "../lib/errors.ts";
 import type { LogSettings } from "../lib/log.ts";
+import type { LogRecordLevel } from "../lib/logger.ts";
 import type { PeerInfo } from "../lib/service.ts";
 
 /**
@@ -126,7 +127,15 @@ export type FromWorker =
    * client that exchanged no other message finishes through the control
    * block instead (`workers/control.ts`).
    */
-  | { type: "finished"; requests?: number[] };
+  | { type: "finished"; requests?: number[] }
+  /** A record the Worker's code logged, at or above the server's level; logged here. */
+  | {
+    type: "log";
+    category: string[];
+    level: LogRecordLevel;
+    message: string;
+    properties: Record<string, unknown>;
+  };
 
 /**
  * The `failed` message for an error a service threw: what a Worker, and a

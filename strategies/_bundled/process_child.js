@@ -6,6 +6,103 @@ var __export = (target, all) => {
     __defProp(target, name, { get: all[name], enumerable: true });
 };
 
+// lib/logger.ts
+var backend = {
+  write: () => {
+  },
+  isEnabledFor: () => false
+};
+function setLogBackend(next) {
+  backend = next;
+}
+function logger(part) {
+  const category = [
+    "servidor",
+    part
+  ];
+  return {
+    debug: (message, properties = {}) => backend.write(category, "debug", message, properties),
+    info: (message, properties = {}) => backend.write(category, "info", message, properties),
+    warn: (message, properties = {}) => backend.write(category, "warning", message, properties),
+    error: (message, properties = {}) => backend.write(category, "error", message, properties),
+    isEnabledFor: (level) => backend.isEnabledFor(category, level)
+  };
+}
+
+// lib/errors.ts
+var log = logger("connection");
+var ConnectionClosedError = class extends Error {
+  constructor(peer) {
+    super(`connection to ${peer} is closed`);
+    this.name = "ConnectionClosedError";
+  }
+};
+var DISCONNECT_CLASSES = [
+  Deno.errors.BadResource,
+  Deno.errors.BrokenPipe,
+  Deno.errors.ConnectionReset,
+  Deno.errors.ConnectionAborted,
+  Deno.errors.NotConnected,
+  Deno.errors.Interrupted,
+  Deno.errors.UnexpectedEof,
+  ConnectionClosedError
+];
+function isDisconnect(error) {
+  for (let current = error, depth = 0; current instanceof Error && depth < 8; depth++) {
+    if (DISCONNECT_CLASSES.some((errorClass) => current instanceof errorClass)) return true;
+    current = current.cause;
+  }
+  return false;
+}
+function describeError(error) {
+  const parts = [];
+  for (let current = error, depth = 0; current !== void 0 && depth < 8; depth++) {
+    if (current instanceof Error) {
+      parts.push(current.message);
+      current = current.cause;
+    } else {
+      parts.push(String(current));
+      break;
+    }
+  }
+  return parts.join(": ");
+}
+var SettingError = class extends Error {
+  setting;
+  /**
+   * Makes the error.
+   *
+   * @param setting The setting's name, e.g. `certFile`, `service`, `mode`.
+   * @param message One sentence naming the thing and what is wrong with it.
+   * @param options The cause, if any.
+   */
+  constructor(setting, message, options) {
+    super(message, options), this.setting = setting;
+    this.name = "SettingError";
+  }
+};
+function errorStack(error) {
+  return error instanceof Error ? error.stack ?? error.message : String(error);
+}
+function oneLine(message) {
+  const lines = message.split("\n").map((line) => line.trim()).filter((line) => line !== "");
+  const first = lines[0] ?? "";
+  const causes = lines.filter((line) => /^\d+: /.test(line));
+  const last = causes.at(-1)?.replace(/^\d+: /, "");
+  return last === void 0 ? first : `${first.replace(/\.$/, "")}: ${last}`;
+}
+
+// strategies/worker_protocol.ts
+var RING_CAPACITY = 64 * 1024;
+function failedMessage(error) {
+  return {
+    type: "failed",
+    reason: describeError(error),
+    stack: errorStack(error),
+    disconnect: isDisconnect(error)
+  };
+}
+
 // npm:@logtape/logtape/2.4.2/dist/disposable.js
 var disposeSymbol = Symbol.dispose ?? Symbol.for("Symbol.dispose");
 var asyncDisposeSymbol = Symbol.asyncDispose ?? Symbol.for("Symbol.asyncDispose");
@@ -2576,6 +2673,10 @@ function writeAllSync(writer, bytes) {
 }
 
 // lib/log.ts
+setLogBackend({
+  write: (category, level, message, properties) => getLogger(category)[level](message, properties),
+  isEnabledFor: (category, level) => getLogger(category).isEnabledFor(level)
+});
 var LOGTAPE_LEVEL = {
   debug: "debug",
   info: "info",
@@ -2619,86 +2720,6 @@ function configureLogging(settings) {
       }
     ]
   });
-}
-function logger(part) {
-  return getLogger([
-    "servidor",
-    part
-  ]);
-}
-
-// lib/errors.ts
-var log = logger("connection");
-var ConnectionClosedError = class extends Error {
-  constructor(peer) {
-    super(`connection to ${peer} is closed`);
-    this.name = "ConnectionClosedError";
-  }
-};
-var DISCONNECT_CLASSES = [
-  Deno.errors.BadResource,
-  Deno.errors.BrokenPipe,
-  Deno.errors.ConnectionReset,
-  Deno.errors.ConnectionAborted,
-  Deno.errors.NotConnected,
-  Deno.errors.Interrupted,
-  Deno.errors.UnexpectedEof,
-  ConnectionClosedError
-];
-function isDisconnect(error) {
-  for (let current = error, depth = 0; current instanceof Error && depth < 8; depth++) {
-    if (DISCONNECT_CLASSES.some((errorClass) => current instanceof errorClass)) return true;
-    current = current.cause;
-  }
-  return false;
-}
-function describeError(error) {
-  const parts = [];
-  for (let current = error, depth = 0; current !== void 0 && depth < 8; depth++) {
-    if (current instanceof Error) {
-      parts.push(current.message);
-      current = current.cause;
-    } else {
-      parts.push(String(current));
-      break;
-    }
-  }
-  return parts.join(": ");
-}
-var SettingError = class extends Error {
-  setting;
-  /**
-   * Makes the error.
-   *
-   * @param setting The setting's name, e.g. `certFile`, `service`, `mode`.
-   * @param message One sentence naming the thing and what is wrong with it.
-   * @param options The cause, if any.
-   */
-  constructor(setting, message, options) {
-    super(message, options), this.setting = setting;
-    this.name = "SettingError";
-  }
-};
-function errorStack(error) {
-  return error instanceof Error ? error.stack ?? error.message : String(error);
-}
-function oneLine(message) {
-  const lines = message.split("\n").map((line) => line.trim()).filter((line) => line !== "");
-  const first = lines[0] ?? "";
-  const causes = lines.filter((line) => /^\d+: /.test(line));
-  const last = causes.at(-1)?.replace(/^\d+: /, "");
-  return last === void 0 ? first : `${first.replace(/\.$/, "")}: ${last}`;
-}
-
-// strategies/worker_protocol.ts
-var RING_CAPACITY = 64 * 1024;
-function failedMessage(error) {
-  return {
-    type: "failed",
-    reason: describeError(error),
-    stack: errorStack(error),
-    disconnect: isDisconnect(error)
-  };
 }
 
 // lib/line_framer.ts

@@ -36,6 +36,114 @@ var __toESM = (mod, isNodeMode, target) => (target = mod != null ? __create(__ge
   mod
 ));
 
+// lib/logger.ts
+function setLogBackend(next) {
+  backend = next;
+}
+function logger(part) {
+  const category = [
+    "servidor",
+    part
+  ];
+  return {
+    debug: (message, properties = {}) => backend.write(category, "debug", message, properties),
+    info: (message, properties = {}) => backend.write(category, "info", message, properties),
+    warn: (message, properties = {}) => backend.write(category, "warning", message, properties),
+    error: (message, properties = {}) => backend.write(category, "error", message, properties),
+    isEnabledFor: (level) => backend.isEnabledFor(category, level)
+  };
+}
+var backend;
+var init_logger = __esm({
+  "lib/logger.ts"() {
+    backend = {
+      write: () => {
+      },
+      isEnabledFor: () => false
+    };
+  }
+});
+
+// lib/errors.ts
+function isDisconnect(error) {
+  for (let current2 = error, depth = 0; current2 instanceof Error && depth < 8; depth++) {
+    if (DISCONNECT_CLASSES.some((errorClass) => current2 instanceof errorClass)) return true;
+    current2 = current2.cause;
+  }
+  return false;
+}
+function describeError(error) {
+  const parts = [];
+  for (let current2 = error, depth = 0; current2 !== void 0 && depth < 8; depth++) {
+    if (current2 instanceof Error) {
+      parts.push(current2.message);
+      current2 = current2.cause;
+    } else {
+      parts.push(String(current2));
+      break;
+    }
+  }
+  return parts.join(": ");
+}
+function logServiceFailure(peer, reason, stack) {
+  log.warn("service failed for {peer}: {reason}", {
+    peer,
+    reason
+  });
+  log.debug("stack for {peer}: {stack}", {
+    peer,
+    stack
+  });
+}
+function errorStack(error) {
+  return error instanceof Error ? error.stack ?? error.message : String(error);
+}
+function oneLine(message) {
+  const lines = message.split("\n").map((line) => line.trim()).filter((line) => line !== "");
+  const first = lines[0] ?? "";
+  const causes = lines.filter((line) => /^\d+: /.test(line));
+  const last = causes.at(-1)?.replace(/^\d+: /, "");
+  return last === void 0 ? first : `${first.replace(/\.$/, "")}: ${last}`;
+}
+var log, INTERNAL_ERROR_NOTICE, ConnectionClosedError, DISCONNECT_CLASSES, SettingError;
+var init_errors = __esm({
+  "lib/errors.ts"() {
+    init_logger();
+    log = logger("connection");
+    INTERNAL_ERROR_NOTICE = "ERR internal error";
+    ConnectionClosedError = class extends Error {
+      constructor(peer) {
+        super(`connection to ${peer} is closed`);
+        this.name = "ConnectionClosedError";
+      }
+    };
+    DISCONNECT_CLASSES = [
+      Deno.errors.BadResource,
+      Deno.errors.BrokenPipe,
+      Deno.errors.ConnectionReset,
+      Deno.errors.ConnectionAborted,
+      Deno.errors.NotConnected,
+      Deno.errors.Interrupted,
+      Deno.errors.UnexpectedEof,
+      ConnectionClosedError
+    ];
+    SettingError = class extends Error {
+      setting;
+      /**
+       * Makes the error.
+       *
+       * @param setting The setting's name, e.g. `certFile`, `service`, `mode`.
+       * @param message One sentence naming the thing and what is wrong with it.
+       * @param options The cause, if any.
+       */
+      constructor(setting, message, options) {
+        super(message, options), this.setting = setting;
+        this.name = "SettingError";
+      }
+    };
+  }
+});
+
 // npm:@logtape/logtape/2.4.2/dist/disposable.js
 var disposeSymbol, asyncDisposeSymbol;
 var init_disposable = __esm({
@@ -575,7 +683,7 @@ function renderMessage(template, values) {
   return args;
 }
 var lazySymbol, throttlingSummaryRecordSymbol, immediateSinkSymbol, internalStringLogRecords, resolvedStringLogRecords, globalSourceLocationCapture, scopedSourceLocationCaptures, globalRootLoggerSymbol, LoggerImpl, LoggerCtx, metaLogger;
-var init_logger = __esm({
+var init_logger2 = __esm({
   "npm:@logtape/logtape/2.4.2/dist/logger.js"() {
     init_context();
     init_level();
@@ -1420,7 +1528,7 @@ function getImplicitContextIfAny() {
 var categoryPrefixSymbol;
 var init_context = __esm({
   "npm:@logtape/logtape/2.4.2/dist/context.js"() {
-    init_logger();
+    init_logger2();
     categoryPrefixSymbol = Symbol.for("logtape.categoryPrefix");
   }
 });
@@ -2614,7 +2722,7 @@ var init_config = __esm({
   "npm:@logtape/logtape/2.4.2/dist/config.js"() {
     init_disposable();
     init_filter();
-    init_logger();
+    init_logger2();
     init_sink();
     currentConfig = null;
     activeScopedConfigCount = 0;
@@ -2642,7 +2750,7 @@ var init_config = __esm({
 // npm:@logtape/logtape/2.4.2/dist/mod.js
 var init_mod = __esm({
   "npm:@logtape/logtape/2.4.2/dist/mod.js"() {
-    init_logger();
+    init_logger2();
     init_formatter();
     init_config();
   }
@@ -2734,17 +2842,17 @@ function configureLogging(settings) {
     ]
   });
 }
-function logger(part) {
-  return getLogger([
-    "servidor",
-    part
-  ]);
-}
 var LOGTAPE_LEVEL, encoder;
 var init_log = __esm({
   "lib/log.ts"() {
     init_mod();
+    init_logger();
     init_write_all();
+    init_logger();
+    setLogBackend({
+      write: (category, level, message, properties) => getLogger(category)[level](message, properties),
+      isEnabledFor: (category, level) => getLogger(category).isEnabledFor(level)
+    });
     LOGTAPE_LEVEL = {
       debug: "debug",
       info: "info",
@@ -2752,86 +2860,6 @@ var init_log = __esm({
       error: "error"
     };
     encoder = new TextEncoder();
-  }
-});
-
-// lib/errors.ts
-function isDisconnect(error) {
-  for (let current2 = error, depth = 0; current2 instanceof Error && depth < 8; depth++) {
-    if (DISCONNECT_CLASSES.some((errorClass) => current2 instanceof errorClass)) return true;
-    current2 = current2.cause;
-  }
-  return false;
-}
-function describeError(error) {
-  const parts = [];
-  for (let current2 = error, depth = 0; current2 !== void 0 && depth < 8; depth++) {
-    if (current2 instanceof Error) {
-      parts.push(current2.message);
-      current2 = current2.cause;
-    } else {
-      parts.push(String(current2));
-      break;
-    }
-  }
-  return parts.join(": ");
-}
-function logServiceFailure(peer, reason, stack) {
-  log.warn("service failed for {peer}: {reason}", {
-    peer,
-    reason
-  });
-  log.debug("stack for {peer}: {stack}", {
-    peer,
-    stack
-  });
-}
-function errorStack(error) {
-  return error instanceof Error ? error.stack ?? error.message : String(error);
-}
-function oneLine(message) {
-  const lines = message.split("\n").map((line) => line.trim()).filter((line) => line !== "");
-  const first = lines[0] ?? "";
-  const causes = lines.filter((line) => /^\d+: /.test(line));
-  const last = causes.at(-1)?.replace(/^\d+: /, "");
-  return last === void 0 ? first : `${first.replace(/\.$/, "")}: ${last}`;
-}
-var log, INTERNAL_ERROR_NOTICE, ConnectionClosedError, DISCONNECT_CLASSES, SettingError;
-var init_errors = __esm({
-  "lib/errors.ts"() {
-    init_log();
-    log = logger("connection");
-    INTERNAL_ERROR_NOTICE = "ERR internal error";
-    ConnectionClosedError = class extends Error {
-      constructor(peer) {
-        super(`connection to ${peer} is closed`);
-        this.name = "ConnectionClosedError";
-      }
-    };
-    DISCONNECT_CLASSES = [
-      Deno.errors.BadResource,
-      Deno.errors.BrokenPipe,
-      Deno.errors.ConnectionReset,
-      Deno.errors.ConnectionAborted,
-      Deno.errors.NotConnected,
-      Deno.errors.Interrupted,
-      Deno.errors.UnexpectedEof,
-      ConnectionClosedError
-    ];
-    SettingError = class extends Error {
-      setting;
-      /**
-       * Makes the error.
-       *
-       * @param setting The setting's name, e.g. `certFile`, `service`, `mode`.
-       * @param message One sentence naming the thing and what is wrong with it.
-       * @param options The cause, if any.
-       */
-      constructor(setting, message, options) {
-        super(message, options), this.setting = setting;
-        this.name = "SettingError";
-      }
-    };
   }
 });
 
@@ -36422,7 +36450,7 @@ function serviceProblems(value) {
 
 // services/exec.ts
 init_errors();
-init_log();
+init_logger();
 var log6 = logger("exec");
 var KILL_GRACE_MS = 2e3;
 function ucspiEnvironment(session) {

@@ -14,6 +14,7 @@ import { Acknowledgements } from "../../lib/chat/credit.ts";
 import type { Connection } from "../../lib/connection.ts";
 import { INTERNAL_ERROR_NOTICE, logServiceFailure } from "../../lib/errors.ts";
 import { logger, type LogSettings } from "../../lib/log.ts";
+import { writeLogRecord } from "../../lib/logger.ts";
 import type { ServerContext } from "../../lib/strategy.ts";
 import {
   type FromWorker,
@@ -238,6 +239,9 @@ export async function serveThroughWorker(
         } else {
           fail(message.reason, message.stack);
         }
+        break;
+      case "log":
+        writeLogRecord(message.category, message.level, message.message, message.properties);
         break;
       case "finished":
         writeOutput();
