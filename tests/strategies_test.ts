@@ -124,13 +124,7 @@ Deno.test("workers serves client after client on one Worker, also after clients 
     maxWorkers: 1,
   });
   const strategy = server.strategy as WorkersStrategy;
-  const roundTrip = async (text: string) => {
-    using client = await TestClient.connect(server.port);
-    await client.send(`${text}\n`);
-    assert.equal(await client.readLine(), text);
-    await client.closeWrite();
-    assert.equal(await client.readLine(), null);
-  };
+  const roundTrip = (text: string) => wholeConversation(server.port, text, text);
   await roundTrip("first");
   await roundTrip("second");
   for (let round = 0; round < 3; round++) {
@@ -159,14 +153,19 @@ Deno.test("workers serves client after client on one Worker that waits for them 
   });
   const strategy = server.strategy as WorkersStrategy;
   for (let round = 0; round < 4; round++) {
-    using client = await TestClient.connect(server.port);
-    await client.send(`abc ${round}\n`);
-    assert.equal(await client.readLine(), `${round} cba`);
-    await client.closeWrite();
-    assert.equal(await client.readLine(), null);
+    await wholeConversation(server.port, `abc ${round}`, `${round} cba`);
   }
   assert.equal(strategy.alive, 1);
 });
+
+/** One client's whole life: a line, its answer, a half-close, the server's end. */
+async function wholeConversation(port: number, line: string, answer: string): Promise<void> {
+  using client = await TestClient.connect(port);
+  await client.send(`${line}\n`);
+  assert.equal(await client.readLine(), answer);
+  await client.closeWrite();
+  assert.equal(await client.readLine(), null);
+}
 
 for (const mode of CONCURRENT_MODES) {
   Deno.test(`chat carries messages, names and notices between clients under ${mode}`, async () => {
