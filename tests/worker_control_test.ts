@@ -50,9 +50,15 @@ Deno.test("WorkerControl opens clients on a Worker blocked waiting for them, and
       const { WorkerControl } = await import(controlModule);
       const block = new WorkerControl(control);
       const rung = new Int32Array(bell);
+      // The count is read before "ready", as worker_main.ts reads it before it
+      // finishes: read after, it could already include the first open.
+      let seen = block.opened;
       self.postMessage("ready");
-      for (let seen = block.opened, served = 0; served < 3; served++) {
-        while (!block.waitForOpenBlocking(seen, 50)) {}
+      for (let served = 0; served < 3; served++) {
+        // Bounded: Worker.terminate() cannot stop a loop that never ends.
+        for (let waits = 0; !block.waitForOpenBlocking(seen, 50); waits++) {
+          if (waits === 600) throw new Error("no open within 30 s");
+        }
         seen = block.opened;
         const opening = block.readOpen();
         if (opening.id !== served) throw new Error("opened out of order: " + opening.id);
