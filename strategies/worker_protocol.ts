@@ -16,7 +16,7 @@
  */
 import { describeError, errorStack, isDisconnect } from "../lib/errors.ts";
 import type { LogSettings } from "../lib/log.ts";
-import type { LogRecordLevel } from "../lib/logger.ts";
+import type { Logger, LogRecordLevel } from "../lib/logger.ts";
 import type { PeerInfo } from "../lib/service.ts";
 
 /**
@@ -150,4 +150,26 @@ export function failedMessage(error: unknown): Extract<FromWorker, { type: "fail
     stack: errorStack(error),
     disconnect: isDisconnect(error),
   };
+}
+
+/**
+ * What the main thread does with a `failed` from a Worker or a `processes`
+ * child: a service that only met a closed connection means the peer went
+ * away, so its connection is closed quietly; any other failure goes to
+ * `fail`, which tells the client.
+ *
+ * @param failed The message.
+ * @param connection The client's connection.
+ * @param fail The strategy's own way to fail a client.
+ * @param log The strategy's logger.
+ */
+export function settleFailed(
+  failed: Extract<FromWorker, { type: "failed" }>,
+  connection: { readonly peer: string; close(): void },
+  fail: (reason: string, stack: string) => void,
+  log: Logger,
+): void {
+  if (!failed.disconnect) return fail(failed.reason, failed.stack);
+  log.debug("{peer} went away: {reason}", { peer: connection.peer, reason: failed.reason });
+  connection.close();
 }

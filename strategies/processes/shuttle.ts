@@ -20,6 +20,7 @@ import {
 import { logger, type LogSettings } from "../../lib/log.ts";
 import type { ServerContext } from "../../lib/strategy.ts";
 import { StuckWorkerWatchdog } from "../workers/watchdog.ts";
+import { settleFailed } from "../worker_protocol.ts";
 // After the hard stop a child's service gets the grace a Worker's gets (exec stops its program).
 import { FINISH_AFTER_CLOSE_MS, untilAborted, withinGrace } from "../workers/shuttle.ts";
 import {
@@ -150,15 +151,7 @@ export async function serveThroughProcess(
         wakeInput?.();
         break;
       case "failed":
-        if (message.disconnect) {
-          log.debug("{peer} went away: {reason}", {
-            peer: connection.peer,
-            reason: message.reason,
-          });
-          connection.close();
-        } else {
-          fail(message.reason, message.stack);
-        }
+        settleFailed(message, connection, fail, log);
         break;
       case "finished":
         reportTimings(message.requests);

@@ -19,6 +19,7 @@ import type { ServerContext } from "../../lib/strategy.ts";
 import {
   type FromWorker,
   RING_CAPACITY,
+  settleFailed,
   type ToWorker,
   type WorkerRings,
 } from "../worker_protocol.ts";
@@ -230,15 +231,7 @@ export async function serveThroughWorker(
         break;
       case "failed":
         writeOutput();
-        if (message.disconnect) {
-          log.debug("{peer} went away: {reason}", {
-            peer: connection.peer,
-            reason: message.reason,
-          });
-          connection.close();
-        } else {
-          fail(message.reason, message.stack);
-        }
+        settleFailed(message, connection, fail, log);
         break;
       case "log":
         writeLogRecord(message.category, message.level, message.message, message.properties);
