@@ -331,6 +331,33 @@ async function yieldIfDue(): Promise<boolean> {
   return true;
 }
 
+/** How a Worker waits for one thing: its client's bytes, or its next client. */
+interface Wait {
+  /** Blocks the thread for at most `ms`; the event loop stands still meanwhile. */
+  blocking(ms: number): void;
+  /** Waits through the event loop, which runs the service's timers and I/O meanwhile. */
+  async(): Promise<void>;
+  /** Whether what is waited for came (or can no longer come). */
+  done(): boolean;
+}
+
+/**
+ * One turn of a wait; the caller looks again after it. A Worker may block
+ * only when `block` says it has nothing else to run (its service works only
+ * in its handlers), and then for at most {@link BLOCK_MS}, letting its event
+ * loop run every {@link YIELD_EVERY_MS}; otherwise, or after that, it waits
+ * without blocking.
+ */
+async function waitTurn(wait: Wait, block: boolean): Promise<void> {
+  if (block) {
+    if (await yieldIfDue()) return;
+    wait.blocking(BLOCK_MS);
+    if (wait.done()) return;
+  }
+  await wait.async();
+  yieldedAt = performance.now();
+}
+
 /**
  * Hands the client's bytes to the service in order, each chunk once the one
  * before it has been handled. A chunk's room in the ring is given back only
@@ -377,13 +404,11 @@ async function serveInput(
     // A service that works only in its handlers has nothing to run while it
     // waits for input, so the thread may block; not while its own sends wait
     // for room, which only an asynchronous wait would see come.
-    if (blocking && !blocking.sendsWaiting) {
-      if (await yieldIfDue()) continue;
-      input.waitForDataBlocking(BLOCK_MS);
-      if (input.available > 0 || input.state !== "open") continue;
-    }
-    await input.waitForData();
-    yieldedAt = performance.now();
+    await waitTurn({
+      blocking: (ms) => input.waitForDataBlocking(ms),
+      async: () => input.waitForData(),
+      done: () => input.available > 0 || input.state !== "open",
+    }, blocking !== undefined && !blocking.sendsWaiting);
   }
 }
 
@@ -426,15 +451,12 @@ async function finishSession(): Promise<void> {
  * @param seen The block's open count before this Worker said it finished.
  */
 async function awaitNextOpen(block: WorkerControl, seen: number): Promise<void> {
-  const blocking = service?.handlersOnly === true;
-  while (block.opened === seen) {
-    if (blocking) {
-      if (await yieldIfDue()) continue;
-      if (block.waitForOpenBlocking(seen, BLOCK_MS)) break;
-    }
-    await block.waitForOpen(seen);
-    yieldedAt = performance.now();
-  }
+  const wait: Wait = {
+    blocking: (ms) => block.waitForOpenBlocking(seen, ms),
+    async: () => block.waitForOpen(seen),
+    done: () => block.opened !== seen,
+  };
+  while (!wait.done()) await waitTurn(wait, service?.handlersOnly === true);
   // Nothing there: the open was too long for the block, and comes by message.
   const message = block.readOpen() as Opening | undefined;
   if (message) enqueue(() => openSession(message));

@@ -1535,6 +1535,15 @@ async function yieldIfDue() {
   yieldedAt = performance.now();
   return true;
 }
+async function waitTurn(wait, block) {
+  if (block) {
+    if (await yieldIfDue()) return;
+    wait.blocking(BLOCK_MS);
+    if (wait.done()) return;
+  }
+  await wait.async();
+  yieldedAt = performance.now();
+}
 async function serveInput(input, serving, blocking) {
   for (; ; ) {
     const chunk = input.readInPlace();
@@ -1559,13 +1568,11 @@ async function serveInput(input, serving, blocking) {
       await finishSession();
       return;
     }
-    if (blocking && !blocking.sendsWaiting) {
-      if (await yieldIfDue()) continue;
-      input.waitForDataBlocking(BLOCK_MS);
-      if (input.available > 0 || input.state !== "open") continue;
-    }
-    await input.waitForData();
-    yieldedAt = performance.now();
+    await waitTurn({
+      blocking: (ms) => input.waitForDataBlocking(ms),
+      async: () => input.waitForData(),
+      done: () => input.available > 0 || input.state !== "open"
+    }, blocking !== void 0 && !blocking.sendsWaiting);
   }
 }
 async function finishSession() {
@@ -1597,15 +1604,12 @@ async function finishSession() {
   }
 }
 async function awaitNextOpen(block, seen) {
-  const blocking = service?.handlersOnly === true;
-  while (block.opened === seen) {
-    if (blocking) {
-      if (await yieldIfDue()) continue;
-      if (block.waitForOpenBlocking(seen, BLOCK_MS)) break;
-    }
-    await block.waitForOpen(seen);
-    yieldedAt = performance.now();
-  }
+  const wait = {
+    blocking: (ms) => block.waitForOpenBlocking(seen, ms),
+    async: () => block.waitForOpen(seen),
+    done: () => block.opened !== seen
+  };
+  while (!wait.done()) await waitTurn(wait, service?.handlersOnly === true);
   const message = block.readOpen();
   if (message) enqueue(() => openSession(message));
 }
