@@ -1,5 +1,6 @@
 /**
- * Plain TCP through Deno's `node:net` (`--tcp-api=node`). Deno implements `node:net` on handles of its own (a libuv-style
+ * Plain TCP through Deno's `node:net`: the default (`--tcp-api=node`). Deno
+ * implements `node:net` on handles of its own (a libuv-style
  * layer in Rust): the listener drains every ready connection on each readiness
  * event, and a socket is read only when the kernel says bytes are there, into
  * a buffer made then. A `Deno.Conn`, by contrast, learns of bytes only through

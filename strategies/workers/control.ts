@@ -11,8 +11,9 @@
  * alone, and the main thread, which waits on the one doorbell for every
  * Worker's output, sees a finished client in the same look. Measured with no
  * servidor code at all (`bench/worker_churn_floor.ts`), moving `open` and
- * `finished` here took a Worker per client from about 0.35 × the main
- * thread's own echo under churn to about 0.8 × (see docs/workers.md).
+ * `finished` here took a Worker per client from 0.17–0.30 × the main
+ * thread's own echo under churn to 0.48–0.49 × on a quiet machine (see
+ * docs/workers.md).
  *
  * Only the common case crosses here: a Worker whose last client exchanged no
  * message with the main thread (no broadcast, no `who`, no failure, no
