@@ -63,7 +63,13 @@ export { serveStats, type StatsServer, type StatsServerOptions } from "./lib/sta
 export type { RequestTimer } from "./lib/service_driver.ts";
 export { Cidr, CidrError, formatIp, type IpAddress, parseIp } from "./lib/cidr.ts";
 export type { ServerContext, Strategy } from "./lib/strategy.ts";
-export type { BufferSocket, ChunkSocket, Connection, Socket } from "./lib/connection.ts";
+export type {
+  BufferSocket,
+  ChunkSocket,
+  Connection,
+  Socket,
+  SocketBase,
+} from "./lib/connection.ts";
 export type { Hub } from "./lib/chat/hub.ts";
 export {
   LOG_FORMATS,

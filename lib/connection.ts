@@ -44,17 +44,12 @@ function concat(chunks: readonly Uint8Array[]): Uint8Array {
 const encoder = new TextEncoder();
 const log = logger("connection");
 
-/**
- * A socket that reads into a buffer it is given, like `Deno.Conn` (TCP, TLS
- * or Unix): a read must be pending, with its buffer, to learn that bytes came.
- */
-export interface BufferSocket {
+/** What every socket a {@link Connection} wraps has, whichever way it reads. */
+export interface SocketBase {
   /** The client's address. */
   readonly remoteAddr: Deno.Addr;
   /** The server's side. */
   readonly localAddr: Deno.Addr;
-  /** Fills some of `buffer`; `null` at end of input. */
-  read(buffer: Uint8Array): Promise<number | null>;
   /** Writes some of `bytes` and resolves with how many. */
   write(bytes: Uint8Array): Promise<number>;
   /** Closes at once. */
@@ -62,21 +57,22 @@ export interface BufferSocket {
 }
 
 /**
+ * A socket that reads into a buffer it is given, like `Deno.Conn` (TCP, TLS
+ * or Unix): a read must be pending, with its buffer, to learn that bytes came.
+ */
+export interface BufferSocket extends SocketBase {
+  /** Fills some of `buffer`; `null` at end of input. */
+  read(buffer: Uint8Array): Promise<number | null>;
+}
+
+/**
  * A socket that hands out the chunks it received, each a buffer of its own,
  * like `NodeTcpSocket` (`node_tcp.ts`): nothing is held per idle client
  * beyond the promise of the next chunk.
  */
-export interface ChunkSocket {
-  /** The client's address. */
-  readonly remoteAddr: Deno.Addr;
-  /** The server's side. */
-  readonly localAddr: Deno.Addr;
+export interface ChunkSocket extends SocketBase {
   /** The next chunk, the reader's to keep; `null` at end of input. */
   readChunk(): Promise<Uint8Array | null>;
-  /** Writes some of `bytes` and resolves with how many. */
-  write(bytes: Uint8Array): Promise<number>;
-  /** Closes at once. */
-  close(): void;
 }
 
 /** What a {@link Connection} can wrap: a `Deno.Conn`, or a socket that reads by chunks. */
