@@ -15,7 +15,7 @@ import {
   type LogRecord,
   resetSync,
 } from "@logtape/logtape";
-import { setLogBackend } from "./logger.ts";
+import { RECORD_LEVEL, setLogBackend } from "./logger.ts";
 import { writeAllSync } from "./write_all.ts";
 
 export { type Logger, logger } from "./logger.ts";
@@ -91,12 +91,7 @@ export interface LogSettings {
   format: LogFormat;
 }
 
-const LOGTAPE_LEVEL: Record<LogLevelName, LogLevel> = {
-  debug: "debug",
-  info: "info",
-  warn: "warning",
-  error: "error",
-};
+const LOGTAPE_LEVEL: Record<LogLevelName, LogLevel> = RECORD_LEVEL;
 
 const encoder = new TextEncoder();
 

@@ -17,6 +17,17 @@
 /** A record's severity, as LogTape names it. */
 export type LogRecordLevel = "debug" | "info" | "warning" | "error";
 
+/**
+ * The record level for each level as `--log-level` names it (`warn` is
+ * LogTape's `warning`).
+ */
+export const RECORD_LEVEL = {
+  debug: "debug",
+  info: "info",
+  warn: "warning",
+  error: "error",
+} as const satisfies Record<string, LogRecordLevel>;
+
 /** Where a thread's log records go. */
 export interface LogBackend {
   /**

@@ -12,7 +12,7 @@
 /// <reference lib="deno.worker" />
 import { ConnectionClosedError } from "../lib/errors.ts";
 import type { LogSettings } from "../lib/log.ts";
-import { type LogRecordLevel, setLogBackend } from "../lib/logger.ts";
+import { type LogRecordLevel, RECORD_LEVEL, setLogBackend } from "../lib/logger.ts";
 import type { PeerInfo, Service, Session } from "../lib/service.ts";
 import { ServiceDriver } from "../lib/service_driver.ts";
 import { Credit } from "../lib/chat/credit.ts";
@@ -270,7 +270,7 @@ const LEVEL_RANK: Record<LogRecordLevel, number> = { debug: 0, info: 1, warning:
  * thread, which logs them: a Worker does not load LogTape (lib/logger.ts).
  */
 function forwardLogs(settings: LogSettings): void {
-  const lowest = LEVEL_RANK[settings.level === "warn" ? "warning" : settings.level];
+  const lowest = LEVEL_RANK[RECORD_LEVEL[settings.level]];
   setLogBackend({
     write(category, level, message, properties) {
       if (LEVEL_RANK[level] < lowest) return;

@@ -7,6 +7,12 @@ var __export = (target, all) => {
 };
 
 // lib/logger.ts
+var RECORD_LEVEL = {
+  debug: "debug",
+  info: "info",
+  warn: "warning",
+  error: "error"
+};
 var backend = {
   write: () => {
   },
@@ -2677,12 +2683,7 @@ setLogBackend({
   write: (category, level, message, properties) => getLogger(category)[level](message, properties),
   isEnabledFor: (category, level) => getLogger(category).isEnabledFor(level)
 });
-var LOGTAPE_LEVEL = {
-  debug: "debug",
-  info: "info",
-  warn: "warning",
-  error: "error"
-};
+var LOGTAPE_LEVEL = RECORD_LEVEL;
 var encoder = new TextEncoder();
 function configureLogging(settings) {
   const format = settings.format === "json" ? jsonLinesFormatter : getTextFormatter({

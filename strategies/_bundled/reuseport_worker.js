@@ -53,9 +53,15 @@ function logger(part) {
     isEnabledFor: (level) => backend.isEnabledFor(category, level)
   };
 }
-var backend;
+var RECORD_LEVEL, backend;
 var init_logger = __esm({
   "lib/logger.ts"() {
+    RECORD_LEVEL = {
+      debug: "debug",
+      info: "info",
+      warn: "warning",
+      error: "error"
+    };
     backend = {
       write: () => {
       },
@@ -2853,12 +2859,7 @@ var init_log = __esm({
       write: (category, level, message, properties) => getLogger(category)[level](message, properties),
       isEnabledFor: (category, level) => getLogger(category).isEnabledFor(level)
     });
-    LOGTAPE_LEVEL = {
-      debug: "debug",
-      info: "info",
-      warn: "warning",
-      error: "error"
-    };
+    LOGTAPE_LEVEL = RECORD_LEVEL;
     encoder = new TextEncoder();
   }
 });

@@ -1,6 +1,12 @@
 // Generated from strategies/worker_main.ts by `deno task bundle`. Do not edit; on a merge
 // conflict, rebuild it. See tools/bundle_workers.ts for why it exists.
 // lib/logger.ts
+var RECORD_LEVEL = {
+  debug: "debug",
+  info: "info",
+  warn: "warning",
+  error: "error"
+};
 var backend = {
   write: () => {
   },
@@ -1482,7 +1488,7 @@ var LEVEL_RANK = {
   error: 3
 };
 function forwardLogs(settings) {
-  const lowest = LEVEL_RANK[settings.level === "warn" ? "warning" : settings.level];
+  const lowest = LEVEL_RANK[RECORD_LEVEL[settings.level]];
   setLogBackend({
     write(category, level, message, properties) {
       if (LEVEL_RANK[level] < lowest) return;
