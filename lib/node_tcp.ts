@@ -25,7 +25,7 @@ import type { ChunkReader } from "./connection.ts";
  * that a bulk sender's next chunk is already here when the service asks, as
  * with a `Deno.Conn` read into a 64 KiB buffer.
  */
-const MAX_UNREAD = 64 * 1024;
+export const MAX_UNREAD = 64 * 1024;
 
 /**
  * Turns a Node socket error into the `Deno.errors` class that means the same,
@@ -162,6 +162,19 @@ export class NodeTcpSocket {
   /** The server's side; made when first asked for, which few services do. */
   get localAddr(): Deno.NetAddr {
     return this.#local ??= netAddr(this.#socket.localAddress, this.#socket.localPort);
+  }
+
+  /** Bytes received and not yet handed over: what waits here for the reader. */
+  get unreadBytes(): number {
+    return this.#unread;
+  }
+
+  /**
+   * Whether no more chunks will come from the client: it ended its input, or
+   * the socket failed or closed. The chunks sent before may still wait here.
+   */
+  get inputDone(): boolean {
+    return this.#ended || this.#closed || this.#failure !== undefined;
   }
 
   /**
