@@ -10,7 +10,8 @@ import assert from "node:assert/strict";
 import net from "node:net";
 import { listenNodeTcp, MAX_UNREAD, type NodeTcpSocket } from "../lib/node_tcp.ts";
 import { serve } from "../lib/server.ts";
-import type { LineService } from "../lib/service.ts";
+import type { ByteService, LineService, Service } from "../lib/service.ts";
+import { INTERNAL_ERROR_NOTICE } from "../lib/errors.ts";
 import { poll } from "../strategies/poll.ts";
 import { startTestServer, TestClient } from "../testing.ts";
 import { eventually } from "./_helpers/tools.ts";
@@ -53,7 +54,7 @@ function slowLines() {
 }
 
 /** `poll` over `node:net`, in this process, with the sockets it accepted at hand. */
-async function servePushed(service: LineService) {
+async function servePushed(service: Service) {
   const listener = await listenNodeTcp({ hostname: "127.0.0.1", port: 0 });
   const sockets: NodeTcpSocket[] = [];
   const accept = listener.accept.bind(listener);
@@ -155,32 +156,48 @@ Deno.test("a pushed connection reset while a line is handled closes without end(
   assert.deepEqual(events, ["line slow", "close"]);
 });
 
-Deno.test("a PROXY header and the client's bytes in one chunk, then more and the end, reach echo once each, in order", async () => {
-  await using server = await startTestServer({
-    mode: "poll",
-    service: "echo",
-    proxyProtocol: true,
+for (const endsAtOnce of [false, true]) {
+  const then = endsAtOnce ? "and its end in one burst" : "then more and the end";
+  Deno.test(`a PROXY header and the client's bytes in one chunk, ${then}, reach echo once each, in order`, async () => {
+    await using server = await startTestServer({
+      mode: "poll",
+      service: "echo",
+      proxyProtocol: true,
+    });
+    using client = await TestClient.connect(server.port);
+    const header = "PROXY TCP4 192.0.2.7 127.0.0.1 51234 7000\r\n";
+    await client.send(`${header}hola\n`);
+    // At once: the socket may have seen the end before the header was parsed.
+    if (endsAtOnce) await client.closeWrite();
+    else {
+      assert.equal(await client.readLine(), "hola");
+      await client.send("adios\n");
+      await client.closeWrite();
+    }
+    const rest = endsAtOnce ? "hola\n" : "adios\n";
+    assert.deepEqual(await client.readAll(), encoder.encode(rest));
+    const { bytesIn } = await server.stop();
+    // The header counts as read, and the bytes given back after it are not counted twice.
+    assert.equal(bytesIn, `${header}hola\n${endsAtOnce ? "" : "adios\n"}`.length);
   });
-  using client = await TestClient.connect(server.port);
-  const header = "PROXY TCP4 192.0.2.7 127.0.0.1 51234 7000\r\n";
-  await client.send(`${header}hola\n`);
-  assert.equal(await client.readLine(), "hola");
-  await client.send("adios\n");
-  await client.closeWrite();
-  assert.deepEqual(await client.readAll(), encoder.encode("adios\n"));
-  const { bytesIn } = await server.stop();
-  // The header counts as read, and the bytes given back after it are not counted twice.
-  assert.equal(bytesIn, `${header}hola\nadios\n`.length);
-});
+}
 
-Deno.test("a PROXY header, the client's bytes and its end in one burst are answered before the close", async () => {
-  await using server = await startTestServer({
-    mode: "poll",
-    service: "echo",
-    proxyProtocol: true,
-  });
-  using client = await TestClient.connect(server.port);
-  await client.send("PROXY TCP4 192.0.2.7 127.0.0.1 51234 7000\r\nhola\n");
-  await client.closeWrite();
-  assert.deepEqual(await client.readAll(), encoder.encode("hola\n"));
+Deno.test("a byte service that throws at once, inside the socket's data event, closes only its client", async () => {
+  const throwing: ByteService = {
+    name: "throws-at-once",
+    description: "throws on `boom`, synchronously, and echoes the rest",
+    framing: "bytes",
+    data(session, chunk) {
+      if (new TextDecoder().decode(chunk) === "boom") throw new TypeError("a bug, as asked");
+      return session.send(chunk.slice());
+    },
+  };
+  await using server = await servePushed(throwing);
+  using victim = await TestClient.connect(server.port);
+  using other = await TestClient.connect(server.port);
+  await victim.send("boom");
+  assert.equal(await victim.readLine(), INTERNAL_ERROR_NOTICE);
+  assert.equal(await victim.readLine(), null);
+  await other.send("hola");
+  assert.deepEqual(await other.readBytes(4), encoder.encode("hola"));
 });
