@@ -95,12 +95,13 @@ export interface ChunkSocket extends SocketBase {
   /**
    * From now on, hands every chunk to `reader` from the socket's own events,
    * the chunks already received first; {@link readChunk} is then not called
-   * again. Exactly one of `end`, `failed` or `rejected` is called, once.
+   * again. Exactly one of `end`, `failed` or `rejected` is called, once. A
+   * socket without it is read with {@link readChunk} in a loop.
    *
    * @param reader Told of every chunk, then of the end.
    * @param first Bytes that go before everything the socket holds.
    */
-  pushChunks(reader: ChunkReader, first?: Uint8Array): void;
+  pushChunks?(reader: ChunkReader, first?: Uint8Array): void;
 }
 
 /**
@@ -320,7 +321,7 @@ export class Connection {
    * chunks (`node:net`). A `Deno.Conn` (TCP, TLS, Unix) is read with {@link read}.
    */
   get pushes(): boolean {
-    return "pushChunks" in this.#conn;
+    return "pushChunks" in this.#conn && this.#conn.pushChunks !== undefined;
   }
 
   /**
@@ -333,7 +334,10 @@ export class Connection {
    * @param reader Told of every chunk in order, then once of the end or of a failure.
    */
   pushTo(reader: ConnectionReader): void {
-    const conn = this.#conn as ChunkSocket;
+    const conn = this.#conn;
+    if (!("pushChunks" in conn) || !conn.pushChunks) {
+      throw new TypeError("this connection's socket cannot push: read() it instead");
+    }
     const unread = this.#unread;
     this.#unread = undefined;
     conn.pushChunks(new CountingReader(this, reader), unread);

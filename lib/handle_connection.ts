@@ -39,11 +39,10 @@ export function handleConnection(connection: Connection, context: ServerContext)
 }
 
 /**
- * One connection and its service, with the steps both ways of reading
- * share: the end of input, a failure, and what every connection ends with.
- * When pushed to it is the connection's reader: what an idle client holds
- * then is this object, its session and driver, and the one promise of
- * {@link run}.
+ * One connection and its service. When its socket pushes, this is the
+ * connection's reader, and what an idle client holds is this object, its
+ * session and driver, and the one promise of {@link run}; no frame waits.
+ * Both ways end through the same steps (`#serve`).
  */
 class ServedConnection implements ConnectionReader {
   readonly #connection: Connection;
@@ -67,21 +66,11 @@ class ServedConnection implements ConnectionReader {
     const connection = this.#connection;
     this.#hub.join(connection);
     this.#driver.start((error) => void reportServiceError(connection, error));
-    if (!connection.pushes) return this.#serve(this.#readAll());
+    if (!connection.pushes) return this.#serve();
     const { promise, resolve } = Promise.withResolvers<void>();
     this.#done = resolve;
     connection.pushTo(this);
     return promise;
-  }
-
-  /** The read loop: awaits the service before it reads again. */
-  async #readAll(): Promise<void> {
-    const connection = this.#connection;
-    for (let chunk = await connection.read(); chunk; chunk = await connection.read()) {
-      const handled = this.#driver.input(chunk);
-      if (handled) await handled;
-    }
-    await this.#inputEnded();
   }
 
   /** From the socket's `data` event; the next chunk waits for a promise returned. */
@@ -96,34 +85,45 @@ class ServedConnection implements ConnectionReader {
 
   end(): void {
     const done = this.#done;
-    void this.#serve(this.#inputEnded()).then(done, done);
+    void this.#serve().then(done, done);
   }
 
   fail(error: unknown): void {
     const done = this.#done;
-    void this.#serve(Promise.reject(error)).then(done, done);
+    void this.#serve({ error }).then(done, done);
   }
 
-  /** The client ended its input: the service finishes, and the replies still go out. */
-  async #inputEnded(): Promise<void> {
+  /**
+   * Serves the connection to its end, each step once: the read loop unless
+   * the socket pushes (then the input has ended already), the end of input
+   * (the service finishes, and the replies still go out), a failure's report,
+   * and what every connection ends with. One async function, so that a
+   * connection read in a loop holds one frame while its client is silent.
+   *
+   * @param failure What failed, when the socket or the service failed while pushing.
+   */
+  async #serve(failure?: { error: unknown }): Promise<void> {
     const connection = this.#connection;
-    if (connection.closed) return;
-    await this.#driver.end();
-    await connection.closeAfterWrites();
-  }
-
-  /** Waits for `serving` (a failure is reported), then ends the connection, once. */
-  async #serve(serving: Promise<void>): Promise<void> {
-    const connection = this.#connection;
+    const driver = this.#driver;
     try {
-      await serving;
+      if (failure) throw failure.error;
+      if (!this.#done) {
+        for (let chunk = await connection.read(); chunk; chunk = await connection.read()) {
+          const handled = driver.input(chunk);
+          if (handled) await handled;
+        }
+      }
+      if (!connection.closed) {
+        await driver.end();
+        await connection.closeAfterWrites();
+      }
     } catch (error) {
       await reportServiceError(connection, error);
     } finally {
       this.#hub.leave(connection.id);
       connection.close();
       try {
-        await this.#driver.finish();
+        await driver.finish();
       } catch (error) {
         await reportServiceError(connection, error);
       }

@@ -34993,7 +34993,7 @@ var Connection = class {
    * chunks (`node:net`). A `Deno.Conn` (TCP, TLS, Unix) is read with {@link read}.
    */
   get pushes() {
-    return "pushChunks" in this.#conn;
+    return "pushChunks" in this.#conn && this.#conn.pushChunks !== void 0;
   }
   /**
    * Hands the client's bytes to `reader` as the socket's events bring them,
@@ -35006,6 +35006,9 @@ var Connection = class {
    */
   pushTo(reader) {
     const conn = this.#conn;
+    if (!("pushChunks" in conn) || !conn.pushChunks) {
+      throw new TypeError("this connection's socket cannot push: read() it instead");
+    }
     const unread = this.#unread;
     this.#unread = void 0;
     conn.pushChunks(new CountingReader(this, reader), unread);
@@ -37162,20 +37165,11 @@ var ServedConnection = class {
     const connection = this.#connection;
     this.#hub.join(connection);
     this.#driver.start((error) => void reportServiceError(connection, error));
-    if (!connection.pushes) return this.#serve(this.#readAll());
+    if (!connection.pushes) return this.#serve();
     const { promise, resolve } = Promise.withResolvers();
     this.#done = resolve;
     connection.pushTo(this);
     return promise;
-  }
-  /** The read loop: awaits the service before it reads again. */
-  async #readAll() {
-    const connection = this.#connection;
-    for (let chunk = await connection.read(); chunk; chunk = await connection.read()) {
-      const handled = this.#driver.input(chunk);
-      if (handled) await handled;
-    }
-    await this.#inputEnded();
   }
   /** From the socket's `data` event; the next chunk waits for a promise returned. */
   chunk(chunk) {
@@ -37187,31 +37181,45 @@ var ServedConnection = class {
   }
   end() {
     const done = this.#done;
-    void this.#serve(this.#inputEnded()).then(done, done);
+    void this.#serve().then(done, done);
   }
   fail(error) {
     const done = this.#done;
-    void this.#serve(Promise.reject(error)).then(done, done);
+    void this.#serve({
+      error
+    }).then(done, done);
   }
-  /** The client ended its input: the service finishes, and the replies still go out. */
-  async #inputEnded() {
+  /**
+   * Serves the connection to its end, each step once: the read loop unless
+   * the socket pushes (then the input has ended already), the end of input
+   * (the service finishes, and the replies still go out), a failure's report,
+   * and what every connection ends with. One async function, so that a
+   * connection read in a loop holds one frame while its client is silent.
+   *
+   * @param failure What failed, when the socket or the service failed while pushing.
+   */
+  async #serve(failure) {
     const connection = this.#connection;
-    if (connection.closed) return;
-    await this.#driver.end();
-    await connection.closeAfterWrites();
-  }
-  /** Waits for `serving` (a failure is reported), then ends the connection, once. */
-  async #serve(serving) {
-    const connection = this.#connection;
+    const driver = this.#driver;
     try {
-      await serving;
+      if (failure) throw failure.error;
+      if (!this.#done) {
+        for (let chunk = await connection.read(); chunk; chunk = await connection.read()) {
+          const handled = driver.input(chunk);
+          if (handled) await handled;
+        }
+      }
+      if (!connection.closed) {
+        await driver.end();
+        await connection.closeAfterWrites();
+      }
     } catch (error) {
       await reportServiceError(connection, error);
     } finally {
       this.#hub.leave(connection.id);
       connection.close();
       try {
-        await this.#driver.finish();
+        await driver.finish();
       } catch (error) {
         await reportServiceError(connection, error);
       }
