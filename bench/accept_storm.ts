@@ -25,9 +25,10 @@
  * another process's storm would count too), how many of the 10,000
  * connections completed a first round trip at all, the p99 of those first
  * round trips, the round trips per connection (fewest / median / most)
- * while measured, how many clients the server accepted and the longest
- * wait between two accepts (counting the harness's one probe that the port listens). docs/scale.md ("The connect storm") has runs and
- * the reason, from Deno's source.
+ * while measured, how many clients the server accepted (one more than
+ * echoload's: the harness's probe that the port listens) and the longest
+ * wait between two accepts. docs/scale.md ("The connect storm") has runs
+ * and the reason, from Deno's source.
  *
  * @module
  */
