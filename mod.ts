@@ -65,8 +65,10 @@ export { Cidr, CidrError, formatIp, type IpAddress, parseIp } from "./lib/cidr.t
 export type { ServerContext, Strategy } from "./lib/strategy.ts";
 export type {
   BufferSocket,
+  ChunkReader,
   ChunkSocket,
   Connection,
+  ConnectionReader,
   Socket,
   SocketBase,
 } from "./lib/connection.ts";

@@ -20,12 +20,20 @@
  * @module
  */
 import { serve } from "../lib/server.ts";
-import { LISTEN_BACKLOG, openListener } from "../lib/listen.ts";
+import { LISTEN_BACKLOG, type Listener, openListener } from "../lib/listen.ts";
+import type { ChunkSocket } from "../lib/connection.ts";
 import { poll } from "../strategies/poll.ts";
 import { echo } from "../services/echo.ts";
 
 /** The servers this compares; each runs alone in a fresh measurement. */
-export const IDLE_SERVERS = ["bare", "bare-1b", "node-net", "poll", "poll-deno-conn"] as const;
+export const IDLE_SERVERS = [
+  "bare",
+  "bare-1b",
+  "node-net",
+  "poll",
+  "poll-pull",
+  "poll-deno-conn",
+] as const;
 type IdleServer = typeof IDLE_SERVERS[number];
 
 /** One measurement: growth per 1,000 idle connections. */
@@ -56,24 +64,27 @@ for await (const _ of Deno.stdin.readable) { /* until closed */ }
  * what any Deno server that reads with `Deno.Conn` must hold per client.
  * `bare-1b` reads into 1 byte, to show the buffer is not what costs.
  * `node-net` is Node's echo through Deno's `node:net`: the floor of that API.
- * `poll` is servidor as it serves plain TCP by default, through `node:net`;
- * `poll-deno-conn` is the same over `Deno.Conn` (`--tcp-api=deno`).
+ * `poll` is servidor as it serves plain TCP by default, through `node:net`,
+ * its sockets pushing to the service from their `data` event; `poll-pull` is
+ * the same with each socket read in a loop instead, a read pending on every
+ * idle client (what `poll` did before the push path); `poll-deno-conn` is
+ * `poll` over `Deno.Conn` (`--tcp-api=deno`).
  */
 async function startServer(
   server: IdleServer,
 ): Promise<{ port: number; accepted: () => number; stop: () => Promise<void> }> {
   if (server === "node-net") return await startNodeNet();
-  if (server === "poll" || server === "poll-deno-conn") {
+  if (server === "poll" || server === "poll-pull" || server === "poll-deno-conn") {
     const { listener } = await openListener({
       transport: "tcp",
       hostname: "127.0.0.1",
       port: 0,
-      api: server === "poll" ? "node" : "deno",
+      api: server === "poll-deno-conn" ? "deno" : "node",
     });
     const stop = new AbortController();
     let accepted = 0;
     const served = serve({
-      listener,
+      listener: server === "poll-pull" ? pullOnly(listener) : listener,
       strategy: poll,
       service: echo,
       shutdown: stop.signal,
@@ -109,6 +120,41 @@ async function startServer(
       await Promise.all(reading);
     },
   };
+}
+
+/**
+ * The listener with its sockets' push entry hidden, so that servidor reads
+ * each with `readChunk()` in a loop: the pull path, measured beside the push.
+ */
+function pullOnly(listener: Listener): Listener {
+  return {
+    addr: listener.addr,
+    close: () => listener.close(),
+    accept: async () => new PulledSocket(await listener.accept() as ChunkSocket),
+  };
+}
+
+/** A socket that reads by chunks but offers no `pushChunks`; one field, its methods shared. */
+class PulledSocket implements ChunkSocket {
+  readonly #socket: ChunkSocket;
+  constructor(socket: ChunkSocket) {
+    this.#socket = socket;
+  }
+  get remoteAddr(): Deno.Addr {
+    return this.#socket.remoteAddr;
+  }
+  get localAddr(): Deno.Addr {
+    return this.#socket.localAddr;
+  }
+  readChunk(): Promise<Uint8Array | null> {
+    return this.#socket.readChunk();
+  }
+  write(bytes: Uint8Array): number | Promise<number> {
+    return this.#socket.write(bytes);
+  }
+  close(): void {
+    this.#socket.close();
+  }
 }
 
 /** Node's echo, as `../shared/bench/anchors/node_net_echo.mjs` has it, through Deno's `node:net`. */

@@ -71,13 +71,58 @@ export interface BufferSocket extends SocketBase {
 }
 
 /**
+ * What a socket that reads by chunks calls from its own events once told to
+ * push ({@link ChunkSocket.pushChunks}), in order, one call at a time.
+ */
+export interface ChunkReader {
+  /**
+   * The next chunk, the reader's to keep. A promise returned holds every
+   * later call back until it settles: the chunks that arrive meanwhile wait
+   * in the socket, which stops reading once too many do.
+   */
+  chunk(chunk: Uint8Array): void | Promise<void>;
+  /** After the last chunk: the client ended its input, or the socket was closed. */
+  end(): void;
+  /** After the last chunk: the socket failed (a reset is `Deno.errors.ConnectionReset`). */
+  failed(error: unknown): void;
+  /** A promise {@link chunk} returned rejected: nothing more is delivered. */
+  rejected(error: unknown): void;
+}
+
+/**
  * A socket that hands out the chunks it received, each a buffer of its own,
- * like `NodeTcpSocket` (`node_tcp.ts`): nothing is held per idle client
- * beyond the promise of the next chunk.
+ * like `NodeTcpSocket` (`node_tcp.ts`): it reads when the kernel says bytes
+ * are there, so nothing need be pending on an idle client.
  */
 export interface ChunkSocket extends SocketBase {
   /** The next chunk, the reader's to keep; `null` at end of input. */
   readChunk(): Promise<Uint8Array | null>;
+  /**
+   * From now on, hands every chunk to `reader` from the socket's own events,
+   * the chunks already received first; {@link readChunk} is then not called
+   * again. Exactly one of `end`, `failed` or `rejected` is called, once. A
+   * socket without it is read with {@link readChunk} in a loop.
+   *
+   * @param reader Told of every chunk, then of the end.
+   * @param first Bytes that go before everything the socket holds.
+   */
+  pushChunks?(reader: ChunkReader, first?: Uint8Array): void;
+}
+
+/**
+ * What {@link Connection.pushTo} tells the one who serves the connection:
+ * every chunk, counted, then the end of the input or why it failed.
+ */
+export interface ConnectionReader {
+  /** A chunk; a promise returned holds the next one back until it settles. */
+  chunk(chunk: Uint8Array): void | Promise<void>;
+  /**
+   * No more input: the client ended it (the connection is open, replies can
+   * still go out), or it went away or the connection was closed (closed).
+   */
+  end(): void;
+  /** The socket failed other than by the client leaving, or a chunk's promise rejected. */
+  fail(error: unknown): void;
 }
 
 /** What a {@link Connection} can wrap: a `Deno.Conn`, or a socket that reads by chunks. */
@@ -276,11 +321,37 @@ export class Connection {
   #afterRead: ((n: number | null) => Uint8Array | null) | undefined;
   #readFailed: ((error: unknown) => null) | undefined;
 
+  /**
+   * Whether {@link pushTo} can serve this connection: its socket reads by
+   * chunks (`node:net`). A `Deno.Conn` (TCP, TLS, Unix) is read with {@link read}.
+   */
+  get pushes(): boolean {
+    return "pushChunks" in this.#conn && this.#conn.pushChunks !== undefined;
+  }
+
+  /**
+   * Hands the client's bytes to `reader` as the socket's events bring them,
+   * counted as {@link read} counts them, with bytes given back by
+   * {@link unread} first: no read is pending while the client is silent, so
+   * an idle client holds no promise and no async frame. Call it once, and
+   * only when {@link pushes}; {@link read} is not called afterwards.
+   *
+   * @param reader Told of every chunk in order, then once of the end or of a failure.
+   */
+  pushTo(reader: ConnectionReader): void {
+    const conn = this.#conn;
+    if (!("pushChunks" in conn) || !conn.pushChunks) {
+      throw new TypeError("this connection's socket cannot push: read() it instead");
+    }
+    const unread = this.#unread;
+    this.#unread = undefined;
+    conn.pushChunks(new CountingReader(this, reader), unread);
+  }
+
   /** Counts a chunk that a {@link ChunkSocket} received. */
   #countChunk(chunk: Uint8Array | null): Uint8Array | null {
     if (chunk === null) return null;
-    this.bytesIn += chunk.byteLength;
-    this.lastActiveAt = performance.now();
+    countIn(this, chunk.byteLength);
     return chunk;
   }
 
@@ -288,8 +359,7 @@ export class Connection {
   #countRead(n: number | null): Uint8Array | null {
     const buffer = this.#readBuffer;
     if (n === null || !buffer) return null;
-    this.bytesIn += n;
-    this.lastActiveAt = performance.now();
+    countIn(this, n);
     if (n === buffer.byteLength && buffer.byteLength < MAX_READ_BUFFER) {
       this.#readBuffer = new Uint8Array(buffer.byteLength * 2);
     }
@@ -298,14 +368,7 @@ export class Connection {
 
   /** A read that fails because the client left ends the input; any other failure is thrown. */
   #failedRead(error: unknown): null {
-    if (this.#closed) return null;
-    if (isDisconnect(error)) {
-      // A reset is not an end of input the client chose: it is gone, so
-      // close now, and whatever serves it (a program under exec) stops.
-      this.#wentAway(error);
-      this.close();
-      return null;
-    }
+    if (endsInput(this, error)) return null;
     throw error;
   }
 
@@ -396,7 +459,7 @@ export class Connection {
       await writing;
       this.bytesOut += bytes.byteLength;
     } catch (error) {
-      if (!this.#closed && isDisconnect(error)) this.#wentAway(error);
+      if (!this.#closed && isDisconnect(error)) wentAway(this.peer, error);
       this.close();
       throw error;
     } finally {
@@ -443,15 +506,6 @@ export class Connection {
     await this.closeAfterWrites();
   }
 
-  /**
-   * The socket itself says the client vanished (a reset, a broken pipe). It is
-   * logged here, once, because a service may never hear of it: under
-   * `workers` a send can be acknowledged before it is written.
-   */
-  #wentAway(error: unknown): void {
-    log.debug("{peer} went away: {reason}", { peer: this.peer, reason: describeError(error) });
-  }
-
   /** Closes the socket at once; queued writes fail. Safe to call more than once. */
   close(): void {
     if (this.#closed) return;
@@ -465,5 +519,67 @@ export class Connection {
     } catch (error) {
       if (!(error instanceof Deno.errors.BadResource)) throw error;
     }
+  }
+}
+
+/**
+ * The socket itself says the client vanished (a reset, a broken pipe). It is
+ * logged here, once, because a service may never hear of it: under
+ * `workers` a send can be acknowledged before it is written.
+ */
+function wentAway(peer: string, error: unknown): void {
+  log.debug("{peer} went away: {reason}", { peer, reason: describeError(error) });
+}
+
+/** Counts bytes that came from the client as activity. */
+function countIn(connection: Connection, bytes: number): void {
+  connection.bytesIn += bytes;
+  connection.lastActiveAt = performance.now();
+}
+
+/**
+ * Whether a failed read only ends the input: the connection was closed, or
+ * the client went away. A reset is not an end of input the client chose: it
+ * is gone, so the connection closes now, and whatever serves it (a program
+ * under exec) stops. Any other failure is the caller's to report.
+ */
+function endsInput(connection: Connection, error: unknown): boolean {
+  if (connection.closed) return true;
+  if (!isDisconnect(error)) return false;
+  wentAway(connection.peer, error);
+  connection.close();
+  return true;
+}
+
+/**
+ * What a {@link ChunkSocket} pushes to for {@link Connection.pushTo}: it
+ * counts each chunk and treats a failed socket as {@link Connection.read}
+ * does. One small object per connection, with its methods on the prototype.
+ */
+class CountingReader implements ChunkReader {
+  readonly #connection: Connection;
+  readonly #reader: ConnectionReader;
+
+  constructor(connection: Connection, reader: ConnectionReader) {
+    this.#connection = connection;
+    this.#reader = reader;
+  }
+
+  chunk(chunk: Uint8Array): void | Promise<void> {
+    countIn(this.#connection, chunk.byteLength);
+    return this.#reader.chunk(chunk);
+  }
+
+  end(): void {
+    this.#reader.end();
+  }
+
+  failed(error: unknown): void {
+    if (endsInput(this.#connection, error)) this.#reader.end();
+    else this.#reader.fail(error);
+  }
+
+  rejected(error: unknown): void {
+    this.#reader.fail(error);
   }
 }

@@ -18,13 +18,14 @@
  * @module
  */
 import net from "node:net";
+import type { ChunkReader } from "./connection.ts";
 
 /**
  * How much may arrive while nobody reads before the socket is paused: enough
  * that a bulk sender's next chunk is already here when the service asks, as
  * with a `Deno.Conn` read into a 64 KiB buffer.
  */
-const MAX_UNREAD = 64 * 1024;
+export const MAX_UNREAD = 64 * 1024;
 
 /**
  * Turns a Node socket error into the `Deno.errors` class that means the same,
@@ -130,6 +131,14 @@ export class NodeTcpSocket {
   #paused = true;
   /** The reader waiting for the next chunk, when there is one. */
   #waiting: PromiseWithResolvers<Uint8Array | null> | undefined;
+  /** Told of each chunk from the `data` event, once {@link pushChunks} was called; until told of the end. */
+  #reader: ChunkReader | undefined;
+  /** Whether the reader has not finished with the chunk it was given last. */
+  #busy = false;
+  /** The reader finished with a chunk; made at the first chunk whose handling waits. */
+  #handled: (() => void) | undefined;
+  /** The reader's handling of a chunk failed; made with {@link #handled}. */
+  #handlerFailed: ((error: unknown) => void) | undefined;
   /** The client ended its side (`null` comes after the chunks). */
   #ended = false;
   /** What failed, to be thrown to the reader after the chunks. */
@@ -173,6 +182,19 @@ export class NodeTcpSocket {
     return this.#local ??= netAddr(this.#socket.localAddress, this.#socket.localPort);
   }
 
+  /** Bytes received and not yet handed over: what waits here for the reader. */
+  get unreadBytes(): number {
+    return this.#unread;
+  }
+
+  /**
+   * Whether no more chunks will come from the client: it ended its input, or
+   * the socket failed or closed. The chunks sent before may still wait here.
+   */
+  get inputDone(): boolean {
+    return this.#ended || this.#closed || this.#failure !== undefined;
+  }
+
   /**
    * The next chunk the client sent, or `null` once its input has ended or
    * the socket is closed. The chunk is the reader's to keep: each is a new buffer.
@@ -191,6 +213,72 @@ export class NodeTcpSocket {
     this.#waiting = Promise.withResolvers();
     if (this.#paused) this.#resume();
     return this.#waiting.promise;
+  }
+
+  /**
+   * Hands every chunk to `reader` from now on, as the `data` event brings it,
+   * instead of through {@link readChunk}: no promise is pending while the
+   * client is silent. A chunk whose handling returns a promise holds the next
+   * ones back until it settles; they wait here, and once {@link MAX_UNREAD}
+   * bytes wait the socket is paused, as for a reader that does not ask.
+   * After the last chunk comes `end` (input ended, or closed: what still
+   * waits is dropped then) or `failed`; or `rejected`, and nothing more, once
+   * a handling fails.
+   *
+   * @param reader Told of the chunks, one at a time, and then of the end.
+   * @param first Given back by whoever read before (past a PROXY header): delivered first.
+   */
+  pushChunks(reader: ChunkReader, first?: Uint8Array): void {
+    if (first) {
+      this.#chunks.unshift(first);
+      this.#unread += first.byteLength;
+    }
+    this.#reader = reader;
+    this.#drain();
+  }
+
+  /** Hands the reader what waits, while it is free: the chunks, then the end. */
+  #drain(): void {
+    const reader = this.#reader;
+    if (!reader) return;
+    while (!this.#busy) {
+      // A closed socket delivers nothing more: no reply could reach its client.
+      const chunk = this.#closed ? undefined : this.#chunks.shift();
+      if (!chunk) break;
+      this.#unread -= chunk.byteLength;
+      this.#hand(reader, chunk);
+    }
+    if (this.#busy || this.#reader !== reader) return;
+    if (this.#closed || (this.#chunks.length === 0 && (this.#ended || this.#failure))) {
+      this.#reader = undefined;
+      if (this.#failure) reader.failed(this.#failure);
+      else reader.end();
+    } else if (this.#paused && this.#unread < MAX_UNREAD) {
+      this.#resume();
+    }
+  }
+
+  /** One chunk to the reader; busy until its handling settles. */
+  #hand(reader: ChunkReader, chunk: Uint8Array): void {
+    // Busy while it runs, too: a close inside it must not end the input before it returns.
+    this.#busy = true;
+    const handled = reader.chunk(chunk);
+    if (!handled) {
+      this.#busy = false;
+      return;
+    }
+    handled.then(
+      this.#handled ??= () => {
+        this.#busy = false;
+        this.#drain();
+      },
+      this.#handlerFailed ??= (error) => {
+        this.#busy = false;
+        const told = this.#reader;
+        this.#reader = undefined;
+        told?.rejected(error);
+      },
+    );
   }
 
   /**
@@ -279,9 +367,17 @@ export class NodeTcpSocket {
       waiting.resolve(chunk);
       return;
     }
+    const reader = this.#reader;
+    if (reader && !this.#busy && this.#chunks.length === 0) {
+      // A reader that is free takes it at once, within this event, and the
+      // queue stays empty: an array that once grew keeps its slots.
+      this.#hand(reader, chunk);
+      if (!this.#busy) this.#drain(); // It may have closed the socket meanwhile.
+      return;
+    }
     this.#chunks.push(chunk);
     this.#unread += chunk.byteLength;
-    if (this.#unread >= MAX_UNREAD) {
+    if (this.#unread >= MAX_UNREAD && !this.#paused) {
       this.#paused = true;
       this.#socket.pause();
     }
@@ -316,6 +412,7 @@ export class NodeTcpSocket {
 
   /** Tells a waiting reader that no more chunks will come, and why. */
   #settle(): void {
+    if (this.#reader) this.#drain();
     const waiting = this.#waiting;
     if (!waiting) return;
     this.#waiting = undefined;

@@ -26,7 +26,6 @@ export class ServiceDriver {
   readonly #service: Service;
   readonly #session: Session;
   readonly #framer: LineFramer | undefined;
-  readonly #onFailure: (error: unknown) => void;
   readonly #onRequest: RequestTimer | undefined;
   #opening: Promise<void> | undefined;
 
@@ -34,32 +33,29 @@ export class ServiceDriver {
    * @param service What to run.
    * @param session The client it talks to.
    * @param maxLine The longest line a line service accepts.
-   * @param onFailure Told when `open()` throws; input errors reject `input()` instead.
    * @param onRequest Told how long each request took, if the server keeps statistics.
    */
-  constructor(
-    service: Service,
-    session: Session,
-    maxLine: number,
-    onFailure: (error: unknown) => void,
-    onRequest?: RequestTimer,
-  ) {
+  constructor(service: Service, session: Session, maxLine: number, onRequest?: RequestTimer) {
     this.#service = service;
     this.#session = session;
     this.#framer = service.framing === "lines" ? new LineFramer(maxLine) : undefined;
-    this.#onFailure = onFailure;
     this.#onRequest = onRequest;
   }
 
-  /** Calls the service's `open()` without waiting for it; see {@link ServiceHooks.open}. */
-  start(): void {
+  /**
+   * Calls the service's `open()` without waiting for it; see {@link ServiceHooks.open}.
+   *
+   * @param onFailure Told if `open()` throws; input errors reject `input()` instead.
+   *   Kept only while `open()` runs, not for the client's whole stay.
+   */
+  start(onFailure: (error: unknown) => void): void {
     // Most services have no open(): no promise to keep for them.
     if (!this.#service.open) return;
     this.#opening = (async () => {
       try {
         await this.#service.open?.(this.#session);
       } catch (error) {
-        this.#onFailure(error);
+        onFailure(error);
       }
     })();
   }

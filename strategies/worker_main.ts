@@ -307,8 +307,8 @@ async function openSession(message: Opening): Promise<void> {
   const input = new ByteRing(rings.input);
   session = new RemoteSession(message, new ByteRing(rings.output, () => bell.ring()));
   const onRequest = message.timeRequests ? recordTiming : undefined;
-  driver = new ServiceDriver(service, session, message.maxLine, reportFailure, onRequest);
-  driver.start();
+  driver = new ServiceDriver(service, session, message.maxLine, onRequest);
+  driver.start(reportFailure);
   await serveInput(input, driver, service.handlersOnly === true ? session : undefined);
 }
 

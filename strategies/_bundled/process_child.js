@@ -2864,31 +2864,33 @@ var ServiceDriver = class {
   #service;
   #session;
   #framer;
-  #onFailure;
   #onRequest;
   #opening;
   /**
    * @param service What to run.
    * @param session The client it talks to.
    * @param maxLine The longest line a line service accepts.
-   * @param onFailure Told when `open()` throws; input errors reject `input()` instead.
    * @param onRequest Told how long each request took, if the server keeps statistics.
    */
-  constructor(service, session, maxLine, onFailure, onRequest) {
+  constructor(service, session, maxLine, onRequest) {
     this.#service = service;
     this.#session = session;
     this.#framer = service.framing === "lines" ? new LineFramer(maxLine) : void 0;
-    this.#onFailure = onFailure;
     this.#onRequest = onRequest;
   }
-  /** Calls the service's `open()` without waiting for it; see {@link ServiceHooks.open}. */
-  start() {
+  /**
+   * Calls the service's `open()` without waiting for it; see {@link ServiceHooks.open}.
+   *
+   * @param onFailure Told if `open()` throws; input errors reject `input()` instead.
+   *   Kept only while `open()` runs, not for the client's whole stay.
+   */
+  start(onFailure) {
     if (!this.#service.open) return;
     this.#opening = (async () => {
       try {
         await this.#service.open?.(this.#session);
       } catch (error) {
-        this.#onFailure(error);
+        onFailure(error);
       }
     })();
   }
@@ -3818,12 +3820,12 @@ async function runProcessChild() {
   };
   const onRequest = opening.timeRequests ? (seconds) => void timings.push(seconds) : void 0;
   const session = new PipeSession(opening, out);
-  const driver = new ServiceDriver(service, session, opening.maxLine, reportFailure, onRequest);
+  const driver = new ServiceDriver(service, session, opening.maxLine, onRequest);
   const inputs = [];
   let wake;
   let gone = false;
   const serving = (async () => {
-    driver.start();
+    driver.start(reportFailure);
     for (; ; ) {
       const next = inputs.shift();
       if (next === void 0) {

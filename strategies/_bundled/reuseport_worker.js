@@ -35002,19 +35002,42 @@ var Connection = class {
   #afterChunk;
   #afterRead;
   #readFailed;
+  /**
+   * Whether {@link pushTo} can serve this connection: its socket reads by
+   * chunks (`node:net`). A `Deno.Conn` (TCP, TLS, Unix) is read with {@link read}.
+   */
+  get pushes() {
+    return "pushChunks" in this.#conn && this.#conn.pushChunks !== void 0;
+  }
+  /**
+   * Hands the client's bytes to `reader` as the socket's events bring them,
+   * counted as {@link read} counts them, with bytes given back by
+   * {@link unread} first: no read is pending while the client is silent, so
+   * an idle client holds no promise and no async frame. Call it once, and
+   * only when {@link pushes}; {@link read} is not called afterwards.
+   *
+   * @param reader Told of every chunk in order, then once of the end or of a failure.
+   */
+  pushTo(reader) {
+    const conn = this.#conn;
+    if (!("pushChunks" in conn) || !conn.pushChunks) {
+      throw new TypeError("this connection's socket cannot push: read() it instead");
+    }
+    const unread = this.#unread;
+    this.#unread = void 0;
+    conn.pushChunks(new CountingReader(this, reader), unread);
+  }
   /** Counts a chunk that a {@link ChunkSocket} received. */
   #countChunk(chunk) {
     if (chunk === null) return null;
-    this.bytesIn += chunk.byteLength;
-    this.lastActiveAt = performance.now();
+    countIn(this, chunk.byteLength);
     return chunk;
   }
   /** Counts what a read brought and grows the buffer when it came back full. */
   #countRead(n) {
     const buffer = this.#readBuffer;
     if (n === null || !buffer) return null;
-    this.bytesIn += n;
-    this.lastActiveAt = performance.now();
+    countIn(this, n);
     if (n === buffer.byteLength && buffer.byteLength < MAX_READ_BUFFER) {
       this.#readBuffer = new Uint8Array(buffer.byteLength * 2);
     }
@@ -35022,12 +35045,7 @@ var Connection = class {
   }
   /** A read that fails because the client left ends the input; any other failure is thrown. */
   #failedRead(error) {
-    if (this.#closed) return null;
-    if (isDisconnect(error)) {
-      this.#wentAway(error);
-      this.close();
-      return null;
-    }
+    if (endsInput(this, error)) return null;
     throw error;
   }
   /**
@@ -35109,7 +35127,7 @@ var Connection = class {
       await writing;
       this.bytesOut += bytes.byteLength;
     } catch (error) {
-      if (!this.#closed && isDisconnect(error)) this.#wentAway(error);
+      if (!this.#closed && isDisconnect(error)) wentAway(this.peer, error);
       this.close();
       throw error;
     } finally {
@@ -35152,17 +35170,6 @@ var Connection = class {
     });
     await this.closeAfterWrites();
   }
-  /**
-   * The socket itself says the client vanished (a reset, a broken pipe). It is
-   * logged here, once, because a service may never hear of it: under
-   * `workers` a send can be acknowledged before it is written.
-   */
-  #wentAway(error) {
-    log2.debug("{peer} went away: {reason}", {
-      peer: this.peer,
-      reason: describeError(error)
-    });
-  }
   /** Closes the socket at once; queued writes fail. Safe to call more than once. */
   close() {
     if (this.#closed) return;
@@ -35178,6 +35185,45 @@ var Connection = class {
     } catch (error) {
       if (!(error instanceof Deno.errors.BadResource)) throw error;
     }
+  }
+};
+function wentAway(peer, error) {
+  log2.debug("{peer} went away: {reason}", {
+    peer,
+    reason: describeError(error)
+  });
+}
+function countIn(connection, bytes) {
+  connection.bytesIn += bytes;
+  connection.lastActiveAt = performance.now();
+}
+function endsInput(connection, error) {
+  if (connection.closed) return true;
+  if (!isDisconnect(error)) return false;
+  wentAway(connection.peer, error);
+  connection.close();
+  return true;
+}
+var CountingReader = class {
+  #connection;
+  #reader;
+  constructor(connection, reader) {
+    this.#connection = connection;
+    this.#reader = reader;
+  }
+  chunk(chunk) {
+    countIn(this.#connection, chunk.byteLength);
+    return this.#reader.chunk(chunk);
+  }
+  end() {
+    this.#reader.end();
+  }
+  failed(error) {
+    if (endsInput(this.#connection, error)) this.#reader.end();
+    else this.#reader.fail(error);
+  }
+  rejected(error) {
+    this.#reader.fail(error);
   }
 };
 
@@ -37035,31 +37081,33 @@ var ServiceDriver = class {
   #service;
   #session;
   #framer;
-  #onFailure;
   #onRequest;
   #opening;
   /**
    * @param service What to run.
    * @param session The client it talks to.
    * @param maxLine The longest line a line service accepts.
-   * @param onFailure Told when `open()` throws; input errors reject `input()` instead.
    * @param onRequest Told how long each request took, if the server keeps statistics.
    */
-  constructor(service, session, maxLine, onFailure, onRequest) {
+  constructor(service, session, maxLine, onRequest) {
     this.#service = service;
     this.#session = session;
     this.#framer = service.framing === "lines" ? new LineFramer(maxLine) : void 0;
-    this.#onFailure = onFailure;
     this.#onRequest = onRequest;
   }
-  /** Calls the service's `open()` without waiting for it; see {@link ServiceHooks.open}. */
-  start() {
+  /**
+   * Calls the service's `open()` without waiting for it; see {@link ServiceHooks.open}.
+   *
+   * @param onFailure Told if `open()` throws; input errors reject `input()` instead.
+   *   Kept only while `open()` runs, not for the client's whole stay.
+   */
+  start(onFailure) {
     if (!this.#service.open) return;
     this.#opening = (async () => {
       try {
         await this.#service.open?.(this.#session);
       } catch (error) {
-        this.#onFailure(error);
+        onFailure(error);
       }
     })();
   }
@@ -37138,32 +37186,85 @@ var ServiceDriver = class {
 };
 
 // lib/handle_connection.ts
-async function handleConnection(connection, context) {
-  const session = new ConnectionSession(connection, context.hub);
-  const driver = new ServiceDriver(context.service, session, context.maxLine, (error) => void reportServiceError(connection, error), context.onRequest);
-  context.hub.join(connection);
-  try {
-    driver.start();
-    for (let chunk = await connection.read(); chunk; chunk = await connection.read()) {
-      const handled = driver.input(chunk);
-      if (handled) await handled;
-    }
-    if (!connection.closed) {
-      await driver.end();
-      await connection.closeAfterWrites();
-    }
-  } catch (error) {
-    await reportServiceError(connection, error);
-  } finally {
-    context.hub.leave(connection.id);
-    connection.close();
+function handleConnection(connection, context) {
+  return new ServedConnection(connection, context).run();
+}
+var ServedConnection = class {
+  #connection;
+  #hub;
+  #driver;
+  /** Resolves {@link run}'s promise, when pushed to. */
+  #done;
+  constructor(connection, context) {
+    this.#connection = connection;
+    this.#hub = context.hub;
+    this.#driver = new ServiceDriver(context.service, new ConnectionSession(connection, context.hub), context.maxLine, context.onRequest);
+  }
+  run() {
+    const connection = this.#connection;
+    this.#hub.join(connection);
+    this.#driver.start((error) => void reportServiceError(connection, error));
+    if (!connection.pushes) return this.#serve();
+    const { promise, resolve } = Promise.withResolvers();
+    this.#done = resolve;
+    connection.pushTo(this);
+    return promise;
+  }
+  /** From the socket's `data` event; the next chunk waits for a promise returned. */
+  chunk(chunk) {
     try {
-      await driver.finish();
+      return this.#driver.input(chunk);
     } catch (error) {
-      await reportServiceError(connection, error);
+      return Promise.reject(error);
     }
   }
-}
+  end() {
+    const done = this.#done;
+    void this.#serve().then(done, done);
+  }
+  fail(error) {
+    const done = this.#done;
+    void this.#serve({
+      error
+    }).then(done, done);
+  }
+  /**
+   * Serves the connection to its end, each step once: the read loop unless
+   * the socket pushes (then the input has ended already), the end of input
+   * (the service finishes, and the replies still go out), a failure's report,
+   * and what every connection ends with. One async function, so that a
+   * connection read in a loop holds one frame while its client is silent.
+   *
+   * @param failure What failed, when the socket or the service failed while pushing.
+   */
+  async #serve(failure) {
+    const connection = this.#connection;
+    const driver = this.#driver;
+    try {
+      if (failure) throw failure.error;
+      if (!this.#done) {
+        for (let chunk = await connection.read(); chunk; chunk = await connection.read()) {
+          const handled = driver.input(chunk);
+          if (handled) await handled;
+        }
+      }
+      if (!connection.closed) {
+        await driver.end();
+        await connection.closeAfterWrites();
+      }
+    } catch (error) {
+      await reportServiceError(connection, error);
+    } finally {
+      this.#hub.leave(connection.id);
+      connection.close();
+      try {
+        await driver.finish();
+      } catch (error) {
+        await reportServiceError(connection, error);
+      }
+    }
+  }
+};
 async function reportServiceError(connection, error) {
   if (isDisconnect(error)) {
     connection.close();

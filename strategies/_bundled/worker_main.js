@@ -228,31 +228,33 @@ var ServiceDriver = class {
   #service;
   #session;
   #framer;
-  #onFailure;
   #onRequest;
   #opening;
   /**
    * @param service What to run.
    * @param session The client it talks to.
    * @param maxLine The longest line a line service accepts.
-   * @param onFailure Told when `open()` throws; input errors reject `input()` instead.
    * @param onRequest Told how long each request took, if the server keeps statistics.
    */
-  constructor(service2, session2, maxLine, onFailure, onRequest) {
+  constructor(service2, session2, maxLine, onRequest) {
     this.#service = service2;
     this.#session = session2;
     this.#framer = service2.framing === "lines" ? new LineFramer(maxLine) : void 0;
-    this.#onFailure = onFailure;
     this.#onRequest = onRequest;
   }
-  /** Calls the service's `open()` without waiting for it; see {@link ServiceHooks.open}. */
-  start() {
+  /**
+   * Calls the service's `open()` without waiting for it; see {@link ServiceHooks.open}.
+   *
+   * @param onFailure Told if `open()` throws; input errors reject `input()` instead.
+   *   Kept only while `open()` runs, not for the client's whole stay.
+   */
+  start(onFailure) {
     if (!this.#service.open) return;
     this.#opening = (async () => {
       try {
         await this.#service.open?.(this.#session);
       } catch (error) {
-        this.#onFailure(error);
+        onFailure(error);
       }
     })();
   }
@@ -1528,8 +1530,8 @@ async function openSession(message) {
   const input = new ByteRing(rings.input);
   session = new RemoteSession(message, new ByteRing(rings.output, () => bell.ring()));
   const onRequest = message.timeRequests ? recordTiming : void 0;
-  driver = new ServiceDriver(service, session, message.maxLine, reportFailure, onRequest);
-  driver.start();
+  driver = new ServiceDriver(service, session, message.maxLine, onRequest);
+  driver.start(reportFailure);
   await serveInput(input, driver, service.handlersOnly === true ? session : void 0);
 }
 var BLOCK_MS = 20;

@@ -156,14 +156,14 @@ export async function runProcessChild(): Promise<void> {
     ? (seconds: number) => void timings.push(seconds)
     : undefined;
   const session = new PipeSession(opening, out);
-  const driver = new ServiceDriver(service, session, opening.maxLine, reportFailure, onRequest);
+  const driver = new ServiceDriver(service, session, opening.maxLine, onRequest);
 
   // The client's input, in order; the main process's window bounds it.
   const inputs: (Uint8Array | "end")[] = [];
   let wake: (() => void) | undefined;
   let gone = false;
   const serving = (async () => {
-    driver.start();
+    driver.start(reportFailure);
     for (;;) {
       const next = inputs.shift();
       if (next === undefined) {
