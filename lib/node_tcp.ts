@@ -427,6 +427,25 @@ type ServerWithHandle = net.Server & { _handle?: { listen?(backlog: number): num
 /** The listen backlog Node asks for when given none, as `net.ts` does. */
 const NODE_DEFAULT_BACKLOG = 511;
 
+/**
+ * How often the listener re-arms itself while clients keep arriving. Under
+ * load Deno 2.9.6 polls a `node:net` listener seldom: each poll accepts at
+ * most 128 connections (tokio's cooperative budget, shared with every socket
+ * the same turn polls) and then waits, for seconds at ten thousand busy
+ * clients, while the kernel's accept queue overflows. A re-arm puts the
+ * listener on Deno's ready queue, so it is polled in the next turn; every
+ * 10 ms takes up to 12,800 connections a second, and no handshake was
+ * dropped in `bench/accept_storm.ts` where the bare listener dropped tens of
+ * thousands (docs/scale.md, "The connect storm").
+ */
+const PACE_MS = 10;
+
+/**
+ * How many re-arms in a row may find no new client before the pacing stops:
+ * one second. An idle server, or one whose clients are all in, runs no timer.
+ */
+const PACE_QUIET_TICKS = 100;
+
 /** Where {@link listenNodeTcp} listens. */
 export interface NodeTcpOptions {
   /** An IPv4 or IPv6 address. */
@@ -461,6 +480,10 @@ export class NodeTcpListener {
   #closed = false;
   /** What the server listened with, for {@link rearm}. */
   readonly #backlog: number;
+  /** The timer that re-arms the listener while clients keep arriving ({@link PACE_MS}). */
+  #pacer: ReturnType<typeof setInterval> | undefined;
+  /** Re-arms by the pacer since the last new client. */
+  #quietTicks = 0;
 
   /**
    * Wraps a listening server; use {@link listenNodeTcp}.
@@ -495,10 +518,19 @@ export class NodeTcpListener {
     return this.#waiting.promise;
   }
 
+  /**
+   * Whether the listener is re-arming itself on a timer, as it does from the
+   * first new client until a second passes with none ({@link PACE_MS}).
+   */
+  get pacing(): boolean {
+    return this.#pacer !== undefined;
+  }
+
   /** Stops listening and closes the clients not yet accepted. Safe to call again. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#stopPacing();
     this.#server.close();
     for (const socket of this.#accepted.splice(0)) socket.close();
     const waiting = this.#waiting;
@@ -530,7 +562,29 @@ export class NodeTcpListener {
     handle?.listen?.(this.#backlog);
   };
 
+  /**
+   * One tick of the pacer: re-arms the listener, so that clients waiting in
+   * the kernel's queue are accepted in the next turn of Deno's event loop
+   * instead of whenever the listener's turn comes back ({@link PACE_MS}).
+   */
+  readonly #pace = (): void => {
+    if (++this.#quietTicks > PACE_QUIET_TICKS) this.#stopPacing();
+    else this.#rearm();
+  };
+
+  #stopPacing(): void {
+    clearInterval(this.#pacer);
+    this.#pacer = undefined;
+  }
+
   readonly #connected = (socket: net.Socket): void => {
+    this.#quietTicks = 0;
+    if (this.#pacer === undefined && !this.#closed) {
+      const pacer = setInterval(this.#pace, PACE_MS);
+      // The listener keeps the process alive, not its pacer.
+      Deno.unrefTimer(pacer);
+      this.#pacer = pacer;
+    }
     const accepted = new NodeTcpSocket(socket);
     accepted.onGone = this.#rearm;
     if (this.#closed) {
