@@ -44,6 +44,9 @@ function asDenoError(error: Error): Error {
       return new Deno.errors.ConnectionAborted(message, { cause: error });
     case "ENOTCONN":
       return new Deno.errors.NotConnected(message, { cause: error });
+    // A write still waiting when the socket is closed, as Deno.Conn's is interrupted.
+    case "ECANCELED":
+      return new Deno.errors.Interrupted(message, { cause: error });
     case "ERR_STREAM_DESTROYED":
     case "ERR_STREAM_WRITE_AFTER_END":
     case "EBADF":
@@ -78,6 +81,12 @@ function onClose(this: net.Socket): void {
   const owner = (this as OwnedSocket)[OWNER];
   owner.gone();
   owner.onGone?.();
+}
+
+/** A write that Node holds until the kernel takes it, settled by Node's callback number `callback`. */
+interface WaitingWrite extends PromiseWithResolvers<number> {
+  callback: number;
+  length: number;
 }
 
 /** A Node socket's address as a `Deno.NetAddr`; a socket already gone reports port 0. */
@@ -137,6 +146,15 @@ export class NodeTcpSocket {
   #closed = false;
   /** Told once the socket's descriptor is closed; the listener re-arms itself there. */
   onGone: (() => void) | undefined;
+  /** Writes handed to Node so far, and Node's callbacks for them so far. */
+  #handedOver = 0;
+  #acknowledged = 0;
+  /** Writes that wait for the kernel, oldest first; see {@link write}. */
+  #waitingWrites: WaitingWrite[] | undefined;
+  /** Why writes fail, once one has: the socket is gone. */
+  #writeFailure: Error | undefined;
+  /** Node's callback for every write, made at the first one. */
+  #onWritten: ((error?: Error | null) => void) | undefined;
 
   /**
    * Wraps a socket that `node:net` accepted paused.
@@ -264,39 +282,57 @@ export class NodeTcpSocket {
   }
 
   /**
-   * Hands `bytes` to the socket and resolves once they are written to the
+   * Hands `bytes` to the socket and says when they are written to the
    * kernel, so that a caller awaiting it is held back by a slow reader.
    *
    * Most writes reach the kernel inside `write()` itself: Deno tries the
    * send at once, and Node's stream then holds nothing (`writableLength` is
-   * 0). Those resolve at once, as `Deno.Conn`'s do; only a write that had to
-   * wait (the client reads slowly) waits for Node's callback. Node's callback
-   * alone would come a microtask and a tick later for every reply. Deno keeps
-   * a pointer to the bytes of a write that waits, not a copy, so resolving
+   * 0). For those this returns the count itself, as `writeAllNow` hopes,
+   * with no promise made; only a write that has to wait (the client reads
+   * slowly) returns a promise, settled by Node's callback. Deno keeps a
+   * pointer to the bytes of a write that waits, not a copy, so reporting
    * that one early would let a caller change bytes not yet sent.
    *
-   * @param bytes Not copied: keep them unchanged until the promise settles.
-   * @returns How many bytes were written: all of them.
+   * @param bytes Not copied: keep them unchanged until a returned promise settles.
+   * @returns How many bytes were written, all of them: at once, or once the kernel has them.
    */
-  write(bytes: Uint8Array): Promise<number> {
+  write(bytes: Uint8Array): number | Promise<number> {
     const socket = this.#socket;
-    // Settled by the callback only once the write is known to wait for it.
-    const outcome: { waiting?: PromiseWithResolvers<number>; failure?: Error } = {};
     const sent = socket.writable;
-    socket.write(bytes, (error) => {
-      if (error) outcome.failure = asDenoError(error);
-      if (!outcome.waiting) return;
-      if (outcome.failure) outcome.waiting.reject(outcome.failure);
-      else outcome.waiting.resolve(bytes.byteLength);
-    });
-    if (outcome.failure) return Promise.reject(outcome.failure);
+    this.#handedOver++;
+    // One callback for all of this socket's writes rather than a closure each.
+    socket.write(bytes, this.#onWritten ??= (error) => this.#written(error));
+    const failure = this.#writeFailure;
+    if (failure) return Promise.reject(failure);
     // A write refused or failed at once reports it through the callback,
     // later; the socket is then destroyed, or was not writable to begin with.
-    if (sent && !socket.destroyed && socket.writableLength === 0) {
-      return Promise.resolve(bytes.byteLength);
+    if (sent && !socket.destroyed && socket.writableLength === 0) return bytes.byteLength;
+    const wait: WaitingWrite = {
+      callback: this.#handedOver,
+      length: bytes.byteLength,
+      ...Promise.withResolvers<number>(),
+    };
+    (this.#waitingWrites ??= []).push(wait);
+    return wait.promise;
+  }
+
+  /**
+   * Node's callback for one of this socket's writes. Node calls them in the
+   * order of the writes while all goes well, so the n-th callback settles
+   * the n-th write; once a write fails the socket is destroyed, the order
+   * is no longer kept, and every write still waiting fails with it.
+   */
+  #written(error: Error | null | undefined): void {
+    const callback = ++this.#acknowledged;
+    if (error) this.#writeFailure ??= asDenoError(error);
+    const waits = this.#waitingWrites;
+    if (!waits) return;
+    const failure = this.#writeFailure;
+    while (waits.length > 0 && (failure || waits[0]!.callback <= callback)) {
+      const wait = waits.shift()!;
+      if (failure) wait.reject(failure);
+      else wait.resolve(wait.length);
     }
-    outcome.waiting = Promise.withResolvers();
-    return outcome.waiting.promise;
   }
 
   /**
