@@ -149,7 +149,7 @@ class PulledSocket implements ChunkSocket {
   readChunk(): Promise<Uint8Array | null> {
     return this.#socket.readChunk();
   }
-  write(bytes: Uint8Array): Promise<number> {
+  write(bytes: Uint8Array): number | Promise<number> {
     return this.#socket.write(bytes);
   }
   close(): void {

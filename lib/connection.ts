@@ -8,7 +8,7 @@
 import { formatAddr } from "./address.ts";
 import { ConnectionClosedError, describeError, isDisconnect } from "./errors.ts";
 import { logger } from "./log.ts";
-import { writeAll, type Writer } from "./write_all.ts";
+import { writeAllNow, type Writer } from "./write_all.ts";
 
 /** The first read buffer; small, so that thousands of idle clients cost little. */
 const INITIAL_READ_BUFFER = 1024;
@@ -43,6 +43,8 @@ function concat(chunks: readonly Uint8Array[]): Uint8Array {
 
 const encoder = new TextEncoder();
 const log = logger("connection");
+/** What every write that finished at once returns: one promise, shared, already resolved. */
+const WRITTEN: Promise<void> = Promise.resolve();
 
 /** What every socket a {@link Connection} wraps has, whichever way it reads. */
 export interface SocketBase {
@@ -50,8 +52,11 @@ export interface SocketBase {
   readonly remoteAddr: Deno.Addr;
   /** The server's side. */
   readonly localAddr: Deno.Addr;
-  /** Writes some of `bytes` and resolves with how many. */
-  write(bytes: Uint8Array): Promise<number>;
+  /**
+   * Writes some of `bytes` and says how many: as a number when they were
+   * taken at once (see `writeAllNow`), else as a promise.
+   */
+  write(bytes: Uint8Array): number | Promise<number>;
   /** Closes at once. */
   close(): void;
 }
@@ -374,16 +379,23 @@ export class Connection {
    * @throws {ConnectionClosedError} Once the connection is closed.
    */
   write(bytes: Uint8Array): Promise<void> {
-    if (this.closed) return Promise.reject(new ConnectionClosedError(this.peer));
+    if (this.#closed) return Promise.reject(new ConnectionClosedError(this.peer));
     // A batch behind this write must stay behind it: later broadcasts start a new one.
     this.#batch = undefined;
+    if (this.#pendingWrites === 0) {
+      // With nothing queued, the write starts now instead of a turn later,
+      // and a reply that the socket takes whole at once (most of them) is
+      // done here: no queue, no async function, one shared promise.
+      const waiting = writeAllNow(this.#writer ??= this.#activityWriter(), bytes, this.peer);
+      if (!waiting) {
+        this.bytesOut += bytes.byteLength;
+        return WRITTEN;
+      }
+      this.#queuedBytes += bytes.byteLength;
+      return this.#enqueue(this.#settle(waiting, bytes));
+    }
     this.#queuedBytes += bytes.byteLength;
-    // With nothing queued, the write starts now instead of a turn later: the
-    // common case of one reply at a time skips the queue's bookkeeping.
-    const written = this.#pendingWrites === 0
-      ? this.#writeNow(bytes)
-      : this.#writeTail.then(() => this.#writeNow(bytes));
-    return this.#enqueue(written);
+    return this.#enqueue(this.#writeTail.then(() => this.#writeQueued(bytes)));
   }
 
   /**
@@ -408,7 +420,7 @@ export class Connection {
     batch.written = this.#enqueue(this.#writeTail.then(() => {
       // From here on, later broadcasts start a batch of their own.
       if (this.#batch === batch) this.#batch = undefined;
-      return this.#writeNow(concat(batch.chunks));
+      return this.#writeQueued(concat(batch.chunks));
     }));
     return batch.written;
   }
@@ -423,13 +435,31 @@ export class Connection {
   /** Counts a finished write, well or not; made at the first write, then reused by each. */
   #settled: (() => void) | undefined;
 
-  async #writeNow(bytes: Uint8Array): Promise<void> {
+  /** Starts a write whose turn has come in the queue. */
+  #writeQueued(bytes: Uint8Array): Promise<void> {
+    const started = this.#closed
+      ? Promise.reject(new ConnectionClosedError(this.peer))
+      : writeAllNow(this.#writer ??= this.#activityWriter(), bytes, this.peer);
+    return started ? this.#settle(started, bytes) : this.#settleNow(bytes);
+  }
+
+  /** Accounts for a write that finished at once. */
+  #settleNow(bytes: Uint8Array): Promise<void> {
+    this.#queuedBytes -= bytes.byteLength;
+    this.bytesOut += bytes.byteLength;
+    return WRITTEN;
+  }
+
+  /**
+   * Accounts for a write under way once it ends: a failure closes the
+   * connection (a client that went away is logged as such) and is thrown on.
+   */
+  async #settle(writing: Promise<void>, bytes: Uint8Array): Promise<void> {
     try {
-      if (this.closed) throw new ConnectionClosedError(this.peer);
-      await writeAll(this.#writer ??= this.#activityWriter(), bytes, this.peer);
+      await writing;
       this.bytesOut += bytes.byteLength;
     } catch (error) {
-      if (!this.closed && isDisconnect(error)) wentAway(this.peer, error);
+      if (!this.#closed && isDisconnect(error)) wentAway(this.peer, error);
       this.close();
       throw error;
     } finally {
@@ -440,11 +470,14 @@ export class Connection {
   /** The socket as `writeAll` sees it: each partial write counts as activity. */
   #activityWriter(): Writer {
     const conn = this.#conn;
+    const active = (n: number): number => {
+      this.lastActiveAt = performance.now();
+      return n;
+    };
     return {
-      write: async (bytes) => {
-        const n = await conn.write(bytes);
-        this.lastActiveAt = performance.now();
-        return n;
+      write: (bytes) => {
+        const n = conn.write(bytes);
+        return typeof n === "number" ? active(n) : n.then(active);
       },
     };
   }

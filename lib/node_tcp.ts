@@ -1,8 +1,8 @@
 /**
  * Plain TCP through Deno's `node:net`: the default (`--tcp-api=node`). Deno
  * implements `node:net` on handles of its own (a libuv-style
- * layer in Rust): the listener drains every ready connection on each readiness
- * event, and a socket is read only when the kernel says bytes are there, into
+ * layer in Rust): the listener accepts in batches (up to 128 a turn of the
+ * event loop), and a socket is read only when the kernel says bytes are there, into
  * a buffer made then. A `Deno.Conn`, by contrast, learns of bytes only through
  * a `read()` that is pending, with its buffer, on every idle client; and a
  * `Deno.Listener` accepts one connection per `accept()` op. At ten thousand
@@ -44,6 +44,9 @@ function asDenoError(error: Error): Error {
       return new Deno.errors.ConnectionAborted(message, { cause: error });
     case "ENOTCONN":
       return new Deno.errors.NotConnected(message, { cause: error });
+    // A write still waiting when the socket is closed, as Deno.Conn's is interrupted.
+    case "ECANCELED":
+      return new Deno.errors.Interrupted(message, { cause: error });
     case "ERR_STREAM_DESTROYED":
     case "ERR_STREAM_WRITE_AFTER_END":
     case "EBADF":
@@ -78,6 +81,12 @@ function onClose(this: net.Socket): void {
   const owner = (this as OwnedSocket)[OWNER];
   owner.gone();
   owner.onGone?.();
+}
+
+/** A write that Node holds until the kernel takes it, settled by Node's callback number `callback`. */
+interface WaitingWrite extends PromiseWithResolvers<number> {
+  callback: number;
+  length: number;
 }
 
 /** A Node socket's address as a `Deno.NetAddr`; a socket already gone reports port 0. */
@@ -137,6 +146,15 @@ export class NodeTcpSocket {
   #closed = false;
   /** Told once the socket's descriptor is closed; the listener re-arms itself there. */
   onGone: (() => void) | undefined;
+  /** Writes handed to Node so far, and Node's callbacks for them so far. */
+  #handedOver = 0;
+  #acknowledged = 0;
+  /** Writes that wait for the kernel, oldest first; see {@link write}. */
+  #waitingWrites: WaitingWrite[] | undefined;
+  /** Why writes fail, once one has: the socket is gone. */
+  #writeFailure: Error | undefined;
+  /** Node's callback for every write, made at the first one. */
+  #onWritten: ((error?: Error | null) => void) | undefined;
 
   /**
    * Wraps a socket that `node:net` accepted paused.
@@ -264,39 +282,57 @@ export class NodeTcpSocket {
   }
 
   /**
-   * Hands `bytes` to the socket and resolves once they are written to the
+   * Hands `bytes` to the socket and says when they are written to the
    * kernel, so that a caller awaiting it is held back by a slow reader.
    *
    * Most writes reach the kernel inside `write()` itself: Deno tries the
    * send at once, and Node's stream then holds nothing (`writableLength` is
-   * 0). Those resolve at once, as `Deno.Conn`'s do; only a write that had to
-   * wait (the client reads slowly) waits for Node's callback. Node's callback
-   * alone would come a microtask and a tick later for every reply. Deno keeps
-   * a pointer to the bytes of a write that waits, not a copy, so resolving
+   * 0). For those this returns the count itself, as `writeAllNow` hopes,
+   * with no promise made; only a write that has to wait (the client reads
+   * slowly) returns a promise, settled by Node's callback. Deno keeps a
+   * pointer to the bytes of a write that waits, not a copy, so reporting
    * that one early would let a caller change bytes not yet sent.
    *
-   * @param bytes Not copied: keep them unchanged until the promise settles.
-   * @returns How many bytes were written: all of them.
+   * @param bytes Not copied: keep them unchanged until a returned promise settles.
+   * @returns How many bytes were written, all of them: at once, or once the kernel has them.
    */
-  write(bytes: Uint8Array): Promise<number> {
+  write(bytes: Uint8Array): number | Promise<number> {
     const socket = this.#socket;
-    // Settled by the callback only once the write is known to wait for it.
-    const outcome: { waiting?: PromiseWithResolvers<number>; failure?: Error } = {};
     const sent = socket.writable;
-    socket.write(bytes, (error) => {
-      if (error) outcome.failure = asDenoError(error);
-      if (!outcome.waiting) return;
-      if (outcome.failure) outcome.waiting.reject(outcome.failure);
-      else outcome.waiting.resolve(bytes.byteLength);
-    });
-    if (outcome.failure) return Promise.reject(outcome.failure);
+    this.#handedOver++;
+    // One callback for all of this socket's writes rather than a closure each.
+    socket.write(bytes, this.#onWritten ??= (error) => this.#written(error));
+    const failure = this.#writeFailure;
+    if (failure) return Promise.reject(failure);
     // A write refused or failed at once reports it through the callback,
     // later; the socket is then destroyed, or was not writable to begin with.
-    if (sent && !socket.destroyed && socket.writableLength === 0) {
-      return Promise.resolve(bytes.byteLength);
+    if (sent && !socket.destroyed && socket.writableLength === 0) return bytes.byteLength;
+    const wait: WaitingWrite = {
+      callback: this.#handedOver,
+      length: bytes.byteLength,
+      ...Promise.withResolvers<number>(),
+    };
+    (this.#waitingWrites ??= []).push(wait);
+    return wait.promise;
+  }
+
+  /**
+   * Node's callback for one of this socket's writes. Node calls them in the
+   * order of the writes while all goes well, so the n-th callback settles
+   * the n-th write; once a write fails the socket is destroyed, the order
+   * is no longer kept, and every write still waiting fails with it.
+   */
+  #written(error: Error | null | undefined): void {
+    const callback = ++this.#acknowledged;
+    if (error) this.#writeFailure ??= asDenoError(error);
+    const waits = this.#waitingWrites;
+    if (!waits) return;
+    const failure = this.#writeFailure;
+    while (waits.length > 0 && (failure || waits[0]!.callback <= callback)) {
+      const wait = waits.shift()!;
+      if (failure) wait.reject(failure);
+      else wait.resolve(wait.length);
     }
-    outcome.waiting = Promise.withResolvers();
-    return outcome.waiting.promise;
   }
 
   /**
@@ -391,6 +427,25 @@ type ServerWithHandle = net.Server & { _handle?: { listen?(backlog: number): num
 /** The listen backlog Node asks for when given none, as `net.ts` does. */
 const NODE_DEFAULT_BACKLOG = 511;
 
+/**
+ * How often the listener re-arms itself while clients keep arriving. Under
+ * load Deno 2.9.6 polls a `node:net` listener seldom: each poll accepts at
+ * most 128 connections (tokio's cooperative budget, shared with every socket
+ * the same turn polls) and then waits, for seconds at ten thousand busy
+ * clients, while the kernel's accept queue overflows. A re-arm puts the
+ * listener on Deno's ready queue, so it is polled in the next turn; every
+ * 10 ms takes up to 12,800 connections a second, and no handshake was
+ * dropped in `bench/accept_storm.ts` where the bare listener dropped tens of
+ * thousands (docs/scale.md, "The connect storm").
+ */
+const PACE_MS = 10;
+
+/**
+ * How many re-arms in a row may find no new client before the pacing stops:
+ * one second. An idle server, or one whose clients are all in, runs no timer.
+ */
+const PACE_QUIET_TICKS = 100;
+
 /** Where {@link listenNodeTcp} listens. */
 export interface NodeTcpOptions {
   /** An IPv4 or IPv6 address. */
@@ -404,7 +459,10 @@ export interface NodeTcpOptions {
 /**
  * A TCP listener over `node:net` with `Deno.Listener`'s `accept`/`close`/`addr`,
  * so that the server's accept loop takes either. The connections Deno's
- * listener drains on each readiness event wait here until accepted.
+ * listener takes in each batch (at most 128 a turn of its event loop) wait
+ * here until accepted; while clients keep arriving the listener re-arms
+ * itself every {@link PACE_MS} ms, or Deno would leave them in the kernel's
+ * queue for seconds under load.
  *
  * @example
  * ```ts
@@ -425,6 +483,10 @@ export class NodeTcpListener {
   #closed = false;
   /** What the server listened with, for {@link rearm}. */
   readonly #backlog: number;
+  /** The timer that re-arms the listener while clients keep arriving ({@link PACE_MS}). */
+  #pacer: ReturnType<typeof setInterval> | undefined;
+  /** Re-arms by the pacer since the last new client. */
+  #quietTicks = 0;
 
   /**
    * Wraps a listening server; use {@link listenNodeTcp}.
@@ -459,10 +521,19 @@ export class NodeTcpListener {
     return this.#waiting.promise;
   }
 
+  /**
+   * Whether the listener is re-arming itself on a timer, as it does from the
+   * first new client until a second passes with none ({@link PACE_MS}).
+   */
+  get pacing(): boolean {
+    return this.#pacer !== undefined;
+  }
+
   /** Stops listening and closes the clients not yet accepted. Safe to call again. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#stopPacing();
     this.#server.close();
     for (const socket of this.#accepted.splice(0)) socket.close();
     const waiting = this.#waiting;
@@ -494,7 +565,29 @@ export class NodeTcpListener {
     handle?.listen?.(this.#backlog);
   };
 
+  /**
+   * One tick of the pacer: re-arms the listener, so that clients waiting in
+   * the kernel's queue are accepted in the next turn of Deno's event loop
+   * instead of whenever the listener's turn comes back ({@link PACE_MS}).
+   */
+  readonly #pace = (): void => {
+    if (++this.#quietTicks > PACE_QUIET_TICKS) this.#stopPacing();
+    else this.#rearm();
+  };
+
+  #stopPacing(): void {
+    clearInterval(this.#pacer);
+    this.#pacer = undefined;
+  }
+
   readonly #connected = (socket: net.Socket): void => {
+    this.#quietTicks = 0;
+    if (this.#pacer === undefined && !this.#closed) {
+      const pacer = setInterval(this.#pace, PACE_MS);
+      // The listener keeps the process alive, not its pacer.
+      Deno.unrefTimer(pacer);
+      this.#pacer = pacer;
+    }
     const accepted = new NodeTcpSocket(socket);
     accepted.onGone = this.#rearm;
     if (this.#closed) {

@@ -11,7 +11,7 @@ import { listenNodeTcp } from "../lib/node_tcp.ts";
 import { TestClient } from "../testing.ts";
 import { assertOneLineError, CliServer, runCli } from "./_helpers/cli.ts";
 import { exhaustDescriptors, HAVE_PRLIMIT, startWithDescriptors } from "./_helpers/descriptors.ts";
-import { hasCommand, runTool } from "./_helpers/tools.ts";
+import { eventually, hasCommand, runTool } from "./_helpers/tools.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -95,13 +95,16 @@ Deno.test("a node:net write resolves once the kernel has its bytes: a reply at o
   const socket = await listener.accept();
   await client.write(encoder.encode("x"));
   assert.equal((await socket.readChunk())?.byteLength, 1);
-  assert.equal(await socket.write(encoder.encode("hola")), 4);
+  // Taken at once: the count itself, no promise.
+  assert.equal(socket.write(encoder.encode("hola")), 4);
   const reply = new Uint8Array(4);
   assert.equal(await client.read(reply), 4);
   // More than loopback's socket buffers hold: the write must wait for the reader.
   const bulk = new Uint8Array(64 * 1024 * 1024).fill(0x61);
   let written = false;
-  const writing = socket.write(bulk).then((n) => {
+  const waiting = socket.write(bulk);
+  assert.ok(waiting instanceof Promise, "a write the kernel cannot hold must wait");
+  const writing = waiting.then((n) => {
     written = true;
     return n;
   });
@@ -118,6 +121,46 @@ Deno.test("a node:net write resolves once the kernel has its bytes: a reply at o
   assert.equal(await writing, bulk.byteLength);
   socket.close();
   listener.close();
+});
+
+Deno.test("a node:net listener re-arms itself on a timer while clients keep arriving, and runs none once they stop", async () => {
+  const listener = await listenNodeTcp({ hostname: "127.0.0.1", port: 0, backlog: 4096 });
+  assert.equal(listener.pacing, false, "a listener no client has reached runs no timer");
+  // More than one poll of Deno's listener takes (128), all at once.
+  const count = 300;
+  const clients = await Promise.all(
+    Array.from(
+      { length: count },
+      () => Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }),
+    ),
+  );
+  const sockets: ChunkSocket[] = [];
+  for (let i = 0; i < count; i++) sockets.push(await listener.accept());
+  assert.equal(listener.pacing, true, "clients arrived: the listener re-arms itself");
+  // Every client is served, through the re-arms too.
+  for (const client of clients) await client.write(encoder.encode("x"));
+  for (const socket of sockets) {
+    const chunk = await socket.readChunk();
+    assert.equal(chunk?.byteLength, 1);
+    await socket.write(chunk);
+  }
+  const reply = new Uint8Array(1);
+  for (const client of clients) assert.equal(await client.read(reply), 1);
+  // No one else comes: the timer stops by itself (after a second of finding nobody).
+  await eventually(
+    "the listener to stop re-arming itself",
+    () => Promise.resolve(listener.pacing ? undefined : true),
+  );
+  // A new client starts it again, and closing the listener stops it.
+  using late = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
+  const lateSocket = await listener.accept();
+  assert.equal(listener.pacing, true);
+  listener.close();
+  assert.equal(listener.pacing, false, "a closed listener runs no timer");
+  lateSocket.close();
+  for (const socket of sockets) socket.close();
+  for (const client of clients) client.close();
+  assert.equal(await late.read(reply), null);
 });
 
 Deno.test("a port already taken is a ListenError that says so, through node:net too", async () => {

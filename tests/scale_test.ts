@@ -30,11 +30,12 @@ Deno.test("Connection.whenClosed() calls back once when the connection closes, a
 Deno.test("parseEchoload() reads servidor's echoload line and leaves the shared copy's missing figures null", () => {
   const ours = parseEchoload(
     "rps=80130 MBps=10.26 p50_us=12000 p99_us=46900 errors=0 mismatches=0 conns=10000 size=64 " +
-      "p999_us=2142000 first_p99_us=1121000 conn_min=3 conn_p50=40 conn_max=90\n",
+      "p999_us=2142000 first_p99_us=1121000 conn_min=3 conn_p50=40 conn_max=90 first_done=9876\n",
   );
   assert.equal(ours?.rps, 80130);
   assert.equal(ours?.p999Us, 2142000);
   assert.equal(ours?.firstP99Us, 1121000);
+  assert.equal(ours?.firstDone, 9876);
   assert.deepEqual([ours?.connMin, ours?.connP50, ours?.connMax], [3, 40, 90]);
   const shared = parseEchoload(
     "rps=1000 MBps=0.13 p50_us=50 p99_us=90 errors=0 mismatches=0 conns=50 size=64\n",
@@ -42,6 +43,7 @@ Deno.test("parseEchoload() reads servidor's echoload line and leaves the shared 
   assert.equal(shared?.p99Us, 90);
   assert.equal(shared?.p999Us, null);
   assert.equal(shared?.connMin, null);
+  assert.equal(shared?.firstDone, null);
   assert.equal(parseEchoload("echoload: cannot connect\n"), null);
 });
 
@@ -61,6 +63,7 @@ Deno.test("manyTable() gives p99 ÷ p50, the round trips per connection and the 
     p999Us,
     peakRssMiB: rss,
     firstP99Us: 5000,
+    firstDone: 9,
     connMin: 1,
     connP50: 2,
     connMax: 3,
@@ -75,7 +78,7 @@ Deno.test("manyTable() gives p99 ÷ p50, the round trips per connection and the 
   const loop = lines.find((line) => line.startsWith("| deno-readloop"));
   assert.equal(
     loop,
-    "| deno-readloop | 1,000 | 2.00 | 100.00 | 1 / 2 / 3 | 5,000 | 7 | 120.0 | 2.00 |",
+    "| deno-readloop | 1,000 | 2.00 | 100.00 | 1 / 2 / 3 | 5,000 | 9 | 7 | 120.0 | 2.00 |",
   );
   assert.deepEqual(manyTable({ name: "echo-small", title: "t", baseline: null, rows: [] }), []);
 });

@@ -107,6 +107,7 @@ export function parseEchoload(stdout: string): Figures | null {
     errors: get("errors"),
     mismatches: get("mismatches"),
     firstP99Us: get("first_p99_us"),
+    firstDone: get("first_done"),
     connMin: get("conn_min"),
     connP50: get("conn_p50"),
     connMax: get("conn_max"),

@@ -126,16 +126,17 @@ export function manyTable(scenario: ScenarioResult): string[] {
     "round trips per connection: fewest / median / most):",
     "",
     "| server | p999 µs | p999 × node | p99 ÷ p50 | round trips per connection | " +
-    "first round trip p99 µs | listen overflows | peak RSS MiB | RSS × node |",
-    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    "first round trip p99 µs | connections with a first round trip | listen overflows | " +
+    "peak RSS MiB | RSS × node |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ...rows.map((r) =>
       `| ${r.group === "servidor" ? `**${r.server}**` : r.server} | ${fmt(r.p999Us, 0)} | ${
         ratio(r.p999Us, node?.p999Us)
       } | ${ratio(r.p99Us, r.p50Us)} | ${fmt(r.connMin, 0)} / ${fmt(r.connP50, 0)} / ${
         fmt(r.connMax, 0)
-      } | ${fmt(r.firstP99Us, 0)} | ${fmt(r.listenOverflows, 0)} | ${fmt(r.peakRssMiB, 1)} | ${
-        ratio(r.peakRssMiB, node?.peakRssMiB)
-      } |`
+      } | ${fmt(r.firstP99Us, 0)} | ${fmt(r.firstDone, 0)} | ${fmt(r.listenOverflows, 0)} | ${
+        fmt(r.peakRssMiB, 1)
+      } | ${ratio(r.peakRssMiB, node?.peakRssMiB)} |`
     ),
   ];
 }

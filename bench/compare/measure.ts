@@ -23,6 +23,12 @@ export interface Row {
   p999Us: number | null;
   /** The p99 of each connection's first round trip, connect included: the connect storm. */
   firstP99Us: number | null;
+  /**
+   * How many connections completed their first round trip at all: `firstP99Us`
+   * describes those alone, so a server that leaves most of a storm unanswered
+   * shows here, not in the p99.
+   */
+  firstDone: number | null;
   /** Round trips per connection while figures were recorded: fewest, median, most. */
   connMin: number | null;
   connP50: number | null;
@@ -84,7 +90,9 @@ async function usage(pid: number, clockTicks: number): Promise<Usage | null> {
 
 export type Figures =
   & Pick<Row, "rps" | "mbps" | "p50Us" | "p99Us" | "p999Us" | "errors" | "mismatches">
-  & Partial<Pick<Row, "firstP99Us" | "connMin" | "connP50" | "connMax" | "listenOverflows">>;
+  & Partial<
+    Pick<Row, "firstP99Us" | "firstDone" | "connMin" | "connP50" | "connMax" | "listenOverflows">
+  >;
 
 export function figuresOf(result: LoadResult): Figures {
   return {
@@ -108,6 +116,7 @@ export function emptyRow(spec: ServerSpec, note: string): Row {
     p99Us: null,
     p999Us: null,
     firstP99Us: null,
+    firstDone: null,
     connMin: null,
     connP50: null,
     connMax: null,

@@ -2652,17 +2652,22 @@ var WriteError = class extends Error {
     this.written = written;
   }
 };
-async function writeAll(writer, bytes, peer = "peer") {
+function writeAll(writer, bytes, peer = "peer") {
+  return writeRest(writer, bytes, peer, void 0);
+}
+async function writeRest(writer, bytes, peer, first) {
   let written = 0;
+  let underWay = first;
   while (written < bytes.byteLength) {
     let n;
     try {
-      n = await writer.write(written === 0 ? bytes : bytes.subarray(written));
+      n = await (underWay ?? writer.write(written === 0 ? bytes : bytes.subarray(written)));
     } catch (error) {
       throw new WriteError(`write to ${peer} failed after ${written} of ${bytes.byteLength} bytes`, written, {
         cause: error
       });
     }
+    underWay = void 0;
     if (n <= 0) {
       throw new WriteError(`write to ${peer} took no bytes`, written);
     }

@@ -2763,17 +2763,30 @@ var init_mod = __esm({
 });
 
 // lib/write_all.ts
-async function writeAll(writer, bytes, peer = "peer") {
+function writeAllNow(writer, bytes, peer = "peer") {
+  if (bytes.byteLength === 0) return void 0;
+  let first;
+  try {
+    first = writer.write(bytes);
+  } catch (error) {
+    first = Promise.reject(error);
+  }
+  if (first === bytes.byteLength) return void 0;
+  return writeRest(writer, bytes, peer, first);
+}
+async function writeRest(writer, bytes, peer, first) {
   let written = 0;
+  let underWay = first;
   while (written < bytes.byteLength) {
     let n;
     try {
-      n = await writer.write(written === 0 ? bytes : bytes.subarray(written));
+      n = await (underWay ?? writer.write(written === 0 ? bytes : bytes.subarray(written)));
     } catch (error) {
       throw new WriteError(`write to ${peer} failed after ${written} of ${bytes.byteLength} bytes`, written, {
         cause: error
       });
     }
+    underWay = void 0;
     if (n <= 0) {
       throw new WriteError(`write to ${peer} took no bytes`, written);
     }
@@ -34835,6 +34848,7 @@ function concat(chunks) {
 }
 var encoder2 = new TextEncoder();
 var log2 = logger("connection");
+var WRITTEN = Promise.resolve();
 var Connection = class {
   /** Unique within one server. */
   id;
@@ -35041,11 +35055,19 @@ var Connection = class {
    * @throws {ConnectionClosedError} Once the connection is closed.
    */
   write(bytes) {
-    if (this.closed) return Promise.reject(new ConnectionClosedError(this.peer));
+    if (this.#closed) return Promise.reject(new ConnectionClosedError(this.peer));
     this.#batch = void 0;
+    if (this.#pendingWrites === 0) {
+      const waiting = writeAllNow(this.#writer ??= this.#activityWriter(), bytes, this.peer);
+      if (!waiting) {
+        this.bytesOut += bytes.byteLength;
+        return WRITTEN;
+      }
+      this.#queuedBytes += bytes.byteLength;
+      return this.#enqueue(this.#settle(waiting, bytes));
+    }
     this.#queuedBytes += bytes.byteLength;
-    const written = this.#pendingWrites === 0 ? this.#writeNow(bytes) : this.#writeTail.then(() => this.#writeNow(bytes));
-    return this.#enqueue(written);
+    return this.#enqueue(this.#writeTail.then(() => this.#writeQueued(bytes)));
   }
   /**
    * Like {@link write}, but joined to the batch queued just before it if that
@@ -35073,7 +35095,7 @@ var Connection = class {
     this.#batch = batch;
     batch.written = this.#enqueue(this.#writeTail.then(() => {
       if (this.#batch === batch) this.#batch = void 0;
-      return this.#writeNow(concat(batch.chunks));
+      return this.#writeQueued(concat(batch.chunks));
     }));
     return batch.written;
   }
@@ -35085,13 +35107,27 @@ var Connection = class {
   }
   /** Counts a finished write, well or not; made at the first write, then reused by each. */
   #settled;
-  async #writeNow(bytes) {
+  /** Starts a write whose turn has come in the queue. */
+  #writeQueued(bytes) {
+    const started = this.#closed ? Promise.reject(new ConnectionClosedError(this.peer)) : writeAllNow(this.#writer ??= this.#activityWriter(), bytes, this.peer);
+    return started ? this.#settle(started, bytes) : this.#settleNow(bytes);
+  }
+  /** Accounts for a write that finished at once. */
+  #settleNow(bytes) {
+    this.#queuedBytes -= bytes.byteLength;
+    this.bytesOut += bytes.byteLength;
+    return WRITTEN;
+  }
+  /**
+   * Accounts for a write under way once it ends: a failure closes the
+   * connection (a client that went away is logged as such) and is thrown on.
+   */
+  async #settle(writing, bytes) {
     try {
-      if (this.closed) throw new ConnectionClosedError(this.peer);
-      await writeAll(this.#writer ??= this.#activityWriter(), bytes, this.peer);
+      await writing;
       this.bytesOut += bytes.byteLength;
     } catch (error) {
-      if (!this.closed && isDisconnect(error)) wentAway(this.peer, error);
+      if (!this.#closed && isDisconnect(error)) wentAway(this.peer, error);
       this.close();
       throw error;
     } finally {
@@ -35101,11 +35137,14 @@ var Connection = class {
   /** The socket as `writeAll` sees it: each partial write counts as activity. */
   #activityWriter() {
     const conn = this.#conn;
+    const active = (n) => {
+      this.lastActiveAt = performance.now();
+      return n;
+    };
     return {
-      write: async (bytes) => {
-        const n = await conn.write(bytes);
-        this.lastActiveAt = performance.now();
-        return n;
+      write: (bytes) => {
+        const n = conn.write(bytes);
+        return typeof n === "number" ? active(n) : n.then(active);
       }
     };
   }

@@ -1,0 +1,35 @@
+// The same echo over Deno.listen and Deno.Conn, with the same 4,096-slot backlog: one accept() op per
+// connection, a read loop per client. On SIGTERM it prints how many clients it accepted and the
+// longest wait between two accepts. Usage: deno run --allow-net deno_conn_echo.ts PORT
+const BACKLOG = 4096;
+const listener = Deno.listen({
+  hostname: "127.0.0.1",
+  port: Number(Deno.args[0]),
+  tcpBacklog: BACKLOG,
+});
+let accepted = 0;
+let last = 0;
+let longest = 0;
+Deno.addSignalListener("SIGTERM", () => {
+  console.error(`accepted=${accepted} longest_gap_ms=${Math.round(longest)}`);
+  Deno.exit(0);
+});
+async function echo(conn: Deno.Conn): Promise<void> {
+  const buffer = new Uint8Array(1024);
+  try {
+    for (let n = await conn.read(buffer); n !== null; n = await conn.read(buffer)) {
+      for (let sent = 0; sent < n;) sent += await conn.write(buffer.subarray(sent, n));
+    }
+  } catch {
+    // A reset ends this client only.
+  }
+  conn.close();
+}
+for await (const conn of listener) {
+  const now = performance.now();
+  if (accepted > 0) longest = Math.max(longest, now - last);
+  last = now;
+  accepted++;
+  conn.setNoDelay(true);
+  echo(conn);
+}
