@@ -90,7 +90,7 @@ export const LISTEN_BACKLOG = 65_535;
 /**
  * The two ways Deno serves plain TCP. `node`, the default, is Deno's
  * `node:net`, on handles that are read when the kernel says bytes arrived
- * and a listener that drains every ready connection at once: no read is
+ * and a listener that accepts in batches, re-armed while clients arrive: no read is
  * pending per idle client, which at thousands of clients is most of the
  * memory, the slowest replies and the connect storm. `deno` is `Deno.listen`
  * and `Deno.Conn`, which TLS, Unix sockets and `reuseport`'s shared port

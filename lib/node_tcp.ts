@@ -1,8 +1,8 @@
 /**
  * Plain TCP through Deno's `node:net`: the default (`--tcp-api=node`). Deno
  * implements `node:net` on handles of its own (a libuv-style
- * layer in Rust): the listener drains every ready connection on each readiness
- * event, and a socket is read only when the kernel says bytes are there, into
+ * layer in Rust): the listener accepts in batches (up to 128 a turn of the
+ * event loop), and a socket is read only when the kernel says bytes are there, into
  * a buffer made then. A `Deno.Conn`, by contrast, learns of bytes only through
  * a `read()` that is pending, with its buffer, on every idle client; and a
  * `Deno.Listener` accepts one connection per `accept()` op. At ten thousand
@@ -459,7 +459,10 @@ export interface NodeTcpOptions {
 /**
  * A TCP listener over `node:net` with `Deno.Listener`'s `accept`/`close`/`addr`,
  * so that the server's accept loop takes either. The connections Deno's
- * listener drains on each readiness event wait here until accepted.
+ * listener takes in each batch (at most 128 a turn of its event loop) wait
+ * here until accepted; while clients keep arriving the listener re-arms
+ * itself every {@link PACE_MS} ms, or Deno would leave them in the kernel's
+ * queue for seconds under load.
  *
  * @example
  * ```ts
