@@ -15,17 +15,30 @@ import {
   type LogRecord,
   resetSync,
 } from "@logtape/logtape";
-import { RECORD_LEVEL, setLogBackend } from "./logger.ts";
+import { type LogRecordLevel, RECORD_LEVEL, setLogBackend } from "./logger.ts";
 import { writeAllSync } from "./write_all.ts";
 
 export { type Logger, logger } from "./logger.ts";
+
+/**
+ * Whether each category logs at each level, by the category's array (one
+ * per `logger()`), until logging is configured again. LogTape answers by
+ * walking its loggers, and the server asks once a connection, whether to
+ * format its open and close lines: a few microseconds each, ten thousand
+ * times in a connect storm.
+ */
+const enabled = new Map<readonly string[], Partial<Record<LogRecordLevel, boolean>>>();
 
 // Every thread that loads this module logs through LogTape; a `workers`
 // Worker, which does not load it, hands its records to the main thread (see
 // logger.ts for why).
 setLogBackend({
   write: (category, level, message, properties) => getLogger(category)[level](message, properties),
-  isEnabledFor: (category, level) => getLogger(category).isEnabledFor(level),
+  isEnabledFor: (category, level) => {
+    let levels = enabled.get(category);
+    if (!levels) enabled.set(category, levels = {});
+    return levels[level] ??= getLogger(category).isEnabledFor(level);
+  },
 });
 
 /**
@@ -109,6 +122,7 @@ export function configureLogging(settings: LogSettings): void {
     writeAllSync(Deno.stderr, encoder.encode(format(record)));
   };
   resetSync();
+  enabled.clear();
   configureSync({
     sinks: { stderr: stderrSink },
     loggers: [

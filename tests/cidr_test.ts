@@ -100,3 +100,20 @@ Deno.test("addresses and blocks print the way people type them", () => {
   ];
   for (const [typed, shown] of cases) assert.equal(String(Cidr.parse(typed)), shown, typed);
 });
+
+Deno.test("Admission counts a host under the same key after it has met more hosts than it remembers", () => {
+  const admission = new Admission({ maxPerIp: 1 });
+  assert.equal(admission.admit("::ffff:10.0.0.1"), undefined);
+  // More distinct hosts than the keys it keeps, so the first one's is made again.
+  for (let i = 0; i < 5000; i++) {
+    assert.equal(admission.admit(`10.1.${i >> 8}.${i & 255}`), undefined);
+  }
+  assert.equal(admission.admit("10.0.0.1")?.reason, "per-ip");
+  admission.release("10.0.0.1");
+  assert.equal(admission.openFrom("::ffff:10.0.0.1"), 0);
+  assert.equal(admission.open, 5000);
+  // Without rules a host that is no address is still counted; with rules it is refused.
+  assert.equal(admission.admit("some-unix-peer"), undefined);
+  admission.rules = { allow: [Cidr.parse("10.0.0.0/8")] };
+  assert.equal(admission.admit("some-other-peer")?.reason, "denied");
+});

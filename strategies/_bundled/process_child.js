@@ -556,8 +556,8 @@ var LoggerImpl = class LoggerImpl2 {
   * Sets whether the global configuration enables source location capture
   * for any category.  Call this on the root logger only.
   */
-  setGlobalSourceLocationCapture(enabled) {
-    globalSourceLocationCapture = enabled;
+  setGlobalSourceLocationCapture(enabled2) {
+    globalSourceLocationCapture = enabled2;
   }
   /**
   * Records that a scoped configuration which enables source location
@@ -2684,9 +2684,14 @@ function writeAllSync(writer, bytes) {
 }
 
 // lib/log.ts
+var enabled = /* @__PURE__ */ new Map();
 setLogBackend({
   write: (category, level, message, properties) => getLogger(category)[level](message, properties),
-  isEnabledFor: (category, level) => getLogger(category).isEnabledFor(level)
+  isEnabledFor: (category, level) => {
+    let levels = enabled.get(category);
+    if (!levels) enabled.set(category, levels = {});
+    return levels[level] ??= getLogger(category).isEnabledFor(level);
+  }
 });
 var LOGTAPE_LEVEL = RECORD_LEVEL;
 var encoder = new TextEncoder();
@@ -2700,6 +2705,7 @@ function configureLogging(settings) {
     writeAllSync(Deno.stderr, encoder.encode(format(record)));
   };
   resetSync();
+  enabled.clear();
   configureSync({
     sinks: {
       stderr: stderrSink

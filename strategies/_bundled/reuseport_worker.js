@@ -804,8 +804,8 @@ var init_logger2 = __esm({
       * Sets whether the global configuration enables source location capture
       * for any category.  Call this on the root logger only.
       */
-      setGlobalSourceLocationCapture(enabled) {
-        globalSourceLocationCapture = enabled;
+      setGlobalSourceLocationCapture(enabled2) {
+        globalSourceLocationCapture = enabled2;
       }
       /**
       * Records that a scoped configuration which enables source location
@@ -2834,6 +2834,7 @@ function configureLogging(settings) {
     writeAllSync(Deno.stderr, encoder.encode(format(record)));
   };
   resetSync();
+  enabled.clear();
   configureSync({
     sinks: {
       stderr: stderrSink
@@ -2861,16 +2862,21 @@ function configureLogging(settings) {
     ]
   });
 }
-var LOGTAPE_LEVEL, encoder;
+var enabled, LOGTAPE_LEVEL, encoder;
 var init_log = __esm({
   "lib/log.ts"() {
     init_mod();
     init_logger();
     init_write_all();
     init_logger();
+    enabled = /* @__PURE__ */ new Map();
     setLogBackend({
       write: (category, level, message, properties) => getLogger(category)[level](message, properties),
-      isEnabledFor: (category, level) => getLogger(category).isEnabledFor(level)
+      isEnabledFor: (category, level) => {
+        let levels = enabled.get(category);
+        if (!levels) enabled.set(category, levels = {});
+        return levels[level] ??= getLogger(category).isEnabledFor(level);
+      }
     });
     LOGTAPE_LEVEL = RECORD_LEVEL;
     encoder = new TextEncoder();
@@ -34720,6 +34726,7 @@ var AddressRateLimiter = class {
 
 // lib/admission.ts
 var DEFAULT_MAX_CONNS = 1e4;
+var REMEMBERED_HOSTS = 4096;
 var REFUSAL_REASONS = [
   "denied",
   "rate",
@@ -34747,6 +34754,13 @@ var Admission = class {
   #perAddress = /* @__PURE__ */ new Map();
   #now;
   #limiter;
+  /**
+   * Each host's key, as {@link addressKey} makes it, for the hosts seen
+   * lately: parsing an address takes microseconds, twice a connection (at
+   * admission and at release), and most connections come from hosts that
+   * came before.
+   */
+  #keys = /* @__PURE__ */ new Map();
   /**
    * Makes an admission with its first rules.
    *
@@ -34795,11 +34809,13 @@ var Admission = class {
    */
   admit(host) {
     const { allow = [], deny = [], maxConns = 0, maxPerIp = 0 } = this.#rules;
-    const address = parseIp(host);
-    const listed = (blocks) => address !== void 0 && blocks.some((block) => block.contains(address));
-    const judged = address !== void 0 || allow.length === 0 && deny.length === 0;
-    if (!judged || listed(deny) || allow.length > 0 && !listed(allow)) return DENIED;
-    const key = addressKey(host);
+    if (allow.length > 0 || deny.length > 0) {
+      const address = parseIp(host);
+      if (address === void 0) return DENIED;
+      const listed = (blocks) => blocks.some((block) => block.contains(address));
+      if (listed(deny) || allow.length > 0 && !listed(allow)) return DENIED;
+    }
+    const key = this.#keyOf(host);
     if (this.#limiter && !this.#limiter.allow(key)) return RATE;
     if (maxConns > 0 && this.#open >= maxConns) return BUSY;
     const fromHere = this.#perAddress.get(key) ?? 0;
@@ -34808,13 +34824,23 @@ var Admission = class {
     this.#perAddress.set(key, fromHere + 1);
     return void 0;
   }
+  /** The key `host` is counted under; see {@link #keys}. */
+  #keyOf(host) {
+    let key = this.#keys.get(host);
+    if (key === void 0) {
+      if (this.#keys.size >= REMEMBERED_HOSTS) this.#keys.clear();
+      key = addressKey(host);
+      this.#keys.set(host, key);
+    }
+    return key;
+  }
   /**
    * Forgets one admitted connection from `host`.
    *
    * @param host The same text given to {@link admit}.
    */
   release(host) {
-    const key = addressKey(host);
+    const key = this.#keyOf(host);
     const fromHere = this.#perAddress.get(key) ?? 0;
     if (fromHere === 0) return;
     this.#open--;
