@@ -8,6 +8,7 @@
  * ```sh
  * deno run -A --v8-flags=--expose-gc bench/idle_memory.ts            # 10,000 connections
  * deno run -A --v8-flags=--expose-gc bench/idle_memory.ts 2000 bare  # one server, 2,000
+ * deno run -A --v8-flags=--expose-gc bench/idle_memory.ts 10000 poll answered
  * ```
  *
  * The clients live in another process (a `deno eval` that connects and waits),
@@ -16,6 +17,10 @@
  * V8 heap in use and the resident set are read; the figure is the growth over
  * the same process with no client, divided by thousands of connections.
  * Memory is not CPU time: on a shared machine these figures hold run to run.
+ * With `answered` (after a server's name) each client first sends one line
+ * and reads its echo, then waits: what a client holds once it has been
+ * answered, which is more than one that never spoke (the `bare` loops do not
+ * answer; compare `poll` with `node-net`).
  *
  * @module
  */
@@ -40,6 +45,8 @@ type IdleServer = typeof IDLE_SERVERS[number];
 export interface IdleCost {
   server: IdleServer;
   conns: number;
+  /** Whether each client was answered once before the measurement. */
+  answered: boolean;
   /** V8 heap in use after a full collection, MiB per 1,000 connections. */
   heapMiBPer1000: number;
   /** Resident set, MiB per 1,000 connections. */
@@ -48,11 +55,23 @@ export interface IdleCost {
 
 const MIB = 1024 * 1024;
 
-/** The clients: connect `conns` times, say so on stdout, then wait for stdin to close. */
+/**
+ * The clients: connect `conns` times, each answered once if `answered` is 1
+ * (one line sent, its echo read), say so on stdout, then wait for stdin to close.
+ */
 const HOLDER = `
-const [port, conns] = Deno.args.map(Number);
+const [port, conns, answered] = Deno.args.map(Number);
 const held = [];
 for (let i = 0; i < conns; i++) held.push(await Deno.connect({ hostname: "127.0.0.1", port }));
+if (answered) {
+  const line = new TextEncoder().encode("hola\\n");
+  const reply = new Uint8Array(64);
+  for (const conn of held) {
+    await conn.write(line);
+    let got = 0;
+    while (got < line.byteLength) got += (await conn.read(reply.subarray(got))) ?? line.byteLength;
+  }
+}
 console.log("connected");
 for await (const _ of Deno.stdin.readable) { /* until closed */ }
 `;
@@ -195,13 +214,18 @@ function collect(): { heap: number; rss: number } {
  *
  * @param server Which server.
  * @param conns How many clients connect and stay silent.
+ * @param answered Whether each client first sends one line and reads its echo.
  * @returns Its growth per 1,000 connections.
  */
-export async function measureIdle(server: IdleServer, conns: number): Promise<IdleCost> {
+export async function measureIdle(
+  server: IdleServer,
+  conns: number,
+  answered = false,
+): Promise<IdleCost> {
   const running = await startServer(server);
   const before = collect();
   const holder = new Deno.Command(Deno.execPath(), {
-    args: ["eval", HOLDER, String(running.port), String(conns)],
+    args: ["eval", HOLDER, String(running.port), String(conns), answered ? "1" : "0"],
     stdin: "piped",
     stdout: "piped",
     stderr: "inherit",
@@ -224,6 +248,7 @@ export async function measureIdle(server: IdleServer, conns: number): Promise<Id
     return {
       server,
       conns,
+      answered,
       heapMiBPer1000: (after.heap - before.heap) / MIB / thousands,
       rssMiBPer1000: (after.rss - before.rss) / MIB / thousands,
     };
@@ -238,14 +263,18 @@ export async function measureIdle(server: IdleServer, conns: number): Promise<Id
 if (import.meta.main) {
   const conns = Number(Deno.args[0] ?? 10_000);
   const only = Deno.args[1] as IdleServer | undefined;
-  if (!Number.isInteger(conns) || conns <= 0 || (only && !IDLE_SERVERS.includes(only))) {
-    console.error(`usage: idle_memory.ts [CONNS] [${IDLE_SERVERS.join(" | ")}]`);
+  const answered = Deno.args[2] === "answered";
+  if (
+    !Number.isInteger(conns) || conns <= 0 || (only && !IDLE_SERVERS.includes(only)) ||
+    (Deno.args[2] !== undefined && !answered)
+  ) {
+    console.error(`usage: idle_memory.ts [CONNS] [${IDLE_SERVERS.join(" | ")} [answered]]`);
     Deno.exit(2);
   }
   if (only) {
-    const cost = await measureIdle(only, conns);
+    const cost = await measureIdle(only, conns, answered);
     console.log(
-      `${only.padEnd(8)} ${conns} idle: heap ${cost.heapMiBPer1000.toFixed(2)} MiB, ` +
+      `${only.padEnd(8)} ${conns} ${answered ? "answered once" : "idle"}: heap ${cost.heapMiBPer1000.toFixed(2)} MiB, ` +
         `rss ${cost.rssMiBPer1000.toFixed(2)} MiB per 1,000 connections`,
     );
   } else {
