@@ -273,8 +273,9 @@ if (import.meta.main) {
   }
   if (only) {
     const cost = await measureIdle(only, conns, answered);
+    const clients = `${conns} ${answered ? "answered once" : "idle"}`;
     console.log(
-      `${only.padEnd(8)} ${conns} ${answered ? "answered once" : "idle"}: heap ${cost.heapMiBPer1000.toFixed(2)} MiB, ` +
+      `${only.padEnd(8)} ${clients}: heap ${cost.heapMiBPer1000.toFixed(2)} MiB, ` +
         `rss ${cost.rssMiBPer1000.toFixed(2)} MiB per 1,000 connections`,
     );
   } else {

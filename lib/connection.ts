@@ -46,6 +46,9 @@ const log = logger("connection");
 /** What every write that finished at once returns: one promise, shared, already resolved. */
 const WRITTEN: Promise<void> = Promise.resolve();
 
+/** Told that a connection closed; see {@link Connection.whenClosed}. */
+export type CloseCallback = (connection: Connection) => void;
+
 /** What every socket a {@link Connection} wraps has, whichever way it reads. */
 export interface SocketBase {
   /** The client's address. */
@@ -167,11 +170,18 @@ export class Connection {
   #closed = false;
   /** Made when someone first asks for {@link signal}; most connections never do. */
   #closing: AbortController | undefined;
-  /** Called once, at close, in the order they were given; see {@link whenClosed}. */
-  #onClose: (() => void)[] | undefined;
+  /**
+   * Called once, at close, in the order they were given; see {@link whenClosed}.
+   * One callback is kept alone, not in an array: most connections have one.
+   */
+  #onClose: CloseCallback | CloseCallback[] | undefined;
   /** For a {@link BufferSocket}; made at the first read. */
   #readBuffer: Uint8Array | undefined;
-  #writeTail: Promise<void> = Promise.resolve();
+  /**
+   * Settles once every write queued so far has; none while nothing is queued,
+   * rather than a settled promise kept per client.
+   */
+  #writeTail: Promise<void> | undefined;
   /** Broadcasts queued last, behind the write under way, not yet started: they go out together. */
   #batch: Batch | undefined;
   #pendingWrites = 0;
@@ -253,14 +263,17 @@ export class Connection {
   /**
    * Calls `callback` the moment the connection closes, or now if it already
    * has: a cheaper {@link signal} for servidor's own bookkeeping, which needs
-   * no event object.
+   * no event object. The callback is given the connection, so that one
+   * function can serve every connection instead of a closure each.
    *
-   * @param callback Told once; it must not throw.
+   * @param callback Told once, with this connection; it must not throw.
    */
-  whenClosed(callback: () => void): void {
-    if (this.#closed) callback();
-    else if (this.#onClose) this.#onClose.push(callback);
-    else this.#onClose = [callback];
+  whenClosed(callback: CloseCallback): void {
+    const onClose = this.#onClose;
+    if (this.#closed) callback(this);
+    else if (!onClose) this.#onClose = callback;
+    else if (typeof onClose === "function") this.#onClose = [onClose, callback];
+    else onClose.push(callback);
   }
 
   /** Bytes handed to {@link write} and not yet written. */
@@ -395,7 +408,7 @@ export class Connection {
       return this.#enqueue(this.#settle(waiting, bytes));
     }
     this.#queuedBytes += bytes.byteLength;
-    return this.#enqueue(this.#writeTail.then(() => this.#writeQueued(bytes)));
+    return this.#enqueue((this.#writeTail ?? WRITTEN).then(() => this.#writeQueued(bytes)));
   }
 
   /**
@@ -417,7 +430,7 @@ export class Connection {
     }
     const batch: Batch = { chunks: [bytes], written: Promise.resolve() };
     this.#batch = batch;
-    batch.written = this.#enqueue(this.#writeTail.then(() => {
+    batch.written = this.#enqueue((this.#writeTail ?? WRITTEN).then(() => {
       // From here on, later broadcasts start a batch of their own.
       if (this.#batch === batch) this.#batch = undefined;
       return this.#writeQueued(concat(batch.chunks));
@@ -427,7 +440,10 @@ export class Connection {
 
   #enqueue(written: Promise<void>): Promise<void> {
     this.#pendingWrites++;
-    const settled = this.#settled ??= () => void this.#pendingWrites--;
+    const settled = this.#settled ??= () => {
+      // The last write settled: the tail is dropped, and drain() needs none.
+      if (--this.#pendingWrites === 0) this.#writeTail = undefined;
+    };
     this.#writeTail = written.then(settled, settled);
     return written;
   }
@@ -484,7 +500,7 @@ export class Connection {
 
   /** Resolves once every write queued so far has finished, well or not. */
   drain(): Promise<void> {
-    return this.#writeTail;
+    return this.#writeTail ?? WRITTEN;
   }
 
   /** Closes once the queued writes are done. */
@@ -513,7 +529,8 @@ export class Connection {
     this.#closing?.abort();
     const onClose = this.#onClose;
     this.#onClose = undefined;
-    if (onClose) { for (const callback of onClose) callback(); }
+    if (typeof onClose === "function") onClose(this);
+    else if (onClose) { for (const callback of onClose) callback(this); }
     try {
       this.#conn.close();
     } catch (error) {

@@ -123,8 +123,11 @@ export class NodeTcpSocket {
   readonly #socket: net.Socket;
   #remote: Deno.NetAddr | undefined;
   #local: Deno.NetAddr | undefined;
-  /** Chunks that arrived while nobody waited for one. */
-  readonly #chunks: Uint8Array[] = [];
+  /**
+   * Chunks that arrived while nobody waited for one; made when the first
+   * must wait, as most never do when the socket pushes.
+   */
+  #chunks: Uint8Array[] | undefined;
   /** Their bytes; past {@link MAX_UNREAD} the socket is paused. */
   #unread = 0;
   /** Whether the socket is paused: at first, and whenever too much waits unread. */
@@ -202,7 +205,7 @@ export class NodeTcpSocket {
    * @throws A `Deno.errors` class for a socket that failed (a reset is `ConnectionReset`).
    */
   readChunk(): Promise<Uint8Array | null> {
-    const chunk = this.#chunks.shift();
+    const chunk = this.#chunks?.shift();
     if (chunk) {
       this.#unread -= chunk.byteLength;
       if (this.#paused && this.#unread < MAX_UNREAD) this.#resume();
@@ -230,7 +233,7 @@ export class NodeTcpSocket {
    */
   pushChunks(reader: ChunkReader, first?: Uint8Array): void {
     if (first) {
-      this.#chunks.unshift(first);
+      (this.#chunks ??= []).unshift(first);
       this.#unread += first.byteLength;
     }
     this.#reader = reader;
@@ -243,13 +246,13 @@ export class NodeTcpSocket {
     if (!reader) return;
     while (!this.#busy) {
       // A closed socket delivers nothing more: no reply could reach its client.
-      const chunk = this.#closed ? undefined : this.#chunks.shift();
+      const chunk = this.#closed ? undefined : this.#chunks?.shift();
       if (!chunk) break;
       this.#unread -= chunk.byteLength;
       this.#hand(reader, chunk);
     }
     if (this.#busy || this.#reader !== reader) return;
-    if (this.#closed || (this.#chunks.length === 0 && (this.#ended || this.#failure))) {
+    if (this.#closed || (!this.#chunks?.length && (this.#ended || this.#failure))) {
       this.#reader = undefined;
       if (this.#failure) reader.failed(this.#failure);
       else reader.end();
@@ -368,14 +371,14 @@ export class NodeTcpSocket {
       return;
     }
     const reader = this.#reader;
-    if (reader && !this.#busy && this.#chunks.length === 0) {
+    if (reader && !this.#busy && !this.#chunks?.length) {
       // A reader that is free takes it at once, within this event, and the
       // queue stays empty: an array that once grew keeps its slots.
       this.#hand(reader, chunk);
       if (!this.#busy) this.#drain(); // It may have closed the socket meanwhile.
       return;
     }
-    this.#chunks.push(chunk);
+    (this.#chunks ??= []).push(chunk);
     this.#unread += chunk.byteLength;
     if (this.#unread >= MAX_UNREAD && !this.#paused) {
       this.#paused = true;

@@ -204,6 +204,8 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
   if (stopping.aborted) beginShutdown();
   else stopping.addEventListener("abort", beginShutdown, { once: true });
 
+  /** Gives an admitted client's place back; one function for every connection. */
+  const release = (connection: Connection): void => admission.release(connection.host);
   /** Counts a connection's handling as finished, well or not. */
   const finished = (): void => {
     if (--running === 0) {
@@ -243,7 +245,7 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
       // client can see the close: under reuseport the count lives on the main
       // thread, and a client that reconnects at once through another Worker
       // must not find its old place still taken.
-      connection.whenClosed(() => admission.release(connection.host));
+      connection.whenClosed(release);
       summary.clients++;
       observer.opened?.(connection);
       // Returned, not awaited: this function's frame is freed now rather

@@ -34897,11 +34897,18 @@ var Connection = class {
   #closed = false;
   /** Made when someone first asks for {@link signal}; most connections never do. */
   #closing;
-  /** Called once, at close, in the order they were given; see {@link whenClosed}. */
+  /**
+   * Called once, at close, in the order they were given; see {@link whenClosed}.
+   * One callback is kept alone, not in an array: most connections have one.
+   */
   #onClose;
   /** For a {@link BufferSocket}; made at the first read. */
   #readBuffer;
-  #writeTail = Promise.resolve();
+  /**
+   * Settles once every write queued so far has; none while nothing is queued,
+   * rather than a settled promise kept per client.
+   */
+  #writeTail;
   /** Broadcasts queued last, behind the write under way, not yet started: they go out together. */
   #batch;
   #pendingWrites = 0;
@@ -34971,16 +34978,20 @@ var Connection = class {
   /**
    * Calls `callback` the moment the connection closes, or now if it already
    * has: a cheaper {@link signal} for servidor's own bookkeeping, which needs
-   * no event object.
+   * no event object. The callback is given the connection, so that one
+   * function can serve every connection instead of a closure each.
    *
-   * @param callback Told once; it must not throw.
+   * @param callback Told once, with this connection; it must not throw.
    */
   whenClosed(callback) {
-    if (this.#closed) callback();
-    else if (this.#onClose) this.#onClose.push(callback);
-    else this.#onClose = [
+    const onClose = this.#onClose;
+    if (this.#closed) callback(this);
+    else if (!onClose) this.#onClose = callback;
+    else if (typeof onClose === "function") this.#onClose = [
+      onClose,
       callback
     ];
+    else onClose.push(callback);
   }
   /** Bytes handed to {@link write} and not yet written. */
   get queuedBytes() {
@@ -35093,7 +35104,7 @@ var Connection = class {
       return this.#enqueue(this.#settle(waiting, bytes));
     }
     this.#queuedBytes += bytes.byteLength;
-    return this.#enqueue(this.#writeTail.then(() => this.#writeQueued(bytes)));
+    return this.#enqueue((this.#writeTail ?? WRITTEN).then(() => this.#writeQueued(bytes)));
   }
   /**
    * Like {@link write}, but joined to the batch queued just before it if that
@@ -35119,7 +35130,7 @@ var Connection = class {
       written: Promise.resolve()
     };
     this.#batch = batch;
-    batch.written = this.#enqueue(this.#writeTail.then(() => {
+    batch.written = this.#enqueue((this.#writeTail ?? WRITTEN).then(() => {
       if (this.#batch === batch) this.#batch = void 0;
       return this.#writeQueued(concat(batch.chunks));
     }));
@@ -35127,7 +35138,9 @@ var Connection = class {
   }
   #enqueue(written) {
     this.#pendingWrites++;
-    const settled = this.#settled ??= () => void this.#pendingWrites--;
+    const settled = this.#settled ??= () => {
+      if (--this.#pendingWrites === 0) this.#writeTail = void 0;
+    };
     this.#writeTail = written.then(settled, settled);
     return written;
   }
@@ -35176,7 +35189,7 @@ var Connection = class {
   }
   /** Resolves once every write queued so far has finished, well or not. */
   drain() {
-    return this.#writeTail;
+    return this.#writeTail ?? WRITTEN;
   }
   /** Closes once the queued writes are done. */
   async closeAfterWrites() {
@@ -35203,8 +35216,9 @@ var Connection = class {
     this.#closing?.abort();
     const onClose = this.#onClose;
     this.#onClose = void 0;
-    if (onClose) {
-      for (const callback of onClose) callback();
+    if (typeof onClose === "function") onClose(this);
+    else if (onClose) {
+      for (const callback of onClose) callback(this);
     }
     try {
       this.#conn.close();
@@ -36131,6 +36145,7 @@ async function serve(options) {
   else stopping.addEventListener("abort", beginShutdown, {
     once: true
   });
+  const release = (connection) => admission.release(connection.host);
   const finished = () => {
     if (--running === 0) {
       noneRunning?.resolve();
@@ -36153,7 +36168,7 @@ async function serve(options) {
         await refuse2(connection, refusal);
         return;
       }
-      connection.whenClosed(() => admission.release(connection.host));
+      connection.whenClosed(release);
       summary.clients++;
       observer.opened?.(connection);
       const served = serveAdmitted(connection);
