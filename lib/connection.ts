@@ -399,7 +399,11 @@ export class Connection {
       // With nothing queued, the write starts now instead of a turn later,
       // and a reply that the socket takes whole at once (most of them) is
       // done here: no queue, no async function, one shared promise.
-      const waiting = writeAllNow(this.#writer ??= this.#activityWriter(), bytes, this.peer);
+      const waiting = writeAllNow(
+        this.#writer ??= new ActivityWriter(this, this.#conn),
+        bytes,
+        this,
+      );
       if (!waiting) {
         this.bytesOut += bytes.byteLength;
         return WRITTEN;
@@ -455,7 +459,7 @@ export class Connection {
   #writeQueued(bytes: Uint8Array): Promise<void> {
     const started = this.#closed
       ? Promise.reject(new ConnectionClosedError(this.peer))
-      : writeAllNow(this.#writer ??= this.#activityWriter(), bytes, this.peer);
+      : writeAllNow(this.#writer ??= new ActivityWriter(this, this.#conn), bytes, this);
     return started ? this.#settle(started, bytes) : this.#settleNow(bytes);
   }
 
@@ -481,21 +485,6 @@ export class Connection {
     } finally {
       this.#queuedBytes -= bytes.byteLength;
     }
-  }
-
-  /** The socket as `writeAll` sees it: each partial write counts as activity. */
-  #activityWriter(): Writer {
-    const conn = this.#conn;
-    const active = (n: number): number => {
-      this.lastActiveAt = performance.now();
-      return n;
-    };
-    return {
-      write: (bytes) => {
-        const n = conn.write(bytes);
-        return typeof n === "number" ? active(n) : n.then(active);
-      },
-    };
   }
 
   /** Resolves once every write queued so far has finished, well or not. */
@@ -569,6 +558,34 @@ function endsInput(connection: Connection, error: unknown): boolean {
 }
 
 /**
+ * The socket as `writeAll` sees it, for one {@link Connection}: each partial
+ * write counts as activity. Two fields, its method on the prototype: no
+ * closure is kept per client.
+ */
+class ActivityWriter implements Writer {
+  readonly #connection: Connection;
+  readonly #socket: SocketBase;
+
+  constructor(connection: Connection, socket: SocketBase) {
+    this.#connection = connection;
+    this.#socket = socket;
+  }
+
+  write(bytes: Uint8Array): number | Promise<number> {
+    const n = this.#socket.write(bytes);
+    if (typeof n === "number") {
+      this.#connection.lastActiveAt = performance.now();
+      return n;
+    }
+    // Only a write that waits makes a closure, for as long as it waits.
+    return n.then((written) => {
+      this.#connection.lastActiveAt = performance.now();
+      return written;
+    });
+  }
+}
+
+/**
  * What a {@link ChunkSocket} pushes to for {@link Connection.pushTo}: it
  * counts each chunk and treats a failed socket as {@link Connection.read}
  * does. One small object per connection, with its methods on the prototype.
@@ -584,7 +601,11 @@ class CountingReader implements ChunkReader {
 
   chunk(chunk: Uint8Array): void | Promise<void> {
     countIn(this.#connection, chunk.byteLength);
-    return this.#reader.chunk(chunk);
+    const handled = this.#reader.chunk(chunk);
+    // A reply that went out at once (an echo, most replies) returns the
+    // shared settled promise: nothing to wait for, so the socket need not
+    // make its callbacks for a promise, nor wait a turn for the next chunk.
+    return handled === WRITTEN ? undefined : handled;
   }
 
   end(): void {

@@ -32,6 +32,16 @@ export interface Writer {
   write(bytes: Uint8Array): number | Promise<number>;
 }
 
+/**
+ * What knows the name of the peer a write goes to, e.g. a `Connection`: the
+ * name is asked for only when an error needs it, so a client that is never
+ * refused a write never has its address formatted for one.
+ */
+export interface Named {
+  /** The peer's name, e.g. `127.0.0.1:51234`. */
+  readonly peer: string;
+}
+
 /** Anything with a synchronous `writeSync`, like `Deno.stderr`. */
 export interface SyncWriter {
   writeSync(bytes: Uint8Array): number;
@@ -106,7 +116,8 @@ export function writeAll(writer: Writer, bytes: Uint8Array, peer = "peer"): Prom
  *
  * @param writer Where the bytes go.
  * @param bytes What to write; it is not copied, so it must not change until a returned promise settles.
- * @param peer Named in the error if a write fails, e.g. `"127.0.0.1:51234"`.
+ * @param peer Named in the error if a write fails, e.g. `"127.0.0.1:51234"`; or
+ *   what knows that name (a `Connection`), asked only if a write fails.
  * @returns `undefined` once every byte is taken, else a promise that resolves then.
  * @throws {WriteError} Never synchronously: a failure rejects the promise returned.
  *
@@ -130,7 +141,7 @@ export function writeAll(writer: Writer, bytes: Uint8Array, peer = "peer"): Prom
 export function writeAllNow(
   writer: Writer,
   bytes: Uint8Array,
-  peer = "peer",
+  peer: string | Named = "peer",
 ): Promise<void> | undefined {
   if (bytes.byteLength === 0) return undefined;
   let first: number | Promise<number>;
@@ -152,7 +163,7 @@ export function writeAllNow(
 async function writeRest(
   writer: Writer,
   bytes: Uint8Array,
-  peer: string,
+  peer: string | Named,
   first: number | Promise<number> | undefined,
 ): Promise<void> {
   let written = 0;
@@ -163,17 +174,22 @@ async function writeRest(
       n = await (underWay ?? writer.write(written === 0 ? bytes : bytes.subarray(written)));
     } catch (error) {
       throw new WriteError(
-        `write to ${peer} failed after ${written} of ${bytes.byteLength} bytes`,
+        `write to ${nameOf(peer)} failed after ${written} of ${bytes.byteLength} bytes`,
         written,
         { cause: error },
       );
     }
     underWay = undefined;
     if (n <= 0) {
-      throw new WriteError(`write to ${peer} took no bytes`, written);
+      throw new WriteError(`write to ${nameOf(peer)} took no bytes`, written);
     }
     written += n;
   }
+}
+
+/** The peer's name, asked of what knows it only now that an error needs it. */
+function nameOf(peer: string | Named): string {
+  return typeof peer === "string" ? peer : peer.peer;
 }
 
 /**
