@@ -2663,16 +2663,19 @@ async function writeRest(writer, bytes, peer, first) {
     try {
       n = await (underWay ?? writer.write(written === 0 ? bytes : bytes.subarray(written)));
     } catch (error) {
-      throw new WriteError(`write to ${peer} failed after ${written} of ${bytes.byteLength} bytes`, written, {
+      throw new WriteError(`write to ${nameOf(peer)} failed after ${written} of ${bytes.byteLength} bytes`, written, {
         cause: error
       });
     }
     underWay = void 0;
     if (n <= 0) {
-      throw new WriteError(`write to ${peer} took no bytes`, written);
+      throw new WriteError(`write to ${nameOf(peer)} took no bytes`, written);
     }
     written += n;
   }
+}
+function nameOf(peer) {
+  return typeof peer === "string" ? peer : peer.peer;
 }
 function writeAllSync(writer, bytes) {
   let written = 0;

@@ -2782,16 +2782,19 @@ async function writeRest(writer, bytes, peer, first) {
     try {
       n = await (underWay ?? writer.write(written === 0 ? bytes : bytes.subarray(written)));
     } catch (error) {
-      throw new WriteError(`write to ${peer} failed after ${written} of ${bytes.byteLength} bytes`, written, {
+      throw new WriteError(`write to ${nameOf(peer)} failed after ${written} of ${bytes.byteLength} bytes`, written, {
         cause: error
       });
     }
     underWay = void 0;
     if (n <= 0) {
-      throw new WriteError(`write to ${peer} took no bytes`, written);
+      throw new WriteError(`write to ${nameOf(peer)} took no bytes`, written);
     }
     written += n;
   }
+}
+function nameOf(peer) {
+  return typeof peer === "string" ? peer : peer.peer;
 }
 function writeAllSync(writer, bytes) {
   let written = 0;
@@ -35095,7 +35098,7 @@ var Connection = class {
     if (this.#closed) return Promise.reject(new ConnectionClosedError(this.peer));
     this.#batch = void 0;
     if (this.#pendingWrites === 0) {
-      const waiting = writeAllNow(this.#writer ??= this.#activityWriter(), bytes, this.peer);
+      const waiting = writeAllNow(this.#writer ??= new ActivityWriter(this, this.#conn), bytes, this);
       if (!waiting) {
         this.bytesOut += bytes.byteLength;
         return WRITTEN;
@@ -35148,7 +35151,7 @@ var Connection = class {
   #settled;
   /** Starts a write whose turn has come in the queue. */
   #writeQueued(bytes) {
-    const started = this.#closed ? Promise.reject(new ConnectionClosedError(this.peer)) : writeAllNow(this.#writer ??= this.#activityWriter(), bytes, this.peer);
+    const started = this.#closed ? Promise.reject(new ConnectionClosedError(this.peer)) : writeAllNow(this.#writer ??= new ActivityWriter(this, this.#conn), bytes, this);
     return started ? this.#settle(started, bytes) : this.#settleNow(bytes);
   }
   /** Accounts for a write that finished at once. */
@@ -35172,20 +35175,6 @@ var Connection = class {
     } finally {
       this.#queuedBytes -= bytes.byteLength;
     }
-  }
-  /** The socket as `writeAll` sees it: each partial write counts as activity. */
-  #activityWriter() {
-    const conn = this.#conn;
-    const active = (n) => {
-      this.lastActiveAt = performance.now();
-      return n;
-    };
-    return {
-      write: (bytes) => {
-        const n = conn.write(bytes);
-        return typeof n === "number" ? active(n) : n.then(active);
-      }
-    };
   }
   /** Resolves once every write queued so far has finished, well or not. */
   drain() {
@@ -35244,6 +35233,25 @@ function endsInput(connection, error) {
   connection.close();
   return true;
 }
+var ActivityWriter = class {
+  #connection;
+  #socket;
+  constructor(connection, socket) {
+    this.#connection = connection;
+    this.#socket = socket;
+  }
+  write(bytes) {
+    const n = this.#socket.write(bytes);
+    if (typeof n === "number") {
+      this.#connection.lastActiveAt = performance.now();
+      return n;
+    }
+    return n.then((written) => {
+      this.#connection.lastActiveAt = performance.now();
+      return written;
+    });
+  }
+};
 var CountingReader = class {
   #connection;
   #reader;
@@ -35253,7 +35261,8 @@ var CountingReader = class {
   }
   chunk(chunk) {
     countIn(this.#connection, chunk.byteLength);
-    return this.#reader.chunk(chunk);
+    const handled = this.#reader.chunk(chunk);
+    return handled === WRITTEN ? void 0 : handled;
   }
   end() {
     this.#reader.end();
