@@ -16,7 +16,7 @@ import {
   warmUpSeconds,
   withRatios,
 } from "./measure.ts";
-import { listenOverflows, tooFewDescriptors } from "./many.ts";
+import { listenOverflows, MANY_ONLY_SERVERS, tooFewDescriptors } from "./many.ts";
 import { capture, firstLine, HOST, LOAD_GRACE_MS, log } from "./processes.ts";
 import type { EchoScenario } from "./scenarios.ts";
 import type { ServerSpec, Tools } from "./servers.ts";
@@ -147,7 +147,9 @@ export async function runEchoScenario(
       return { name: scenario.name, title: scenario.title, baseline: null, rows, note: problem };
     }
   }
-  const chosen = many ? servers.filter((spec) => many.servers.includes(spec.id)) : servers;
+  const chosen = servers.filter((spec) =>
+    many ? many.servers.includes(spec.id) : !MANY_ONLY_SERVERS.includes(spec.id)
+  );
   for (const spec of chosen) {
     rows.push(
       await measureServer(

@@ -32,8 +32,12 @@ const MANY_SERVERS = [
   "c-epoll",
   "node-net",
   "deno-node-net",
+  "deno-node-net-paced",
   "deno-readloop",
 ] as const;
+
+/** Servers only the many-connection scenarios run: anchors of the connect storm. */
+export const MANY_ONLY_SERVERS: readonly string[] = ["deno-node-net-paced"];
 
 /** The scenarios this file adds to `bench:compare`. */
 export const MANY_SCENARIOS: EchoScenario[] = [

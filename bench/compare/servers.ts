@@ -22,6 +22,8 @@ import {
 
 const MAIN_TS = new URL("../../main.ts", import.meta.url);
 const SHARED_BENCH = new URL("../../../shared/bench/", import.meta.url);
+/** Node's echo with servidor's backlog and an optional re-arm (bench/accept_storm.ts runs it too). */
+const PACED_ECHO = new URL("../accept_storm/node_net_echo.mjs", import.meta.url);
 const ECHOLOAD_C = new URL("../echoload.c", import.meta.url);
 
 export type Group = "servidor" | "reference";
@@ -43,6 +45,7 @@ export const SERVER_IDS = [
   "deno-pipeTo",
   "deno-readloop",
   "deno-node-net",
+  "deno-node-net-paced",
 ];
 
 export interface ServerSpec {
@@ -217,6 +220,18 @@ export function serverSpecs(tools: Tools, notes: string[]): ServerSpec[] {
       anchor("node_net_echo.mjs"),
     ]);
   }
+  // Node's echo run by Deno with servidor's 4,096-slot backlog and its listener re-armed every
+  // 10 ms, as lib/node_tcp.ts does: the floor of the node:net path when thousands of clients
+  // connect while others are busy, where the anchors above leave most of them unanswered
+  // (docs/scale.md, "The connect storm"). Only the many-connection scenarios run it.
+  specs.push({
+    id: "deno-node-net-paced",
+    name: "deno-node-net-paced",
+    group: "reference",
+    command: deno,
+    args: ["run", "--allow-net", "--allow-env", PACED_ECHO.pathname, "10"],
+    portFrom: "argv",
+  });
   if (specs.length === 0) notes.push("No server to benchmark.");
   return specs;
 }
