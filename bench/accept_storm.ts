@@ -8,7 +8,7 @@
  * No servidor code: Node's `net` echo (`accept_storm/node_net_echo.mjs`) run
  * by Deno, the same echo re-armed every 10 ms as servidor does
  * (`lib/node_tcp.ts`), the same echo under Node, and an echo over
- * `Deno.listen` (`accept_storm/deno_conn_echo.ts`), all with the same
+ * `Deno.listen` (`starvation/deno_conn_echo.ts`), all with the same
  * 4,096-slot backlog. echoload (bench/echoload.c) opens 10,000 connections,
  * at 4,000 a second (`ramp`, the `many-10k` scenario of bench:compare) or
  * all at once (`storm`), each sending 64 B and waiting for the echo before
@@ -67,7 +67,8 @@ function servers(): ServerSpec[] {
     reference("deno-conn", "Deno.listen", deno, [
       "run",
       "--allow-net",
-      here("accept_storm/deno_conn_echo.ts"),
+      here("starvation/deno_conn_echo.ts"),
+      "4096",
     ]),
   ];
 }
