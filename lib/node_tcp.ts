@@ -121,8 +121,6 @@ function netAddr(address: string | undefined, port: number | undefined): Deno.Ne
  */
 export class NodeTcpSocket {
   readonly #socket: net.Socket;
-  #remote: Deno.NetAddr | undefined;
-  #local: Deno.NetAddr | undefined;
   /**
    * Chunks that arrived while nobody waited for one; made when the first
    * must wait, as most never do when the socket pushes.
@@ -175,14 +173,18 @@ export class NodeTcpSocket {
     socket.on("close", onClose);
   }
 
-  /** The client's address; made when first asked for (admission asks for every client). */
+  /**
+   * The client's address, made each time it is asked for rather than kept:
+   * the Node socket keeps it already from the first time (admission asks for
+   * every client, and `Connection` keeps the host it needs).
+   */
   get remoteAddr(): Deno.NetAddr {
-    return this.#remote ??= netAddr(this.#socket.remoteAddress, this.#socket.remotePort);
+    return netAddr(this.#socket.remoteAddress, this.#socket.remotePort);
   }
 
-  /** The server's side; made when first asked for, which few services do. */
+  /** The server's side, made each time it is asked for, which few services do. */
   get localAddr(): Deno.NetAddr {
-    return this.#local ??= netAddr(this.#socket.localAddress, this.#socket.localPort);
+    return netAddr(this.#socket.localAddress, this.#socket.localPort);
   }
 
   /** Bytes received and not yet handed over: what waits here for the reader. */
