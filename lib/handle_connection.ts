@@ -35,21 +35,45 @@ import type { ServerContext } from "./strategy.ts";
  * @returns Once the connection is closed and the service's `close()` has run.
  */
 export function handleConnection(connection: Connection, context: ServerContext): Promise<void> {
-  return new ServedConnection(connection, context).run();
+  const served = new ServedConnection(connection, context);
+  if (!connection.pushes) return served.readAll();
+  const { promise, resolve } = Promise.withResolvers<void>();
+  served.push(() => resolve());
+  return promise;
+}
+
+/**
+ * {@link handleConnection} that tells `done` when it has finished instead of
+ * returning a promise: a pushed-to connection then holds no promise of its
+ * own, and its server no reaction and closure on one, while it is open.
+ *
+ * @param connection The accepted client.
+ * @param context The server's service and shared state.
+ * @param done Told once the connection is closed and the service's `close()` has run.
+ */
+export function handleConnectionThen(
+  connection: Connection,
+  context: ServerContext,
+  done: (connection: Connection) => void,
+): void {
+  const served = new ServedConnection(connection, context);
+  if (connection.pushes) return served.push(done);
+  const finish = () => done(connection);
+  void served.readAll().then(finish, finish);
 }
 
 /**
  * One connection and its service. When its socket pushes, this is the
  * connection's reader, and what an idle client holds is this object, its
- * session and driver, and the one promise of {@link run}; no frame waits.
+ * session and driver; no frame waits.
  * Both ways end through the same steps (`#serve`).
  */
 class ServedConnection implements ConnectionReader {
   readonly #connection: Connection;
   readonly #hub: Hub;
   readonly #driver: ServiceDriver;
-  /** Resolves {@link run}'s promise, when pushed to. */
-  #done: (() => void) | undefined;
+  /** Told once the connection is served, when pushed to. */
+  #done: ((connection: Connection) => void) | undefined;
 
   constructor(connection: Connection, context: ServerContext) {
     this.#connection = connection;
@@ -62,15 +86,23 @@ class ServedConnection implements ConnectionReader {
     );
   }
 
-  run(): Promise<void> {
+  /** Serves a connection whose socket does not push, with a read loop. */
+  readAll(): Promise<void> {
+    this.#start();
+    return this.#serve();
+  }
+
+  /** Serves a connection whose socket pushes, as its reader; `done` is told at the end. */
+  push(done: (connection: Connection) => void): void {
+    this.#start();
+    this.#done = done;
+    this.#connection.pushTo(this);
+  }
+
+  #start(): void {
     const connection = this.#connection;
     this.#hub.join(connection);
     this.#driver.start((error) => void reportServiceError(connection, error));
-    if (!connection.pushes) return this.#serve();
-    const { promise, resolve } = Promise.withResolvers<void>();
-    this.#done = resolve;
-    connection.pushTo(this);
-    return promise;
   }
 
   /** From the socket's `data` event; the next chunk waits for a promise returned. */
@@ -84,13 +116,18 @@ class ServedConnection implements ConnectionReader {
   }
 
   end(): void {
-    const done = this.#done;
-    void this.#serve().then(done, done);
+    const finish = this.#finish;
+    void this.#serve().then(finish, finish);
   }
 
   fail(error: unknown): void {
-    const done = this.#done;
-    void this.#serve({ error }).then(done, done);
+    const finish = this.#finish;
+    void this.#serve({ error }).then(finish, finish);
+  }
+
+  /** Tells the one who handed the connection over; made at the end, not kept while open. */
+  get #finish(): () => void {
+    return () => this.#done?.(this.#connection);
   }
 
   /**

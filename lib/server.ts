@@ -160,6 +160,8 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
     }
     return versionContext;
   };
+  /** Clients whose open was logged, so their close is too; none while info is not printed. */
+  const loggedOpen = new WeakSet<Connection>();
   /** What each client's version frames as, when versions may differ between clients. */
   const framingOf = new WeakMap<Connection, Service["framing"]>();
   const summary: ServeSummary = { clients: 0, bytesIn: 0, bytesOut: 0 };
@@ -252,23 +254,26 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
       // than kept for the connection's whole life (see serveAdmitted).
       const served = serveAdmitted(connection);
       serving = true;
-      return { served };
+      return served ? { served } : undefined;
     } finally {
       if (!serving) finished();
     }
   };
   /**
    * Runs the strategy for an admitted client, and accounts for it once it is
-   * done. Written with promise callbacks rather than as an async function: an
+   * done. Written with callbacks rather than as an async function: an
    * async function waiting holds a frame, its registers, two closures and a
    * promise, and this one would wait as long as the client stays, ten
-   * thousand times over at ten thousand clients (see docs/scale.md).
+   * thousand times over at ten thousand clients (see docs/scale.md). A
+   * strategy that can tell {@link finishConnection} itself (`poll`) is not
+   * waited on at all: then nothing is returned.
    */
-  const serveAdmitted = (connection: Connection): Promise<void> => {
+  const serveAdmitted = (connection: Connection): Promise<void> | undefined => {
     const served = contextForNewClient();
     if (options.current) framingOf.set(connection, served.service.framing);
     // Formatting a line nobody reads costs objects per connection; ask first.
     const logOpenClose = log.isEnabledFor("info");
+    if (logOpenClose) loggedOpen.add(connection);
     if (logOpenClose && options.current) {
       log.info("open {peer} id={id} service_version={version}", {
         peer: connection.peer,
@@ -279,43 +284,54 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
       log.info("open {peer} id={id}", { peer: connection.peer, id: connection.id });
     }
     const idleTimeoutMs = idleTimeoutFor();
-    const stopWatching = idleTimeoutMs > 0
-      ? watchIdle(connection, idleTimeoutMs, served.service.framing)
-      : undefined;
-    const handshakeFailed = (error: unknown): void => {
-      // A client that cannot do TLS with us is the client's problem, not the service's.
-      log.info("TLS handshake with {peer} failed: {reason}", {
-        peer: connection.peer,
-        reason: describeError(error),
-      });
-    };
-    const done = (): void => {
-      try {
-        stopWatching?.();
-        connection.close();
-        open.delete(connection);
-        summary.bytesIn += connection.bytesIn;
-        summary.bytesOut += connection.bytesOut;
-        observer.closed?.(connection);
-        if (logOpenClose) {
-          log.info("close {peer} id={id} in={bytesIn} out={bytesOut} duration_ms={durationMs}", {
-            peer: connection.peer,
-            id: connection.id,
-            bytesIn: connection.bytesIn,
-            bytesOut: connection.bytesOut,
-            durationMs: Math.round(performance.now() - connection.openedAt),
-          });
-        }
-      } finally {
-        finished();
-      }
-    };
+    // The watch stops when the connection closes, which it does at the latest in finishConnection.
+    if (idleTimeoutMs > 0) {
+      connection.whenClosed(watchIdle(connection, idleTimeoutMs, served.service.framing));
+    }
+    if (strategy.handleThen && !strategy.sequential && !connection.needsHandshake) {
+      strategy.handleThen(connection, served, finishConnection);
+      return undefined;
+    }
+    const done = (): void => finishConnection(connection);
     const handled = connection.needsHandshake
-      ? connection.handshake().then(() => strategy.handle(connection, served), handshakeFailed)
+      ? connection.handshake().then(
+        () => strategy.handle(connection, served),
+        (error: unknown): void => {
+          // A client that cannot do TLS with us is the client's problem, not the service's.
+          log.info("TLS handshake with {peer} failed: {reason}", {
+            peer: connection.peer,
+            reason: describeError(error),
+          });
+        },
+      )
       : strategy.handle(connection, served);
     // then, not finally: handle() never rejects, and finally would keep two
     // closures more per client until it ends.
     return handled.then(done, done);
+  };
+  /**
+   * Accounts for a client whose handling is done, well or not. One function
+   * for every connection, told which, rather than a closure per client.
+   */
+  const finishConnection = (connection: Connection): void => {
+    try {
+      connection.close();
+      open.delete(connection);
+      summary.bytesIn += connection.bytesIn;
+      summary.bytesOut += connection.bytesOut;
+      observer.closed?.(connection);
+      if (loggedOpen.delete(connection)) {
+        log.info("close {peer} id={id} in={bytesIn} out={bytesOut} duration_ms={durationMs}", {
+          peer: connection.peer,
+          id: connection.id,
+          bytesIn: connection.bytesIn,
+          bytesOut: connection.bytesOut,
+          durationMs: Math.round(performance.now() - connection.openedAt),
+        });
+      }
+    } finally {
+      finished();
+    }
   };
 
   try {

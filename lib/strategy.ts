@@ -74,6 +74,18 @@ export interface Strategy {
   start?(context: ServerContext): Promise<void>;
   /** Serves one connection until it ends; it must not reject. */
   handle(connection: Connection, context: ServerContext): Promise<void>;
+  /**
+   * {@link handle} that tells `done` instead of returning a promise, for a
+   * strategy that does not wait on its clients (`sequential` false): the
+   * server then keeps no promise, reaction and closure per client for as
+   * long as it stays (`poll`, see docs/scale.md). `done` is told once,
+   * whether the connection ended well or not; this must not throw.
+   */
+  handleThen?(
+    connection: Connection,
+    context: ServerContext,
+    done: (connection: Connection) => void,
+  ): void;
   /** Releases what the strategy holds (Workers) once the last connection ended. */
   close?(): Promise<void>;
 }

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { handleConnection } from "../lib/handle_connection.ts";
+import { handleConnection, handleConnectionThen } from "../lib/handle_connection.ts";
 import type { Strategy } from "../lib/strategy.ts";
 
 /** Serves every client concurrently on the main thread's event loop. */
@@ -14,4 +14,5 @@ export const poll: Strategy = {
   name: "poll",
   sequential: false,
   handle: handleConnection,
+  handleThen: handleConnectionThen,
 };

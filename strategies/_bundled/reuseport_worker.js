@@ -36101,6 +36101,7 @@ async function serve(options) {
     }
     return versionContext;
   };
+  const loggedOpen = /* @__PURE__ */ new WeakSet();
   const framingOf = /* @__PURE__ */ new WeakMap();
   const summary = {
     clients: 0,
@@ -36182,9 +36183,9 @@ async function serve(options) {
       observer.opened?.(connection);
       const served = serveAdmitted(connection);
       serving = true;
-      return {
+      return served ? {
         served
-      };
+      } : void 0;
     } finally {
       if (!serving) finished();
     }
@@ -36193,6 +36194,7 @@ async function serve(options) {
     const served = contextForNewClient();
     if (options.current) framingOf.set(connection, served.service.framing);
     const logOpenClose = log5.isEnabledFor("info");
+    if (logOpenClose) loggedOpen.add(connection);
     if (logOpenClose && options.current) {
       log5.info("open {peer} id={id} service_version={version}", {
         peer: connection.peer,
@@ -36206,36 +36208,41 @@ async function serve(options) {
       });
     }
     const idleTimeoutMs2 = idleTimeoutFor();
-    const stopWatching = idleTimeoutMs2 > 0 ? watchIdle(connection, idleTimeoutMs2, served.service.framing) : void 0;
-    const handshakeFailed = (error) => {
+    if (idleTimeoutMs2 > 0) {
+      connection.whenClosed(watchIdle(connection, idleTimeoutMs2, served.service.framing));
+    }
+    if (strategy.handleThen && !strategy.sequential && !connection.needsHandshake) {
+      strategy.handleThen(connection, served, finishConnection);
+      return void 0;
+    }
+    const done = () => finishConnection(connection);
+    const handled = connection.needsHandshake ? connection.handshake().then(() => strategy.handle(connection, served), (error) => {
       log5.info("TLS handshake with {peer} failed: {reason}", {
         peer: connection.peer,
         reason: describeError(error)
       });
-    };
-    const done = () => {
-      try {
-        stopWatching?.();
-        connection.close();
-        open.delete(connection);
-        summary.bytesIn += connection.bytesIn;
-        summary.bytesOut += connection.bytesOut;
-        observer.closed?.(connection);
-        if (logOpenClose) {
-          log5.info("close {peer} id={id} in={bytesIn} out={bytesOut} duration_ms={durationMs}", {
-            peer: connection.peer,
-            id: connection.id,
-            bytesIn: connection.bytesIn,
-            bytesOut: connection.bytesOut,
-            durationMs: Math.round(performance.now() - connection.openedAt)
-          });
-        }
-      } finally {
-        finished();
-      }
-    };
-    const handled = connection.needsHandshake ? connection.handshake().then(() => strategy.handle(connection, served), handshakeFailed) : strategy.handle(connection, served);
+    }) : strategy.handle(connection, served);
     return handled.then(done, done);
+  };
+  const finishConnection = (connection) => {
+    try {
+      connection.close();
+      open.delete(connection);
+      summary.bytesIn += connection.bytesIn;
+      summary.bytesOut += connection.bytesOut;
+      observer.closed?.(connection);
+      if (loggedOpen.delete(connection)) {
+        log5.info("close {peer} id={id} in={bytesIn} out={bytesOut} duration_ms={durationMs}", {
+          peer: connection.peer,
+          id: connection.id,
+          bytesIn: connection.bytesIn,
+          bytesOut: connection.bytesOut,
+          durationMs: Math.round(performance.now() - connection.openedAt)
+        });
+      }
+    } finally {
+      finished();
+    }
   };
   try {
     await strategy.start?.(context);
@@ -37237,28 +37244,44 @@ var ServiceDriver = class {
 
 // lib/handle_connection.ts
 function handleConnection(connection, context) {
-  return new ServedConnection(connection, context).run();
+  const served = new ServedConnection(connection, context);
+  if (!connection.pushes) return served.readAll();
+  const { promise, resolve } = Promise.withResolvers();
+  served.push(() => resolve());
+  return promise;
+}
+function handleConnectionThen(connection, context, done) {
+  const served = new ServedConnection(connection, context);
+  if (connection.pushes) return served.push(done);
+  const finish = () => done(connection);
+  void served.readAll().then(finish, finish);
 }
 var ServedConnection = class {
   #connection;
   #hub;
   #driver;
-  /** Resolves {@link run}'s promise, when pushed to. */
+  /** Told once the connection is served, when pushed to. */
   #done;
   constructor(connection, context) {
     this.#connection = connection;
     this.#hub = context.hub;
     this.#driver = new ServiceDriver(context.service, new ConnectionSession(connection, context.hub), context.maxLine, context.onRequest);
   }
-  run() {
+  /** Serves a connection whose socket does not push, with a read loop. */
+  readAll() {
+    this.#start();
+    return this.#serve();
+  }
+  /** Serves a connection whose socket pushes, as its reader; `done` is told at the end. */
+  push(done) {
+    this.#start();
+    this.#done = done;
+    this.#connection.pushTo(this);
+  }
+  #start() {
     const connection = this.#connection;
     this.#hub.join(connection);
     this.#driver.start((error) => void reportServiceError(connection, error));
-    if (!connection.pushes) return this.#serve();
-    const { promise, resolve } = Promise.withResolvers();
-    this.#done = resolve;
-    connection.pushTo(this);
-    return promise;
   }
   /** From the socket's `data` event; the next chunk waits for a promise returned. */
   chunk(chunk) {
@@ -37269,14 +37292,18 @@ var ServedConnection = class {
     }
   }
   end() {
-    const done = this.#done;
-    void this.#serve().then(done, done);
+    const finish = this.#finish;
+    void this.#serve().then(finish, finish);
   }
   fail(error) {
-    const done = this.#done;
+    const finish = this.#finish;
     void this.#serve({
       error
-    }).then(done, done);
+    }).then(finish, finish);
+  }
+  /** Tells the one who handed the connection over; made at the end, not kept while open. */
+  get #finish() {
+    return () => this.#done?.(this.#connection);
   }
   /**
    * Serves the connection to its end, each step once: the read loop unless
@@ -37328,7 +37355,8 @@ async function reportServiceError(connection, error) {
 var poll = {
   name: "poll",
   sequential: false,
-  handle: handleConnection
+  handle: handleConnection,
+  handleThen: handleConnectionThen
 };
 
 // strategies/reuseport_protocol.ts
