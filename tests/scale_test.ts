@@ -82,3 +82,71 @@ Deno.test("manyTable() gives p99 ÷ p50, the round trips per connection and the 
   );
   assert.deepEqual(manyTable({ name: "echo-small", title: "t", baseline: null, rows: [] }), []);
 });
+
+/** Where `gcc` is, or null: the echoload test builds servidor's copy with it. */
+async function gccPath(): Promise<string | null> {
+  try {
+    const out = await new Deno.Command("gcc", {
+      args: ["--version"],
+      stdout: "null",
+      stderr: "null",
+    })
+      .output();
+    return out.success ? "gcc" : null;
+  } catch {
+    return null;
+  }
+}
+
+const gcc = await gccPath();
+
+Deno.test({
+  name:
+    "echoload -G: every connection makes its first round trip before the steady state, then each takes part in it",
+  ignore: gcc === null
+    ? (console.warn("ignored: gcc not found, echoload cannot be built"), true)
+    : false,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "servidor-echoload-" });
+    const echoload = `${dir}/echoload`;
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const served: Promise<void>[] = [];
+    const accepting = (async () => {
+      for await (const conn of listener) {
+        served.push((async () => {
+          try {
+            await conn.readable.pipeTo(conn.writable);
+          } catch { /* the client's reset at its end */ }
+        })());
+      }
+    })();
+    try {
+      const built = await new Deno.Command(gcc!, {
+        args: ["-O2", "-o", echoload, new URL("../bench/echoload.c", import.meta.url).pathname],
+      }).output();
+      assert.equal(built.success, true, new TextDecoder().decode(built.stderr));
+      const run = await new Deno.Command(echoload, {
+        args: [
+          "127.0.0.1",
+          String(listener.addr.port),
+          ..."-c 50 -s 64 -d 1 -w 0.2 -v -R 500 -G 20".split(" "),
+        ],
+      }).output();
+      const line = new TextDecoder().decode(run.stdout);
+      const figures = parseEchoload(line);
+      assert.equal(figures?.errors, 0, line);
+      assert.equal(figures?.mismatches, 0, line);
+      assert.equal(figures?.firstDone, 50, line);
+      // Every connection was let into the steady state, and each made round trips in it.
+      assert.ok((figures?.connMin ?? 0) >= 1, line);
+      // The gate cannot open before the last of 50 connections opened at 500 a second is up.
+      const gateS = Number(/gate_s=(\d+\.\d\d)/.exec(line)?.[1]);
+      assert.ok(gateS >= 0.09, line);
+    } finally {
+      listener.close();
+      await accepting.catch(() => {});
+      await Promise.all(served);
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

@@ -56,12 +56,13 @@ async function echoLoad(
     "-w",
     String(warmUpS),
     ...(many?.rampPerS ? ["-R", String(many.rampPerS)] : []),
+    ...(many?.gateS ? ["-G", String(many.gateS)] : []),
   ];
   const overflowsBefore = await listenOverflows();
   const out = await capture(
     tools.echoload,
     args,
-    (durationS + warmUpS) * 1000 + LOAD_GRACE_MS,
+    (durationS + warmUpS + (many?.gateS ?? 0)) * 1000 + LOAD_GRACE_MS,
   );
   const overflowsAfter = await listenOverflows();
   const figures = parseEchoload(out.stdout);

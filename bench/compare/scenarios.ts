@@ -25,10 +25,12 @@ export interface EchoScenario {
    * Many-connection scenarios (see `many.ts`): echoload's own warm-up in
    * seconds (`-w`), so that the figures are the steady state of connections
    * that are up; how fast it opens them (`-R`, connections a second, or all
-   * at once when absent: a connect storm); the only servers that can take
-   * that many clients; and the fairness table in the report.
+   * at once when absent: a connect storm); how long at most the steady state
+   * may wait for every connection's first round trip (`-G`, seconds; absent:
+   * it does not wait); the only servers that can take that many clients; and
+   * the fairness table in the report.
    */
-  many?: { warmUpS: number; rampPerS?: number; servers: readonly string[] };
+  many?: { warmUpS: number; rampPerS?: number; gateS?: number; servers: readonly string[] };
 }
 
 export interface ComputeScenario {
