@@ -35,10 +35,8 @@ import type { ServerContext } from "./strategy.ts";
  * @returns Once the connection is closed and the service's `close()` has run.
  */
 export function handleConnection(connection: Connection, context: ServerContext): Promise<void> {
-  const served = new ServedConnection(connection, context);
-  if (!connection.pushes) return served.readAll();
   const { promise, resolve } = Promise.withResolvers<void>();
-  served.push(() => resolve());
+  handleConnectionThen(connection, context, () => resolve());
   return promise;
 }
 

@@ -37244,10 +37244,8 @@ var ServiceDriver = class {
 
 // lib/handle_connection.ts
 function handleConnection(connection, context) {
-  const served = new ServedConnection(connection, context);
-  if (!connection.pushes) return served.readAll();
   const { promise, resolve } = Promise.withResolvers();
-  served.push(() => resolve());
+  handleConnectionThen(connection, context, () => resolve());
   return promise;
 }
 function handleConnectionThen(connection, context, done) {
