@@ -67,6 +67,7 @@ export type {
   BufferSocket,
   ChunkReader,
   ChunkSocket,
+  CloseCallback,
   Connection,
   ConnectionReader,
   Socket,
