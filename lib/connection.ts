@@ -395,24 +395,15 @@ export class Connection {
     if (this.#closed) return Promise.reject(new ConnectionClosedError(this.peer));
     // A batch behind this write must stay behind it: later broadcasts start a new one.
     this.#batch = undefined;
+    this.#queuedBytes += bytes.byteLength;
     if (this.#pendingWrites === 0) {
       // With nothing queued, the write starts now instead of a turn later,
       // and a reply that the socket takes whole at once (most of them) is
       // done here: no queue, no async function, one shared promise.
-      const waiting = writeAllNow(
-        this.#writer ??= new ActivityWriter(this, this.#conn),
-        bytes,
-        this,
-      );
-      if (!waiting) {
-        this.bytesOut += bytes.byteLength;
-        return WRITTEN;
-      }
-      this.#queuedBytes += bytes.byteLength;
-      return this.#enqueue(this.#settle(waiting, bytes));
+      const started = this.#startWrite(bytes);
+      return started === WRITTEN ? WRITTEN : this.#enqueue(started);
     }
-    this.#queuedBytes += bytes.byteLength;
-    return this.#enqueue((this.#writeTail ?? WRITTEN).then(() => this.#writeQueued(bytes)));
+    return this.#enqueue((this.#writeTail ?? WRITTEN).then(() => this.#startWrite(bytes)));
   }
 
   /**
@@ -437,7 +428,7 @@ export class Connection {
     batch.written = this.#enqueue((this.#writeTail ?? WRITTEN).then(() => {
       // From here on, later broadcasts start a batch of their own.
       if (this.#batch === batch) this.#batch = undefined;
-      return this.#writeQueued(concat(batch.chunks));
+      return this.#startWrite(concat(batch.chunks));
     }));
     return batch.written;
   }
@@ -455,8 +446,12 @@ export class Connection {
   /** Counts a finished write, well or not; made at the first write, then reused by each. */
   #settled: (() => void) | undefined;
 
-  /** Starts a write whose turn has come in the queue. */
-  #writeQueued(bytes: Uint8Array): Promise<void> {
+  /**
+   * Starts a write whose turn has come: at once when nothing is queued, else
+   * behind the queue. Returns the shared {@link WRITTEN} when the socket took
+   * it whole at once.
+   */
+  #startWrite(bytes: Uint8Array): Promise<void> {
     const started = this.#closed
       ? Promise.reject(new ConnectionClosedError(this.peer))
       : writeAllNow(this.#writer ??= new ActivityWriter(this, this.#conn), bytes, this);

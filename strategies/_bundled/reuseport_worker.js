@@ -35097,17 +35097,12 @@ var Connection = class {
   write(bytes) {
     if (this.#closed) return Promise.reject(new ConnectionClosedError(this.peer));
     this.#batch = void 0;
-    if (this.#pendingWrites === 0) {
-      const waiting = writeAllNow(this.#writer ??= new ActivityWriter(this, this.#conn), bytes, this);
-      if (!waiting) {
-        this.bytesOut += bytes.byteLength;
-        return WRITTEN;
-      }
-      this.#queuedBytes += bytes.byteLength;
-      return this.#enqueue(this.#settle(waiting, bytes));
-    }
     this.#queuedBytes += bytes.byteLength;
-    return this.#enqueue((this.#writeTail ?? WRITTEN).then(() => this.#writeQueued(bytes)));
+    if (this.#pendingWrites === 0) {
+      const started = this.#startWrite(bytes);
+      return started === WRITTEN ? WRITTEN : this.#enqueue(started);
+    }
+    return this.#enqueue((this.#writeTail ?? WRITTEN).then(() => this.#startWrite(bytes)));
   }
   /**
    * Like {@link write}, but joined to the batch queued just before it if that
@@ -35135,7 +35130,7 @@ var Connection = class {
     this.#batch = batch;
     batch.written = this.#enqueue((this.#writeTail ?? WRITTEN).then(() => {
       if (this.#batch === batch) this.#batch = void 0;
-      return this.#writeQueued(concat(batch.chunks));
+      return this.#startWrite(concat(batch.chunks));
     }));
     return batch.written;
   }
@@ -35149,8 +35144,12 @@ var Connection = class {
   }
   /** Counts a finished write, well or not; made at the first write, then reused by each. */
   #settled;
-  /** Starts a write whose turn has come in the queue. */
-  #writeQueued(bytes) {
+  /**
+   * Starts a write whose turn has come: at once when nothing is queued, else
+   * behind the queue. Returns the shared {@link WRITTEN} when the socket took
+   * it whole at once.
+   */
+  #startWrite(bytes) {
     const started = this.#closed ? Promise.reject(new ConnectionClosedError(this.peer)) : writeAllNow(this.#writer ??= new ActivityWriter(this, this.#conn), bytes, this);
     return started ? this.#settle(started, bytes) : this.#settleNow(bytes);
   }
