@@ -35399,6 +35399,9 @@ var CREDIT_TIMEOUT_MS = 2 * SLOW_READER_MS;
 var MISSED_HEARTBEATS = 3;
 var log3 = logger("hub");
 var encoder3 = new TextEncoder();
+function joinsRoom(service) {
+  return service.handlersOnly !== true;
+}
 var Hub = class {
   /**
    * This node's clients by id, the connection itself rather than an entry
@@ -37224,6 +37227,7 @@ var ServedConnection = class extends ServiceDriver {
     super(context.service, context.maxLine, context.onRequest);
     this.#connection = connection;
     this.#hub = context.hub;
+    if (joinsRoom(context.service)) context.hub.join(connection);
   }
   // What the driver hands the service: this object itself.
   get session() {
@@ -37278,7 +37282,6 @@ var ServedConnection = class extends ServiceDriver {
   }
   #start() {
     const connection = this.#connection;
-    this.#hub.join(connection);
     this.start((error) => void reportServiceError(connection, error));
   }
   /** From the socket's `data` event; the next chunk waits for a promise returned. */
