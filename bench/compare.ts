@@ -12,7 +12,14 @@
  * deno task bench:compare --scenario=echo-small --scenario=many --duration=10
  * deno task bench:compare --server=poll --server=c-epoll   # only these servers
  * deno task bench:compare --generator=load.ts   # drive with bench/load.ts, not echoload
+ * deno task bench:compare --scenario=many-10k --server=poll --server=node-net --repeat=3
  * ```
+ *
+ * With `--repeat=N` each scenario runs in N interleaved rounds (every server
+ * once a round, each round starting one server further on), and the report
+ * gives each figure's median and range over the rounds, and each ratio
+ * against Node, C epoll and Deno's `node:net` echo as the median of the
+ * ratios within each round (see compare/repeat.ts).
  *
  * Scenarios: `echo-small` (50 connections × 64 B), `echo-large` (20 × 64 KiB),
  * `churn` (50 connections, each connect → one round trip → close),
@@ -38,6 +45,8 @@ import { parseArgs } from "node:util";
 import { describeError } from "../lib/errors.ts";
 import { runComputeScenario } from "./compare/compute.ts";
 import { runEchoScenario } from "./compare/echo.ts";
+import type { ScenarioResult } from "./compare/measure.ts";
+import { rotate, summarise } from "./compare/repeat.ts";
 import { machine, type Report, writeResults } from "./compare/report.ts";
 import { abandon, LOAD_GRACE_MS, log, stopAll } from "./compare/processes.ts";
 import { SCENARIOS } from "./compare/scenarios.ts";
@@ -55,6 +64,8 @@ Options:
   --server=NAME     run only this server (repeatable): ${SERVER_IDS.slice(0, 4).join(", ")},
                     ${SERVER_IDS.slice(4).join(", ")}
   --duration=SECS   seconds of load per server and scenario (default 5)
+  --repeat=N        run each scenario in N interleaved rounds (default 1) and
+                    report medians, ranges and per-round ratios
   --generator=NAME  echoload (the default, bench/echoload.c, when gcc is there)
                     or load.ts (bench/load.ts, in the harness's own process)
   --quick           1 s per run and a lighter compute probe: a smoke test
@@ -70,6 +81,7 @@ function parseFlags(args: string[]) {
       scenario: { type: "string", multiple: true },
       server: { type: "string", multiple: true },
       duration: { type: "string" },
+      repeat: { type: "string" },
       generator: { type: "string" },
       quick: { type: "boolean" },
       help: { type: "boolean" },
@@ -97,6 +109,11 @@ async function main(args: string[]): Promise<number> {
   const durationS = values.duration === undefined ? (quick ? 1 : 5) : Number(values.duration);
   if (!(durationS > 0 && durationS <= 600)) {
     console.error(`bench:compare: --duration must be a number of seconds from 0 to 600.`);
+    return 2;
+  }
+  const repeat = values.repeat === undefined ? 1 : Number(values.repeat);
+  if (!(Number.isInteger(repeat) && repeat >= 1 && repeat <= 20)) {
+    console.error(`bench:compare: --repeat must be a whole number of rounds from 1 to 20.`);
     return 2;
   }
   const wanted = values.scenario?.flatMap((s) => s.split(","));
@@ -130,7 +147,8 @@ async function main(args: string[]): Promise<number> {
   Deno.addSignalListener("SIGINT", onSignal);
   Deno.addSignalListener("SIGTERM", onSignal);
   // A last resort against a step that hangs in a way no per-step limit caught.
-  const budgetMs = scenarios.length * 12 * (durationS * 1000 + 2 * LOAD_GRACE_MS) + 120_000;
+  const budgetMs = repeat * scenarios.length * 12 * (durationS * 1000 + 2 * LOAD_GRACE_MS) +
+    120_000;
   const watchdog = setTimeout(() => {
     log(`bench:compare: gave up after ${Math.round(budgetMs / 1000)} s; stopping every server.`);
     abandon(workDir, 1);
@@ -145,17 +163,25 @@ async function main(args: string[]): Promise<number> {
       generatedAt: new Date().toISOString(),
       machine: await machine(),
       durationS,
+      ...(repeat > 1 ? { repeat } : {}),
       loadGenerator: tools.echoload === null ? "bench/load.ts" : "echoload",
       notes,
       scenarios: [],
     };
     for (const scenario of scenarios) {
       log(`\n== ${scenario.name}: ${scenario.title}`);
-      report.scenarios.push(
-        scenario.kind === "echo"
-          ? await runEchoScenario(scenario, servers, tools, durationS)
-          : await runComputeScenario(scenario, servers, tools, durationS, quick),
-      );
+      const rounds: ScenarioResult[] = [];
+      for (let round = 0; round < repeat; round++) {
+        if (repeat > 1) log(`-- round ${round + 1} of ${repeat}`);
+        // A single run keeps the usual order; rounds rotate it so no server is always first.
+        const order = rotate(servers, round);
+        rounds.push(
+          scenario.kind === "echo"
+            ? await runEchoScenario(scenario, order, tools, durationS)
+            : await runComputeScenario(scenario, order, tools, durationS, quick),
+        );
+      }
+      report.scenarios.push(repeat > 1 ? summarise(rounds) : rounds[0]!);
     }
     // Only a run of everything, for the full time, replaces the committed results.
     const full = !quick && wanted === undefined && serverFilter === undefined &&

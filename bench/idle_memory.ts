@@ -9,6 +9,7 @@
  * deno run -A --v8-flags=--expose-gc bench/idle_memory.ts            # 10,000 connections
  * deno run -A --v8-flags=--expose-gc bench/idle_memory.ts 2000 bare  # one server, 2,000
  * deno run -A --v8-flags=--expose-gc bench/idle_memory.ts 10000 poll answered
+ * IDLE_SNAPSHOT=/tmp/poll.heapsnapshot deno run -A --v8-flags=--expose-gc bench/idle_memory.ts 2000 poll
  * ```
  *
  * The clients live in another process (a `deno eval` that connects and waits),
@@ -21,6 +22,9 @@
  * and reads its echo, then waits: what a client holds once it has been
  * answered, which is more than one that never spoke (the `bare` loops do not
  * answer; compare `poll` with `node-net`).
+ * With `IDLE_SNAPSHOT` set to a file name, a heap snapshot of the server with
+ * its clients connected is written there after the measurement (`node:v8`
+ * `writeHeapSnapshot`), to see which objects each client holds.
  *
  * @module
  */
@@ -215,12 +219,14 @@ function collect(): { heap: number; rss: number } {
  * @param server Which server.
  * @param conns How many clients connect and stay silent.
  * @param answered Whether each client first sends one line and reads its echo.
+ * @param snapshot Where to write a heap snapshot once measured, if anywhere.
  * @returns Its growth per 1,000 connections.
  */
 export async function measureIdle(
   server: IdleServer,
   conns: number,
   answered = false,
+  snapshot?: string,
 ): Promise<IdleCost> {
   const running = await startServer(server);
   const before = collect();
@@ -244,6 +250,7 @@ export async function measureIdle(
       throw new Error(`only ${running.accepted()} of ${conns} connections were accepted`);
     }
     const after = collect();
+    if (snapshot) (await import("node:v8")).writeHeapSnapshot(snapshot);
     const thousands = conns / 1000;
     return {
       server,
@@ -272,7 +279,7 @@ if (import.meta.main) {
     Deno.exit(2);
   }
   if (only) {
-    const cost = await measureIdle(only, conns, answered);
+    const cost = await measureIdle(only, conns, answered, Deno.env.get("IDLE_SNAPSHOT"));
     const clients = `${conns} ${answered ? "answered once" : "idle"}`;
     console.log(
       `${only.padEnd(8)} ${clients}: heap ${cost.heapMiBPer1000.toFixed(2)} MiB, ` +

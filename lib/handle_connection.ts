@@ -9,7 +9,6 @@
  */
 import type { Connection, ConnectionReader } from "./connection.ts";
 import type { Hub } from "./chat/hub.ts";
-import { ConnectionSession } from "./connection_session.ts";
 import {
   describeError,
   errorStack,
@@ -17,6 +16,7 @@ import {
   isDisconnect,
   logServiceFailure,
 } from "./errors.ts";
+import type { PeerInfo, Session } from "./service.ts";
 import { ServiceDriver } from "./service_driver.ts";
 import type { ServerContext } from "./strategy.ts";
 
@@ -60,29 +60,87 @@ export function handleConnectionThen(
   void served.readAll().then(finish, finish);
 }
 
+const encoder = new TextEncoder();
+
 /**
- * One connection and its service. When its socket pushes, this is the
- * connection's reader, and what an idle client holds is this object, its
- * session and driver; no frame waits.
- * Both ways end through the same steps (`#serve`).
+ * One client on the thread that owns its socket, as one object: the
+ * {@link Session} its service talks to, the driver that runs the service
+ * ({@link ServiceDriver}: framing, hooks, timing), and, when the socket
+ * pushes, the socket's reader. Three objects before (a driver, a session and
+ * the reader), each holding the others; at ten thousand clients each object
+ * per client is ten thousand for the garbage collector to walk, and every
+ * chunk went through all three. Its service sees it only as a `Session`:
+ * the connection, a socket, is private to it.
+ * Both ways of reading end through the same steps (`#serve`).
  */
-class ServedConnection implements ConnectionReader {
+class ServedConnection extends ServiceDriver implements Session, ConnectionReader {
   readonly #connection: Connection;
   readonly #hub: Hub;
-  readonly #driver: ServiceDriver;
   /** Told once the connection is served, when pushed to. */
   #done: ((connection: Connection) => void) | undefined;
 
   constructor(connection: Connection, context: ServerContext) {
+    super(context.service, context.maxLine, context.onRequest);
     this.#connection = connection;
     this.#hub = context.hub;
-    this.#driver = new ServiceDriver(
-      context.service,
-      new ConnectionSession(connection, context.hub),
-      context.maxLine,
-      context.onRequest,
+  }
+
+  // What the driver hands the service: this object itself.
+  protected override get session(): Session {
+    return this;
+  }
+
+  // --- The Session: what the service sees of its client. ---
+
+  get id(): number {
+    return this.#connection.id;
+  }
+
+  get peer(): string {
+    return this.#connection.peer;
+  }
+
+  get remoteAddr(): Deno.Addr {
+    return this.#connection.remoteAddr;
+  }
+
+  get localAddr(): Deno.Addr {
+    return this.#connection.localAddr;
+  }
+
+  get signal(): AbortSignal {
+    return this.#connection.signal;
+  }
+
+  send(data: string | Uint8Array): Promise<void> {
+    return this.#connection.write(typeof data === "string" ? encoder.encode(data) : data);
+  }
+
+  sendLine(text: string): Promise<void> {
+    return this.send(`${text}\r\n`);
+  }
+
+  broadcast(data: string | Uint8Array): Promise<void> | undefined {
+    // Recipients write later, after the caller may have reused its buffer.
+    return this.#hub.broadcast(
+      this.id,
+      typeof data === "string" ? encoder.encode(data) : data.slice(),
     );
   }
+
+  setName(name: string): void {
+    this.#hub.rename(this.id, name);
+  }
+
+  who(): Promise<PeerInfo[]> {
+    return Promise.resolve(this.#hub.who());
+  }
+
+  close(): void {
+    void this.#connection.closeAfterWrites();
+  }
+
+  // --- Serving: reading the client, to the end. ---
 
   /** Serves a connection whose socket does not push, with a read loop. */
   readAll(): Promise<void> {
@@ -100,13 +158,13 @@ class ServedConnection implements ConnectionReader {
   #start(): void {
     const connection = this.#connection;
     this.#hub.join(connection);
-    this.#driver.start((error) => void reportServiceError(connection, error));
+    this.start((error) => void reportServiceError(connection, error));
   }
 
   /** From the socket's `data` event; the next chunk waits for a promise returned. */
   chunk(chunk: Uint8Array): void | Promise<void> {
     try {
-      return this.#driver.input(chunk);
+      return this.input(chunk);
     } catch (error) {
       // A service that throws at once must not throw into the socket's event.
       return Promise.reject(error);
@@ -139,17 +197,16 @@ class ServedConnection implements ConnectionReader {
    */
   async #serve(failure?: { error: unknown }): Promise<void> {
     const connection = this.#connection;
-    const driver = this.#driver;
     try {
       if (failure) throw failure.error;
       if (!this.#done) {
         for (let chunk = await connection.read(); chunk; chunk = await connection.read()) {
-          const handled = driver.input(chunk);
+          const handled = this.input(chunk);
           if (handled) await handled;
         }
       }
       if (!connection.closed) {
-        await driver.end();
+        await this.endInput();
         await connection.closeAfterWrites();
       }
     } catch (error) {
@@ -158,7 +215,7 @@ class ServedConnection implements ConnectionReader {
       this.#hub.leave(connection.id);
       connection.close();
       try {
-        await driver.finish();
+        await this.finish();
       } catch (error) {
         await reportServiceError(connection, error);
       }

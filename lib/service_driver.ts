@@ -1,7 +1,10 @@
 /**
  * Runs one service for one client: it frames the input the way the service
  * asked for and calls its hooks in order. It knows nothing of where the bytes
- * come from, so the same driver runs on the main thread and inside a Worker.
+ * come from, so the same driver runs on the main thread, inside a Worker and
+ * in a child process. On the main thread the client is one object: the
+ * `ServedConnection` of `handle_connection.ts` is at once this driver, the
+ * session its service talks to and its socket's reader.
  *
  * @module
  */
@@ -21,26 +24,34 @@ const YIELD_AFTER_MS = 10;
 /** Told how long one request took, in seconds; see {@link ServiceDriver.input}. */
 export type RequestTimer = (seconds: number) => void;
 
-/** Drives one {@link Service} for one {@link Session}. */
-export class ServiceDriver {
+/**
+ * Drives one {@link Service} for one {@link Session}: the steps every
+ * strategy takes, whoever carries the client's bytes. A subclass says what
+ * the session is: a {@link SessionDriver} is given one (a Worker's, a child
+ * process's), and `handle_connection.ts`'s `ServedConnection` is its own, so
+ * that a client of `poll` costs one object rather than a driver, a session
+ * and a reader, ten thousand times over at ten thousand clients.
+ */
+export abstract class ServiceDriver {
   readonly #service: Service;
-  readonly #session: Session;
+  /** Made for a line service alone: a byte service has nothing to frame. */
   readonly #framer: LineFramer | undefined;
   readonly #onRequest: RequestTimer | undefined;
   #opening: Promise<void> | undefined;
 
   /**
    * @param service What to run.
-   * @param session The client it talks to.
    * @param maxLine The longest line a line service accepts.
    * @param onRequest Told how long each request took, if the server keeps statistics.
    */
-  constructor(service: Service, session: Session, maxLine: number, onRequest?: RequestTimer) {
+  constructor(service: Service, maxLine: number, onRequest?: RequestTimer) {
     this.#service = service;
-    this.#session = session;
     this.#framer = service.framing === "lines" ? new LineFramer(maxLine) : undefined;
     this.#onRequest = onRequest;
   }
+
+  /** The client the service talks to, given to each of its hooks. */
+  protected abstract get session(): Session;
 
   /**
    * Calls the service's `open()` without waiting for it; see {@link ServiceHooks.open}.
@@ -53,7 +64,7 @@ export class ServiceDriver {
     if (!this.#service.open) return;
     this.#opening = (async () => {
       try {
-        await this.#service.open?.(this.#session);
+        await this.#service.open?.(this.session);
       } catch (error) {
         onFailure(error);
       }
@@ -72,7 +83,7 @@ export class ServiceDriver {
     const service = this.#service;
     if (service.framing === "lines") return this.#inputLines(service, chunk);
     // Byte services are called directly: no extra promise on the hottest path.
-    if (!this.#onRequest) return service.data(this.#session, chunk);
+    if (!this.#onRequest) return service.data(this.session, chunk);
     return this.#timedData(service, chunk, this.#onRequest);
   }
 
@@ -82,7 +93,7 @@ export class ServiceDriver {
     onRequest: RequestTimer,
   ): Promise<void> {
     const started = performance.now();
-    await service.data(this.#session, chunk);
+    await service.data(this.session, chunk);
     onRequest((performance.now() - started) / 1000);
   }
 
@@ -96,6 +107,7 @@ export class ServiceDriver {
       lines = error.linesBefore;
       tooLong = error;
     }
+    const session = this.session;
     const onRequest = this.#onRequest;
     let turnStarted = performance.now();
     for (const line of lines) {
@@ -103,44 +115,68 @@ export class ServiceDriver {
         await new Promise((resolve) => setTimeout(resolve, 0));
         turnStarted = performance.now();
       }
-      if (this.#session.signal.aborted) return;
+      if (session.signal.aborted) return;
       // Timed inline, not through a closure: this loop runs once per request.
       const started = onRequest ? performance.now() : 0;
-      await service.line(this.#session, line);
+      await service.line(session, line);
       onRequest?.((performance.now() - started) / 1000);
     }
-    if (tooLong && !this.#session.signal.aborted) await this.#refuse(tooLong);
+    if (tooLong && !session.signal.aborted) await this.#refuse(session, tooLong);
   }
 
   /**
    * The client finished sending: a last line without a newline is still
    * answered, then the service's `end()` runs.
    */
-  async end(): Promise<void> {
+  async endInput(): Promise<void> {
     const service = this.#service;
-    if (this.#session.signal.aborted) return;
+    const session = this.session;
+    if (session.signal.aborted) return;
     if (service.framing === "lines") {
       const last = this.#framer!.finish();
       if (last !== undefined) {
         const started = performance.now();
-        await service.line(this.#session, last);
+        await service.line(session, last);
         this.#onRequest?.((performance.now() - started) / 1000);
       }
     }
-    await service.end?.(this.#session);
+    await service.end?.(session);
   }
 
   /** Waits for `open()` to end, then calls the service's `close()`. */
   async finish(): Promise<void> {
     if (this.#opening) await this.#opening;
-    await this.#service.close?.(this.#session);
+    await this.#service.close?.(this.session);
   }
 
-  async #refuse(error: LineTooLongError): Promise<void> {
+  async #refuse(session: Session, error: LineTooLongError): Promise<void> {
     try {
-      await this.#session.sendLine(`ERR ${error.message}`);
+      await session.sendLine(`ERR ${error.message}`);
     } finally {
-      this.#session.close();
+      session.close();
     }
+  }
+}
+
+/**
+ * A {@link ServiceDriver} for a session that is an object of its own: a
+ * Worker's, which carries each call to the main thread, or a child process's.
+ */
+export class SessionDriver extends ServiceDriver {
+  readonly #session: Session;
+
+  /**
+   * @param service What to run.
+   * @param session The client it talks to.
+   * @param maxLine The longest line a line service accepts.
+   * @param onRequest Told how long each request took, if the server keeps statistics.
+   */
+  constructor(service: Service, session: Session, maxLine: number, onRequest?: RequestTimer) {
+    super(service, maxLine, onRequest);
+    this.#session = session;
+  }
+
+  protected override get session(): Session {
+    return this.#session;
   }
 }

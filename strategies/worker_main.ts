@@ -14,7 +14,7 @@ import { ConnectionClosedError } from "../lib/errors.ts";
 import type { LogSettings } from "../lib/log.ts";
 import { type LogRecordLevel, RECORD_LEVEL, setLogBackend } from "../lib/logger.ts";
 import type { PeerInfo, Service, Session } from "../lib/service.ts";
-import { ServiceDriver } from "../lib/service_driver.ts";
+import { type ServiceDriver, SessionDriver } from "../lib/service_driver.ts";
 import { Credit } from "../lib/chat/credit.ts";
 import { loadService } from "../services/registry.ts";
 import {
@@ -307,7 +307,7 @@ async function openSession(message: Opening): Promise<void> {
   const input = new ByteRing(rings.input);
   session = new RemoteSession(message, new ByteRing(rings.output, () => bell.ring()));
   const onRequest = message.timeRequests ? recordTiming : undefined;
-  driver = new ServiceDriver(service, session, message.maxLine, onRequest);
+  driver = new SessionDriver(service, session, message.maxLine, onRequest);
   driver.start(reportFailure);
   await serveInput(input, driver, service.handlersOnly === true ? session : undefined);
 }
@@ -397,7 +397,7 @@ async function serveInput(
     if (state === "ended") {
       // The client finished sending: answer what is left, then finish, so the
       // main thread can close the socket knowing this Worker is free again.
-      await serving.end();
+      await serving.endInput();
       await finishSession();
       return;
     }

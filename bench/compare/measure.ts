@@ -9,6 +9,7 @@
 import { describeError } from "../../lib/errors.ts";
 import type { LoadResult } from "../load.ts";
 import { log } from "./processes.ts";
+import type { Repeated } from "./repeat.ts";
 import { fmt } from "./report.ts";
 import { type Group, RunningServer, type ServerSpec, type Tools } from "./servers.ts";
 
@@ -65,6 +66,11 @@ export interface ScenarioResult {
   probe?: ProbeRow[];
   /** Why the scenario was not run, or anything the reader must know about it. */
   note?: string;
+  /**
+   * With `--repeat`: every round's rows and each figure's spread; `rows` then
+   * holds the medians. Absent from a scenario run once.
+   */
+  repeated?: Repeated;
 }
 
 interface Usage {

@@ -10,6 +10,7 @@ import { describeError } from "../../lib/errors.ts";
 import { manyTable } from "./many.ts";
 import type { ScenarioResult } from "./measure.ts";
 import { log } from "./processes.ts";
+import { repeatedTables } from "./repeat.ts";
 
 const RESULTS = new URL("../results/", import.meta.url);
 
@@ -17,6 +18,8 @@ export interface Report {
   generatedAt: string;
   machine: { cpu: string; cpus: number; os: string; deno: string };
   durationS: number;
+  /** With `--repeat=N` (N > 1): how many interleaved rounds each scenario ran. */
+  repeat?: number;
   loadGenerator: "echoload" | "bench/load.ts";
   notes: string[];
   scenarios: ScenarioResult[];
@@ -73,6 +76,12 @@ function markdown(report: Report): string {
       out.push("No server was run for this scenario.");
       continue;
     }
+    if (scenario.repeated !== undefined) {
+      // Medians, ranges and per-round ratios replace the one run's tables.
+      out.push(...repeatedTables(scenario).slice(1));
+      out.push(...probeTable(scenario));
+      continue;
+    }
     const vs = scenario.baseline === null
       ? "ratio"
       : `× ${scenario.baseline.replace(/^servidor /, "")}`;
@@ -95,23 +104,27 @@ function markdown(report: Report): string {
       );
     }
     out.push(...manyTable(scenario));
-    if (scenario.probe !== undefined && scenario.probe.length > 0) {
-      out.push(
-        "",
-        "A light request `sha256 1 x` on one connection, alone and while another connection's " +
-          `heavy request \`sha256 ${scenario.probe[0]!.heavyRounds} x\` is being computed:`,
-        "",
-        "| server | light, idle ms | light, during heavy ms | heavy ms | note |",
-        "| --- | ---: | ---: | ---: | --- |",
-        ...scenario.probe.map((p) =>
-          `| **${p.server}** | ${fmt(p.lightIdleMs, 2)} | ${fmt(p.lightDuringHeavyMs, 1)} | ${
-            fmt(p.heavyMs, 0)
-          } | ${cell(p.note)} |`
-        ),
-      );
-    }
+    out.push(...probeTable(scenario));
   }
   return out.join("\n") + "\n";
+}
+
+/** The compute scenario's latency probe, one line per strategy (and round). */
+function probeTable(scenario: ScenarioResult): string[] {
+  if (scenario.probe === undefined || scenario.probe.length === 0) return [];
+  return [
+    "",
+    "A light request `sha256 1 x` on one connection, alone and while another connection's " +
+    `heavy request \`sha256 ${scenario.probe[0]!.heavyRounds} x\` is being computed:`,
+    "",
+    "| server | light, idle ms | light, during heavy ms | heavy ms | note |",
+    "| --- | ---: | ---: | ---: | --- |",
+    ...scenario.probe.map((p) =>
+      `| **${p.server}** | ${fmt(p.lightIdleMs, 2)} | ${fmt(p.lightDuringHeavyMs, 1)} | ${
+        fmt(p.heavyMs, 0)
+      } | ${cell(p.note)} |`
+    ),
+  ];
 }
 
 /** Requests per second of every server, one panel per scenario, drawn by Vega-Lite. */
@@ -128,8 +141,9 @@ async function chart(report: Report): Promise<string> {
   );
   const spec: import("vega-lite").TopLevelSpec = {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-    title:
-      `servidor vs references: requests/s (${report.durationS} s runs, ${report.machine.cpus} CPUs)`,
+    title: `servidor vs references: requests/s (${report.durationS} s runs${
+      report.repeat === undefined ? "" : `, medians of ${report.repeat} rounds`
+    }, ${report.machine.cpus} CPUs)`,
     data: { values },
     facet: {
       row: {

@@ -57,12 +57,6 @@ const MISSED_HEARTBEATS = 3;
 const log = logger("hub");
 const encoder = new TextEncoder();
 
-interface Member {
-  connection: Connection;
-  /** Set by a rename; until then the default `guestID`, made only when someone asks. */
-  name: string | undefined;
-}
-
 /** What this hub knows of another node. */
 interface RemoteNode {
   peers: Map<number, PeerInfo>;
@@ -85,7 +79,14 @@ interface RemoteNode {
  * ```
  */
 export class Hub {
-  readonly #members = new Map<number, Member>();
+  /**
+   * This node's clients by id, the connection itself rather than an entry
+   * object each: at ten thousand clients an object per client is ten
+   * thousand for the garbage collector to walk.
+   */
+  readonly #members = new Map<number, Connection>();
+  /** The names clients chose; the others are `guestID`, made only when someone asks. */
+  readonly #names = new Map<number, string>();
   readonly #bus: Bus;
   readonly #remote = new Map<string, RemoteNode>();
   readonly #unsubscribe: () => void;
@@ -120,32 +121,31 @@ export class Hub {
 
   /** Adds a client under a default name. */
   join(connection: Connection): void {
-    const member: Member = { connection, name: undefined };
-    this.#members.set(connection.id, member);
+    this.#members.set(connection.id, connection);
     // A hub alone tells no one: at ten thousand clients, an event built for
     // nobody is ten thousand objects and formatted addresses for nothing.
     if (this.#bus === localBus) return;
-    this.#publish({ type: "join", node: this.#bus.node, peer: describe(member) });
+    this.#publish({ type: "join", node: this.#bus.node, peer: this.#describe(connection) });
   }
 
   /** Removes a client; safe to call more than once. */
   leave(id: number): void {
+    this.#names.delete(id);
     if (!this.#members.delete(id) || this.#bus === localBus) return;
     this.#publish({ type: "leave", node: this.#bus.node, id });
   }
 
   /** Changes the name `who()` reports for a client. */
   rename(id: number, name: string): void {
-    const member = this.#members.get(id);
-    if (!member) return;
-    member.name = name;
+    if (!this.#members.has(id)) return;
+    this.#names.set(id, name);
     this.#publish({ type: "rename", node: this.#bus.node, id, name });
   }
 
   /** Every client: this server's in the order they joined, then the other nodes'. */
   who(): PeerInfo[] {
     const remote = [...this.#remote.values()].flatMap((node) => [...node.peers.values()]);
-    return [...[...this.#members.values()].map(describe), ...remote];
+    return [...this.#describeMembers(), ...remote];
   }
 
   /**
@@ -184,7 +184,6 @@ export class Hub {
    */
   caughtUp(): Promise<void> | undefined {
     const behind = [...this.#members.values()]
-      .map((member) => member.connection)
       .filter((connection) => !connection.closed && connection.queuedCost > PAUSE_BACKLOG);
     return behind.length > 0 ? this.#waitFor(behind) : undefined;
   }
@@ -251,7 +250,7 @@ export class Hub {
   /** Queues to every member but the sender; returns those now {@link PAUSE_BACKLOG} behind. */
   #deliver(fromId: number | undefined, bytes: Uint8Array): Connection[] {
     const behind: Connection[] = [];
-    for (const { connection } of this.#members.values()) {
+    for (const connection of this.#members.values()) {
       if (connection.id === fromId || connection.closed) continue;
       if (connection.queuedCost + bytes.byteLength > MAX_BROADCAST_BACKLOG) {
         log.info("dropping {peer}: it fell {backlog} bytes behind on broadcasts", {
@@ -268,8 +267,18 @@ export class Hub {
     return behind;
   }
 
+  #describe(connection: Connection): PeerInfo {
+    const { id } = connection;
+    return { id, name: this.#names.get(id) ?? `guest${id}`, peer: connection.peer };
+  }
+
+  /** This node's clients as `who()` lists them, in the order they joined. */
+  #describeMembers(): PeerInfo[] {
+    return [...this.#members.values()].map((connection) => this.#describe(connection));
+  }
+
   #snapshot(): BusEvent {
-    const peers = [...this.#members.values()].map(describe);
+    const peers = this.#describeMembers();
     return { type: "members", node: this.#bus.node, peers };
   }
 
@@ -338,8 +347,4 @@ export class Hub {
         break;
     }
   }
-}
-
-function describe({ connection, name }: Member): PeerInfo {
-  return { id: connection.id, name: name ?? `guest${connection.id}`, peer: connection.peer };
 }

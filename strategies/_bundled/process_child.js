@@ -2871,19 +2871,17 @@ function endsWithCR(bytes) {
 var YIELD_AFTER_MS = 10;
 var ServiceDriver = class {
   #service;
-  #session;
+  /** Made for a line service alone: a byte service has nothing to frame. */
   #framer;
   #onRequest;
   #opening;
   /**
    * @param service What to run.
-   * @param session The client it talks to.
    * @param maxLine The longest line a line service accepts.
    * @param onRequest Told how long each request took, if the server keeps statistics.
    */
-  constructor(service, session, maxLine, onRequest) {
+  constructor(service, maxLine, onRequest) {
     this.#service = service;
-    this.#session = session;
     this.#framer = service.framing === "lines" ? new LineFramer(maxLine) : void 0;
     this.#onRequest = onRequest;
   }
@@ -2897,7 +2895,7 @@ var ServiceDriver = class {
     if (!this.#service.open) return;
     this.#opening = (async () => {
       try {
-        await this.#service.open?.(this.#session);
+        await this.#service.open?.(this.session);
       } catch (error) {
         onFailure(error);
       }
@@ -2914,12 +2912,12 @@ var ServiceDriver = class {
   input(chunk) {
     const service = this.#service;
     if (service.framing === "lines") return this.#inputLines(service, chunk);
-    if (!this.#onRequest) return service.data(this.#session, chunk);
+    if (!this.#onRequest) return service.data(this.session, chunk);
     return this.#timedData(service, chunk, this.#onRequest);
   }
   async #timedData(service, chunk, onRequest) {
     const started = performance.now();
-    await service.data(this.#session, chunk);
+    await service.data(this.session, chunk);
     onRequest((performance.now() - started) / 1e3);
   }
   async #inputLines(service, chunk) {
@@ -2932,6 +2930,7 @@ var ServiceDriver = class {
       lines = error.linesBefore;
       tooLong = error;
     }
+    const session = this.session;
     const onRequest = this.#onRequest;
     let turnStarted = performance.now();
     for (const line of lines) {
@@ -2939,41 +2938,58 @@ var ServiceDriver = class {
         await new Promise((resolve) => setTimeout(resolve, 0));
         turnStarted = performance.now();
       }
-      if (this.#session.signal.aborted) return;
+      if (session.signal.aborted) return;
       const started = onRequest ? performance.now() : 0;
-      await service.line(this.#session, line);
+      await service.line(session, line);
       onRequest?.((performance.now() - started) / 1e3);
     }
-    if (tooLong && !this.#session.signal.aborted) await this.#refuse(tooLong);
+    if (tooLong && !session.signal.aborted) await this.#refuse(session, tooLong);
   }
   /**
    * The client finished sending: a last line without a newline is still
    * answered, then the service's `end()` runs.
    */
-  async end() {
+  async endInput() {
     const service = this.#service;
-    if (this.#session.signal.aborted) return;
+    const session = this.session;
+    if (session.signal.aborted) return;
     if (service.framing === "lines") {
       const last = this.#framer.finish();
       if (last !== void 0) {
         const started = performance.now();
-        await service.line(this.#session, last);
+        await service.line(session, last);
         this.#onRequest?.((performance.now() - started) / 1e3);
       }
     }
-    await service.end?.(this.#session);
+    await service.end?.(session);
   }
   /** Waits for `open()` to end, then calls the service's `close()`. */
   async finish() {
     if (this.#opening) await this.#opening;
-    await this.#service.close?.(this.#session);
+    await this.#service.close?.(this.session);
   }
-  async #refuse(error) {
+  async #refuse(session, error) {
     try {
-      await this.#session.sendLine(`ERR ${error.message}`);
+      await session.sendLine(`ERR ${error.message}`);
     } finally {
-      this.#session.close();
+      session.close();
     }
+  }
+};
+var SessionDriver = class extends ServiceDriver {
+  #session;
+  /**
+   * @param service What to run.
+   * @param session The client it talks to.
+   * @param maxLine The longest line a line service accepts.
+   * @param onRequest Told how long each request took, if the server keeps statistics.
+   */
+  constructor(service, session, maxLine, onRequest) {
+    super(service, maxLine, onRequest);
+    this.#session = session;
+  }
+  get session() {
+    return this.#session;
   }
 };
 
@@ -3829,7 +3845,7 @@ async function runProcessChild() {
   };
   const onRequest = opening.timeRequests ? (seconds) => void timings.push(seconds) : void 0;
   const session = new PipeSession(opening, out);
-  const driver = new ServiceDriver(service, session, opening.maxLine, onRequest);
+  const driver = new SessionDriver(service, session, opening.maxLine, onRequest);
   const inputs = [];
   let wake;
   let gone = false;
@@ -3844,7 +3860,7 @@ async function runProcessChild() {
       }
       if (gone || session.signal.aborted) return;
       if (next === "end") {
-        await driver.end();
+        await driver.endInput();
         return;
       }
       try {

@@ -35416,7 +35416,14 @@ var MISSED_HEARTBEATS = 3;
 var log3 = logger("hub");
 var encoder3 = new TextEncoder();
 var Hub = class {
+  /**
+   * This node's clients by id, the connection itself rather than an entry
+   * object each: at ten thousand clients an object per client is ten
+   * thousand for the garbage collector to walk.
+   */
   #members = /* @__PURE__ */ new Map();
+  /** The names clients chose; the others are `guestID`, made only when someone asks. */
+  #names = /* @__PURE__ */ new Map();
   #bus;
   #remote = /* @__PURE__ */ new Map();
   #unsubscribe;
@@ -35456,20 +35463,17 @@ var Hub = class {
   }
   /** Adds a client under a default name. */
   join(connection) {
-    const member = {
-      connection,
-      name: void 0
-    };
-    this.#members.set(connection.id, member);
+    this.#members.set(connection.id, connection);
     if (this.#bus === localBus) return;
     this.#publish({
       type: "join",
       node: this.#bus.node,
-      peer: describe(member)
+      peer: this.#describe(connection)
     });
   }
   /** Removes a client; safe to call more than once. */
   leave(id) {
+    this.#names.delete(id);
     if (!this.#members.delete(id) || this.#bus === localBus) return;
     this.#publish({
       type: "leave",
@@ -35479,9 +35483,8 @@ var Hub = class {
   }
   /** Changes the name `who()` reports for a client. */
   rename(id, name) {
-    const member = this.#members.get(id);
-    if (!member) return;
-    member.name = name;
+    if (!this.#members.has(id)) return;
+    this.#names.set(id, name);
     this.#publish({
       type: "rename",
       node: this.#bus.node,
@@ -35497,9 +35500,7 @@ var Hub = class {
       ...node.peers.values()
     ]);
     return [
-      ...[
-        ...this.#members.values()
-      ].map(describe),
+      ...this.#describeMembers(),
       ...remote
     ];
   }
@@ -35547,7 +35548,7 @@ var Hub = class {
   caughtUp() {
     const behind = [
       ...this.#members.values()
-    ].map((member) => member.connection).filter((connection) => !connection.closed && connection.queuedCost > PAUSE_BACKLOG);
+    ].filter((connection) => !connection.closed && connection.queuedCost > PAUSE_BACKLOG);
     return behind.length > 0 ? this.#waitFor(behind) : void 0;
   }
   /** Waits for other nodes to acknowledge; writes off those silent for {@link CREDIT_TIMEOUT_MS}. */
@@ -35613,7 +35614,7 @@ var Hub = class {
   /** Queues to every member but the sender; returns those now {@link PAUSE_BACKLOG} behind. */
   #deliver(fromId, bytes) {
     const behind = [];
-    for (const { connection } of this.#members.values()) {
+    for (const connection of this.#members.values()) {
       if (connection.id === fromId || connection.closed) continue;
       if (connection.queuedCost + bytes.byteLength > MAX_BROADCAST_BACKLOG) {
         log3.info("dropping {peer}: it fell {backlog} bytes behind on broadcasts", {
@@ -35629,10 +35630,22 @@ var Hub = class {
     }
     return behind;
   }
-  #snapshot() {
-    const peers = [
+  #describe(connection) {
+    const { id } = connection;
+    return {
+      id,
+      name: this.#names.get(id) ?? `guest${id}`,
+      peer: connection.peer
+    };
+  }
+  /** This node's clients as `who()` lists them, in the order they joined. */
+  #describeMembers() {
+    return [
       ...this.#members.values()
-    ].map(describe);
+    ].map((connection) => this.#describe(connection));
+  }
+  #snapshot() {
+    const peers = this.#describeMembers();
     return {
       type: "members",
       node: this.#bus.node,
@@ -35707,13 +35720,6 @@ var Hub = class {
     }
   }
 };
-function describe({ connection, name }) {
-  return {
-    id: connection.id,
-    name: name ?? `guest${connection.id}`,
-    peer: connection.peer
-  };
-}
 
 // lib/line_framer.ts
 var LF = 10;
@@ -37099,15 +37105,147 @@ async function importService(url, shownAs, explain = (message) => message) {
   return module.default;
 }
 
-// lib/connection_session.ts
+// lib/handle_connection.ts
+init_errors();
+
+// lib/service_driver.ts
+var YIELD_AFTER_MS = 10;
+var ServiceDriver = class {
+  #service;
+  /** Made for a line service alone: a byte service has nothing to frame. */
+  #framer;
+  #onRequest;
+  #opening;
+  /**
+   * @param service What to run.
+   * @param maxLine The longest line a line service accepts.
+   * @param onRequest Told how long each request took, if the server keeps statistics.
+   */
+  constructor(service, maxLine, onRequest) {
+    this.#service = service;
+    this.#framer = service.framing === "lines" ? new LineFramer(maxLine) : void 0;
+    this.#onRequest = onRequest;
+  }
+  /**
+   * Calls the service's `open()` without waiting for it; see {@link ServiceHooks.open}.
+   *
+   * @param onFailure Told if `open()` throws; input errors reject `input()` instead.
+   *   Kept only while `open()` runs, not for the client's whole stay.
+   */
+  start(onFailure) {
+    if (!this.#service.open) return;
+    this.#opening = (async () => {
+      try {
+        await this.#service.open?.(this.session);
+      } catch (error) {
+        onFailure(error);
+      }
+    })();
+  }
+  /**
+   * Delivers bytes from the client and resolves once the service has handled
+   * them, so a caller that awaits it reads no faster than the service works.
+   * Each request is timed from its delivery to the service's handler
+   * resolving: a line for line services, the whole chunk for byte services.
+   *
+   * @param chunk Only read before the promise settles.
+   */
+  input(chunk) {
+    const service = this.#service;
+    if (service.framing === "lines") return this.#inputLines(service, chunk);
+    if (!this.#onRequest) return service.data(this.session, chunk);
+    return this.#timedData(service, chunk, this.#onRequest);
+  }
+  async #timedData(service, chunk, onRequest) {
+    const started = performance.now();
+    await service.data(this.session, chunk);
+    onRequest((performance.now() - started) / 1e3);
+  }
+  async #inputLines(service, chunk) {
+    let lines;
+    let tooLong;
+    try {
+      lines = this.#framer.push(chunk);
+    } catch (error) {
+      if (!(error instanceof LineTooLongError)) throw error;
+      lines = error.linesBefore;
+      tooLong = error;
+    }
+    const session = this.session;
+    const onRequest = this.#onRequest;
+    let turnStarted = performance.now();
+    for (const line of lines) {
+      if (performance.now() - turnStarted >= YIELD_AFTER_MS) {
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        turnStarted = performance.now();
+      }
+      if (session.signal.aborted) return;
+      const started = onRequest ? performance.now() : 0;
+      await service.line(session, line);
+      onRequest?.((performance.now() - started) / 1e3);
+    }
+    if (tooLong && !session.signal.aborted) await this.#refuse(session, tooLong);
+  }
+  /**
+   * The client finished sending: a last line without a newline is still
+   * answered, then the service's `end()` runs.
+   */
+  async endInput() {
+    const service = this.#service;
+    const session = this.session;
+    if (session.signal.aborted) return;
+    if (service.framing === "lines") {
+      const last = this.#framer.finish();
+      if (last !== void 0) {
+        const started = performance.now();
+        await service.line(session, last);
+        this.#onRequest?.((performance.now() - started) / 1e3);
+      }
+    }
+    await service.end?.(session);
+  }
+  /** Waits for `open()` to end, then calls the service's `close()`. */
+  async finish() {
+    if (this.#opening) await this.#opening;
+    await this.#service.close?.(this.session);
+  }
+  async #refuse(session, error) {
+    try {
+      await session.sendLine(`ERR ${error.message}`);
+    } finally {
+      session.close();
+    }
+  }
+};
+
+// lib/handle_connection.ts
+function handleConnection(connection, context) {
+  const { promise, resolve } = Promise.withResolvers();
+  handleConnectionThen(connection, context, () => resolve());
+  return promise;
+}
+function handleConnectionThen(connection, context, done) {
+  const served = new ServedConnection(connection, context);
+  if (connection.pushes) return served.push(done);
+  const finish = () => done(connection);
+  void served.readAll().then(finish, finish);
+}
 var encoder5 = new TextEncoder();
-var ConnectionSession = class {
+var ServedConnection = class extends ServiceDriver {
   #connection;
   #hub;
-  constructor(connection, hub) {
+  /** Told once the connection is served, when pushed to. */
+  #done;
+  constructor(connection, context) {
+    super(context.service, context.maxLine, context.onRequest);
     this.#connection = connection;
-    this.#hub = hub;
+    this.#hub = context.hub;
   }
+  // What the driver hands the service: this object itself.
+  get session() {
+    return this;
+  }
+  // --- The Session: what the service sees of its client. ---
   get id() {
     return this.#connection.id;
   }
@@ -37142,144 +37280,7 @@ var ConnectionSession = class {
   close() {
     void this.#connection.closeAfterWrites();
   }
-};
-
-// lib/handle_connection.ts
-init_errors();
-
-// lib/service_driver.ts
-var YIELD_AFTER_MS = 10;
-var ServiceDriver = class {
-  #service;
-  #session;
-  #framer;
-  #onRequest;
-  #opening;
-  /**
-   * @param service What to run.
-   * @param session The client it talks to.
-   * @param maxLine The longest line a line service accepts.
-   * @param onRequest Told how long each request took, if the server keeps statistics.
-   */
-  constructor(service, session, maxLine, onRequest) {
-    this.#service = service;
-    this.#session = session;
-    this.#framer = service.framing === "lines" ? new LineFramer(maxLine) : void 0;
-    this.#onRequest = onRequest;
-  }
-  /**
-   * Calls the service's `open()` without waiting for it; see {@link ServiceHooks.open}.
-   *
-   * @param onFailure Told if `open()` throws; input errors reject `input()` instead.
-   *   Kept only while `open()` runs, not for the client's whole stay.
-   */
-  start(onFailure) {
-    if (!this.#service.open) return;
-    this.#opening = (async () => {
-      try {
-        await this.#service.open?.(this.#session);
-      } catch (error) {
-        onFailure(error);
-      }
-    })();
-  }
-  /**
-   * Delivers bytes from the client and resolves once the service has handled
-   * them, so a caller that awaits it reads no faster than the service works.
-   * Each request is timed from its delivery to the service's handler
-   * resolving: a line for line services, the whole chunk for byte services.
-   *
-   * @param chunk Only read before the promise settles.
-   */
-  input(chunk) {
-    const service = this.#service;
-    if (service.framing === "lines") return this.#inputLines(service, chunk);
-    if (!this.#onRequest) return service.data(this.#session, chunk);
-    return this.#timedData(service, chunk, this.#onRequest);
-  }
-  async #timedData(service, chunk, onRequest) {
-    const started = performance.now();
-    await service.data(this.#session, chunk);
-    onRequest((performance.now() - started) / 1e3);
-  }
-  async #inputLines(service, chunk) {
-    let lines;
-    let tooLong;
-    try {
-      lines = this.#framer.push(chunk);
-    } catch (error) {
-      if (!(error instanceof LineTooLongError)) throw error;
-      lines = error.linesBefore;
-      tooLong = error;
-    }
-    const onRequest = this.#onRequest;
-    let turnStarted = performance.now();
-    for (const line of lines) {
-      if (performance.now() - turnStarted >= YIELD_AFTER_MS) {
-        await new Promise((resolve) => setTimeout(resolve, 0));
-        turnStarted = performance.now();
-      }
-      if (this.#session.signal.aborted) return;
-      const started = onRequest ? performance.now() : 0;
-      await service.line(this.#session, line);
-      onRequest?.((performance.now() - started) / 1e3);
-    }
-    if (tooLong && !this.#session.signal.aborted) await this.#refuse(tooLong);
-  }
-  /**
-   * The client finished sending: a last line without a newline is still
-   * answered, then the service's `end()` runs.
-   */
-  async end() {
-    const service = this.#service;
-    if (this.#session.signal.aborted) return;
-    if (service.framing === "lines") {
-      const last = this.#framer.finish();
-      if (last !== void 0) {
-        const started = performance.now();
-        await service.line(this.#session, last);
-        this.#onRequest?.((performance.now() - started) / 1e3);
-      }
-    }
-    await service.end?.(this.#session);
-  }
-  /** Waits for `open()` to end, then calls the service's `close()`. */
-  async finish() {
-    if (this.#opening) await this.#opening;
-    await this.#service.close?.(this.#session);
-  }
-  async #refuse(error) {
-    try {
-      await this.#session.sendLine(`ERR ${error.message}`);
-    } finally {
-      this.#session.close();
-    }
-  }
-};
-
-// lib/handle_connection.ts
-function handleConnection(connection, context) {
-  const { promise, resolve } = Promise.withResolvers();
-  handleConnectionThen(connection, context, () => resolve());
-  return promise;
-}
-function handleConnectionThen(connection, context, done) {
-  const served = new ServedConnection(connection, context);
-  if (connection.pushes) return served.push(done);
-  const finish = () => done(connection);
-  void served.readAll().then(finish, finish);
-}
-var ServedConnection = class {
-  #connection;
-  #hub;
-  #driver;
-  /** Told once the connection is served, when pushed to. */
-  #done;
-  constructor(connection, context) {
-    this.#connection = connection;
-    this.#hub = context.hub;
-    this.#driver = new ServiceDriver(context.service, new ConnectionSession(connection, context.hub), context.maxLine, context.onRequest);
-  }
+  // --- Serving: reading the client, to the end. ---
   /** Serves a connection whose socket does not push, with a read loop. */
   readAll() {
     this.#start();
@@ -37294,12 +37295,12 @@ var ServedConnection = class {
   #start() {
     const connection = this.#connection;
     this.#hub.join(connection);
-    this.#driver.start((error) => void reportServiceError(connection, error));
+    this.start((error) => void reportServiceError(connection, error));
   }
   /** From the socket's `data` event; the next chunk waits for a promise returned. */
   chunk(chunk) {
     try {
-      return this.#driver.input(chunk);
+      return this.input(chunk);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -37329,17 +37330,16 @@ var ServedConnection = class {
    */
   async #serve(failure) {
     const connection = this.#connection;
-    const driver = this.#driver;
     try {
       if (failure) throw failure.error;
       if (!this.#done) {
         for (let chunk = await connection.read(); chunk; chunk = await connection.read()) {
-          const handled = driver.input(chunk);
+          const handled = this.input(chunk);
           if (handled) await handled;
         }
       }
       if (!connection.closed) {
-        await driver.end();
+        await this.endInput();
         await connection.closeAfterWrites();
       }
     } catch (error) {
@@ -37348,7 +37348,7 @@ var ServedConnection = class {
       this.#hub.leave(connection.id);
       connection.close();
       try {
-        await driver.finish();
+        await this.finish();
       } catch (error) {
         await reportServiceError(connection, error);
       }

@@ -226,19 +226,17 @@ function endsWithCR(bytes) {
 var YIELD_AFTER_MS = 10;
 var ServiceDriver = class {
   #service;
-  #session;
+  /** Made for a line service alone: a byte service has nothing to frame. */
   #framer;
   #onRequest;
   #opening;
   /**
    * @param service What to run.
-   * @param session The client it talks to.
    * @param maxLine The longest line a line service accepts.
    * @param onRequest Told how long each request took, if the server keeps statistics.
    */
-  constructor(service2, session2, maxLine, onRequest) {
+  constructor(service2, maxLine, onRequest) {
     this.#service = service2;
-    this.#session = session2;
     this.#framer = service2.framing === "lines" ? new LineFramer(maxLine) : void 0;
     this.#onRequest = onRequest;
   }
@@ -252,7 +250,7 @@ var ServiceDriver = class {
     if (!this.#service.open) return;
     this.#opening = (async () => {
       try {
-        await this.#service.open?.(this.#session);
+        await this.#service.open?.(this.session);
       } catch (error) {
         onFailure(error);
       }
@@ -269,12 +267,12 @@ var ServiceDriver = class {
   input(chunk) {
     const service2 = this.#service;
     if (service2.framing === "lines") return this.#inputLines(service2, chunk);
-    if (!this.#onRequest) return service2.data(this.#session, chunk);
+    if (!this.#onRequest) return service2.data(this.session, chunk);
     return this.#timedData(service2, chunk, this.#onRequest);
   }
   async #timedData(service2, chunk, onRequest) {
     const started = performance.now();
-    await service2.data(this.#session, chunk);
+    await service2.data(this.session, chunk);
     onRequest((performance.now() - started) / 1e3);
   }
   async #inputLines(service2, chunk) {
@@ -287,6 +285,7 @@ var ServiceDriver = class {
       lines = error.linesBefore;
       tooLong = error;
     }
+    const session2 = this.session;
     const onRequest = this.#onRequest;
     let turnStarted = performance.now();
     for (const line of lines) {
@@ -294,41 +293,58 @@ var ServiceDriver = class {
         await new Promise((resolve) => setTimeout(resolve, 0));
         turnStarted = performance.now();
       }
-      if (this.#session.signal.aborted) return;
+      if (session2.signal.aborted) return;
       const started = onRequest ? performance.now() : 0;
-      await service2.line(this.#session, line);
+      await service2.line(session2, line);
       onRequest?.((performance.now() - started) / 1e3);
     }
-    if (tooLong && !this.#session.signal.aborted) await this.#refuse(tooLong);
+    if (tooLong && !session2.signal.aborted) await this.#refuse(session2, tooLong);
   }
   /**
    * The client finished sending: a last line without a newline is still
    * answered, then the service's `end()` runs.
    */
-  async end() {
+  async endInput() {
     const service2 = this.#service;
-    if (this.#session.signal.aborted) return;
+    const session2 = this.session;
+    if (session2.signal.aborted) return;
     if (service2.framing === "lines") {
       const last = this.#framer.finish();
       if (last !== void 0) {
         const started = performance.now();
-        await service2.line(this.#session, last);
+        await service2.line(session2, last);
         this.#onRequest?.((performance.now() - started) / 1e3);
       }
     }
-    await service2.end?.(this.#session);
+    await service2.end?.(session2);
   }
   /** Waits for `open()` to end, then calls the service's `close()`. */
   async finish() {
     if (this.#opening) await this.#opening;
-    await this.#service.close?.(this.#session);
+    await this.#service.close?.(this.session);
   }
-  async #refuse(error) {
+  async #refuse(session2, error) {
     try {
-      await this.#session.sendLine(`ERR ${error.message}`);
+      await session2.sendLine(`ERR ${error.message}`);
     } finally {
-      this.#session.close();
+      session2.close();
     }
+  }
+};
+var SessionDriver = class extends ServiceDriver {
+  #session;
+  /**
+   * @param service What to run.
+   * @param session The client it talks to.
+   * @param maxLine The longest line a line service accepts.
+   * @param onRequest Told how long each request took, if the server keeps statistics.
+   */
+  constructor(service2, session2, maxLine, onRequest) {
+    super(service2, maxLine, onRequest);
+    this.#session = session2;
+  }
+  get session() {
+    return this.#session;
   }
 };
 
@@ -1530,7 +1546,7 @@ async function openSession(message) {
   const input = new ByteRing(rings.input);
   session = new RemoteSession(message, new ByteRing(rings.output, () => bell.ring()));
   const onRequest = message.timeRequests ? recordTiming : void 0;
-  driver = new ServiceDriver(service, session, message.maxLine, onRequest);
+  driver = new SessionDriver(service, session, message.maxLine, onRequest);
   driver.start(reportFailure);
   await serveInput(input, driver, service.handlersOnly === true ? session : void 0);
 }
@@ -1572,7 +1588,7 @@ async function serveInput(input, serving, blocking) {
       return;
     }
     if (state === "ended") {
-      await serving.end();
+      await serving.endInput();
       await finishSession();
       return;
     }

@@ -14,7 +14,7 @@ import { ConnectionClosedError } from "../../lib/errors.ts";
 import { failedMessage } from "../worker_protocol.ts";
 import { configureLogging } from "../../lib/log.ts";
 import type { PeerInfo, Service, Session } from "../../lib/service.ts";
-import { ServiceDriver } from "../../lib/service_driver.ts";
+import { SessionDriver } from "../../lib/service_driver.ts";
 import { loadablePinnedCopy } from "../../services/pinned_copy.ts";
 import { loadService } from "../../services/registry.ts";
 import {
@@ -156,7 +156,7 @@ export async function runProcessChild(): Promise<void> {
     ? (seconds: number) => void timings.push(seconds)
     : undefined;
   const session = new PipeSession(opening, out);
-  const driver = new ServiceDriver(service, session, opening.maxLine, onRequest);
+  const driver = new SessionDriver(service, session, opening.maxLine, onRequest);
 
   // The client's input, in order; the main process's window bounds it.
   const inputs: (Uint8Array | "end")[] = [];
@@ -173,7 +173,7 @@ export async function runProcessChild(): Promise<void> {
       }
       if (gone || session.signal.aborted) return;
       if (next === "end") {
-        await driver.end();
+        await driver.endInput();
         return;
       }
       try {
