@@ -13,7 +13,7 @@
  * both in a real run, are left out.
  *
  * ```sh
- * deno run -A bench/request_path.ts [requests] [requests-per-turn]
+ * deno run -A bench/request_path.ts [requests] [requests-per-turn] [clients]
  * ```
  *
  * Used for docs/scale.md's "Per-request work".
@@ -33,6 +33,11 @@ import { echo } from "../services/echo.ts";
 const SIZE = 64;
 const ROUNDS = 7;
 const requests = Number(Deno.args[0] ?? 200_000);
+/**
+ * How many clients the requests go round, one after another: at 10,000 each
+ * request meets objects that are cold in the CPU's caches, as in a server.
+ */
+const clients = Number(Deno.args[2] ?? 1);
 /**
  * How many sockets' data one turn of the event loop hands over before its
  * microtasks run: Deno's `node:net` calls every ready socket's `data` in a
@@ -69,30 +74,38 @@ function received(): Buffer {
 }
 
 /**
- * Emits `requests` chunks on `socket`, {@link perTurn} at a time with the
- * microtask queue emptied between, and says how long each took, in ns.
+ * Emits `requests` chunks round the sockets, {@link perTurn} at a time with
+ * the microtask queue emptied between, and says how long each took, in ns.
  */
-async function time(socket: RoomySocket): Promise<number> {
-  const before = socket.written;
+async function time(sockets: readonly RoomySocket[]): Promise<number> {
+  let before = 0;
+  for (const socket of sockets) before += socket.written;
+  let next = 0;
   const started = performance.now();
   for (let i = 0; i < requests; i += perTurn) {
-    for (let j = 0; j < perTurn; j++) socket.emit("data", received());
+    for (let j = 0; j < perTurn; j++) {
+      sockets[next]!.emit("data", received());
+      if (++next === sockets.length) next = 0;
+    }
     await null;
   }
   const elapsed = performance.now() - started;
-  if (socket.written - before !== requests * SIZE) {
-    throw new Error(`${socket.written - before} bytes written of ${requests * SIZE}`);
+  let after = 0;
+  for (const socket of sockets) after += socket.written;
+  if (after - before !== requests * SIZE) {
+    throw new Error(`${after - before} bytes written of ${requests * SIZE}`);
   }
   return (elapsed * 1e6) / requests;
 }
 
 // Node's echo: the write from the data event, as pipe() makes it.
-const floor = new RoomySocket();
-floor.on("data", (chunk: Buffer) => floor.write(chunk));
+const floor = Array.from({ length: clients }, () => {
+  const socket = new RoomySocket();
+  socket.on("data", (chunk: Buffer) => socket.write(chunk));
+  return socket;
+});
 
-// servidor's poll: the same socket wrapped and served as the server does.
-const served = new RoomySocket();
-const connection = new Connection(new NodeTcpSocket(served as unknown as net.Socket), 1);
+// servidor's poll: the same sockets wrapped and served as the server does.
 const stop = new AbortController();
 const context: ServerContext = {
   service: echo,
@@ -102,8 +115,18 @@ const context: ServerContext = {
   hub: new Hub(),
   hardStop: stop.signal,
 };
+let open = clients;
 const finished = Promise.withResolvers<void>();
-handleConnectionThen(connection, context, () => finished.resolve());
+const connections: Connection[] = [];
+const served = Array.from({ length: clients }, (_, i) => {
+  const socket = new RoomySocket();
+  const connection = new Connection(new NodeTcpSocket(socket as unknown as net.Socket), i + 1);
+  connections.push(connection);
+  handleConnectionThen(connection, context, () => {
+    if (--open === 0) finished.resolve();
+  });
+  return socket;
+});
 
 // Only received(): the floor under both.
 let allocation = Infinity;
@@ -121,13 +144,14 @@ for (let round = 0; round < ROUNDS; round++) {
   results.poll = Math.min(results.poll, await time(served));
 }
 console.log(
-  `${requests} requests of ${SIZE} B, ${perTurn} a turn, best of ${ROUNDS} rounds, ns a request`,
+  `${requests} requests of ${SIZE} B round ${clients} clients, ${perTurn} a turn, ` +
+    `best of ${ROUNDS} rounds, ns a request`,
 );
 console.log(`${"making the chunk (both pay it)".padEnd(36)} ${allocation.toFixed(0).padStart(6)}`);
 console.log(`${"Node's echo: write from data".padEnd(36)} ${results.floor.toFixed(0).padStart(6)}`);
 console.log(`${"servidor poll: echo service".padEnd(36)} ${results.poll.toFixed(0).padStart(6)}`);
 console.log(`servidor over Node's echo: ${(results.poll - results.floor).toFixed(0)} ns a request`);
 
-connection.close();
-floor.destroy();
+for (const connection of connections) connection.close();
+for (const socket of floor) socket.destroy();
 await finished.promise;
