@@ -152,7 +152,12 @@ export class Connection {
   readonly id: number;
   /** When it was accepted, from `performance.now()`. */
   readonly openedAt: number = performance.now();
-  /** When a byte last moved either way, from `performance.now()`; for the idle timeout. */
+  /**
+   * When a byte last moved either way, from `performance.now()`; for the idle
+   * timeout. Read once for everything that runs until the microtask queue
+   * next empties (see {@link activityNow}), so it may be early by as long as
+   * the work of that one turn of the event loop.
+   */
   lastActiveAt: number = this.openedAt;
   /** Bytes read from the client. */
   bytesIn = 0;
@@ -532,10 +537,34 @@ function wentAway(peer: string, error: unknown): void {
   log.debug("{peer} went away: {reason}", { peer, reason: describeError(error) });
 }
 
+/** The time {@link activityNow} read in this turn of the event loop, until the turn's microtasks run. */
+let turnTime: number | undefined;
+const forgetTurnTime = (): void => {
+  turnTime = undefined;
+};
+
+/**
+ * The time a byte moved, for {@link Connection.lastActiveAt}: the clock is
+ * read once, then the same reading serves everything until the microtask
+ * queue next empties. A `performance.now()` is a call into Deno that costs
+ * about 100 ns here, as much as the rest of servidor's work for an echo
+ * reply, and one turn of the event loop hands over the data of many sockets,
+ * each with its read and its reply (docs/scale.md, "Per-request work"). The
+ * idle timeout counts in seconds; a reading as old as one turn's work does
+ * not change when it fires.
+ */
+function activityNow(): number {
+  if (turnTime === undefined) {
+    turnTime = performance.now();
+    queueMicrotask(forgetTurnTime);
+  }
+  return turnTime;
+}
+
 /** Counts bytes that came from the client as activity. */
 function countIn(connection: Connection, bytes: number): void {
   connection.bytesIn += bytes;
-  connection.lastActiveAt = performance.now();
+  connection.lastActiveAt = activityNow();
 }
 
 /**
@@ -569,12 +598,12 @@ class ActivityWriter implements Writer {
   write(bytes: Uint8Array): number | Promise<number> {
     const n = this.#socket.write(bytes);
     if (typeof n === "number") {
-      this.#connection.lastActiveAt = performance.now();
+      this.#connection.lastActiveAt = activityNow();
       return n;
     }
     // Only a write that waits makes a closure, for as long as it waits.
     return n.then((written) => {
-      this.#connection.lastActiveAt = performance.now();
+      this.#connection.lastActiveAt = activityNow();
       return written;
     });
   }

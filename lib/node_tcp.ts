@@ -136,6 +136,13 @@ export class NodeTcpSocket {
   #reader: ChunkReader | undefined;
   /** Whether the reader has not finished with the chunk it was given last. */
   #busy = false;
+  /**
+   * The chunk the reader is being handed inside the `data` event, and the
+   * Buffer from Node that it views: a write of that chunk hands Node the
+   * Buffer. Cleared when the handing returns.
+   */
+  #handing: Uint8Array | undefined;
+  #handingData: Uint8Array | undefined;
   /** The reader finished with a chunk; made at the first chunk whose handling waits. */
   #handled: (() => void) | undefined;
   /** The reader's handling of a chunk failed; made with {@link #handled}. */
@@ -305,8 +312,12 @@ export class NodeTcpSocket {
     const socket = this.#socket;
     const sent = socket.writable;
     this.#handedOver++;
+    // Node's stream turns a plain Uint8Array into a Buffer (a second view and
+    // a call into Deno to check its memory); the chunk being handed over has
+    // one already, over the same bytes.
+    const chunk = bytes === this.#handing ? this.#handingData! : bytes;
     // One callback for all of this socket's writes rather than a closure each.
-    socket.write(bytes, this.#onWritten ??= (error) => this.#written(error));
+    socket.write(chunk, this.#onWritten ??= (error) => this.#written(error));
     const failure = this.#writeFailure;
     if (failure) return Promise.reject(failure);
     // A write refused or failed at once reports it through the callback,
@@ -375,8 +386,16 @@ export class NodeTcpSocket {
     const reader = this.#reader;
     if (reader && !this.#busy && !this.#chunks?.length) {
       // A reader that is free takes it at once, within this event, and the
-      // queue stays empty: an array that once grew keeps its slots.
-      this.#hand(reader, chunk);
+      // queue stays empty: an array that once grew keeps its slots. While it
+      // runs, a reply of the very chunk (an echo) is written as the Buffer it
+      // views; kept no longer, so that an idle client holds no buffer.
+      this.#handing = chunk;
+      this.#handingData = data;
+      try {
+        this.#hand(reader, chunk);
+      } finally {
+        this.#handing = this.#handingData = undefined;
+      }
       if (!this.#busy) this.#drain(); // It may have closed the socket meanwhile.
       return;
     }

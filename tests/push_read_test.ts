@@ -201,3 +201,30 @@ Deno.test("a byte service that throws at once, inside the socket's data event, c
   await other.send("hola");
   assert.deepEqual(await other.readBytes(4), encoder.encode("hola"));
 });
+
+Deno.test("a pushed chunk is a plain Uint8Array whose slice() copies, and replying with it sends its bytes", async () => {
+  const seen: string[] = [];
+  const checking: ByteService = {
+    name: "checks-its-chunk",
+    description: "replies with the chunk it was handed, then with a changed copy of it",
+    framing: "bytes",
+    async data(session, chunk) {
+      // Node's Buffer would answer to readUInt8, and its slice() would share memory.
+      seen.push(`buffer ${"readUInt8" in chunk}`);
+      const copy = chunk.slice();
+      copy[0] = 0x2a;
+      seen.push(`shared ${chunk[0] === 0x2a}`);
+      // The very chunk, as an echo sends it; then the copy, which must not be the chunk's memory.
+      await session.send(chunk);
+      await session.send(copy);
+    },
+  };
+  await using server = await servePushed(checking);
+  using client = await TestClient.connect(server.port);
+  await client.send("hola");
+  assert.deepEqual(await client.readBytes(8), encoder.encode("hola*ola"));
+  assert.deepEqual(seen, ["buffer false", "shared false"]);
+  // A second chunk of the same client is sent as its own bytes, not the first one's.
+  await client.send("adios");
+  assert.deepEqual(await client.readBytes(10), encoder.encode("adios*dios"));
+});

@@ -34883,7 +34883,12 @@ var Connection = class {
   id;
   /** When it was accepted, from `performance.now()`. */
   openedAt = performance.now();
-  /** When a byte last moved either way, from `performance.now()`; for the idle timeout. */
+  /**
+   * When a byte last moved either way, from `performance.now()`; for the idle
+   * timeout. Read once for everything that runs until the microtask queue
+   * next empties (see {@link activityNow}), so it may be early by as long as
+   * the work of that one turn of the event loop.
+   */
   lastActiveAt = this.openedAt;
   /** Bytes read from the client. */
   bytesIn = 0;
@@ -35221,9 +35226,20 @@ function wentAway(peer, error) {
     reason: describeError(error)
   });
 }
+var turnTime;
+var forgetTurnTime = () => {
+  turnTime = void 0;
+};
+function activityNow() {
+  if (turnTime === void 0) {
+    turnTime = performance.now();
+    queueMicrotask(forgetTurnTime);
+  }
+  return turnTime;
+}
 function countIn(connection, bytes) {
   connection.bytesIn += bytes;
-  connection.lastActiveAt = performance.now();
+  connection.lastActiveAt = activityNow();
 }
 function endsInput(connection, error) {
   if (connection.closed) return true;
@@ -35242,11 +35258,11 @@ var ActivityWriter = class {
   write(bytes) {
     const n = this.#socket.write(bytes);
     if (typeof n === "number") {
-      this.#connection.lastActiveAt = performance.now();
+      this.#connection.lastActiveAt = activityNow();
       return n;
     }
     return n.then((written) => {
-      this.#connection.lastActiveAt = performance.now();
+      this.#connection.lastActiveAt = activityNow();
       return written;
     });
   }
