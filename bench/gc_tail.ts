@@ -304,18 +304,16 @@ async function measure(
     const p99Ms = figures?.p99Us == null ? null : figures.p99Us / 1000;
     const p999Ms = figures?.p999Us == null ? null : figures.p999Us / 1000;
     const note = out.success ? "" : `echoload: ${new TextDecoder().decode(out.stderr).trim()}`;
-    if (!server.traced) {
-      return {
-        server: server.name,
-        rps: figures?.rps ?? null,
-        cpuUsPerRequest,
-        p99Ms,
-        p999Ms,
-        firstDone: figures?.firstDone ?? null,
-        gc: null,
-        note,
-      };
-    }
+    const base = {
+      server: server.name,
+      rps: figures?.rps ?? null,
+      cpuUsPerRequest,
+      p99Ms,
+      p999Ms,
+      firstDone: figures?.firstDone ?? null,
+      note,
+    };
+    if (!server.traced) return { ...base, gc: null };
     const trace = parseTrace(await stdoutText, stderrText);
     // The measured seconds are echoload's last MEASURE_S, on the server's clock.
     const to = Math.min(ended, started + 120_000) - trace.perfToWall;
@@ -332,12 +330,7 @@ async function measure(
       return t + (gap === undefined ? 0 : p.ms);
     }, 0);
     return {
-      server: server.name,
-      rps: figures?.rps ?? null,
-      cpuUsPerRequest,
-      p99Ms,
-      p999Ms,
-      firstDone: figures?.firstDone ?? null,
+      ...base,
       gc: {
         count: inside.length,
         ms: gcMs,
@@ -350,7 +343,6 @@ async function measure(
         lagOver10Ms: lagOver10,
         lagOver10GcShare: lagOver10 > 0 ? gcInLong / lagOver10 : null,
       },
-      note,
     };
   } finally {
     try {
