@@ -201,7 +201,11 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
       if ((framingOf.get(connection) ?? service.framing) !== "lines") continue;
       connection.write(notice).catch(() => {});
     }
-    graceTimer = setTimeout(() => hardStop.abort(), graceMs);
+    // No grace means no request starts after this one: stopping at once, not
+    // on a timer, for a timer that fires after a busy service's own yield
+    // lets that service start its next request first.
+    if (graceMs <= 0) hardStop.abort();
+    else graceTimer = setTimeout(() => hardStop.abort(), graceMs);
   };
   if (stopping.aborted) beginShutdown();
   else stopping.addEventListener("abort", beginShutdown, { once: true });

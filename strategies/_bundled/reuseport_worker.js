@@ -36231,7 +36231,8 @@ async function serve(options) {
       connection.write(notice).catch(() => {
       });
     }
-    graceTimer = setTimeout(() => hardStop.abort(), graceMs);
+    if (graceMs <= 0) hardStop.abort();
+    else graceTimer = setTimeout(() => hardStop.abort(), graceMs);
   };
   if (stopping.aborted) beginShutdown();
   else stopping.addEventListener("abort", beginShutdown, {
