@@ -20,6 +20,24 @@ async function assertServed(client: TestClient, text: string): Promise<void> {
   assert.equal(await client.readLine(), [...text].reverse().join(""));
 }
 
+/**
+ * Has `leaving` leave, then proves its place is free: a new client is served
+ * rather than refused with `refusal`. Under reuseport the place is given back
+ * by message from the thread that served it, so it may take a few tries.
+ */
+async function assertPlaceFreed(port: number, leaving: TestClient, refusal: string): Promise<void> {
+  await leaving.closeWrite();
+  assert.equal(await leaving.readLine(), null);
+  for (let attempt = 1;; attempt++) {
+    using next = await TestClient.connect(port);
+    await next.send("four\n");
+    const reply = await next.readLine();
+    if (reply === "ruof") return;
+    assert.equal(reply, refusal);
+    assert.ok(attempt < 1000, "the place of a client that left was never freed");
+  }
+}
+
 for (const mode of CONCURRENT_MODES) {
   Deno.test(`--max-conns refuses the next client with "ERR server busy" and spares the others under ${mode}`, async () => {
     await using server = await startTestServer({
@@ -38,18 +56,8 @@ for (const mode of CONCURRENT_MODES) {
     await assertServed(first, "still one");
     await assertServed(second, "still two");
 
-    // A client that leaves frees its place for the next one. Under reuseport the place is
-    // given back by message from the thread that served it, so it may take a few tries.
-    await first.closeWrite();
-    assert.equal(await first.readLine(), null);
-    for (let attempt = 1;; attempt++) {
-      using fourth = await TestClient.connect(server.port);
-      await fourth.send("four\n");
-      const reply = await fourth.readLine();
-      if (reply === "ruof") break;
-      assert.equal(reply, "ERR server busy");
-      assert.ok(attempt < 1000, "the place of a client that left was never freed");
-    }
+    // A client that leaves frees its place for the next one.
+    await assertPlaceFreed(server.port, first, "ERR server busy");
   });
 
   Deno.test(`--max-per-ip refuses one address's next client and spares the others under ${mode}`, async () => {
@@ -83,18 +91,8 @@ for (const mode of CONCURRENT_MODES) {
     assert.equal(await third.readLine(), null);
     await assertServed(first, "still one");
 
-    // A counted client that leaves gives its place back. Under reuseport the place is
-    // given back by message from the thread that served it, so it may take a few tries.
-    await first.closeWrite();
-    assert.equal(await first.readLine(), null);
-    for (let attempt = 1;; attempt++) {
-      using fourth = await TestClient.connect(server.port);
-      await fourth.send("four\n");
-      const reply = await fourth.readLine();
-      if (reply === "ruof") break;
-      assert.equal(reply, "ERR too many connections from your address");
-      assert.ok(attempt < 1000, "the place of a client that left was never freed");
-    }
+    // A counted client that leaves gives its place back.
+    await assertPlaceFreed(server.port, first, "ERR too many connections from your address");
   });
 }
 
