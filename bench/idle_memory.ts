@@ -9,6 +9,7 @@
  * deno run -A --v8-flags=--expose-gc bench/idle_memory.ts            # 10,000 connections
  * deno run -A --v8-flags=--expose-gc bench/idle_memory.ts 2000 bare  # one server, 2,000
  * deno run -A --v8-flags=--expose-gc bench/idle_memory.ts 10000 poll answered
+ * deno run -A --v8-flags=--expose-gc bench/idle_memory.ts 10000 node       # Node's own echo, in Node
  * IDLE_SNAPSHOT=/tmp/poll.heapsnapshot deno run -A --v8-flags=--expose-gc bench/idle_memory.ts 2000 poll
  * ```
  *
@@ -39,6 +40,7 @@ export const IDLE_SERVERS = [
   "bare",
   "bare-1b",
   "node-net",
+  "node",
   "poll",
   "poll-pull",
   "poll-deno-conn",
@@ -80,6 +82,30 @@ console.log("connected");
 for await (const _ of Deno.stdin.readable) { /* until closed */ }
 `;
 
+/** A server being measured: its port, and how to count, measure and stop it. */
+interface RunningServer {
+  port: number;
+  /** Connections it has accepted so far. */
+  accepted(): Promise<number>;
+  /** Its V8 heap in use after a full collection, and its resident set, in bytes. */
+  measure(): Promise<{ heap: number; rss: number }>;
+  stop(): Promise<void>;
+}
+
+/** A server in this process: it is measured here. */
+function inProcess(
+  port: number,
+  accepted: () => number,
+  stop: () => Promise<void>,
+): RunningServer {
+  return {
+    port,
+    accepted: () => Promise.resolve(accepted()),
+    measure: () => Promise.resolve(collect()),
+    stop,
+  };
+}
+
 /**
  * Starts one server on a free port and returns how to stop it and how many it has accepted.
  *
@@ -91,12 +117,13 @@ for await (const _ of Deno.stdin.readable) { /* until closed */ }
  * its sockets pushing to the service from their `data` event; `poll-pull` is
  * the same with each socket read in a loop instead, a read pending on every
  * idle client (what `poll` did before the push path); `poll-deno-conn` is
- * `poll` over `Deno.Conn` (`--tcp-api=deno`).
+ * `poll` over `Deno.Conn` (`--tcp-api=deno`). `node` is the same echo as
+ * `node-net` run by Node itself, in a process of its own that measures
+ * itself: what Node's `net` costs, against which Deno's `node:net` is the floor.
  */
-async function startServer(
-  server: IdleServer,
-): Promise<{ port: number; accepted: () => number; stop: () => Promise<void> }> {
+async function startServer(server: IdleServer): Promise<RunningServer> {
   if (server === "node-net") return await startNodeNet();
+  if (server === "node") return await startNode();
   if (server === "poll" || server === "poll-pull" || server === "poll-deno-conn") {
     const { listener } = await openListener({
       transport: "tcp",
@@ -114,14 +141,10 @@ async function startServer(
       graceMs: 0,
       observer: { opened: () => accepted++ },
     });
-    return {
-      port: (listener.addr as Deno.NetAddr).port,
-      accepted: () => accepted,
-      stop: async () => {
-        stop.abort();
-        await served;
-      },
-    };
+    return inProcess((listener.addr as Deno.NetAddr).port, () => accepted, async () => {
+      stop.abort();
+      await served;
+    });
   }
   const bare = Deno.listen({ hostname: "127.0.0.1", port: 0, tcpBacklog: LISTEN_BACKLOG });
   const conns: Deno.Conn[] = [];
@@ -133,16 +156,12 @@ async function startServer(
       reading.push(conn.read(new Uint8Array(size)).catch(() => null));
     }
   })();
-  return {
-    port: bare.addr.port,
-    accepted: () => conns.length,
-    stop: async () => {
-      bare.close();
-      await accepting;
-      for (const conn of conns) conn.close();
-      await Promise.all(reading);
-    },
-  };
+  return inProcess(bare.addr.port, () => conns.length, async () => {
+    bare.close();
+    await accepting;
+    for (const conn of conns) conn.close();
+    await Promise.all(reading);
+  });
 }
 
 /**
@@ -181,9 +200,7 @@ class PulledSocket implements ChunkSocket {
 }
 
 /** Node's echo, as `../shared/bench/anchors/node_net_echo.mjs` has it, through Deno's `node:net`. */
-async function startNodeNet(): Promise<
-  { port: number; accepted: () => number; stop: () => Promise<void> }
-> {
+async function startNodeNet(): Promise<RunningServer> {
   const { default: net } = await import("node:net");
   const sockets = new Set<import("node:net").Socket>();
   const server = net.createServer((socket) => {
@@ -194,12 +211,84 @@ async function startNodeNet(): Promise<
   await new Promise<void>((resolve) =>
     server.listen({ host: "127.0.0.1", port: 0, backlog: LISTEN_BACKLOG }, resolve)
   );
-  return {
-    port: (server.address() as import("node:net").AddressInfo).port,
-    accepted: () => sockets.size,
-    stop: async () => {
+  return inProcess(
+    (server.address() as import("node:net").AddressInfo).port,
+    () => sockets.size,
+    async () => {
       for (const socket of sockets) socket.destroy();
       await new Promise((resolve) => server.close(resolve));
+    },
+  );
+}
+
+/**
+ * The same echo as {@link startNodeNet}, run by Node. It answers each line on
+ * its standard input with one line of JSON: how many it accepted, its heap
+ * in use and its resident set, after two full collections if the line is
+ * `measure`. It stops when its standard input closes.
+ */
+const NODE_ECHO = `
+import net from "node:net";
+import readline from "node:readline";
+const sockets = new Set();
+const server = net.createServer((socket) => {
+  sockets.add(socket);
+  socket.on("data", (data) => socket.write(data));
+  socket.on("error", () => {});
+});
+server.listen({ host: "127.0.0.1", port: 0, backlog: Number(process.argv[1]) }, () => {
+  console.log(JSON.stringify({ port: server.address().port }));
+});
+const lines = readline.createInterface({ input: process.stdin });
+lines.on("line", (line) => {
+  if (line === "measure") { gc(); gc(); }
+  const { heapUsed, rss } = process.memoryUsage();
+  console.log(JSON.stringify({ accepted: sockets.size, heap: heapUsed, rss }));
+});
+lines.on("close", () => {
+  for (const socket of sockets) socket.destroy();
+  server.close();
+});
+`;
+
+/** Node's echo in a Node process of its own; see {@link NODE_ECHO}. */
+async function startNode(): Promise<RunningServer> {
+  const child = new Deno.Command("node", {
+    args: ["--expose-gc", "--input-type=module", "-e", NODE_ECHO, String(LISTEN_BACKLOG)],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const input = child.stdin.getWriter();
+  const output = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let pending = "";
+  const nextLine = async (): Promise<Record<string, number>> => {
+    while (!pending.includes("\n")) {
+      const { value, done } = await output.read();
+      if (done) throw new Error("node stopped before it answered");
+      pending += value;
+    }
+    const end = pending.indexOf("\n");
+    const line = pending.slice(0, end);
+    pending = pending.slice(end + 1);
+    return JSON.parse(line);
+  };
+  const ask = async (line: string): Promise<Record<string, number>> => {
+    await input.write(new TextEncoder().encode(`${line}\n`));
+    return await nextLine();
+  };
+  const { port } = await nextLine();
+  return {
+    port: port!,
+    accepted: async () => (await ask("count")).accepted!,
+    measure: async () => {
+      const { heap, rss } = await ask("measure");
+      return { heap: heap!, rss: rss! };
+    },
+    stop: async () => {
+      await input.close();
+      await output.cancel();
+      await child.status;
     },
   };
 }
@@ -229,7 +318,7 @@ export async function measureIdle(
   snapshot?: string,
 ): Promise<IdleCost> {
   const running = await startServer(server);
-  const before = collect();
+  const before = await running.measure();
   const holder = new Deno.Command(Deno.execPath(), {
     args: ["eval", HOLDER, String(running.port), String(conns), answered ? "1" : "0"],
     stdin: "piped",
@@ -243,13 +332,15 @@ export async function measureIdle(
     reader.releaseLock();
     if (!value?.includes("connected")) throw new Error("the clients could not connect");
     // Accepted is not yet connected: wait (bounded) for the server to take them all.
-    for (let i = 0; i < 600 && running.accepted() < conns; i++) {
+    let accepted = await running.accepted();
+    for (let i = 0; i < 600 && accepted < conns; i++) {
       await new Promise((resolve) => setTimeout(resolve, 50));
+      accepted = await running.accepted();
     }
-    if (running.accepted() < conns) {
-      throw new Error(`only ${running.accepted()} of ${conns} connections were accepted`);
+    if (accepted < conns) {
+      throw new Error(`only ${accepted} of ${conns} connections were accepted`);
     }
-    const after = collect();
+    const after = await running.measure();
     if (snapshot) (await import("node:v8")).writeHeapSnapshot(snapshot);
     const thousands = conns / 1000;
     return {

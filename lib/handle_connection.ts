@@ -8,7 +8,7 @@
  * @module
  */
 import type { Connection, ConnectionReader } from "./connection.ts";
-import type { Hub } from "./chat/hub.ts";
+import { type Hub, joinsRoom } from "./chat/hub.ts";
 import {
   describeError,
   errorStack,
@@ -83,6 +83,8 @@ class ServedConnection extends ServiceDriver implements Session, ConnectionReade
     super(context.service, context.maxLine, context.onRequest);
     this.#connection = connection;
     this.#hub = context.hub;
+    // In the room before its service opens, unless its service has no use for one.
+    if (joinsRoom(context.service)) context.hub.join(connection);
   }
 
   // What the driver hands the service: this object itself.
@@ -157,7 +159,6 @@ class ServedConnection extends ServiceDriver implements Session, ConnectionReade
 
   #start(): void {
     const connection = this.#connection;
-    this.#hub.join(connection);
     this.start((error) => void reportServiceError(connection, error));
   }
 

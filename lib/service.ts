@@ -108,8 +108,10 @@ export interface ServiceHooks {
    * its Worker may then block its thread while it waits for the client's
    * next bytes (`Atomics.wait`, several times quicker to wake than an
    * asynchronous wait), since nothing else would need the thread meanwhile.
-   * A wrong declaration delays the service's own work by up to 20 ms a
-   * wait; leave it unset when unsure.
+   * Its clients are not in the server's room either (`lib/chat/hub.ts`):
+   * they hear no broadcasts and `who()` does not list them, which spares an
+   * entry per client. A wrong declaration delays the service's own work by
+   * up to 20 ms a wait; leave it unset when unsure.
    */
   readonly handlersOnly?: boolean;
   /**

@@ -3,7 +3,16 @@ import { chargenLine } from "../services/chargen.ts";
 import { loadHashing, sha256Rounds } from "../services/compute.ts";
 import { chat } from "../services/chat.ts";
 import { reverse } from "../services/reverse.ts";
-import { checkUnderEveryMode, openTestSession, type ServiceClient } from "../testing.ts";
+import { echo } from "../services/echo.ts";
+import { serve } from "../lib/server.ts";
+import type { ServerContext, Strategy } from "../lib/strategy.ts";
+import { poll } from "../strategies/poll.ts";
+import {
+  checkUnderEveryMode,
+  openTestSession,
+  type ServiceClient,
+  TestClient,
+} from "../testing.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -121,4 +130,37 @@ Deno.test("chargenLine() rotates the printable characters one place per line", (
   assert.equal(chargenLine(94).slice(0, 2), "~ ");
   assert.equal(chargenLine(95), chargenLine(0));
   assert.equal(encoder.encode(chargenLine(3)).byteLength, 74);
+});
+
+Deno.test("a handlersOnly service's clients stay out of the room, any other service's are in it", async () => {
+  for (const handlersOnly of [true, false]) {
+    let context: ServerContext | undefined;
+    // poll, with a look at the context it is given, whose hub is the room.
+    const watching: Strategy = {
+      ...poll,
+      start: (given) => {
+        context = given;
+        return Promise.resolve();
+      },
+    };
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const stop = new AbortController();
+    const served = serve({
+      listener,
+      strategy: watching,
+      service: { ...echo, handlersOnly },
+      shutdown: stop.signal,
+      graceMs: 0,
+    });
+    try {
+      using client = await TestClient.connect(listener.addr.port);
+      await client.send("hola\n");
+      assert.equal(await client.readLine(), "hola");
+      const inRoom = context!.hub.who().map((peer) => peer.id);
+      assert.equal(inRoom.length, handlersOnly ? 0 : 1, `handlersOnly: ${handlersOnly}`);
+    } finally {
+      stop.abort();
+      await served;
+    }
+  }
 });

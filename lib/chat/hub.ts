@@ -16,7 +16,7 @@ import { type Bus, type BusEvent, localBus } from "./bus.ts";
 import { Acknowledgements, Credit } from "./credit.ts";
 import type { Connection } from "../connection.ts";
 import { logger } from "../log.ts";
-import type { PeerInfo } from "../service.ts";
+import type { PeerInfo, Service } from "../service.ts";
 
 /**
  * How far a client may fall behind on broadcasts before it is dropped, in
@@ -56,6 +56,20 @@ const MISSED_HEARTBEATS = 3;
 
 const log = logger("hub");
 const encoder = new TextEncoder();
+
+/**
+ * Whether the clients of `service` belong in the room. A service that
+ * declares `handlersOnly` hears nothing from other clients and never asks
+ * `who()` (`ServiceHooks.handlersOnly`), so its clients stay out:
+ * no entry per client for a room that cannot concern them (echo, at ten
+ * thousand clients).
+ *
+ * @param service The service the client is served by.
+ * @returns Whether its strategy should {@link Hub.join} the client.
+ */
+export function joinsRoom(service: Service): boolean {
+  return service.handlersOnly !== true;
+}
 
 /** What this hub knows of another node. */
 interface RemoteNode {

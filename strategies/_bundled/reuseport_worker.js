@@ -35415,6 +35415,9 @@ var CREDIT_TIMEOUT_MS = 2 * SLOW_READER_MS;
 var MISSED_HEARTBEATS = 3;
 var log3 = logger("hub");
 var encoder3 = new TextEncoder();
+function joinsRoom(service) {
+  return service.handlersOnly !== true;
+}
 var Hub = class {
   /**
    * This node's clients by id, the connection itself rather than an entry
@@ -37240,6 +37243,7 @@ var ServedConnection = class extends ServiceDriver {
     super(context.service, context.maxLine, context.onRequest);
     this.#connection = connection;
     this.#hub = context.hub;
+    if (joinsRoom(context.service)) context.hub.join(connection);
   }
   // What the driver hands the service: this object itself.
   get session() {
@@ -37294,7 +37298,6 @@ var ServedConnection = class extends ServiceDriver {
   }
   #start() {
     const connection = this.#connection;
-    this.#hub.join(connection);
     this.start((error) => void reportServiceError(connection, error));
   }
   /** From the socket's `data` event; the next chunk waits for a promise returned. */

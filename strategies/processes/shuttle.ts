@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { joinsRoom } from "../../lib/chat/hub.ts";
 import type { Connection } from "../../lib/connection.ts";
 import {
   describeError,
@@ -208,7 +209,7 @@ export async function serveThroughProcess(
   };
   const output = readOutput().catch((error) => fail(describeError(error), errorStack(error)));
 
-  context.hub.join(connection);
+  if (joinsRoom(context.service)) context.hub.join(connection);
   try {
     send({
       type: "open",

@@ -11,6 +11,7 @@
  * @module
  */
 import { Acknowledgements } from "../../lib/chat/credit.ts";
+import { joinsRoom } from "../../lib/chat/hub.ts";
 import type { Connection } from "../../lib/connection.ts";
 import { INTERNAL_ERROR_NOTICE, logServiceFailure } from "../../lib/errors.ts";
 import { logger, type LogSettings } from "../../lib/log.ts";
@@ -268,7 +269,7 @@ export async function serveThroughWorker(
     watchdog.watch();
   };
 
-  context.hub.join(connection);
+  if (joinsRoom(context.service)) context.hub.join(connection);
   try {
     const opening: ToWorker = {
       type: "open",
