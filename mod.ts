@@ -41,8 +41,10 @@ export {
 export { CurrentService, type ServiceVersion } from "./lib/current_service.ts";
 export {
   Admission,
+  type AdmissionClient,
   type AdmissionGate,
   type AdmissionRules,
+  type Census,
   DEFAULT_MAX_CONNS,
   type Refusal,
   REFUSAL_REASONS,

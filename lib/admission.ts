@@ -8,6 +8,13 @@
  * connected stay connected and stay counted; the new rules apply from the
  * next connection on.
  *
+ * A client's address is asked only while a rule needs it (a per-address
+ * limit, a rate, an allow or deny list): asking makes the socket keep its
+ * address as text, bytes per client that ten thousand idle clients feel.
+ * A reload that turns such a rule on counts the clients already open, from
+ * the servers that hold them (see {@link Admission.countOpenWith}), so the
+ * limit is exact from that moment.
+ *
  * @module
  */
 import { type Cidr, formatIp, parseIp } from "./cidr.ts";
@@ -84,6 +91,19 @@ export interface Refusal {
 }
 
 /**
+ * A client as admission sees it: its address as text, e.g. `127.0.0.1` or
+ * `::1`, or something that gives it when asked (a connection, whose
+ * address is worked out only then).
+ */
+export type AdmissionClient = string | { readonly host: string };
+
+/**
+ * The clients a server holds admitted and not yet released, asked when a
+ * reload turns on a rule that counts per address.
+ */
+export type Census = () => Iterable<AdmissionClient>;
+
+/**
  * Anything that admits and releases connections: an {@link Admission}, or a
  * stand-in for one that lives on another thread (the Workers of
  * `reuseport` ask the main thread's, so that limits hold for the whole
@@ -91,9 +111,16 @@ export interface Refusal {
  */
 export interface AdmissionGate {
   /** `undefined` when admitted (and counted), otherwise why not. */
-  admit(host: string): Refusal | undefined | Promise<Refusal | undefined>;
-  /** Forgets one admitted connection from `host`. */
-  release(host: string): void;
+  admit(client: AdmissionClient): Refusal | undefined | Promise<Refusal | undefined>;
+  /** Forgets one admitted connection. */
+  release(client: AdmissionClient): void;
+  /**
+   * Registers the clients one server holds, for a reload that starts
+   * counting per address; none for a gate that counts elsewhere.
+   *
+   * @returns A function that unregisters them.
+   */
+  countOpenWith?(census: Census): () => void;
 }
 
 const BUSY: Refusal = { reason: "busy", notice: "ERR server busy" };
@@ -122,7 +149,13 @@ const RATE: Refusal = { reason: "rate", notice: "ERR rate limited" };
 export class Admission implements AdmissionGate {
   #rules: AdmissionRules;
   #open = 0;
+  /** Open connections per address; kept only while {@link #byAddress}. */
   readonly #perAddress = new Map<string, number>();
+  /** Whether the rules in force need each client's address. */
+  #byAddress: boolean;
+  /** Whether every address is counted, needed or not (see {@link countEveryAddress}). */
+  #everyAddress = false;
+  readonly #censuses = new Set<Census>();
   readonly #now: Clock;
   #limiter: AddressRateLimiter | undefined;
   /**
@@ -143,6 +176,7 @@ export class Admission implements AdmissionGate {
     this.#rules = rules;
     this.#now = now;
     this.#limiter = rules.rate ? new AddressRateLimiter(rules.rate, now) : undefined;
+    this.#byAddress = needsAddress(rules);
   }
 
   /** The rules in force. */
@@ -162,6 +196,42 @@ export class Admission implements AdmissionGate {
     if (before?.count !== after?.count || before?.seconds !== after?.seconds) {
       this.#limiter = after ? new AddressRateLimiter(after, this.#now) : undefined;
     }
+    const byAddress = this.#everyAddress || needsAddress(rules);
+    if (byAddress && !this.#byAddress) this.#countOpen();
+    this.#byAddress = byAddress;
+  }
+
+  /**
+   * Counts every address from now on, whether a rule needs it or not: for a
+   * server whose clients live on other threads, which no census reaches
+   * (`reuseport`), and whose addresses come with every admission anyway.
+   */
+  countEveryAddress(): void {
+    if (!this.#byAddress) this.#countOpen();
+    this.#byAddress = this.#everyAddress = true;
+  }
+
+  /**
+   * Registers the clients one server holds admitted, so that a reload that
+   * turns on a per-address rule counts them.
+   *
+   * @param census Lists the server's admitted, unreleased clients.
+   * @returns A function that unregisters it, for when the server stops.
+   */
+  countOpenWith(census: Census): () => void {
+    this.#censuses.add(census);
+    return () => this.#censuses.delete(census);
+  }
+
+  /** Counts per address the clients already open, as their servers list them. */
+  #countOpen(): void {
+    this.#perAddress.clear();
+    for (const census of this.#censuses) {
+      for (const client of census()) {
+        const key = this.#keyOf(hostOf(client));
+        this.#perAddress.set(key, (this.#perAddress.get(key) ?? 0) + 1);
+      }
+    }
   }
 
   /** Connections admitted and not yet released. */
@@ -170,7 +240,8 @@ export class Admission implements AdmissionGate {
   }
 
   /**
-   * Connections admitted from one address and not yet released.
+   * Connections admitted from one address and not yet released, as far as
+   * it counts them: only while a rule needs the address.
    *
    * @param host The address as text.
    */
@@ -182,11 +253,18 @@ export class Admission implements AdmissionGate {
    * Decides whether a new connection from `host` may be served, and counts it
    * when it may. Every admitted connection must later be {@link release}d.
    *
-   * @param host The client's address as text, e.g. `127.0.0.1` or `::1`.
+   * @param client The client, or its address as text, e.g. `127.0.0.1` or
+   *   `::1`; its address is asked only when a rule needs it.
    * @returns `undefined` when admitted, otherwise why not.
    */
-  admit(host: string): Refusal | undefined {
+  admit(client: AdmissionClient): Refusal | undefined {
     const { allow = [], deny = [], maxConns = 0, maxPerIp = 0 } = this.#rules;
+    if (!this.#byAddress) {
+      if (maxConns > 0 && this.#open >= maxConns) return BUSY;
+      this.#open++;
+      return undefined;
+    }
+    const host = hostOf(client);
     if (allow.length > 0 || deny.length > 0) {
       const address = parseIp(host);
       // An address the rules cannot judge must not slip past them: with rules, it is refused.
@@ -218,18 +296,45 @@ export class Admission implements AdmissionGate {
   }
 
   /**
-   * Forgets one admitted connection from `host`.
+   * Forgets one admitted connection.
    *
-   * @param host The same text given to {@link admit}.
+   * @param client The same client given to {@link admit}.
    */
-  release(host: string): void {
-    const key = this.#keyOf(host);
+  release(client: AdmissionClient): void {
+    if (!this.#byAddress) {
+      if (this.#open > 0) this.#open--;
+      return;
+    }
+    const key = this.#keyOf(hostOf(client));
     const fromHere = this.#perAddress.get(key) ?? 0;
     if (fromHere === 0) return;
     this.#open--;
     if (fromHere === 1) this.#perAddress.delete(key);
     else this.#perAddress.set(key, fromHere - 1);
   }
+}
+
+/** Whether `rules` look at a client's address. */
+function needsAddress(rules: AdmissionRules): boolean {
+  return (rules.maxPerIp ?? 0) > 0 || Boolean(rules.rate) ||
+    (rules.allow?.length ?? 0) > 0 || (rules.deny?.length ?? 0) > 0;
+}
+
+/**
+ * The address of `client`, asked of it only now.
+ *
+ * @param client A client as {@link AdmissionGate.admit} takes it.
+ * @returns Its address as text.
+ *
+ * @example
+ * ```ts
+ * import { hostOf } from "./admission.ts";
+ *
+ * console.log(hostOf("::1"), hostOf({ host: "127.0.0.1" })); // ::1 127.0.0.1
+ * ```
+ */
+export function hostOf(client: AdmissionClient): string {
+  return typeof client === "string" ? client : client.host;
 }
 
 /** One key per address however it is written, so `::ffff:1.2.3.4` counts as `1.2.3.4`. */

@@ -206,8 +206,20 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
   if (stopping.aborted) beginShutdown();
   else stopping.addEventListener("abort", beginShutdown, { once: true });
 
+  /** Connections waiting on their admission: in {@link open}, but not admitted yet. */
+  const admitting = new Set<Connection>();
+  /**
+   * The clients admitted and not yet released, for a reload that starts
+   * counting per address: a closed one has been released already.
+   */
+  function* admitted(): Iterable<Connection> {
+    for (const connection of open) {
+      if (!connection.closed && !admitting.has(connection)) yield connection;
+    }
+  }
+  const stopCensus = admission.countOpenWith?.(admitted);
   /** Gives an admitted client's place back; one function for every connection. */
-  const release = (connection: Connection): void => admission.release(connection.host);
+  const release = (connection: Connection): void => admission.release(connection);
   /** Counts a connection's handling as finished, well or not. */
   const finished = (): void => {
     if (--running === 0) {
@@ -230,13 +242,16 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
   ): Promise<{ served: Promise<void> } | undefined> => {
     running++;
     let serving = false;
+    admitting.add(connection);
     try {
       if (options.proxyProtocol && !(await acceptProxyHeader(connection))) {
         open.delete(connection);
         return;
       }
-      const admitted = admission.admit(connection.host);
-      const refusal = admitted instanceof Promise ? await admitted : admitted;
+      // The connection, not its address: admission asks for that only if a rule needs it.
+      const answer = admission.admit(connection);
+      const refusal = answer instanceof Promise ? await answer : answer;
+      admitting.delete(connection);
       if (refusal) {
         open.delete(connection);
         observer.refused?.(connection.peer, refusal.reason);
@@ -256,6 +271,7 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
       serving = true;
       return served ? { served } : undefined;
     } finally {
+      admitting.delete(connection);
       if (!serving) finished();
     }
   };
@@ -379,6 +395,7 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
     hardStop.abort();
     await allFinished();
     await strategy.close?.();
+    stopCensus?.();
     context.hub.close();
   }
   return summary;

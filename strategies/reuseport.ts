@@ -119,6 +119,8 @@ export async function serveReusePort(
   const mesh = settings.bus ? undefined : MessagePortBus.mesh(threads);
   const { hostname, port } = listener.addr;
   const admission = controls.admission ?? new Admission({ maxConns: DEFAULT_MAX_CONNS });
+  // The clients live in the Workers, where no census reaches; their addresses come with each admission.
+  admission.countEveryAddress();
   const idleTimeoutFor = controls.idleTimeoutFor ?? (() => settings.idleTimeoutMs ?? 0);
   const { shutdown, stats } = controls;
   const workers: Listener[] = [];

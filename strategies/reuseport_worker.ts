@@ -9,7 +9,7 @@
  */
 /// <reference no-default-lib="true" />
 /// <reference lib="deno.worker" />
-import type { AdmissionGate, Refusal } from "../lib/admission.ts";
+import { type AdmissionGate, hostOf, type Refusal } from "../lib/admission.ts";
 import { openBus } from "../lib/chat/open_bus.ts";
 import { describeError } from "../lib/errors.ts";
 import { configureLogging } from "../lib/log.ts";
@@ -36,15 +36,17 @@ const pendingAdmissions = new Map<number, (refusal: Refusal | undefined) => void
 let idleTimeoutMs = 0;
 let nextRequest = 0;
 const remoteAdmission: AdmissionGate = {
-  admit(host) {
+  // The main thread counts every address (its clients are out of reach of a
+  // census), and a Deno.Conn holds its address from the accept anyway.
+  admit(client) {
     const request = ++nextRequest;
     return new Promise((resolve) => {
       pendingAdmissions.set(request, resolve);
-      post({ type: "admit", request, host });
+      post({ type: "admit", request, host: hostOf(client) });
     });
   },
-  release(host) {
-    post({ type: "release", host });
+  release(client) {
+    post({ type: "release", host: hostOf(client) });
   },
 };
 

@@ -79,9 +79,35 @@ Deno.test("Admission keeps its counts when its rules are replaced at run time", 
   assert.equal(admission.admit("10.0.0.1")?.reason, "per-ip");
   admission.rules = { deny: [Cidr.parse("10.0.0.0/8")] };
   assert.equal(admission.admit("10.0.0.1")?.reason, "denied");
-  admission.rules = {};
-  assert.equal(admission.admit("10.0.0.1"), undefined);
-  assert.equal(admission.openFrom("10.0.0.1"), 4);
+  admission.rules = { maxConns: 3 };
+  assert.equal(admission.open, 3);
+  assert.equal(admission.admit("10.0.0.1")?.reason, "busy");
+});
+
+Deno.test("Admission asks no address while no rule needs one, and counts the open clients when a rule comes", () => {
+  const admission = new Admission({ maxConns: 10 });
+  const open: { host: string }[] = [];
+  admission.countOpenWith(() => open);
+  const asked: string[] = [];
+  const client = (host: string) => ({
+    get host() {
+      asked.push(host);
+      return host;
+    },
+  });
+  for (const host of ["10.0.0.1", "10.0.0.1", "10.0.0.2"]) {
+    const one = client(host);
+    assert.equal(admission.admit(one), undefined);
+    open.push(one);
+  }
+  assert.deepEqual(asked, [], "no rule looks at the address");
+  admission.rules = { maxPerIp: 2 };
+  assert.equal(admission.openFrom("10.0.0.1"), 2);
+  assert.equal(admission.admit("10.0.0.1")?.reason, "per-ip");
+  admission.release(open.shift()!);
+  assert.equal(admission.openFrom("10.0.0.1"), 1);
+  assert.equal(admission.open, 2);
+  assert.equal(admission.admit("::ffff:10.0.0.1"), undefined);
 });
 
 Deno.test("addresses and blocks print the way people type them", () => {

@@ -66,6 +66,36 @@ for (const mode of CONCURRENT_MODES) {
     await assertServed(first, "one again");
     assert.equal(server.admission?.openFrom("127.0.0.1"), 1);
   });
+
+  Deno.test(`a reload that sets a per-address limit counts the clients already connected under ${mode}`, async () => {
+    // No rule needs the address at first, so none is counted per address.
+    await using server = await startTestServer({ mode, service: "reverse", rules: {} });
+    const admission = server.admission!;
+    using first = await TestClient.connect(server.port);
+    using second = await TestClient.connect(server.port);
+    await assertServed(first, "one");
+    await assertServed(second, "two");
+
+    admission.rules = { maxPerIp: 2 };
+    assert.equal(admission.openFrom("127.0.0.1"), 2, "the clients open at the reload are counted");
+    using third = await TestClient.connect(server.port);
+    assert.equal(await third.readLine(), "ERR too many connections from your address");
+    assert.equal(await third.readLine(), null);
+    await assertServed(first, "still one");
+
+    // A counted client that leaves gives its place back. Under reuseport the place is
+    // given back by message from the thread that served it, so it may take a few tries.
+    await first.closeWrite();
+    assert.equal(await first.readLine(), null);
+    for (let attempt = 1;; attempt++) {
+      using fourth = await TestClient.connect(server.port);
+      await fourth.send("four\n");
+      const reply = await fourth.readLine();
+      if (reply === "ruof") break;
+      assert.equal(reply, "ERR too many connections from your address");
+      assert.ok(attempt < 1000, "the place of a client that left was never freed");
+    }
+  });
 }
 
 for (const mode of MODES) {

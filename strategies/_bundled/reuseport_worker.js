@@ -34429,120 +34429,6 @@ var init_redis_bus = __esm({
   }
 });
 
-// lib/chat/bus.ts
-function newNodeName() {
-  return crypto.randomUUID().slice(0, 8);
-}
-var localBus = {
-  node: "local",
-  publish() {
-  },
-  subscribe() {
-    return () => {
-    };
-  },
-  close() {
-    return Promise.resolve();
-  }
-};
-var MessagePortBus = class {
-  node = newNodeName();
-  #ports;
-  #listeners = /* @__PURE__ */ new Set();
-  /**
-   * The ports of every node in a room of `count`: entry `i` holds node `i`'s
-   * ports, one to each other node.
-   *
-   * @param count How many nodes.
-   */
-  static mesh(count) {
-    const ports = Array.from({
-      length: count
-    }, () => []);
-    for (let i = 0; i < count; i++) {
-      for (let j = i + 1; j < count; j++) {
-        const { port1, port2 } = new MessageChannel();
-        ports[i].push(port1);
-        ports[j].push(port2);
-      }
-    }
-    return ports;
-  }
-  /**
-   * Joins a room through this node's ports.
-   *
-   * @param ports One per other node, from {@link MessagePortBus.mesh}.
-   */
-  constructor(ports) {
-    this.#ports = ports;
-  }
-  publish(event) {
-    for (const port of this.#ports) port.postMessage(event);
-  }
-  subscribe(listener) {
-    this.#listeners.add(listener);
-    for (const port of this.#ports) {
-      port.onmessage ??= (message) => {
-        for (const each of this.#listeners) each(message.data);
-      };
-    }
-    return () => this.#listeners.delete(listener);
-  }
-  close() {
-    this.#listeners.clear();
-    for (const port of this.#ports) port.close();
-    return Promise.resolve();
-  }
-};
-
-// lib/chat/open_bus.ts
-async function openBus(spec, loadRedis = loadRedisBus) {
-  switch (spec.kind) {
-    case "local":
-      return localBus;
-    case "ports":
-      return new MessagePortBus(spec.ports);
-    case "redis": {
-      const { connectRedisBus: connectRedisBus2 } = await loadRedis();
-      return await connectRedisBus2(spec.url, newNodeName());
-    }
-  }
-}
-async function loadRedisBus() {
-  const specifier = new URL("./redis_bus.ts", import.meta.url).href;
-  try {
-    return await import(specifier);
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotCapable)) throw error;
-    throw new Error(`the Redis bus needs read access to load ${specifier}: run deno with --allow-read`, {
-      cause: error
-    });
-  }
-}
-
-// strategies/reuseport_worker.ts
-init_errors();
-init_log();
-
-// lib/address.ts
-var IPV4_MAPPED = /^::ffff:(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})$/i;
-function formatHostPort(hostname, port) {
-  const host = hostname.replace(IPV4_MAPPED, "$1");
-  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
-}
-function formatAddr(addr) {
-  switch (addr.transport) {
-    case "tcp":
-    case "udp":
-      return formatHostPort(addr.hostname, addr.port);
-    case "unix":
-    case "unixpacket":
-      return addr.path || "unix";
-    default:
-      return "unknown";
-  }
-}
-
 // lib/cidr.ts
 var IPV4_MAPPED_PREFIX = 0xffffn << 32n;
 function parseIp(text) {
@@ -34754,7 +34640,13 @@ var RATE = {
 var Admission = class {
   #rules;
   #open = 0;
+  /** Open connections per address; kept only while {@link #byAddress}. */
   #perAddress = /* @__PURE__ */ new Map();
+  /** Whether the rules in force need each client's address. */
+  #byAddress;
+  /** Whether every address is counted, needed or not (see {@link countEveryAddress}). */
+  #everyAddress = false;
+  #censuses = /* @__PURE__ */ new Set();
   #now;
   #limiter;
   /**
@@ -34774,6 +34666,7 @@ var Admission = class {
     this.#rules = rules;
     this.#now = now;
     this.#limiter = rules.rate ? new AddressRateLimiter(rules.rate, now) : void 0;
+    this.#byAddress = needsAddress(rules);
   }
   /** The rules in force. */
   get rules() {
@@ -34790,13 +34683,47 @@ var Admission = class {
     if (before?.count !== after?.count || before?.seconds !== after?.seconds) {
       this.#limiter = after ? new AddressRateLimiter(after, this.#now) : void 0;
     }
+    const byAddress = this.#everyAddress || needsAddress(rules);
+    if (byAddress && !this.#byAddress) this.#countOpen();
+    this.#byAddress = byAddress;
+  }
+  /**
+   * Counts every address from now on, whether a rule needs it or not: for a
+   * server whose clients live on other threads, which no census reaches
+   * (`reuseport`), and whose addresses come with every admission anyway.
+   */
+  countEveryAddress() {
+    if (!this.#byAddress) this.#countOpen();
+    this.#byAddress = this.#everyAddress = true;
+  }
+  /**
+   * Registers the clients one server holds admitted, so that a reload that
+   * turns on a per-address rule counts them.
+   *
+   * @param census Lists the server's admitted, unreleased clients.
+   * @returns A function that unregisters it, for when the server stops.
+   */
+  countOpenWith(census) {
+    this.#censuses.add(census);
+    return () => this.#censuses.delete(census);
+  }
+  /** Counts per address the clients already open, as their servers list them. */
+  #countOpen() {
+    this.#perAddress.clear();
+    for (const census of this.#censuses) {
+      for (const client of census()) {
+        const key = this.#keyOf(hostOf(client));
+        this.#perAddress.set(key, (this.#perAddress.get(key) ?? 0) + 1);
+      }
+    }
   }
   /** Connections admitted and not yet released. */
   get open() {
     return this.#open;
   }
   /**
-   * Connections admitted from one address and not yet released.
+   * Connections admitted from one address and not yet released, as far as
+   * it counts them: only while a rule needs the address.
    *
    * @param host The address as text.
    */
@@ -34807,11 +34734,18 @@ var Admission = class {
    * Decides whether a new connection from `host` may be served, and counts it
    * when it may. Every admitted connection must later be {@link release}d.
    *
-   * @param host The client's address as text, e.g. `127.0.0.1` or `::1`.
+   * @param client The client, or its address as text, e.g. `127.0.0.1` or
+   *   `::1`; its address is asked only when a rule needs it.
    * @returns `undefined` when admitted, otherwise why not.
    */
-  admit(host) {
+  admit(client) {
     const { allow = [], deny = [], maxConns = 0, maxPerIp = 0 } = this.#rules;
+    if (!this.#byAddress) {
+      if (maxConns > 0 && this.#open >= maxConns) return BUSY;
+      this.#open++;
+      return void 0;
+    }
+    const host = hostOf(client);
     if (allow.length > 0 || deny.length > 0) {
       const address = parseIp(host);
       if (address === void 0) return DENIED;
@@ -34838,12 +34772,16 @@ var Admission = class {
     return key;
   }
   /**
-   * Forgets one admitted connection from `host`.
+   * Forgets one admitted connection.
    *
-   * @param host The same text given to {@link admit}.
+   * @param client The same client given to {@link admit}.
    */
-  release(host) {
-    const key = this.#keyOf(host);
+  release(client) {
+    if (!this.#byAddress) {
+      if (this.#open > 0) this.#open--;
+      return;
+    }
+    const key = this.#keyOf(hostOf(client));
     const fromHere = this.#perAddress.get(key) ?? 0;
     if (fromHere === 0) return;
     this.#open--;
@@ -34851,9 +34789,129 @@ var Admission = class {
     else this.#perAddress.set(key, fromHere - 1);
   }
 };
+function needsAddress(rules) {
+  return (rules.maxPerIp ?? 0) > 0 || Boolean(rules.rate) || (rules.allow?.length ?? 0) > 0 || (rules.deny?.length ?? 0) > 0;
+}
+function hostOf(client) {
+  return typeof client === "string" ? client : client.host;
+}
 function addressKey(host) {
   const address = parseIp(host);
   return address === void 0 ? host : formatIp(address);
+}
+
+// lib/chat/bus.ts
+function newNodeName() {
+  return crypto.randomUUID().slice(0, 8);
+}
+var localBus = {
+  node: "local",
+  publish() {
+  },
+  subscribe() {
+    return () => {
+    };
+  },
+  close() {
+    return Promise.resolve();
+  }
+};
+var MessagePortBus = class {
+  node = newNodeName();
+  #ports;
+  #listeners = /* @__PURE__ */ new Set();
+  /**
+   * The ports of every node in a room of `count`: entry `i` holds node `i`'s
+   * ports, one to each other node.
+   *
+   * @param count How many nodes.
+   */
+  static mesh(count) {
+    const ports = Array.from({
+      length: count
+    }, () => []);
+    for (let i = 0; i < count; i++) {
+      for (let j = i + 1; j < count; j++) {
+        const { port1, port2 } = new MessageChannel();
+        ports[i].push(port1);
+        ports[j].push(port2);
+      }
+    }
+    return ports;
+  }
+  /**
+   * Joins a room through this node's ports.
+   *
+   * @param ports One per other node, from {@link MessagePortBus.mesh}.
+   */
+  constructor(ports) {
+    this.#ports = ports;
+  }
+  publish(event) {
+    for (const port of this.#ports) port.postMessage(event);
+  }
+  subscribe(listener) {
+    this.#listeners.add(listener);
+    for (const port of this.#ports) {
+      port.onmessage ??= (message) => {
+        for (const each of this.#listeners) each(message.data);
+      };
+    }
+    return () => this.#listeners.delete(listener);
+  }
+  close() {
+    this.#listeners.clear();
+    for (const port of this.#ports) port.close();
+    return Promise.resolve();
+  }
+};
+
+// lib/chat/open_bus.ts
+async function openBus(spec, loadRedis = loadRedisBus) {
+  switch (spec.kind) {
+    case "local":
+      return localBus;
+    case "ports":
+      return new MessagePortBus(spec.ports);
+    case "redis": {
+      const { connectRedisBus: connectRedisBus2 } = await loadRedis();
+      return await connectRedisBus2(spec.url, newNodeName());
+    }
+  }
+}
+async function loadRedisBus() {
+  const specifier = new URL("./redis_bus.ts", import.meta.url).href;
+  try {
+    return await import(specifier);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotCapable)) throw error;
+    throw new Error(`the Redis bus needs read access to load ${specifier}: run deno with --allow-read`, {
+      cause: error
+    });
+  }
+}
+
+// strategies/reuseport_worker.ts
+init_errors();
+init_log();
+
+// lib/address.ts
+var IPV4_MAPPED = /^::ffff:(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})$/i;
+function formatHostPort(hostname, port) {
+  const host = hostname.replace(IPV4_MAPPED, "$1");
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}
+function formatAddr(addr) {
+  switch (addr.transport) {
+    case "tcp":
+    case "udp":
+      return formatHostPort(addr.hostname, addr.port);
+    case "unix":
+    case "unixpacket":
+      return addr.path || "unix";
+    default:
+      return "unknown";
+  }
 }
 
 // lib/connection.ts
@@ -36179,7 +36237,14 @@ async function serve(options) {
   else stopping.addEventListener("abort", beginShutdown, {
     once: true
   });
-  const release = (connection) => admission.release(connection.host);
+  const admitting = /* @__PURE__ */ new Set();
+  function* admitted() {
+    for (const connection of open) {
+      if (!connection.closed && !admitting.has(connection)) yield connection;
+    }
+  }
+  const stopCensus = admission.countOpenWith?.(admitted);
+  const release = (connection) => admission.release(connection);
   const finished = () => {
     if (--running === 0) {
       noneRunning?.resolve();
@@ -36189,13 +36254,15 @@ async function serve(options) {
   const admitAndHandle = async (connection) => {
     running++;
     let serving = false;
+    admitting.add(connection);
     try {
       if (options.proxyProtocol && !await acceptProxyHeader(connection)) {
         open.delete(connection);
         return;
       }
-      const admitted = admission.admit(connection.host);
-      const refusal = admitted instanceof Promise ? await admitted : admitted;
+      const answer = admission.admit(connection);
+      const refusal = answer instanceof Promise ? await answer : answer;
+      admitting.delete(connection);
       if (refusal) {
         open.delete(connection);
         observer.refused?.(connection.peer, refusal.reason);
@@ -36211,6 +36278,7 @@ async function serve(options) {
         served
       } : void 0;
     } finally {
+      admitting.delete(connection);
       if (!serving) finished();
     }
   };
@@ -36313,6 +36381,7 @@ async function serve(options) {
     hardStop.abort();
     await allFinished();
     await strategy.close?.();
+    stopCensus?.();
     context.hub.close();
   }
   return summary;
@@ -37387,21 +37456,23 @@ var pendingAdmissions = /* @__PURE__ */ new Map();
 var idleTimeoutMs = 0;
 var nextRequest = 0;
 var remoteAdmission = {
-  admit(host) {
+  // The main thread counts every address (its clients are out of reach of a
+  // census), and a Deno.Conn holds its address from the accept anyway.
+  admit(client) {
     const request = ++nextRequest;
     return new Promise((resolve) => {
       pendingAdmissions.set(request, resolve);
       post({
         type: "admit",
         request,
-        host
+        host: hostOf(client)
       });
     });
   },
-  release(host) {
+  release(client) {
     post({
       type: "release",
-      host
+      host: hostOf(client)
     });
   }
 };
