@@ -183,6 +183,8 @@ export interface TailFigures {
   rps: number | null;
   /** The server's CPU time (user + system) in the measured seconds, per request, µs. */
   cpuUsPerRequest: number | null;
+  /** The user-space part of it (the rest is the kernel's, the system calls). */
+  userUsPerRequest: number | null;
   p99Ms: number | null;
   p999Ms: number | null;
   firstDone: number | null;
@@ -213,20 +215,24 @@ function freePort(): number {
   return port;
 }
 
-/** A process's CPU time so far (utime + stime), in clock ticks, or null once it is gone. */
-function cpuTicks(pid: number): number | null {
+/** A process's CPU time so far, user and system, in clock ticks, or null once it is gone. */
+function cpuTicks(pid: number): Ticks | null {
   try {
     const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return Number(fields[11]) + Number(fields[12]);
+    return { user: Number(fields[11]), system: Number(fields[12]) };
   } catch {
     return null;
   }
 }
+interface Ticks {
+  user: number;
+  system: number;
+}
 
 /** The sample nearest to `at` of [wall ms, ticks] samples. */
-function ticksAt(samples: Array<[number, number]>, at: number): number | null {
-  let best: [number, number] | undefined;
+function ticksAt(samples: Array<[number, Ticks]>, at: number): Ticks | null {
+  let best: [number, Ticks] | undefined;
   for (const sample of samples) {
     if (best === undefined || Math.abs(sample[0] - at) < Math.abs(best[0] - at)) best = sample;
   }
@@ -272,7 +278,7 @@ async function measure(
       : port;
     await waitUntilAccepting(listenPort);
     // CPU time every 100 ms, to take the measured seconds' share once echoload says when they ended.
-    const samples: Array<[number, number]> = [];
+    const samples: Array<[number, Ticks]> = [];
     const sampler = setInterval(() => {
       const ticks = cpuTicks(child.pid);
       if (ticks !== null) samples.push([Date.now(), ticks]);
@@ -295,9 +301,14 @@ async function measure(
     if (endTicks !== null) samples.push([ended, endTicks]);
     const figures = parseEchoload(new TextDecoder().decode(out.stdout));
     const startTicks = ticksAt(samples, ended - MEASURE_S * 1000);
-    const cpuUsPerRequest = startTicks === null || endTicks === null || !figures?.rps
-      ? null
-      : (endTicks - startTicks) / tools.clockTicks * 1e6 / (figures.rps * MEASURE_S);
+    const perRequest = (kind: keyof Ticks) =>
+      startTicks === null || endTicks === null || !figures?.rps
+        ? null
+        : (endTicks[kind] - startTicks[kind]) / tools.clockTicks * 1e6 /
+          (figures.rps * MEASURE_S);
+    const userUs = perRequest("user");
+    const systemUs = perRequest("system");
+    const cpuUsPerRequest = userUs === null || systemUs === null ? null : userUs + systemUs;
     child.kill("SIGTERM");
     await child.status;
     await announced;
@@ -308,6 +319,7 @@ async function measure(
       server: server.name,
       rps: figures?.rps ?? null,
       cpuUsPerRequest,
+      userUsPerRequest: userUs,
       p99Ms,
       p999Ms,
       firstDone: figures?.firstDone ?? null,
@@ -396,7 +408,7 @@ if (import.meta.main) {
     console.log(
       `${conns} clients × 64 B, echoload -R 4000 -G 30 -w 4 -d ${MEASURE_S}; figures of the ` +
         `measured ${MEASURE_S} s\n` +
-        "round server         rps     CPU µs/req  p99 ms  p999 ms  GC n (M-C)  GC ms  GC share  " +
+        "round server         rps     CPU µs/req (user)  p99 ms  p999 ms  GC n (M-C)  GC ms  GC share  " +
         "longest  GC in a p999 span  in a p99 span  loop: longest gap  gaps>10ms ms  of which GC",
     );
     for (let round = 0; round < rounds; round++) {
@@ -410,7 +422,7 @@ if (import.meta.main) {
         const gc = r.gc;
         console.log(
           `${String(round + 1).padStart(5)} ${r.server.padEnd(14)} ${f(r.rps, 0).padStart(6)}  ${
-            f(r.cpuUsPerRequest, 1).padStart(10)
+            `${f(r.cpuUsPerRequest, 1)} (${f(r.userUsPerRequest, 1)})`.padStart(17)
           }  ${f(r.p99Ms, 0).padStart(6)}  ${f(r.p999Ms, 0).padStart(7)}  ${
             (gc ? `${gc.count} (${gc.markCompacts})` : "–").padStart(10)
           }  ${f(gc?.ms ?? null, 0).padStart(5)}  ${pct(gc?.share ?? null).padStart(8)}  ${

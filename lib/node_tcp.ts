@@ -63,6 +63,9 @@ function asDenoError(error: Error): Error {
   }
 }
 
+/** Queued behind a write that waits, to be called back when it is done. */
+const EMPTY = new Uint8Array(0);
+
 /** Where a Node socket keeps the {@link NodeTcpSocket} that wraps it. */
 const OWNER = Symbol("servidor.NodeTcpSocket");
 type OwnedSocket = net.Socket & { [OWNER]: NodeTcpSocket };
@@ -154,7 +157,7 @@ export class NodeTcpSocket {
   #closed = false;
   /** Told once the socket's descriptor is closed; the listener re-arms itself there. */
   onGone: (() => void) | undefined;
-  /** Writes handed to Node so far, and Node's callbacks for them so far. */
+  /** Writes handed to Node with a callback so far (those that wait), and Node's callbacks so far. */
   #handedOver = 0;
   #acknowledged = 0;
   /** Writes that wait for the kernel, oldest first; see {@link write}. */
@@ -300,31 +303,41 @@ export class NodeTcpSocket {
    * Most writes reach the kernel inside `write()` itself: Deno tries the
    * send at once, and Node's stream then holds nothing (`writableLength` is
    * 0). For those this returns the count itself, as `writeAllNow` hopes,
-   * with no promise made; only a write that has to wait (the client reads
-   * slowly) returns a promise, settled by Node's callback. Deno keeps a
-   * pointer to the bytes of a write that waits, not a copy, so reporting
-   * that one early would let a caller change bytes not yet sent.
+   * with no promise made, and Node is given no callback, so it schedules
+   * nothing for them (it keeps a record and a tick for every write that has
+   * one). Only a write that has to wait (the client reads slowly) returns a
+   * promise, settled by Node's callback: on the write itself when one of
+   * ours waits before it, else on an empty write queued behind it, which
+   * Node calls back once the one before it is done, or with its failure.
+   * Deno keeps a pointer to the bytes of a write that waits, not a copy, so
+   * reporting that one early would let a caller change bytes not yet sent.
    *
    * @param bytes Not copied: keep them unchanged until a returned promise settles.
    * @returns How many bytes were written, all of them: at once, or once the kernel has them.
    */
   write(bytes: Uint8Array): number | Promise<number> {
+    const failure = this.#writeFailure;
+    if (failure) return Promise.reject(failure);
     const socket = this.#socket;
-    const sent = socket.writable;
-    this.#handedOver++;
     // Node's stream turns a plain Uint8Array into a Buffer (a second view and
     // a call into Deno to check its memory); the chunk being handed over has
     // one already, over the same bytes.
     const chunk = bytes === this.#handing ? this.#handingData! : bytes;
     // One callback for all of this socket's writes rather than a closure each.
-    socket.write(chunk, this.#onWritten ??= (error) => this.#written(error));
-    const failure = this.#writeFailure;
-    if (failure) return Promise.reject(failure);
-    // A write refused or failed at once reports it through the callback,
-    // later; the socket is then destroyed, or was not writable to begin with.
-    if (sent && !socket.destroyed && socket.writableLength === 0) return bytes.byteLength;
+    const onWritten = this.#onWritten ??= (error) => this.#written(error);
+    if (this.#waitingWrites?.length) {
+      // Behind a write that waits: this one waits too, and carries the callback.
+      socket.write(chunk, onWritten);
+    } else {
+      const sent = socket.writable;
+      socket.write(chunk);
+      // A write refused or failed at once is reported by the empty write's
+      // callback, later; the socket is then destroyed, or was not writable.
+      if (sent && !socket.destroyed && socket.writableLength === 0) return bytes.byteLength;
+      socket.write(EMPTY, onWritten);
+    }
     const wait: WaitingWrite = {
-      callback: this.#handedOver,
+      callback: ++this.#handedOver,
       length: bytes.byteLength,
       ...Promise.withResolvers<number>(),
     };
@@ -333,9 +346,10 @@ export class NodeTcpSocket {
   }
 
   /**
-   * Node's callback for one of this socket's writes. Node calls them in the
-   * order of the writes while all goes well, so the n-th callback settles
-   * the n-th write; once a write fails the socket is destroyed, the order
+   * Node's callback for one of this socket's writes that wait (each has one,
+   * on itself or on the empty write behind it). Node calls them in the order
+   * of the writes while all goes well, so the n-th callback settles the n-th
+   * write that waits; once a write fails the socket is destroyed, the order
    * is no longer kept, and every write still waiting fails with it.
    */
   #written(error: Error | null | undefined): void {

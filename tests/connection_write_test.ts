@@ -196,3 +196,30 @@ Deno.test("a client that resets while a node:net write waits fails the write as 
   assert.equal(connection.closed, true);
   assert.equal(connection.queuedBytes, 0);
 });
+
+Deno.test("lastActiveAt reads the clock once a turn: writes in one turn share it, a write in a later turn moves it", async () => {
+  // A socket that takes every write at once, so each write is finished inside write().
+  const sink = {
+    remoteAddr: { transport: "tcp", hostname: "127.0.0.1", port: 1 } as Deno.NetAddr,
+    localAddr: { transport: "tcp", hostname: "127.0.0.1", port: 2 } as Deno.NetAddr,
+    write: (bytes: Uint8Array) => bytes.byteLength,
+    readChunk: () => Promise.resolve(null),
+    close() {},
+  };
+  const connection = new Connection(sink, 1);
+  await new Promise((resolve) => setTimeout(resolve, 2));
+  connection.write(encoder.encode("a"));
+  const first = connection.lastActiveAt;
+  assert.ok(first > connection.openedAt, "the write was not counted as activity");
+  // Busy for a while within the same turn: the reading is the turn's, not a new one.
+  const started = performance.now();
+  while (performance.now() - started < 2) { /* the same turn */ }
+  connection.write(encoder.encode("b"));
+  assert.equal(connection.lastActiveAt, first);
+  // A later turn reads the clock again.
+  await new Promise((resolve) => setTimeout(resolve, 2));
+  connection.write(encoder.encode("c"));
+  assert.ok(connection.lastActiveAt > first, "a write in a later turn kept the old reading");
+  assert.equal(connection.bytesOut, 3);
+  connection.close();
+});
