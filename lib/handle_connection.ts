@@ -8,7 +8,7 @@
  * @module
  */
 import type { Connection, ConnectionReader } from "./connection.ts";
-import { type Hub, joinsRoom } from "./chat/hub.ts";
+import type { Hub } from "./chat/hub.ts";
 import {
   describeError,
   errorStack,
@@ -84,7 +84,7 @@ class ServedConnection extends ServiceDriver implements Session, ConnectionReade
     this.#connection = connection;
     this.#hub = context.hub;
     // In the room before its service opens, unless its service has no use for one.
-    if (joinsRoom(context.service)) context.hub.join(connection);
+    context.hub.join(connection, context.service);
   }
 
   // What the driver hands the service: this object itself.

@@ -255,7 +255,6 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
       // The connection, not its address: admission asks for that only if a rule needs it.
       const answer = admission.admit(connection);
       const refusal = answer instanceof Promise ? await answer : answer;
-      admitting.delete(connection);
       if (refusal) {
         open.delete(connection);
         observer.refused?.(connection.peer, refusal.reason);
@@ -275,6 +274,8 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
       serving = true;
       return served ? { served } : undefined;
     } finally {
+      // Once answered it waits no more: an admitted client gets here with no
+      // wait after its answer, and a refused one has left `open` already.
       admitting.delete(connection);
       if (!serving) finished();
     }

@@ -57,20 +57,6 @@ const MISSED_HEARTBEATS = 3;
 const log = logger("hub");
 const encoder = new TextEncoder();
 
-/**
- * Whether the clients of `service` belong in the room. A service that
- * declares `handlersOnly` hears nothing from other clients and never asks
- * `who()` (`ServiceHooks.handlersOnly`), so its clients stay out:
- * no entry per client for a room that cannot concern them (echo, at ten
- * thousand clients).
- *
- * @param service The service the client is served by.
- * @returns Whether its strategy should {@link Hub.join} the client.
- */
-export function joinsRoom(service: Service): boolean {
-  return service.handlersOnly !== true;
-}
-
 /** What this hub knows of another node. */
 interface RemoteNode {
   peers: Map<number, PeerInfo>;
@@ -133,8 +119,18 @@ export class Hub {
     }
   }
 
-  /** Adds a client under a default name. */
-  join(connection: Connection): void {
+  /**
+   * Adds a client under a default name, unless its service has no use for
+   * the room: a service that declares `handlersOnly` hears nothing from
+   * other clients and never asks `who()` (`ServiceHooks.handlersOnly`), so
+   * its clients stay out, with no entry each for a room that cannot concern
+   * them (echo, at ten thousand clients).
+   *
+   * @param connection The client.
+   * @param service The service it is served by.
+   */
+  join(connection: Connection, service: Service): void {
+    if (service.handlersOnly === true) return;
     this.#members.set(connection.id, connection);
     // A hub alone tells no one: at ten thousand clients, an event built for
     // nobody is ten thousand objects and formatted addresses for nothing.

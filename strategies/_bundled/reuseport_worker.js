@@ -35473,9 +35473,6 @@ var CREDIT_TIMEOUT_MS = 2 * SLOW_READER_MS;
 var MISSED_HEARTBEATS = 3;
 var log3 = logger("hub");
 var encoder3 = new TextEncoder();
-function joinsRoom(service) {
-  return service.handlersOnly !== true;
-}
 var Hub = class {
   /**
    * This node's clients by id, the connection itself rather than an entry
@@ -35522,8 +35519,18 @@ var Hub = class {
       this.#heartbeat = setInterval(() => this.#beat(period), period);
     }
   }
-  /** Adds a client under a default name. */
-  join(connection) {
+  /**
+   * Adds a client under a default name, unless its service has no use for
+   * the room: a service that declares `handlersOnly` hears nothing from
+   * other clients and never asks `who()` (`ServiceHooks.handlersOnly`), so
+   * its clients stay out, with no entry each for a room that cannot concern
+   * them (echo, at ten thousand clients).
+   *
+   * @param connection The client.
+   * @param service The service it is served by.
+   */
+  join(connection, service) {
+    if (service.handlersOnly === true) return;
     this.#members.set(connection.id, connection);
     if (this.#bus === localBus) return;
     this.#publish({
@@ -36263,7 +36270,6 @@ async function serve(options) {
       }
       const answer = admission.admit(connection);
       const refusal = answer instanceof Promise ? await answer : answer;
-      admitting.delete(connection);
       if (refusal) {
         open.delete(connection);
         observer.refused?.(connection.peer, refusal.reason);
@@ -37313,7 +37319,7 @@ var ServedConnection = class extends ServiceDriver {
     super(context.service, context.maxLine, context.onRequest);
     this.#connection = connection;
     this.#hub = context.hub;
-    if (joinsRoom(context.service)) context.hub.join(connection);
+    context.hub.join(connection, context.service);
   }
   // What the driver hands the service: this object itself.
   get session() {

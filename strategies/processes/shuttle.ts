@@ -10,7 +10,6 @@
  *
  * @module
  */
-import { joinsRoom } from "../../lib/chat/hub.ts";
 import type { Connection } from "../../lib/connection.ts";
 import {
   describeError,
@@ -209,7 +208,7 @@ export async function serveThroughProcess(
   };
   const output = readOutput().catch((error) => fail(describeError(error), errorStack(error)));
 
-  if (joinsRoom(context.service)) context.hub.join(connection);
+  context.hub.join(connection, context.service);
   try {
     send({
       type: "open",

@@ -11,7 +11,6 @@
  * @module
  */
 import { Acknowledgements } from "../../lib/chat/credit.ts";
-import { joinsRoom } from "../../lib/chat/hub.ts";
 import type { Connection } from "../../lib/connection.ts";
 import { INTERNAL_ERROR_NOTICE, logServiceFailure } from "../../lib/errors.ts";
 import { logger, type LogSettings } from "../../lib/log.ts";
@@ -269,7 +268,7 @@ export async function serveThroughWorker(
     watchdog.watch();
   };
 
-  if (joinsRoom(context.service)) context.hub.join(connection);
+  context.hub.join(connection, context.service);
   try {
     const opening: ToWorker = {
       type: "open",
